@@ -1,0 +1,46 @@
+// Errors raised by libh4mk's C++ API. Every error carries a code (the same
+// values the C API returns) and, where it applies, the file offset it is about.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace h4mk {
+
+enum class ErrorCode : int {
+  kOk = 0,
+  kEndOfStream = -1,
+  kIo = -2,
+  kInvalidArgument = -3,
+  kBadMagic = -4,
+  kUnsupportedVersion = -5,
+  kCrcMismatch = -6,
+  kCorrupt = -7,
+  kLimitExceeded = -8,
+  kTruncated = -9,
+  kNotSeekable = -10,
+  kNotFound = -11,
+  kOutOfMemory = -12,
+  kBadState = -13,
+  kVerifyFailed = -14,
+  kInternal = -99,
+};
+
+// Sentinel for "this error is not about a particular byte of the file".
+inline constexpr uint64_t kNoOffset = UINT64_MAX;
+
+const char* error_code_name(ErrorCode code) noexcept;
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorCode code, std::string message, uint64_t offset = kNoOffset);
+  ErrorCode code() const noexcept { return code_; }
+  uint64_t offset() const noexcept { return offset_; }
+
+ private:
+  ErrorCode code_;
+  uint64_t offset_;
+};
+
+}  // namespace h4mk

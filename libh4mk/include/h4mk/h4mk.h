@@ -1,0 +1,204 @@
+/*
+ * libh4mk C API: read and write H4MK v1 files through caller-supplied I/O.
+ *
+ * Conventions: functions return H4MK_OK (0) or a negative h4mk_status;
+ * handles are opaque; strings returned by a handle stay valid until the
+ * handle is freed (or, for blocks, until the next call that reads).
+ * h4mk_*_last_error() gives the message of the last failure, which names the
+ * offset, chunk and track concerned.
+ */
+#ifndef H4MK_H
+#define H4MK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "h4mk/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum h4mk_status {
+  H4MK_OK = 0,
+  H4MK_ERR_EOF = -1,               /* no more blocks */
+  H4MK_ERR_IO = -2,
+  H4MK_ERR_INVALID_ARGUMENT = -3,
+  H4MK_ERR_BAD_MAGIC = -4,         /* not an H4MK file */
+  H4MK_ERR_UNSUPPORTED_VERSION = -5,
+  H4MK_ERR_CRC = -6,
+  H4MK_ERR_CORRUPT = -7,
+  H4MK_ERR_LIMIT = -8,             /* a field exceeds a reader limit */
+  H4MK_ERR_TRUNCATED = -9,
+  H4MK_ERR_NOT_SEEKABLE = -10,
+  H4MK_ERR_NOT_FOUND = -11,
+  H4MK_ERR_NO_MEMORY = -12,
+  H4MK_ERR_STATE = -13,            /* call not allowed now */
+  H4MK_ERR_VERIFY = -14,
+  H4MK_ERR_INTERNAL = -99
+} h4mk_status;
+
+/* Library version as (major << 16) | (minor << 8) | patch. */
+unsigned h4mk_version(void);
+const char *h4mk_version_string(void);
+const char *h4mk_strerror(int status);
+
+/*
+ * I/O callbacks. read returns bytes read (0 at end of stream, < 0 on error);
+ * write returns bytes written (<= 0 on error); seek goes to an absolute offset
+ * and returns it (< 0 on error); size returns the total size (< 0 if unknown).
+ * A NULL seek means the stream is not seekable; a NULL size means unknown.
+ */
+typedef struct h4mk_io {
+  void *opaque;
+  int64_t (*read)(void *opaque, uint8_t *buf, size_t size);
+  int64_t (*write)(void *opaque, const uint8_t *buf, size_t size);
+  int64_t (*seek)(void *opaque, int64_t offset);
+  int64_t (*size)(void *opaque);
+} h4mk_io;
+
+typedef enum h4mk_block_type { H4MK_BLOCK_I = 0, H4MK_BLOCK_P = 1, H4MK_BLOCK_B = 2 } h4mk_block_type;
+
+enum {
+  H4MK_BLOCK_FLAG_MASKED = 1,
+  H4MK_BLOCK_FLAG_DISCARDABLE = 2
+};
+
+typedef struct h4mk_block {
+  uint16_t track_id;
+  h4mk_block_type type;
+  unsigned flags;         /* H4MK_BLOCK_FLAG_* */
+  int64_t pts, dts;       /* in the track's time_base */
+  int64_t duration;       /* 0 = unknown */
+  const uint8_t *data;    /* reader: valid until the next reading call */
+  size_t size;
+  uint64_t chunk_offset;  /* reader: offset of the CORE chunk holding the block */
+  uint32_t index_in_group;
+} h4mk_block;
+
+typedef struct h4mk_track_info {
+  uint16_t id;
+  const char *kind;       /* "audio", "video", "data", "subtitle", "control" */
+  const char *codec;      /* FFmpeg codec name, or "h4core" */
+  int32_t time_base_num, time_base_den;
+  const char *name;       /* "" when absent, likewise below */
+  const char *language;
+  const char *channel_layout;
+  const char *adapter;
+  uint32_t sample_rate, channels, width, height;
+  int32_t frame_rate_num, frame_rate_den; /* 0/0 when absent */
+  int64_t default_duration;
+  const uint8_t *extradata;
+  size_t extradata_size;
+  const char *json;       /* the whole track object, as JSON text */
+} h4mk_track_info;
+
+/* ---------------------------------------------------------------- reader */
+
+typedef struct h4mk_reader h4mk_reader;
+
+/* Opens a reader over io (copied). On failure *out is NULL; the message is
+ * available through h4mk_open_error() until the next open on this thread. */
+int h4mk_reader_open(h4mk_reader **out, const h4mk_io *io);
+const char *h4mk_open_error(void);
+void h4mk_reader_free(h4mk_reader *r);
+const char *h4mk_reader_last_error(const h4mk_reader *r);
+
+size_t h4mk_reader_track_count(const h4mk_reader *r);
+/* Track by position (0 .. count-1). */
+int h4mk_reader_track_info(h4mk_reader *r, size_t index, h4mk_track_info *out);
+const char *h4mk_reader_tracks_json(const h4mk_reader *r);
+const char *h4mk_reader_metadata_json(const h4mk_reader *r); /* "" if absent */
+const char *h4mk_reader_safe_json(const h4mk_reader *r);     /* "" if absent */
+const char *h4mk_reader_note(const h4mk_reader *r);          /* "" if absent */
+/* VERI payload (loads the tail index on seekable sources); "" if absent. */
+const char *h4mk_reader_veri_json(h4mk_reader *r);
+uint64_t h4mk_reader_data_offset(const h4mk_reader *r);
+
+/* 1 if the file is complete and its index loaded, 0 otherwise. */
+int h4mk_reader_has_index(h4mk_reader *r);
+/* Per-track totals from the index: H4MK_ERR_NOT_FOUND without an index. */
+int h4mk_reader_track_summary(h4mk_reader *r, uint16_t track_id, uint64_t *block_count,
+                              int64_t *start_pts, int64_t *end_pts);
+typedef struct h4mk_index_entry {
+  int64_t pts;
+  uint64_t offset;
+} h4mk_index_entry;
+/* The track's seek entries (owned by the reader); *count 0 without an index. */
+int h4mk_reader_index(h4mk_reader *r, uint16_t track_id, const h4mk_index_entry **entries,
+                      size_t *count);
+
+/*
+ * Next block in file order. Returns H4MK_OK with *out filled, H4MK_ERR_EOF at
+ * the end, or another error for a damaged region that was skipped (message in
+ * h4mk_reader_last_error, offset in *damage_offset if non-NULL); reading may
+ * continue after such an error. Fatal I/O errors return H4MK_ERR_IO.
+ */
+int h4mk_reader_next_block(h4mk_reader *r, h4mk_block *out, uint64_t *damage_offset);
+
+/* Positions reading at the last I block of the track with pts <= t (the
+ * next block returned is that one). Fills *landed with it if non-NULL. */
+int h4mk_reader_seek(h4mk_reader *r, uint16_t track_id, int64_t t, h4mk_block *landed);
+/* Positions reading at a group (e.g. an index entry's offset) and block. */
+int h4mk_reader_seek_to_group(h4mk_reader *r, uint64_t chunk_offset, uint32_t index_in_group);
+/* Back to the first block. */
+int h4mk_reader_rewind(h4mk_reader *r);
+uint64_t h4mk_reader_bytes_read(const h4mk_reader *r);
+
+/* ---------------------------------------------------------------- writer */
+
+typedef struct h4mk_writer_options {
+  uint32_t max_group_bytes;       /* 0 = default (1 MiB) */
+  uint32_t max_group_blocks;      /* 0 = default (4096) */
+  int64_t max_group_duration_us;  /* 0 = default (2 s) */
+  int no_veri;                    /* non-zero: no VERI chunk */
+  int no_index;                   /* non-zero: no TSEK chunks */
+} h4mk_writer_options;
+
+typedef struct h4mk_track_desc {
+  uint16_t id;
+  const char *kind;   /* required */
+  const char *codec;  /* required */
+  int32_t time_base_num, time_base_den;
+  const char *name, *language, *channel_layout, *adapter; /* NULL or "" = absent */
+  uint32_t sample_rate, channels, width, height;
+  int32_t frame_rate_num, frame_rate_den;
+  int64_t default_duration;
+  const uint8_t *extradata;
+  size_t extradata_size;
+  const char *extra_json; /* other members of the track object, or NULL */
+} h4mk_track_desc;
+
+typedef struct h4mk_writer h4mk_writer;
+
+/* opts may be NULL for defaults. io is copied; it needs write only. */
+int h4mk_writer_open(h4mk_writer **out, const h4mk_io *io, const h4mk_writer_options *opts);
+/* Frees the writer; without h4mk_writer_finish the output stays incomplete
+ * (readable up to the last complete group, like a cut file). */
+void h4mk_writer_free(h4mk_writer *w);
+const char *h4mk_writer_last_error(const h4mk_writer *w);
+
+int h4mk_writer_add_track(h4mk_writer *w, const h4mk_track_desc *track);
+int h4mk_writer_set_track_tag(h4mk_writer *w, uint16_t track_id, const char *key,
+                              const char *value);
+int h4mk_writer_set_metadata(h4mk_writer *w, const char *key, const char *value);
+int h4mk_writer_set_metadata_json(h4mk_writer *w, const char *json_object);
+int h4mk_writer_set_safe_json(h4mk_writer *w, const char *json_object);
+int h4mk_writer_set_note(h4mk_writer *w, const char *utf8);
+
+/* block->data/size is the payload; chunk_offset and index_in_group are ignored. */
+int h4mk_writer_write_block(h4mk_writer *w, const h4mk_block *block);
+int h4mk_writer_flush(h4mk_writer *w);
+int h4mk_writer_finish(h4mk_writer *w);
+
+/* ---------------------------------------------------------------- helpers */
+
+/* The seeds' 32-bit GOP flags: pts_ms in bits 0..27, block type in 28..29. */
+int h4mk_gop_flags_pack(uint32_t pts_ms, h4mk_block_type type, uint32_t *flags);
+int h4mk_gop_flags_unpack(uint32_t flags, uint32_t *pts_ms, h4mk_block_type *type);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* H4MK_H */

@@ -1,0 +1,13 @@
+// libh4mk C++ API, all of it.
+#pragma once
+
+#include "h4mk/block.hpp"
+#include "h4mk/error.hpp"
+#include "h4mk/gop_flags.hpp"
+#include "h4mk/io.hpp"
+#include "h4mk/limits.hpp"
+#include "h4mk/reader.hpp"
+#include "h4mk/track.hpp"
+#include "h4mk/verify.hpp"
+#include "h4mk/version.h"
+#include "h4mk/writer.hpp"

@@ -1,0 +1,118 @@
+// Random-access H4MK reader with recovery. Works on non-seekable sources
+// (sequential reading only); on seekable ones it uses the tail index when the
+// file is complete, and bisection over byte offsets when it is not.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "h4mk/block.hpp"
+#include "h4mk/error.hpp"
+#include "h4mk/io.hpp"
+#include "h4mk/limits.hpp"
+#include "h4mk/track.hpp"
+
+namespace h4mk {
+
+struct ReaderOptions {
+  ReaderLimits limits;
+};
+
+// A region the reader skipped: a chunk whose CRC failed, a malformed group, or
+// the incomplete last chunk of a cut file.
+struct Damage {
+  uint64_t offset = 0;  // where the bad bytes start
+  uint64_t length = 0;  // bytes skipped
+  ErrorCode code = ErrorCode::kCorrupt;
+  std::string message;  // names the chunk and what is wrong
+};
+
+enum class ReadEvent { kBlock, kDamage, kEnd };
+
+struct IndexEntry {
+  int64_t pts = 0;      // pts of the group's first I block of the track
+  uint64_t offset = 0;  // offset of the CORE chunk header
+  friend bool operator==(const IndexEntry&, const IndexEntry&) = default;
+};
+
+// Per-track totals stored with the TSEK of a complete file.
+struct TrackSummary {
+  uint64_t block_count = 0;
+  int64_t start_pts = 0;  // smallest pts
+  int64_t end_pts = 0;    // largest pts + duration
+  friend bool operator==(const TrackSummary&, const TrackSummary&) = default;
+};
+
+struct SeekPoint {
+  uint16_t track_id = 0;
+  int64_t pts = 0;
+  int64_t dts = 0;
+  uint64_t chunk_offset = 0;
+  uint32_t index_in_group = 0;
+  friend bool operator==(const SeekPoint&, const SeekPoint&) = default;
+};
+
+// One block of a decode chain, with a copy of its payload.
+struct ChainLink {
+  BlockInfo info;
+  uint64_t chunk_offset = 0;
+  uint32_t index_in_group = 0;
+  std::vector<uint8_t> payload;
+};
+
+class Reader {
+ public:
+  // Reads the file header and the chunks before the first CORE. Throws Error.
+  explicit Reader(Source& source, ReaderOptions options = {});
+  ~Reader();
+  Reader(const Reader&) = delete;
+  Reader& operator=(const Reader&) = delete;
+
+  uint16_t version_minor() const;
+  const std::vector<Track>& tracks() const;
+  const Track* track(uint16_t id) const;
+  const std::string& tracks_json() const;    // TRAK payload
+  const std::string& metadata_json() const;  // META payload, "" if absent
+  const std::string& safe_json() const;      // SAFE payload, "" if absent
+  const std::string& note() const;           // NOTE payload, "" if absent
+  uint64_t data_offset() const;              // offset of the first CORE
+
+  // --- tail index (loaded on first use; needs a seekable source of known size)
+  // True when the file ends in a valid TAIL and its index chunks check.
+  bool has_index();
+  std::span<const IndexEntry> index(uint16_t track_id);
+  std::optional<TrackSummary> summary(uint16_t track_id);
+  const std::string& veri_json();  // VERI payload, "" if absent
+
+  // --- sequential reading in file order ---
+  ReadEvent next(Block& out);
+  const Damage& last_damage() const;
+  const std::vector<Damage>& damage() const;
+  // Back to the first CORE (seekable sources, or before anything was read).
+  void rewind();
+
+  // --- random access (seekable sources) ---
+  // Positions reading so that next() returns the last I block of the track with
+  // pts <= t (in decode order), then everything after it in file order.
+  // Throws Error(kNotFound) when there is none. Uses the index when present.
+  SeekPoint seek(uint16_t track_id, int64_t t);
+  // The same answer without the index: bisection over byte offsets with resync.
+  SeekPoint seek_without_index(uint16_t track_id, int64_t t);
+  // Positions reading at a given group (e.g. an index entry) and block.
+  void seek_to_group(uint64_t chunk_offset, uint32_t index_in_group = 0);
+  // The minimal decode chain for presenting t (docs/FORMAT.md, "Decode chain").
+  std::vector<ChainLink> decode_chain(uint16_t track_id, int64_t t);
+
+  // Bytes requested from the source so far (what opening and seeking cost).
+  uint64_t bytes_read() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace h4mk

@@ -1,0 +1,54 @@
+// Full integrity check and repair of whole files.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "h4mk/error.hpp"
+#include "h4mk/io.hpp"
+#include "h4mk/limits.hpp"
+#include "h4mk/reader.hpp"
+#include "h4mk/writer.hpp"
+
+namespace h4mk {
+
+struct VerifyOptions {
+  ReaderLimits limits;
+  bool check_veri = true;  // recompute the SHA-256 chain (CRC-only when false)
+};
+
+struct Problem {
+  uint64_t offset = 0;
+  std::string chunk;  // tag of the chunk concerned, "" for the file as a whole
+  ErrorCode code = ErrorCode::kCorrupt;
+  std::string message;
+};
+
+struct VerifyReport {
+  bool ok() const { return problems.empty(); }
+  std::vector<Problem> problems;
+  uint64_t chunks = 0;
+  uint64_t core_chunks = 0;
+  uint64_t blocks = 0;
+  bool complete = false;         // ends in TAIL + container CRC
+  bool has_veri = false;
+  bool veri_ok = false;
+  bool container_crc_ok = false;
+  std::string veri_hash;         // recomputed, hex
+};
+
+// Reads the whole source once and reports every problem with its offset.
+VerifyReport verify(Source& source, const VerifyOptions& options = {});
+
+struct RepairReport {
+  uint64_t blocks_kept = 0;
+  uint64_t blocks_rejected = 0;  // readable but refused by the writer's checks
+  std::vector<Damage> damage;    // regions that were lost
+  std::vector<std::string> notes;
+};
+
+// Copies every intact block of `in` into a new complete, indexed file on `out`.
+RepairReport repair(Source& in, Sink& out, const WriterOptions& options = {});
+
+}  // namespace h4mk

@@ -1,0 +1,59 @@
+// One-pass H4MK writer. Never seeks: output to a pipe is byte-identical to
+// output to a file. Memory is O(tracks + index entries + one open group per
+// track), independent of how many payload bytes pass through.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "h4mk/block.hpp"
+#include "h4mk/io.hpp"
+#include "h4mk/track.hpp"
+
+namespace h4mk {
+
+struct WriterOptions {
+  // A track's open group is closed (written) when adding the next block would
+  // exceed one of these, or on flush(). A block larger than max_group_bytes is
+  // written alone in its own group.
+  uint32_t max_group_bytes = 1u << 20;
+  uint32_t max_group_blocks = 4096;
+  int64_t max_group_duration_us = 2'000'000;  // span of dts within a group
+  bool write_veri = true;   // SHA-256 hash chain chunk
+  bool write_index = true;  // TSEK chunks
+};
+
+class Writer {
+ public:
+  explicit Writer(Sink& sink, WriterOptions options = {});
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  // --- before the first block ---
+  void add_track(const Track& track);
+  void set_metadata(std::string_view key, std::string_view value);
+  // Merges the members of a JSON object into META.
+  void set_metadata_json(std::string_view json_object);
+  void set_safe_json(std::string_view json_object);
+  void set_note(std::string_view utf8);
+
+  // --- blocks, in decode order (dts non-decreasing within a track) ---
+  void write_block(const BlockInfo& info, std::span<const uint8_t> payload);
+  // Closes every open group and flushes the sink (live streaming).
+  void flush();
+  // Writes the remaining groups, VERI, TSEK, TAIL and the container CRC.
+  void finish();
+
+  uint64_t bytes_written() const;
+  uint64_t blocks_written() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace h4mk

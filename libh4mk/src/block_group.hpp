@@ -1,0 +1,63 @@
+// CORE payload = one block group of one track (docs/FORMAT.md, "Block groups").
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "h4mk/block.hpp"
+
+namespace h4mk::detail {
+
+inline constexpr size_t kGroupHeaderSize = 20;
+
+// Group flags (byte 6 of the group header).
+inline constexpr uint8_t kGroupUniform = 0x01;
+inline constexpr uint8_t kGroupFixedSize = 0x02;
+
+// Block record flags.
+inline constexpr uint8_t kBlockTypeMask = 0x03;
+inline constexpr uint8_t kBlockMasked = 0x04;
+inline constexpr uint8_t kBlockPtsDelta = 0x08;
+inline constexpr uint8_t kBlockDtsOffset = 0x10;
+inline constexpr uint8_t kBlockDuration = 0x20;
+inline constexpr uint8_t kBlockDiscardable = 0x40;
+inline constexpr uint8_t kBlockReserved = 0x80;
+
+// Timestamps a writer accepts: sums of two never overflow int64.
+inline constexpr int64_t kMaxTimestamp = int64_t(1) << 62;
+
+struct PendingBlock {
+  BlockInfo info;
+  uint32_t size;  // payload bytes, stored back to back in the group's payload buffer
+};
+
+// Appends the encoded group (header + records + payloads) to `out`.
+// `payloads` holds the blocks' payloads concatenated in order.
+void encode_group(uint16_t track_id, int64_t default_duration,
+                  std::span<const PendingBlock> blocks, std::span<const uint8_t> payloads,
+                  std::vector<uint8_t>& out);
+
+struct DecodedBlock {
+  BlockInfo info;
+  uint32_t offset;  // of the payload, from the start of the group payload
+  uint32_t size;
+};
+
+struct GroupHeader {
+  uint16_t track_id;
+  uint8_t flags;
+  uint32_t block_count;
+  int64_t pts;
+};
+
+// Reads just the 20-byte header; throws Error(kCorrupt) if it is malformed.
+GroupHeader decode_group_header(std::span<const uint8_t> payload, uint64_t chunk_offset);
+
+// Decodes a whole group into `out` (cleared first). Throws Error(kCorrupt or
+// kLimitExceeded) naming chunk_offset and the block index on any bad field.
+GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_duration,
+                         uint32_t max_blocks, uint64_t chunk_offset,
+                         std::vector<DecodedBlock>& out);
+
+}  // namespace h4mk::detail

@@ -1,0 +1,378 @@
+// The C API: a thin layer over the C++ classes that turns exceptions into
+// status codes and keeps the strings it hands out alive.
+#include "h4mk/h4mk.h"
+
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "h4mk/h4mk.hpp"
+#include "track_json.hpp"
+
+using namespace h4mk;
+
+namespace {
+
+thread_local std::string g_open_error;
+
+int code_of(ErrorCode c) { return static_cast<int>(c); }
+
+// Runs f, mapping exceptions to a status and storing the message in `err`.
+template <typename F>
+int guarded(std::string& err, F&& f) {
+  try {
+    f();
+    return H4MK_OK;
+  } catch (const Error& e) {
+    err = e.what();
+    return code_of(e.code());
+  } catch (const std::bad_alloc&) {
+    err = "out of memory";
+    return H4MK_ERR_NO_MEMORY;
+  } catch (const std::exception& e) {
+    err = e.what();
+    return H4MK_ERR_INTERNAL;
+  }
+}
+
+CallbackIo to_callbacks(const h4mk_io* io) {
+  return CallbackIo{io->opaque, io->read, io->write, io->seek, io->size};
+}
+
+std::string str_or_empty(const char* s) { return s ? s : ""; }
+
+void fill_block(const Block& b, h4mk_block* out) {
+  out->track_id = b.info.track_id;
+  out->type = static_cast<h4mk_block_type>(b.info.type);
+  out->flags = (b.info.masked ? H4MK_BLOCK_FLAG_MASKED : 0) |
+               (b.info.discardable ? H4MK_BLOCK_FLAG_DISCARDABLE : 0);
+  out->pts = b.info.pts;
+  out->dts = b.info.dts;
+  out->duration = b.info.duration;
+  out->data = b.data.data();
+  out->size = b.data.size();
+  out->chunk_offset = b.chunk_offset;
+  out->index_in_group = b.index_in_group;
+}
+
+}  // namespace
+
+struct h4mk_reader {
+  std::unique_ptr<CallbackSource> source;
+  std::unique_ptr<Reader> reader;
+  std::string error;
+  std::vector<std::string> track_json;  // per track, built on demand
+  std::vector<h4mk_index_entry> index;
+};
+
+struct h4mk_writer {
+  std::unique_ptr<CallbackSink> sink;
+  std::unique_ptr<Writer> writer;
+  std::vector<Track> pending;  // declared tracks, handed over before the first block
+  bool started = false;
+  std::string error;
+
+  void start() {
+    if (started) return;
+    for (const Track& t : pending) writer->add_track(t);
+    started = true;
+  }
+};
+
+extern "C" {
+
+unsigned h4mk_version(void) {
+  return (H4MK_VERSION_MAJOR << 16) | (H4MK_VERSION_MINOR << 8) | H4MK_VERSION_PATCH;
+}
+
+const char* h4mk_version_string(void) { return H4MK_VERSION_STRING; }
+
+const char* h4mk_strerror(int status) { return error_code_name(static_cast<ErrorCode>(status)); }
+
+int h4mk_reader_open(h4mk_reader** out, const h4mk_io* io) {
+  if (!out || !io) return H4MK_ERR_INVALID_ARGUMENT;
+  *out = nullptr;
+  auto r = std::make_unique<h4mk_reader>();
+  int rc = guarded(g_open_error, [&] {
+    r->source = std::make_unique<CallbackSource>(to_callbacks(io));
+    r->reader = std::make_unique<Reader>(*r->source);
+  });
+  if (rc == H4MK_OK) *out = r.release();
+  return rc;
+}
+
+const char* h4mk_open_error(void) { return g_open_error.c_str(); }
+
+void h4mk_reader_free(h4mk_reader* r) { delete r; }
+
+const char* h4mk_reader_last_error(const h4mk_reader* r) { return r ? r->error.c_str() : ""; }
+
+size_t h4mk_reader_track_count(const h4mk_reader* r) { return r->reader->tracks().size(); }
+
+int h4mk_reader_track_info(h4mk_reader* r, size_t index, h4mk_track_info* out) {
+  const auto& tracks = r->reader->tracks();
+  if (index >= tracks.size() || !out) return H4MK_ERR_INVALID_ARGUMENT;
+  if (r->track_json.empty()) {
+    auto all = nlohmann::json::parse(r->reader->tracks_json());
+    for (auto& t : all["tracks"]) r->track_json.push_back(t.dump());
+  }
+  const Track& t = tracks[index];
+  *out = h4mk_track_info{};
+  out->id = t.id;
+  out->kind = track_kind_name(t.kind);
+  out->codec = t.codec.c_str();
+  out->time_base_num = static_cast<int32_t>(t.time_base.num);
+  out->time_base_den = static_cast<int32_t>(t.time_base.den);
+  out->name = t.name.c_str();
+  out->language = t.language.c_str();
+  out->channel_layout = t.channel_layout.c_str();
+  out->adapter = t.adapter.c_str();
+  out->sample_rate = t.sample_rate;
+  out->channels = t.channels;
+  out->width = t.width;
+  out->height = t.height;
+  out->frame_rate_num = static_cast<int32_t>(t.frame_rate.num);
+  out->frame_rate_den = static_cast<int32_t>(t.frame_rate.den);
+  out->default_duration = t.default_duration;
+  out->extradata = t.extradata.empty() ? nullptr : t.extradata.data();
+  out->extradata_size = t.extradata.size();
+  out->json = r->track_json[index].c_str();
+  return H4MK_OK;
+}
+
+const char* h4mk_reader_tracks_json(const h4mk_reader* r) { return r->reader->tracks_json().c_str(); }
+const char* h4mk_reader_metadata_json(const h4mk_reader* r) {
+  return r->reader->metadata_json().c_str();
+}
+const char* h4mk_reader_safe_json(const h4mk_reader* r) { return r->reader->safe_json().c_str(); }
+const char* h4mk_reader_note(const h4mk_reader* r) { return r->reader->note().c_str(); }
+
+const char* h4mk_reader_veri_json(h4mk_reader* r) {
+  static const std::string kEmpty;
+  const std::string* s = &kEmpty;
+  guarded(r->error, [&] { s = &r->reader->veri_json(); });
+  return s->c_str();
+}
+
+uint64_t h4mk_reader_data_offset(const h4mk_reader* r) { return r->reader->data_offset(); }
+
+int h4mk_reader_has_index(h4mk_reader* r) {
+  bool yes = false;
+  guarded(r->error, [&] { yes = r->reader->has_index(); });
+  return yes ? 1 : 0;
+}
+
+int h4mk_reader_track_summary(h4mk_reader* r, uint16_t track_id, uint64_t* block_count,
+                              int64_t* start_pts, int64_t* end_pts) {
+  return guarded(r->error, [&] {
+    auto s = r->reader->summary(track_id);
+    if (!s) throw Error(ErrorCode::kNotFound, "no index summary for track " + std::to_string(track_id));
+    if (block_count) *block_count = s->block_count;
+    if (start_pts) *start_pts = s->start_pts;
+    if (end_pts) *end_pts = s->end_pts;
+  });
+}
+
+int h4mk_reader_index(h4mk_reader* r, uint16_t track_id, const h4mk_index_entry** entries,
+                      size_t* count) {
+  if (!entries || !count) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(r->error, [&] {
+    auto idx = r->reader->index(track_id);
+    r->index.resize(idx.size());
+    for (size_t i = 0; i < idx.size(); ++i) r->index[i] = {idx[i].pts, idx[i].offset};
+    *entries = r->index.data();
+    *count = r->index.size();
+  });
+}
+
+int h4mk_reader_next_block(h4mk_reader* r, h4mk_block* out, uint64_t* damage_offset) {
+  if (!out) return H4MK_ERR_INVALID_ARGUMENT;
+  int result = H4MK_OK;
+  int rc = guarded(r->error, [&] {
+    Block b;
+    switch (r->reader->next(b)) {
+      case ReadEvent::kBlock:
+        fill_block(b, out);
+        break;
+      case ReadEvent::kEnd:
+        result = H4MK_ERR_EOF;
+        break;
+      case ReadEvent::kDamage: {
+        const Damage& d = r->reader->last_damage();
+        r->error = d.message;
+        if (damage_offset) *damage_offset = d.offset;
+        result = code_of(d.code);
+        break;
+      }
+    }
+  });
+  return rc != H4MK_OK ? rc : result;
+}
+
+int h4mk_reader_seek(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_block* landed) {
+  return guarded(r->error, [&] {
+    SeekPoint p = r->reader->seek(track_id, t);
+    if (landed) {
+      *landed = h4mk_block{};
+      landed->track_id = p.track_id;
+      landed->type = H4MK_BLOCK_I;
+      landed->pts = p.pts;
+      landed->dts = p.dts;
+      landed->chunk_offset = p.chunk_offset;
+      landed->index_in_group = p.index_in_group;
+    }
+  });
+}
+
+int h4mk_reader_seek_to_group(h4mk_reader* r, uint64_t chunk_offset, uint32_t index_in_group) {
+  return guarded(r->error, [&] { r->reader->seek_to_group(chunk_offset, index_in_group); });
+}
+
+int h4mk_reader_rewind(h4mk_reader* r) {
+  return guarded(r->error, [&] { r->reader->rewind(); });
+}
+
+uint64_t h4mk_reader_bytes_read(const h4mk_reader* r) { return r->reader->bytes_read(); }
+
+int h4mk_writer_open(h4mk_writer** out, const h4mk_io* io, const h4mk_writer_options* opts) {
+  if (!out || !io) return H4MK_ERR_INVALID_ARGUMENT;
+  *out = nullptr;
+  auto w = std::make_unique<h4mk_writer>();
+  int rc = guarded(g_open_error, [&] {
+    WriterOptions o;
+    if (opts) {
+      if (opts->max_group_bytes) o.max_group_bytes = opts->max_group_bytes;
+      if (opts->max_group_blocks) o.max_group_blocks = opts->max_group_blocks;
+      if (opts->max_group_duration_us) o.max_group_duration_us = opts->max_group_duration_us;
+      o.write_veri = !opts->no_veri;
+      o.write_index = !opts->no_index;
+    }
+    w->sink = std::make_unique<CallbackSink>(to_callbacks(io));
+    w->writer = std::make_unique<Writer>(*w->sink, o);
+  });
+  if (rc == H4MK_OK) *out = w.release();
+  return rc;
+}
+
+void h4mk_writer_free(h4mk_writer* w) { delete w; }
+
+const char* h4mk_writer_last_error(const h4mk_writer* w) { return w ? w->error.c_str() : ""; }
+
+int h4mk_writer_add_track(h4mk_writer* w, const h4mk_track_desc* d) {
+  if (!d || !d->kind || !d->codec) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(w->error, [&] {
+    if (w->started) throw Error(ErrorCode::kBadState, "tracks must be added before the first block");
+    Track t;
+    t.id = d->id;
+    try {
+      t.kind = track_kind_from_name(d->kind);
+    } catch (const Error& e) {
+      throw Error(ErrorCode::kInvalidArgument, e.what());
+    }
+    t.codec = d->codec;
+    t.time_base = {d->time_base_num, d->time_base_den};
+    t.name = str_or_empty(d->name);
+    t.language = str_or_empty(d->language);
+    t.channel_layout = str_or_empty(d->channel_layout);
+    t.adapter = str_or_empty(d->adapter);
+    t.sample_rate = d->sample_rate;
+    t.channels = d->channels;
+    t.width = d->width;
+    t.height = d->height;
+    t.frame_rate = {d->frame_rate_num, d->frame_rate_den};
+    t.default_duration = d->default_duration;
+    if (d->extradata && d->extradata_size)
+      t.extradata.assign(d->extradata, d->extradata + d->extradata_size);
+    t.extra_json = str_or_empty(d->extra_json);
+    detail::validate_track(t);
+    for (const Track& p : w->pending)
+      if (p.id == t.id)
+        throw Error(ErrorCode::kInvalidArgument, "track id " + std::to_string(t.id) + " declared twice");
+    w->pending.push_back(std::move(t));
+  });
+}
+
+int h4mk_writer_set_track_tag(h4mk_writer* w, uint16_t track_id, const char* key,
+                              const char* value) {
+  if (!key || !value) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(w->error, [&] {
+    if (w->started) throw Error(ErrorCode::kBadState, "track tags must be set before the first block");
+    for (Track& t : w->pending)
+      if (t.id == track_id) {
+        t.tags[key] = value;
+        return;
+      }
+    throw Error(ErrorCode::kInvalidArgument, "no track with id " + std::to_string(track_id));
+  });
+}
+
+int h4mk_writer_set_metadata(h4mk_writer* w, const char* key, const char* value) {
+  if (!key || !value) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(w->error, [&] { w->writer->set_metadata(key, value); });
+}
+
+int h4mk_writer_set_metadata_json(h4mk_writer* w, const char* json_object) {
+  if (!json_object) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(w->error, [&] { w->writer->set_metadata_json(json_object); });
+}
+
+int h4mk_writer_set_safe_json(h4mk_writer* w, const char* json_object) {
+  if (!json_object) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(w->error, [&] { w->writer->set_safe_json(json_object); });
+}
+
+int h4mk_writer_set_note(h4mk_writer* w, const char* utf8) {
+  if (!utf8) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(w->error, [&] { w->writer->set_note(utf8); });
+}
+
+int h4mk_writer_write_block(h4mk_writer* w, const h4mk_block* b) {
+  if (!b || (!b->data && b->size)) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(w->error, [&] {
+    w->start();
+    BlockInfo info;
+    info.track_id = b->track_id;
+    if (unsigned(b->type) > 2)
+      throw Error(ErrorCode::kInvalidArgument, "invalid block type " + std::to_string(b->type));
+    info.type = static_cast<BlockType>(b->type);
+    info.pts = b->pts;
+    info.dts = b->dts;
+    info.duration = b->duration;
+    info.masked = b->flags & H4MK_BLOCK_FLAG_MASKED;
+    info.discardable = b->flags & H4MK_BLOCK_FLAG_DISCARDABLE;
+    w->writer->write_block(info, {b->data, b->size});
+  });
+}
+
+int h4mk_writer_flush(h4mk_writer* w) {
+  return guarded(w->error, [&] {
+    w->start();
+    w->writer->flush();
+  });
+}
+
+int h4mk_writer_finish(h4mk_writer* w) {
+  return guarded(w->error, [&] {
+    w->start();
+    w->writer->finish();
+  });
+}
+
+int h4mk_gop_flags_pack(uint32_t pts_ms, h4mk_block_type type, uint32_t* flags) {
+  if (!flags || unsigned(type) > 2) return H4MK_ERR_INVALID_ARGUMENT;
+  std::string ignored;
+  return guarded(ignored, [&] { *flags = pack_gop_flags(pts_ms, static_cast<BlockType>(type)); });
+}
+
+int h4mk_gop_flags_unpack(uint32_t flags, uint32_t* pts_ms, h4mk_block_type* type) {
+  if (!pts_ms || !type) return H4MK_ERR_INVALID_ARGUMENT;
+  std::string ignored;
+  return guarded(ignored, [&] {
+    GopFlags g = unpack_gop_flags(flags);
+    *pts_ms = g.pts_ms;
+    *type = static_cast<h4mk_block_type>(g.type);
+  });
+}
+
+}  // extern "C"

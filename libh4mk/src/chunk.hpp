@@ -1,0 +1,71 @@
+// Chunks (12-byte header + payload) and the 16-byte file header.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace h4mk::detail {
+
+inline constexpr size_t kFileHeaderSize = 16;
+inline constexpr size_t kChunkHeaderSize = 12;
+inline constexpr size_t kTailPayloadSize = 16;
+// TAIL chunk (12 + 16) followed by the 4-byte container CRC.
+inline constexpr size_t kTailRegionSize = kChunkHeaderSize + kTailPayloadSize + 4;
+
+using Tag = uint32_t;  // the 4 tag bytes, loaded little-endian
+
+constexpr Tag make_tag(const char (&s)[5]) {
+  return Tag(uint8_t(s[0])) | (Tag(uint8_t(s[1])) << 8) | (Tag(uint8_t(s[2])) << 16) |
+         (Tag(uint8_t(s[3])) << 24);
+}
+
+inline constexpr Tag kTagTrak = make_tag("TRAK");
+inline constexpr Tag kTagMeta = make_tag("META");
+inline constexpr Tag kTagSafe = make_tag("SAFE");
+inline constexpr Tag kTagNote = make_tag("NOTE");
+inline constexpr Tag kTagCore = make_tag("CORE");
+inline constexpr Tag kTagVeri = make_tag("VERI");
+inline constexpr Tag kTagTsek = make_tag("TSEK");
+inline constexpr Tag kTagTail = make_tag("TAIL");
+
+inline constexpr uint32_t kMagicFile = make_tag("H4MK");
+inline constexpr uint32_t kMagicGroup = make_tag("H4TB");
+inline constexpr uint32_t kMagicSeek = make_tag("H4TS");
+
+bool is_known_tag(Tag tag);
+// Printable form for messages: "CORE", or "0x01020304" for non-ASCII tags.
+std::string tag_name(Tag tag);
+
+struct ChunkHeader {
+  Tag tag = 0;
+  uint32_t size = 0;
+  uint32_t crc = 0;
+};
+
+ChunkHeader parse_chunk_header(const uint8_t* p);
+uint32_t chunk_crc(Tag tag, uint32_t size, std::span<const uint8_t> payload);
+// Header with the CRC filled in.
+std::array<uint8_t, kChunkHeaderSize> make_chunk_header(Tag tag, std::span<const uint8_t> payload);
+
+struct FileHeader {
+  uint16_t version_major = 1;
+  uint16_t version_minor = 0;
+  uint32_t flags = 0;
+};
+
+std::array<uint8_t, kFileHeaderSize> encode_file_header(const FileHeader& h);
+// Throws Error (bad magic, CRC, unsupported major) naming offset 0.
+FileHeader decode_file_header(const uint8_t* p);
+
+struct TailInfo {
+  uint64_t index_offset = 0;  // first chunk after the last CORE
+  uint64_t core_count = 0;
+};
+
+std::array<uint8_t, kTailPayloadSize> encode_tail(const TailInfo& t);
+TailInfo decode_tail(const uint8_t* payload);
+
+}  // namespace h4mk::detail

@@ -1,0 +1,100 @@
+#include "chunk_reader.hpp"
+
+#include "block_group.hpp"
+#include "byte_order.hpp"
+
+namespace h4mk::detail {
+
+uint32_t size_limit_for(Tag tag, const ReaderLimits& limits) {
+  switch (tag) {
+    case kTagTrak:
+    case kTagMeta:
+    case kTagSafe:
+    case kTagNote:
+    case kTagVeri:
+      return limits.max_json_chunk;
+    case kTagTsek:
+      return limits.max_index_chunk;
+    case kTagTail:
+      return kTailPayloadSize;
+    default:
+      return limits.max_core_chunk;  // CORE and unknown tags
+  }
+}
+
+ChunkStatus ChunkReader::peek_chunk(ChunkView& v) {
+  v = ChunkView{};
+  v.offset = stream_.position();
+  const std::string at = " at offset " + std::to_string(v.offset);
+  size_t got = stream_.fill(kChunkHeaderSize);
+  if (got == 0) return ChunkStatus::kEnd;
+  if (got < kChunkHeaderSize) {
+    v.incomplete = true;
+    v.code = ErrorCode::kTruncated;
+    v.why = "chunk header" + at + " is cut after " + std::to_string(got) + " bytes";
+    return ChunkStatus::kBad;
+  }
+  v.header = parse_chunk_header(stream_.data());
+  const std::string name = tag_name(v.header.tag) + " chunk" + at;
+  const uint32_t limit = size_limit_for(v.header.tag, limits_);
+  if (v.header.size > limit || (v.header.tag == kTagTail && v.header.size != kTailPayloadSize)) {
+    v.code = ErrorCode::kLimitExceeded;
+    v.why = name + " claims " + std::to_string(v.header.size) + " bytes (limit " +
+            std::to_string(limit) + ")";
+    return ChunkStatus::kBad;
+  }
+  const uint64_t total = v.total();
+  if ((stream_.size() && v.offset + total > *stream_.size()) || stream_.fill(total) < total) {
+    v.incomplete = true;
+    v.code = ErrorCode::kTruncated;
+    v.why = name + " needs " + std::to_string(total) + " bytes but the data ends first";
+    return ChunkStatus::kBad;
+  }
+  v.payload = {stream_.data() + kChunkHeaderSize, v.header.size};
+  if (chunk_crc(v.header.tag, v.header.size, v.payload) != v.header.crc) {
+    v.code = ErrorCode::kCrcMismatch;
+    v.why = name + ": CRC mismatch";
+    return ChunkStatus::kBad;
+  }
+  return ChunkStatus::kOk;
+}
+
+// A CORE candidate must start with a sane group header for a known track.
+bool ChunkReader::plausible_core_start() {
+  if (stream_.fill(kChunkHeaderSize + kGroupHeaderSize) < kChunkHeaderSize + kGroupHeaderSize)
+    return false;
+  const uint8_t* p = stream_.data();
+  if (load_u32(p + 4) < kGroupHeaderSize) return false;
+  const uint8_t* g = p + kChunkHeaderSize;
+  if (load_u32(g) != kMagicGroup || (g[6] & ~(kGroupUniform | kGroupFixedSize))) return false;
+  uint16_t track = load_u16(g + 4);
+  return track != 0 && (!known_track_ || known_track_(track));
+}
+
+bool ChunkReader::resync() {
+  constexpr size_t kWindow = 4096;  // small: bisection probes resync often
+  for (;;) {
+    size_t avail = stream_.fill(kWindow);
+    if (avail < kChunkHeaderSize) {
+      stream_.consume(avail);
+      return false;
+    }
+    size_t i = 0;
+    bool restart = false;
+    for (; i + kChunkHeaderSize <= avail; ++i) {
+      Tag tag = load_u32(stream_.data() + i);
+      if (!is_known_tag(tag)) continue;
+      stream_.consume(i);
+      if (tag != kTagCore || plausible_core_start()) {
+        ChunkView v;
+        if (peek_chunk(v) == ChunkStatus::kOk) return true;
+      }
+      stream_.consume(1);  // not a chunk after all; keep scanning after it
+      restart = true;
+      break;
+    }
+    if (!restart) stream_.consume(i);
+  }
+}
+
+}  // namespace h4mk::detail

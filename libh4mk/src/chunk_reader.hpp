@@ -1,0 +1,55 @@
+// Reading whole chunks from a ChunkStream, checking limits and CRCs, and
+// resynchronising after damage by scanning for the next chunk that checks.
+#pragma once
+
+#include <functional>
+#include <span>
+#include <string>
+
+#include "chunk.hpp"
+#include "chunk_stream.hpp"
+#include "h4mk/error.hpp"
+#include "h4mk/limits.hpp"
+
+namespace h4mk::detail {
+
+enum class ChunkStatus { kOk, kEnd, kBad };
+
+struct ChunkView {
+  uint64_t offset = 0;
+  ChunkHeader header;
+  std::span<const uint8_t> payload;  // valid until the stream's next fill()
+  // When kBad:
+  ErrorCode code = ErrorCode::kCorrupt;
+  bool incomplete = false;  // the chunk would run past the end of the data
+  std::string why;
+  size_t total() const { return kChunkHeaderSize + header.size; }
+};
+
+uint32_t size_limit_for(Tag tag, const ReaderLimits& limits);
+
+class ChunkReader {
+ public:
+  // plausible(group payload prefix) lets the caller reject CORE candidates
+  // cheaply during resync (e.g. unknown track ids) before their CRC is read.
+  ChunkReader(ChunkStream& stream, const ReaderLimits& limits)
+      : stream_(stream), limits_(limits) {}
+
+  void set_track_filter(std::function<bool(uint16_t)> known_track) {
+    known_track_ = std::move(known_track);
+  }
+
+  // Reads the chunk at the current position without consuming it.
+  ChunkStatus peek_chunk(ChunkView& v);
+  // Scans forward from the current position to the next position where a
+  // valid chunk starts; returns false (having consumed everything) at the end.
+  bool resync();
+
+ private:
+  bool plausible_core_start();
+  ChunkStream& stream_;
+  const ReaderLimits& limits_;
+  std::function<bool(uint16_t)> known_track_;
+};
+
+}  // namespace h4mk::detail

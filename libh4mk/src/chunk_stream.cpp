@@ -1,0 +1,86 @@
+#include "chunk_stream.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "crc32.hpp"
+#include "h4mk/error.hpp"
+
+namespace h4mk::detail {
+
+namespace {
+constexpr size_t kMinRead = 64 * 1024;
+}
+
+// Reading always starts at the beginning of the file.
+ChunkStream::ChunkStream(Source& source) : source_(source), size_(source.size()) {
+  if (source_.seekable()) source_.seek(0);
+}
+
+size_t ChunkStream::fill(size_t n) {
+  while (available() < n && !at_eof_) {
+    // Grow step by step so a claimed size is only backed by memory as the
+    // bytes actually arrive.
+    size_t want = std::min(n, std::max(available() * 2, kMinRead));
+    if (start_ + want > buf_.size()) {
+      if (start_ > 0) {
+        std::memmove(buf_.data(), buf_.data() + start_, available());
+        end_ -= start_;
+        start_ = 0;
+      }
+      if (want > buf_.size()) buf_.resize(want);
+    }
+    size_t got = source_.read({buf_.data() + end_, want - available()});
+    bytes_read_ += got;
+    end_ += got;
+    if (got == 0) at_eof_ = true;
+  }
+  return std::min(available(), n);
+}
+
+void ChunkStream::consume(size_t n) {
+  if (track_crc_) crc_ = crc32(crc_, data(), n);
+  start_ += n;
+  window_offset_ += n;
+}
+
+void ChunkStream::seek(uint64_t offset) {
+  if (offset >= window_offset_ && offset - window_offset_ <= available()) {
+    consume(static_cast<size_t>(offset - window_offset_));
+    return;
+  }
+  if (source_.seekable()) {
+    source_.seek(offset);
+    start_ = end_ = 0;
+    window_offset_ = offset;
+    at_eof_ = false;
+    return;
+  }
+  if (offset < window_offset_)
+    throw Error(ErrorCode::kNotSeekable,
+                "cannot go back to offset " + std::to_string(offset) + " on a non-seekable source");
+  while (window_offset_ < offset) {
+    consume(available());
+    if (fill(static_cast<size_t>(std::min<uint64_t>(offset - window_offset_, kMinRead))) == 0) break;
+    consume(static_cast<size_t>(std::min<uint64_t>(offset - window_offset_, available())));
+  }
+}
+
+bool ChunkStream::read_at(uint64_t offset, size_t n, std::vector<uint8_t>& out) {
+  if (!source_.seekable()) throw Error(ErrorCode::kNotSeekable, "source is not seekable");
+  const uint64_t resume = window_offset_ + available();
+  source_.seek(offset);
+  out.resize(n);
+  size_t got = 0;
+  while (got < n) {
+    size_t r = source_.read({out.data() + got, n - got});
+    if (r == 0) break;
+    got += r;
+  }
+  bytes_read_ += got;
+  source_.seek(resume);
+  return got == n;
+}
+
+}  // namespace h4mk::detail

@@ -1,0 +1,55 @@
+// Buffered, position-tracking reading over a Source. Chunk payloads are read
+// into one reusable window so a group's blocks can be handed out as views
+// without copying; the window never grows beyond twice the bytes actually
+// present (plus 64 KiB), whatever sizes a hostile file claims.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "h4mk/io.hpp"
+
+namespace h4mk::detail {
+
+class ChunkStream {
+ public:
+  explicit ChunkStream(Source& source);
+
+  uint64_t position() const { return window_offset_; }  // file offset of data()[0]
+  size_t available() const { return end_ - start_; }
+  const uint8_t* data() const { return buf_.data() + start_; }
+
+  // Tries to make n bytes available; returns how many are (fewer only at end).
+  // Invalidates pointers previously obtained from data().
+  size_t fill(size_t n);
+  void consume(size_t n);
+  // Moves to an absolute offset. Backward moves need a seekable source or a
+  // target still inside the window; forward moves on pipes read and discard.
+  void seek(uint64_t offset);
+  // Reads bytes elsewhere in the file without disturbing the window.
+  // Returns false if the source ends first. Seekable sources only.
+  bool read_at(uint64_t offset, size_t n, std::vector<uint8_t>& out);
+
+  bool seekable() const { return source_.seekable(); }
+  std::optional<uint64_t> size() const { return size_; }
+  uint64_t bytes_read() const { return bytes_read_; }
+
+  // A running CRC-32 of every consumed byte (used by verify).
+  void track_crc(bool on) { track_crc_ = on; }
+  uint32_t consumed_crc() const { return crc_; }
+
+ private:
+  Source& source_;
+  std::optional<uint64_t> size_;
+  std::vector<uint8_t> buf_;
+  size_t start_ = 0;
+  size_t end_ = 0;
+  uint64_t window_offset_ = 0;
+  bool at_eof_ = false;
+  uint64_t bytes_read_ = 0;
+  bool track_crc_ = false;
+  uint32_t crc_ = 0;
+};
+
+}  // namespace h4mk::detail

@@ -1,0 +1,78 @@
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "h4mk/error.hpp"
+#include "h4mk/io.hpp"
+
+namespace h4mk {
+
+namespace {
+[[noreturn]] void io_error(const std::string& what, const std::string& name) {
+  throw Error(ErrorCode::kIo, what + " " + name + ": " + std::strerror(errno));
+}
+}  // namespace
+
+FileSource::FileSource(const std::string& path) : owned_(true), name_(path) {
+  f_ = std::fopen(path.c_str(), "rb");
+  if (!f_) io_error("cannot open", path);
+  probe();
+}
+
+FileSource::FileSource(std::FILE* stream) : f_(stream), name_("(stream)") { probe(); }
+
+FileSource::~FileSource() {
+  if (owned_ && f_) std::fclose(f_);
+}
+
+// Regular files are seekable with a known size; pipes, sockets and ttys are not.
+void FileSource::probe() {
+  struct stat st;
+  if (fstat(fileno(f_), &st) == 0 && S_ISREG(st.st_mode)) {
+    seekable_ = true;
+    size_ = static_cast<uint64_t>(st.st_size);
+  }
+}
+
+size_t FileSource::read(std::span<uint8_t> buf) {
+  size_t n = std::fread(buf.data(), 1, buf.size(), f_);
+  if (n < buf.size() && std::ferror(f_)) io_error("cannot read", name_);
+  return n;
+}
+
+void FileSource::seek(uint64_t offset) {
+  if (!seekable_) throw Error(ErrorCode::kNotSeekable, name_ + " is not seekable");
+  if (fseeko(f_, static_cast<off_t>(offset), SEEK_SET) != 0) io_error("cannot seek in", name_);
+}
+
+FileSink::FileSink(const std::string& path) : owned_(true), name_(path) {
+  f_ = std::fopen(path.c_str(), "wb");
+  if (!f_) io_error("cannot create", path);
+}
+
+FileSink::FileSink(std::FILE* stream) : f_(stream), name_("(stream)") {}
+
+FileSink::~FileSink() {
+  if (owned_ && f_) std::fclose(f_);
+}
+
+void FileSink::write(std::span<const uint8_t> data) {
+  if (!f_) throw Error(ErrorCode::kBadState, name_ + " is closed");
+  if (std::fwrite(data.data(), 1, data.size(), f_) != data.size()) io_error("cannot write", name_);
+}
+
+void FileSink::flush() {
+  if (f_ && std::fflush(f_) != 0) io_error("cannot flush", name_);
+}
+
+void FileSink::close() {
+  if (!f_) return;
+  std::FILE* f = f_;
+  f_ = nullptr;
+  bool failed = std::fflush(f) != 0;
+  if (owned_) failed |= std::fclose(f) != 0;
+  if (failed) io_error("cannot close", name_);
+}
+
+}  // namespace h4mk

@@ -1,0 +1,26 @@
+#include <algorithm>
+#include <cstring>
+
+#include "h4mk/error.hpp"
+#include "h4mk/io.hpp"
+
+namespace h4mk {
+
+void Source::seek(uint64_t) { throw Error(ErrorCode::kNotSeekable, "source is not seekable"); }
+
+size_t MemorySource::read(std::span<uint8_t> buf) {
+  size_t n = std::min(buf.size(), data_.size() - pos_);
+  if (n) std::memcpy(buf.data(), data_.data() + pos_, n);
+  pos_ += n;
+  return n;
+}
+
+void MemorySource::seek(uint64_t offset) {
+  pos_ = static_cast<size_t>(std::min<uint64_t>(offset, data_.size()));
+}
+
+void MemorySink::write(std::span<const uint8_t> data) {
+  bytes_.insert(bytes_.end(), data.begin(), data.end());
+}
+
+}  // namespace h4mk

@@ -1,0 +1,20 @@
+// Parsing JSON chunk payloads within the reader's limits.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
+
+namespace h4mk::detail {
+
+// Deepest nesting of arrays and objects, found without parsing (strings and
+// escapes are skipped), so hostile nesting is refused before a parser builds it.
+uint32_t json_nesting_depth(std::string_view text);
+
+// nullopt when the text is not JSON or nests deeper than max_depth.
+std::optional<nlohmann::json> parse_json(std::string_view text, uint32_t max_depth);
+
+bool is_json_object(std::string_view text, uint32_t max_depth);
+
+}  // namespace h4mk::detail

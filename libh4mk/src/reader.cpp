@@ -1,0 +1,550 @@
+#include "h4mk/reader.hpp"
+
+#include <algorithm>
+#include <string>
+#include <unordered_map>
+
+#include "block_group.hpp"
+#include "chunk.hpp"
+#include "chunk_reader.hpp"
+#include "chunk_stream.hpp"
+#include "json_text.hpp"
+#include "seek_table.hpp"
+#include "track_json.hpp"
+
+namespace h4mk {
+
+using namespace detail;
+
+namespace {
+
+std::string text_of(std::span<const uint8_t> p) {
+  return std::string(reinterpret_cast<const char*>(p.data()), p.size());
+}
+
+// Largest index region (VERI + TSEKs) the reader loads in one go.
+uint64_t max_index_region(const ReaderLimits& l) {
+  return uint64_t(l.max_index_chunk) + l.max_json_chunk + (1u << 20);
+}
+
+}  // namespace
+
+struct Reader::Impl {
+  Source& source;
+  ReaderOptions opt;
+  ChunkStream stream;
+  ChunkReader chunks;
+
+  uint16_t version_minor = 0;
+  std::vector<Track> tracks;
+  std::unordered_map<uint16_t, size_t> slot_of_id;
+  std::string trak_json, meta_json, safe_json, note, veri_json;
+  uint64_t data_offset = 0;
+
+  // The group being handed out.
+  std::vector<DecodedBlock> group;
+  size_t group_pos = 0;
+  const uint8_t* group_base = nullptr;
+  uint64_t group_chunk_offset = 0;
+  bool at_end = false;
+
+  std::vector<Damage> damage;
+
+  enum class IndexState { kUnknown, kLoaded, kAbsent };
+  IndexState index_state = IndexState::kUnknown;
+  std::unordered_map<uint16_t, SeekTable> tables;
+
+  Impl(Source& s, ReaderOptions o) : source(s), opt(o), stream(s), chunks(stream, opt.limits) {
+    chunks.set_track_filter([this](uint16_t id) { return slot_of_id.count(id) != 0; });
+    open();
+  }
+
+  const Track* track(uint16_t id) const {
+    auto it = slot_of_id.find(id);
+    return it == slot_of_id.end() ? nullptr : &tracks[it->second];
+  }
+
+  const Track& require_track(uint16_t id) const {
+    const Track* t = track(id);
+    if (!t) throw Error(ErrorCode::kNotFound, "no track with id " + std::to_string(id));
+    return *t;
+  }
+
+  void record(uint64_t offset, uint64_t length, ErrorCode code, std::string message) {
+    damage.push_back({offset, length, code, std::move(message)});
+  }
+
+  // Skips a bad chunk: scans to the next valid chunk and records the region.
+  void skip_bad_chunk(const ChunkView& v) {
+    stream.consume(1);
+    bool found = chunks.resync();
+    uint64_t length = stream.position() - v.offset;
+    if (!found && v.incomplete) {
+      record(v.offset, length, ErrorCode::kTruncated,
+             "incomplete file: " + v.why + " (" + std::to_string(length) + " bytes dropped)");
+    } else {
+      record(v.offset, length, v.code,
+             v.why + "; skipped " + std::to_string(length) + " bytes" +
+                 (found ? " to the next valid chunk at offset " + std::to_string(stream.position())
+                        : " to the end of the file"));
+    }
+    if (!found) at_end = true;
+  }
+
+  void open() {
+    size_t got = stream.fill(kFileHeaderSize);
+    if (got < kFileHeaderSize) {
+      if (got >= 4 && std::string(reinterpret_cast<const char*>(stream.data()), 4) != "H4MK")
+        throw Error(ErrorCode::kBadMagic, "not an H4MK file: the first 4 bytes are not 'H4MK'", 0);
+      throw Error(ErrorCode::kTruncated,
+                  "file is " + std::to_string(got) + " bytes, shorter than the 16-byte header", 0);
+    }
+    version_minor = decode_file_header(stream.data()).version_minor;
+    stream.consume(kFileHeaderSize);
+
+    ChunkView v;
+    ChunkStatus st = chunks.peek_chunk(v);
+    if (st == ChunkStatus::kEnd)
+      throw Error(ErrorCode::kTruncated, "file ends after the header: no TRAK chunk", 16);
+    if (st == ChunkStatus::kBad) throw Error(v.code, "cannot read the TRAK chunk: " + v.why, 16);
+    if (v.header.tag != kTagTrak)
+      throw Error(ErrorCode::kCorrupt,
+                  "first chunk at offset 16 is '" + tag_name(v.header.tag) + "', expected TRAK", 16);
+    trak_json = text_of(v.payload);
+    tracks = decode_tracks(trak_json, v.offset, opt.limits);
+    for (size_t i = 0; i < tracks.size(); ++i) slot_of_id[tracks[i].id] = i;
+    stream.consume(v.total());
+
+    // META, SAFE, NOTE (and chunks of tags this reader does not know) come
+    // before the first CORE.
+    for (;;) {
+      if (stream.fill(kChunkHeaderSize) < kChunkHeaderSize) break;
+      Tag tag = parse_chunk_header(stream.data()).tag;
+      if (tag == kTagCore || tag == kTagVeri || tag == kTagTsek || tag == kTagTail) break;
+      st = chunks.peek_chunk(v);
+      if (st == ChunkStatus::kBad) {
+        skip_bad_chunk(v);
+        continue;
+      }
+      if (tag == kTagMeta || tag == kTagSafe) {
+        std::string text = text_of(v.payload);
+        if (!is_json_object(text, opt.limits.max_json_depth))
+          record(v.offset, v.total(), ErrorCode::kCorrupt,
+                 tag_name(tag) + " chunk at offset " + std::to_string(v.offset) +
+                     " is not a JSON object within the reader's limits; ignored");
+        else
+          (tag == kTagMeta ? meta_json : safe_json) = std::move(text);
+      } else if (tag == kTagNote) {
+        note = text_of(v.payload);
+      }
+      stream.consume(v.total());
+    }
+    data_offset = stream.position();
+  }
+
+  // --- sequential reading ---
+
+  bool load_group(const ChunkView& v) {
+    try {
+      GroupHeader g = decode_group_header(v.payload, v.offset);
+      const Track* t = track(g.track_id);
+      if (!t)
+        throw Error(ErrorCode::kCorrupt, "CORE chunk at offset " + std::to_string(v.offset) +
+                                             ": track " + std::to_string(g.track_id) +
+                                             " is not declared in TRAK",
+                    v.offset);
+      decode_group(v.payload, t->default_duration, opt.limits.max_blocks_per_group, v.offset,
+                   group);
+    } catch (const Error& e) {
+      group.clear();
+      record(v.offset, v.total(), e.code(), e.what());
+      stream.consume(v.total());
+      return false;
+    }
+    group_pos = 0;
+    group_base = v.payload.data();
+    group_chunk_offset = v.offset;
+    stream.consume(v.total());
+    return true;
+  }
+
+  void hand_out(Block& out) {
+    const DecodedBlock& d = group[group_pos];
+    out.info = d.info;
+    out.data = {group_base + d.offset, d.size};
+    out.chunk_offset = group_chunk_offset;
+    out.data_offset = group_chunk_offset + kChunkHeaderSize + d.offset;
+    out.index_in_group = static_cast<uint32_t>(group_pos);
+    ++group_pos;
+  }
+
+  ReadEvent next(Block& out) {
+    if (group_pos < group.size()) {
+      hand_out(out);
+      return ReadEvent::kBlock;
+    }
+    group.clear();
+    group_pos = 0;
+    size_t damage_before = damage.size();
+    while (!at_end) {
+      ChunkView v;
+      switch (chunks.peek_chunk(v)) {
+        case ChunkStatus::kEnd:
+          at_end = true;
+          return ReadEvent::kEnd;
+        case ChunkStatus::kBad:
+          skip_bad_chunk(v);
+          return ReadEvent::kDamage;
+        case ChunkStatus::kOk:
+          break;
+      }
+      if (v.header.tag == kTagCore) {
+        if (load_group(v)) {
+          hand_out(out);
+          return ReadEvent::kBlock;
+        }
+        if (damage.size() > damage_before) return ReadEvent::kDamage;
+        continue;
+      }
+      if (v.header.tag == kTagVeri && veri_json.empty()) veri_json = text_of(v.payload);
+      stream.consume(v.total());
+      if (v.header.tag == kTagTail) {
+        at_end = true;
+        if (stream.fill(4) < 4) {
+          record(stream.position(), stream.available(), ErrorCode::kTruncated,
+                 "incomplete file: the container CRC after TAIL is missing");
+          return ReadEvent::kDamage;
+        }
+        stream.consume(4);
+      }
+    }
+    return ReadEvent::kEnd;
+  }
+
+  void reposition(uint64_t offset) {
+    group.clear();
+    group_pos = 0;
+    at_end = false;
+    stream.seek(offset);
+  }
+
+  // --- index ---
+
+  void ensure_index() {
+    if (index_state != IndexState::kUnknown) return;
+    index_state = IndexState::kAbsent;
+    auto size = stream.size();
+    if (!stream.seekable() || !size || *size < data_offset + kTailRegionSize) return;
+    std::vector<uint8_t> buf;
+    const uint64_t tail_at = *size - kTailRegionSize;
+    if (!stream.read_at(tail_at, kTailRegionSize, buf)) return;
+    ChunkHeader h = parse_chunk_header(buf.data());
+    std::span<const uint8_t> tail_payload(buf.data() + kChunkHeaderSize, kTailPayloadSize);
+    if (h.tag != kTagTail || h.size != kTailPayloadSize ||
+        chunk_crc(h.tag, h.size, tail_payload) != h.crc)
+      return;  // an incomplete file: no tail, not damage
+    TailInfo tail = decode_tail(tail_payload.data());
+    auto bad_index = [&](uint64_t offset, const std::string& why) {
+      tables.clear();
+      record(offset, 0, ErrorCode::kCorrupt, "index unusable, seeking without it: " + why);
+    };
+    if (tail.index_offset < data_offset || tail.index_offset > tail_at ||
+        tail_at - tail.index_offset > max_index_region(opt.limits))
+      return bad_index(tail_at, "TAIL points to offset " + std::to_string(tail.index_offset));
+    if (!stream.read_at(tail.index_offset, static_cast<size_t>(tail_at - tail.index_offset), buf))
+      return bad_index(tail.index_offset, "index region cannot be read");
+
+    size_t pos = 0;
+    while (pos < buf.size()) {
+      const uint64_t at = tail.index_offset + pos;
+      if (buf.size() - pos < kChunkHeaderSize)
+        return bad_index(at, "stray bytes before TAIL");
+      ChunkHeader c = parse_chunk_header(buf.data() + pos);
+      if (c.size > buf.size() - pos - kChunkHeaderSize || c.size > size_limit_for(c.tag, opt.limits))
+        return bad_index(at, tag_name(c.tag) + " chunk size runs past TAIL");
+      std::span<const uint8_t> payload(buf.data() + pos + kChunkHeaderSize, c.size);
+      if (chunk_crc(c.tag, c.size, payload) != c.crc)
+        return bad_index(at, tag_name(c.tag) + " chunk CRC mismatch");
+      if (c.tag == kTagVeri) {
+        veri_json = text_of(payload);
+      } else if (c.tag == kTagTsek) {
+        try {
+          SeekTable t = decode_seek_table(payload, at);
+          if (!track(t.track_id)) return bad_index(at, "TSEK for undeclared track");
+          for (const IndexEntry& e : t.entries)
+            if (e.offset < data_offset || e.offset >= tail.index_offset)
+              return bad_index(at, "TSEK entry points outside the CORE region");
+          uint16_t id = t.track_id;
+          if (!tables.emplace(id, std::move(t)).second)
+            return bad_index(at, "second TSEK for track " + std::to_string(id));
+        } catch (const Error& e) {
+          return bad_index(at, e.what());
+        }
+      }
+      pos += kChunkHeaderSize + c.size;
+    }
+    index_state = IndexState::kLoaded;
+  }
+
+  // --- seeking ---
+
+  // Reads the CORE chunk at `offset` into the current group. False if it is
+  // not a valid group.
+  bool load_group_at(uint64_t offset) {
+    reposition(offset);
+    ChunkView v;
+    if (chunks.peek_chunk(v) != ChunkStatus::kOk || v.header.tag != kTagCore) return false;
+    size_t before = damage.size();
+    if (!load_group(v)) {
+      damage.resize(before);  // reported when sequential reading reaches it
+      return false;
+    }
+    return true;
+  }
+
+  // Index of the last I block of the loaded group with pts <= t, or -1.
+  long last_key_in_group(int64_t t) const {
+    long found = -1;
+    for (size_t i = 0; i < group.size(); ++i)
+      if (group[i].info.type == BlockType::kI && group[i].info.pts <= t) found = long(i);
+    return found;
+  }
+
+  SeekPoint land(size_t index) {
+    group_pos = index;
+    const BlockInfo& b = group[index].info;
+    return {b.track_id, b.pts, b.dts, group_chunk_offset, static_cast<uint32_t>(index)};
+  }
+
+  [[noreturn]] void not_found(uint16_t id, int64_t t) {
+    throw Error(ErrorCode::kNotFound, "track " + std::to_string(id) + " has no I block with pts <= " +
+                                          std::to_string(t));
+  }
+
+  SeekPoint seek(uint16_t id, int64_t t) {
+    require_track(id);
+    ensure_index();
+    auto it = tables.find(id);
+    if (it == tables.end()) return seek_without_index(id, t);
+    const auto& entries = it->second.entries;
+    auto e = std::upper_bound(entries.begin(), entries.end(), t,
+                              [](int64_t v, const IndexEntry& x) { return v < x.pts; });
+    if (e == entries.begin()) not_found(id, t);
+    --e;
+    if (load_group_at(e->offset) && group[0].info.track_id == id) {
+      long k = last_key_in_group(t);
+      if (k >= 0) return land(size_t(k));
+    }
+    record(e->offset, 0, ErrorCode::kCorrupt,
+           "TSEK entry for track " + std::to_string(id) + " does not point at a matching group");
+    return seek_without_index(id, t);
+  }
+
+  struct Probe {
+    uint64_t offset;
+    int64_t first_dts;
+  };
+
+  // The first group of `id` at or after `from` (scanning no further than
+  // `limit`), resynchronising from an arbitrary byte offset.
+  std::optional<Probe> probe(uint16_t id, uint64_t from, uint64_t limit) {
+    reposition(from);
+    if (!chunks.resync()) return std::nullopt;
+    while (stream.position() < limit) {
+      ChunkView v;
+      ChunkStatus st = chunks.peek_chunk(v);
+      if (st == ChunkStatus::kEnd) return std::nullopt;
+      if (st == ChunkStatus::kBad) {
+        stream.consume(1);
+        if (!chunks.resync()) return std::nullopt;
+        continue;
+      }
+      if (v.header.tag == kTagTail || v.header.tag == kTagTsek || v.header.tag == kTagVeri)
+        return std::nullopt;
+      if (v.header.tag == kTagCore && v.payload.size() >= kGroupHeaderSize &&
+          decode_group_header(v.payload, v.offset).track_id == id) {
+        size_t before = damage.size();
+        uint64_t at = v.offset;
+        if (load_group(v)) return Probe{at, group[0].info.dts};
+        damage.resize(before);
+        continue;
+      }
+      stream.consume(v.total());
+    }
+    return std::nullopt;
+  }
+
+  uint64_t data_end() {
+    ensure_index();
+    return *stream.size();
+  }
+
+  SeekPoint seek_without_index(uint16_t id, int64_t t) {
+    require_track(id);
+    if (!stream.seekable() || !stream.size())
+      throw Error(ErrorCode::kNotSeekable, "cannot seek: the source is not seekable");
+    const uint64_t end = data_end();
+    // 1. Bisection for P, the first group of the track whose first dts > t.
+    //    Blocks from P on have pts >= dts > t, so the answer lies before P.
+    // Stops once the range is small: the window scan below covers the rest.
+    constexpr uint64_t kScanWindow = 64 * 1024;
+    uint64_t lo = data_offset, hi = end, first_after = end;
+    while (lo + kScanWindow / 2 < hi) {
+      uint64_t mid = lo + (hi - lo) / 2;
+      auto g = probe(id, mid, hi);
+      if (!g || g->offset >= hi) {
+        hi = mid;
+      } else if (g->first_dts > t) {
+        first_after = g->offset;
+        hi = mid;
+      } else {
+        lo = g->offset + 1;
+      }
+    }
+    // 2. Scan windows ending at P, doubling backwards, for the last I block of
+    //    the track with pts <= t (I block pts never decrease in decode order).
+    for (uint64_t window = kScanWindow;; window *= 2) {
+      uint64_t start = first_after > data_offset + window ? first_after - window : data_offset;
+      std::optional<std::pair<uint64_t, size_t>> best;
+      reposition(start);
+      bool found = start == data_offset || chunks.resync();
+      while (found && stream.position() < first_after) {
+        ChunkView v;
+        ChunkStatus st = chunks.peek_chunk(v);
+        if (st == ChunkStatus::kEnd) break;
+        if (st == ChunkStatus::kBad) {
+          stream.consume(1);
+          if (!chunks.resync()) break;
+          continue;
+        }
+        if (v.header.tag != kTagCore) {
+          if (v.header.tag == kTagTail || v.header.tag == kTagTsek || v.header.tag == kTagVeri) break;
+          stream.consume(v.total());
+          continue;
+        }
+        uint64_t at = v.offset;
+        size_t before = damage.size();
+        if (!load_group(v)) {
+          damage.resize(before);
+          continue;
+        }
+        if (group[0].info.track_id != id) continue;
+        long k = last_key_in_group(t);
+        if (k >= 0) best = {at, size_t(k)};
+      }
+      if (best) {
+        if (!load_group_at(best->first)) break;
+        return land(best->second);
+      }
+      if (start == data_offset) break;
+    }
+    not_found(id, t);
+  }
+
+  std::vector<ChainLink> decode_chain(uint16_t id, int64_t t) {
+    seek(id, t);
+    std::vector<ChainLink> gop;  // blocks of the track from the key, in decode order
+    Block b;
+    std::optional<Damage> gap;  // damage met since the last block of the GOP
+    for (;;) {
+      ReadEvent ev = next(b);
+      if (ev == ReadEvent::kEnd) break;
+      if (ev == ReadEvent::kDamage) {
+        gap = damage.back();
+        continue;
+      }
+      if (b.info.track_id != id) continue;
+      if (!gop.empty() && (b.info.type == BlockType::kI || b.info.dts > t)) break;
+      // Blocks of this GOP on both sides of a damaged region: some may be lost.
+      if (gap)
+        throw Error(ErrorCode::kCorrupt,
+                    "decode chain for track " + std::to_string(id) + " at " + std::to_string(t) +
+                        " crosses damage: " + gap->message,
+                    gap->offset);
+      gop.push_back({b.info, b.chunk_offset, b.index_in_group, {b.data.begin(), b.data.end()}});
+    }
+    // The presenting block: greatest pts <= t, the later one on ties.
+    size_t present = 0;
+    for (size_t i = 0; i < gop.size(); ++i)
+      if (gop[i].info.pts <= t && gop[i].info.pts >= gop[present].info.pts) present = i;
+    // Anchors (I/P) up to the presenting block, or up to the B block's later
+    // anchor (the last anchor before it in decode order), then the B block.
+    std::vector<ChainLink> chain;
+    for (size_t i = 0; i <= present; ++i)
+      if (gop[i].info.type != BlockType::kB) chain.push_back(std::move(gop[i]));
+    if (gop[present].info.type == BlockType::kB) chain.push_back(std::move(gop[present]));
+    return chain;
+  }
+};
+
+Reader::Reader(Source& source, ReaderOptions options)
+    : impl_(std::make_unique<Impl>(source, options)) {}
+Reader::~Reader() = default;
+
+uint16_t Reader::version_minor() const { return impl_->version_minor; }
+const std::vector<Track>& Reader::tracks() const { return impl_->tracks; }
+const Track* Reader::track(uint16_t id) const { return impl_->track(id); }
+const std::string& Reader::tracks_json() const { return impl_->trak_json; }
+const std::string& Reader::metadata_json() const { return impl_->meta_json; }
+const std::string& Reader::safe_json() const { return impl_->safe_json; }
+const std::string& Reader::note() const { return impl_->note; }
+uint64_t Reader::data_offset() const { return impl_->data_offset; }
+
+bool Reader::has_index() {
+  impl_->ensure_index();
+  return impl_->index_state == Impl::IndexState::kLoaded;
+}
+
+std::span<const IndexEntry> Reader::index(uint16_t track_id) {
+  impl_->ensure_index();
+  auto it = impl_->tables.find(track_id);
+  if (it == impl_->tables.end()) return {};
+  return it->second.entries;
+}
+
+std::optional<TrackSummary> Reader::summary(uint16_t track_id) {
+  impl_->ensure_index();
+  auto it = impl_->tables.find(track_id);
+  if (it == impl_->tables.end()) return std::nullopt;
+  return it->second.summary;
+}
+
+const std::string& Reader::veri_json() {
+  impl_->ensure_index();
+  return impl_->veri_json;
+}
+
+ReadEvent Reader::next(Block& out) { return impl_->next(out); }
+
+const Damage& Reader::last_damage() const {
+  static const Damage kNone{};
+  return impl_->damage.empty() ? kNone : impl_->damage.back();
+}
+
+const std::vector<Damage>& Reader::damage() const { return impl_->damage; }
+
+void Reader::rewind() { impl_->reposition(impl_->data_offset); }
+
+SeekPoint Reader::seek(uint16_t track_id, int64_t t) { return impl_->seek(track_id, t); }
+
+SeekPoint Reader::seek_without_index(uint16_t track_id, int64_t t) {
+  return impl_->seek_without_index(track_id, t);
+}
+
+void Reader::seek_to_group(uint64_t chunk_offset, uint32_t index_in_group) {
+  if (chunk_offset < impl_->data_offset || !impl_->load_group_at(chunk_offset))
+    throw Error(ErrorCode::kCorrupt,
+                "no valid CORE chunk at offset " + std::to_string(chunk_offset), chunk_offset);
+  if (index_in_group >= impl_->group.size())
+    throw Error(ErrorCode::kInvalidArgument, "group at offset " + std::to_string(chunk_offset) +
+                                                 " has no block " + std::to_string(index_in_group));
+  impl_->group_pos = index_in_group;
+}
+
+std::vector<ChainLink> Reader::decode_chain(uint16_t track_id, int64_t t) {
+  return impl_->decode_chain(track_id, t);
+}
+
+uint64_t Reader::bytes_read() const { return impl_->stream.bytes_read(); }
+
+}  // namespace h4mk

@@ -1,0 +1,34 @@
+// repair(): every intact block of a cut or damaged file, rewritten through the
+// normal writer so the result is complete and indexed.
+#include "h4mk/verify.hpp"
+
+namespace h4mk {
+
+RepairReport repair(Source& in, Sink& out, const WriterOptions& options) {
+  RepairReport report;
+  Reader reader(in);
+  Writer writer(out, options);
+  for (const Track& t : reader.tracks()) writer.add_track(t);
+  if (!reader.metadata_json().empty()) writer.set_metadata_json(reader.metadata_json());
+  if (!reader.safe_json().empty()) writer.set_safe_json(reader.safe_json());
+  if (!reader.note().empty()) writer.set_note(reader.note());
+
+  Block b;
+  for (ReadEvent ev; (ev = reader.next(b)) != ReadEvent::kEnd;) {
+    if (ev != ReadEvent::kBlock) continue;
+    try {
+      writer.write_block(b.info, b.data);
+      ++report.blocks_kept;
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kInvalidArgument) throw;
+      ++report.blocks_rejected;
+      report.notes.push_back("block at offset " + std::to_string(b.data_offset) +
+                             " dropped: " + e.what());
+    }
+  }
+  writer.finish();
+  report.damage = reader.damage();
+  return report;
+}
+
+}  // namespace h4mk

@@ -1,0 +1,26 @@
+// TSEK chunk: one per track, the seek entries plus the track summary.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "h4mk/reader.hpp"
+
+namespace h4mk::detail {
+
+inline constexpr size_t kSeekHeaderSize = 12;
+inline constexpr size_t kSeekEntrySize = 16;
+inline constexpr size_t kSeekSummarySize = 24;
+
+struct SeekTable {
+  uint16_t track_id = 0;
+  std::vector<IndexEntry> entries;
+  TrackSummary summary;
+};
+
+std::vector<uint8_t> encode_seek_table(const SeekTable& t);
+// Throws Error(kCorrupt) when sizes disagree or entries are not sorted.
+SeekTable decode_seek_table(std::span<const uint8_t> payload, uint64_t chunk_offset);
+
+}  // namespace h4mk::detail

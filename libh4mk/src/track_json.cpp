@@ -1,0 +1,193 @@
+#include "track_json.hpp"
+
+#include <climits>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "base64.hpp"
+#include "h4mk/error.hpp"
+#include "json_text.hpp"
+
+namespace h4mk::detail {
+
+using nlohmann::json;
+
+namespace {
+
+const std::set<std::string>& known_keys() {
+  static const std::set<std::string> keys = {
+      "adapter",  "channel_layout", "channels", "codec", "default_duration", "extradata",
+      "frame_rate", "height",       "id",       "kind",  "language",         "name",
+      "notes",    "sample_rate",    "tags",     "time_base", "width"};
+  return keys;
+}
+
+bool valid_rational_part(int64_t v) { return v > 0 && v <= INT32_MAX; }
+
+json parse_object(std::string_view text, const char* what, ErrorCode code) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object())
+    throw Error(code, std::string(what) + " is not a JSON object");
+  return j;
+}
+
+}  // namespace
+
+void validate_track(const Track& t) {
+  auto bad = [&](const std::string& why) {
+    throw Error(ErrorCode::kInvalidArgument, "track " + std::to_string(t.id) + ": " + why);
+  };
+  if (t.id == 0) bad("id 0 is invalid (ids are 1..65535)");
+  if (t.codec.empty()) bad("codec is empty");
+  if (!valid_rational_part(t.time_base.num) || !valid_rational_part(t.time_base.den))
+    bad("time_base " + std::to_string(t.time_base.num) + "/" + std::to_string(t.time_base.den) +
+        " must have 0 < num, den <= 2^31-1");
+  if ((t.frame_rate.num || t.frame_rate.den) &&
+      (!valid_rational_part(t.frame_rate.num) || !valid_rational_part(t.frame_rate.den)))
+    bad("frame_rate must be absent (0/0) or positive");
+  if (t.default_duration < 0) bad("default_duration is negative");
+  if (!t.extra_json.empty()) {
+    json extra = parse_object(t.extra_json, "extra_json", ErrorCode::kInvalidArgument);
+    for (auto& [k, v] : extra.items())
+      if (known_keys().count(k)) bad("extra_json repeats the standard key '" + k + "'");
+  }
+}
+
+std::string encode_tracks(const std::vector<Track>& tracks) {
+  json list = json::array();
+  for (const Track& t : tracks) {
+    json o = t.extra_json.empty() ? json::object() : json::parse(t.extra_json);
+    o["id"] = t.id;
+    o["kind"] = track_kind_name(t.kind);
+    o["codec"] = t.codec;
+    o["time_base"] = {t.time_base.num, t.time_base.den};
+    if (!t.name.empty()) o["name"] = t.name;
+    if (!t.language.empty()) o["language"] = t.language;
+    if (!t.channel_layout.empty()) o["channel_layout"] = t.channel_layout;
+    if (!t.adapter.empty()) o["adapter"] = t.adapter;
+    if (t.sample_rate) o["sample_rate"] = t.sample_rate;
+    if (t.channels) o["channels"] = t.channels;
+    if (t.width) o["width"] = t.width;
+    if (t.height) o["height"] = t.height;
+    if (t.frame_rate.num) o["frame_rate"] = {t.frame_rate.num, t.frame_rate.den};
+    if (t.default_duration) o["default_duration"] = t.default_duration;
+    if (!t.extradata.empty()) o["extradata"] = base64_encode(t.extradata);
+    if (!t.notes.empty()) o["notes"] = t.notes;
+    if (!t.tags.empty()) o["tags"] = t.tags;
+    list.push_back(std::move(o));
+  }
+  return json{{"tracks", std::move(list)}}.dump();
+}
+
+std::vector<Track> decode_tracks(const std::string& text, uint64_t chunk_offset,
+                                 const ReaderLimits& limits) {
+  const uint32_t max_tracks = limits.max_tracks;
+  auto fail = [&](const std::string& why) -> void {
+    throw Error(ErrorCode::kCorrupt,
+                "TRAK chunk at offset " + std::to_string(chunk_offset) + ": " + why, chunk_offset);
+  };
+  if (json_nesting_depth(text) > limits.max_json_depth)
+    fail("JSON nests deeper than " + std::to_string(limits.max_json_depth) + " levels");
+  json root = json::parse(text, nullptr, false);
+  if (root.is_discarded()) fail("payload is not valid JSON");
+  if (!root.is_object() || !root.contains("tracks") || !root["tracks"].is_array())
+    fail("expected an object with a \"tracks\" array");
+  const json& list = root["tracks"];
+  if (list.size() > max_tracks)
+    throw Error(ErrorCode::kLimitExceeded,
+                "TRAK chunk at offset " + std::to_string(chunk_offset) + ": " +
+                    std::to_string(list.size()) + " tracks exceed the reader limit of " +
+                    std::to_string(max_tracks),
+                chunk_offset);
+
+  std::vector<Track> tracks;
+  std::set<uint16_t> seen;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const json& o = list[i];
+    std::string at = "track #" + std::to_string(i) + ": ";
+    if (!o.is_object()) fail(at + "not an object");
+    auto int_field = [&](const char* key, int64_t lo, int64_t hi, bool required) -> int64_t {
+      if (!o.contains(key)) {
+        if (required) fail(at + "missing \"" + key + "\"");
+        return 0;
+      }
+      const json& v = o[key];
+      if (!v.is_number_integer()) fail(at + "\"" + key + "\" is not an integer");
+      int64_t x = v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)
+                      ? INT64_MAX
+                      : v.get<int64_t>();
+      if (x < lo || x > hi) fail(at + "\"" + key + "\" = " + v.dump() + " is out of range");
+      return x;
+    };
+    auto str_field = [&](const char* key, bool required) -> std::string {
+      if (!o.contains(key)) {
+        if (required) fail(at + "missing \"" + key + "\"");
+        return {};
+      }
+      if (!o[key].is_string()) fail(at + "\"" + key + "\" is not a string");
+      return o[key].get<std::string>();
+    };
+    auto rational_field = [&](const char* key, bool required) -> Rational {
+      if (!o.contains(key)) {
+        if (required) fail(at + "missing \"" + key + "\"");
+        return {0, 0};
+      }
+      const json& v = o[key];
+      if (!v.is_array() || v.size() != 2 || !v[0].is_number_integer() ||
+          !v[1].is_number_integer())
+        fail(at + "\"" + key + "\" is not [num, den]");
+      int64_t num = v[0].get<int64_t>(), den = v[1].get<int64_t>();
+      if (!valid_rational_part(num) || !valid_rational_part(den))
+        fail(at + "\"" + key + "\" " + v.dump() + " needs 0 < num, den <= 2^31-1");
+      return {num, den};
+    };
+
+    Track t;
+    t.id = static_cast<uint16_t>(int_field("id", 1, 65535, true));
+    if (!seen.insert(t.id).second) fail(at + "duplicate id " + std::to_string(t.id));
+    try {
+      t.kind = track_kind_from_name(str_field("kind", true));
+    } catch (const Error& e) {
+      fail(at + e.what());
+    }
+    t.codec = str_field("codec", true);
+    if (t.codec.empty()) fail(at + "\"codec\" is empty");
+    t.time_base = rational_field("time_base", true);
+    t.name = str_field("name", false);
+    t.language = str_field("language", false);
+    t.channel_layout = str_field("channel_layout", false);
+    t.adapter = str_field("adapter", false);
+    t.notes = str_field("notes", false);
+    t.sample_rate = uint32_t(int_field("sample_rate", 0, UINT32_MAX, false));
+    t.channels = uint32_t(int_field("channels", 0, UINT32_MAX, false));
+    t.width = uint32_t(int_field("width", 0, UINT32_MAX, false));
+    t.height = uint32_t(int_field("height", 0, UINT32_MAX, false));
+    t.frame_rate = rational_field("frame_rate", false);
+    t.default_duration = int_field("default_duration", 0, INT64_MAX, false);
+    if (o.contains("extradata")) {
+      auto bytes = base64_decode(str_field("extradata", true));
+      if (!bytes) fail(at + "\"extradata\" is not canonical base64");
+      t.extradata = std::move(*bytes);
+    }
+    if (o.contains("tags")) {
+      const json& tags = o["tags"];
+      if (!tags.is_object()) fail(at + "\"tags\" is not an object");
+      for (auto& [k, v] : tags.items()) {
+        if (!v.is_string()) fail(at + "tag \"" + k + "\" is not a string");
+        t.tags[k] = v.get<std::string>();
+      }
+    }
+    json extra = json::object();
+    for (auto& [k, v] : o.items())
+      if (!known_keys().count(k)) extra[k] = v;
+    if (!extra.empty()) t.extra_json = extra.dump();
+    tracks.push_back(std::move(t));
+  }
+  return tracks;
+}
+
+std::string canonical_json_object(std::string_view text, const char* what) {
+  return parse_object(text, what, ErrorCode::kInvalidArgument).dump();
+}
+
+}  // namespace h4mk::detail

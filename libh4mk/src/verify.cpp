@@ -1,0 +1,264 @@
+// verify(): one sequential pass that checks every CRC, the VERI chain, the
+// index against the groups actually present, TAIL and the chunk order.
+#include "h4mk/verify.hpp"
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "block_group.hpp"
+#include "byte_order.hpp"
+#include "chunk.hpp"
+#include "chunk_reader.hpp"
+#include "chunk_stream.hpp"
+#include "hash_chain.hpp"
+#include "json_text.hpp"
+#include "seek_table.hpp"
+#include "track_json.hpp"
+
+namespace h4mk {
+
+using namespace detail;
+
+namespace {
+
+std::string_view as_text(std::span<const uint8_t> p) {
+  return {reinterpret_cast<const char*>(p.data()), p.size()};
+}
+
+class Verifier {
+ public:
+  Verifier(Source& source, const VerifyOptions& opt)
+      : opt_(opt), stream_(source), chunks_(stream_, opt_.limits) {
+    stream_.track_crc(true);
+    chunks_.set_track_filter([this](uint16_t id) { return tracks_.count(id) != 0; });
+  }
+
+  VerifyReport run() {
+    if (!check_file_header()) return std::move(report_);
+    for (;;) {
+      ChunkView v;
+      ChunkStatus st = chunks_.peek_chunk(v);
+      if (st == ChunkStatus::kEnd) break;
+      if (st == ChunkStatus::kBad) {
+        problem(v.offset, v.header.tag, v.code, v.why);
+        stream_.consume(1);
+        if (!chunks_.resync()) break;
+        continue;
+      }
+      ++report_.chunks;
+      if (opt_.check_veri && !report_.has_veri && v.header.tag != kTagVeri)
+        chain_.add_chunk({stream_.data(), kChunkHeaderSize}, v.payload);
+      if (v.header.tag == kTagTail) {
+        check_tail(v);
+        break;
+      }
+      check_chunk(v);
+      stream_.consume(v.total());
+    }
+    finish();
+    return std::move(report_);
+  }
+
+ private:
+  void problem(uint64_t offset, Tag tag, ErrorCode code, std::string message) {
+    report_.problems.push_back({offset, tag ? tag_name(tag) : "", code, std::move(message)});
+  }
+
+  bool check_file_header() {
+    if (stream_.fill(kFileHeaderSize) < kFileHeaderSize) {
+      problem(0, 0, ErrorCode::kTruncated, "file is shorter than the 16-byte header");
+      return false;
+    }
+    try {
+      decode_file_header(stream_.data());
+    } catch (const Error& e) {
+      problem(0, 0, e.code(), e.what());
+      if (e.code() != ErrorCode::kCrcMismatch) return false;
+    }
+    if (opt_.check_veri) chain_.start({stream_.data(), kFileHeaderSize});
+    stream_.consume(kFileHeaderSize);
+    return true;
+  }
+
+  void check_chunk(const ChunkView& v) {
+    const Tag tag = v.header.tag;
+    const std::string at = tag_name(tag) + " chunk at offset " + std::to_string(v.offset);
+    auto order = [&](const std::string& why) { problem(v.offset, tag, ErrorCode::kCorrupt, at + " " + why); };
+    if (report_.chunks == 1 && tag != kTagTrak) order("comes first; TRAK must");
+    if (in_index_ && tag != kTagTsek && tag != kTagVeri) order("follows the index region");
+    if ((tag == kTagTsek || tag == kTagVeri) && !in_index_) index_start_ = v.offset;
+    switch (tag) {
+      case kTagTrak:
+        if (report_.chunks != 1) order("is not the first chunk");
+        try {
+          for (Track& t : decode_tracks(std::string(v.payload.begin(), v.payload.end()), v.offset,
+                                        opt_.limits))
+            tracks_[t.id] = t;
+        } catch (const Error& e) {
+          problem(v.offset, tag, e.code(), e.what());
+        }
+        break;
+      case kTagMeta:
+      case kTagSafe:
+      case kTagNote:
+        if (report_.core_chunks) order("comes after the first CORE");
+        if (!header_chunks_.insert(tag).second) order("appears twice");
+        if (tag != kTagNote && !is_json_object(as_text(v.payload), opt_.limits.max_json_depth))
+          order("is not a JSON object within the reader's limits");
+        break;
+      case kTagCore:
+        check_group(v);
+        break;
+      case kTagVeri:
+        check_veri(v);
+        break;
+      case kTagTsek:
+        in_index_ = true;
+        try {
+          SeekTable t = decode_seek_table(v.payload, v.offset);
+          uint16_t id = t.track_id;
+          if (!stored_.emplace(id, std::move(t)).second) order("repeats track " + std::to_string(id));
+        } catch (const Error& e) {
+          problem(v.offset, tag, e.code(), e.what());
+        }
+        break;
+      default:
+        break;  // unknown tags are allowed and skipped
+    }
+  }
+
+  void check_group(const ChunkView& v) {
+    ++report_.core_chunks;
+    last_core_end_ = v.offset + v.total();
+    try {
+      GroupHeader g = decode_group_header(v.payload, v.offset);
+      auto t = tracks_.find(g.track_id);
+      if (t == tracks_.end())
+        throw Error(ErrorCode::kCorrupt, "CORE chunk at offset " + std::to_string(v.offset) +
+                                             ": track " + std::to_string(g.track_id) +
+                                             " is not declared in TRAK");
+      decode_group(v.payload, t->second.default_duration, opt_.limits.max_blocks_per_group,
+                   v.offset, blocks_);
+    } catch (const Error& e) {
+      problem(v.offset, kTagCore, e.code(), e.what());
+      return;
+    }
+    report_.blocks += blocks_.size();
+    SeekTable& t = rebuilt_[blocks_[0].info.track_id];
+    for (const DecodedBlock& b : blocks_) {
+      if (b.info.type == BlockType::kI &&
+          (t.entries.empty() || t.entries.back().offset != v.offset))
+        t.entries.push_back({b.info.pts, v.offset});
+      TrackSummary& s = t.summary;
+      int64_t end = b.info.pts + b.info.duration;
+      s.start_pts = s.block_count ? std::min(s.start_pts, b.info.pts) : b.info.pts;
+      s.end_pts = s.block_count ? std::max(s.end_pts, end) : end;
+      ++s.block_count;
+    }
+  }
+
+  void check_veri(const ChunkView& v) {
+    const std::string at = "VERI chunk at offset " + std::to_string(v.offset);
+    if (report_.has_veri) {
+      problem(v.offset, kTagVeri, ErrorCode::kCorrupt, at + " appears twice");
+      return;
+    }
+    report_.has_veri = true;
+    in_index_ = true;
+    auto parsed = parse_json(as_text(v.payload), opt_.limits.max_json_depth);
+    nlohmann::json j = parsed ? *parsed : nlohmann::json();
+    if (!j.is_object() || !j.contains("hash") || !j["hash"].is_string() ||
+        !j.contains("chunks") || !j["chunks"].is_number_unsigned()) {
+      problem(v.offset, kTagVeri, ErrorCode::kCorrupt, at + " is not a valid VERI object");
+      return;
+    }
+    if (!opt_.check_veri) return;
+    report_.veri_hash = chain_.hex();
+    if (j["chunks"].get<uint64_t>() != chain_.count() || j["hash"].get<std::string>() != chain_.hex())
+      problem(v.offset, kTagVeri, ErrorCode::kVerifyFailed,
+              at + ": hash chain mismatch (stored " + j["hash"].get<std::string>() + " over " +
+                  std::to_string(j["chunks"].get<uint64_t>()) + " chunks, computed " +
+                  chain_.hex() + " over " + std::to_string(chain_.count()) + ")");
+    else
+      report_.veri_ok = true;
+  }
+
+  void check_tail(const ChunkView& v) {
+    TailInfo tail = decode_tail(v.payload.data());
+    tail_offset_ = v.offset;
+    if (!in_index_) index_start_ = v.offset;
+    stream_.consume(v.total());
+    const uint32_t computed = stream_.consumed_crc();
+    if (stream_.fill(4) < 4) {
+      problem(stream_.position(), 0, ErrorCode::kTruncated, "container CRC after TAIL is missing");
+      return;
+    }
+    report_.complete = true;
+    uint32_t stored = load_u32(stream_.data());
+    stream_.consume(4);
+    report_.container_crc_ok = stored == computed;
+    if (!report_.container_crc_ok)
+      problem(v.offset + v.total(), 0, ErrorCode::kCrcMismatch, "container CRC mismatch");
+    const uint64_t index_offset = report_.core_chunks ? last_core_end_ : index_start_;
+    if (tail.index_offset != index_offset)
+      problem(v.offset, kTagTail, ErrorCode::kCorrupt,
+              "TAIL index offset " + std::to_string(tail.index_offset) + ", expected " +
+                  std::to_string(index_offset));
+    if (tail.core_count != report_.core_chunks)
+      problem(v.offset, kTagTail, ErrorCode::kCorrupt,
+              "TAIL counts " + std::to_string(tail.core_count) + " CORE chunks, file has " +
+                  std::to_string(report_.core_chunks));
+    size_t extra = 0;
+    while (size_t n = stream_.fill(64 * 1024)) {
+      extra += n;
+      stream_.consume(n);
+    }
+    if (extra)
+      problem(v.offset + v.total() + 4, 0, ErrorCode::kCorrupt,
+              std::to_string(extra) + " bytes follow the container CRC");
+  }
+
+  void finish() {
+    if (!report_.complete) {
+      if (report_.problems.empty() || report_.problems.back().code != ErrorCode::kTruncated)
+        problem(stream_.position(), 0, ErrorCode::kTruncated,
+                "no TAIL: the file is incomplete (cut, or still being written)");
+      return;
+    }
+    if (stored_.empty()) return;  // written without an index
+    for (const auto& [id, track] : tracks_) {
+      auto s = stored_.find(id);
+      if (s == stored_.end()) {
+        problem(tail_offset_, kTagTsek, ErrorCode::kCorrupt, "no TSEK for track " + std::to_string(id));
+        continue;
+      }
+      const SeekTable& want = rebuilt_[id];
+      if (s->second.entries != want.entries || !(s->second.summary == want.summary))
+        problem(tail_offset_, kTagTsek, ErrorCode::kCorrupt,
+                "TSEK of track " + std::to_string(id) + " does not match the groups in the file");
+    }
+  }
+
+  const VerifyOptions& opt_;
+  ChunkStream stream_;
+  ChunkReader chunks_;
+  VerifyReport report_;
+  HashChain chain_;
+  std::map<uint16_t, Track> tracks_;
+  std::set<Tag> header_chunks_;
+  std::vector<DecodedBlock> blocks_;
+  std::map<uint16_t, SeekTable> rebuilt_, stored_;
+  bool in_index_ = false;
+  uint64_t last_core_end_ = 0;
+  uint64_t tail_offset_ = 0;
+  uint64_t index_start_ = 0;  // first VERI/TSEK/TAIL: the index region when there is no CORE
+};
+
+}  // namespace
+
+VerifyReport verify(Source& source, const VerifyOptions& options) {
+  return Verifier(source, options).run();
+}
+
+}  // namespace h4mk

@@ -1,0 +1,317 @@
+#include "h4mk/writer.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "block_group.hpp"
+#include "chunk.hpp"
+#include "crc32.hpp"
+#include "h4mk/error.hpp"
+#include "h4mk/limits.hpp"
+#include "hash_chain.hpp"
+#include "seek_table.hpp"
+#include "track_json.hpp"
+#include "byte_order.hpp"
+
+namespace h4mk {
+
+using namespace detail;
+
+namespace {
+
+// Largest group payload that still fits a chunk's u32 size field.
+constexpr uint64_t kMaxGroupPayload = UINT32_MAX;
+
+__extension__ using Int128 = __int128;
+
+int64_t to_microseconds(int64_t ts, const Rational& tb) {
+  // |ts| <= 2^62 and num <= 2^31, so the product fits in 128 bits.
+  Int128 v = static_cast<Int128>(ts) * tb.num * 1'000'000 / tb.den;
+  return static_cast<int64_t>(std::clamp<Int128>(v, -kMaxTimestamp, kMaxTimestamp));
+}
+
+struct TrackState {
+  Track track;
+  // The open group.
+  std::vector<PendingBlock> blocks;
+  std::vector<uint8_t> payloads;
+  int64_t group_first_dts_us = 0;
+  // Ordering checks across groups.
+  bool has_blocks = false;
+  int64_t last_dts = 0;
+  bool has_key = false;
+  int64_t last_key_pts = 0;
+  // Index.
+  SeekTable table;
+};
+
+}  // namespace
+
+struct Writer::Impl {
+  enum class State { kSetup, kWriting, kFinished, kFailed };
+
+  Sink& sink;
+  WriterOptions opt;
+  State state = State::kSetup;
+  std::vector<TrackState> tracks;
+  std::vector<int32_t> slot_of_id = std::vector<int32_t>(65536, -1);
+  nlohmann::json meta = nlohmann::json::object();
+  std::string safe;
+  std::string note;
+
+  uint64_t offset = 0;
+  uint32_t container_crc = 0;
+  HashChain chain;
+  uint64_t core_count = 0;
+  uint64_t block_count = 0;
+  std::vector<uint8_t> chunk_buf;
+
+  Impl(Sink& s, WriterOptions o) : sink(s), opt(o) {
+    if (opt.max_group_bytes == 0 || opt.max_group_blocks == 0 || opt.max_group_duration_us <= 0)
+      throw Error(ErrorCode::kInvalidArgument, "group limits must be positive");
+    if (opt.max_group_blocks > ReaderLimits{}.max_blocks_per_group)
+      throw Error(ErrorCode::kInvalidArgument, "max_group_blocks above the 65536 readers accept");
+  }
+
+  void emit(std::span<const uint8_t> bytes) {
+    sink.write(bytes);
+    container_crc = crc32(container_crc, bytes.data(), bytes.size());
+    offset += bytes.size();
+  }
+
+  // Writes chunk_buf, whose first 12 bytes are reserved for the header.
+  void emit_chunk_buf(Tag tag) {
+    std::span<const uint8_t> payload(chunk_buf.data() + kChunkHeaderSize,
+                                     chunk_buf.size() - kChunkHeaderSize);
+    auto header = make_chunk_header(tag, payload);
+    std::copy(header.begin(), header.end(), chunk_buf.begin());
+    if (opt.write_veri && tag != kTagVeri) chain.add_chunk(header, payload);
+    emit(chunk_buf);
+  }
+
+  void emit_chunk(Tag tag, std::span<const uint8_t> payload) {
+    chunk_buf.assign(kChunkHeaderSize, 0);
+    chunk_buf.insert(chunk_buf.end(), payload.begin(), payload.end());
+    emit_chunk_buf(tag);
+  }
+
+  void emit_text_chunk(Tag tag, const std::string& text) {
+    emit_chunk(tag, {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+  }
+
+  void require_setup(const char* what) {
+    if (state != State::kSetup)
+      throw Error(ErrorCode::kBadState, std::string(what) + " must come before the first block");
+  }
+
+  void begin() {
+    if (tracks.empty()) throw Error(ErrorCode::kBadState, "no tracks declared");
+    auto header = encode_file_header({});
+    emit(header);
+    if (opt.write_veri) chain.start(header);
+    std::vector<Track> list;
+    for (const auto& t : tracks) list.push_back(t.track);
+    emit_text_chunk(kTagTrak, encode_tracks(list));
+    if (!meta.empty()) emit_text_chunk(kTagMeta, meta.dump());
+    if (!safe.empty()) emit_text_chunk(kTagSafe, safe);
+    if (!note.empty()) emit_text_chunk(kTagNote, note);
+    state = State::kWriting;
+  }
+
+  void close_group(TrackState& ts) {
+    if (ts.blocks.empty()) return;
+    const uint64_t chunk_offset = offset;
+    chunk_buf.assign(kChunkHeaderSize, 0);
+    encode_group(ts.track.id, ts.track.default_duration, ts.blocks, ts.payloads, chunk_buf);
+    if (chunk_buf.size() - kChunkHeaderSize > kMaxGroupPayload)
+      throw Error(ErrorCode::kInvalidArgument, "block group exceeds 4 GiB");
+    emit_chunk_buf(kTagCore);
+    ++core_count;
+
+    SeekTable& table = ts.table;
+    for (const PendingBlock& b : ts.blocks) {
+      if (b.info.type == BlockType::kI) {
+        if (table.entries.empty() || table.entries.back().offset != chunk_offset)
+          table.entries.push_back({b.info.pts, chunk_offset});
+      }
+      TrackSummary& s = table.summary;
+      int64_t end = b.info.pts + b.info.duration;
+      if (s.block_count == 0) {
+        s.start_pts = b.info.pts;
+        s.end_pts = end;
+      } else {
+        s.start_pts = std::min(s.start_pts, b.info.pts);
+        s.end_pts = std::max(s.end_pts, end);
+      }
+      ++s.block_count;
+    }
+    ts.blocks.clear();
+    ts.payloads.clear();
+  }
+
+  // Closes open groups oldest first, so the file stays interleaved by time.
+  void close_all_groups() {
+    std::vector<TrackState*> open;
+    for (auto& ts : tracks)
+      if (!ts.blocks.empty()) open.push_back(&ts);
+    std::stable_sort(open.begin(), open.end(), [](const TrackState* a, const TrackState* b) {
+      return a->group_first_dts_us < b->group_first_dts_us;
+    });
+    for (TrackState* ts : open) close_group(*ts);
+  }
+
+  void validate(const TrackState& ts, const BlockInfo& b, size_t size) {
+    auto bad = [&](const std::string& why) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "track " + std::to_string(b.track_id) + ", block at pts " +
+                      std::to_string(b.pts) + ": " + why);
+    };
+    if (static_cast<uint8_t>(b.type) > 2) bad("invalid block type");
+    if (b.pts < -kMaxTimestamp || b.pts > kMaxTimestamp || b.dts < -kMaxTimestamp ||
+        b.dts > kMaxTimestamp)
+      bad("pts/dts outside +-2^62");
+    if (b.duration < 0 || b.duration > kMaxTimestamp) bad("duration outside 0..2^62");
+    if (b.dts > b.pts) bad("dts " + std::to_string(b.dts) + " is after pts");
+    if (ts.has_blocks && b.dts < ts.last_dts)
+      bad("dts " + std::to_string(b.dts) + " goes backwards (previous dts " +
+          std::to_string(ts.last_dts) + ")");
+    if (b.type == BlockType::kI && ts.has_key && b.pts < ts.last_key_pts)
+      bad("I block pts goes backwards (previous I block pts " + std::to_string(ts.last_key_pts) +
+          ")");
+    if (size > kMaxGroupPayload - 64) bad("payload of " + std::to_string(size) + " bytes is too large");
+  }
+
+  void write_block(const BlockInfo& b, std::span<const uint8_t> payload) {
+    if (state == State::kSetup) begin();
+    if (state != State::kWriting) throw Error(ErrorCode::kBadState, "writer is finished or failed");
+    int32_t slot = slot_of_id[b.track_id];
+    if (slot < 0)
+      throw Error(ErrorCode::kInvalidArgument, "block for undeclared track " + std::to_string(b.track_id));
+    TrackState& ts = tracks[static_cast<size_t>(slot)];
+    validate(ts, b, payload.size());
+
+    const int64_t dts_us = to_microseconds(b.dts, ts.track.time_base);
+    if (!ts.blocks.empty() &&
+        (ts.payloads.size() + payload.size() > opt.max_group_bytes ||
+         ts.blocks.size() >= opt.max_group_blocks ||
+         dts_us - ts.group_first_dts_us >= opt.max_group_duration_us))
+      close_group(ts);
+    // Groups of other tracks that fell behind in time are closed too, which
+    // bounds how far apart in the file blocks of equal time can be.
+    for (auto& other : tracks)
+      if (&other != &ts && !other.blocks.empty() &&
+          dts_us - other.group_first_dts_us >= opt.max_group_duration_us)
+        close_group(other);
+
+    if (ts.blocks.empty()) ts.group_first_dts_us = dts_us;
+    ts.blocks.push_back({b, static_cast<uint32_t>(payload.size())});
+    ts.payloads.insert(ts.payloads.end(), payload.begin(), payload.end());
+    ts.has_blocks = true;
+    ts.last_dts = b.dts;
+    if (b.type == BlockType::kI) {
+      ts.has_key = true;
+      ts.last_key_pts = b.pts;
+    }
+    ++block_count;
+    if (ts.payloads.size() >= opt.max_group_bytes) close_group(ts);
+  }
+
+  void finish() {
+    if (state == State::kSetup) begin();
+    if (state != State::kWriting) throw Error(ErrorCode::kBadState, "writer is finished or failed");
+    close_all_groups();
+    const uint64_t index_offset = offset;
+    if (opt.write_veri) {
+      nlohmann::json veri = {
+          {"algorithm", "sha256-chain-v1"}, {"chunks", chain.count()}, {"hash", chain.hex()}};
+      emit_text_chunk(kTagVeri, veri.dump());
+    }
+    if (opt.write_index)
+      for (auto& ts : tracks) {
+        ts.table.track_id = ts.track.id;
+        emit_chunk(kTagTsek, encode_seek_table(ts.table));
+      }
+    emit_chunk(kTagTail, encode_tail({index_offset, core_count}));
+    uint8_t crc[4];
+    store_u32(crc, container_crc);
+    emit(crc);
+    sink.flush();
+    state = State::kFinished;
+  }
+
+  // Runs f; a failure leaves the writer unusable (the file so far stays
+  // recoverable up to the last complete group).
+  template <typename F>
+  void guarded(F&& f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kInvalidArgument && e.code() != ErrorCode::kBadState)
+        state = State::kFailed;
+      throw;
+    } catch (const std::bad_alloc&) {
+      state = State::kFailed;
+      throw Error(ErrorCode::kOutOfMemory, "out of memory while writing");
+    }
+  }
+};
+
+Writer::Writer(Sink& sink, WriterOptions options)
+    : impl_(std::make_unique<Impl>(sink, options)) {}
+Writer::~Writer() = default;
+
+void Writer::add_track(const Track& track) {
+  impl_->require_setup("add_track");
+  validate_track(track);
+  if (impl_->slot_of_id[track.id] >= 0)
+    throw Error(ErrorCode::kInvalidArgument, "track id " + std::to_string(track.id) + " declared twice");
+  impl_->slot_of_id[track.id] = static_cast<int32_t>(impl_->tracks.size());
+  impl_->tracks.push_back({});
+  impl_->tracks.back().track = track;
+}
+
+void Writer::set_metadata(std::string_view key, std::string_view value) {
+  impl_->require_setup("set_metadata");
+  impl_->meta[std::string(key)] = std::string(value);
+}
+
+void Writer::set_metadata_json(std::string_view json_object) {
+  impl_->require_setup("set_metadata_json");
+  auto obj = nlohmann::json::parse(canonical_json_object(json_object, "metadata"));
+  impl_->meta.update(obj);
+}
+
+void Writer::set_safe_json(std::string_view json_object) {
+  impl_->require_setup("set_safe_json");
+  impl_->safe = canonical_json_object(json_object, "SAFE");
+}
+
+void Writer::set_note(std::string_view utf8) {
+  impl_->require_setup("set_note");
+  impl_->note = std::string(utf8);
+}
+
+void Writer::write_block(const BlockInfo& info, std::span<const uint8_t> payload) {
+  impl_->guarded([&] { impl_->write_block(info, payload); });
+}
+
+void Writer::flush() {
+  impl_->guarded([&] {
+    if (impl_->state == Impl::State::kSetup) impl_->begin();
+    if (impl_->state != Impl::State::kWriting)
+      throw Error(ErrorCode::kBadState, "writer is finished or failed");
+    impl_->close_all_groups();
+    impl_->sink.flush();
+  });
+}
+
+void Writer::finish() {
+  impl_->guarded([&] { impl_->finish(); });
+}
+
+uint64_t Writer::bytes_written() const { return impl_->offset; }
+uint64_t Writer::blocks_written() const { return impl_->block_count; }
+
+}  // namespace h4mk

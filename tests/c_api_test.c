@@ -1,0 +1,191 @@
+/* The C API from C17: write through callbacks, read back, seek, errors. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "h4mk/h4mk.h"
+
+static int failures = 0;
+#define CHECK(cond)                                                   \
+  do {                                                                \
+    if (!(cond)) {                                                    \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+      ++failures;                                                     \
+    }                                                                 \
+  } while (0)
+
+typedef struct membuf {
+  uint8_t *data;
+  size_t size, cap, pos;
+} membuf;
+
+static int64_t mem_write(void *opaque, const uint8_t *buf, size_t size) {
+  membuf *m = opaque;
+  if (m->size + size > m->cap) {
+    m->cap = (m->size + size) * 2;
+    m->data = realloc(m->data, m->cap);
+  }
+  memcpy(m->data + m->size, buf, size);
+  m->size += size;
+  return (int64_t)size;
+}
+
+static int64_t mem_read(void *opaque, uint8_t *buf, size_t size) {
+  membuf *m = opaque;
+  size_t n = m->size - m->pos < size ? m->size - m->pos : size;
+  if (n > 1000) n = 1000; /* short reads, like a socket */
+  memcpy(buf, m->data + m->pos, n);
+  m->pos += n;
+  return (int64_t)n;
+}
+
+static int64_t mem_seek(void *opaque, int64_t offset) {
+  membuf *m = opaque;
+  if (offset < 0 || (size_t)offset > m->size) return -1;
+  m->pos = (size_t)offset;
+  return offset;
+}
+
+static int64_t mem_size(void *opaque) { return (int64_t)((membuf *)opaque)->size; }
+
+static void write_file(membuf *m) {
+  h4mk_io io = {m, NULL, mem_write, NULL, NULL};
+  h4mk_writer *w = NULL;
+  h4mk_writer_options opts = {0};
+  opts.max_group_blocks = 10;
+  CHECK(h4mk_writer_open(&w, &io, &opts) == H4MK_OK);
+
+  h4mk_track_desc audio = {0};
+  audio.id = 1;
+  audio.kind = "audio";
+  audio.codec = "pcm_s16le";
+  audio.time_base_num = 1;
+  audio.time_base_den = 48000;
+  audio.sample_rate = 48000;
+  audio.channels = 2;
+  audio.default_duration = 960;
+  CHECK(h4mk_writer_add_track(w, &audio) == H4MK_OK);
+  CHECK(h4mk_writer_set_track_tag(w, 1, "language", "eng") == H4MK_OK);
+
+  h4mk_track_desc bad = audio;
+  bad.id = 2;
+  bad.time_base_den = 0;
+  CHECK(h4mk_writer_add_track(w, &bad) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(h4mk_writer_last_error(w), "time_base") != NULL);
+
+  CHECK(h4mk_writer_set_metadata(w, "title", "C test") == H4MK_OK);
+  CHECK(h4mk_writer_set_metadata_json(w, "[1]") == H4MK_ERR_INVALID_ARGUMENT);
+
+  uint8_t payload[3840];
+  for (int i = 0; i < 500; ++i) {
+    memset(payload, i & 0xff, sizeof payload);
+    h4mk_block b = {0};
+    b.track_id = 1;
+    b.type = H4MK_BLOCK_I;
+    b.pts = b.dts = (int64_t)i * 960;
+    b.duration = 960;
+    b.data = payload;
+    b.size = sizeof payload;
+    CHECK(h4mk_writer_write_block(w, &b) == H4MK_OK);
+  }
+  h4mk_block backwards = {0};
+  backwards.track_id = 1;
+  backwards.type = H4MK_BLOCK_I;
+  CHECK(h4mk_writer_write_block(w, &backwards) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(h4mk_writer_last_error(w), "goes backwards") != NULL);
+  CHECK(h4mk_writer_finish(w) == H4MK_OK);
+  h4mk_writer_free(w);
+}
+
+static int read_all(membuf *m, int seekable) {
+  h4mk_io io = {m, mem_read, NULL, seekable ? mem_seek : NULL, seekable ? mem_size : NULL};
+  h4mk_reader *r = NULL;
+  m->pos = 0;
+  CHECK(h4mk_reader_open(&r, &io) == H4MK_OK);
+  if (!r) return -1;
+  CHECK(h4mk_reader_track_count(r) == 1);
+  h4mk_track_info ti;
+  CHECK(h4mk_reader_track_info(r, 0, &ti) == H4MK_OK);
+  CHECK(ti.id == 1 && strcmp(ti.codec, "pcm_s16le") == 0 && ti.time_base_den == 48000);
+  CHECK(strcmp(ti.kind, "audio") == 0 && ti.channels == 2);
+  CHECK(strstr(ti.json, "\"language\":\"eng\"") != NULL);
+  CHECK(strcmp(h4mk_reader_metadata_json(r), "{\"title\":\"C test\"}") == 0);
+  int n = 0;
+  h4mk_block b;
+  int rc;
+  while ((rc = h4mk_reader_next_block(r, &b, NULL)) == H4MK_OK) {
+    CHECK(b.pts == (int64_t)n * 960 && b.size == 3840 && b.data[0] == (n & 0xff));
+    ++n;
+  }
+  CHECK(rc == H4MK_ERR_EOF);
+  if (seekable) {
+    uint64_t count = 0;
+    int64_t start = -1, end = -1;
+    CHECK(h4mk_reader_has_index(r) == 1);
+    CHECK(h4mk_reader_track_summary(r, 1, &count, &start, &end) == H4MK_OK);
+    CHECK(count == 500 && start == 0 && end == 500 * 960);
+    const h4mk_index_entry *e = NULL;
+    size_t ne = 0;
+    CHECK(h4mk_reader_index(r, 1, &e, &ne) == H4MK_OK && ne == 50);
+    h4mk_block landed;
+    CHECK(h4mk_reader_seek(r, 1, 123 * 960 + 5, &landed) == H4MK_OK);
+    CHECK(landed.pts == 123 * 960);
+    CHECK(h4mk_reader_next_block(r, &b, NULL) == H4MK_OK && b.pts == 123 * 960);
+    CHECK(h4mk_reader_seek(r, 1, -1, NULL) == H4MK_ERR_NOT_FOUND);
+    CHECK(strstr(h4mk_reader_last_error(r), "no I block") != NULL);
+    CHECK(h4mk_reader_seek_to_group(r, e[7].offset, 3) == H4MK_OK);
+    CHECK(h4mk_reader_next_block(r, &b, NULL) == H4MK_OK && b.pts == 73 * 960);
+    CHECK(strstr(h4mk_reader_veri_json(r), "sha256-chain-v1") != NULL);
+  } else {
+    CHECK(h4mk_reader_seek(r, 1, 1000, NULL) == H4MK_ERR_NOT_SEEKABLE);
+  }
+  h4mk_reader_free(r);
+  return n;
+}
+
+int main(void) {
+  CHECK(h4mk_version() == ((H4MK_VERSION_MAJOR << 16) | (H4MK_VERSION_MINOR << 8) | H4MK_VERSION_PATCH));
+  CHECK(strcmp(h4mk_version_string(), H4MK_VERSION_STRING) == 0);
+  CHECK(strcmp(h4mk_strerror(H4MK_ERR_CRC), "CRC mismatch") == 0);
+
+  membuf m = {0};
+  write_file(&m);
+  CHECK(read_all(&m, 1) == 500);
+  CHECK(read_all(&m, 0) == 500);
+
+  /* A damaged chunk is reported with its offset and reading continues. */
+  m.data[m.size / 2] ^= 0x10;
+  h4mk_io io = {&m, mem_read, NULL, NULL, NULL};
+  h4mk_reader *r = NULL;
+  m.pos = 0;
+  CHECK(h4mk_reader_open(&r, &io) == H4MK_OK);
+  int blocks = 0, damaged = 0, rc;
+  uint64_t where = 0;
+  h4mk_block b;
+  while ((rc = h4mk_reader_next_block(r, &b, &where)) != H4MK_ERR_EOF) {
+    if (rc == H4MK_OK) ++blocks;
+    else {
+      ++damaged;
+      CHECK(rc == H4MK_ERR_CRC);
+      CHECK(strstr(h4mk_reader_last_error(r), "CRC mismatch") != NULL);
+      CHECK(where > 0 && where < m.size);
+    }
+  }
+  CHECK(damaged == 1 && blocks == 490);
+  h4mk_reader_free(r);
+
+  /* Not an H4MK file. */
+  membuf junk = {(uint8_t *)"RIFF....WAVEfmt ", 16, 16, 0};
+  h4mk_io jio = {&junk, mem_read, NULL, mem_seek, mem_size};
+  CHECK(h4mk_reader_open(&r, &jio) == H4MK_ERR_BAD_MAGIC && r == NULL);
+  CHECK(strstr(h4mk_open_error(), "not an H4MK file") != NULL);
+
+  uint32_t flags = 0, ms = 0;
+  h4mk_block_type type;
+  CHECK(h4mk_gop_flags_pack(1234, H4MK_BLOCK_B, &flags) == H4MK_OK);
+  CHECK(h4mk_gop_flags_unpack(flags, &ms, &type) == H4MK_OK && ms == 1234 && type == H4MK_BLOCK_B);
+  CHECK(h4mk_gop_flags_pack(1u << 28, H4MK_BLOCK_I, &flags) == H4MK_ERR_INVALID_ARGUMENT);
+
+  free(m.data);
+  return failures ? 1 : 0;
+}

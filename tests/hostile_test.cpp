@@ -1,0 +1,275 @@
+// Hostile inputs are rejected with clear errors and never cause a large
+// allocation. Every allocation in this test binary is measured.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <algorithm>
+#include <new>
+
+#include "../libh4mk/src/block_group.hpp"
+#include "../libh4mk/src/byte_order.hpp"
+#include "../libh4mk/src/chunk.hpp"
+#include "test_util.hpp"
+
+namespace {
+std::atomic<size_t> g_largest_allocation{0};
+size_t g_largest_in_library = 0;  // the largest single allocation made while parsing
+
+// Runs f with the allocation counter reset, so only the library's own
+// allocations (not the test building its input) are measured.
+template <typename F>
+auto measured(F&& f) {
+  g_largest_allocation = 0;
+  struct Record {
+    ~Record() { g_largest_in_library = std::max(g_largest_in_library, g_largest_allocation.load()); }
+  } record;
+  return f();
+}
+}
+
+void* operator new(size_t n) {
+  size_t cur = g_largest_allocation.load();
+  while (n > cur && !g_largest_allocation.compare_exchange_weak(cur, n)) {
+  }
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+
+namespace h4mk::test {
+namespace {
+
+using namespace h4mk::detail;
+
+std::vector<uint8_t> header(uint16_t major = 1, uint16_t minor = 0) {
+  auto h = encode_file_header({major, minor, 0});
+  return {h.begin(), h.end()};
+}
+
+void append_chunk(std::vector<uint8_t>& f, const char (&tag)[5], std::span<const uint8_t> payload) {
+  auto h = make_chunk_header(make_tag(tag), payload);
+  f.insert(f.end(), h.begin(), h.end());
+  f.insert(f.end(), payload.begin(), payload.end());
+}
+
+void append_text(std::vector<uint8_t>& f, const char (&tag)[5], const std::string& text) {
+  append_chunk(f, tag, {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+}
+
+const std::string kTrak =
+    R"({"tracks":[{"id":1,"kind":"audio","codec":"h4core","time_base":[1,1000]}]})";
+
+ErrorCode open_error(std::span<const uint8_t> file, std::string* message = nullptr) {
+  MemorySource src(file);
+  return measured([&] {
+    try {
+      Reader r(src);
+    } catch (const Error& e) {
+      if (message) *message = e.what();
+      return e.code();
+    }
+    return ErrorCode::kOk;
+  });
+}
+
+// Reads a file and returns its damage list (open must succeed).
+std::vector<Damage> damage_of(std::span<const uint8_t> file) {
+  PipeLikeSource src(file);
+  return measured([&] { return read_all(src).damage; });
+}
+
+class Hostile : public ::testing::Test {
+ protected:
+  // A group's block table is bounded by max_blocks_per_group (65536 entries);
+  // everything else by the bytes actually present (docs/FORMAT.md, "Reader limits").
+  void SetUp() override { g_largest_in_library = 0; }
+  void TearDown() override { EXPECT_LE(g_largest_in_library, size_t(4) << 20); }
+};
+
+TEST_F(Hostile, ChunkSizesNear4GiB) {
+  for (uint32_t size : {0xFFFFFFFFu, 0xFFFFFFF0u, 0x80000000u, (16u << 20) + 1}) {
+    auto f = header();
+    uint8_t h[12];
+    store_u32(h, make_tag("TRAK"));
+    store_u32(h + 4, size);
+    store_u32(h + 8, 0);
+    f.insert(f.end(), h, h + 12);
+    f.resize(f.size() + 100, 'x');
+    std::string msg;
+    EXPECT_EQ(open_error(f, &msg), ErrorCode::kLimitExceeded) << msg;
+    EXPECT_NE(msg.find("offset 16"), std::string::npos) << msg;
+  }
+  // A CORE claiming 200 MiB on a pipe: reported, and memory follows the bytes present.
+  auto f = header();
+  append_text(f, "TRAK", kTrak);
+  uint8_t h[12];
+  store_u32(h, make_tag("CORE"));
+  store_u32(h + 4, 200u << 20);
+  store_u32(h + 8, 0);
+  f.insert(f.end(), h, h + 12);
+  f.resize(f.size() + 1000, 0);
+  auto d = damage_of(f);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].code, ErrorCode::kTruncated) << d[0].message;
+}
+
+std::vector<uint8_t> file_with_group(std::span<const uint8_t> group) {
+  auto f = header();
+  append_text(f, "TRAK", kTrak);
+  append_chunk(f, "CORE", group);
+  return f;
+}
+
+std::vector<uint8_t> group_header(uint8_t flags, uint32_t count, int64_t pts = 0) {
+  std::vector<uint8_t> g(20);
+  store_u32(g.data(), make_tag("H4TB"));
+  store_u16(g.data() + 4, 1);
+  g[6] = flags;
+  store_u32(g.data() + 8, count);
+  store_i64(g.data() + 12, pts);
+  return g;
+}
+
+void expect_group_damage(std::vector<uint8_t> group, ErrorCode code, const char* needle) {
+  auto d = damage_of(file_with_group(group));
+  ASSERT_EQ(d.size(), 1u) << needle;
+  EXPECT_EQ(d[0].code, code) << d[0].message;
+  EXPECT_NE(d[0].message.find(needle), std::string::npos) << d[0].message;
+  EXPECT_NE(d[0].message.find("CORE chunk at offset"), std::string::npos) << d[0].message;
+}
+
+TEST_F(Hostile, CountsThatDoNotFit) {
+  expect_group_damage(group_header(0, 0xFFFFFFFF), ErrorCode::kLimitExceeded, "block_count");
+  expect_group_damage(group_header(0, 1000), ErrorCode::kCorrupt, "cannot fit");
+  expect_group_damage(group_header(0, 0), ErrorCode::kCorrupt, "block_count is 0");
+  // FIXED_SIZE with empty payloads: the count alone could ask for memory.
+  auto g = group_header(kGroupUniform | kGroupFixedSize, 65537);
+  g.push_back(0);  // flags
+  g.push_back(0);  // size 0
+  expect_group_damage(g, ErrorCode::kLimitExceeded, "block_count");
+  auto ok = group_header(kGroupUniform | kGroupFixedSize, 65536);
+  ok.push_back(0);
+  ok.push_back(0);
+  EXPECT_TRUE(damage_of(file_with_group(ok)).empty());
+  // A record size that runs past the chunk.
+  auto r = group_header(0, 1);
+  r.insert(r.end(), {0x00, 0x90, 0x4e});  // flags, size 10000
+  expect_group_damage(r, ErrorCode::kCorrupt, "runs past the chunk");
+}
+
+TEST_F(Hostile, BadLeb128) {
+  auto g = group_header(0, 1);
+  g.push_back(0);
+  for (int i = 0; i < 11; ++i) g.push_back(0x80);
+  expect_group_damage(g, ErrorCode::kCorrupt, "bad LEB128 size");
+  auto overlong = group_header(0, 1);
+  overlong.insert(overlong.end(), {0x00, 0x81, 0x00, 0x7});
+  expect_group_damage(overlong, ErrorCode::kCorrupt, "bad LEB128");
+  auto huge_delta = group_header(0, 2, INT64_MAX - 1);
+  huge_delta.insert(huge_delta.end(), {0x00, 0x00, kBlockPtsDelta, 0x00, 0x04});
+  expect_group_damage(huge_delta, ErrorCode::kCorrupt, "overflows");
+  auto neg = group_header(0, 1);
+  neg.insert(neg.end(), {kBlockDtsOffset, 0x00, 0x01});  // zigzag 1 = -1
+  expect_group_damage(neg, ErrorCode::kCorrupt, "negative");
+  auto type3 = group_header(0, 1);
+  type3.insert(type3.end(), {0x03, 0x00});
+  expect_group_damage(type3, ErrorCode::kCorrupt, "type 3");
+  auto trailing = group_header(0, 1);
+  trailing.insert(trailing.end(), {0x00, 0x00, 0x55});
+  expect_group_damage(trailing, ErrorCode::kCorrupt, "follow the last block");
+}
+
+TEST_F(Hostile, BadTimeBasesAndTracks) {
+  for (const char* trak :
+       {R"({"tracks":[{"id":1,"kind":"audio","codec":"x","time_base":[0,1000]}]})",
+        R"({"tracks":[{"id":1,"kind":"audio","codec":"x","time_base":[1,-5]}]})",
+        R"({"tracks":[{"id":1,"kind":"audio","codec":"x","time_base":[1,4294967296]}]})",
+        R"({"tracks":[{"id":1,"kind":"audio","codec":"x","time_base":"1/1000"}]})",
+        R"({"tracks":[{"id":0,"kind":"audio","codec":"x","time_base":[1,1]}]})",
+        R"({"tracks":[{"id":1,"kind":"smell","codec":"x","time_base":[1,1]}]})",
+        R"({"tracks":[{"id":1,"kind":"audio","time_base":[1,1]}]})",
+        R"({"tracks":[{"id":1,"kind":"audio","codec":"x","time_base":[1,1]},{"id":1,"kind":"audio","codec":"x","time_base":[1,1]}]})",
+        R"({"tracks":[{"id":1,"kind":"audio","codec":"x","time_base":[1,1],"extradata":"!!"}]})",
+        R"({"tracks":{}})", R"([1,2,3])", "not json"}) {
+    auto f = header();
+    append_text(f, "TRAK", trak);
+    std::string msg;
+    EXPECT_EQ(open_error(f, &msg), ErrorCode::kCorrupt) << trak;
+    EXPECT_NE(msg.find("TRAK chunk at offset 16"), std::string::npos) << msg;
+  }
+}
+
+TEST_F(Hostile, DeepNestingOfNothing) {
+  std::string deep(1'000'000, '[');
+  deep += std::string(1'000'000, ']');
+  auto f = header();
+  append_text(f, "TRAK", deep);
+  EXPECT_NE(open_error(f), ErrorCode::kOk);
+  auto g = header();
+  append_text(g, "TRAK", kTrak);
+  append_text(g, "META", "{\"a\":" + deep + "}");
+  auto d = damage_of(g);  // deep but valid: accepted as an object, no crash
+  EXPECT_TRUE(d.empty() || d[0].code == ErrorCode::kCorrupt);
+}
+
+TEST_F(Hostile, TooManyTracks) {
+  std::string trak = R"({"tracks":[)";
+  for (int i = 1; i <= 5000; ++i)
+    trak += (i > 1 ? "," : "") + std::string(R"({"id":)") + std::to_string(i) +
+            R"(,"kind":"data","codec":"x","time_base":[1,1]})";
+  trak += "]}";
+  auto f = header();
+  append_text(f, "TRAK", trak);
+  EXPECT_EQ(open_error(f), ErrorCode::kLimitExceeded);
+}
+
+TEST_F(Hostile, VersionsAndUnknownChunks) {
+  auto f = header(2, 0);
+  append_text(f, "TRAK", kTrak);
+  std::string msg;
+  EXPECT_EQ(open_error(f, &msg), ErrorCode::kUnsupportedVersion);
+  EXPECT_NE(msg.find("major version 2"), std::string::npos);
+
+  // A higher minor version with chunks of unknown tags is read, skipping them.
+  auto g = header(1, 7);
+  append_text(g, "TRAK", kTrak);
+  append_text(g, "XTRA", "future header data");
+  auto grp = group_header(kGroupUniform | kGroupFixedSize, 2);
+  grp.insert(grp.end(), {0x00, 0x01, 0xAA, 0xBB});
+  append_chunk(g, "CORE", grp);
+  append_text(g, "ZZZZ", "future block data");
+  append_chunk(g, "CORE", grp);
+  MemorySource src(g);
+  Reader r(src);
+  EXPECT_EQ(r.version_minor(), 7);
+  ReadBack rb = read_all(g);
+  EXPECT_TRUE(rb.damage.empty());
+  EXPECT_EQ(rb.blocks.size(), 4u);
+
+  EXPECT_EQ(open_error(std::vector<uint8_t>{'R', 'I', 'F', 'F', 0, 0}), ErrorCode::kBadMagic);
+  EXPECT_EQ(open_error(std::vector<uint8_t>{'H', '4'}), ErrorCode::kTruncated);
+  auto bad_crc = header();
+  bad_crc[10] = 1;
+  EXPECT_EQ(open_error(bad_crc), ErrorCode::kCrcMismatch);
+}
+
+TEST_F(Hostile, LyingIndexFallsBackToBisection) {
+  StreamSpec spec;
+  spec.seconds = 5;
+  auto file = write_stream(test_tracks(spec), make_stream(spec));
+  // Point the TAIL at offset 0 and fix its CRC: the reader must not trust it.
+  size_t tail = file.size() - 32;
+  store_u64(file.data() + tail + 12, 3);
+  auto h = make_chunk_header(kTagTail, {file.data() + tail + 12, 16});
+  std::copy(h.begin(), h.end(), file.begin() + long(tail));
+  MemorySource src(file);
+  Reader r(src);
+  EXPECT_FALSE(r.has_index());
+  SeekPoint p = r.seek(1, 48000);
+  EXPECT_EQ(p.pts, 48000);
+}
+
+}  // namespace
+}  // namespace h4mk::test

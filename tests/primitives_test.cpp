@@ -1,0 +1,139 @@
+// The small pieces: LEB128, zigzag, CRC, base64, GOP flags, group encodings.
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <random>
+
+#include "../libh4mk/src/base64.hpp"
+#include "../libh4mk/src/block_group.hpp"
+#include "../libh4mk/src/crc32.hpp"
+#include "../libh4mk/src/leb128.hpp"
+#include "h4mk/h4mk.hpp"
+
+namespace h4mk::detail {
+namespace {
+
+TEST(Leb128, RoundTripsAndRejectsMalformed) {
+  for (uint64_t v : {0ull, 1ull, 127ull, 128ull, 300ull, 16383ull, 16384ull, (1ull << 63) - 1,
+                     1ull << 63, ~0ull}) {
+    std::vector<uint8_t> b;
+    put_uleb128(b, v);
+    EXPECT_EQ(int(b.size()), uleb128_size(v));
+    const uint8_t* p = b.data();
+    uint64_t back;
+    ASSERT_TRUE(get_uleb128(p, b.data() + b.size(), back));
+    EXPECT_EQ(back, v);
+    EXPECT_EQ(p, b.data() + b.size());
+  }
+  auto rejects = [](std::vector<uint8_t> b) {
+    const uint8_t* p = b.data();
+    uint64_t v;
+    return !get_uleb128(p, b.data() + b.size(), v);
+  };
+  EXPECT_TRUE(rejects({}));
+  EXPECT_TRUE(rejects({0x80}));                                                     // cut
+  EXPECT_TRUE(rejects({0x80, 0x00}));                                               // overlong
+  EXPECT_TRUE(rejects({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}));  // > 64 bits
+  EXPECT_TRUE(rejects(std::vector<uint8_t>(11, 0x80)));
+}
+
+TEST(Zigzag, MapsSignedToUnsigned) {
+  EXPECT_EQ(zigzag_encode(0), 0u);
+  EXPECT_EQ(zigzag_encode(-1), 1u);
+  EXPECT_EQ(zigzag_encode(1), 2u);
+  EXPECT_EQ(zigzag_encode(-2), 3u);
+  for (int64_t v : {INT64_MIN, INT64_MAX, int64_t(-123456789), int64_t(987654321)})
+    EXPECT_EQ(zigzag_decode(zigzag_encode(v)), v);
+}
+
+TEST(Crc32, MatchesZlib) {
+  std::mt19937 rng(1);
+  std::vector<uint8_t> data(100003);
+  for (auto& b : data) b = uint8_t(rng());
+  EXPECT_EQ(crc32(0, data.data(), data.size()), ::crc32(0, data.data(), uInt(data.size())));
+  EXPECT_EQ(crc32(0, "123456789", 9), 0xCBF43926u);  // the ISO-HDLC check value
+  uint32_t running = crc32(crc32(0, data.data(), 500), data.data() + 500, data.size() - 500);
+  EXPECT_EQ(running, crc32(0, data.data(), data.size()));
+}
+
+TEST(Base64, CanonicalOnly) {
+  std::vector<uint8_t> v = {0, 1, 2, 3, 254, 255};
+  for (size_t n = 0; n <= v.size(); ++n) {
+    std::vector<uint8_t> part(v.begin(), v.begin() + long(n));
+    auto back = base64_decode(base64_encode(part));
+    ASSERT_TRUE(back);
+    EXPECT_EQ(*back, part);
+  }
+  EXPECT_FALSE(base64_decode("AAE"));
+  EXPECT_FALSE(base64_decode("A=E="));
+  EXPECT_FALSE(base64_decode("AAF="));  // non-zero padding bits
+}
+
+TEST(GopFlags, PackAndUnpack) {
+  uint32_t f = pack_gop_flags(5000, BlockType::kP);
+  EXPECT_EQ(f, 5000u | (1u << 28));
+  GopFlags g = unpack_gop_flags(f);
+  EXPECT_EQ(g.pts_ms, 5000u);
+  EXPECT_EQ(g.type, BlockType::kP);
+  EXPECT_EQ(unpack_gop_flags(pack_gop_flags(kGopFlagsMaxPtsMs, BlockType::kB)).pts_ms,
+            kGopFlagsMaxPtsMs);
+  EXPECT_THROW(pack_gop_flags(kGopFlagsMaxPtsMs + 1, BlockType::kI), Error);
+  EXPECT_THROW(unpack_gop_flags(3u << 28), Error);
+  EXPECT_THROW(unpack_gop_flags(1u << 30), Error);
+}
+
+std::vector<DecodedBlock> round_trip(std::vector<PendingBlock> blocks, int64_t default_duration,
+                                     std::vector<uint8_t>& encoded) {
+  std::vector<uint8_t> payloads;
+  for (auto& b : blocks) payloads.resize(payloads.size() + b.size, uint8_t(b.size));
+  encoded.clear();
+  encode_group(9, default_duration, blocks, payloads, encoded);
+  std::vector<DecodedBlock> out;
+  decode_group(encoded, default_duration, 65536, 0, out);
+  EXPECT_EQ(out.size(), blocks.size());
+  for (size_t i = 0; i < out.size() && i < blocks.size(); ++i) {
+    blocks[i].info.track_id = 9;
+    EXPECT_EQ(out[i].info, blocks[i].info) << i;
+    EXPECT_EQ(out[i].size, blocks[i].size);
+  }
+  return out;
+}
+
+TEST(BlockGroup, UniformFixedSizeCostsNothingPerBlock) {
+  std::vector<PendingBlock> blocks;
+  for (int i = 0; i < 100; ++i) blocks.push_back({{9, BlockType::kI, 960 * i, 960 * i, 960}, 16});
+  std::vector<uint8_t> enc;
+  round_trip(blocks, 960, enc);
+  // 20-byte header, flags byte, size byte, then the payloads back to back.
+  EXPECT_EQ(enc.size(), 20u + 1 + 1 + 100 * 16);
+  EXPECT_EQ(enc[6], kGroupUniform | kGroupFixedSize);
+  round_trip(blocks, 0, enc);  // duration stored once: + 2 bytes
+  EXPECT_EQ(enc.size(), 20u + 1 + 2 + 1 + 100 * 16);
+}
+
+TEST(BlockGroup, UniformVariableSizeAndPerRecord) {
+  std::vector<PendingBlock> blocks;
+  for (int i = 0; i < 10; ++i) blocks.push_back({{9, BlockType::kP, 10 * i, 10 * i, 10}, uint32_t(i)});
+  std::vector<uint8_t> enc;
+  round_trip(blocks, 10, enc);
+  EXPECT_EQ(enc[6], kGroupUniform);
+  EXPECT_EQ(enc.size(), 20u + 1 + 10 + 45);
+  // A regular I/P/B stream without reordering: 2 bytes per block.
+  blocks.clear();
+  for (int i = 0; i < 10; ++i)
+    blocks.push_back({{9, static_cast<BlockType>(i % 3), 10 * i, 10 * i, 10}, 41});
+  round_trip(blocks, 10, enc);
+  EXPECT_EQ(enc[6], 0);
+  EXPECT_EQ(enc.size(), 20u + 10 * (2 + 41));
+  // Reordered B frames, gaps, duration changes, flags.
+  blocks = {{{9, BlockType::kI, 0, -3, 3, false, false}, 5},
+            {{9, BlockType::kP, 9, 0, 3, true, false}, 0},
+            {{9, BlockType::kB, 3, 3, 3, false, true}, 7},
+            {{9, BlockType::kB, 6, 6, 0, false, true}, 1},
+            {{9, BlockType::kP, 1000, 1000, 1u << 20, false, false}, 2},
+            {{9, BlockType::kI, -50, -60, 7, false, false}, 3}};
+  round_trip(blocks, 3, enc);
+}
+
+}  // namespace
+}  // namespace h4mk::detail

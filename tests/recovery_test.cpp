@@ -1,0 +1,190 @@
+// Cut and damaged files: every complete group before a cut comes back, every
+// single-byte flip is detected, and reading continues after the damage.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "test_util.hpp"
+
+namespace h4mk::test {
+namespace {
+
+struct SmallFile {
+  std::vector<TestBlock> blocks;
+  std::vector<uint8_t> file;
+  ReadBack full;
+  std::vector<ChunkExtent> layout;
+};
+
+SmallFile small_file(const WriterOptions& options) {
+  StreamSpec spec;
+  spec.seed = 42;
+  spec.seconds = 1.2;
+  spec.max_video_block = 60;
+  spec.audio_fixed_size = false;
+  SmallFile s;
+  s.blocks = make_stream(spec);
+  s.file = write_stream(test_tracks(spec), s.blocks, options);
+  s.full = read_all(s.file);
+  s.layout = chunk_layout(s.file);
+  return s;
+}
+
+WriterOptions many_groups() {
+  WriterOptions o;
+  o.max_group_blocks = 4;
+  return o;
+}
+
+uint64_t chunk_end(const SmallFile& s, uint64_t chunk_offset) {
+  for (const auto& c : s.layout)
+    if (c.offset == chunk_offset) return c.end;
+  return UINT64_MAX;
+}
+
+uint64_t trak_end(const SmallFile& s) { return s.layout.at(0).end; }
+
+void check_cut(const SmallFile& s, size_t cut, bool pipe) {
+  std::span<const uint8_t> part(s.file.data(), cut);
+  std::vector<TestBlock> expected;
+  for (size_t i = 0; i < s.full.blocks.size(); ++i)
+    if (chunk_end(s, s.full.chunk_offsets[i]) <= cut) expected.push_back(s.full.blocks[i]);
+  MemorySource mem(part);
+  PipeLikeSource pipe_src(part, 333);
+  Source& src = pipe ? static_cast<Source&>(pipe_src) : mem;
+  if (cut < trak_end(s)) {
+    try {
+      Reader r(src);
+      FAIL() << "opened a file cut at " << cut;
+    } catch (const Error& e) {
+      EXPECT_TRUE(e.code() == ErrorCode::kTruncated || e.code() == ErrorCode::kBadMagic) << e.what();
+    }
+    return;
+  }
+  ReadBack r = read_all(src);
+  ASSERT_EQ(r.blocks.size(), expected.size()) << "cut at " << cut << (pipe ? " (pipe)" : "");
+  EXPECT_TRUE(r.blocks == expected) << "cut at " << cut;
+}
+
+TEST(Recovery, CutAtEveryByteYieldsExactlyTheCompleteGroups) {
+  SmallFile s = small_file(many_groups());
+  ASSERT_GT(s.layout.size(), 20u);
+  ASSERT_LT(s.file.size(), 20000u);
+  for (size_t cut = 0; cut <= s.file.size(); ++cut) {
+    check_cut(s, cut, false);
+    check_cut(s, cut, true);
+    if (HasFatalFailure()) return;
+  }
+}
+
+TEST(Recovery, CutFileReportsTheIncompleteChunk) {
+  SmallFile s = small_file(many_groups());
+  // Cut in the middle of the fifth CORE chunk.
+  const ChunkExtent* core = nullptr;
+  int n = 0;
+  for (const auto& c : s.layout)
+    if (c.tag == "CORE" && ++n == 5) core = &c;
+  ASSERT_TRUE(core);
+  size_t cut = (core->offset + core->end) / 2;
+  ReadBack r = read_all(std::span<const uint8_t>(s.file.data(), cut));
+  ASSERT_EQ(r.damage.size(), 1u);
+  EXPECT_EQ(r.damage[0].code, ErrorCode::kTruncated);
+  EXPECT_EQ(r.damage[0].offset, core->offset);
+  EXPECT_NE(r.damage[0].message.find("CORE chunk at offset " + std::to_string(core->offset)),
+            std::string::npos)
+      << r.damage[0].message;
+}
+
+// Which chunk holds byte `at`?
+const ChunkExtent* chunk_at(const SmallFile& s, uint64_t at) {
+  for (const auto& c : s.layout)
+    if (at >= c.offset && at < c.end) return &c;
+  return nullptr;
+}
+
+TEST(Recovery, EverySingleByteFlipIsDetectedAndOnlyItsChunkIsLost) {
+  WriterOptions o;
+  o.max_group_blocks = 6;
+  SmallFile s = small_file(o);
+  for (size_t at = 0; at < s.file.size(); ++at) {
+    std::vector<uint8_t> bad = s.file;
+    bad[at] ^= 0x5a;
+    MemorySource src(bad);
+    VerifyReport v = verify(src);
+    ASSERT_FALSE(v.ok()) << "flip at " << at << " not detected";
+
+    const ChunkExtent* c = chunk_at(s, at);
+    if (at < 16 || (c && c->tag == "TRAK")) {
+      EXPECT_THROW(read_all(bad), Error) << "flip at " << at;
+      continue;
+    }
+    ReadBack r = read_all(bad);
+    std::vector<TestBlock> expected;
+    for (size_t i = 0; i < s.full.blocks.size(); ++i)
+      if (!(c && c->tag == "CORE" && s.full.chunk_offsets[i] == c->offset))
+        expected.push_back(s.full.blocks[i]);
+    ASSERT_EQ(r.blocks.size(), expected.size()) << "flip at " << at << " in " << (c ? c->tag : "crc");
+    ASSERT_TRUE(r.blocks == expected) << "flip at " << at;
+    if (c && c->tag != "VERI" && c->tag != "TSEK") {
+      ASSERT_FALSE(r.damage.empty()) << "flip at " << at << " in " << c->tag;
+      EXPECT_EQ(r.damage[0].offset, c->offset) << r.damage[0].message;
+    }
+  }
+}
+
+TEST(Recovery, GarbageInsertedMidFileIsSkipped) {
+  SmallFile s = small_file(many_groups());
+  const ChunkExtent& c = s.layout.at(s.layout.size() / 2);
+  std::vector<uint8_t> bad(s.file.begin(), s.file.begin() + long(c.offset));
+  std::mt19937 rng(5);
+  for (int i = 0; i < 4096; ++i) bad.push_back(uint8_t(rng()));
+  bad.insert(bad.end(), s.file.begin() + long(c.offset), s.file.end());
+  ReadBack r = read_all(bad);
+  EXPECT_TRUE(r.blocks == s.full.blocks);
+  ASSERT_GE(r.damage.size(), 1u);
+  EXPECT_EQ(r.damage[0].offset, c.offset);
+  EXPECT_EQ(r.damage[0].length, 4096u);
+}
+
+TEST(Recovery, RepairRestoresACompleteIndexedFile) {
+  SmallFile s = small_file(many_groups());
+  const ChunkExtent& c = s.layout.at(s.layout.size() / 2);
+  std::vector<uint8_t> cut(s.file.begin(), s.file.begin() + long(c.offset + 7));
+  MemorySource in(cut);
+  MemorySink out;
+  RepairReport rep = repair(in, out);
+  ASSERT_EQ(rep.damage.size(), 1u);
+  EXPECT_EQ(rep.damage[0].code, ErrorCode::kTruncated);
+  MemorySource fixed(out.bytes());
+  VerifyReport v = verify(fixed);
+  EXPECT_TRUE(v.ok()) << v.problems[0].message;
+  EXPECT_TRUE(v.complete);
+  ReadBack before = read_all(cut), after = read_all(out.bytes());
+  EXPECT_EQ(rep.blocks_kept, before.blocks.size());
+  for (uint16_t t : {1, 2, 3}) EXPECT_TRUE(of_track(before.blocks, t) == of_track(after.blocks, t));
+  Reader r(fixed);
+  EXPECT_TRUE(r.has_index());
+}
+
+TEST(Recovery, VerifyNamesEachProblemWithItsOffset) {
+  SmallFile s = small_file(many_groups());
+  std::vector<uint8_t> bad = s.file;
+  std::vector<uint64_t> hit;
+  int n = 0;
+  for (const auto& c : s.layout)
+    if (c.tag == "CORE" && (++n == 3 || n == 9)) {
+      bad[c.offset + 20] ^= 1;
+      hit.push_back(c.offset);
+    }
+  MemorySource src(bad);
+  VerifyReport v = verify(src);
+  std::vector<uint64_t> crc_offsets;
+  for (const auto& p : v.problems)
+    if (p.code == ErrorCode::kCrcMismatch && p.chunk == "CORE") crc_offsets.push_back(p.offset);
+  EXPECT_EQ(crc_offsets, hit);
+  EXPECT_FALSE(v.container_crc_ok);
+  EXPECT_FALSE(v.veri_ok);
+}
+
+}  // namespace
+}  // namespace h4mk::test

@@ -1,0 +1,192 @@
+// Seeking: index seek == index-less bisection == linear scan; decode chains
+// against hand-worked cases (docs/FORMAT.md, "Decode chain").
+#include <gtest/gtest.h>
+
+#include "test_util.hpp"
+
+namespace h4mk::test {
+namespace {
+
+struct Landing {
+  uint64_t chunk_offset;
+  uint32_t index;
+  int64_t pts;
+  friend bool operator==(const Landing&, const Landing&) = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const Landing& l) {
+  return os << "{chunk " << l.chunk_offset << ", block " << l.index << ", pts " << l.pts << "}";
+}
+
+// The oracle: the last I block of the track, in decode order, with pts <= t.
+std::optional<Landing> linear_seek(std::span<const uint8_t> file, uint16_t track, int64_t t) {
+  MemorySource src(file);
+  Reader r(src);
+  std::optional<Landing> best;
+  Block b;
+  for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;)
+    if (ev == ReadEvent::kBlock && b.info.track_id == track && b.info.type == BlockType::kI &&
+        b.info.pts <= t)
+      best = Landing{b.chunk_offset, b.index_in_group, b.info.pts};
+  return best;
+}
+
+std::optional<Landing> via(std::span<const uint8_t> file, uint16_t track, int64_t t, bool index,
+                           uint64_t* bytes = nullptr) {
+  MemorySource src(file);
+  Reader r(src);
+  try {
+    SeekPoint p = index ? r.seek(track, t) : r.seek_without_index(track, t);
+    // The next block read is the landing block.
+    Block b;
+    EXPECT_EQ(r.next(b), ReadEvent::kBlock);
+    EXPECT_EQ(b.info.pts, p.pts);
+    EXPECT_EQ(b.info.type, BlockType::kI);
+    EXPECT_EQ(b.chunk_offset, p.chunk_offset);
+    if (bytes) *bytes = r.bytes_read();
+    return Landing{p.chunk_offset, p.index_in_group, p.pts};
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kNotFound) << e.what();
+    return std::nullopt;
+  }
+}
+
+TEST(Seek, IndexBisectionAndLinearScanAgree) {
+  StreamSpec spec;
+  spec.seed = 77;
+  spec.seconds = 60;
+  WriterOptions o;
+  o.max_group_duration_us = 500'000;
+  auto tracks = test_tracks(spec);
+  auto blocks = make_stream(spec);
+  auto file = write_stream(tracks, blocks, o);
+  std::mt19937 rng(3);
+  int checked = 0;
+  for (const Track& t : tracks) {
+    int64_t end = int64_t(spec.seconds * double(t.time_base.den) / double(t.time_base.num));
+    for (int i = 0; i < 60; ++i) {
+      int64_t target = int64_t(rng() % uint64_t(end + end / 5)) - end / 10;
+      auto want = linear_seek(file, t.id, target);
+      auto by_index = via(file, t.id, target, true);
+      auto by_bisection = via(file, t.id, target, false);
+      ASSERT_EQ(want, by_index) << "track " << t.id << " t=" << target;
+      ASSERT_EQ(want, by_bisection) << "track " << t.id << " t=" << target;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 180);
+}
+
+TEST(Seek, CutFileSeeksByBisectionInFewReads) {
+  StreamSpec spec;
+  spec.seed = 78;
+  spec.seconds = 120;
+  spec.data_track = false;
+  WriterOptions o;
+  o.max_group_duration_us = 250'000;
+  auto file = write_stream(test_tracks(spec), make_stream(spec), o);
+  std::vector<uint8_t> cut(file.begin(), file.begin() + long(file.size() * 2 / 3));
+  MemorySource src(cut);
+  Reader r(src);
+  EXPECT_FALSE(r.has_index());
+  std::mt19937 rng(4);
+  for (int i = 0; i < 40; ++i) {
+    int64_t target = int64_t(rng() % (80 * 90000));
+    uint64_t bytes = 0;
+    auto want = linear_seek(cut, 2, target);
+    auto got = via(cut, 2, target, true, &bytes);
+    ASSERT_EQ(want, got) << "t=" << target;
+    // O(log n) probes of at most a few groups each, not a scan of the file.
+    EXPECT_LT(bytes, cut.size() / 4) << "t=" << target;
+  }
+}
+
+TEST(Seek, IndexedOpenAndSeekReadLittle) {
+  StreamSpec spec;
+  spec.seed = 79;
+  spec.seconds = 120;
+  auto file = write_stream(test_tracks(spec), make_stream(spec));
+  MemorySource src(file);
+  Reader r(src);
+  EXPECT_LT(r.bytes_read(), 4096u);  // open: header, TRAK, META, SAFE, NOTE
+  auto want = linear_seek(file, 1, 48000 * 61);
+  SeekPoint p = r.seek(1, 48000 * 61);
+  EXPECT_EQ(want->chunk_offset, p.chunk_offset);
+}
+
+TEST(Seek, NotSeekableSourceSaysSo) {
+  StreamSpec spec;
+  auto file = write_stream(test_tracks(spec), make_stream(spec));
+  PipeLikeSource pipe(file);
+  Reader r(pipe);
+  try {
+    r.seek(1, 1000);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kNotSeekable);
+  }
+}
+
+// Decode order I0 P3 B1 B2 P6 B4 B5 P8 B7 I9 P10 (pts shown), dts = decode
+// index - 1, time_base 1/1, groups of 3 blocks so chains cross groups.
+std::vector<uint8_t> chain_file() {
+  MemorySink sink;
+  WriterOptions o;
+  o.max_group_blocks = 3;
+  Writer w(sink, o);
+  Track t;
+  t.id = 5;
+  t.kind = TrackKind::kVideo;
+  t.time_base = {1, 1};
+  w.add_track(t);
+  const std::pair<int, char> order[] = {{0, 'I'}, {3, 'P'}, {1, 'B'}, {2, 'B'}, {6, 'P'}, {4, 'B'},
+                                        {5, 'B'}, {8, 'P'}, {7, 'B'}, {9, 'I'}, {10, 'P'}};
+  int k = 0;
+  for (auto [pts, type] : order) {
+    BlockType bt = type == 'I' ? BlockType::kI : type == 'P' ? BlockType::kP : BlockType::kB;
+    std::vector<uint8_t> payload = {uint8_t(type), uint8_t(pts)};
+    w.write_block({5, bt, pts, k - 1, 1}, payload);
+    ++k;
+  }
+  w.finish();
+  return sink.take();
+}
+
+std::string chain_string(std::span<const uint8_t> file, int64_t t, bool cut_index = false) {
+  std::vector<uint8_t> f(file.begin(), file.end());
+  if (cut_index) f.resize(f.size() - 40);  // no TAIL: chains found by bisection
+  MemorySource src(f);
+  Reader r(src);
+  std::string s;
+  for (const ChainLink& l : r.decode_chain(5, t)) {
+    if (!s.empty()) s += ' ';
+    s += char(l.payload[0]);
+    s += std::to_string(l.payload[1]);
+    EXPECT_EQ(l.info.pts, l.payload[1]);
+  }
+  return s;
+}
+
+TEST(DecodeChain, HandWorkedCases) {
+  auto file = chain_file();
+  for (bool cut : {false, true}) {
+    EXPECT_EQ(chain_string(file, 0, cut), "I0");
+    EXPECT_EQ(chain_string(file, 1, cut), "I0 P3 B1");
+    EXPECT_EQ(chain_string(file, 2, cut), "I0 P3 B2");
+    EXPECT_EQ(chain_string(file, 3, cut), "I0 P3");
+    EXPECT_EQ(chain_string(file, 4, cut), "I0 P3 P6 B4");
+    EXPECT_EQ(chain_string(file, 5, cut), "I0 P3 P6 B5");
+    EXPECT_EQ(chain_string(file, 6, cut), "I0 P3 P6");
+    EXPECT_EQ(chain_string(file, 7, cut), "I0 P3 P6 P8 B7");
+    EXPECT_EQ(chain_string(file, 8, cut), "I0 P3 P6 P8");
+    EXPECT_EQ(chain_string(file, 9, cut), "I9");
+    EXPECT_EQ(chain_string(file, 10, cut), "I9 P10");
+    EXPECT_EQ(chain_string(file, 1000, cut), "I9 P10");
+  }
+  MemorySource src(file);
+  Reader r(src);
+  EXPECT_THROW(r.decode_chain(5, -1), Error);
+}
+
+}  // namespace
+}  // namespace h4mk::test

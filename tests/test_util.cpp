@@ -1,0 +1,190 @@
+#include "test_util.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+
+namespace h4mk::test {
+
+std::vector<Track> test_tracks(const StreamSpec& spec) {
+  std::vector<Track> t(2);
+  t[0].id = 1;
+  t[0].kind = TrackKind::kAudio;
+  t[0].codec = "h4core";
+  t[0].time_base = {1, 48000};
+  t[0].sample_rate = 48000;
+  t[0].channels = 2;
+  t[0].default_duration = 960;
+  t[0].name = "tokens";
+  t[0].adapter = "null";
+  t[1].id = 2;
+  t[1].kind = TrackKind::kVideo;
+  t[1].codec = "mpeg4";
+  t[1].time_base = {1, 90000};
+  t[1].width = 320;
+  t[1].height = 240;
+  t[1].frame_rate = {30, 1};
+  t[1].extradata = {0, 0, 1, 0xb0, 1, 2, 3};
+  t[1].tags = {{"language", "und"}, {"title", "camera"}};
+  if (spec.data_track) {
+    Track d;
+    d.id = 3;
+    d.kind = TrackKind::kData;
+    d.codec = "h4core";
+    d.time_base = {1, 1000};
+    d.extra_json = R"({"mask":{"scheme":"none"}})";
+    t.push_back(d);
+  }
+  return t;
+}
+
+namespace {
+
+std::vector<uint8_t> random_bytes(std::mt19937& rng, size_t n) {
+  std::vector<uint8_t> v(n);
+  for (auto& b : v) b = uint8_t(rng());
+  return v;
+}
+
+struct Timed {
+  double dts_seconds;
+  TestBlock block;
+};
+
+}  // namespace
+
+std::vector<TestBlock> make_stream(const StreamSpec& spec) {
+  std::mt19937 rng(spec.seed);
+  std::vector<Timed> all;
+
+  // Audio: 20 ms blocks, all I.
+  const int audio_blocks = int(spec.seconds * 50);
+  for (int i = 0; i < audio_blocks; ++i) {
+    TestBlock b;
+    b.info = {1, BlockType::kI, int64_t(i) * 960, int64_t(i) * 960, 960, false, false};
+    b.data = random_bytes(rng, spec.audio_fixed_size ? 16 : 10 + rng() % 200);
+    all.push_back({i * 0.02, std::move(b)});
+  }
+
+  // Video at 30 fps: closed GOPs of 12 frames, anchors at 0, 3, 6, 9, 11.
+  const int frames = int(spec.seconds * 30);
+  int k = 0;  // decode index
+  auto emit = [&](int n, BlockType type) {
+    TestBlock b;
+    int64_t pts = int64_t(n) * 3000, dts = int64_t(k - 1) * 3000;
+    b.info = {2, type, pts, dts, 3000, false, type == BlockType::kB};
+    size_t size = rng() % (spec.max_video_block + 1);
+    if (spec.large_blocks && rng() % 40 == 0) size = rng() % (1u << 20) + 1;
+    if (type == BlockType::kI) size += 100;
+    b.data = random_bytes(rng, size);
+    all.push_back({static_cast<double>(dts) / 90000, std::move(b)});
+    ++k;
+  };
+  for (int g = 0; g < frames; g += 12) {
+    int end = std::min(frames, g + 12);
+    emit(g, BlockType::kI);
+    int prev_anchor = g;
+    for (int a : {g + 3, g + 6, g + 9, g + 11}) {
+      if (a >= end) a = end - 1;
+      if (a <= prev_anchor) break;
+      emit(a, BlockType::kP);
+      for (int n = prev_anchor + 1; n < a; ++n) emit(n, BlockType::kB);
+      prev_anchor = a;
+    }
+  }
+
+  if (spec.data_track) {
+    int64_t t = 5;
+    const auto end_ms = static_cast<int64_t>(spec.seconds * 1000);
+    while (t < end_ms) {
+      TestBlock b;
+      int64_t dur = (rng() % 3 == 0) ? 0 : int64_t(rng() % 500);
+      b.info = {3, BlockType::kI, t, t, dur, rng() % 5 == 0, false};
+      b.data = random_bytes(rng, rng() % 64);
+      all.push_back({double(t) / 1000, std::move(b)});
+      t += 1 + rng() % 900;
+    }
+  }
+
+  std::stable_sort(all.begin(), all.end(),
+                   [](const Timed& a, const Timed& b) { return a.dts_seconds < b.dts_seconds; });
+  std::vector<TestBlock> out;
+  for (auto& t : all) out.push_back(std::move(t.block));
+  return out;
+}
+
+std::vector<uint8_t> write_stream(const std::vector<Track>& tracks,
+                                  const std::vector<TestBlock>& blocks,
+                                  const WriterOptions& options) {
+  MemorySink sink;
+  Writer w(sink, options);
+  for (const auto& t : tracks) w.add_track(t);
+  w.set_metadata("title", "test stream");
+  w.set_safe_json(R"({"policy":"transport_only"})");
+  w.set_note("written by the libh4mk tests");
+  for (const auto& b : blocks) w.write_block(b.info, b.data);
+  w.finish();
+  return sink.take();
+}
+
+ReadBack read_all(Source& source) {
+  ReadBack r;
+  Reader reader(source);
+  Block b;
+  for (ReadEvent ev; (ev = reader.next(b)) != ReadEvent::kEnd;) {
+    if (ev != ReadEvent::kBlock) continue;
+    r.blocks.push_back({b.info, {b.data.begin(), b.data.end()}});
+    r.chunk_offsets.push_back(b.chunk_offset);
+  }
+  r.damage = reader.damage();
+  return r;
+}
+
+ReadBack read_all(std::span<const uint8_t> file) {
+  MemorySource src(file);
+  return read_all(src);
+}
+
+std::vector<TestBlock> of_track(const std::vector<TestBlock>& blocks, uint16_t track) {
+  std::vector<TestBlock> out;
+  for (const auto& b : blocks)
+    if (b.info.track_id == track) out.push_back(b);
+  return out;
+}
+
+size_t PipeLikeSource::read(std::span<uint8_t> buf) {
+  size_t n = std::min({buf.size(), data_.size() - pos_, max_read_});
+  std::memcpy(buf.data(), data_.data() + pos_, n);
+  pos_ += n;
+  return n;
+}
+
+std::vector<ChunkExtent> chunk_layout(std::span<const uint8_t> file) {
+  std::vector<ChunkExtent> out;
+  uint64_t pos = 16;
+  while (pos + 12 <= file.size()) {
+    uint32_t size = uint32_t(file[pos + 4]) | uint32_t(file[pos + 5]) << 8 |
+                    uint32_t(file[pos + 6]) << 16 | uint32_t(file[pos + 7]) << 24;
+    std::string tag(reinterpret_cast<const char*>(&file[pos]), 4);
+    out.push_back({pos, pos + 12 + size, tag});
+    pos += 12 + size;
+    if (tag == "TAIL") break;
+  }
+  return out;
+}
+
+std::vector<uint8_t> read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error("cannot open " + path);
+  return {std::istreambuf_iterator<char>(f), {}};
+}
+
+void write_file(const std::string& path, std::span<const uint8_t> bytes) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  if (!f) throw std::runtime_error("cannot write " + path);
+}
+
+}  // namespace h4mk::test

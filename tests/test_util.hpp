@@ -1,0 +1,77 @@
+// Helpers shared by the libh4mk tests: deterministic multi-track streams,
+// writing them to memory, and reading everything back.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "h4mk/h4mk.hpp"
+
+namespace h4mk::test {
+
+struct TestBlock {
+  BlockInfo info;
+  std::vector<uint8_t> data;
+  friend bool operator==(const TestBlock&, const TestBlock&) = default;
+};
+
+struct StreamSpec {
+  uint32_t seed = 1;
+  double seconds = 10;
+  bool audio_fixed_size = true;   // 16-byte blocks: UNIFORM + FIXED_SIZE groups
+  size_t max_video_block = 4000;  // plus an occasional block up to 1 MiB when large_blocks
+  bool large_blocks = false;
+  bool data_track = true;
+};
+
+// Track 1: audio 1/48000 (20 ms blocks, all I); track 2: video 1/90000 with
+// I/P/B in decode order (dts != pts, discardable B blocks); track 3: sparse
+// data 1/1000 with varied durations.
+std::vector<Track> test_tracks(const StreamSpec& spec);
+// All tracks' blocks interleaved by decode time.
+std::vector<TestBlock> make_stream(const StreamSpec& spec);
+
+std::vector<uint8_t> write_stream(const std::vector<Track>& tracks,
+                                  const std::vector<TestBlock>& blocks,
+                                  const WriterOptions& options = {});
+
+struct ReadBack {
+  std::vector<TestBlock> blocks;
+  std::vector<uint64_t> chunk_offsets;  // per block
+  std::vector<Damage> damage;
+};
+ReadBack read_all(Source& source);
+ReadBack read_all(std::span<const uint8_t> file);
+
+// The blocks of one track, in order.
+std::vector<TestBlock> of_track(const std::vector<TestBlock>& blocks, uint16_t track);
+
+// A memory source that behaves like a pipe: not seekable, size unknown, and
+// short reads of at most `max_read` bytes.
+class PipeLikeSource final : public Source {
+ public:
+  explicit PipeLikeSource(std::span<const uint8_t> data, size_t max_read = 4093)
+      : data_(data), max_read_(max_read) {}
+  size_t read(std::span<uint8_t> buf) override;
+
+ private:
+  std::span<const uint8_t> data_;
+  size_t pos_ = 0;
+  size_t max_read_;
+};
+
+struct ChunkExtent {
+  uint64_t offset;
+  uint64_t end;
+  std::string tag;
+};
+// Walks the chunk headers of a well-formed file (test oracle, no CRC checks).
+std::vector<ChunkExtent> chunk_layout(std::span<const uint8_t> file);
+
+std::vector<uint8_t> read_file(const std::string& path);
+void write_file(const std::string& path, std::span<const uint8_t> bytes);
+
+}  // namespace h4mk::test

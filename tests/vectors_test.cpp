@@ -1,0 +1,264 @@
+// Golden test vectors (tests/vectors/): each file is rebuilt here and must
+// match the checked-in bytes exactly, and each checked-in file must parse to
+// the checked-in expected result. H4MK_UPDATE_VECTORS=1 rewrites them.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "../libh4mk/src/byte_order.hpp"
+#include "../libh4mk/src/chunk.hpp"
+#include "../libh4mk/src/crc32.hpp"
+#include "../libh4mk/src/hash_chain.hpp"
+#include "test_util.hpp"
+
+namespace h4mk::test {
+namespace {
+
+using nlohmann::ordered_json;
+using namespace h4mk::detail;
+
+const std::string kDir = H4MK_VECTORS_DIR;
+
+std::span<const uint8_t> bytes_of(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+std::vector<uint8_t> minimal() {
+  MemorySink sink;
+  Writer w(sink);
+  Track t;
+  t.id = 1;
+  t.kind = TrackKind::kAudio;
+  t.codec = "h4core";
+  t.time_base = {1, 1000};
+  t.default_duration = 20;
+  w.add_track(t);
+  w.set_metadata("title", "minimal");
+  for (int i = 0; i < 3; ++i) {
+    std::vector<uint8_t> p = {uint8_t(0xA0 + i), uint8_t(0xB0 + i), uint8_t(0xC0 + i), uint8_t(0xD0 + i)};
+    w.write_block({1, BlockType::kI, 20 * i, 20 * i, 20}, p);
+  }
+  w.finish();
+  return sink.take();
+}
+
+std::vector<uint8_t> multitrack() {
+  MemorySink sink;
+  WriterOptions o;
+  o.max_group_blocks = 3;
+  Writer w(sink, o);
+  Track v;
+  v.id = 1;
+  v.kind = TrackKind::kVideo;
+  v.codec = "h4core";
+  v.time_base = {1, 25};
+  v.width = 64;
+  v.height = 48;
+  v.frame_rate = {25, 1};
+  v.default_duration = 1;
+  v.adapter = "null";
+  v.extradata = {1, 2, 3};
+  Track d;
+  d.id = 7;
+  d.kind = TrackKind::kControl;
+  d.codec = "h4core";
+  d.time_base = {1, 1000};
+  d.name = "controls";
+  d.tags = {{"purpose", "camera"}};
+  w.add_track(v);
+  w.add_track(d);
+  w.set_metadata_json(R"({"encoder":"libh4mk vectors","title":"multitrack"})");
+  w.set_safe_json(R"({"policy":"transport_only"})");
+  w.set_note("I P B B P B I, and a control track");
+  // Video in decode order: I0 P3 B1 B2 P5 B4 I6 (pts), dts = decode index - 1.
+  const std::pair<int, BlockType> video[] = {{0, BlockType::kI}, {3, BlockType::kP}, {1, BlockType::kB},
+                                             {2, BlockType::kB}, {5, BlockType::kP}, {4, BlockType::kB},
+                                             {6, BlockType::kI}};
+  int k = 0;
+  for (auto [pts, type] : video) {
+    BlockInfo b{1, type, pts, k - 1, 1, false, type == BlockType::kB};
+    if (k == 4) b.masked = true;
+    std::vector<uint8_t> p(size_t(2 + k), uint8_t(0x10 * k));
+    w.write_block(b, p);
+    if (k == 1) w.write_block({7, BlockType::kI, 40, 40, 0}, bytes_of("pan:+3"));
+    if (k == 5) w.write_block({7, BlockType::kI, 160, 160, 80}, bytes_of("zoom:1.5"));
+    ++k;
+  }
+  w.finish();
+  return sink.take();
+}
+
+std::vector<uint8_t> incomplete() {
+  auto f = multitrack();
+  auto layout = chunk_layout(f);
+  uint64_t last_core = 0;
+  for (const auto& c : layout)
+    if (c.tag == "CORE") last_core = c.offset;
+  f.resize(last_core + 9);
+  return f;
+}
+
+void add_chunk(std::vector<uint8_t>& f, Tag tag, std::span<const uint8_t> payload) {
+  auto h = make_chunk_header(tag, payload);
+  f.insert(f.end(), h.begin(), h.end());
+  f.insert(f.end(), payload.begin(), payload.end());
+}
+
+// A version 1.1 file with chunks of tags a 1.0 reader does not know.
+std::vector<uint8_t> future_minor() {
+  std::vector<uint8_t> f;
+  auto h = encode_file_header({1, 1, 0x80000000u});
+  f.insert(f.end(), h.begin(), h.end());
+  add_chunk(f, kTagTrak,
+            bytes_of(R"({"tracks":[{"codec":"h4core","id":1,"kind":"data","time_base":[1,1000],"future_key":true}]})"));
+  add_chunk(f, make_tag("XTRA"), bytes_of("unknown header chunk"));
+  std::vector<uint8_t> g(20);
+  store_u32(g.data(), kMagicGroup);
+  store_u16(g.data() + 4, 1);
+  g[6] = 0x03;  // UNIFORM | FIXED_SIZE
+  store_u32(g.data() + 8, 2);
+  store_i64(g.data() + 12, 1000);
+  g.insert(g.end(), {0x20, 0x0a, 0x02, 0x01, 0x02, 0x03, 0x04});  // I+DURATION, dur 10, size 2
+  add_chunk(f, kTagCore, g);
+  add_chunk(f, make_tag("ZZZZ"), bytes_of("unknown chunk between groups"));
+  store_i64(g.data() + 12, 1020);
+  add_chunk(f, kTagCore, g);
+  uint64_t index_offset = f.size();
+  add_chunk(f, kTagTail, encode_tail({index_offset, 2}));
+  uint8_t crc[4];
+  store_u32(crc, crc32(0, f.data(), f.size()));
+  f.insert(f.end(), crc, crc + 4);
+  return f;
+}
+
+std::string hex(std::span<const uint8_t> b) { return to_hex(b); }
+
+std::string hex_dump(std::span<const uint8_t> b) {
+  std::string out;
+  char line[100];
+  for (size_t i = 0; i < b.size(); i += 16) {
+    int n = std::snprintf(line, sizeof line, "%08zx:", i);
+    std::string s(line, size_t(n)), ascii;
+    for (size_t j = i; j < i + 16; ++j) {
+      if (j < b.size()) {
+        std::snprintf(line, sizeof line, " %02x", b[j]);
+        s += line;
+        ascii += (b[j] >= 0x20 && b[j] < 0x7f) ? char(b[j]) : '.';
+      } else {
+        s += "   ";
+      }
+    }
+    out += s + "  " + ascii + "\n";
+  }
+  return out;
+}
+
+ordered_json describe(std::span<const uint8_t> file) {
+  ordered_json j;
+  MemorySource src(file);
+  Reader r(src);
+  j["version_minor"] = r.version_minor();
+  j["trak"] = ordered_json::parse(r.tracks_json());
+  j["meta"] = r.metadata_json();
+  j["safe"] = r.safe_json();
+  j["note"] = r.note();
+  j["data_offset"] = r.data_offset();
+  j["has_index"] = r.has_index();
+  j["blocks"] = ordered_json::array();
+  Block b;
+  for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;) {
+    if (ev != ReadEvent::kBlock) continue;
+    j["blocks"].push_back({{"track", b.info.track_id},
+                           {"type", block_type_name(b.info.type)},
+                           {"pts", b.info.pts},
+                           {"dts", b.info.dts},
+                           {"duration", b.info.duration},
+                           {"masked", b.info.masked},
+                           {"discardable", b.info.discardable},
+                           {"chunk_offset", b.chunk_offset},
+                           {"index_in_group", b.index_in_group},
+                           {"data", hex(b.data)}});
+  }
+  j["damage"] = ordered_json::array();
+  for (const Damage& d : r.damage())
+    j["damage"].push_back({{"offset", d.offset}, {"length", d.length}, {"code", int(d.code)}, {"message", d.message}});
+  j["index"] = ordered_json::object();
+  for (const Track& t : r.tracks()) {
+    ordered_json e = ordered_json::array();
+    for (const IndexEntry& x : r.index(t.id)) e.push_back({x.pts, x.offset});
+    j["index"][std::to_string(t.id)] = e;
+  }
+  MemorySource vsrc(file);
+  VerifyReport v = verify(vsrc);
+  j["verify"] = {{"ok", v.ok()}, {"complete", v.complete}, {"veri_ok", v.veri_ok},
+                 {"container_crc_ok", v.container_crc_ok}, {"blocks", v.blocks}};
+  j["verify"]["problems"] = ordered_json::array();
+  for (const Problem& p : v.problems)
+    j["verify"]["problems"].push_back({{"offset", p.offset}, {"chunk", p.chunk}, {"message", p.message}});
+  return j;
+}
+
+struct Vector {
+  const char* name;
+  std::vector<uint8_t> (*build)();
+};
+
+const Vector kVectors[] = {{"minimal", minimal},
+                           {"multitrack", multitrack},
+                           {"incomplete", incomplete},
+                           {"future_minor", future_minor}};
+
+bool updating() {
+  const char* e = std::getenv("H4MK_UPDATE_VECTORS");
+  return e && *e == '1';
+}
+
+TEST(Vectors, RebuiltFilesMatchCheckedInBytes) {
+  for (const Vector& v : kVectors) {
+    auto built = v.build();
+    const std::string base = kDir + "/" + v.name;
+    if (updating()) {
+      write_file(base + ".h4mk", built);
+      std::string dump = hex_dump(built);
+      write_file(base + ".hex", bytes_of(dump));
+      std::string expected = describe(built).dump(2) + "\n";
+      write_file(base + ".json", bytes_of(expected));
+      continue;
+    }
+    EXPECT_EQ(read_file(base + ".h4mk"), built) << v.name << ": the writer no longer produces the vector";
+    const std::string dump = hex_dump(built);
+    EXPECT_EQ(read_file(base + ".hex"), std::vector<uint8_t>(dump.begin(), dump.end()))
+        << v.name << ".hex is stale";
+  }
+}
+
+TEST(Vectors, CheckedInFilesParseToExpectedResults) {
+  for (const Vector& v : kVectors) {
+    const std::string base = kDir + "/" + v.name;
+    auto file = read_file(base + ".h4mk");
+    auto expected_text = read_file(base + ".json");
+    ordered_json expected = ordered_json::parse(expected_text.begin(), expected_text.end());
+    EXPECT_EQ(describe(file), expected) << v.name;
+  }
+}
+
+TEST(Vectors, ExpectedResultsSayWhatTheSpecSays) {
+  // Independent of the generator: facts stated in docs/FORMAT.md.
+  auto f = read_file(kDir + "/minimal.h4mk");
+  ASSERT_GE(f.size(), 32u);
+  EXPECT_EQ(std::string(f.begin(), f.begin() + 4), "H4MK");
+  EXPECT_EQ(load_u16(&f[4]), 1);
+  EXPECT_EQ(crc32(0, f.data(), f.size() - 4), load_u32(&f[f.size() - 4]));
+  EXPECT_EQ(std::string(f.end() - 32, f.end() - 28), "TAIL");
+  auto inc = describe(read_file(kDir + "/incomplete.h4mk"));
+  EXPECT_FALSE(inc["has_index"].get<bool>());
+  EXPECT_EQ(inc["damage"].size(), 1u);
+  auto fut = describe(read_file(kDir + "/future_minor.h4mk"));
+  EXPECT_EQ(fut["version_minor"], 1);
+  EXPECT_EQ(fut["blocks"].size(), 4u);
+  EXPECT_TRUE(fut["damage"].empty());
+}
+
+}  // namespace
+}  // namespace h4mk::test
