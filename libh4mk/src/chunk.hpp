@@ -47,6 +47,8 @@ struct ChunkHeader {
 
 ChunkHeader parse_chunk_header(const uint8_t* p);
 uint32_t chunk_crc(Tag tag, uint32_t size, std::span<const uint8_t> payload);
+// The same from the CRC of the payload alone.
+uint32_t chunk_crc_from_payload_crc(Tag tag, uint32_t size, uint32_t payload_crc);
 // Header with the CRC filled in.
 std::array<uint8_t, kChunkHeaderSize> make_chunk_header(Tag tag, std::span<const uint8_t> payload);
 

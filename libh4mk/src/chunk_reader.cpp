@@ -2,6 +2,7 @@
 
 #include "block_group.hpp"
 #include "byte_order.hpp"
+#include "crc32.hpp"
 
 namespace h4mk::detail {
 
@@ -51,7 +52,8 @@ ChunkStatus ChunkReader::peek_chunk(ChunkView& v) {
     return ChunkStatus::kBad;
   }
   v.payload = {stream_.data() + kChunkHeaderSize, v.header.size};
-  if (chunk_crc(v.header.tag, v.header.size, v.payload) != v.header.crc) {
+  v.payload_crc = crc32(0, v.payload.data(), v.payload.size());
+  if (chunk_crc_from_payload_crc(v.header.tag, v.header.size, v.payload_crc) != v.header.crc) {
     v.code = ErrorCode::kCrcMismatch;
     v.why = name + ": CRC mismatch";
     return ChunkStatus::kBad;
@@ -95,6 +97,15 @@ bool ChunkReader::resync() {
     }
     if (!restart) stream_.consume(i);
   }
+}
+
+}  // namespace h4mk::detail
+
+namespace h4mk::detail {
+
+void ChunkReader::consume(const ChunkView& v) {
+  stream_.consume(kChunkHeaderSize);
+  stream_.consume(v.header.size, v.payload_crc);
 }
 
 }  // namespace h4mk::detail

@@ -19,6 +19,7 @@ struct ChunkView {
   uint64_t offset = 0;
   ChunkHeader header;
   std::span<const uint8_t> payload;  // valid until the stream's next fill()
+  uint32_t payload_crc = 0;          // CRC-32 of the payload alone
   // When kBad:
   ErrorCode code = ErrorCode::kCorrupt;
   bool incomplete = false;  // the chunk would run past the end of the data
@@ -44,6 +45,8 @@ class ChunkReader {
   // Scans forward from the current position to the next position where a
   // valid chunk starts; returns false (having consumed everything) at the end.
   bool resync();
+  // Consumes a chunk that peek_chunk() returned kOk for.
+  void consume(const ChunkView& v);
 
  private:
   bool plausible_core_start();

@@ -45,6 +45,12 @@ void ChunkStream::consume(size_t n) {
   window_offset_ += n;
 }
 
+void ChunkStream::consume(size_t n, uint32_t crc_of_bytes) {
+  if (track_crc_) crc_ = crc32_concat(crc_, crc_of_bytes, n);
+  start_ += n;
+  window_offset_ += n;
+}
+
 void ChunkStream::seek(uint64_t offset) {
   if (offset >= window_offset_ && offset - window_offset_ <= available()) {
     consume(static_cast<size_t>(offset - window_offset_));

@@ -24,6 +24,8 @@ class ChunkStream {
   // Invalidates pointers previously obtained from data().
   size_t fill(size_t n);
   void consume(size_t n);
+  // The same, for bytes whose CRC the caller already knows.
+  void consume(size_t n, uint32_t crc_of_bytes);
   // Moves to an absolute offset. Backward moves need a seekable source or a
   // target still inside the window; forward moves on pipes read and discard.
   void seek(uint64_t offset);

@@ -54,7 +54,7 @@ class Verifier {
         break;
       }
       check_chunk(v);
-      stream_.consume(v.total());
+      chunks_.consume(v);
     }
     finish();
     return std::move(report_);
@@ -188,7 +188,7 @@ class Verifier {
     TailInfo tail = decode_tail(v.payload.data());
     tail_offset_ = v.offset;
     if (!in_index_) index_start_ = v.offset;
-    stream_.consume(v.total());
+    chunks_.consume(v);
     const uint32_t computed = stream_.consumed_crc();
     if (stream_.fill(4) < 4) {
       problem(stream_.position(), 0, ErrorCode::kTruncated, "container CRC after TAIL is missing");

@@ -81,14 +81,22 @@ struct Writer::Impl {
     offset += bytes.size();
   }
 
-  // Writes chunk_buf, whose first 12 bytes are reserved for the header.
+  // Writes chunk_buf, whose first 12 bytes are reserved for the header. The
+  // payload is CRC'd once; the container CRC is extended from that CRC.
   void emit_chunk_buf(Tag tag) {
     std::span<const uint8_t> payload(chunk_buf.data() + kChunkHeaderSize,
                                      chunk_buf.size() - kChunkHeaderSize);
-    auto header = make_chunk_header(tag, payload);
-    std::copy(header.begin(), header.end(), chunk_buf.begin());
-    if (opt.write_veri && tag != kTagVeri) chain.add_chunk(header, payload);
-    emit(chunk_buf);
+    const auto size = static_cast<uint32_t>(payload.size());
+    const uint32_t payload_crc = crc32(0, payload.data(), payload.size());
+    uint8_t* h = chunk_buf.data();
+    store_u32(h, tag);
+    store_u32(h + 4, size);
+    store_u32(h + 8, chunk_crc_from_payload_crc(tag, size, payload_crc));
+    if (opt.write_veri && tag != kTagVeri) chain.add_chunk({h, kChunkHeaderSize}, payload);
+    sink.write(chunk_buf);
+    container_crc = crc32(container_crc, h, kChunkHeaderSize);
+    container_crc = crc32_concat(container_crc, payload_crc, size);
+    offset += chunk_buf.size();
   }
 
   void emit_chunk(Tag tag, std::span<const uint8_t> payload) {

@@ -1,0 +1,154 @@
+// libh4mk throughput and per-block overhead, with the peers the targets are
+// stated against (OpenSSL SHA-256, a plain read of the same file) measured in
+// the same run. bench/run_bench.sh turns the JSON output into ratios.
+#include <benchmark/benchmark.h>
+#include <openssl/evp.h>
+
+#include <cstdio>
+#include <random>
+#include <string>
+
+#include "bench_shapes.hpp"
+
+namespace h4mk::bench {
+namespace {
+
+constexpr double kSeconds = 3600;  // one hour of each shape
+
+const Shape& shape(int id) {
+  static const Shape shapes[] = {tokens16(kSeconds), ipb41(kSeconds), ipb41_reordered(kSeconds),
+                                 video20k(120)};
+  return shapes[id];
+}
+
+void set_label(benchmark::State& state, const Shape& s) { state.SetLabel(s.name); }
+
+// Writing one hour to memory. bytes/s counts file bytes produced.
+void BM_Write(benchmark::State& state) {
+  const Shape& s = shape(int(state.range(0)));
+  WriterOptions o;
+  o.write_veri = state.range(1) != 0;
+  ReusableSink sink;
+  write_to(sink, s, o);
+  const std::vector<uint8_t>& file = sink.bytes;
+  for (auto _ : state) {
+    sink.bytes.clear();
+    write_to(sink, s, o);
+    benchmark::DoNotOptimize(sink.bytes.data());
+  }
+  set_label(state, s);
+  state.SetBytesProcessed(int64_t(state.iterations() * file.size()));
+  state.counters["overhead_B_per_block"] =
+      double(file.size() - s.payload_bytes) / double(s.blocks.size());
+  state.counters["ns_per_block"] = benchmark::Counter(
+      double(s.blocks.size()) * double(state.iterations()),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_Write)->ArgsProduct({{0, 1, 2, 3}, {0, 1}})->Unit(benchmark::kMillisecond);
+
+// Reading every block back (CRCs checked, groups decoded, zero-copy views).
+void BM_ReadIterate(benchmark::State& state) {
+  const Shape& s = shape(int(state.range(0)));
+  const auto file = write(s);
+  for (auto _ : state) {
+    MemorySource src(file);
+    Reader r(src);
+    Block b;
+    uint64_t n = 0;
+    while (r.next(b) == ReadEvent::kBlock) n += b.data.size();
+    benchmark::DoNotOptimize(n);
+  }
+  set_label(state, s);
+  state.SetBytesProcessed(int64_t(state.iterations() * file.size()));
+  state.counters["ns_per_block"] = benchmark::Counter(
+      double(s.blocks.size()) * double(state.iterations()),
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_ReadIterate)->DenseRange(0, 3)->Unit(benchmark::kMillisecond);
+
+std::string temp_file(const std::vector<uint8_t>& bytes, const std::string& name) {
+  std::string path = "/tmp/h4mk_bench_" + name + ".h4mk";
+  FileSink sink(path);
+  sink.write(bytes);
+  sink.close();
+  return path;
+}
+
+// The peer for verify: reading the same (cached) file with stdio, 1 MiB at a time.
+void BM_PlainRead(benchmark::State& state) {
+  const Shape& s = shape(int(state.range(0)));
+  const auto path = temp_file(write(s), s.name);
+  std::vector<uint8_t> buf(1 << 20);
+  uint64_t total = 0;
+  for (auto _ : state) {
+    FILE* f = std::fopen(path.c_str(), "rb");
+    total = 0;
+    for (size_t n; (n = std::fread(buf.data(), 1, buf.size(), f)) > 0;) total += n;
+    std::fclose(f);
+    benchmark::DoNotOptimize(buf.data());
+  }
+  set_label(state, s);
+  state.SetBytesProcessed(int64_t(state.iterations() * total));
+}
+BENCHMARK(BM_PlainRead)->DenseRange(0, 3)->Unit(benchmark::kMillisecond);
+
+// Full verify of the same file: CRC-only (range(1) == 0) or with the VERI chain.
+void BM_Verify(benchmark::State& state) {
+  const Shape& s = shape(int(state.range(0)));
+  const auto bytes = write(s);
+  const auto path = temp_file(bytes, s.name);
+  VerifyOptions o;
+  o.check_veri = state.range(1) != 0;
+  for (auto _ : state) {
+    FileSource src(path);
+    VerifyReport r = verify(src, o);
+    if (!r.ok()) state.SkipWithError(r.problems[0].message.c_str());
+  }
+  set_label(state, s);
+  state.SetBytesProcessed(int64_t(state.iterations() * bytes.size()));
+}
+BENCHMARK(BM_Verify)->ArgsProduct({{0, 1, 2, 3}, {0, 1}})->Unit(benchmark::kMillisecond);
+
+// The peer for "write with VERI": OpenSSL SHA-256 over the same number of bytes.
+void BM_Sha256(benchmark::State& state) {
+  const Shape& s = shape(int(state.range(0)));
+  const auto file = write(s);
+  unsigned char md[32];
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  for (auto _ : state) {
+    EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+    EVP_DigestUpdate(ctx, file.data(), file.size());
+    EVP_DigestFinal_ex(ctx, md, nullptr);
+    benchmark::DoNotOptimize(md);
+  }
+  EVP_MD_CTX_free(ctx);
+  set_label(state, s);
+  state.SetBytesProcessed(int64_t(state.iterations() * file.size()));
+}
+BENCHMARK(BM_Sha256)->DenseRange(0, 3)->Unit(benchmark::kMillisecond);
+
+// Random seeks in one hour of 16-byte tokens: through the index, and by
+// bisection on the same file cut before its index.
+void BM_Seek(benchmark::State& state) {
+  const Shape& s = shape(0);
+  auto file = write(s);
+  const bool indexed = state.range(0) != 0;
+  if (!indexed) file.resize(file.size() - 40);
+  MemorySource src(file);
+  Reader r(src);
+  std::mt19937 rng(1);
+  const int64_t end = int64_t(kSeconds * 1000);
+  uint64_t opened = r.bytes_read();
+  for (auto _ : state) {
+    SeekPoint p = r.seek(1, int64_t(rng() % uint64_t(end)));
+    benchmark::DoNotOptimize(p);
+  }
+  state.SetLabel(indexed ? "index" : "bisection (no index)");
+  state.counters["open_bytes"] = double(opened);
+}
+BENCHMARK(BM_Seek)->Arg(1)->Arg(0)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace h4mk::bench
+
+BENCHMARK_MAIN();
