@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Prints the libh4mk benchmark targets as ratios (medians of the repetitions)."""
+import json
+import sys
+
+SHAPES = {0: "tokens16 (16 B, 50 Hz, all I)", 1: "ipb41 (41 B I/P/B, 50 Hz)",
+          2: "ipb41 reordered B", 3: "video20k (20 kB, 25 Hz)"}
+
+
+def medians(paths):
+    out = {}
+    for path in paths:
+        with open(path) as f:
+            for b in json.load(f)["benchmarks"]:
+                if b.get("aggregate_name") == "median":
+                    out[b["run_name"]] = b
+    return out
+
+
+def main():
+    m = medians(sys.argv[1:])
+    gbps = lambda name: m[name]["bytes_per_second"] / 1e9
+    print("CRC-32 (1 MiB): libdeflate %.1f GB/s, zlib %.1f GB/s, table %.2f GB/s -> libdeflate %.1fx zlib"
+          % (gbps("BM_Crc32_libdeflate"), gbps("BM_Crc32_zlib"), gbps("BM_Crc32_table"),
+             gbps("BM_Crc32_libdeflate") / gbps("BM_Crc32_zlib")))
+    print()
+    print("| stream | B/block | write+VERI / SHA-256 | write (no VERI) GB/s | verify CRC-only / plain read | verify+VERI / SHA-256 | read ns/block |")
+    print("|---|---|---|---|---|---|---|")
+    for i, name in SHAPES.items():
+        w = m["BM_Write/%d/1" % i]
+        print("| %s | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f |" % (
+            name, w["overhead_B_per_block"],
+            gbps("BM_Write/%d/1" % i) / gbps("BM_Sha256/%d" % i),
+            gbps("BM_Write/%d/0" % i),
+            gbps("BM_Verify/%d/0" % i) / gbps("BM_PlainRead/%d" % i),
+            gbps("BM_Verify/%d/1" % i) / gbps("BM_Sha256/%d" % i),
+            m["BM_ReadIterate/%d" % i]["ns_per_block"] * 1e9))
+    print()
+    for arg, label in ((1, "index"), (0, "bisection, no index")):
+        s = m["BM_Seek/%d" % arg]
+        print("seek in 1 h of tokens16 (%s): %.2f us; bytes read to open: %d"
+              % (label, s["real_time"], s["open_bytes"]))
+    print()
+    print("targets: B/block <= 1.0 (tokens16), <= 3.0 (ipb41); write+VERI >= 0.85 x SHA-256;"
+          " verify CRC-only >= 0.8 x plain read")
+
+
+if __name__ == "__main__":
+    main()

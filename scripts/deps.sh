@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs (as root) or lists (otherwise) the Debian packages the build needs.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ pkgconf
+  libssl-dev libdeflate-dev zlib1g-dev nlohmann-json3-dev
+  libgtest-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "deps: missing packages: ${missing[*]}" >&2
+  echo "deps: run as root, or: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
