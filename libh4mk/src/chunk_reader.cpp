@@ -52,8 +52,17 @@ ChunkStatus ChunkReader::peek_chunk(ChunkView& v) {
     return ChunkStatus::kBad;
   }
   v.payload = {stream_.data() + kChunkHeaderSize, v.header.size};
-  v.payload_crc = crc32(0, v.payload.data(), v.payload.size());
-  if (chunk_crc_from_payload_crc(v.header.tag, v.header.size, v.payload_crc) != v.header.crc) {
+  uint32_t crc;
+  if (v.payload.size() >= kCrcCombineThreshold) {
+    // Large payload: CRC it alone, once, so verify can extend the container
+    // CRC from it instead of passing over the bytes again.
+    v.payload_crc = crc32(0, v.payload.data(), v.payload.size());
+    v.has_payload_crc = true;
+    crc = chunk_crc_from_payload_crc(v.header.tag, v.header.size, v.payload_crc);
+  } else {
+    crc = crc32(crc32(0, stream_.data(), 8), v.payload.data(), v.payload.size());
+  }
+  if (crc != v.header.crc) {
     v.code = ErrorCode::kCrcMismatch;
     v.why = name + ": CRC mismatch";
     return ChunkStatus::kBad;
@@ -105,7 +114,10 @@ namespace h4mk::detail {
 
 void ChunkReader::consume(const ChunkView& v) {
   stream_.consume(kChunkHeaderSize);
-  stream_.consume(v.header.size, v.payload_crc);
+  if (v.has_payload_crc)
+    stream_.consume(v.header.size, v.payload_crc);
+  else
+    stream_.consume(v.header.size);
 }
 
 }  // namespace h4mk::detail

@@ -19,7 +19,8 @@ struct ChunkView {
   uint64_t offset = 0;
   ChunkHeader header;
   std::span<const uint8_t> payload;  // valid until the stream's next fill()
-  uint32_t payload_crc = 0;          // CRC-32 of the payload alone
+  uint32_t payload_crc = 0;          // CRC-32 of the payload alone, when
+  bool has_payload_crc = false;      // it was computed (large payloads)
   // When kBad:
   ErrorCode code = ErrorCode::kCorrupt;
   bool incomplete = false;  // the chunk would run past the end of the data

@@ -37,7 +37,8 @@ struct TrackState {
   // The open group.
   std::vector<PendingBlock> blocks;
   std::vector<uint8_t> payloads;
-  int64_t group_first_dts_us = 0;
+  int64_t group_first_dts_us = 0;  // only kept when there are several tracks
+  int64_t max_group_ticks = 0;     // max_group_duration_us in this track's ticks
   // Ordering checks across groups.
   bool has_blocks = false;
   int64_t last_dts = 0;
@@ -87,15 +88,21 @@ struct Writer::Impl {
     std::span<const uint8_t> payload(chunk_buf.data() + kChunkHeaderSize,
                                      chunk_buf.size() - kChunkHeaderSize);
     const auto size = static_cast<uint32_t>(payload.size());
-    const uint32_t payload_crc = crc32(0, payload.data(), payload.size());
     uint8_t* h = chunk_buf.data();
     store_u32(h, tag);
     store_u32(h + 4, size);
-    store_u32(h + 8, chunk_crc_from_payload_crc(tag, size, payload_crc));
+    const bool combine = payload.size() >= kCrcCombineThreshold;
+    const uint32_t payload_crc = combine ? crc32(0, payload.data(), payload.size()) : 0;
+    store_u32(h + 8, combine ? chunk_crc_from_payload_crc(tag, size, payload_crc)
+                             : crc32(crc32(0, h, 8), payload.data(), payload.size()));
     if (opt.write_veri && tag != kTagVeri) chain.add_chunk({h, kChunkHeaderSize}, payload);
     sink.write(chunk_buf);
-    container_crc = crc32(container_crc, h, kChunkHeaderSize);
-    container_crc = crc32_concat(container_crc, payload_crc, size);
+    if (combine) {
+      container_crc = crc32(container_crc, h, kChunkHeaderSize);
+      container_crc = crc32_concat(container_crc, payload_crc, size);
+    } else {
+      container_crc = crc32(container_crc, chunk_buf.data(), chunk_buf.size());
+    }
     offset += chunk_buf.size();
   }
 
@@ -200,18 +207,19 @@ struct Writer::Impl {
     TrackState& ts = tracks[static_cast<size_t>(slot)];
     validate(ts, b, payload.size());
 
-    const int64_t dts_us = to_microseconds(b.dts, ts.track.time_base);
     if (!ts.blocks.empty() &&
         (ts.payloads.size() + payload.size() > opt.max_group_bytes ||
          ts.blocks.size() >= opt.max_group_blocks ||
-         dts_us - ts.group_first_dts_us >= opt.max_group_duration_us))
+         b.dts - ts.blocks.front().info.dts >= ts.max_group_ticks))
       close_group(ts);
     // Groups of other tracks that fell behind in time are closed too, which
     // bounds how far apart in the file blocks of equal time can be.
-    for (auto& other : tracks)
-      if (&other != &ts && !other.blocks.empty() &&
-          dts_us - other.group_first_dts_us >= opt.max_group_duration_us)
-        close_group(other);
+    const int64_t dts_us = tracks.size() > 1 ? to_microseconds(b.dts, ts.track.time_base) : 0;
+    if (tracks.size() > 1)
+      for (auto& other : tracks)
+        if (&other != &ts && !other.blocks.empty() &&
+            dts_us - other.group_first_dts_us >= opt.max_group_duration_us)
+          close_group(other);
 
     if (ts.blocks.empty()) ts.group_first_dts_us = dts_us;
     ts.blocks.push_back({b, static_cast<uint32_t>(payload.size())});
@@ -277,7 +285,12 @@ void Writer::add_track(const Track& track) {
     throw Error(ErrorCode::kInvalidArgument, "track id " + std::to_string(track.id) + " declared twice");
   impl_->slot_of_id[track.id] = static_cast<int32_t>(impl_->tracks.size());
   impl_->tracks.push_back({});
-  impl_->tracks.back().track = track;
+  TrackState& ts = impl_->tracks.back();
+  ts.track = track;
+  // Smallest tick count >= the duration limit, at least 1.
+  Int128 num = Int128(impl_->opt.max_group_duration_us) * track.time_base.den;
+  Int128 den = Int128(track.time_base.num) * 1'000'000;
+  ts.max_group_ticks = static_cast<int64_t>(std::clamp<Int128>((num + den - 1) / den, 1, kMaxTimestamp));
 }
 
 void Writer::set_metadata(std::string_view key, std::string_view value) {
