@@ -74,6 +74,10 @@ static void write_file(membuf *m) {
   CHECK(strstr(h4mk_writer_last_error(w), "time_base") != NULL);
 
   CHECK(h4mk_writer_set_metadata(w, "title", "C test") == H4MK_OK);
+  CHECK(h4mk_writer_set_metadata(w, "artist", "h4mk") == H4MK_OK);
+  CHECK(h4mk_writer_set_track_property(w, 1, "ffmpeg.format", "s16") == H4MK_OK);
+  CHECK(h4mk_writer_set_track_property_int(w, 1, "ffmpeg.bits_per_coded_sample", 16) == H4MK_OK);
+  CHECK(h4mk_writer_set_track_property(w, 1, "codec", "x") == H4MK_ERR_INVALID_ARGUMENT);
   CHECK(h4mk_writer_set_metadata_json(w, "[1]") == H4MK_ERR_INVALID_ARGUMENT);
 
   uint8_t payload[3840];
@@ -109,7 +113,16 @@ static int read_all(membuf *m, int seekable) {
   CHECK(ti.id == 1 && strcmp(ti.codec, "pcm_s16le") == 0 && ti.time_base_den == 48000);
   CHECK(strcmp(ti.kind, "audio") == 0 && ti.channels == 2);
   CHECK(strstr(ti.json, "\"language\":\"eng\"") != NULL);
-  CHECK(strcmp(h4mk_reader_metadata_json(r), "{\"title\":\"C test\"}") == 0);
+  CHECK(strcmp(h4mk_reader_metadata_json(r), "{\"artist\":\"h4mk\",\"title\":\"C test\"}") == 0);
+  {
+    const char *k, *v;
+    CHECK(h4mk_reader_metadata(r, 1, &k, &v) == H4MK_OK && !strcmp(k, "title") && !strcmp(v, "C test"));
+    CHECK(h4mk_reader_metadata(r, 2, &k, &v) == H4MK_ERR_NOT_FOUND);
+    CHECK(h4mk_reader_track_tag(r, 0, 0, &k, &v) == H4MK_OK && !strcmp(k, "language") && !strcmp(v, "eng"));
+    CHECK(h4mk_reader_track_property(r, 0, "ffmpeg.format", &v) == H4MK_OK && !strcmp(v, "s16"));
+    CHECK(h4mk_reader_track_property(r, 0, "ffmpeg.bits_per_coded_sample", &v) == H4MK_OK && !strcmp(v, "16"));
+    CHECK(h4mk_reader_track_property(r, 0, "ffmpeg.nothing", &v) == H4MK_ERR_NOT_FOUND);
+  }
   int n = 0;
   h4mk_block b;
   int rc;
@@ -128,16 +141,19 @@ static int read_all(membuf *m, int seekable) {
     size_t ne = 0;
     CHECK(h4mk_reader_index(r, 1, &e, &ne) == H4MK_OK && ne == 50);
     h4mk_block landed;
-    CHECK(h4mk_reader_seek(r, 1, 123 * 960 + 5, &landed) == H4MK_OK);
-    CHECK(landed.pts == 123 * 960);
+    CHECK(h4mk_reader_seek(r, 1, 123 * 960 + 5, H4MK_SEEK_KEY_BEFORE, &landed) == H4MK_OK);
+    CHECK(landed.pts == 123 * 960 && landed.type == H4MK_BLOCK_I && landed.duration == 960);
     CHECK(h4mk_reader_next_block(r, &b, NULL) == H4MK_OK && b.pts == 123 * 960);
-    CHECK(h4mk_reader_seek(r, 1, -1, NULL) == H4MK_ERR_NOT_FOUND);
+    CHECK(h4mk_reader_seek(r, 1, 123 * 960 + 5, H4MK_SEEK_KEY_AFTER, &landed) == H4MK_OK);
+    CHECK(landed.pts == 124 * 960);
+    CHECK(h4mk_reader_next_block(r, &b, NULL) == H4MK_OK && b.pts == 124 * 960);
+    CHECK(h4mk_reader_seek(r, 1, -1, H4MK_SEEK_KEY_BEFORE, NULL) == H4MK_ERR_NOT_FOUND);
     CHECK(strstr(h4mk_reader_last_error(r), "no I block") != NULL);
     CHECK(h4mk_reader_seek_to_group(r, e[7].offset, 3) == H4MK_OK);
     CHECK(h4mk_reader_next_block(r, &b, NULL) == H4MK_OK && b.pts == 73 * 960);
     CHECK(strstr(h4mk_reader_veri_json(r), "sha256-chain-v1") != NULL);
   } else {
-    CHECK(h4mk_reader_seek(r, 1, 1000, NULL) == H4MK_ERR_NOT_SEEKABLE);
+    CHECK(h4mk_reader_seek(r, 1, 1000, H4MK_SEEK_KEY_BEFORE, NULL) == H4MK_ERR_NOT_SEEKABLE);
   }
   h4mk_reader_free(r);
   return n;
@@ -180,6 +196,14 @@ int main(void) {
   CHECK(h4mk_reader_open(&r, &jio) == H4MK_ERR_BAD_MAGIC && r == NULL);
   CHECK(strstr(h4mk_open_error(), "not an H4MK file") != NULL);
 
+  {
+    uint8_t head[32];
+    memcpy(head, m.data, sizeof head);
+    CHECK(h4mk_probe(head, sizeof head) == 100);
+    head[13] ^= 1;
+    CHECK(h4mk_probe(head, sizeof head) == 0);
+    CHECK(h4mk_probe(head, 8) == 0);
+  }
   uint32_t flags = 0, ms = 0;
   h4mk_block_type type;
   CHECK(h4mk_gop_flags_pack(1234, H4MK_BLOCK_B, &flags) == H4MK_OK);

@@ -188,5 +188,26 @@ TEST(DecodeChain, HandWorkedCases) {
   EXPECT_THROW(r.decode_chain(5, -1), Error);
 }
 
+TEST(Seek, LandingModes) {
+  auto file = chain_file();
+  MemorySource src(file);
+  Reader r(src);
+  auto landed_pts = [&](int64_t t, SeekMode mode) {
+    SeekPoint p = r.seek(5, t, mode);
+    Block b;
+    EXPECT_EQ(r.next(b), ReadEvent::kBlock);
+    EXPECT_EQ(b.info.pts, p.pts);
+    return p.pts;
+  };
+  EXPECT_EQ(landed_pts(4, SeekMode::kKeyBefore), 0);
+  EXPECT_EQ(landed_pts(4, SeekMode::kKeyAfter), 9);
+  EXPECT_EQ(landed_pts(9, SeekMode::kKeyAfter), 9);
+  EXPECT_EQ(landed_pts(-5, SeekMode::kKeyAfter), 0);
+  EXPECT_EQ(landed_pts(4, SeekMode::kAnyBefore), 4);   // B4: decoded after P6
+  EXPECT_EQ(landed_pts(7, SeekMode::kAnyBefore), 7);
+  EXPECT_EQ(landed_pts(100, SeekMode::kAnyBefore), 10);
+  EXPECT_THROW(r.seek(5, 11, SeekMode::kKeyAfter), Error);
+}
+
 }  // namespace
 }  // namespace h4mk::test

@@ -2,12 +2,16 @@
 // status codes and keeps the strings it hands out alive.
 #include "h4mk/h4mk.h"
 
+#include <deque>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "h4mk/h4mk.hpp"
+#include "byte_order.hpp"
+#include "chunk.hpp"
+#include "crc32.hpp"
 #include "track_json.hpp"
 
 using namespace h4mk;
@@ -42,6 +46,43 @@ CallbackIo to_callbacks(const h4mk_io* io) {
 
 std::string str_or_empty(const char* s) { return s ? s : ""; }
 
+// Strings stay as they are; any other JSON value becomes JSON text.
+std::string value_text(const nlohmann::json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+// Follows a dotted path ("ffmpeg.format") through nested objects.
+const nlohmann::json* find_path(const nlohmann::json& root, const std::string& path) {
+  const nlohmann::json* node = &root;
+  size_t start = 0;
+  while (true) {
+    size_t dot = path.find('.', start);
+    std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!node->is_object() || !node->contains(key)) return nullptr;
+    node = &(*node)[key];
+    if (dot == std::string::npos) return node;
+    start = dot + 1;
+  }
+}
+
+void set_path(nlohmann::json& root, const std::string& path, nlohmann::json value) {
+  nlohmann::json* node = &root;
+  size_t start = 0;
+  while (true) {
+    size_t dot = path.find('.', start);
+    std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (key.empty()) throw Error(ErrorCode::kInvalidArgument, "empty component in path \"" + path + "\"");
+    if (dot == std::string::npos) {
+      (*node)[key] = std::move(value);
+      return;
+    }
+    nlohmann::json& next = (*node)[key];
+    if (!next.is_object()) next = nlohmann::json::object();
+    node = &next;
+    start = dot + 1;
+  }
+}
+
 void fill_block(const Block& b, h4mk_block* out) {
   out->track_id = b.info.track_id;
   out->type = static_cast<h4mk_block_type>(b.info.type);
@@ -62,8 +103,36 @@ struct h4mk_reader {
   std::unique_ptr<CallbackSource> source;
   std::unique_ptr<Reader> reader;
   std::string error;
-  std::vector<std::string> track_json;  // per track, built on demand
+  std::vector<nlohmann::json> track_objects;  // parsed on first use
+  std::vector<std::string> track_json;
+  nlohmann::json meta;
+  bool parsed = false;
+  std::deque<std::string> strings;  // keeps returned strings alive
   std::vector<h4mk_index_entry> index;
+
+  void parse() {
+    if (parsed) return;
+    auto all = nlohmann::json::parse(reader->tracks_json());
+    for (auto& t : all["tracks"]) {
+      track_json.push_back(t.dump());
+      track_objects.push_back(t);
+    }
+    meta = reader->metadata_json().empty() ? nlohmann::json::object()
+                                            : nlohmann::json::parse(reader->metadata_json());
+    parsed = true;
+  }
+  const char* keep(std::string s) { return strings.emplace_back(std::move(s)).c_str(); }
+
+  // The key/value pair at position index of a JSON object.
+  int entry(const nlohmann::json& obj, size_t position, const char** key, const char** value) {
+    if (!key || !value) return H4MK_ERR_INVALID_ARGUMENT;
+    if (!obj.is_object() || position >= obj.size()) return H4MK_ERR_NOT_FOUND;
+    auto it = obj.begin();
+    std::advance(it, static_cast<long>(position));
+    *key = keep(it.key());
+    *value = keep(value_text(it.value()));
+    return H4MK_OK;
+  }
 };
 
 struct h4mk_writer {
@@ -90,6 +159,13 @@ const char* h4mk_version_string(void) { return H4MK_VERSION_STRING; }
 
 const char* h4mk_strerror(int status) { return error_code_name(static_cast<ErrorCode>(status)); }
 
+int h4mk_probe(const uint8_t* buf, size_t size) {
+  using namespace h4mk::detail;
+  if (!buf || size < kFileHeaderSize || load_u32(buf) != kMagicFile) return 0;
+  if (crc32(0, buf, 12) != load_u32(buf + 12) || load_u16(buf + 4) != 1) return 0;
+  return 100;
+}
+
 int h4mk_reader_open(h4mk_reader** out, const h4mk_io* io) {
   if (!out || !io) return H4MK_ERR_INVALID_ARGUMENT;
   *out = nullptr;
@@ -113,10 +189,7 @@ size_t h4mk_reader_track_count(const h4mk_reader* r) { return r->reader->tracks(
 int h4mk_reader_track_info(h4mk_reader* r, size_t index, h4mk_track_info* out) {
   const auto& tracks = r->reader->tracks();
   if (index >= tracks.size() || !out) return H4MK_ERR_INVALID_ARGUMENT;
-  if (r->track_json.empty()) {
-    auto all = nlohmann::json::parse(r->reader->tracks_json());
-    for (auto& t : all["tracks"]) r->track_json.push_back(t.dump());
-  }
+  r->parse();
   const Track& t = tracks[index];
   *out = h4mk_track_info{};
   out->id = t.id;
@@ -210,17 +283,50 @@ int h4mk_reader_next_block(h4mk_reader* r, h4mk_block* out, uint64_t* damage_off
   return rc != H4MK_OK ? rc : result;
 }
 
-int h4mk_reader_seek(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_block* landed) {
+int h4mk_reader_metadata(h4mk_reader* r, size_t index, const char** key, const char** value) {
+  r->parse();
+  return r->entry(r->meta, index, key, value);
+}
+
+int h4mk_reader_track_tag(h4mk_reader* r, size_t track_index, size_t index, const char** key,
+                          const char** value) {
+  r->parse();
+  if (track_index >= r->track_objects.size()) return H4MK_ERR_INVALID_ARGUMENT;
+  const auto& t = r->track_objects[track_index];
+  if (!t.contains("tags")) return H4MK_ERR_NOT_FOUND;
+  return r->entry(t["tags"], index, key, value);
+}
+
+int h4mk_reader_track_property(h4mk_reader* r, size_t track_index, const char* path,
+                               const char** value) {
+  if (!path || !value) return H4MK_ERR_INVALID_ARGUMENT;
+  r->parse();
+  if (track_index >= r->track_objects.size()) return H4MK_ERR_INVALID_ARGUMENT;
+  const nlohmann::json* v = find_path(r->track_objects[track_index], path);
+  if (!v) return H4MK_ERR_NOT_FOUND;
+  *value = r->keep(value_text(*v));
+  return H4MK_OK;
+}
+
+int h4mk_reader_seek(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mode mode,
+                     h4mk_block* landed) {
+  if (unsigned(mode) > H4MK_SEEK_ANY_BEFORE) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(r->error, [&] {
-    SeekPoint p = r->reader->seek(track_id, t);
+    SeekPoint p = r->reader->seek(track_id, t, static_cast<SeekMode>(mode));
     if (landed) {
+      Block b;
       *landed = h4mk_block{};
       landed->track_id = p.track_id;
-      landed->type = H4MK_BLOCK_I;
       landed->pts = p.pts;
       landed->dts = p.dts;
       landed->chunk_offset = p.chunk_offset;
       landed->index_in_group = p.index_in_group;
+      // Type, flags and duration from the block itself (reading stays put).
+      r->reader->seek_to_group(p.chunk_offset, p.index_in_group);
+      if (r->reader->next(b) == ReadEvent::kBlock) fill_block(b, landed);
+      landed->data = nullptr;
+      landed->size = 0;
+      r->reader->seek_to_group(p.chunk_offset, p.index_in_group);
     }
   });
 }
@@ -305,6 +411,39 @@ int h4mk_writer_set_track_tag(h4mk_writer* w, uint16_t track_id, const char* key
       }
     throw Error(ErrorCode::kInvalidArgument, "no track with id " + std::to_string(track_id));
   });
+}
+
+namespace {
+int set_property(h4mk_writer* w, uint16_t track_id, const char* path, nlohmann::json value) {
+  if (!path) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(w->error, [&] {
+    if (w->started)
+      throw Error(ErrorCode::kBadState, "track properties must be set before the first block");
+    for (Track& t : w->pending)
+      if (t.id == track_id) {
+        nlohmann::json extra =
+            t.extra_json.empty() ? nlohmann::json::object() : nlohmann::json::parse(t.extra_json);
+        set_path(extra, path, std::move(value));
+        Track updated = t;
+        updated.extra_json = extra.dump();
+        detail::validate_track(updated);
+        t = std::move(updated);
+        return;
+      }
+    throw Error(ErrorCode::kInvalidArgument, "no track with id " + std::to_string(track_id));
+  });
+}
+}  // namespace
+
+int h4mk_writer_set_track_property(h4mk_writer* w, uint16_t track_id, const char* path,
+                                   const char* value) {
+  if (!value) return H4MK_ERR_INVALID_ARGUMENT;
+  return set_property(w, track_id, path, value);
+}
+
+int h4mk_writer_set_track_property_int(h4mk_writer* w, uint16_t track_id, const char* path,
+                                       int64_t value) {
+  return set_property(w, track_id, path, value);
 }
 
 int h4mk_writer_set_metadata(h4mk_writer* w, const char* key, const char* value) {

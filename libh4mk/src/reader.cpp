@@ -340,6 +340,36 @@ struct Reader::Impl {
     return seek_without_index(id, t);
   }
 
+  SeekPoint seek(uint16_t id, int64_t t, SeekMode mode) {
+    if (mode == SeekMode::kKeyBefore) return seek(id, t);
+    std::optional<SeekPoint> key;
+    try {
+      key = seek(id, t);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kNotFound) throw;
+      reposition(data_offset);
+    }
+    if (mode == SeekMode::kKeyAfter && key && key->pts >= t) return *key;
+    std::optional<std::pair<uint64_t, uint32_t>> best;
+    Block b;
+    for (ReadEvent ev; (ev = next(b)) != ReadEvent::kEnd;) {
+      if (ev != ReadEvent::kBlock || b.info.track_id != id) continue;
+      if (mode == SeekMode::kKeyAfter) {
+        if (b.info.type == BlockType::kI && b.info.pts >= t) {
+          best = {b.chunk_offset, b.index_in_group};
+          break;
+        }
+      } else {
+        if (b.info.dts > t) break;
+        if (b.info.pts <= t) best = {b.chunk_offset, b.index_in_group};
+      }
+    }
+    if (!best || !load_group_at(best->first))
+      throw Error(ErrorCode::kNotFound, "track " + std::to_string(id) + " has no block to land on for " +
+                                            std::to_string(t));
+    return land(best->second);
+  }
+
   struct Probe {
     uint64_t offset;
     int64_t first_dts;
@@ -526,6 +556,10 @@ const std::vector<Damage>& Reader::damage() const { return impl_->damage; }
 void Reader::rewind() { impl_->reposition(impl_->data_offset); }
 
 SeekPoint Reader::seek(uint16_t track_id, int64_t t) { return impl_->seek(track_id, t); }
+
+SeekPoint Reader::seek(uint16_t track_id, int64_t t, SeekMode mode) {
+  return impl_->seek(track_id, t, mode);
+}
 
 SeekPoint Reader::seek_without_index(uint16_t track_id, int64_t t) {
   return impl_->seek_without_index(track_id, t);

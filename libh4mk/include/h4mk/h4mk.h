@@ -93,6 +93,11 @@ typedef struct h4mk_track_info {
   const char *json;       /* the whole track object, as JSON text */
 } h4mk_track_info;
 
+/* Probe score 0..100 for the first bytes of a file: 100 when they hold a
+ * valid H4MK 1.x file header (magic, CRC, major version), 0 otherwise.
+ * Cheap and allocation-free. */
+int h4mk_probe(const uint8_t *buf, size_t size);
+
 /* ---------------------------------------------------------------- reader */
 
 typedef struct h4mk_reader h4mk_reader;
@@ -136,9 +141,28 @@ int h4mk_reader_index(h4mk_reader *r, uint16_t track_id, const h4mk_index_entry 
  */
 int h4mk_reader_next_block(h4mk_reader *r, h4mk_block *out, uint64_t *damage_offset);
 
-/* Positions reading at the last I block of the track with pts <= t (the
- * next block returned is that one). Fills *landed with it if non-NULL. */
-int h4mk_reader_seek(h4mk_reader *r, uint16_t track_id, int64_t t, h4mk_block *landed);
+/* META entries in key order: strings as they are, other JSON values as JSON
+ * text. H4MK_ERR_NOT_FOUND once index >= the number of entries. */
+int h4mk_reader_metadata(h4mk_reader *r, size_t index, const char **key, const char **value);
+/* The same for the "tags" object of the track at position track_index. */
+int h4mk_reader_track_tag(h4mk_reader *r, size_t track_index, size_t index, const char **key,
+                          const char **value);
+/* A member of the track object by dotted path (e.g. "ffmpeg.format"):
+ * strings as they are, other values as JSON text; H4MK_ERR_NOT_FOUND if absent. */
+int h4mk_reader_track_property(h4mk_reader *r, size_t track_index, const char *path,
+                               const char **value);
+
+typedef enum h4mk_seek_mode {
+  H4MK_SEEK_KEY_BEFORE = 0, /* the last I block with pts <= t */
+  H4MK_SEEK_KEY_AFTER = 1,  /* the first I block with pts >= t */
+  H4MK_SEEK_ANY_BEFORE = 2  /* the last block with pts <= t (and dts <= t) */
+} h4mk_seek_mode;
+
+/* Positions reading so that the next block returned is the one the mode
+ * names for track_id and time t. Fills *landed (timing, type, offsets; no
+ * data) if non-NULL. H4MK_ERR_NOT_FOUND when there is no such block. */
+int h4mk_reader_seek(h4mk_reader *r, uint16_t track_id, int64_t t, h4mk_seek_mode mode,
+                     h4mk_block *landed);
 /* Positions reading at a group (e.g. an index entry's offset) and block. */
 int h4mk_reader_seek_to_group(h4mk_reader *r, uint64_t chunk_offset, uint32_t index_in_group);
 /* Back to the first block. */
@@ -181,6 +205,13 @@ const char *h4mk_writer_last_error(const h4mk_writer *w);
 int h4mk_writer_add_track(h4mk_writer *w, const h4mk_track_desc *track);
 int h4mk_writer_set_track_tag(h4mk_writer *w, uint16_t track_id, const char *key,
                               const char *value);
+/* Sets a member of the track object by dotted path (e.g. "ffmpeg.format"), for
+ * parameters beyond h4mk_track_desc. The first component must not be one of
+ * the standard keys of docs/FORMAT.md §6. */
+int h4mk_writer_set_track_property(h4mk_writer *w, uint16_t track_id, const char *path,
+                                   const char *value);
+int h4mk_writer_set_track_property_int(h4mk_writer *w, uint16_t track_id, const char *path,
+                                       int64_t value);
 int h4mk_writer_set_metadata(h4mk_writer *w, const char *key, const char *value);
 int h4mk_writer_set_metadata_json(h4mk_writer *w, const char *json_object);
 int h4mk_writer_set_safe_json(h4mk_writer *w, const char *json_object);

@@ -64,6 +64,14 @@ struct ChainLink {
   std::vector<uint8_t> payload;
 };
 
+// Where a seek lands, relative to the target time t (FFmpeg's BACKWARD, default
+// and ANY seeks).
+enum class SeekMode {
+  kKeyBefore,  // the last I block with pts <= t
+  kKeyAfter,   // the first I block with pts >= t
+  kAnyBefore,  // the last block with pts <= t among those with dts <= t
+};
+
 class Reader {
  public:
   // Reads the file header and the chunks before the first CORE. Throws Error.
@@ -100,6 +108,9 @@ class Reader {
   // pts <= t (in decode order), then everything after it in file order.
   // Throws Error(kNotFound) when there is none. Uses the index when present.
   SeekPoint seek(uint16_t track_id, int64_t t);
+  // The same with another landing rule; kKeyAfter and kAnyBefore read forward
+  // from the kKeyBefore point (at most to the next I block).
+  SeekPoint seek(uint16_t track_id, int64_t t, SeekMode mode);
   // The same answer without the index: bisection over byte offsets with resync.
   SeekPoint seek_without_index(uint16_t track_id, int64_t t);
   // Positions reading at a given group (e.g. an index entry) and block.
