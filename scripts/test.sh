@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds everything and runs every test (ctest).
+# Builds everything (library, FFmpeg with the h4mk patches) and runs every
+# test with ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh

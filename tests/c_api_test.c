@@ -204,6 +204,20 @@ int main(void) {
     CHECK(h4mk_probe(head, sizeof head) == 0);
     CHECK(h4mk_probe(head, 8) == 0);
   }
+  {
+    uint8_t blob[64];
+    size_t size = 0, pos = 0, ks, vs;
+    const char *k;
+    const uint8_t *v;
+    CHECK(h4mk_side_data_put(blob, sizeof blob, &size, "ffmpeg.Skip Samples", (const uint8_t *)"abcd", 4) == 25);
+    CHECK(h4mk_side_data_put(blob, sizeof blob, &size, "", NULL, 0) == 0);
+    CHECK(size == 25);
+    CHECK(h4mk_side_data_next(blob, size, &pos, &k, &ks, &v, &vs) == H4MK_OK);
+    CHECK(ks == 19 && !memcmp(k, "ffmpeg.Skip Samples", 19) && vs == 4 && !memcmp(v, "abcd", 4));
+    CHECK(h4mk_side_data_next(blob, size, &pos, &k, &ks, &v, &vs) == H4MK_ERR_EOF);
+    pos = 0;
+    CHECK(h4mk_side_data_next(blob, 10, &pos, &k, &ks, &v, &vs) == H4MK_ERR_CORRUPT);
+  }
   uint32_t flags = 0, ms = 0;
   h4mk_block_type type;
   CHECK(h4mk_gop_flags_pack(1234, H4MK_BLOCK_B, &flags) == H4MK_OK);

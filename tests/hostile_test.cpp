@@ -77,7 +77,13 @@ ErrorCode open_error(std::span<const uint8_t> file, std::string* message = nullp
 // Reads a file and returns its damage list (open must succeed).
 std::vector<Damage> damage_of(std::span<const uint8_t> file) {
   PipeLikeSource src(file);
-  return measured([&] { return read_all(src).damage; });
+  return measured([&] {
+    Reader r(src);
+    Block b;
+    while (r.next(b) != ReadEvent::kEnd) {
+    }
+    return r.damage();
+  });
 }
 
 class Hostile : public ::testing::Test {
@@ -176,6 +182,12 @@ TEST_F(Hostile, BadLeb128) {
   auto type3 = group_header(0, 1);
   type3.insert(type3.end(), {0x03, 0x00});
   expect_group_damage(type3, ErrorCode::kCorrupt, "type 3");
+  auto side = group_header(0, 1);
+  side.insert(side.end(), {kBlockSideData, 0x00, 0x03, 0x05, 'a', 'b'});  // key runs past the blob
+  expect_group_damage(side, ErrorCode::kCorrupt, "side data entries are malformed");
+  auto side_in_uniform = group_header(kGroupUniform, 1);
+  side_in_uniform.insert(side_in_uniform.end(), {kBlockSideData, 0x00});
+  expect_group_damage(side_in_uniform, ErrorCode::kCorrupt, "SIDE_DATA");
   auto trailing = group_header(0, 1);
   trailing.insert(trailing.end(), {0x00, 0x00, 0x55});
   expect_group_damage(trailing, ErrorCode::kCorrupt, "follow the last block");

@@ -18,6 +18,7 @@ void expect_same_per_track(const std::vector<TestBlock>& want, const std::vector
     for (size_t i = 0; i < w.size(); ++i) {
       ASSERT_EQ(w[i].info, g[i].info) << "track " << track << " block " << i;
       ASSERT_EQ(w[i].data, g[i].data) << "track " << track << " block " << i;
+      ASSERT_EQ(w[i].side, g[i].side) << "track " << track << " block " << i;
     }
   }
 }
@@ -145,7 +146,7 @@ TEST(RoundTrip, RealPipeWriteAndRead) {
     w.set_metadata("title", "test stream");
     w.set_safe_json(R"({"policy":"transport_only"})");
     w.set_note("written by the libh4mk tests");
-    for (const auto& b : blocks) w.write_block(b.info, b.data);
+    for (const auto& b : blocks) w.write_block(b.info, b.data, b.side);
     w.finish();
     fclose(out);
   }
@@ -201,6 +202,13 @@ TEST(Writer, RejectsBadInputWithClearErrors) {
   expect_error({1, BlockType::kI, 99, 100, 1}, "after pts");
   w.write_block({1, BlockType::kP, 150, 120, 1}, p);
   expect_error({1, BlockType::kI, 90, 80, 1}, "goes backwards");
+  std::vector<uint8_t> bad_side = {0x05, 'a'};
+  try {
+    w.write_block({1, BlockType::kI, 150, 150, 1}, p, bad_side);
+    ADD_FAILURE() << "accepted malformed side data";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("side data"), std::string::npos) << e.what();
+  }
   // Rejected blocks leave the writer usable.
   w.write_block({1, BlockType::kI, 300, 300, 1}, p);
   EXPECT_THROW(w.add_track(t), Error);

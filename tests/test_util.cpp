@@ -79,6 +79,11 @@ std::vector<TestBlock> make_stream(const StreamSpec& spec) {
     if (spec.large_blocks && rng() % 40 == 0) size = rng() % (1u << 20) + 1;
     if (type == BlockType::kI) size += 100;
     b.data = random_bytes(rng, size);
+    if (rng() % 7 == 0) {
+      auto value = random_bytes(rng, rng() % 12);
+      append_side_data(b.side, "ffmpeg.Skip Samples", value);
+      if (rng() % 2) append_side_data(b.side, "x", {});
+    }
     all.push_back({static_cast<double>(dts) / 90000, std::move(b)});
     ++k;
   };
@@ -124,7 +129,7 @@ std::vector<uint8_t> write_stream(const std::vector<Track>& tracks,
   w.set_metadata("title", "test stream");
   w.set_safe_json(R"({"policy":"transport_only"})");
   w.set_note("written by the libh4mk tests");
-  for (const auto& b : blocks) w.write_block(b.info, b.data);
+  for (const auto& b : blocks) w.write_block(b.info, b.data, b.side);
   w.finish();
   return sink.take();
 }
@@ -135,7 +140,7 @@ ReadBack read_all(Source& source) {
   Block b;
   for (ReadEvent ev; (ev = reader.next(b)) != ReadEvent::kEnd;) {
     if (ev != ReadEvent::kBlock) continue;
-    r.blocks.push_back({b.info, {b.data.begin(), b.data.end()}});
+    r.blocks.push_back({b.info, {b.data.begin(), b.data.end()}, {b.side_data.begin(), b.side_data.end()}});
     r.chunk_offsets.push_back(b.chunk_offset);
   }
   r.damage = reader.damage();

@@ -15,6 +15,7 @@ namespace h4mk::test {
 struct TestBlock {
   BlockInfo info;
   std::vector<uint8_t> data;
+  std::vector<uint8_t> side;  // side data blob, usually empty
   friend bool operator==(const TestBlock&, const TestBlock&) = default;
 };
 

@@ -80,7 +80,9 @@ std::vector<uint8_t> multitrack() {
     BlockInfo b{1, type, pts, k - 1, 1, false, type == BlockType::kB};
     if (k == 4) b.masked = true;
     std::vector<uint8_t> p(size_t(2 + k), uint8_t(0x10 * k));
-    w.write_block(b, p);
+    std::vector<uint8_t> side;
+    if (k == 0) append_side_data(side, "ffmpeg.Skip Samples", std::vector<uint8_t>{0x10, 0, 0, 0});
+    w.write_block(b, p, side);
     if (k == 1) w.write_block({7, BlockType::kI, 40, 40, 0}, bytes_of("pan:+3"));
     if (k == 5) w.write_block({7, BlockType::kI, 160, 160, 80}, bytes_of("zoom:1.5"));
     ++k;
@@ -178,7 +180,8 @@ ordered_json describe(std::span<const uint8_t> file) {
                            {"discardable", b.info.discardable},
                            {"chunk_offset", b.chunk_offset},
                            {"index_in_group", b.index_in_group},
-                           {"data", hex(b.data)}});
+                           {"data", hex(b.data)},
+                           {"side_data", hex(b.side_data)}});
   }
   j["damage"] = ordered_json::array();
   for (const Damage& d : r.damage())

@@ -5,6 +5,7 @@
 #include "byte_order.hpp"
 #include "chunk.hpp"
 #include "h4mk/error.hpp"
+#include "h4mk/side_data.hpp"
 #include "leb128.hpp"
 
 namespace h4mk::detail {
@@ -22,7 +23,8 @@ bool is_uniform(std::span<const PendingBlock> blocks) {
   const BlockInfo& first = blocks[0].info;
   for (size_t i = 0; i < blocks.size(); ++i) {
     const BlockInfo& b = blocks[i].info;
-    if (type_bits(b) != type_bits(first) || b.duration != first.duration || b.dts != b.pts)
+    if (type_bits(b) != type_bits(first) || b.duration != first.duration || b.dts != b.pts ||
+        blocks[i].side_size)
       return false;
     if (i > 0 && b.pts != blocks[i - 1].info.pts + blocks[i - 1].info.duration) return false;
   }
@@ -87,11 +89,17 @@ void encode_group(uint16_t track_id, int64_t default_duration,
     if (b.pts != prev_pts + prev_duration) flags |= kBlockPtsDelta;
     if (b.dts != b.pts) flags |= kBlockDtsOffset;
     if (b.duration != expected_duration) flags |= kBlockDuration;
+    if (pb.side_size) flags |= kBlockSideData;
     out.push_back(flags);
     put_uleb128(out, pb.size);
     if (flags & kBlockPtsDelta) put_uleb128(out, zigzag_encode(b.pts - prev_pts));
     if (flags & kBlockDtsOffset) put_uleb128(out, zigzag_encode(b.pts - b.dts));
     if (flags & kBlockDuration) put_uleb128(out, static_cast<uint64_t>(b.duration));
+    if (flags & kBlockSideData) {
+      put_uleb128(out, pb.side_size);
+      out.insert(out.end(), payloads.begin() + pos, payloads.begin() + pos + pb.side_size);
+      pos += pb.side_size;
+    }
     out.insert(out.end(), payloads.begin() + pos, payloads.begin() + pos + pb.size);
     pos += pb.size;
     prev_pts = b.pts;
@@ -142,7 +150,6 @@ GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_durat
     if (p == end) corrupt(chunk_offset, where(i) + "flags byte runs past the chunk");
     uint8_t f = *p++;
     if ((f & kBlockTypeMask) == 3) corrupt(chunk_offset, where(i) + "block type 3 is invalid");
-    if (f & kBlockReserved) corrupt(chunk_offset, where(i) + "reserved flag bit 7 is set");
     return f;
   };
   auto read_leb = [&](uint32_t i, const char* field) {
@@ -181,8 +188,8 @@ GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_durat
   out.reserve(g.block_count);
   if (g.flags & kGroupUniform) {
     uint8_t f = read_flags(0);
-    if (f & (kBlockPtsDelta | kBlockDtsOffset))
-      corrupt(chunk_offset, "UNIFORM group flags carry PTS_DELTA or DTS_OFFSET");
+    if (f & (kBlockPtsDelta | kBlockDtsOffset | kBlockSideData))
+      corrupt(chunk_offset, "UNIFORM group flags carry PTS_DELTA, DTS_OFFSET or SIDE_DATA");
     int64_t duration = default_duration;
     if (f & kBlockDuration) duration = as_duration(0, read_leb(0, "duration"));
     uint32_t fixed_size = 0;
@@ -195,7 +202,7 @@ GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_durat
     for (uint32_t i = 0; i < g.block_count; ++i) {
       if (i > 0) pts = add(i, pts, duration, "pts");
       uint32_t size = fixed ? fixed_size : read_size(i);
-      out.push_back({make_info(f, pts, pts, duration), uint32_t(p - base), size});
+      out.push_back({make_info(f, pts, pts, duration), uint32_t(p - base), size, 0, 0});
       p += size;
     }
   } else {
@@ -216,9 +223,20 @@ GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_durat
           corrupt(chunk_offset, where(i) + "dts overflows 64 bits");
       }
       if (f & kBlockDuration) duration = as_duration(i, read_leb(i, "duration"));
+      uint32_t side_offset = 0, side_size = 0;
+      if (f & kBlockSideData) {
+        uint64_t n = read_leb(i, "side data size");
+        if (n == 0 || n > uint64_t(end - p))
+          corrupt(chunk_offset, where(i) + "side data size " + std::to_string(n) + " is invalid");
+        side_offset = uint32_t(p - base);
+        side_size = uint32_t(n);
+        if (!valid_side_data({p, side_size}))
+          corrupt(chunk_offset, where(i) + "side data entries are malformed");
+        p += side_size;
+      }
       if (size > uint64_t(end - p))
         corrupt(chunk_offset, where(i) + "payload runs past the chunk");
-      out.push_back({make_info(f, pts, dts, duration), uint32_t(p - base), size});
+      out.push_back({make_info(f, pts, dts, duration), uint32_t(p - base), size, side_offset, side_size});
       p += size;
       prev_pts = pts;
       prev_duration = duration;

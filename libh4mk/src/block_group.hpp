@@ -22,18 +22,19 @@ inline constexpr uint8_t kBlockPtsDelta = 0x08;
 inline constexpr uint8_t kBlockDtsOffset = 0x10;
 inline constexpr uint8_t kBlockDuration = 0x20;
 inline constexpr uint8_t kBlockDiscardable = 0x40;
-inline constexpr uint8_t kBlockReserved = 0x80;
+inline constexpr uint8_t kBlockSideData = 0x80;
 
 // Timestamps a writer accepts: sums of two never overflow int64.
 inline constexpr int64_t kMaxTimestamp = int64_t(1) << 62;
 
 struct PendingBlock {
   BlockInfo info;
-  uint32_t size;  // payload bytes, stored back to back in the group's payload buffer
+  uint32_t size;       // payload bytes
+  uint32_t side_size;  // side data bytes; the buffer holds each block's side data, then its payload
 };
 
 // Appends the encoded group (header + records + payloads) to `out`.
-// `payloads` holds the blocks' payloads concatenated in order.
+// `payloads` holds, per block in order, its side data then its payload.
 void encode_group(uint16_t track_id, int64_t default_duration,
                   std::span<const PendingBlock> blocks, std::span<const uint8_t> payloads,
                   std::vector<uint8_t>& out);
@@ -42,6 +43,8 @@ struct DecodedBlock {
   BlockInfo info;
   uint32_t offset;  // of the payload, from the start of the group payload
   uint32_t size;
+  uint32_t side_offset;  // of the side data, likewise
+  uint32_t side_size;
 };
 
 struct GroupHeader {

@@ -95,6 +95,8 @@ void fill_block(const Block& b, h4mk_block* out) {
   out->size = b.data.size();
   out->chunk_offset = b.chunk_offset;
   out->index_in_group = b.index_in_group;
+  out->side_data = b.side_data.empty() ? nullptr : b.side_data.data();
+  out->side_data_size = b.side_data.size();
 }
 
 }  // namespace
@@ -480,7 +482,8 @@ int h4mk_writer_write_block(h4mk_writer* w, const h4mk_block* b) {
     info.duration = b->duration;
     info.masked = b->flags & H4MK_BLOCK_FLAG_MASKED;
     info.discardable = b->flags & H4MK_BLOCK_FLAG_DISCARDABLE;
-    w->writer->write_block(info, {b->data, b->size});
+    w->writer->write_block(info, {b->data, b->size},
+                           {b->side_data, b->side_data ? b->side_data_size : 0});
   });
 }
 
@@ -496,6 +499,39 @@ int h4mk_writer_finish(h4mk_writer* w) {
     w->start();
     w->writer->finish();
   });
+}
+
+size_t h4mk_side_data_put(uint8_t* dst, size_t cap, size_t* size, const char* key,
+                          const uint8_t* value, size_t value_size) {
+  if (!key || !*key || !size || (!value && value_size)) return 0;
+  std::vector<uint8_t> entry;
+  try {
+    append_side_data(entry, key, {value, value_size});
+  } catch (...) {
+    return 0;
+  }
+  if (dst && *size <= cap && entry.size() <= cap - *size) {
+    std::copy(entry.begin(), entry.end(), dst + *size);
+    *size += entry.size();
+  }
+  return entry.size();
+}
+
+int h4mk_side_data_next(const uint8_t* blob, size_t blob_size, size_t* pos, const char** key,
+                        size_t* key_size, const uint8_t** value, size_t* value_size) {
+  if (!pos || !key || !key_size || !value || !value_size || (!blob && blob_size))
+    return H4MK_ERR_INVALID_ARGUMENT;
+  try {
+    SideDataEntry e;
+    if (!next_side_data({blob, blob_size}, *pos, e)) return H4MK_ERR_EOF;
+    *key = e.key.data();
+    *key_size = e.key.size();
+    *value = e.value.data();
+    *value_size = e.value.size();
+    return H4MK_OK;
+  } catch (...) {
+    return H4MK_ERR_CORRUPT;
+  }
 }
 
 int h4mk_gop_flags_pack(uint32_t pts_ms, h4mk_block_type type, uint32_t* flags) {

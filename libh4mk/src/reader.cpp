@@ -172,6 +172,7 @@ struct Reader::Impl {
     const DecodedBlock& d = group[group_pos];
     out.info = d.info;
     out.data = {group_base + d.offset, d.size};
+    out.side_data = {group_base + d.side_offset, d.side_size};
     out.chunk_offset = group_chunk_offset;
     out.data_offset = group_chunk_offset + kChunkHeaderSize + d.offset;
     out.index_in_group = static_cast<uint32_t>(group_pos);
@@ -235,11 +236,17 @@ struct Reader::Impl {
     index_state = IndexState::kAbsent;
     auto size = stream.size();
     if (!stream.seekable() || !size || *size < data_offset + kTailRegionSize) return;
-    std::vector<uint8_t> buf;
+    // One read for the end of the file: the TAIL and, for most files, the
+    // whole index region before it (one range request over HTTP).
+    constexpr uint64_t kTailWindow = 8 * 1024;
+    const uint64_t window = std::min<uint64_t>(kTailWindow, *size - data_offset);
+    const uint64_t window_at = *size - window;
+    std::vector<uint8_t> end_bytes;
+    if (!stream.read_at(window_at, static_cast<size_t>(window), end_bytes)) return;
     const uint64_t tail_at = *size - kTailRegionSize;
-    if (!stream.read_at(tail_at, kTailRegionSize, buf)) return;
-    ChunkHeader h = parse_chunk_header(buf.data());
-    std::span<const uint8_t> tail_payload(buf.data() + kChunkHeaderSize, kTailPayloadSize);
+    const uint8_t* tail_bytes = end_bytes.data() + (tail_at - window_at);
+    ChunkHeader h = parse_chunk_header(tail_bytes);
+    std::span<const uint8_t> tail_payload(tail_bytes + kChunkHeaderSize, kTailPayloadSize);
     if (h.tag != kTagTail || h.size != kTailPayloadSize ||
         chunk_crc(h.tag, h.size, tail_payload) != h.crc)
       return;  // an incomplete file: no tail, not damage
@@ -251,8 +258,13 @@ struct Reader::Impl {
     if (tail.index_offset < data_offset || tail.index_offset > tail_at ||
         tail_at - tail.index_offset > max_index_region(opt.limits))
       return bad_index(tail_at, "TAIL points to offset " + std::to_string(tail.index_offset));
-    if (!stream.read_at(tail.index_offset, static_cast<size_t>(tail_at - tail.index_offset), buf))
+    std::vector<uint8_t> buf;
+    if (tail.index_offset >= window_at) {
+      buf.assign(end_bytes.begin() + long(tail.index_offset - window_at),
+                 end_bytes.begin() + long(tail_at - window_at));
+    } else if (!stream.read_at(tail.index_offset, static_cast<size_t>(tail_at - tail.index_offset), buf)) {
       return bad_index(tail.index_offset, "index region cannot be read");
+    }
 
     size_t pos = 0;
     while (pos < buf.size()) {

@@ -17,7 +17,7 @@ RepairReport repair(Source& in, Sink& out, const WriterOptions& options) {
   for (ReadEvent ev; (ev = reader.next(b)) != ReadEvent::kEnd;) {
     if (ev != ReadEvent::kBlock) continue;
     try {
-      writer.write_block(b.info, b.data);
+      writer.write_block(b.info, b.data, b.side_data);
       ++report.blocks_kept;
     } catch (const Error& e) {
       if (e.code() != ErrorCode::kInvalidArgument) throw;

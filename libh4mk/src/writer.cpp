@@ -10,6 +10,7 @@
 #include "crc32.hpp"
 #include "h4mk/error.hpp"
 #include "h4mk/limits.hpp"
+#include "h4mk/side_data.hpp"
 #include "hash_chain.hpp"
 #include "seek_table.hpp"
 #include "track_json.hpp"
@@ -177,7 +178,7 @@ struct Writer::Impl {
     for (TrackState* ts : open) close_group(*ts);
   }
 
-  void validate(const TrackState& ts, const BlockInfo& b, size_t size) {
+  void validate(const TrackState& ts, const BlockInfo& b, size_t size, std::span<const uint8_t> side) {
     auto bad = [&](const std::string& why) {
       throw Error(ErrorCode::kInvalidArgument,
                   "track " + std::to_string(b.track_id) + ", block at pts " +
@@ -195,20 +196,23 @@ struct Writer::Impl {
     if (b.type == BlockType::kI && ts.has_key && b.pts < ts.last_key_pts)
       bad("I block pts goes backwards (previous I block pts " + std::to_string(ts.last_key_pts) +
           ")");
-    if (size > kMaxGroupPayload - 64) bad("payload of " + std::to_string(size) + " bytes is too large");
+    if (size > kMaxGroupPayload - 64 || side.size() > kMaxGroupPayload - 64 - size)
+      bad("payload of " + std::to_string(size) + " bytes is too large");
+    if (!valid_side_data(side)) bad("side data entries are malformed");
   }
 
-  void write_block(const BlockInfo& b, std::span<const uint8_t> payload) {
+  void write_block(const BlockInfo& b, std::span<const uint8_t> payload,
+                   std::span<const uint8_t> side) {
     if (state == State::kSetup) begin();
     if (state != State::kWriting) throw Error(ErrorCode::kBadState, "writer is finished or failed");
     int32_t slot = slot_of_id[b.track_id];
     if (slot < 0)
       throw Error(ErrorCode::kInvalidArgument, "block for undeclared track " + std::to_string(b.track_id));
     TrackState& ts = tracks[static_cast<size_t>(slot)];
-    validate(ts, b, payload.size());
+    validate(ts, b, payload.size(), side);
 
     if (!ts.blocks.empty() &&
-        (ts.payloads.size() + payload.size() > opt.max_group_bytes ||
+        (ts.payloads.size() + payload.size() + side.size() > opt.max_group_bytes ||
          ts.blocks.size() >= opt.max_group_blocks ||
          b.dts - ts.blocks.front().info.dts >= ts.max_group_ticks))
       close_group(ts);
@@ -222,7 +226,8 @@ struct Writer::Impl {
           close_group(other);
 
     if (ts.blocks.empty()) ts.group_first_dts_us = dts_us;
-    ts.blocks.push_back({b, static_cast<uint32_t>(payload.size())});
+    ts.blocks.push_back({b, static_cast<uint32_t>(payload.size()), static_cast<uint32_t>(side.size())});
+    ts.payloads.insert(ts.payloads.end(), side.begin(), side.end());
     ts.payloads.insert(ts.payloads.end(), payload.begin(), payload.end());
     ts.has_blocks = true;
     ts.last_dts = b.dts;
@@ -314,8 +319,9 @@ void Writer::set_note(std::string_view utf8) {
   impl_->note = std::string(utf8);
 }
 
-void Writer::write_block(const BlockInfo& info, std::span<const uint8_t> payload) {
-  impl_->guarded([&] { impl_->write_block(info, payload); });
+void Writer::write_block(const BlockInfo& info, std::span<const uint8_t> payload,
+                         std::span<const uint8_t> side_data) {
+  impl_->guarded([&] { impl_->write_block(info, payload, side_data); });
 }
 
 void Writer::flush() {

@@ -74,7 +74,21 @@ typedef struct h4mk_block {
   size_t size;
   uint64_t chunk_offset;  /* reader: offset of the CORE chunk holding the block */
   uint32_t index_in_group;
+  const uint8_t *side_data; /* key/value entries (h4mk_side_data_*), or NULL */
+  size_t side_data_size;
 } h4mk_block;
+
+/* Block side data: a blob of key/value entries next to the payload, opaque to
+ * the container (docs/FORMAT.md §5.4). */
+
+/* Appends one entry to dst (capacity cap) at *size if it fits; returns the
+ * bytes the entry takes either way, 0 for an empty key. */
+size_t h4mk_side_data_put(uint8_t *dst, size_t cap, size_t *size, const char *key,
+                          const uint8_t *value, size_t value_size);
+/* The entry at *pos, advancing *pos: H4MK_OK, H4MK_ERR_EOF at the end, or
+ * H4MK_ERR_CORRUPT. The key is not NUL-terminated. */
+int h4mk_side_data_next(const uint8_t *blob, size_t blob_size, size_t *pos, const char **key,
+                        size_t *key_size, const uint8_t **value, size_t *value_size);
 
 typedef struct h4mk_track_info {
   uint16_t id;

@@ -7,6 +7,7 @@
 #include "h4mk/io.hpp"
 #include "h4mk/limits.hpp"
 #include "h4mk/reader.hpp"
+#include "h4mk/side_data.hpp"
 #include "h4mk/track.hpp"
 #include "h4mk/verify.hpp"
 #include "h4mk/version.h"

@@ -42,7 +42,9 @@ class Writer {
   void set_note(std::string_view utf8);
 
   // --- blocks, in decode order (dts non-decreasing within a track) ---
-  void write_block(const BlockInfo& info, std::span<const uint8_t> payload);
+  // side_data: entries built with append_side_data() (h4mk/side_data.hpp).
+  void write_block(const BlockInfo& info, std::span<const uint8_t> payload,
+                   std::span<const uint8_t> side_data = {});
   // Closes every open group and flushes the sink (live streaming).
   void flush();
   // Writes the remaining groups, VERI, TSEK, TAIL and the container CRC.

@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# Builds FFmpeg with the h4mk patch series (ffmpeg_patches/*.patch, then
+# ffmpeg_patches/VERSION/*.patch) against libh4mk,
+# and installs it into the build tree (build/ffmpeg-VERSION/install).
+#
+# The FFmpeg release tarball is pinned by SHA-256 and taken, in order, from:
+#   --tarball PATH (or $FFMPEG_TARBALL), the local cache (build/ffmpeg-cache),
+#   the system's Debian source packages (apt-get source, with deb-src entries
+#   derived from the machine's own apt sources, in a private apt state), or
+#   --url URL (or $FFMPEG_URL) when the machine can reach one.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")" && pwd)
+VERSION=9.0.2
+FULL=0
+JOBS=$(nproc 2>/dev/null || echo 2)
+TARBALL=${FFMPEG_TARBALL:-}
+URL=${FFMPEG_URL:-}
+BUILD_DIR=
+
+usage() {
+  cat <<EOF
+Usage: $(basename "$0") [options]
+
+Builds and installs libh4mk, then FFmpeg with --enable-libh4mk and the patch
+series in ffmpeg_patches/, into build/ffmpeg-VERSION/install.
+
+Options:
+  --ffmpeg-version V   9.0.2 (default) or 8.1.2
+  --tarball PATH       use this release tarball (also: FFMPEG_TARBALL)
+  --url URL            download the tarball from URL if nothing else has it
+                       (also: FFMPEG_URL)
+  --full               FFmpeg's default component set instead of the lean one
+  --jobs N             parallel make jobs (default: $JOBS)
+  --build-dir DIR      where to build (default: build/ffmpeg-VERSION)
+  -h, --help           this text
+
+The tarball's SHA-256 is always checked; a mismatch is an error. Re-running
+with nothing changed does no work; a changed patch or option rebuilds.
+EOF
+}
+
+die() { echo "build_ffmpeg: error: $*" >&2; exit 1; }
+say() { echo "build_ffmpeg: $*"; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --ffmpeg-version) VERSION=${2:?}; shift 2 ;;
+    --tarball) TARBALL=${2:?}; shift 2 ;;
+    --url) URL=${2:?}; shift 2 ;;
+    --full) FULL=1; shift ;;
+    --jobs) JOBS=${2:?}; shift 2 ;;
+    --build-dir) BUILD_DIR=${2:?}; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown option: $1" ;;
+  esac
+done
+
+case "$VERSION" in
+  9.0.2) SHA256=8c3850283eb25fa026482078a04051e0be17347b09ef81a0849bec15a96e002e ;;
+  8.1.2) SHA256=464beb5e7bf0c311e68b45ae2f04e9cc2af88851abb4082231742a74d97b524c ;;
+  *) die "unsupported FFmpeg version $VERSION (9.0.2 or 8.1.2)" ;;
+esac
+
+BUILD_DIR=${BUILD_DIR:-$ROOT/build/ffmpeg-$VERSION}
+CACHE=$ROOT/build/ffmpeg-cache
+CACHED=$CACHE/ffmpeg-$VERSION.tar.xz
+PREFIX=$ROOT/build/prefix          # libh4mk
+INSTALL=$BUILD_DIR/install         # FFmpeg
+mkdir -p "$CACHE" "$BUILD_DIR"
+
+# ------------------------------------------------------------ dependencies
+ffmpeg_deps=(nasm pkgconf make gcc xz-utils patch cmake ninja-build g++
+             libssl-dev libdeflate-dev zlib1g-dev nlohmann-json3-dev)
+missing=()
+for p in "${ffmpeg_deps[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    say "installing ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    die "missing packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})"
+  fi
+fi
+
+# ------------------------------------------------------------ the tarball
+verified() { [ -f "$1" ] && echo "$SHA256  $1" | sha256sum -c --status; }
+
+# deb-src entries for Debian unstable (where FFmpeg 9.0.2 and 8.1.2 are),
+# derived from the Debian archive this machine already uses. Written to a
+# private apt directory: the system's apt configuration is left as it is.
+debian_source_entries() {
+  local out=$1 codename uri="" keyring=""
+  codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [ -f "$f" ] || continue
+    # deb822 stanzas: take the one that serves this release's main suite.
+    eval "$(awk -v rel="$codename" '
+      BEGIN { RS=""; FS="\n" }
+      {
+        types=""; uris=""; suites=""; key=""
+        for (i = 1; i <= NF; i++) {
+          if ($i ~ /^Types:/)     { types = $i }
+          if ($i ~ /^URIs:/)      { split($i, a, " "); uris = a[2] }
+          if ($i ~ /^Suites:/)    { suites = $i }
+          if ($i ~ /^Signed-By:/) { split($i, k, " "); key = k[2] }
+        }
+        if (types ~ /deb/ && (rel == "" || suites ~ ("[ ]" rel "([ ]|$)"))) {
+          printf "uri=%s; keyring=%s\n", uris, key; exit
+        }
+      }' "$f")"
+    [ -n "$uri" ] && break
+  done
+  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+    uri=$(awk '$1 == "deb" && $2 !~ /^\[/ { print $2; exit } $1 == "deb" && $2 ~ /^\[/ { print $3; exit }' /etc/apt/sources.list)
+  fi
+  [ -n "$uri" ] || return 1
+  {
+    echo "Types: deb-src"
+    echo "URIs: $uri"
+    echo "Suites: unstable"
+    echo "Components: main"
+    [ -n "$keyring" ] && echo "Signed-By: $keyring"
+  } >"$out"
+}
+
+fetch_from_debian() {
+  command -v apt-get >/dev/null || return 1
+  local apt=$BUILD_DIR/apt
+  mkdir -p "$apt/parts" "$apt/lists/partial" "$apt/download"
+  debian_source_entries "$apt/parts/h4mk-deb-src.sources" || { say "no Debian archive in the apt sources"; return 1; }
+  local aptopts=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$apt/parts"
+                 -o "Dir::State::Lists=$apt/lists" -o APT::Sandbox::User=root)
+  say "looking for ffmpeg $VERSION in Debian's source packages"
+  apt-get "${aptopts[@]}" -qq update || { say "apt-get update of the source index failed"; return 1; }
+  local debver
+  debver=$(apt-cache "${aptopts[@]}" showsrc ffmpeg 2>/dev/null |
+           awk -v v="$VERSION" '$1 == "Version:" && index($2, ":" v "-") { print $2; exit }')
+  [ -n "$debver" ] || { say "Debian has no ffmpeg $VERSION source package"; return 1; }
+  # The packaging tarball may be missing (404) while the orig tarball is
+  # there, so apt-get's exit code says little: look for the verified file.
+  (cd "$apt/download" && apt-get "${aptopts[@]}" -qq source --download-only "ffmpeg=$debver" >/dev/null 2>&1) || true
+  local orig=$apt/download/ffmpeg_$VERSION.orig.tar.xz
+  verified "$orig" || { say "the ffmpeg $debver orig tarball did not arrive intact"; return 1; }
+  cp "$orig" "$CACHED"
+}
+
+if [ -n "$TARBALL" ]; then
+  [ -f "$TARBALL" ] || die "no such tarball: $TARBALL"
+  verified "$TARBALL" || die "SHA-256 of $TARBALL is $(sha256sum "$TARBALL" | cut -d' ' -f1), expected $SHA256 for FFmpeg $VERSION"
+  [ "$TARBALL" -ef "$CACHED" ] || cp "$TARBALL" "$CACHED"
+elif verified "$CACHED"; then
+  say "using the cached ffmpeg-$VERSION.tar.xz"
+elif fetch_from_debian; then
+  say "got ffmpeg $VERSION from Debian's source packages"
+elif [ -n "$URL" ]; then
+  say "downloading $URL"
+  curl -fsSL -o "$CACHED.part" "$URL" || die "download failed: $URL"
+  mv "$CACHED.part" "$CACHED"
+  verified "$CACHED" || { rm -f "$CACHED"; die "SHA-256 of the download does not match FFmpeg $VERSION"; }
+else
+  die "no FFmpeg $VERSION tarball: give --tarball PATH or --url URL"
+fi
+verified "$CACHED" || die "SHA-256 of $CACHED does not match FFmpeg $VERSION"
+
+# ------------------------------------------------------------ libh4mk
+say "building libh4mk"
+cmake -S "$ROOT" -B "$ROOT/build" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/dev/null
+cmake --build "$ROOT/build" --target h4mk_shared h4mk_static >/dev/null
+cmake --install "$ROOT/build" --prefix "$PREFIX" >/dev/null
+PCDIR=$(dirname "$(find "$PREFIX" -name h4mk.pc | head -n 1)")
+LIBDIR=$(dirname "$(find "$PREFIX" -name 'libh4mk.so' | head -n 1)")
+
+# ------------------------------------------------------------ configure args
+lean=(
+  --disable-everything
+  --enable-protocol=file,pipe,http,tcp
+  --enable-demuxer=h4mk,wav,matroska,mov,nut,ogg,flac,rawvideo
+  --enable-muxer=h4mk,wav,matroska,mov,mp4,nut,ogg,flac,rawvideo,framecrc,framemd5,md5,null
+  --enable-decoder=pcm_s16le,flac,opus,vorbis,mpeg4,ffv1,rawvideo,wrapped_avframe
+  --enable-encoder=pcm_s16le,flac,opus,vorbis,mpeg4,ffv1,rawvideo,wrapped_avframe
+  --enable-parser=flac,opus,vorbis,mpeg4video
+  --enable-indev=lavfi
+  --enable-filter=sine,testsrc,aresample,scale,format,aformat,null,anull,setpts,asetpts,trim,atrim
+)
+args=(--prefix="$INSTALL" --enable-libh4mk --disable-doc --disable-debug
+      --extra-ldflags="-Wl,-rpath,$LIBDIR")
+[ "$FULL" -eq 1 ] || args+=("${lean[@]}")
+
+# ------------------------------------------------------------ up to date?
+# The series: common patches, then the ones specific to this release (the
+# version bump and Changelog, whose context differs between releases).
+patches=("$ROOT"/ffmpeg_patches/*.patch "$ROOT"/ffmpeg_patches/"$VERSION"/*.patch)
+for p in "${patches[@]}"; do [ -e "$p" ] || die "missing patch: $p"; done
+fingerprint=$( {
+  echo "$SHA256"
+  printf '%s\n' "${args[@]}"
+  cat "${patches[@]}"
+  cat "$PREFIX"/include/h4mk/*.h
+} | sha256sum | cut -d' ' -f1)
+SRC=$BUILD_DIR/src
+OBJ=$BUILD_DIR/obj
+if [ -f "$BUILD_DIR/.stamp" ] && [ "$(cat "$BUILD_DIR/.stamp")" = "$fingerprint" ] &&
+   [ -x "$INSTALL/bin/ffmpeg" ] && [ -x "$INSTALL/bin/ffprobe" ]; then
+  say "FFmpeg $VERSION is up to date in $INSTALL"
+  exit 0
+fi
+
+# ------------------------------------------------------------ source + patches
+source_stamp=$( { echo "$SHA256"; cat "${patches[@]}"; } | sha256sum | cut -d' ' -f1)
+if [ ! -f "$SRC/.h4mk-source" ] || [ "$(cat "$SRC/.h4mk-source")" != "$source_stamp" ]; then
+  say "unpacking FFmpeg $VERSION and applying ${#patches[@]} patches"
+  rm -rf "$SRC" "$OBJ"
+  mkdir -p "$SRC"
+  tar -xJf "$CACHED" -C "$SRC" --strip-components=1
+  for p in "${patches[@]}"; do
+    patch -d "$SRC" -p1 -s -N <"$p" || die "patch $(basename "$p") does not apply to FFmpeg $VERSION"
+  done
+  echo "$source_stamp" >"$SRC/.h4mk-source"
+fi
+
+# ------------------------------------------------------------ build
+mkdir -p "$OBJ"
+config_stamp=$( { printf '%s\n' "${args[@]}"; echo "$source_stamp"; } | sha256sum | cut -d' ' -f1)
+if [ ! -f "$OBJ/.h4mk-config" ] || [ "$(cat "$OBJ/.h4mk-config")" != "$config_stamp" ]; then
+  say "configuring ($( [ "$FULL" -eq 1 ] && echo full || echo lean ) component set)"
+  (cd "$OBJ" && PKG_CONFIG_PATH="$PCDIR" "$SRC/configure" "${args[@]}" >configure.log 2>&1) ||
+    { tail -n 30 "$OBJ/configure.log" "$OBJ/ffbuild/config.log" 2>/dev/null; die "configure failed (see $OBJ/configure.log)"; }
+  echo "$config_stamp" >"$OBJ/.h4mk-config"
+fi
+say "building with $JOBS jobs"
+(cd "$OBJ" && make -j"$JOBS" >make.log 2>&1 && make install >>make.log 2>&1) ||
+  { tail -n 40 "$OBJ/make.log"; die "build failed (see $OBJ/make.log)"; }
+# Test programs built against the tree (libavformat/tests/seek, tools/probetest).
+(cd "$OBJ" && make -j"$JOBS" libavformat/tests/seek tools/probetest >>make.log 2>&1) ||
+  { tail -n 20 "$OBJ/make.log"; die "building the test programs failed"; }
+echo "$fingerprint" >"$BUILD_DIR/.stamp"
+say "installed FFmpeg $VERSION with h4mk in $INSTALL"
+"$INSTALL/bin/ffmpeg" -hide_banner -formats 2>/dev/null | grep -E '^ *DE? +h4mk|^ *D?E +h4mk' || true

@@ -1,0 +1,29 @@
+// Block side data: opaque key/value entries stored next to a block's payload
+// (docs/FORMAT.md §5.4). The container never interprets them; the FFmpeg glue
+// keeps AVPacketSideData there under keys "ffmpeg.<side data name>".
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace h4mk {
+
+struct SideDataEntry {
+  std::string_view key;  // non-empty
+  std::span<const uint8_t> value;
+};
+
+// Appends one entry to a side data blob.
+void append_side_data(std::vector<uint8_t>& blob, std::string_view key,
+                      std::span<const uint8_t> value);
+
+// Walks a blob: returns false at its end, throws Error(kCorrupt) if it is
+// malformed. `pos` starts at 0.
+bool next_side_data(std::span<const uint8_t> blob, size_t& pos, SideDataEntry& out);
+
+// True when the blob is a sequence of well-formed entries.
+bool valid_side_data(std::span<const uint8_t> blob) noexcept;
+
+}  // namespace h4mk

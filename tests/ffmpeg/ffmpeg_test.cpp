@@ -1,0 +1,392 @@
+// The patched ffmpeg and ffprobe, run as real processes on real files:
+// remux fidelity per codec, ffprobe JSON, pipes, seeking, damaged and cut
+// files, default codecs and metadata.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "../test_util.hpp"
+#include "h4mk/h4mk.hpp"
+
+namespace h4mk::test {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string kFfmpeg = H4MK_FFMPEG;
+const std::string kFfprobe = H4MK_FFPROBE;
+const std::string kSeekTool = H4MK_FFMPEG_SEEK_TEST;
+const std::string kLavfSeek = H4MK_LAVF_SEEK;
+const std::string kDemo = H4MK_DEMO;
+
+struct Result {
+  int status;
+  std::string out;
+  std::string err;
+};
+
+fs::path work_dir() {
+  static const fs::path dir = [] {
+    fs::path d = fs::path(H4MK_WORK_DIR) / "ffmpeg";
+    fs::remove_all(d);
+    fs::create_directories(d);
+    return d;
+  }();
+  return dir;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// Runs a shell command in the work directory; stdout and stderr captured.
+Result run(const std::string& cmd) {
+  static int n = 0;
+  const fs::path err = work_dir() / ("stderr." + std::to_string(n++));
+  std::string full = "cd '" + work_dir().string() + "' && " + cmd + " 2>'" + err.string() + "'";
+  FILE* p = popen(full.c_str(), "r");
+  std::string out;
+  char buf[65536];
+  for (size_t k; (k = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, k);
+  int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, slurp(err)};
+}
+
+std::string ffmpeg(const std::string& args) {
+  Result r = run(kFfmpeg + " -nostdin -hide_banner -v error -y " + args);
+  EXPECT_EQ(r.status, 0) << "ffmpeg " << args << "\n" << r.err;
+  return r.out;
+}
+
+std::string framecrc(const std::string& input, const std::string& in_opts = "") {
+  return ffmpeg(in_opts + " -i " + input + " -map 0 -c copy -f framecrc -");
+}
+
+json probe(const std::string& args) {
+  Result r = run(kFfprobe + " -v error -of json -show_streams -show_packets -show_format " + args);
+  EXPECT_EQ(r.status, 0) << "ffprobe " << args << "\n" << r.err;
+  return json::parse(r.out, nullptr, false);
+}
+
+struct Source {
+  const char* name;  // file in the work directory
+  const char* make;  // ffmpeg arguments that create it
+};
+
+const Source kSources[] = {
+    {"pcm.wav", "-f lavfi -i sine=frequency=440:duration=4 -ac 2 -c:a pcm_s16le pcm.wav"},
+    {"flac.flac", "-f lavfi -i sine=frequency=330:duration=4 -c:a flac flac.flac"},
+    {"opus.ogg",
+     "-f lavfi -i sine=frequency=550:duration=4:sample_rate=48000 -c:a opus -strict experimental opus.ogg"},
+    {"vorbis.ogg",
+     "-f lavfi -i sine=frequency=660:duration=4 -ac 2 -c:a vorbis -strict experimental vorbis.ogg"},
+    {"mpeg4.nut",
+     "-f lavfi -i testsrc=duration=6:size=160x120:rate=25 -c:v mpeg4 -bf 2 -g 12 mpeg4.nut"},
+    {"ffv1.mkv", "-f lavfi -i testsrc=duration=2:size=160x120:rate=25 -c:v ffv1 ffv1.mkv"},
+    {"raw.nut",
+     "-f lavfi -i testsrc=duration=1:size=64x48:rate=10 -c:v rawvideo -pix_fmt yuv420p raw.nut"},
+};
+
+void make_sources() {
+  static bool done = false;
+  if (done) return;
+  for (const Source& s : kSources) ffmpeg(s.make);
+  // Three tracks: audio, video with B-frames, and an opaque h4core data track.
+  Result demo = run(kDemo + " demo.h4mk");
+  ASSERT_EQ(demo.status, 0) << demo.err;
+  ffmpeg("-i pcm.wav -i mpeg4.nut -i demo.h4mk -map 0:a -map 1:v -map 2:0 -c copy three.h4mk");
+  done = true;
+}
+
+class Remux : public ::testing::TestWithParam<Source> {
+ protected:
+  void SetUp() override { make_sources(); }
+};
+
+TEST_P(Remux, FramecrcSurvivesH4mkAndBackToMatroska) {
+  const std::string src = GetParam().name;
+  const std::string h4 = src + ".h4mk";
+  ffmpeg("-i " + src + " -map 0 -c copy " + h4);
+  const std::string want = framecrc(src);
+  ASSERT_NE(want.find("0,"), std::string::npos) << "no packets in " << src;
+  EXPECT_EQ(framecrc(h4), want) << src;
+
+  // Back into matroska: the same as muxing the source into matroska directly.
+  ffmpeg("-i " + h4 + " -map 0 -c copy " + src + ".via-h4mk.mkv");
+  ffmpeg("-i " + src + " -map 0 -c copy " + src + ".direct.mkv");
+  EXPECT_EQ(framecrc(src + ".via-h4mk.mkv"), framecrc(src + ".direct.mkv")) << src;
+}
+
+INSTANTIATE_TEST_SUITE_P(Codecs, Remux, ::testing::ValuesIn(kSources),
+                         [](const ::testing::TestParamInfo<Source>& info) {
+                           std::string n = info.param.name;
+                           return n.substr(0, n.find('.'));
+                         });
+
+TEST(FFmpeg, ThreeTracksAudioVideoData) {
+  make_sources();
+  json j = probe("three.h4mk");
+  ASSERT_EQ(j["streams"].size(), 3u);
+  EXPECT_EQ(j["streams"][0]["codec_type"], "audio");
+  EXPECT_EQ(j["streams"][1]["codec_type"], "video");
+  EXPECT_EQ(j["streams"][2]["codec_type"], "data");
+  EXPECT_EQ(j["streams"][2]["tags"]["h4mk_codec"], "h4core");
+  // Remuxing the three tracks again changes nothing.
+  ffmpeg("-i three.h4mk -map 0 -c copy three.again.h4mk");
+  EXPECT_EQ(framecrc("three.again.h4mk"), framecrc("three.h4mk"));
+  // Audio and video come back into matroska as from their sources.
+  ffmpeg("-i three.h4mk -map 0:a -map 0:v -c copy three.av.mkv");
+  ffmpeg("-i pcm.wav -i mpeg4.nut -map 0:a -map 1:v -c copy three.direct.mkv");
+  EXPECT_EQ(framecrc("three.av.mkv"), framecrc("three.direct.mkv"));
+}
+
+json packets_of(const json& j) {
+  json out = json::array();
+  for (const auto& p : j["packets"])
+    out.push_back({p["stream_index"], p["pts"], p.value("dts", json()), p["flags"], p["size"]});
+  return out;
+}
+
+// Equal, except where the source did not know a dts (NUT leaves the first
+// packet's dts unset; ffmpeg computes it when muxing).
+void expect_same_packets(json got, const json& src) {
+  ASSERT_EQ(got.size(), src.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (src[i][2].is_null()) got[i][2] = nullptr;
+    ASSERT_EQ(got[i], src[i]) << "packet " << i;
+  }
+}
+
+TEST(FFmpeg, FfprobeJsonMatchesSourceAndPipe) {
+  make_sources();
+  ffmpeg("-i mpeg4.nut -map 0 -c copy -metadata title=probe-test -metadata:s:0 language=fra probe.h4mk");
+  json src = probe("mpeg4.nut"), file = probe("probe.h4mk"),
+       pipe = probe("-f h4mk -i pipe:0 < probe.h4mk");
+  ASSERT_FALSE(file.is_discarded());
+  ASSERT_FALSE(pipe.is_discarded());
+  EXPECT_EQ(file["format"]["format_name"], "h4mk");
+  EXPECT_EQ(file["format"]["tags"]["title"], "probe-test");
+  const json& s = file["streams"][0];
+  for (const char* key : {"codec_name", "time_base", "width", "height", "pix_fmt"})
+    EXPECT_EQ(s[key], src["streams"][0][key]) << key;
+  EXPECT_EQ(s["tags"]["language"], "fra");
+  EXPECT_NE(s["duration"], nullptr);
+  expect_same_packets(packets_of(file), packets_of(src));
+  EXPECT_EQ(packets_of(pipe), packets_of(file));
+  EXPECT_EQ(pipe["streams"][0]["codec_name"], s["codec_name"]);
+  // Packets of the B-frame stream carry dts != pts; keyframes are flagged.
+  bool reordered = false, keys = false;
+  for (const auto& p : file["packets"]) {
+    reordered |= p["pts"] != p["dts"];
+    keys |= p["flags"].get<std::string>()[0] == 'K';
+  }
+  EXPECT_TRUE(reordered);
+  EXPECT_TRUE(keys);
+  // Content probing, not the extension, finds the format.
+  fs::copy_file(work_dir() / "probe.h4mk", work_dir() / "probe.bin", fs::copy_options::overwrite_existing);
+  EXPECT_EQ(probe("probe.bin")["format"]["format_name"], "h4mk");
+}
+
+TEST(FFmpeg, PipeOutputIsByteIdenticalAndPipeInputReadsTheSame) {
+  make_sources();
+  ffmpeg("-i three.h4mk -map 0 -c copy -f h4mk file-out.h4mk");
+  ffmpeg("-i three.h4mk -map 0 -c copy -f h4mk pipe:1 > pipe-out.h4mk");
+  std::string a = slurp(work_dir() / "file-out.h4mk"), b = slurp(work_dir() / "pipe-out.h4mk");
+  EXPECT_GT(a.size(), 1000u);
+  EXPECT_TRUE(a == b) << "pipe output differs from file output";
+  EXPECT_EQ(framecrc("pipe:0 < file-out.h4mk", "-f h4mk"), framecrc("file-out.h4mk"));
+}
+
+TEST(FFmpeg, RandomSeeksLandOnTheRightKeyframe) {
+  make_sources();
+  ffmpeg("-i mpeg4.nut -map 0 -c copy -group_duration 0.5 seek.h4mk");
+  for (const char* file : {"seek.h4mk", "three.h4mk"}) {
+    Result r = run(kSeekTool + " " + file + " " + (std::string(file) == "three.h4mk" ? "1" : "0") + " 1000 7");
+    EXPECT_EQ(r.status, 0) << file << "\n" << r.out << r.err;
+    EXPECT_NE(r.out.find("1000 seeks"), std::string::npos) << r.out;
+  }
+  // A file cut before its index seeks by bisection, just as exactly.
+  std::string whole = slurp(work_dir() / "seek.h4mk");
+  std::ofstream(work_dir() / "seek-cut.h4mk", std::ios::binary)
+      .write(whole.data(), std::streamsize(whole.size() * 3 / 4));
+  Result r = run(kSeekTool + " seek-cut.h4mk 0 300 8");
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+}
+
+// A free loopback port (the kernel picks it; nginx binds it right after).
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+// nginx (Debian's nginx-light) serving the work directory on loopback, with
+// Range support, for as long as the object lives.
+class Nginx {
+ public:
+  Nginx() : port_(free_port()) {
+    const fs::path d = work_dir();
+    fs::create_directories(d / "nginx");
+    std::ofstream(d / "nginx" / "nginx.conf")
+        << "worker_processes 1;\npid " << (d / "nginx" / "nginx.pid").string() << ";\n"
+        << "error_log " << (d / "nginx" / "error.log").string() << ";\n"
+        << "events { worker_connections 64; }\n"
+        << "http {\n  access_log " << (d / "nginx" / "access.log").string() << ";\n"
+        << "  client_body_temp_path " << (d / "nginx").string() << ";\n"
+        << "  server { listen 127.0.0.1:" << port_ << "; root " << d.string() << "; }\n}\n";
+    Result r = run("nginx -e " + (d / "nginx" / "error.log").string() + " -p " + (d / "nginx").string() +
+                   " -c " + (d / "nginx" / "nginx.conf").string());
+    started_ = r.status == 0;
+    EXPECT_TRUE(started_) << r.err << slurp(d / "nginx" / "error.log");
+  }
+  ~Nginx() {
+    if (started_)
+      run("nginx -p " + (work_dir() / "nginx").string() + " -c " +
+          (work_dir() / "nginx" / "nginx.conf").string() + " -s stop");
+  }
+  std::string url(const std::string& file) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + "/" + file;
+  }
+  size_t requests() const {
+    std::string log = slurp(work_dir() / "nginx" / "access.log");
+    return size_t(std::count(log.begin(), log.end(), '\n'));
+  }
+
+ private:
+  int port_;
+  bool started_ = false;
+};
+
+TEST(FFmpeg, HttpWithRangeReadsAndSeeks) {
+  make_sources();
+  Nginx server;
+  // The same packets over HTTP as from the file.
+  json file = probe("three.h4mk"), http = probe(server.url("three.h4mk"));
+  ASSERT_FALSE(http.is_discarded());
+  EXPECT_EQ(packets_of(http), packets_of(file));
+  EXPECT_EQ(http["format"]["tags"], file["format"]["tags"]);
+  EXPECT_EQ(http["streams"][1]["duration"], file["streams"][1]["duration"]);
+  // Seeking through Range requests lands exactly as on the file.
+  Result r = run(kSeekTool + " " + server.url("three.h4mk") + " 1 200 11");
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("200 seeks"), std::string::npos) << r.out;
+  // Opening: the first request reads the header, one more fetches TAIL and
+  // index together, one goes back to the data.
+  size_t before = server.requests();
+  Result open = run(kFfprobe + " -v error -show_entries format=duration " + server.url("three.h4mk"));
+  EXPECT_EQ(open.status, 0) << open.err;
+  EXPECT_LE(server.requests() - before, 3u);
+}
+
+TEST(FFmpeg, LavfSeekTestRunsClean) {
+  make_sources();
+  Result r = run(kLavfSeek + " three.h4mk");
+  EXPECT_EQ(r.status, 0) << r.err;
+  size_t ok = 0;
+  for (size_t pos = 0; (pos = r.out.find("ret: 0", pos)) != std::string::npos; ++pos) ++ok;
+  EXPECT_GT(ok, 10u) << r.out;
+}
+
+// Which packets live in which CORE chunk, from libh4mk itself.
+struct Layout {
+  std::vector<uint64_t> chunk_of_packet;  // in file order
+};
+
+Layout layout_of(const fs::path& p) {
+  auto bytes = read_file(p.string());
+  MemorySource src(bytes);
+  Reader r(src);
+  Layout l;
+  Block b;
+  while (r.next(b) == ReadEvent::kBlock) l.chunk_of_packet.push_back(b.chunk_offset);
+  return l;
+}
+
+std::vector<std::string> packet_lines(const std::string& crc) {
+  std::vector<std::string> out;
+  std::istringstream in(crc);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] != '#') out.push_back(line);
+  return out;
+}
+
+TEST(FFmpeg, DamagedAndCutFilesKeepEveryIntactPacket) {
+  make_sources();
+  ffmpeg("-i mpeg4.nut -map 0 -c copy -group_blocks 10 dmg.h4mk");
+  Layout l = layout_of(work_dir() / "dmg.h4mk");
+  auto all = packet_lines(framecrc("dmg.h4mk"));
+  ASSERT_EQ(all.size(), l.chunk_of_packet.size());
+
+  // Flip one byte inside the 5th group: exactly its packets are lost.
+  std::vector<uint64_t> chunks(l.chunk_of_packet.begin(), l.chunk_of_packet.end());
+  chunks.erase(std::unique(chunks.begin(), chunks.end()), chunks.end());
+  ASSERT_GT(chunks.size(), 8u);
+  std::string bytes = slurp(work_dir() / "dmg.h4mk");
+  bytes[chunks[4] + 40] ^= 0x20;
+  std::ofstream(work_dir() / "dmg-flip.h4mk", std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+  Result r = run(kFfmpeg + " -nostdin -v error -i dmg-flip.h4mk -map 0 -c copy -f framecrc -");
+  EXPECT_EQ(r.status, 0) << r.err;
+  std::vector<std::string> want;
+  for (size_t i = 0; i < all.size(); ++i)
+    if (l.chunk_of_packet[i] != chunks[4]) want.push_back(all[i]);
+  EXPECT_EQ(packet_lines(r.out), want);
+  EXPECT_NE(r.err.find("damaged data at offset " + std::to_string(chunks[4])), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("CRC mismatch"), std::string::npos) << r.err;
+
+  // Cut inside the 7th group: every packet of the first six groups, no more.
+  std::string whole = slurp(work_dir() / "dmg.h4mk");
+  std::ofstream(work_dir() / "dmg-cut.h4mk", std::ios::binary).write(whole.data(), std::streamsize(chunks[6] + 30));
+  r = run(kFfmpeg + " -nostdin -v error -i dmg-cut.h4mk -map 0 -c copy -f framecrc -");
+  EXPECT_EQ(r.status, 0) << r.err;
+  want.clear();
+  for (size_t i = 0; i < all.size(); ++i)
+    if (l.chunk_of_packet[i] < chunks[6]) want.push_back(all[i]);
+  EXPECT_EQ(packet_lines(r.out), want);
+  EXPECT_NE(r.err.find("incomplete file"), std::string::npos) << r.err;
+}
+
+TEST(FFmpeg, DefaultCodecsAndMetadata) {
+  make_sources();
+  // No -c copy: the muxer's defaults (FLAC audio, FFV1 video) apply.
+  ffmpeg("-i pcm.wav -f lavfi -i testsrc=duration=1:size=64x48:rate=10 -metadata title=defaults "
+         "-metadata:s:a:0 language=deu defaults.h4mk");
+  json j = probe("defaults.h4mk");
+  ASSERT_EQ(j["streams"].size(), 2u);
+  std::set<std::string> codecs;
+  for (const auto& s : j["streams"]) codecs.insert(s["codec_name"]);
+  EXPECT_EQ(codecs, (std::set<std::string>{"flac", "ffv1"}));
+  EXPECT_EQ(j["format"]["tags"]["title"], "defaults");
+  // And the result decodes.
+  Result r = run(kFfmpeg + " -nostdin -v error -i defaults.h4mk -f null -");
+  EXPECT_EQ(r.status, 0) << r.err;
+  // libh4mk agrees the file is sound.
+  auto bytes = read_file((work_dir() / "defaults.h4mk").string());
+  MemorySource src(bytes);
+  VerifyReport v = verify(src);
+  EXPECT_TRUE(v.ok()) << (v.problems.empty() ? "" : v.problems[0].message);
+  EXPECT_TRUE(v.veri_ok);
+}
+
+}  // namespace
+}  // namespace h4mk::test
