@@ -118,18 +118,30 @@ class Remux : public ::testing::TestWithParam<Source> {
   void SetUp() override { make_sources(); }
 };
 
+// src -> h4mk -> framecrc equals src -> framecrc, and src -> h4mk -> matroska
+// equals src -> matroska. `opts` are input options for every step.
+void check_remux(const std::string& src, const std::string& opts, const std::string& tag) {
+  const std::string h4 = src + tag + ".h4mk";
+  ffmpeg(opts + " -i " + src + " -map 0 -c copy " + h4);
+  const std::string want = framecrc(src, opts);
+  ASSERT_NE(want.find("0,"), std::string::npos) << "no packets in " << src;
+  EXPECT_EQ(framecrc(h4, opts), want) << src << " " << opts;
+  ffmpeg(opts + " -i " + h4 + " -map 0 -c copy " + src + tag + ".via-h4mk.mkv");
+  ffmpeg(opts + " -i " + src + " -map 0 -c copy " + src + tag + ".direct.mkv");
+  EXPECT_EQ(framecrc(src + tag + ".via-h4mk.mkv", opts), framecrc(src + tag + ".direct.mkv", opts))
+      << src << " " << opts;
+}
+
 TEST_P(Remux, FramecrcSurvivesH4mkAndBackToMatroska) {
   const std::string src = GetParam().name;
-  const std::string h4 = src + ".h4mk";
-  ffmpeg("-i " + src + " -map 0 -c copy " + h4);
-  const std::string want = framecrc(src);
-  ASSERT_NE(want.find("0,"), std::string::npos) << "no packets in " << src;
-  EXPECT_EQ(framecrc(h4), want) << src;
-
-  // Back into matroska: the same as muxing the source into matroska directly.
-  ffmpeg("-i " + h4 + " -map 0 -c copy " + src + ".via-h4mk.mkv");
-  ffmpeg("-i " + src + " -map 0 -c copy " + src + ".direct.mkv");
-  EXPECT_EQ(framecrc(src + ".via-h4mk.mkv"), framecrc(src + ".direct.mkv")) << src;
+  // The stored timestamps, exactly: no start-time normalisation by ffmpeg.
+  check_remux(src, "-copyts", ".copyts");
+  // With ffmpeg's default normalisation to the input's start time. The Ogg
+  // demuxer clamps a Vorbis stream's start time to 0 (oggparsevorbis.c), a
+  // codec-specific rule H4MK's demuxer does not copy, so Vorbis is shifted
+  // differently there (by its first packet's -1024 pre-roll) and checked
+  // with -copyts only.
+  if (src != "vorbis.ogg") check_remux(src, "", "");
 }
 
 INSTANTIATE_TEST_SUITE_P(Codecs, Remux, ::testing::ValuesIn(kSources),
@@ -364,6 +376,21 @@ TEST(FFmpeg, DamagedAndCutFilesKeepEveryIntactPacket) {
     if (l.chunk_of_packet[i] < chunks[6]) want.push_back(all[i]);
   EXPECT_EQ(packet_lines(r.out), want);
   EXPECT_NE(r.err.find("incomplete file"), std::string::npos) << r.err;
+}
+
+TEST(FFmpeg, FlushPacketsWritesEveryPacketAtOnce) {
+  make_sources();
+  ffmpeg("-i pcm.wav -map 0 -c copy -flush_packets 1 flushed.h4mk");
+  ffmpeg("-i pcm.wav -map 0 -c copy grouped.h4mk");
+  auto groups = [](const char* name) {
+    std::set<uint64_t> chunks;
+    for (uint64_t c : layout_of(work_dir() / name).chunk_of_packet) chunks.insert(c);
+    return chunks.size();
+  };
+  size_t packets = layout_of(work_dir() / "flushed.h4mk").chunk_of_packet.size();
+  EXPECT_EQ(groups("flushed.h4mk"), packets);  // one group per packet
+  EXPECT_LT(groups("grouped.h4mk"), packets / 4);
+  EXPECT_EQ(framecrc("flushed.h4mk"), framecrc("grouped.h4mk"));
 }
 
 TEST(FFmpeg, DefaultCodecsAndMetadata) {
