@@ -40,9 +40,9 @@ void BM_Write(benchmark::State& state) {
   state.SetBytesProcessed(int64_t(state.iterations() * file.size()));
   state.counters["overhead_B_per_block"] =
       double(file.size() - s.payload_bytes) / double(s.blocks.size());
-  state.counters["ns_per_block"] = benchmark::Counter(
-      double(s.blocks.size()) * double(state.iterations()),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_block"] =
+      benchmark::Counter(double(s.blocks.size()) * double(state.iterations()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_Write)->ArgsProduct({{0, 1, 2, 3}, {0, 1}})->Unit(benchmark::kMillisecond);
 
@@ -60,9 +60,9 @@ void BM_ReadIterate(benchmark::State& state) {
   }
   set_label(state, s);
   state.SetBytesProcessed(int64_t(state.iterations() * file.size()));
-  state.counters["ns_per_block"] = benchmark::Counter(
-      double(s.blocks.size()) * double(state.iterations()),
-      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["ns_per_block"] =
+      benchmark::Counter(double(s.blocks.size()) * double(state.iterations()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_ReadIterate)->DenseRange(0, 3)->Unit(benchmark::kMillisecond);
 

@@ -34,7 +34,8 @@ void add(Shape& s, BlockInfo b, uint32_t size) {
 
 Shape tokens16(double seconds) {
   Shape s = make("tokens16", {1, 1000}, 20);
-  for (int64_t i = 0; i < int64_t(seconds * 50); ++i) add(s, {1, BlockType::kI, i * 20, i * 20, 20}, 16);
+  for (int64_t i = 0; i < int64_t(seconds * 50); ++i)
+    add(s, {1, BlockType::kI, i * 20, i * 20, 20}, 16);
   return s;
 }
 

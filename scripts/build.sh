@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Builds everything: libh4mk, its tests and benchmarks, the demo, and FFmpeg
 # with the h4mk patch series (build_ffmpeg.sh) plus the tests that drive it.
+# The series is also built on FFmpeg 8.1.2 (its FATE tests run in ctest);
 # H4MK_NO_FFMPEG=1 builds the library side only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-ffmpeg_build=
+ffmpeg_build= ffmpeg_812=
 if [ "${H4MK_NO_FFMPEG:-0}" != 1 ]; then
   ./build_ffmpeg.sh
+  ./build_ffmpeg.sh --ffmpeg-version 8.1.2
   ffmpeg_build=$PWD/build/ffmpeg-9.0.2
+  ffmpeg_812=$PWD/build/ffmpeg-8.1.2
 fi
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" \
-  -DH4MK_FFMPEG_BUILD="$ffmpeg_build" >/dev/null
+  -DH4MK_FFMPEG_BUILD="$ffmpeg_build" -DH4MK_FFMPEG_812_BUILD="$ffmpeg_812" >/dev/null
 cmake --build build --parallel "$(nproc)"

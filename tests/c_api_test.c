@@ -6,21 +6,21 @@
 #include "h4mk/h4mk.h"
 
 static int failures = 0;
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    if (!(cond)) {                                                    \
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
       fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                     \
-    }                                                                 \
+      ++failures;                                                              \
+    }                                                                          \
   } while (0)
 
 typedef struct membuf {
-  uint8_t *data;
+  uint8_t* data;
   size_t size, cap, pos;
 } membuf;
 
-static int64_t mem_write(void *opaque, const uint8_t *buf, size_t size) {
-  membuf *m = opaque;
+static int64_t mem_write(void* opaque, const uint8_t* buf, size_t size) {
+  membuf* m = opaque;
   if (m->size + size > m->cap) {
     m->cap = (m->size + size) * 2;
     m->data = realloc(m->data, m->cap);
@@ -30,8 +30,8 @@ static int64_t mem_write(void *opaque, const uint8_t *buf, size_t size) {
   return (int64_t)size;
 }
 
-static int64_t mem_read(void *opaque, uint8_t *buf, size_t size) {
-  membuf *m = opaque;
+static int64_t mem_read(void* opaque, uint8_t* buf, size_t size) {
+  membuf* m = opaque;
   size_t n = m->size - m->pos < size ? m->size - m->pos : size;
   if (n > 1000) n = 1000; /* short reads, like a socket */
   memcpy(buf, m->data + m->pos, n);
@@ -39,18 +39,18 @@ static int64_t mem_read(void *opaque, uint8_t *buf, size_t size) {
   return (int64_t)n;
 }
 
-static int64_t mem_seek(void *opaque, int64_t offset) {
-  membuf *m = opaque;
+static int64_t mem_seek(void* opaque, int64_t offset) {
+  membuf* m = opaque;
   if (offset < 0 || (size_t)offset > m->size) return -1;
   m->pos = (size_t)offset;
   return offset;
 }
 
-static int64_t mem_size(void *opaque) { return (int64_t)((membuf *)opaque)->size; }
+static int64_t mem_size(void* opaque) { return (int64_t)((membuf*)opaque)->size; }
 
-static void write_file(membuf *m) {
+static void write_file(membuf* m) {
   h4mk_io io = {m, NULL, mem_write, NULL, NULL};
-  h4mk_writer *w = NULL;
+  h4mk_writer* w = NULL;
   h4mk_writer_options opts = {0};
   opts.max_group_blocks = 10;
   CHECK(h4mk_writer_open(&w, &io, &opts) == H4MK_OK);
@@ -101,9 +101,9 @@ static void write_file(membuf *m) {
   h4mk_writer_free(w);
 }
 
-static int read_all(membuf *m, int seekable) {
+static int read_all(membuf* m, int seekable) {
   h4mk_io io = {m, mem_read, NULL, seekable ? mem_seek : NULL, seekable ? mem_size : NULL};
-  h4mk_reader *r = NULL;
+  h4mk_reader* r = NULL;
   m->pos = 0;
   CHECK(h4mk_reader_open(&r, &io) == H4MK_OK);
   if (!r) return -1;
@@ -116,11 +116,14 @@ static int read_all(membuf *m, int seekable) {
   CHECK(strcmp(h4mk_reader_metadata_json(r), "{\"artist\":\"h4mk\",\"title\":\"C test\"}") == 0);
   {
     const char *k, *v;
-    CHECK(h4mk_reader_metadata(r, 1, &k, &v) == H4MK_OK && !strcmp(k, "title") && !strcmp(v, "C test"));
+    CHECK(h4mk_reader_metadata(r, 1, &k, &v) == H4MK_OK && !strcmp(k, "title") &&
+          !strcmp(v, "C test"));
     CHECK(h4mk_reader_metadata(r, 2, &k, &v) == H4MK_ERR_NOT_FOUND);
-    CHECK(h4mk_reader_track_tag(r, 0, 0, &k, &v) == H4MK_OK && !strcmp(k, "language") && !strcmp(v, "eng"));
+    CHECK(h4mk_reader_track_tag(r, 0, 0, &k, &v) == H4MK_OK && !strcmp(k, "language") &&
+          !strcmp(v, "eng"));
     CHECK(h4mk_reader_track_property(r, 0, "ffmpeg.format", &v) == H4MK_OK && !strcmp(v, "s16"));
-    CHECK(h4mk_reader_track_property(r, 0, "ffmpeg.bits_per_coded_sample", &v) == H4MK_OK && !strcmp(v, "16"));
+    CHECK(h4mk_reader_track_property(r, 0, "ffmpeg.bits_per_coded_sample", &v) == H4MK_OK &&
+          !strcmp(v, "16"));
     CHECK(h4mk_reader_track_property(r, 0, "ffmpeg.nothing", &v) == H4MK_ERR_NOT_FOUND);
   }
   int n = 0;
@@ -137,7 +140,7 @@ static int read_all(membuf *m, int seekable) {
     CHECK(h4mk_reader_has_index(r) == 1);
     CHECK(h4mk_reader_track_summary(r, 1, &count, &start, &end) == H4MK_OK);
     CHECK(count == 500 && start == 0 && end == 500 * 960);
-    const h4mk_index_entry *e = NULL;
+    const h4mk_index_entry* e = NULL;
     size_t ne = 0;
     CHECK(h4mk_reader_index(r, 1, &e, &ne) == H4MK_OK && ne == 50);
     h4mk_block landed;
@@ -160,7 +163,8 @@ static int read_all(membuf *m, int seekable) {
 }
 
 int main(void) {
-  CHECK(h4mk_version() == ((H4MK_VERSION_MAJOR << 16) | (H4MK_VERSION_MINOR << 8) | H4MK_VERSION_PATCH));
+  CHECK(h4mk_version() ==
+        ((H4MK_VERSION_MAJOR << 16) | (H4MK_VERSION_MINOR << 8) | H4MK_VERSION_PATCH));
   CHECK(strcmp(h4mk_version_string(), H4MK_VERSION_STRING) == 0);
   CHECK(strcmp(h4mk_strerror(H4MK_ERR_CRC), "CRC mismatch") == 0);
 
@@ -172,14 +176,15 @@ int main(void) {
   /* A damaged chunk is reported with its offset and reading continues. */
   m.data[m.size / 2] ^= 0x10;
   h4mk_io io = {&m, mem_read, NULL, NULL, NULL};
-  h4mk_reader *r = NULL;
+  h4mk_reader* r = NULL;
   m.pos = 0;
   CHECK(h4mk_reader_open(&r, &io) == H4MK_OK);
   int blocks = 0, damaged = 0, rc;
   uint64_t where = 0;
   h4mk_block b;
   while ((rc = h4mk_reader_next_block(r, &b, &where)) != H4MK_ERR_EOF) {
-    if (rc == H4MK_OK) ++blocks;
+    if (rc == H4MK_OK)
+      ++blocks;
     else {
       ++damaged;
       CHECK(rc == H4MK_ERR_CRC);
@@ -191,7 +196,7 @@ int main(void) {
   h4mk_reader_free(r);
 
   /* Not an H4MK file. */
-  membuf junk = {(uint8_t *)"RIFF....WAVEfmt ", 16, 16, 0};
+  membuf junk = {(uint8_t*)"RIFF....WAVEfmt ", 16, 16, 0};
   h4mk_io jio = {&junk, mem_read, NULL, mem_seek, mem_size};
   CHECK(h4mk_reader_open(&r, &jio) == H4MK_ERR_BAD_MAGIC && r == NULL);
   CHECK(strstr(h4mk_open_error(), "not an H4MK file") != NULL);
@@ -207,9 +212,10 @@ int main(void) {
   {
     uint8_t blob[64];
     size_t size = 0, pos = 0, ks, vs;
-    const char *k;
-    const uint8_t *v;
-    CHECK(h4mk_side_data_put(blob, sizeof blob, &size, "ffmpeg.Skip Samples", (const uint8_t *)"abcd", 4) == 25);
+    const char* k;
+    const uint8_t* v;
+    CHECK(h4mk_side_data_put(blob, sizeof blob, &size, "ffmpeg.Skip Samples",
+                             (const uint8_t*)"abcd", 4) == 25);
     CHECK(h4mk_side_data_put(blob, sizeof blob, &size, "", NULL, 0) == 0);
     CHECK(size == 25);
     CHECK(h4mk_side_data_next(blob, size, &pos, &k, &ks, &v, &vs) == H4MK_OK);

@@ -2,9 +2,9 @@
 // allocation. Every allocation in this test binary is measured.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
-#include <algorithm>
 #include <new>
 
 #include "../libh4mk/src/block_group.hpp"
@@ -22,11 +22,13 @@ template <typename F>
 auto measured(F&& f) {
   g_largest_allocation = 0;
   struct Record {
-    ~Record() { g_largest_in_library = std::max(g_largest_in_library, g_largest_allocation.load()); }
+    ~Record() {
+      g_largest_in_library = std::max(g_largest_in_library, g_largest_allocation.load());
+    }
   } record;
   return f();
 }
-}
+}  // namespace
 
 void* operator new(size_t n) {
   size_t cur = g_largest_allocation.load();
@@ -194,17 +196,18 @@ TEST_F(Hostile, BadLeb128) {
 }
 
 TEST_F(Hostile, BadTimeBasesAndTracks) {
-  for (const char* trak :
-       {R"({"tracks":[{"id":1,"kind":"audio","codec":"x","time_base":[0,1000]}]})",
-        R"({"tracks":[{"id":1,"kind":"audio","codec":"x","time_base":[1,-5]}]})",
-        R"({"tracks":[{"id":1,"kind":"audio","codec":"x","time_base":[1,4294967296]}]})",
-        R"({"tracks":[{"id":1,"kind":"audio","codec":"x","time_base":"1/1000"}]})",
-        R"({"tracks":[{"id":0,"kind":"audio","codec":"x","time_base":[1,1]}]})",
-        R"({"tracks":[{"id":1,"kind":"smell","codec":"x","time_base":[1,1]}]})",
-        R"({"tracks":[{"id":1,"kind":"audio","time_base":[1,1]}]})",
-        R"({"tracks":[{"id":1,"kind":"audio","codec":"x","time_base":[1,1]},{"id":1,"kind":"audio","codec":"x","time_base":[1,1]}]})",
-        R"({"tracks":[{"id":1,"kind":"audio","codec":"x","time_base":[1,1],"extradata":"!!"}]})",
-        R"({"tracks":{}})", R"([1,2,3])", "not json"}) {
+  for (
+      const char* trak :
+      {R"({"tracks":[{"id":1,"kind":"audio","codec":"x","time_base":[0,1000]}]})",
+       R"({"tracks":[{"id":1,"kind":"audio","codec":"x","time_base":[1,-5]}]})",
+       R"({"tracks":[{"id":1,"kind":"audio","codec":"x","time_base":[1,4294967296]}]})",
+       R"({"tracks":[{"id":1,"kind":"audio","codec":"x","time_base":"1/1000"}]})",
+       R"({"tracks":[{"id":0,"kind":"audio","codec":"x","time_base":[1,1]}]})",
+       R"({"tracks":[{"id":1,"kind":"smell","codec":"x","time_base":[1,1]}]})",
+       R"({"tracks":[{"id":1,"kind":"audio","time_base":[1,1]}]})",
+       R"({"tracks":[{"id":1,"kind":"audio","codec":"x","time_base":[1,1]},{"id":1,"kind":"audio","codec":"x","time_base":[1,1]}]})",
+       R"({"tracks":[{"id":1,"kind":"audio","codec":"x","time_base":[1,1],"extradata":"!!"}]})",
+       R"({"tracks":{}})", R"([1,2,3])", "not json"}) {
     auto f = header();
     append_text(f, "TRAK", trak);
     std::string msg;

@@ -31,8 +31,8 @@ TEST(Leb128, RoundTripsAndRejectsMalformed) {
     return !get_uleb128(p, b.data() + b.size(), v);
   };
   EXPECT_TRUE(rejects({}));
-  EXPECT_TRUE(rejects({0x80}));                                                     // cut
-  EXPECT_TRUE(rejects({0x80, 0x00}));                                               // overlong
+  EXPECT_TRUE(rejects({0x80}));                                                        // cut
+  EXPECT_TRUE(rejects({0x80, 0x00}));                                                  // overlong
   EXPECT_TRUE(rejects({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}));  // > 64 bits
   EXPECT_TRUE(rejects(std::vector<uint8_t>(11, 0x80)));
 }
@@ -113,7 +113,8 @@ TEST(BlockGroup, UniformFixedSizeCostsNothingPerBlock) {
 
 TEST(BlockGroup, UniformVariableSizeAndPerRecord) {
   std::vector<PendingBlock> blocks;
-  for (int i = 0; i < 10; ++i) blocks.push_back({{9, BlockType::kP, 10 * i, 10 * i, 10}, uint32_t(i)});
+  for (int i = 0; i < 10; ++i)
+    blocks.push_back({{9, BlockType::kP, 10 * i, 10 * i, 10}, uint32_t(i)});
   std::vector<uint8_t> enc;
   round_trip(blocks, 10, enc);
   EXPECT_EQ(enc[6], kGroupUniform);

@@ -57,7 +57,8 @@ void check_cut(const SmallFile& s, size_t cut, bool pipe) {
       Reader r(src);
       FAIL() << "opened a file cut at " << cut;
     } catch (const Error& e) {
-      EXPECT_TRUE(e.code() == ErrorCode::kTruncated || e.code() == ErrorCode::kBadMagic) << e.what();
+      EXPECT_TRUE(e.code() == ErrorCode::kTruncated || e.code() == ErrorCode::kBadMagic)
+          << e.what();
     }
     return;
   }
@@ -123,7 +124,8 @@ TEST(Recovery, EverySingleByteFlipIsDetectedAndOnlyItsChunkIsLost) {
     for (size_t i = 0; i < s.full.blocks.size(); ++i)
       if (!(c && c->tag == "CORE" && s.full.chunk_offsets[i] == c->offset))
         expected.push_back(s.full.blocks[i]);
-    ASSERT_EQ(r.blocks.size(), expected.size()) << "flip at " << at << " in " << (c ? c->tag : "crc");
+    ASSERT_EQ(r.blocks.size(), expected.size())
+        << "flip at " << at << " in " << (c ? c->tag : "crc");
     ASSERT_TRUE(r.blocks == expected) << "flip at " << at;
     if (c && c->tag != "VERI" && c->tag != "TSEK") {
       ASSERT_FALSE(r.damage.empty()) << "flip at " << at << " in " << c->tag;

@@ -1,9 +1,9 @@
 // Writing then reading random multi-track streams gives back every block exactly.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <thread>
-#include <unistd.h>
 
 #include "test_util.hpp"
 
@@ -136,7 +136,8 @@ TEST(RoundTrip, RealPipeWriteAndRead) {
   std::vector<uint8_t> piped;
   std::thread drain([&] {
     uint8_t buf[8192];
-    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) piped.insert(piped.end(), buf, buf + n);
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;)
+      piped.insert(piped.end(), buf, buf + n);
   });
   {
     FILE* out = fdopen(fds[1], "wb");
@@ -157,7 +158,8 @@ TEST(RoundTrip, RealPipeWriteAndRead) {
   std::thread feed([&] {
     size_t off = 0;
     while (off < expected.size()) {
-      ssize_t n = ::write(fds[1], expected.data() + off, std::min<size_t>(3000, expected.size() - off));
+      ssize_t n =
+          ::write(fds[1], expected.data() + off, std::min<size_t>(3000, expected.size() - off));
       if (n <= 0) break;
       off += size_t(n);
     }

@@ -203,7 +203,7 @@ TEST(Seek, LandingModes) {
   EXPECT_EQ(landed_pts(4, SeekMode::kKeyAfter), 9);
   EXPECT_EQ(landed_pts(9, SeekMode::kKeyAfter), 9);
   EXPECT_EQ(landed_pts(-5, SeekMode::kKeyAfter), 0);
-  EXPECT_EQ(landed_pts(4, SeekMode::kAnyBefore), 4);   // B4: decoded after P6
+  EXPECT_EQ(landed_pts(4, SeekMode::kAnyBefore), 4);  // B4: decoded after P6
   EXPECT_EQ(landed_pts(7, SeekMode::kAnyBefore), 7);
   EXPECT_EQ(landed_pts(100, SeekMode::kAnyBefore), 10);
   EXPECT_THROW(r.seek(5, 11, SeekMode::kKeyAfter), Error);

@@ -140,7 +140,8 @@ ReadBack read_all(Source& source) {
   Block b;
   for (ReadEvent ev; (ev = reader.next(b)) != ReadEvent::kEnd;) {
     if (ev != ReadEvent::kBlock) continue;
-    r.blocks.push_back({b.info, {b.data.begin(), b.data.end()}, {b.side_data.begin(), b.side_data.end()}});
+    r.blocks.push_back(
+        {b.info, {b.data.begin(), b.data.end()}, {b.side_data.begin(), b.side_data.end()}});
     r.chunk_offsets.push_back(b.chunk_offset);
   }
   r.damage = reader.damage();

@@ -36,7 +36,8 @@ std::vector<uint8_t> minimal() {
   w.add_track(t);
   w.set_metadata("title", "minimal");
   for (int i = 0; i < 3; ++i) {
-    std::vector<uint8_t> p = {uint8_t(0xA0 + i), uint8_t(0xB0 + i), uint8_t(0xC0 + i), uint8_t(0xD0 + i)};
+    std::vector<uint8_t> p = {uint8_t(0xA0 + i), uint8_t(0xB0 + i), uint8_t(0xC0 + i),
+                              uint8_t(0xD0 + i)};
     w.write_block({1, BlockType::kI, 20 * i, 20 * i, 20}, p);
   }
   w.finish();
@@ -72,9 +73,9 @@ std::vector<uint8_t> multitrack() {
   w.set_safe_json(R"({"policy":"transport_only"})");
   w.set_note("I P B B P B I, and a control track");
   // Video in decode order: I0 P3 B1 B2 P5 B4 I6 (pts), dts = decode index - 1.
-  const std::pair<int, BlockType> video[] = {{0, BlockType::kI}, {3, BlockType::kP}, {1, BlockType::kB},
-                                             {2, BlockType::kB}, {5, BlockType::kP}, {4, BlockType::kB},
-                                             {6, BlockType::kI}};
+  const std::pair<int, BlockType> video[] = {
+      {0, BlockType::kI}, {3, BlockType::kP}, {1, BlockType::kB}, {2, BlockType::kB},
+      {5, BlockType::kP}, {4, BlockType::kB}, {6, BlockType::kI}};
   int k = 0;
   for (auto [pts, type] : video) {
     BlockInfo b{1, type, pts, k - 1, 1, false, type == BlockType::kB};
@@ -112,8 +113,10 @@ std::vector<uint8_t> future_minor() {
   std::vector<uint8_t> f;
   auto h = encode_file_header({1, 1, 0x80000000u});
   f.insert(f.end(), h.begin(), h.end());
-  add_chunk(f, kTagTrak,
-            bytes_of(R"({"tracks":[{"codec":"h4core","id":1,"kind":"data","time_base":[1,1000],"future_key":true}]})"));
+  add_chunk(
+      f, kTagTrak,
+      bytes_of(
+          R"({"tracks":[{"codec":"h4core","id":1,"kind":"data","time_base":[1,1000],"future_key":true}]})"));
   add_chunk(f, make_tag("XTRA"), bytes_of("unknown header chunk"));
   std::vector<uint8_t> g(20);
   store_u32(g.data(), kMagicGroup);
@@ -185,7 +188,10 @@ ordered_json describe(std::span<const uint8_t> file) {
   }
   j["damage"] = ordered_json::array();
   for (const Damage& d : r.damage())
-    j["damage"].push_back({{"offset", d.offset}, {"length", d.length}, {"code", int(d.code)}, {"message", d.message}});
+    j["damage"].push_back({{"offset", d.offset},
+                           {"length", d.length},
+                           {"code", int(d.code)},
+                           {"message", d.message}});
   j["index"] = ordered_json::object();
   for (const Track& t : r.tracks()) {
     ordered_json e = ordered_json::array();
@@ -194,11 +200,15 @@ ordered_json describe(std::span<const uint8_t> file) {
   }
   MemorySource vsrc(file);
   VerifyReport v = verify(vsrc);
-  j["verify"] = {{"ok", v.ok()}, {"complete", v.complete}, {"veri_ok", v.veri_ok},
-                 {"container_crc_ok", v.container_crc_ok}, {"blocks", v.blocks}};
+  j["verify"] = {{"ok", v.ok()},
+                 {"complete", v.complete},
+                 {"veri_ok", v.veri_ok},
+                 {"container_crc_ok", v.container_crc_ok},
+                 {"blocks", v.blocks}};
   j["verify"]["problems"] = ordered_json::array();
   for (const Problem& p : v.problems)
-    j["verify"]["problems"].push_back({{"offset", p.offset}, {"chunk", p.chunk}, {"message", p.message}});
+    j["verify"]["problems"].push_back(
+        {{"offset", p.offset}, {"chunk", p.chunk}, {"message", p.message}});
   return j;
 }
 
@@ -229,7 +239,8 @@ TEST(Vectors, RebuiltFilesMatchCheckedInBytes) {
       write_file(base + ".json", bytes_of(expected));
       continue;
     }
-    EXPECT_EQ(read_file(base + ".h4mk"), built) << v.name << ": the writer no longer produces the vector";
+    EXPECT_EQ(read_file(base + ".h4mk"), built)
+        << v.name << ": the writer no longer produces the vector";
     const std::string dump = hex_dump(built);
     EXPECT_EQ(read_file(base + ".hex"), std::vector<uint8_t>(dump.begin(), dump.end()))
         << v.name << ".hex is stale";

@@ -10,143 +10,130 @@
  * usage: lavf_bench FILE [RUNS] [SEEKS]
  */
 #include <inttypes.h>
+#include <libavformat/avformat.h>
+#include <libavformat/avio.h>
+#include <libavutil/mem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include <libavformat/avformat.h>
-#include <libavformat/avio.h>
-#include <libavutil/mem.h>
-
 typedef struct CountingFile {
-    FILE *f;
-    int64_t bytes;
-    int64_t size;
+  FILE* f;
+  int64_t bytes;
+  int64_t size;
 } CountingFile;
 
-static int cf_read(void *opaque, uint8_t *buf, int size)
-{
-    CountingFile *c = opaque;
-    size_t n = fread(buf, 1, size, c->f);
-    c->bytes += n;
-    return n ? (int)n : AVERROR_EOF;
+static int cf_read(void* opaque, uint8_t* buf, int size) {
+  CountingFile* c = opaque;
+  size_t n = fread(buf, 1, size, c->f);
+  c->bytes += n;
+  return n ? (int)n : AVERROR_EOF;
 }
 
-static int64_t cf_seek(void *opaque, int64_t offset, int whence)
-{
-    CountingFile *c = opaque;
-    if (whence == AVSEEK_SIZE)
-        return c->size;
-    if (fseeko(c->f, offset, whence & ~AVSEEK_FORCE) < 0)
-        return AVERROR(errno);
-    return ftello(c->f);
+static int64_t cf_seek(void* opaque, int64_t offset, int whence) {
+  CountingFile* c = opaque;
+  if (whence == AVSEEK_SIZE) return c->size;
+  if (fseeko(c->f, offset, whence & ~AVSEEK_FORCE) < 0) return AVERROR(errno);
+  return ftello(c->f);
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* Bytes read by avformat_open_input alone, through a small (4 KiB) buffer. */
-static int64_t open_bytes(const char *path)
-{
-    CountingFile c = { fopen(path, "rb") };
-    AVFormatContext *fmt = avformat_alloc_context();
-    uint8_t *buf = av_malloc(4096);
-    AVIOContext *pb;
-    int64_t bytes;
+static int64_t open_bytes(const char* path) {
+  CountingFile c = {fopen(path, "rb")};
+  AVFormatContext* fmt = avformat_alloc_context();
+  uint8_t* buf = av_malloc(4096);
+  AVIOContext* pb;
+  int64_t bytes;
 
-    fseeko(c.f, 0, SEEK_END);
-    c.size = ftello(c.f);
-    fseeko(c.f, 0, SEEK_SET);
-    pb = avio_alloc_context(buf, 4096, 0, &c, cf_read, NULL, cf_seek);
-    fmt->pb = pb;
-    if (avformat_open_input(&fmt, path, NULL, NULL) < 0) {
-        fprintf(stderr, "cannot open %s\n", path);
-        exit(1);
-    }
-    bytes = c.bytes;
-    avformat_close_input(&fmt);
-    av_freep(&pb->buffer);
-    avio_context_free(&pb);
-    fclose(c.f);
-    return bytes;
+  fseeko(c.f, 0, SEEK_END);
+  c.size = ftello(c.f);
+  fseeko(c.f, 0, SEEK_SET);
+  pb = avio_alloc_context(buf, 4096, 0, &c, cf_read, NULL, cf_seek);
+  fmt->pb = pb;
+  if (avformat_open_input(&fmt, path, NULL, NULL) < 0) {
+    fprintf(stderr, "cannot open %s\n", path);
+    exit(1);
+  }
+  bytes = c.bytes;
+  avformat_close_input(&fmt);
+  av_freep(&pb->buffer);
+  avio_context_free(&pb);
+  fclose(c.f);
+  return bytes;
 }
 
-int main(int argc, char **argv)
-{
-    const char *path = argv[1];
-    const int runs  = argc > 2 ? atoi(argv[2]) : 5;
-    const int seeks = argc > 3 ? atoi(argv[3]) : 2000;
-    AVFormatContext *fmt = NULL;
-    AVPacket *pkt = av_packet_alloc();
-    int64_t packets = 0, payload = 0, *keys = NULL, last = 0, file_bytes;
-    size_t nkeys = 0, cap = 0;
-    double best = 1e9, t0, seek_time;
-    int errors = 0, stream = 0;
+int main(int argc, char** argv) {
+  const char* path = argv[1];
+  const int runs = argc > 2 ? atoi(argv[2]) : 5;
+  const int seeks = argc > 3 ? atoi(argv[3]) : 2000;
+  AVFormatContext* fmt = NULL;
+  AVPacket* pkt = av_packet_alloc();
+  int64_t packets = 0, payload = 0, *keys = NULL, last = 0, file_bytes;
+  size_t nkeys = 0, cap = 0;
+  double best = 1e9, t0, seek_time;
+  int errors = 0, stream = 0;
 
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s FILE [RUNS] [SEEKS]\n", argv[0]);
-        return 2;
+  if (argc < 2) {
+    fprintf(stderr, "usage: %s FILE [RUNS] [SEEKS]\n", argv[0]);
+    return 2;
+  }
+  if (avformat_open_input(&fmt, path, NULL, NULL) < 0 || avformat_find_stream_info(fmt, NULL) < 0)
+    return 1;
+  file_bytes = avio_size(fmt->pb);
+
+  for (int r = 0; r < runs; r++) {
+    int64_t n = 0;
+    if (r > 0) { /* a fresh context per run: every run reads from the start */
+      avformat_close_input(&fmt);
+      if (avformat_open_input(&fmt, path, NULL, NULL) < 0) return 1;
     }
-    if (avformat_open_input(&fmt, path, NULL, NULL) < 0 || avformat_find_stream_info(fmt, NULL) < 0)
-        return 1;
-    file_bytes = avio_size(fmt->pb);
-
-    for (int r = 0; r < runs; r++) {
-        int64_t n = 0;
-        if (r > 0) { /* a fresh context per run: every run reads from the start */
-            avformat_close_input(&fmt);
-            if (avformat_open_input(&fmt, path, NULL, NULL) < 0)
-                return 1;
-        }
-        t0 = now();
-        while (av_read_frame(fmt, pkt) >= 0) {
-            if (r == 0) {
-                payload += pkt->size;
-                if (pkt->stream_index == stream && (pkt->flags & AV_PKT_FLAG_KEY)) {
-                    if (nkeys == cap)
-                        keys = realloc(keys, (cap = cap ? 2 * cap : 4096) * sizeof(*keys));
-                    keys[nkeys++] = pkt->pts;
-                }
-                if (pkt->stream_index == stream && pkt->pts > last)
-                    last = pkt->pts;
-            }
-            n++;
-            av_packet_unref(pkt);
-        }
-        if ((now() - t0) / n < best)
-            best = (now() - t0) / n;
-        packets = n;
-    }
-
-    srand(1);
     t0 = now();
-    for (int i = 0; i < seeks; i++) {
-        int64_t target = (int64_t)((double)rand() / RAND_MAX * last), want = INT64_MIN;
-        for (size_t k = 0; k < nkeys && keys[k] <= target; k++)
-            want = keys[k];
-        if (av_seek_frame(fmt, stream, target, AVSEEK_FLAG_BACKWARD) < 0) {
-            errors++;
-            continue;
+    while (av_read_frame(fmt, pkt) >= 0) {
+      if (r == 0) {
+        payload += pkt->size;
+        if (pkt->stream_index == stream && (pkt->flags & AV_PKT_FLAG_KEY)) {
+          if (nkeys == cap) keys = realloc(keys, (cap = cap ? 2 * cap : 4096) * sizeof(*keys));
+          keys[nkeys++] = pkt->pts;
         }
-        while (av_read_frame(fmt, pkt) >= 0 && pkt->stream_index != stream)
-            av_packet_unref(pkt);
-        if (pkt->pts != want)
-            errors++;
-        av_packet_unref(pkt);
+        if (pkt->stream_index == stream && pkt->pts > last) last = pkt->pts;
+      }
+      n++;
+      av_packet_unref(pkt);
     }
-    seek_time = (now() - t0) / seeks;
+    if ((now() - t0) / n < best) best = (now() - t0) / n;
+    packets = n;
+  }
 
-    printf("{\"file\":\"%s\",\"format\":\"%s\",\"packets\":%"PRId64",\"payload_bytes\":%"PRId64","
-           "\"file_bytes\":%"PRId64",\"read_ns\":%.1f,\"seek_us\":%.2f,\"seek_errors\":%d,"
-           "\"open_bytes\":%"PRId64"}\n",
-           path, fmt->iformat->name, packets, payload, file_bytes, best * 1e9, seek_time * 1e6,
-           errors, open_bytes(path));
-    free(keys);
-    av_packet_free(&pkt);
-    avformat_close_input(&fmt);
-    return 0;
+  srand(1);
+  t0 = now();
+  for (int i = 0; i < seeks; i++) {
+    int64_t target = (int64_t)((double)rand() / RAND_MAX * last), want = INT64_MIN;
+    for (size_t k = 0; k < nkeys && keys[k] <= target; k++) want = keys[k];
+    if (av_seek_frame(fmt, stream, target, AVSEEK_FLAG_BACKWARD) < 0) {
+      errors++;
+      continue;
+    }
+    while (av_read_frame(fmt, pkt) >= 0 && pkt->stream_index != stream) av_packet_unref(pkt);
+    if (pkt->pts != want) errors++;
+    av_packet_unref(pkt);
+  }
+  seek_time = (now() - t0) / seeks;
+
+  printf("{\"file\":\"%s\",\"format\":\"%s\",\"packets\":%" PRId64 ",\"payload_bytes\":%" PRId64
+         ","
+         "\"file_bytes\":%" PRId64
+         ",\"read_ns\":%.1f,\"seek_us\":%.2f,\"seek_errors\":%d,"
+         "\"open_bytes\":%" PRId64 "}\n",
+         path, fmt->iformat->name, packets, payload, file_bytes, best * 1e9, seek_time * 1e6,
+         errors, open_bytes(path));
+  free(keys);
+  av_packet_free(&pkt);
+  avformat_close_input(&fmt);
+  return 0;
 }

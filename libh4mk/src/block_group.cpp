@@ -38,15 +38,14 @@ bool is_fixed_size(std::span<const PendingBlock> blocks) {
 }
 
 [[noreturn]] void corrupt(uint64_t chunk_offset, const std::string& what) {
-  throw Error(ErrorCode::kCorrupt, "CORE chunk at offset " + std::to_string(chunk_offset) + ": " + what,
-              chunk_offset);
+  throw Error(ErrorCode::kCorrupt,
+              "CORE chunk at offset " + std::to_string(chunk_offset) + ": " + what, chunk_offset);
 }
 
 }  // namespace
 
-void encode_group(uint16_t track_id, int64_t default_duration,
-                  std::span<const PendingBlock> blocks, std::span<const uint8_t> payloads,
-                  std::vector<uint8_t>& out) {
+void encode_group(uint16_t track_id, int64_t default_duration, std::span<const PendingBlock> blocks,
+                  std::span<const uint8_t> payloads, std::vector<uint8_t>& out) {
   const bool uniform = is_uniform(blocks);
   const bool fixed = uniform && is_fixed_size(blocks);
   const size_t head = out.size();
@@ -198,11 +197,18 @@ GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_durat
       if (uint64_t(fixed_size) * g.block_count != uint64_t(end - p))
         corrupt(chunk_offset, "FIXED_SIZE payloads do not fill the chunk exactly");
     }
+    // One prototype copied for every block, then only timing and extent set
+    // in place (building each block on the stack stalled store forwarding).
+    out.resize(g.block_count, DecodedBlock{make_info(f, 0, 0, duration), 0, 0, 0, 0});
     int64_t pts = g.pts;
     for (uint32_t i = 0; i < g.block_count; ++i) {
       if (i > 0) pts = add(i, pts, duration, "pts");
       uint32_t size = fixed ? fixed_size : read_size(i);
-      out.push_back({make_info(f, pts, pts, duration), uint32_t(p - base), size, 0, 0});
+      DecodedBlock& d = out[i];
+      d.info.pts = pts;
+      d.info.dts = pts;
+      d.offset = uint32_t(p - base);
+      d.size = size;
       p += size;
     }
   } else {
@@ -234,9 +240,19 @@ GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_durat
           corrupt(chunk_offset, where(i) + "side data entries are malformed");
         p += side_size;
       }
-      if (size > uint64_t(end - p))
-        corrupt(chunk_offset, where(i) + "payload runs past the chunk");
-      out.push_back({make_info(f, pts, dts, duration), uint32_t(p - base), size, side_offset, side_size});
+      if (size > uint64_t(end - p)) corrupt(chunk_offset, where(i) + "payload runs past the chunk");
+      DecodedBlock& d = out.emplace_back();
+      d.info.track_id = g.track_id;
+      d.info.type = static_cast<BlockType>(f & kBlockTypeMask);
+      d.info.pts = pts;
+      d.info.dts = dts;
+      d.info.duration = duration;
+      d.info.masked = f & kBlockMasked;
+      d.info.discardable = f & kBlockDiscardable;
+      d.offset = uint32_t(p - base);
+      d.size = size;
+      d.side_offset = side_offset;
+      d.side_size = side_size;
       p += size;
       prev_pts = pts;
       prev_duration = duration;

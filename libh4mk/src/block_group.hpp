@@ -35,9 +35,8 @@ struct PendingBlock {
 
 // Appends the encoded group (header + records + payloads) to `out`.
 // `payloads` holds, per block in order, its side data then its payload.
-void encode_group(uint16_t track_id, int64_t default_duration,
-                  std::span<const PendingBlock> blocks, std::span<const uint8_t> payloads,
-                  std::vector<uint8_t>& out);
+void encode_group(uint16_t track_id, int64_t default_duration, std::span<const PendingBlock> blocks,
+                  std::span<const uint8_t> payloads, std::vector<uint8_t>& out);
 
 struct DecodedBlock {
   BlockInfo info;

@@ -1,17 +1,16 @@
 // The C API: a thin layer over the C++ classes that turns exceptions into
 // status codes and keeps the strings it hands out alive.
-#include "h4mk/h4mk.h"
-
 #include <deque>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
-#include "h4mk/h4mk.hpp"
 #include "byte_order.hpp"
 #include "chunk.hpp"
 #include "crc32.hpp"
+#include "h4mk/h4mk.h"
+#include "h4mk/h4mk.hpp"
 #include "track_json.hpp"
 
 using namespace h4mk;
@@ -57,7 +56,8 @@ const nlohmann::json* find_path(const nlohmann::json& root, const std::string& p
   size_t start = 0;
   while (true) {
     size_t dot = path.find('.', start);
-    std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    std::string key =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     if (!node->is_object() || !node->contains(key)) return nullptr;
     node = &(*node)[key];
     if (dot == std::string::npos) return node;
@@ -70,8 +70,10 @@ void set_path(nlohmann::json& root, const std::string& path, nlohmann::json valu
   size_t start = 0;
   while (true) {
     size_t dot = path.find('.', start);
-    std::string key = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-    if (key.empty()) throw Error(ErrorCode::kInvalidArgument, "empty component in path \"" + path + "\"");
+    std::string key =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (key.empty())
+      throw Error(ErrorCode::kInvalidArgument, "empty component in path \"" + path + "\"");
     if (dot == std::string::npos) {
       (*node)[key] = std::move(value);
       return;
@@ -120,7 +122,7 @@ struct h4mk_reader {
       track_objects.push_back(t);
     }
     meta = reader->metadata_json().empty() ? nlohmann::json::object()
-                                            : nlohmann::json::parse(reader->metadata_json());
+                                           : nlohmann::json::parse(reader->metadata_json());
     parsed = true;
   }
   const char* keep(std::string s) { return strings.emplace_back(std::move(s)).c_str(); }
@@ -216,7 +218,9 @@ int h4mk_reader_track_info(h4mk_reader* r, size_t index, h4mk_track_info* out) {
   return H4MK_OK;
 }
 
-const char* h4mk_reader_tracks_json(const h4mk_reader* r) { return r->reader->tracks_json().c_str(); }
+const char* h4mk_reader_tracks_json(const h4mk_reader* r) {
+  return r->reader->tracks_json().c_str();
+}
 const char* h4mk_reader_metadata_json(const h4mk_reader* r) {
   return r->reader->metadata_json().c_str();
 }
@@ -242,7 +246,8 @@ int h4mk_reader_track_summary(h4mk_reader* r, uint16_t track_id, uint64_t* block
                               int64_t* start_pts, int64_t* end_pts) {
   return guarded(r->error, [&] {
     auto s = r->reader->summary(track_id);
-    if (!s) throw Error(ErrorCode::kNotFound, "no index summary for track " + std::to_string(track_id));
+    if (!s)
+      throw Error(ErrorCode::kNotFound, "no index summary for track " + std::to_string(track_id));
     if (block_count) *block_count = s->block_count;
     if (start_pts) *start_pts = s->start_pts;
     if (end_pts) *end_pts = s->end_pts;
@@ -370,7 +375,8 @@ const char* h4mk_writer_last_error(const h4mk_writer* w) { return w ? w->error.c
 int h4mk_writer_add_track(h4mk_writer* w, const h4mk_track_desc* d) {
   if (!d || !d->kind || !d->codec) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
-    if (w->started) throw Error(ErrorCode::kBadState, "tracks must be added before the first block");
+    if (w->started)
+      throw Error(ErrorCode::kBadState, "tracks must be added before the first block");
     Track t;
     t.id = d->id;
     try {
@@ -396,7 +402,8 @@ int h4mk_writer_add_track(h4mk_writer* w, const h4mk_track_desc* d) {
     detail::validate_track(t);
     for (const Track& p : w->pending)
       if (p.id == t.id)
-        throw Error(ErrorCode::kInvalidArgument, "track id " + std::to_string(t.id) + " declared twice");
+        throw Error(ErrorCode::kInvalidArgument,
+                    "track id " + std::to_string(t.id) + " declared twice");
     w->pending.push_back(std::move(t));
   });
 }
@@ -405,7 +412,8 @@ int h4mk_writer_set_track_tag(h4mk_writer* w, uint16_t track_id, const char* key
                               const char* value) {
   if (!key || !value) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
-    if (w->started) throw Error(ErrorCode::kBadState, "track tags must be set before the first block");
+    if (w->started)
+      throw Error(ErrorCode::kBadState, "track tags must be set before the first block");
     for (Track& t : w->pending)
       if (t.id == track_id) {
         t.tags[key] = value;

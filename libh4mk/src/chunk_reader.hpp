@@ -34,8 +34,7 @@ class ChunkReader {
  public:
   // plausible(group payload prefix) lets the caller reject CORE candidates
   // cheaply during resync (e.g. unknown track ids) before their CRC is read.
-  ChunkReader(ChunkStream& stream, const ReaderLimits& limits)
-      : stream_(stream), limits_(limits) {}
+  ChunkReader(ChunkStream& stream, const ReaderLimits& limits) : stream_(stream), limits_(limits) {}
 
   void set_track_filter(std::function<bool(uint16_t)> known_track) {
     known_track_ = std::move(known_track);

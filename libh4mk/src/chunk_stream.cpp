@@ -68,7 +68,8 @@ void ChunkStream::seek(uint64_t offset) {
                 "cannot go back to offset " + std::to_string(offset) + " on a non-seekable source");
   while (window_offset_ < offset) {
     consume(available());
-    if (fill(static_cast<size_t>(std::min<uint64_t>(offset - window_offset_, kMinRead))) == 0) break;
+    if (fill(static_cast<size_t>(std::min<uint64_t>(offset - window_offset_, kMinRead))) == 0)
+      break;
     consume(static_cast<size_t>(std::min<uint64_t>(offset - window_offset_, available())));
   }
 }

@@ -24,8 +24,8 @@ void CallbackSource::seek(uint64_t offset) {
   if (!io_.seek) throw Error(ErrorCode::kNotSeekable, "source is not seekable");
   int64_t r = io_.seek(io_.opaque, static_cast<int64_t>(offset));
   if (r < 0)
-    throw Error(ErrorCode::kIo, "seek callback to " + std::to_string(offset) + " failed with " +
-                                    std::to_string(r));
+    throw Error(ErrorCode::kIo,
+                "seek callback to " + std::to_string(offset) + " failed with " + std::to_string(r));
 }
 
 std::optional<uint64_t> CallbackSource::size() const {

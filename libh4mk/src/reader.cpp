@@ -109,7 +109,8 @@ struct Reader::Impl {
     if (st == ChunkStatus::kBad) throw Error(v.code, "cannot read the TRAK chunk: " + v.why, 16);
     if (v.header.tag != kTagTrak)
       throw Error(ErrorCode::kCorrupt,
-                  "first chunk at offset 16 is '" + tag_name(v.header.tag) + "', expected TRAK", 16);
+                  "first chunk at offset 16 is '" + tag_name(v.header.tag) + "', expected TRAK",
+                  16);
     trak_json = text_of(v.payload);
     tracks = decode_tracks(trak_json, v.offset, opt.limits);
     for (size_t i = 0; i < tracks.size(); ++i) slot_of_id[tracks[i].id] = i;
@@ -149,9 +150,9 @@ struct Reader::Impl {
       GroupHeader g = decode_group_header(v.payload, v.offset);
       const Track* t = track(g.track_id);
       if (!t)
-        throw Error(ErrorCode::kCorrupt, "CORE chunk at offset " + std::to_string(v.offset) +
-                                             ": track " + std::to_string(g.track_id) +
-                                             " is not declared in TRAK",
+        throw Error(ErrorCode::kCorrupt,
+                    "CORE chunk at offset " + std::to_string(v.offset) + ": track " +
+                        std::to_string(g.track_id) + " is not declared in TRAK",
                     v.offset);
       decode_group(v.payload, t->default_duration, opt.limits.max_blocks_per_group, v.offset,
                    group);
@@ -262,17 +263,18 @@ struct Reader::Impl {
     if (tail.index_offset >= window_at) {
       buf.assign(end_bytes.begin() + long(tail.index_offset - window_at),
                  end_bytes.begin() + long(tail_at - window_at));
-    } else if (!stream.read_at(tail.index_offset, static_cast<size_t>(tail_at - tail.index_offset), buf)) {
+    } else if (!stream.read_at(tail.index_offset, static_cast<size_t>(tail_at - tail.index_offset),
+                               buf)) {
       return bad_index(tail.index_offset, "index region cannot be read");
     }
 
     size_t pos = 0;
     while (pos < buf.size()) {
       const uint64_t at = tail.index_offset + pos;
-      if (buf.size() - pos < kChunkHeaderSize)
-        return bad_index(at, "stray bytes before TAIL");
+      if (buf.size() - pos < kChunkHeaderSize) return bad_index(at, "stray bytes before TAIL");
       ChunkHeader c = parse_chunk_header(buf.data() + pos);
-      if (c.size > buf.size() - pos - kChunkHeaderSize || c.size > size_limit_for(c.tag, opt.limits))
+      if (c.size > buf.size() - pos - kChunkHeaderSize ||
+          c.size > size_limit_for(c.tag, opt.limits))
         return bad_index(at, tag_name(c.tag) + " chunk size runs past TAIL");
       std::span<const uint8_t> payload(buf.data() + pos + kChunkHeaderSize, c.size);
       if (chunk_crc(c.tag, c.size, payload) != c.crc)
@@ -329,8 +331,8 @@ struct Reader::Impl {
   }
 
   [[noreturn]] void not_found(uint16_t id, int64_t t) {
-    throw Error(ErrorCode::kNotFound, "track " + std::to_string(id) + " has no I block with pts <= " +
-                                          std::to_string(t));
+    throw Error(ErrorCode::kNotFound,
+                "track " + std::to_string(id) + " has no I block with pts <= " + std::to_string(t));
   }
 
   SeekPoint seek(uint16_t id, int64_t t) {
@@ -377,8 +379,8 @@ struct Reader::Impl {
       }
     }
     if (!best || !load_group_at(best->first))
-      throw Error(ErrorCode::kNotFound, "track " + std::to_string(id) + " has no block to land on for " +
-                                            std::to_string(t));
+      throw Error(ErrorCode::kNotFound, "track " + std::to_string(id) +
+                                            " has no block to land on for " + std::to_string(t));
     return land(best->second);
   }
 
@@ -460,7 +462,8 @@ struct Reader::Impl {
           continue;
         }
         if (v.header.tag != kTagCore) {
-          if (v.header.tag == kTagTail || v.header.tag == kTagTsek || v.header.tag == kTagVeri) break;
+          if (v.header.tag == kTagTail || v.header.tag == kTagTsek || v.header.tag == kTagVeri)
+            break;
           stream.consume(v.total());
           continue;
         }

@@ -47,8 +47,8 @@ SeekTable decode_seek_table(std::span<const uint8_t> payload, uint64_t chunk_off
   p += kSeekHeaderSize;
   for (uint64_t i = 0; i < count; ++i, p += kSeekEntrySize) {
     t.entries[i] = {load_i64(p), load_u64(p + 8)};
-    if (i > 0 && (t.entries[i].pts < t.entries[i - 1].pts ||
-                  t.entries[i].offset <= t.entries[i - 1].offset))
+    if (i > 0 &&
+        (t.entries[i].pts < t.entries[i - 1].pts || t.entries[i].offset <= t.entries[i - 1].offset))
       fail("entry " + std::to_string(i) + " is out of order");
   }
   t.summary = {load_u64(p), load_i64(p + 8), load_i64(p + 16)};

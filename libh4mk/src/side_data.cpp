@@ -22,11 +22,13 @@ bool next_side_data(std::span<const uint8_t> blob, size_t& pos, SideDataEntry& o
   const uint8_t* end = blob.data() + blob.size();
   uint64_t key_size, value_size;
   if (!get_uleb128(p, end, key_size) || key_size == 0 || key_size > uint64_t(end - p))
-    throw Error(ErrorCode::kCorrupt, "side data key at byte " + std::to_string(pos) + " is malformed");
+    throw Error(ErrorCode::kCorrupt,
+                "side data key at byte " + std::to_string(pos) + " is malformed");
   std::string_view key(reinterpret_cast<const char*>(p), key_size);
   p += key_size;
   if (!get_uleb128(p, end, value_size) || value_size > uint64_t(end - p))
-    throw Error(ErrorCode::kCorrupt, "side data value of \"" + std::string(key) + "\" runs past the blob");
+    throw Error(ErrorCode::kCorrupt,
+                "side data value of \"" + std::string(key) + "\" runs past the blob");
   out = {key, {p, static_cast<size_t>(value_size)}};
   pos = static_cast<size_t>(p + value_size - blob.data());
   return true;

@@ -16,9 +16,10 @@ namespace {
 
 const std::set<std::string>& known_keys() {
   static const std::set<std::string> keys = {
-      "adapter",  "channel_layout", "channels", "codec", "default_duration", "extradata",
-      "frame_rate", "height",       "id",       "kind",  "language",         "name",
-      "notes",    "sample_rate",    "tags",     "time_base", "width"};
+      "adapter",   "channel_layout", "channels", "codec",       "default_duration",
+      "extradata", "frame_rate",     "height",   "id",          "kind",
+      "language",  "name",           "notes",    "sample_rate", "tags",
+      "time_base", "width"};
   return keys;
 }
 
@@ -133,8 +134,7 @@ std::vector<Track> decode_tracks(const std::string& text, uint64_t chunk_offset,
         return {0, 0};
       }
       const json& v = o[key];
-      if (!v.is_array() || v.size() != 2 || !v[0].is_number_integer() ||
-          !v[1].is_number_integer())
+      if (!v.is_array() || v.size() != 2 || !v[0].is_number_integer() || !v[1].is_number_integer())
         fail(at + "\"" + key + "\" is not [num, den]");
       int64_t num = v[0].get<int64_t>(), den = v[1].get<int64_t>();
       if (!valid_rational_part(num) || !valid_rational_part(den))

@@ -84,7 +84,9 @@ class Verifier {
   void check_chunk(const ChunkView& v) {
     const Tag tag = v.header.tag;
     const std::string at = tag_name(tag) + " chunk at offset " + std::to_string(v.offset);
-    auto order = [&](const std::string& why) { problem(v.offset, tag, ErrorCode::kCorrupt, at + " " + why); };
+    auto order = [&](const std::string& why) {
+      problem(v.offset, tag, ErrorCode::kCorrupt, at + " " + why);
+    };
     if (report_.chunks == 1 && tag != kTagTrak) order("comes first; TRAK must");
     if (in_index_ && tag != kTagTsek && tag != kTagVeri) order("follows the index region");
     if ((tag == kTagTsek || tag == kTagVeri) && !in_index_) index_start_ = v.offset;
@@ -118,7 +120,8 @@ class Verifier {
         try {
           SeekTable t = decode_seek_table(v.payload, v.offset);
           uint16_t id = t.track_id;
-          if (!stored_.emplace(id, std::move(t)).second) order("repeats track " + std::to_string(id));
+          if (!stored_.emplace(id, std::move(t)).second)
+            order("repeats track " + std::to_string(id));
         } catch (const Error& e) {
           problem(v.offset, tag, e.code(), e.what());
         }
@@ -168,14 +171,15 @@ class Verifier {
     in_index_ = true;
     auto parsed = parse_json(as_text(v.payload), opt_.limits.max_json_depth);
     nlohmann::json j = parsed ? *parsed : nlohmann::json();
-    if (!j.is_object() || !j.contains("hash") || !j["hash"].is_string() ||
-        !j.contains("chunks") || !j["chunks"].is_number_unsigned()) {
+    if (!j.is_object() || !j.contains("hash") || !j["hash"].is_string() || !j.contains("chunks") ||
+        !j["chunks"].is_number_unsigned()) {
       problem(v.offset, kTagVeri, ErrorCode::kCorrupt, at + " is not a valid VERI object");
       return;
     }
     if (!opt_.check_veri) return;
     report_.veri_hash = chain_.hex();
-    if (j["chunks"].get<uint64_t>() != chain_.count() || j["hash"].get<std::string>() != chain_.hex())
+    if (j["chunks"].get<uint64_t>() != chain_.count() ||
+        j["hash"].get<std::string>() != chain_.hex())
       problem(v.offset, kTagVeri, ErrorCode::kVerifyFailed,
               at + ": hash chain mismatch (stored " + j["hash"].get<std::string>() + " over " +
                   std::to_string(j["chunks"].get<uint64_t>()) + " chunks, computed " +
@@ -230,7 +234,8 @@ class Verifier {
     for (const auto& [id, track] : tracks_) {
       auto s = stored_.find(id);
       if (s == stored_.end()) {
-        problem(tail_offset_, kTagTsek, ErrorCode::kCorrupt, "no TSEK for track " + std::to_string(id));
+        problem(tail_offset_, kTagTsek, ErrorCode::kCorrupt,
+                "no TSEK for track " + std::to_string(id));
         continue;
       }
       const SeekTable& want = rebuilt_[id];

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "block_group.hpp"
+#include "byte_order.hpp"
 #include "chunk.hpp"
 #include "crc32.hpp"
 #include "h4mk/error.hpp"
@@ -14,7 +15,6 @@
 #include "hash_chain.hpp"
 #include "seek_table.hpp"
 #include "track_json.hpp"
-#include "byte_order.hpp"
 
 namespace h4mk {
 
@@ -178,11 +178,12 @@ struct Writer::Impl {
     for (TrackState* ts : open) close_group(*ts);
   }
 
-  void validate(const TrackState& ts, const BlockInfo& b, size_t size, std::span<const uint8_t> side) {
+  void validate(const TrackState& ts, const BlockInfo& b, size_t size,
+                std::span<const uint8_t> side) {
     auto bad = [&](const std::string& why) {
-      throw Error(ErrorCode::kInvalidArgument,
-                  "track " + std::to_string(b.track_id) + ", block at pts " +
-                      std::to_string(b.pts) + ": " + why);
+      throw Error(ErrorCode::kInvalidArgument, "track " + std::to_string(b.track_id) +
+                                                   ", block at pts " + std::to_string(b.pts) +
+                                                   ": " + why);
     };
     if (static_cast<uint8_t>(b.type) > 2) bad("invalid block type");
     if (b.pts < -kMaxTimestamp || b.pts > kMaxTimestamp || b.dts < -kMaxTimestamp ||
@@ -207,7 +208,8 @@ struct Writer::Impl {
     if (state != State::kWriting) throw Error(ErrorCode::kBadState, "writer is finished or failed");
     int32_t slot = slot_of_id[b.track_id];
     if (slot < 0)
-      throw Error(ErrorCode::kInvalidArgument, "block for undeclared track " + std::to_string(b.track_id));
+      throw Error(ErrorCode::kInvalidArgument,
+                  "block for undeclared track " + std::to_string(b.track_id));
     TrackState& ts = tracks[static_cast<size_t>(slot)];
     validate(ts, b, payload.size(), side);
 
@@ -226,7 +228,8 @@ struct Writer::Impl {
           close_group(other);
 
     if (ts.blocks.empty()) ts.group_first_dts_us = dts_us;
-    ts.blocks.push_back({b, static_cast<uint32_t>(payload.size()), static_cast<uint32_t>(side.size())});
+    ts.blocks.push_back(
+        {b, static_cast<uint32_t>(payload.size()), static_cast<uint32_t>(side.size())});
     ts.payloads.insert(ts.payloads.end(), side.begin(), side.end());
     ts.payloads.insert(ts.payloads.end(), payload.begin(), payload.end());
     ts.has_blocks = true;
@@ -279,15 +282,15 @@ struct Writer::Impl {
   }
 };
 
-Writer::Writer(Sink& sink, WriterOptions options)
-    : impl_(std::make_unique<Impl>(sink, options)) {}
+Writer::Writer(Sink& sink, WriterOptions options) : impl_(std::make_unique<Impl>(sink, options)) {}
 Writer::~Writer() = default;
 
 void Writer::add_track(const Track& track) {
   impl_->require_setup("add_track");
   validate_track(track);
   if (impl_->slot_of_id[track.id] >= 0)
-    throw Error(ErrorCode::kInvalidArgument, "track id " + std::to_string(track.id) + " declared twice");
+    throw Error(ErrorCode::kInvalidArgument,
+                "track id " + std::to_string(track.id) + " declared twice");
   impl_->slot_of_id[track.id] = static_cast<int32_t>(impl_->tracks.size());
   impl_->tracks.push_back({});
   TrackState& ts = impl_->tracks.back();
@@ -295,7 +298,8 @@ void Writer::add_track(const Track& track) {
   // Smallest tick count >= the duration limit, at least 1.
   Int128 num = Int128(impl_->opt.max_group_duration_us) * track.time_base.den;
   Int128 den = Int128(track.time_base.num) * 1'000'000;
-  ts.max_group_ticks = static_cast<int64_t>(std::clamp<Int128>((num + den - 1) / den, 1, kMaxTimestamp));
+  ts.max_group_ticks =
+      static_cast<int64_t>(std::clamp<Int128>((num + den - 1) / den, 1, kMaxTimestamp));
 }
 
 void Writer::set_metadata(std::string_view key, std::string_view value) {

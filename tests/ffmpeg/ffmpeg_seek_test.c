@@ -7,109 +7,103 @@
  * usage: ffmpeg_seek_test FILE STREAM SEEKS [SEED]
  */
 #include <inttypes.h>
+#include <libavformat/avformat.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <libavformat/avformat.h>
-
 typedef struct Key {
-    int64_t pts;
+  int64_t pts;
 } Key;
 
-static int fail(const char *what, int ret)
-{
-    fprintf(stderr, "%s: %s\n", what, av_err2str(ret));
-    return 1;
+static int fail(const char* what, int ret) {
+  fprintf(stderr, "%s: %s\n", what, av_err2str(ret));
+  return 1;
 }
 
-int main(int argc, char **argv)
-{
-    AVFormatContext *fmt = NULL;
-    AVPacket *pkt = av_packet_alloc();
-    Key *keys = NULL;
-    size_t nkeys = 0, cap = 0;
-    int64_t last_pts = 0;
-    int stream, seeks, ret, errors = 0;
-    unsigned seed;
+int main(int argc, char** argv) {
+  AVFormatContext* fmt = NULL;
+  AVPacket* pkt = av_packet_alloc();
+  Key* keys = NULL;
+  size_t nkeys = 0, cap = 0;
+  int64_t last_pts = 0;
+  int stream, seeks, ret, errors = 0;
+  unsigned seed;
 
-    if (argc < 4) {
-        fprintf(stderr, "usage: %s FILE STREAM SEEKS [SEED]\n", argv[0]);
-        return 2;
+  if (argc < 4) {
+    fprintf(stderr, "usage: %s FILE STREAM SEEKS [SEED]\n", argv[0]);
+    return 2;
+  }
+  stream = atoi(argv[2]);
+  seeks = atoi(argv[3]);
+  seed = argc > 4 ? (unsigned)atoi(argv[4]) : 1;
+
+  if ((ret = avformat_open_input(&fmt, argv[1], NULL, NULL)) < 0) return fail("open", ret);
+  if (stream >= (int)fmt->nb_streams) return fail("stream", AVERROR(EINVAL));
+
+  /* Oracle: every keyframe of the stream, in decode order. */
+  while ((ret = av_read_frame(fmt, pkt)) >= 0) {
+    if (pkt->stream_index == stream) {
+      if (pkt->flags & AV_PKT_FLAG_KEY) {
+        if (nkeys == cap) {
+          cap = cap ? 2 * cap : 1024;
+          keys = realloc(keys, cap * sizeof(*keys));
+        }
+        keys[nkeys++].pts = pkt->pts;
+      }
+      if (pkt->pts > last_pts) last_pts = pkt->pts;
     }
-    stream = atoi(argv[2]);
-    seeks  = atoi(argv[3]);
-    seed   = argc > 4 ? (unsigned)atoi(argv[4]) : 1;
+    av_packet_unref(pkt);
+  }
+  if (ret != AVERROR_EOF) return fail("read", ret);
+  if (!nkeys) return fail("no keyframes", AVERROR(EINVAL));
 
-    if ((ret = avformat_open_input(&fmt, argv[1], NULL, NULL)) < 0)
-        return fail("open", ret);
-    if (stream >= (int)fmt->nb_streams)
-        return fail("stream", AVERROR(EINVAL));
+  srand(seed);
+  for (int i = 0; i < seeks; i++) {
+    const int backward = i % 2 == 0;
+    int64_t target = (int64_t)((double)rand() / RAND_MAX * (last_pts * 1.1)) - last_pts / 20;
+    int64_t want = INT64_MIN;
+    int found = 0;
 
-    /* Oracle: every keyframe of the stream, in decode order. */
-    while ((ret = av_read_frame(fmt, pkt)) >= 0) {
-        if (pkt->stream_index == stream) {
-            if (pkt->flags & AV_PKT_FLAG_KEY) {
-                if (nkeys == cap) {
-                    cap = cap ? 2 * cap : 1024;
-                    keys = realloc(keys, cap * sizeof(*keys));
-                }
-                keys[nkeys++].pts = pkt->pts;
-            }
-            if (pkt->pts > last_pts)
-                last_pts = pkt->pts;
-        }
-        av_packet_unref(pkt);
+    for (size_t k = 0; k < nkeys; k++) {
+      if (backward && keys[k].pts <= target) {
+        want = keys[k].pts;
+        found = 1;
+      }
+      if (!backward && keys[k].pts >= target) {
+        want = keys[k].pts;
+        found = 1;
+        break;
+      }
     }
-    if (ret != AVERROR_EOF)
-        return fail("read", ret);
-    if (!nkeys)
-        return fail("no keyframes", AVERROR(EINVAL));
-
-    srand(seed);
-    for (int i = 0; i < seeks; i++) {
-        const int backward = i % 2 == 0;
-        int64_t target = (int64_t)((double)rand() / RAND_MAX * (last_pts * 1.1)) - last_pts / 20;
-        int64_t want = INT64_MIN;
-        int found = 0;
-
-        for (size_t k = 0; k < nkeys; k++) {
-            if (backward && keys[k].pts <= target) {
-                want = keys[k].pts;
-                found = 1;
-            }
-            if (!backward && keys[k].pts >= target) {
-                want = keys[k].pts;
-                found = 1;
-                break;
-            }
-        }
-        ret = av_seek_frame(fmt, stream, target, backward ? AVSEEK_FLAG_BACKWARD : 0);
-        if (!found) {
-            if (ret >= 0) {
-                fprintf(stderr, "seek %d to %"PRId64": succeeded where no keyframe qualifies\n", i, target);
-                errors++;
-            }
-            continue;
-        }
-        if (ret < 0) {
-            fprintf(stderr, "seek %d to %"PRId64" (%s) failed: %s\n", i, target,
-                    backward ? "backward" : "forward", av_err2str(ret));
-            errors++;
-            continue;
-        }
-        /* The first packet of the stream after the seek is the landing block. */
-        while ((ret = av_read_frame(fmt, pkt)) >= 0 && pkt->stream_index != stream)
-            av_packet_unref(pkt);
-        if (ret < 0 || pkt->pts != want || !(pkt->flags & AV_PKT_FLAG_KEY)) {
-            fprintf(stderr, "seek %d to %"PRId64" (%s): landed on pts %"PRId64", want keyframe %"PRId64"\n",
-                    i, target, backward ? "backward" : "forward", ret < 0 ? INT64_MIN : pkt->pts, want);
-            errors++;
-        }
-        av_packet_unref(pkt);
+    ret = av_seek_frame(fmt, stream, target, backward ? AVSEEK_FLAG_BACKWARD : 0);
+    if (!found) {
+      if (ret >= 0) {
+        fprintf(stderr, "seek %d to %" PRId64 ": succeeded where no keyframe qualifies\n", i,
+                target);
+        errors++;
+      }
+      continue;
     }
-    printf("%d seeks, %zu keyframes, %d wrong\n", seeks, nkeys, errors);
-    free(keys);
-    av_packet_free(&pkt);
-    avformat_close_input(&fmt);
-    return errors ? 1 : 0;
+    if (ret < 0) {
+      fprintf(stderr, "seek %d to %" PRId64 " (%s) failed: %s\n", i, target,
+              backward ? "backward" : "forward", av_err2str(ret));
+      errors++;
+      continue;
+    }
+    /* The first packet of the stream after the seek is the landing block. */
+    while ((ret = av_read_frame(fmt, pkt)) >= 0 && pkt->stream_index != stream)
+      av_packet_unref(pkt);
+    if (ret < 0 || pkt->pts != want || !(pkt->flags & AV_PKT_FLAG_KEY)) {
+      fprintf(stderr,
+              "seek %d to %" PRId64 " (%s): landed on pts %" PRId64 ", want keyframe %" PRId64 "\n",
+              i, target, backward ? "backward" : "forward", ret < 0 ? INT64_MIN : pkt->pts, want);
+      errors++;
+    }
+    av_packet_unref(pkt);
+  }
+  printf("%d seeks, %zu keyframes, %d wrong\n", seeks, nkeys, errors);
+  free(keys);
+  av_packet_free(&pkt);
+  avformat_close_input(&fmt);
+  return errors ? 1 : 0;
 }

@@ -92,7 +92,8 @@ const Source kSources[] = {
     {"pcm.wav", "-f lavfi -i sine=frequency=440:duration=4 -ac 2 -c:a pcm_s16le pcm.wav"},
     {"flac.flac", "-f lavfi -i sine=frequency=330:duration=4 -c:a flac flac.flac"},
     {"opus.ogg",
-     "-f lavfi -i sine=frequency=550:duration=4:sample_rate=48000 -c:a opus -strict experimental opus.ogg"},
+     "-f lavfi -i sine=frequency=550:duration=4:sample_rate=48000 -c:a opus -strict experimental "
+     "opus.ogg"},
     {"vorbis.ogg",
      "-f lavfi -i sine=frequency=660:duration=4 -ac 2 -c:a vorbis -strict experimental vorbis.ogg"},
     {"mpeg4.nut",
@@ -186,7 +187,9 @@ void expect_same_packets(json got, const json& src) {
 
 TEST(FFmpeg, FfprobeJsonMatchesSourceAndPipe) {
   make_sources();
-  ffmpeg("-i mpeg4.nut -map 0 -c copy -metadata title=probe-test -metadata:s:0 language=fra probe.h4mk");
+  ffmpeg(
+      "-i mpeg4.nut -map 0 -c copy -metadata title=probe-test -metadata:s:0 language=fra "
+      "probe.h4mk");
   json src = probe("mpeg4.nut"), file = probe("probe.h4mk"),
        pipe = probe("-f h4mk -i pipe:0 < probe.h4mk");
   ASSERT_FALSE(file.is_discarded());
@@ -210,7 +213,8 @@ TEST(FFmpeg, FfprobeJsonMatchesSourceAndPipe) {
   EXPECT_TRUE(reordered);
   EXPECT_TRUE(keys);
   // Content probing, not the extension, finds the format.
-  fs::copy_file(work_dir() / "probe.h4mk", work_dir() / "probe.bin", fs::copy_options::overwrite_existing);
+  fs::copy_file(work_dir() / "probe.h4mk", work_dir() / "probe.bin",
+                fs::copy_options::overwrite_existing);
   EXPECT_EQ(probe("probe.bin")["format"]["format_name"], "h4mk");
 }
 
@@ -228,7 +232,8 @@ TEST(FFmpeg, RandomSeeksLandOnTheRightKeyframe) {
   make_sources();
   ffmpeg("-i mpeg4.nut -map 0 -c copy -group_duration 0.5 seek.h4mk");
   for (const char* file : {"seek.h4mk", "three.h4mk"}) {
-    Result r = run(kSeekTool + " " + file + " " + (std::string(file) == "three.h4mk" ? "1" : "0") + " 1000 7");
+    Result r = run(kSeekTool + " " + file + " " + (std::string(file) == "three.h4mk" ? "1" : "0") +
+                   " 1000 7");
     EXPECT_EQ(r.status, 0) << file << "\n" << r.out << r.err;
     EXPECT_NE(r.out.find("1000 seeks"), std::string::npos) << r.out;
   }
@@ -267,8 +272,8 @@ class Nginx {
         << "http {\n  access_log " << (d / "nginx" / "access.log").string() << ";\n"
         << "  client_body_temp_path " << (d / "nginx").string() << ";\n"
         << "  server { listen 127.0.0.1:" << port_ << "; root " << d.string() << "; }\n}\n";
-    Result r = run("nginx -e " + (d / "nginx" / "error.log").string() + " -p " + (d / "nginx").string() +
-                   " -c " + (d / "nginx" / "nginx.conf").string());
+    Result r = run("nginx -e " + (d / "nginx" / "error.log").string() + " -p " +
+                   (d / "nginx").string() + " -c " + (d / "nginx" / "nginx.conf").string());
     started_ = r.status == 0;
     EXPECT_TRUE(started_) << r.err << slurp(d / "nginx" / "error.log");
   }
@@ -306,7 +311,8 @@ TEST(FFmpeg, HttpWithRangeReadsAndSeeks) {
   // Opening: the first request reads the header, one more fetches TAIL and
   // index together, one goes back to the data.
   size_t before = server.requests();
-  Result open = run(kFfprobe + " -v error -show_entries format=duration " + server.url("three.h4mk"));
+  Result open =
+      run(kFfprobe + " -v error -show_entries format=duration " + server.url("three.h4mk"));
   EXPECT_EQ(open.status, 0) << open.err;
   EXPECT_LE(server.requests() - before, 3u);
 }
@@ -356,19 +362,22 @@ TEST(FFmpeg, DamagedAndCutFilesKeepEveryIntactPacket) {
   ASSERT_GT(chunks.size(), 8u);
   std::string bytes = slurp(work_dir() / "dmg.h4mk");
   bytes[chunks[4] + 40] ^= 0x20;
-  std::ofstream(work_dir() / "dmg-flip.h4mk", std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+  std::ofstream(work_dir() / "dmg-flip.h4mk", std::ios::binary)
+      .write(bytes.data(), std::streamsize(bytes.size()));
   Result r = run(kFfmpeg + " -nostdin -v error -i dmg-flip.h4mk -map 0 -c copy -f framecrc -");
   EXPECT_EQ(r.status, 0) << r.err;
   std::vector<std::string> want;
   for (size_t i = 0; i < all.size(); ++i)
     if (l.chunk_of_packet[i] != chunks[4]) want.push_back(all[i]);
   EXPECT_EQ(packet_lines(r.out), want);
-  EXPECT_NE(r.err.find("damaged data at offset " + std::to_string(chunks[4])), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("damaged data at offset " + std::to_string(chunks[4])), std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("CRC mismatch"), std::string::npos) << r.err;
 
   // Cut inside the 7th group: every packet of the first six groups, no more.
   std::string whole = slurp(work_dir() / "dmg.h4mk");
-  std::ofstream(work_dir() / "dmg-cut.h4mk", std::ios::binary).write(whole.data(), std::streamsize(chunks[6] + 30));
+  std::ofstream(work_dir() / "dmg-cut.h4mk", std::ios::binary)
+      .write(whole.data(), std::streamsize(chunks[6] + 30));
   r = run(kFfmpeg + " -nostdin -v error -i dmg-cut.h4mk -map 0 -c copy -f framecrc -");
   EXPECT_EQ(r.status, 0) << r.err;
   want.clear();
@@ -396,8 +405,9 @@ TEST(FFmpeg, FlushPacketsWritesEveryPacketAtOnce) {
 TEST(FFmpeg, DefaultCodecsAndMetadata) {
   make_sources();
   // No -c copy: the muxer's defaults (FLAC audio, FFV1 video) apply.
-  ffmpeg("-i pcm.wav -f lavfi -i testsrc=duration=1:size=64x48:rate=10 -metadata title=defaults "
-         "-metadata:s:a:0 language=deu defaults.h4mk");
+  ffmpeg(
+      "-i pcm.wav -f lavfi -i testsrc=duration=1:size=64x48:rate=10 -metadata title=defaults "
+      "-metadata:s:a:0 language=deu defaults.h4mk");
   json j = probe("defaults.h4mk");
   ASSERT_EQ(j["streams"].size(), 2u);
   std::set<std::string> codecs;

@@ -1,8 +1,7 @@
 /* Links against an installed libh4mk: prints the version and opens nothing. */
+#include <h4mk/h4mk.h>
 #include <stdio.h>
 #include <string.h>
-
-#include <h4mk/h4mk.h>
 
 int main(void) {
   if (strcmp(h4mk_version_string(), H4MK_VERSION_STRING) != 0) return 1;

@@ -29,8 +29,8 @@ struct Block {
   BlockInfo info;
   std::span<const uint8_t> data;
   std::span<const uint8_t> side_data;  // h4mk/side_data.hpp entries; empty if none
-  uint64_t chunk_offset = 0;   // offset of the CORE chunk header holding the block
-  uint64_t data_offset = 0;    // offset of the payload's first byte in the file
+  uint64_t chunk_offset = 0;           // offset of the CORE chunk header holding the block
+  uint64_t data_offset = 0;            // offset of the payload's first byte in the file
   uint32_t index_in_group = 0;
 };
 

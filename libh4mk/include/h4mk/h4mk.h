@@ -21,27 +21,27 @@ extern "C" {
 
 typedef enum h4mk_status {
   H4MK_OK = 0,
-  H4MK_ERR_EOF = -1,               /* no more blocks */
+  H4MK_ERR_EOF = -1, /* no more blocks */
   H4MK_ERR_IO = -2,
   H4MK_ERR_INVALID_ARGUMENT = -3,
-  H4MK_ERR_BAD_MAGIC = -4,         /* not an H4MK file */
+  H4MK_ERR_BAD_MAGIC = -4, /* not an H4MK file */
   H4MK_ERR_UNSUPPORTED_VERSION = -5,
   H4MK_ERR_CRC = -6,
   H4MK_ERR_CORRUPT = -7,
-  H4MK_ERR_LIMIT = -8,             /* a field exceeds a reader limit */
+  H4MK_ERR_LIMIT = -8, /* a field exceeds a reader limit */
   H4MK_ERR_TRUNCATED = -9,
   H4MK_ERR_NOT_SEEKABLE = -10,
   H4MK_ERR_NOT_FOUND = -11,
   H4MK_ERR_NO_MEMORY = -12,
-  H4MK_ERR_STATE = -13,            /* call not allowed now */
+  H4MK_ERR_STATE = -13, /* call not allowed now */
   H4MK_ERR_VERIFY = -14,
   H4MK_ERR_INTERNAL = -99
 } h4mk_status;
 
 /* Library version as (major << 16) | (minor << 8) | patch. */
 unsigned h4mk_version(void);
-const char *h4mk_version_string(void);
-const char *h4mk_strerror(int status);
+const char* h4mk_version_string(void);
+const char* h4mk_strerror(int status);
 
 /*
  * I/O callbacks. read returns bytes read (0 at end of stream, < 0 on error);
@@ -50,31 +50,32 @@ const char *h4mk_strerror(int status);
  * A NULL seek means the stream is not seekable; a NULL size means unknown.
  */
 typedef struct h4mk_io {
-  void *opaque;
-  int64_t (*read)(void *opaque, uint8_t *buf, size_t size);
-  int64_t (*write)(void *opaque, const uint8_t *buf, size_t size);
-  int64_t (*seek)(void *opaque, int64_t offset);
-  int64_t (*size)(void *opaque);
+  void* opaque;
+  int64_t (*read)(void* opaque, uint8_t* buf, size_t size);
+  int64_t (*write)(void* opaque, const uint8_t* buf, size_t size);
+  int64_t (*seek)(void* opaque, int64_t offset);
+  int64_t (*size)(void* opaque);
 } h4mk_io;
 
-typedef enum h4mk_block_type { H4MK_BLOCK_I = 0, H4MK_BLOCK_P = 1, H4MK_BLOCK_B = 2 } h4mk_block_type;
+typedef enum h4mk_block_type {
+  H4MK_BLOCK_I = 0,
+  H4MK_BLOCK_P = 1,
+  H4MK_BLOCK_B = 2
+} h4mk_block_type;
 
-enum {
-  H4MK_BLOCK_FLAG_MASKED = 1,
-  H4MK_BLOCK_FLAG_DISCARDABLE = 2
-};
+enum { H4MK_BLOCK_FLAG_MASKED = 1, H4MK_BLOCK_FLAG_DISCARDABLE = 2 };
 
 typedef struct h4mk_block {
   uint16_t track_id;
   h4mk_block_type type;
-  unsigned flags;         /* H4MK_BLOCK_FLAG_* */
-  int64_t pts, dts;       /* in the track's time_base */
-  int64_t duration;       /* 0 = unknown */
-  const uint8_t *data;    /* reader: valid until the next reading call */
+  unsigned flags;      /* H4MK_BLOCK_FLAG_* */
+  int64_t pts, dts;    /* in the track's time_base */
+  int64_t duration;    /* 0 = unknown */
+  const uint8_t* data; /* reader: valid until the next reading call */
   size_t size;
-  uint64_t chunk_offset;  /* reader: offset of the CORE chunk holding the block */
+  uint64_t chunk_offset; /* reader: offset of the CORE chunk holding the block */
   uint32_t index_in_group;
-  const uint8_t *side_data; /* key/value entries (h4mk_side_data_*), or NULL */
+  const uint8_t* side_data; /* key/value entries (h4mk_side_data_*), or NULL */
   size_t side_data_size;
 } h4mk_block;
 
@@ -83,34 +84,34 @@ typedef struct h4mk_block {
 
 /* Appends one entry to dst (capacity cap) at *size if it fits; returns the
  * bytes the entry takes either way, 0 for an empty key. */
-size_t h4mk_side_data_put(uint8_t *dst, size_t cap, size_t *size, const char *key,
-                          const uint8_t *value, size_t value_size);
+size_t h4mk_side_data_put(uint8_t* dst, size_t cap, size_t* size, const char* key,
+                          const uint8_t* value, size_t value_size);
 /* The entry at *pos, advancing *pos: H4MK_OK, H4MK_ERR_EOF at the end, or
  * H4MK_ERR_CORRUPT. The key is not NUL-terminated. */
-int h4mk_side_data_next(const uint8_t *blob, size_t blob_size, size_t *pos, const char **key,
-                        size_t *key_size, const uint8_t **value, size_t *value_size);
+int h4mk_side_data_next(const uint8_t* blob, size_t blob_size, size_t* pos, const char** key,
+                        size_t* key_size, const uint8_t** value, size_t* value_size);
 
 typedef struct h4mk_track_info {
   uint16_t id;
-  const char *kind;       /* "audio", "video", "data", "subtitle", "control" */
-  const char *codec;      /* FFmpeg codec name, or "h4core" */
+  const char* kind;  /* "audio", "video", "data", "subtitle", "control" */
+  const char* codec; /* FFmpeg codec name, or "h4core" */
   int32_t time_base_num, time_base_den;
-  const char *name;       /* "" when absent, likewise below */
-  const char *language;
-  const char *channel_layout;
-  const char *adapter;
+  const char* name; /* "" when absent, likewise below */
+  const char* language;
+  const char* channel_layout;
+  const char* adapter;
   uint32_t sample_rate, channels, width, height;
   int32_t frame_rate_num, frame_rate_den; /* 0/0 when absent */
   int64_t default_duration;
-  const uint8_t *extradata;
+  const uint8_t* extradata;
   size_t extradata_size;
-  const char *json;       /* the whole track object, as JSON text */
+  const char* json; /* the whole track object, as JSON text */
 } h4mk_track_info;
 
 /* Probe score 0..100 for the first bytes of a file: 100 when they hold a
  * valid H4MK 1.x file header (magic, CRC, major version), 0 otherwise.
  * Cheap and allocation-free. */
-int h4mk_probe(const uint8_t *buf, size_t size);
+int h4mk_probe(const uint8_t* buf, size_t size);
 
 /* ---------------------------------------------------------------- reader */
 
@@ -118,34 +119,34 @@ typedef struct h4mk_reader h4mk_reader;
 
 /* Opens a reader over io (copied). On failure *out is NULL; the message is
  * available through h4mk_open_error() until the next open on this thread. */
-int h4mk_reader_open(h4mk_reader **out, const h4mk_io *io);
-const char *h4mk_open_error(void);
-void h4mk_reader_free(h4mk_reader *r);
-const char *h4mk_reader_last_error(const h4mk_reader *r);
+int h4mk_reader_open(h4mk_reader** out, const h4mk_io* io);
+const char* h4mk_open_error(void);
+void h4mk_reader_free(h4mk_reader* r);
+const char* h4mk_reader_last_error(const h4mk_reader* r);
 
-size_t h4mk_reader_track_count(const h4mk_reader *r);
+size_t h4mk_reader_track_count(const h4mk_reader* r);
 /* Track by position (0 .. count-1). */
-int h4mk_reader_track_info(h4mk_reader *r, size_t index, h4mk_track_info *out);
-const char *h4mk_reader_tracks_json(const h4mk_reader *r);
-const char *h4mk_reader_metadata_json(const h4mk_reader *r); /* "" if absent */
-const char *h4mk_reader_safe_json(const h4mk_reader *r);     /* "" if absent */
-const char *h4mk_reader_note(const h4mk_reader *r);          /* "" if absent */
+int h4mk_reader_track_info(h4mk_reader* r, size_t index, h4mk_track_info* out);
+const char* h4mk_reader_tracks_json(const h4mk_reader* r);
+const char* h4mk_reader_metadata_json(const h4mk_reader* r); /* "" if absent */
+const char* h4mk_reader_safe_json(const h4mk_reader* r);     /* "" if absent */
+const char* h4mk_reader_note(const h4mk_reader* r);          /* "" if absent */
 /* VERI payload (loads the tail index on seekable sources); "" if absent. */
-const char *h4mk_reader_veri_json(h4mk_reader *r);
-uint64_t h4mk_reader_data_offset(const h4mk_reader *r);
+const char* h4mk_reader_veri_json(h4mk_reader* r);
+uint64_t h4mk_reader_data_offset(const h4mk_reader* r);
 
 /* 1 if the file is complete and its index loaded, 0 otherwise. */
-int h4mk_reader_has_index(h4mk_reader *r);
+int h4mk_reader_has_index(h4mk_reader* r);
 /* Per-track totals from the index: H4MK_ERR_NOT_FOUND without an index. */
-int h4mk_reader_track_summary(h4mk_reader *r, uint16_t track_id, uint64_t *block_count,
-                              int64_t *start_pts, int64_t *end_pts);
+int h4mk_reader_track_summary(h4mk_reader* r, uint16_t track_id, uint64_t* block_count,
+                              int64_t* start_pts, int64_t* end_pts);
 typedef struct h4mk_index_entry {
   int64_t pts;
   uint64_t offset;
 } h4mk_index_entry;
 /* The track's seek entries (owned by the reader); *count 0 without an index. */
-int h4mk_reader_index(h4mk_reader *r, uint16_t track_id, const h4mk_index_entry **entries,
-                      size_t *count);
+int h4mk_reader_index(h4mk_reader* r, uint16_t track_id, const h4mk_index_entry** entries,
+                      size_t* count);
 
 /*
  * Next block in file order. Returns H4MK_OK with *out filled, H4MK_ERR_EOF at
@@ -153,18 +154,18 @@ int h4mk_reader_index(h4mk_reader *r, uint16_t track_id, const h4mk_index_entry 
  * h4mk_reader_last_error, offset in *damage_offset if non-NULL); reading may
  * continue after such an error. Fatal I/O errors return H4MK_ERR_IO.
  */
-int h4mk_reader_next_block(h4mk_reader *r, h4mk_block *out, uint64_t *damage_offset);
+int h4mk_reader_next_block(h4mk_reader* r, h4mk_block* out, uint64_t* damage_offset);
 
 /* META entries in key order: strings as they are, other JSON values as JSON
  * text. H4MK_ERR_NOT_FOUND once index >= the number of entries. */
-int h4mk_reader_metadata(h4mk_reader *r, size_t index, const char **key, const char **value);
+int h4mk_reader_metadata(h4mk_reader* r, size_t index, const char** key, const char** value);
 /* The same for the "tags" object of the track at position track_index. */
-int h4mk_reader_track_tag(h4mk_reader *r, size_t track_index, size_t index, const char **key,
-                          const char **value);
+int h4mk_reader_track_tag(h4mk_reader* r, size_t track_index, size_t index, const char** key,
+                          const char** value);
 /* A member of the track object by dotted path (e.g. "ffmpeg.format"):
  * strings as they are, other values as JSON text; H4MK_ERR_NOT_FOUND if absent. */
-int h4mk_reader_track_property(h4mk_reader *r, size_t track_index, const char *path,
-                               const char **value);
+int h4mk_reader_track_property(h4mk_reader* r, size_t track_index, const char* path,
+                               const char** value);
 
 typedef enum h4mk_seek_mode {
   H4MK_SEEK_KEY_BEFORE = 0, /* the last I block with pts <= t */
@@ -175,72 +176,72 @@ typedef enum h4mk_seek_mode {
 /* Positions reading so that the next block returned is the one the mode
  * names for track_id and time t. Fills *landed (timing, type, offsets; no
  * data) if non-NULL. H4MK_ERR_NOT_FOUND when there is no such block. */
-int h4mk_reader_seek(h4mk_reader *r, uint16_t track_id, int64_t t, h4mk_seek_mode mode,
-                     h4mk_block *landed);
+int h4mk_reader_seek(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mode mode,
+                     h4mk_block* landed);
 /* Positions reading at a group (e.g. an index entry's offset) and block. */
-int h4mk_reader_seek_to_group(h4mk_reader *r, uint64_t chunk_offset, uint32_t index_in_group);
+int h4mk_reader_seek_to_group(h4mk_reader* r, uint64_t chunk_offset, uint32_t index_in_group);
 /* Back to the first block. */
-int h4mk_reader_rewind(h4mk_reader *r);
-uint64_t h4mk_reader_bytes_read(const h4mk_reader *r);
+int h4mk_reader_rewind(h4mk_reader* r);
+uint64_t h4mk_reader_bytes_read(const h4mk_reader* r);
 
 /* ---------------------------------------------------------------- writer */
 
 typedef struct h4mk_writer_options {
-  uint32_t max_group_bytes;       /* 0 = default (1 MiB) */
-  uint32_t max_group_blocks;      /* 0 = default (4096) */
-  int64_t max_group_duration_us;  /* 0 = default (2 s) */
-  int no_veri;                    /* non-zero: no VERI chunk */
-  int no_index;                   /* non-zero: no TSEK chunks */
+  uint32_t max_group_bytes;      /* 0 = default (1 MiB) */
+  uint32_t max_group_blocks;     /* 0 = default (4096) */
+  int64_t max_group_duration_us; /* 0 = default (2 s) */
+  int no_veri;                   /* non-zero: no VERI chunk */
+  int no_index;                  /* non-zero: no TSEK chunks */
 } h4mk_writer_options;
 
 typedef struct h4mk_track_desc {
   uint16_t id;
-  const char *kind;   /* required */
-  const char *codec;  /* required */
+  const char* kind;  /* required */
+  const char* codec; /* required */
   int32_t time_base_num, time_base_den;
   const char *name, *language, *channel_layout, *adapter; /* NULL or "" = absent */
   uint32_t sample_rate, channels, width, height;
   int32_t frame_rate_num, frame_rate_den;
   int64_t default_duration;
-  const uint8_t *extradata;
+  const uint8_t* extradata;
   size_t extradata_size;
-  const char *extra_json; /* other members of the track object, or NULL */
+  const char* extra_json; /* other members of the track object, or NULL */
 } h4mk_track_desc;
 
 typedef struct h4mk_writer h4mk_writer;
 
 /* opts may be NULL for defaults. io is copied; it needs write only. */
-int h4mk_writer_open(h4mk_writer **out, const h4mk_io *io, const h4mk_writer_options *opts);
+int h4mk_writer_open(h4mk_writer** out, const h4mk_io* io, const h4mk_writer_options* opts);
 /* Frees the writer; without h4mk_writer_finish the output stays incomplete
  * (readable up to the last complete group, like a cut file). */
-void h4mk_writer_free(h4mk_writer *w);
-const char *h4mk_writer_last_error(const h4mk_writer *w);
+void h4mk_writer_free(h4mk_writer* w);
+const char* h4mk_writer_last_error(const h4mk_writer* w);
 
-int h4mk_writer_add_track(h4mk_writer *w, const h4mk_track_desc *track);
-int h4mk_writer_set_track_tag(h4mk_writer *w, uint16_t track_id, const char *key,
-                              const char *value);
+int h4mk_writer_add_track(h4mk_writer* w, const h4mk_track_desc* track);
+int h4mk_writer_set_track_tag(h4mk_writer* w, uint16_t track_id, const char* key,
+                              const char* value);
 /* Sets a member of the track object by dotted path (e.g. "ffmpeg.format"), for
  * parameters beyond h4mk_track_desc. The first component must not be one of
  * the standard keys of docs/FORMAT.md §6. */
-int h4mk_writer_set_track_property(h4mk_writer *w, uint16_t track_id, const char *path,
-                                   const char *value);
-int h4mk_writer_set_track_property_int(h4mk_writer *w, uint16_t track_id, const char *path,
+int h4mk_writer_set_track_property(h4mk_writer* w, uint16_t track_id, const char* path,
+                                   const char* value);
+int h4mk_writer_set_track_property_int(h4mk_writer* w, uint16_t track_id, const char* path,
                                        int64_t value);
-int h4mk_writer_set_metadata(h4mk_writer *w, const char *key, const char *value);
-int h4mk_writer_set_metadata_json(h4mk_writer *w, const char *json_object);
-int h4mk_writer_set_safe_json(h4mk_writer *w, const char *json_object);
-int h4mk_writer_set_note(h4mk_writer *w, const char *utf8);
+int h4mk_writer_set_metadata(h4mk_writer* w, const char* key, const char* value);
+int h4mk_writer_set_metadata_json(h4mk_writer* w, const char* json_object);
+int h4mk_writer_set_safe_json(h4mk_writer* w, const char* json_object);
+int h4mk_writer_set_note(h4mk_writer* w, const char* utf8);
 
 /* block->data/size is the payload; chunk_offset and index_in_group are ignored. */
-int h4mk_writer_write_block(h4mk_writer *w, const h4mk_block *block);
-int h4mk_writer_flush(h4mk_writer *w);
-int h4mk_writer_finish(h4mk_writer *w);
+int h4mk_writer_write_block(h4mk_writer* w, const h4mk_block* block);
+int h4mk_writer_flush(h4mk_writer* w);
+int h4mk_writer_finish(h4mk_writer* w);
 
 /* ---------------------------------------------------------------- helpers */
 
 /* The seeds' 32-bit GOP flags: pts_ms in bits 0..27, block type in 28..29. */
-int h4mk_gop_flags_pack(uint32_t pts_ms, h4mk_block_type type, uint32_t *flags);
-int h4mk_gop_flags_unpack(uint32_t flags, uint32_t *pts_ms, h4mk_block_type *type);
+int h4mk_gop_flags_pack(uint32_t pts_ms, h4mk_block_type type, uint32_t* flags);
+int h4mk_gop_flags_unpack(uint32_t flags, uint32_t* pts_ms, h4mk_block_type* type);
 
 #ifdef __cplusplus
 }

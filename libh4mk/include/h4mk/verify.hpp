@@ -31,11 +31,11 @@ struct VerifyReport {
   uint64_t chunks = 0;
   uint64_t core_chunks = 0;
   uint64_t blocks = 0;
-  bool complete = false;         // ends in TAIL + container CRC
+  bool complete = false;  // ends in TAIL + container CRC
   bool has_veri = false;
   bool veri_ok = false;
   bool container_crc_ok = false;
-  std::string veri_hash;         // recomputed, hex
+  std::string veri_hash;  // recomputed, hex
 };
 
 // Reads the whole source once and reports every problem with its offset.

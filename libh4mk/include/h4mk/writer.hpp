@@ -22,8 +22,8 @@ struct WriterOptions {
   uint32_t max_group_bytes = 1u << 20;
   uint32_t max_group_blocks = 4096;
   int64_t max_group_duration_us = 2'000'000;  // span of dts within a group
-  bool write_veri = true;   // SHA-256 hash chain chunk
-  bool write_index = true;  // TSEK chunks
+  bool write_veri = true;                     // SHA-256 hash chain chunk
+  bool write_index = true;                    // TSEK chunks
 };
 
 class Writer {
