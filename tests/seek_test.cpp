@@ -194,6 +194,9 @@ TEST(Seek, LandingModes) {
   Reader r(src);
   auto landed_pts = [&](int64_t t, SeekMode mode) {
     SeekPoint p = r.seek(5, t, mode);
+    Block peeked;
+    EXPECT_TRUE(r.peek(peeked));
+    EXPECT_EQ(peeked.info.pts, p.pts);
     Block b;
     EXPECT_EQ(r.next(b), ReadEvent::kBlock);
     EXPECT_EQ(b.info.pts, p.pts);

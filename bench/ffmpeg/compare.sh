@@ -18,7 +18,7 @@ src=$out/src.ogg
 if [ ! -f "$src" ]; then
   echo "encoding $minutes min of 20 ms Opus packets" >&2
   "$bin/ffmpeg" -nostdin -v error -y -f lavfi -i "sine=frequency=300:duration=$((minutes * 60)):sample_rate=48000" \
-    -c:a opus -strict experimental -b:a 24k -frame_duration 20 "$src"
+    -c:a opus -strict experimental -b:a 24k "$src"
 fi
 for ext in h4mk mkv nut mp4 ogg; do
   [ "$ext" = ogg ] && { cp "$src" "$out/stream.ogg"; continue; }

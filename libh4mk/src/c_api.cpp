@@ -329,11 +329,11 @@ int h4mk_reader_seek(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mod
       landed->chunk_offset = p.chunk_offset;
       landed->index_in_group = p.index_in_group;
       // Type, flags and duration from the block itself (reading stays put).
-      r->reader->seek_to_group(p.chunk_offset, p.index_in_group);
-      if (r->reader->next(b) == ReadEvent::kBlock) fill_block(b, landed);
+      if (r->reader->peek(b)) fill_block(b, landed);
       landed->data = nullptr;
       landed->size = 0;
-      r->reader->seek_to_group(p.chunk_offset, p.index_in_group);
+      landed->side_data = nullptr;
+      landed->side_data_size = 0;
     }
   });
 }

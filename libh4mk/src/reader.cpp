@@ -169,16 +169,17 @@ struct Reader::Impl {
     return true;
   }
 
-  void hand_out(Block& out) {
-    const DecodedBlock& d = group[group_pos];
+  void describe(size_t pos, Block& out) const {
+    const DecodedBlock& d = group[pos];
     out.info = d.info;
     out.data = {group_base + d.offset, d.size};
     out.side_data = {group_base + d.side_offset, d.side_size};
     out.chunk_offset = group_chunk_offset;
     out.data_offset = group_chunk_offset + kChunkHeaderSize + d.offset;
-    out.index_in_group = static_cast<uint32_t>(group_pos);
-    ++group_pos;
+    out.index_in_group = static_cast<uint32_t>(pos);
   }
+
+  void hand_out(Block& out) { describe(group_pos++, out); }
 
   ReadEvent next(Block& out) {
     if (group_pos < group.size()) {
@@ -560,6 +561,12 @@ const std::string& Reader::veri_json() {
 }
 
 ReadEvent Reader::next(Block& out) { return impl_->next(out); }
+
+bool Reader::peek(Block& out) const {
+  if (impl_->group_pos >= impl_->group.size()) return false;
+  impl_->describe(impl_->group_pos, out);
+  return true;
+}
 
 const Damage& Reader::last_damage() const {
   static const Damage kNone{};

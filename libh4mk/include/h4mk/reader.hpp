@@ -98,6 +98,9 @@ class Reader {
 
   // --- sequential reading in file order ---
   ReadEvent next(Block& out);
+  // The block next() would return, without consuming it; false if next()
+  // has to read a new chunk first (e.g. right after a group was used up).
+  bool peek(Block& out) const;
   const Damage& last_damage() const;
   const std::vector<Damage>& damage() const;
   // Back to the first CORE (seekable sources, or before anything was read).
