@@ -25,11 +25,13 @@ const std::set<std::string>& known_keys() {
 
 bool valid_rational_part(int64_t v) { return v > 0 && v <= INT32_MAX; }
 
+// Writer input goes through the same depth limit readers apply.
 json parse_object(std::string_view text, const char* what, ErrorCode code) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object())
-    throw Error(code, std::string(what) + " is not a JSON object");
-  return j;
+  auto j = parse_json(text, ReaderLimits{}.max_json_depth);
+  if (!j || !j->is_object())
+    throw Error(code, std::string(what) + " is not a JSON object (nested at most " +
+                          std::to_string(ReaderLimits{}.max_json_depth) + " levels)");
+  return *j;
 }
 
 }  // namespace
