@@ -1,0 +1,270 @@
+// The h4mk command line as a real process: output (JSON parsed), exit codes,
+// and behaviour on cut and damaged files.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "test_util.hpp"
+
+namespace h4mk::test {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+const std::string kTool = H4MK_TOOL;
+
+fs::path dir() {
+  static const fs::path d = [] {
+    // One directory per process: ctest runs the cases in parallel processes.
+    fs::path p = fs::path(H4MK_WORK_DIR) / ("cli-" + std::to_string(getpid()));
+    fs::remove_all(p);
+    fs::create_directories(p);
+    return p;
+  }();
+  return d;
+}
+
+std::string path(const std::string& name) { return (dir() / name).string(); }
+
+struct Result {
+  int status;
+  std::string out;
+  std::string err;
+  json j() const { return json::parse(out, nullptr, false); }
+};
+
+// Runs a shell command line in the work directory.
+Result shell(const std::string& cmd) {
+  static int n = 0;
+  const std::string err = path("stderr." + std::to_string(n++));
+  FILE* p = popen(("cd '" + dir().string() + "' && " + cmd + " 2>'" + err + "'").c_str(), "r");
+  std::string out;
+  char buf[65536];
+  for (size_t k; (k = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, k);
+  int status = pclose(p);
+  std::ifstream e(err);
+  std::stringstream ss;
+  ss << e.rdbuf();
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, ss.str()};
+}
+
+Result h4mk(const std::string& args) { return shell(kTool + " " + args); }
+
+void make_demo() {
+  static bool done = false;
+  if (done) return;
+  Result r = h4mk("build --demo -o demo.h4mk");
+  ASSERT_EQ(r.status, 0) << r.err;
+  done = true;
+}
+
+std::vector<uint8_t> bytes(const std::string& name) { return read_file(path(name)); }
+
+TEST(Cli, InspectJson) {
+  make_demo();
+  Result r = h4mk("inspect --json demo.h4mk");
+  ASSERT_EQ(r.status, 0) << r.err;
+  json j = r.j();
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["format_version"], "1.0");
+  EXPECT_EQ(j["complete"], true);
+  ASSERT_EQ(j["tracks"].size(), 2u);
+  EXPECT_EQ(j["tracks"][0]["summary"]["block_count"], 500);
+  EXPECT_EQ(j["tracks"][1]["summary"]["block_count"], 300);
+  EXPECT_EQ(j["tracks"][1]["time_base"], json::array({1, 30}));
+  EXPECT_EQ(j["metadata"]["title"], "h4mk demo");
+  EXPECT_EQ(j["safe"]["policy"], "transport_only");
+  EXPECT_EQ(j["veri"]["algorithm"], "sha256-chain-v1");
+  EXPECT_TRUE(j["damage"].empty());
+  // The alias, and standard input.
+  EXPECT_EQ(h4mk("manifest --json demo.h4mk").j(), j);
+  Result piped = h4mk("inspect --json - < demo.h4mk");  // a regular file on stdin: seekable
+  json redirected = piped.j();
+  redirected["file"] = j["file"];
+  EXPECT_EQ(redirected, j);
+  piped = h4mk("inspect --json - < /dev/null");
+  EXPECT_EQ(piped.status, 3);
+  piped = shell("cat demo.h4mk | " + kTool + " inspect --json -");  // a real pipe
+  EXPECT_EQ(piped.status, 0) << piped.err;
+  ASSERT_EQ(piped.j()["tracks"].size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(piped.j()["tracks"][i]["codec"], j["tracks"][i]["codec"]);
+    EXPECT_EQ(piped.j()["tracks"][i]["summary"], nullptr);  // a pipe has no tail to read
+  }
+  EXPECT_EQ(piped.j()["complete"], false);
+  // Text output names the tracks.
+  Result text = h4mk("inspect demo.h4mk");
+  EXPECT_NE(text.out.find("track 2: video h4core"), std::string::npos) << text.out;
+}
+
+TEST(Cli, ListFiltersAndGopFlags) {
+  make_demo();
+  Result all = h4mk("list --json demo.h4mk");
+  ASSERT_EQ(all.status, 0) << all.err;
+  EXPECT_EQ(all.j()["blocks"].size(), 800u);
+  Result some = h4mk("list --json demo.h4mk --track 2 --from 3s --to 3.2s");
+  ASSERT_EQ(some.status, 0) << some.err;
+  json b = some.j()["blocks"];
+  ASSERT_EQ(b.size(), 6u);
+  std::vector<int64_t> pts;
+  for (const auto& x : b) pts.push_back(x["pts"]);
+  EXPECT_EQ(pts, (std::vector<int64_t>{90, 92, 91, 94, 93, 95}));
+  EXPECT_EQ(b[0]["type"], "I");
+  EXPECT_EQ(b[0]["gop_flags"], 3000);                // I at 3000 ms
+  EXPECT_EQ(b[1]["gop_flags"], (1u << 28) | 3067u);  // P at 3066.67 ms, rounded
+  EXPECT_EQ(b[2]["dts"], 91);
+  EXPECT_EQ(h4mk("list --json demo.h4mk --track 9").status, 4);
+}
+
+TEST(Cli, ChainAndSeek) {
+  make_demo();
+  for (const char* t : {"101", "3.366667s"}) {
+    Result r = h4mk(std::string("chain --json demo.h4mk --track 2 --t ") + t);
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::string chain;
+    const json j = r.j();
+    for (const auto& l : j["chain"])
+      chain += l["type"].get<std::string>() + std::to_string(l["pts"].get<int>()) + " ";
+    EXPECT_EQ(chain, "I96 P98 P100 P101 ") << t;
+  }
+  Result s = h4mk("seek --json demo.h4mk --track 1 --t 2510ms");
+  ASSERT_EQ(s.status, 0) << s.err;
+  EXPECT_EQ(s.j()["pts"], 2500);
+  EXPECT_EQ(s.j()["via"], "index");
+  // A cut file seeks by bisection to the same block.
+  auto whole = bytes("demo.h4mk");
+  write_file(path("cut.h4mk"), std::span<const uint8_t>(whole.data(), whole.size() * 7 / 10));
+  Result c = h4mk("seek --json cut.h4mk --track 1 --t 2510ms");
+  ASSERT_EQ(c.status, 0) << c.err;
+  EXPECT_EQ(c.j()["pts"], 2500);
+  EXPECT_EQ(c.j()["via"], "bisection");
+  EXPECT_EQ(c.j()["chunk_offset"], s.j()["chunk_offset"]);
+  // Before the first I block: not found.
+  EXPECT_EQ(h4mk("seek demo.h4mk --track 1 --t -5").status, 4);
+  EXPECT_EQ(h4mk("seek demo.h4mk --track 1 --t soon").status, 2);
+}
+
+TEST(Cli, BlockExtractsPayloadByIndexAndOffset) {
+  make_demo();
+  auto file = bytes("demo.h4mk");
+  MemorySource src(file);
+  Reader r(src);
+  Block b;
+  std::vector<TestBlock> video;
+  std::vector<uint64_t> offsets;
+  while (r.next(b) == ReadEvent::kBlock)
+    if (b.info.track_id == 2) {
+      video.push_back({b.info, {b.data.begin(), b.data.end()}, {}});
+      offsets.push_back(b.data_offset);
+    }
+  ASSERT_EQ(h4mk("block demo.h4mk --track 2 --index 5 -o b5.bin").status, 0);
+  EXPECT_EQ(bytes("b5.bin"), video[5].data);
+  ASSERT_EQ(h4mk("block demo.h4mk --offset " + std::to_string(offsets[7]) + " -o b7.bin").status,
+            0);
+  EXPECT_EQ(bytes("b7.bin"), video[7].data);
+  Result missing = h4mk("block demo.h4mk --track 2 --index 300 -o x.bin");
+  EXPECT_EQ(missing.status, 4);
+  EXPECT_NE(missing.err.find("no block number 300 in track 2"), std::string::npos) << missing.err;
+  EXPECT_EQ(h4mk("block demo.h4mk -o x.bin").status, 2);  // neither --index nor --offset
+}
+
+TEST(Cli, VerifyGoodDamagedAndCut) {
+  make_demo();
+  Result good = h4mk("verify --json demo.h4mk");
+  EXPECT_EQ(good.status, 0) << good.err;
+  EXPECT_EQ(good.j()["ok"], true);
+  EXPECT_EQ(good.j()["veri"], "ok");
+  EXPECT_EQ(good.j()["blocks"], 800);
+
+  auto f = bytes("demo.h4mk");
+  auto layout = chunk_layout(f);
+  uint64_t core = 0;
+  for (const auto& c : layout)
+    if (c.tag == "CORE") core = c.offset;  // the last CORE
+  f[core + 30] ^= 0x40;
+  write_file(path("flip.h4mk"), f);
+  Result bad = h4mk("verify --json flip.h4mk");
+  EXPECT_EQ(bad.status, 1);
+  json j = bad.j();
+  EXPECT_EQ(j["ok"], false);
+  EXPECT_EQ(j["veri"], "mismatch");
+  bool named = false;
+  for (const auto& p : j["problems"]) named |= p["offset"] == core && p["chunk"] == "CORE";
+  EXPECT_TRUE(named) << bad.out;
+  Result text = h4mk("verify flip.h4mk");
+  EXPECT_EQ(text.status, 1);
+  EXPECT_NE(text.err.find("offset " + std::to_string(core) + " CORE"), std::string::npos)
+      << text.err;
+
+  auto whole = bytes("demo.h4mk");
+  write_file(path("cut2.h4mk"), std::span<const uint8_t>(whole.data(), whole.size() / 2));
+  Result cut = h4mk("verify --json cut2.h4mk");
+  EXPECT_EQ(cut.status, 1);
+  EXPECT_EQ(cut.j()["complete"], false);
+}
+
+TEST(Cli, RepairRestoresACompleteFile) {
+  make_demo();
+  auto whole = bytes("demo.h4mk");
+  const size_t cut = whole.size() * 6 / 10;
+  write_file(path("cut3.h4mk"), std::span<const uint8_t>(whole.data(), cut));
+  Result r = h4mk("repair --json cut3.h4mk -o fixed.h4mk");
+  ASSERT_EQ(r.status, 0) << r.err;
+  ReadBack before = read_all(std::span<const uint8_t>(whole.data(), cut));
+  EXPECT_EQ(r.j()["blocks_kept"], before.blocks.size());
+  EXPECT_EQ(r.j()["dropped"].size(), 1u);
+  EXPECT_EQ(h4mk("verify fixed.h4mk").status, 0);
+  ReadBack after = read_all(bytes("fixed.h4mk"));
+  for (uint16_t t : {1, 2}) EXPECT_TRUE(of_track(before.blocks, t) == of_track(after.blocks, t));
+}
+
+TEST(Cli, PackCutsARawStream) {
+  std::vector<uint8_t> raw(2000);
+  for (size_t i = 0; i < raw.size(); ++i) raw[i] = uint8_t(i * 7);
+  write_file(path("raw.bin"), raw);
+  Result r = h4mk(
+      "pack raw.bin -o packed.h4mk --block-size 300 --fps 30000/1001 --gop 4 --track-name cam "
+      "--json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.j()["blocks"], 7);
+  ReadBack rb = read_all(bytes("packed.h4mk"));
+  ASSERT_EQ(rb.blocks.size(), 7u);
+  std::vector<uint8_t> joined;
+  for (size_t i = 0; i < rb.blocks.size(); ++i) {
+    EXPECT_EQ(rb.blocks[i].info.type, i % 4 ? BlockType::kP : BlockType::kI) << i;
+    EXPECT_EQ(rb.blocks[i].info.pts, int64_t(i));
+    joined.insert(joined.end(), rb.blocks[i].data.begin(), rb.blocks[i].data.end());
+  }
+  EXPECT_EQ(joined, raw);
+  json info = h4mk("inspect --json packed.h4mk").j();
+  EXPECT_EQ(info["tracks"][0]["time_base"], json::array({1001, 30000}));
+  EXPECT_EQ(info["tracks"][0]["name"], "cam");
+  EXPECT_EQ(h4mk("pack raw.bin -o x.h4mk --block-size 300 --fps fast").status, 2);
+}
+
+TEST(Cli, ErrorsAndExitCodes) {
+  Result none = h4mk("inspect nothing-here.h4mk");
+  EXPECT_EQ(none.status, 3);
+  EXPECT_NE(none.err.find("nothing-here.h4mk"), std::string::npos) << none.err;
+  write_file(path("text.txt"), std::vector<uint8_t>{'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r',
+                                                    'l', 'd', '!', '!', '!', '!', '!', '!'});
+  Result notours = h4mk("inspect text.txt");
+  EXPECT_EQ(notours.status, 3);
+  EXPECT_NE(notours.err.find("not an H4MK file"), std::string::npos) << notours.err;
+  EXPECT_EQ(h4mk("").status, 2);
+  EXPECT_EQ(h4mk("frobnicate x").status, 2);
+  Result v = h4mk("--version");
+  EXPECT_EQ(v.status, 0);
+  EXPECT_NE(v.out.find("h4mk 0.1.0 (H4MK format 1.0)"), std::string::npos) << v.out;
+  Result help = h4mk("--help");
+  EXPECT_NE(help.out.find("Exit codes"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace h4mk::test

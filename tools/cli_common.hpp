@@ -1,0 +1,62 @@
+// Shared pieces of the h4mk command line: exit codes, time arguments,
+// opening files, progress on a terminal.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "h4mk/h4mk.hpp"
+
+namespace h4mk::cli {
+
+// Documented in `h4mk --help` and README.md.
+enum Exit : int {
+  kExitOk = 0,
+  kExitProblems = 1,  // verify found problems
+  kExitUsage = 2,     // bad command line
+  kExitInput = 3,     // a file cannot be read, or is not H4MK
+  kExitNotFound = 4,  // no such track, block or seek target
+  kExitOutput = 5,    // an output cannot be written
+};
+
+struct Options {
+  bool quiet = false;
+  bool json = false;
+};
+
+// A user-facing failure with its exit code; main() prints it on stderr.
+struct Failure {
+  int exit;
+  std::string message;
+};
+
+// TIME as "1.5s", "1500ms" or a plain integer of ticks, in the track's time base.
+int64_t parse_time(const std::string& text, const Rational& time_base);
+double seconds(int64_t ticks, const Rational& time_base);
+
+// Frames per second as "30", "29.97" or "30000/1001"; returns the time base 1/fps.
+Rational time_base_for_fps(const std::string& fps);
+
+// Opens FILE ("-" = standard input) for reading.
+std::unique_ptr<FileSource> open_input(const std::string& path);
+
+const Track& require_track(const Reader& r, uint16_t id, const std::string& file);
+
+nlohmann::ordered_json block_json(const Block& b, const Track& t);
+
+// A one-line progress bar on stderr, only when stderr is a terminal.
+class Progress {
+ public:
+  Progress(const Options& o, uint64_t total);
+  void update(uint64_t done);
+  ~Progress();
+
+ private:
+  bool on_;
+  uint64_t total_;
+  int last_ = -1;
+};
+
+}  // namespace h4mk::cli

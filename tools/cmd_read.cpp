@@ -1,0 +1,224 @@
+// inspect, list, chain, seek, block: reading commands.
+#include <cstdio>
+#include <iostream>
+
+#include "commands.hpp"
+
+namespace h4mk::cli {
+
+using nlohmann::ordered_json;
+
+namespace {
+
+void print_json(const ordered_json& j) { std::cout << j.dump(2) << "\n"; }
+
+ordered_json parse_or_null(const std::string& text) {
+  if (text.empty()) return nullptr;
+  return ordered_json::parse(text, nullptr, false);
+}
+
+ordered_json damage_json(const std::vector<Damage>& damage) {
+  ordered_json a = ordered_json::array();
+  for (const Damage& d : damage)
+    a.push_back({{"offset", d.offset},
+                 {"length", d.length},
+                 {"error", error_code_name(d.code)},
+                 {"message", d.message}});
+  return a;
+}
+
+}  // namespace
+
+int inspect(const Options& o, const std::string& file) {
+  auto src = open_input(file);
+  Reader r(*src);
+  ordered_json j;
+  j["file"] = file;
+  j["format_version"] = "1." + std::to_string(r.version_minor());
+  j["complete"] = r.has_index();
+  j["data_offset"] = r.data_offset();
+  ordered_json tracks = ordered_json::parse(r.tracks_json())["tracks"];
+  for (auto& t : tracks) {
+    auto id = t["id"].get<uint16_t>();
+    auto s = r.summary(id);
+    if (s)
+      t["summary"] = {{"block_count", s->block_count},
+                      {"start_pts", s->start_pts},
+                      {"end_pts", s->end_pts},
+                      {"index_entries", r.index(id).size()}};
+    else
+      t["summary"] = nullptr;
+  }
+  j["tracks"] = tracks;
+  j["metadata"] =
+      r.metadata_json().empty() ? ordered_json::object() : parse_or_null(r.metadata_json());
+  j["safe"] = parse_or_null(r.safe_json());
+  j["note"] = r.note().empty() ? ordered_json(nullptr) : ordered_json(r.note());
+  j["veri"] = parse_or_null(r.veri_json());
+  j["damage"] = damage_json(r.damage());
+  if (o.json) {
+    print_json(j);
+    return kExitOk;
+  }
+  std::printf("%s: H4MK %s, %s\n", file.c_str(), j["format_version"].get<std::string>().c_str(),
+              r.has_index() ? "complete, indexed" : "incomplete (no index)");
+  for (const Track& t : r.tracks()) {
+    std::printf("  track %u: %s %s, time base %lld/%lld", t.id, track_kind_name(t.kind),
+                t.codec.c_str(), (long long)t.time_base.num, (long long)t.time_base.den);
+    if (!t.name.empty()) std::printf(", \"%s\"", t.name.c_str());
+    if (auto s = r.summary(t.id))
+      std::printf(", %llu blocks, %.3f..%.3f s, %zu index entries",
+                  (unsigned long long)s->block_count, seconds(s->start_pts, t.time_base),
+                  seconds(s->end_pts, t.time_base), r.index(t.id).size());
+    std::printf("\n");
+  }
+  if (!r.metadata_json().empty()) std::printf("  metadata: %s\n", r.metadata_json().c_str());
+  if (!r.safe_json().empty()) std::printf("  safe: %s\n", r.safe_json().c_str());
+  if (!r.note().empty()) std::printf("  note: %s\n", r.note().c_str());
+  std::printf("  veri: %s\n", r.veri_json().empty() ? "absent" : r.veri_json().c_str());
+  for (const Damage& d : r.damage()) std::printf("  damage: %s\n", d.message.c_str());
+  return kExitOk;
+}
+
+int list(const Options& o, const std::string& file, std::optional<uint16_t> track,
+         const std::string& from, const std::string& to) {
+  auto src = open_input(file);
+  Reader r(*src);
+  if (track) require_track(r, *track, file);
+  ordered_json blocks = ordered_json::array();
+  std::vector<Damage> damage;
+  if (!o.json)
+    std::printf("%10s %5s %4s %12s %12s %8s %12s %8s %6s %10s\n", "offset", "track", "type", "pts",
+                "dts", "duration", "seconds", "size", "masked", "gop_flags");
+  Block b;
+  for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;) {
+    if (ev == ReadEvent::kDamage) {
+      damage.push_back(r.last_damage());
+      if (!o.quiet)
+        std::fprintf(stderr, "h4mk: %s: %s\n", file.c_str(), r.last_damage().message.c_str());
+      continue;
+    }
+    if (track && b.info.track_id != *track) continue;
+    const Track& t = *r.track(b.info.track_id);
+    if (!from.empty() && b.info.pts < parse_time(from, t.time_base)) continue;
+    if (!to.empty() && b.info.pts >= parse_time(to, t.time_base)) continue;
+    ordered_json j = block_json(b, t);
+    if (o.json) {
+      blocks.push_back(std::move(j));
+      continue;
+    }
+    std::printf(
+        "%10llu %5u %4s %12lld %12lld %8lld %12.6f %8zu %6s %10s\n",
+        (unsigned long long)b.chunk_offset, b.info.track_id, block_type_name(b.info.type),
+        (long long)b.info.pts, (long long)b.info.dts, (long long)b.info.duration,
+        j["pts_seconds"].get<double>(), b.data.size(), b.info.masked ? "yes" : "no",
+        j["gop_flags"].is_null() ? "-" : std::to_string(j["gop_flags"].get<uint32_t>()).c_str());
+  }
+  if (o.json) print_json({{"file", file}, {"blocks", blocks}, {"damage", damage_json(damage)}});
+  return kExitOk;
+}
+
+namespace {
+// Seek-like commands need a seekable file and report a missing target as kExitNotFound.
+template <typename F>
+int with_target(const std::string& file, uint16_t track, const std::string& time, F&& f) {
+  auto src = open_input(file);
+  Reader r(*src);
+  const Track& t = require_track(r, track, file);
+  int64_t ticks = parse_time(time, t.time_base);
+  try {
+    return f(r, t, ticks);
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::kNotFound) throw Failure{kExitNotFound, file + ": " + e.what()};
+    throw;
+  }
+}
+}  // namespace
+
+int chain(const Options& o, const std::string& file, uint16_t track, const std::string& time) {
+  return with_target(file, track, time, [&](Reader& r, const Track& t, int64_t ticks) {
+    ordered_json links = ordered_json::array();
+    for (const ChainLink& l : r.decode_chain(track, ticks)) {
+      ordered_json j;
+      j["chunk_offset"] = l.chunk_offset;
+      j["index_in_group"] = l.index_in_group;
+      j["type"] = block_type_name(l.info.type);
+      j["pts"] = l.info.pts;
+      j["dts"] = l.info.dts;
+      j["pts_seconds"] = seconds(l.info.pts, t.time_base);
+      j["size"] = l.payload.size();
+      links.push_back(std::move(j));
+    }
+    if (o.json) {
+      print_json({{"file", file}, {"track", track}, {"t", ticks}, {"chain", links}});
+    } else {
+      std::printf("decode chain for track %u at %lld (%.6f s): %zu blocks\n", track,
+                  (long long)ticks, seconds(ticks, t.time_base), links.size());
+      for (const auto& l : links)
+        std::printf("  %s pts %lld (%.6f s), %zu bytes, group at %llu block %u\n",
+                    l["type"].get<std::string>().c_str(), (long long)l["pts"].get<int64_t>(),
+                    l["pts_seconds"].get<double>(), l["size"].get<size_t>(),
+                    (unsigned long long)l["chunk_offset"].get<uint64_t>(),
+                    l["index_in_group"].get<uint32_t>());
+    }
+    return kExitOk;
+  });
+}
+
+int seek(const Options& o, const std::string& file, uint16_t track, const std::string& time) {
+  return with_target(file, track, time, [&](Reader& r, const Track& t, int64_t ticks) {
+    bool indexed = r.has_index();
+    SeekPoint p = r.seek(track, ticks);
+    ordered_json j = {{"file", file},
+                      {"track", track},
+                      {"t", ticks},
+                      {"pts", p.pts},
+                      {"dts", p.dts},
+                      {"pts_seconds", seconds(p.pts, t.time_base)},
+                      {"chunk_offset", p.chunk_offset},
+                      {"index_in_group", p.index_in_group},
+                      {"via", indexed ? "index" : "bisection"}};
+    if (o.json)
+      print_json(j);
+    else
+      std::printf(
+          "track %u at %lld: I block pts %lld (%.6f s), group at offset %llu, block %u (%s)\n",
+          track, (long long)ticks, (long long)p.pts, seconds(p.pts, t.time_base),
+          (unsigned long long)p.chunk_offset, p.index_in_group, indexed ? "index" : "bisection");
+    return kExitOk;
+  });
+}
+
+int block(const Options& o, const std::string& file, std::optional<uint16_t> track,
+          std::optional<uint64_t> index, std::optional<uint64_t> offset, const std::string& out) {
+  auto src = open_input(file);
+  Reader r(*src);
+  if (track) require_track(r, *track, file);
+  uint64_t n = 0;
+  Block b;
+  for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;) {
+    if (ev != ReadEvent::kBlock || (track && b.info.track_id != *track)) continue;
+    bool hit =
+        index ? n++ == *index
+              : (b.data_offset == *offset || (b.chunk_offset == *offset && b.index_in_group == 0));
+    if (!hit) continue;
+    try {
+      FileSink sink = out == "-" ? FileSink(stdout) : FileSink(out);
+      sink.write(b.data);
+      sink.close();
+    } catch (const Error& e) {
+      throw Failure{kExitOutput, e.what()};
+    }
+    if (!o.quiet && out != "-")
+      std::fprintf(stderr, "h4mk: wrote %zu bytes of the %s block at pts %lld (track %u) to %s\n",
+                   b.data.size(), block_type_name(b.info.type), (long long)b.info.pts,
+                   b.info.track_id, out.c_str());
+    return kExitOk;
+  }
+  throw Failure{kExitNotFound, file + ": no block " +
+                                   (index ? "number " + std::to_string(*index)
+                                          : "at offset " + std::to_string(*offset)) +
+                                   (track ? " in track " + std::to_string(*track) : "")};
+}
+
+}  // namespace h4mk::cli

@@ -1,0 +1,48 @@
+// verify: every CRC, the container CRC, VERI and the index.
+#include <cstdio>
+#include <iostream>
+
+#include "commands.hpp"
+
+namespace h4mk::cli {
+
+int verify(const Options& o, const std::string& file) {
+  auto src = open_input(file);
+  VerifyReport v = h4mk::verify(*src);
+  if (o.json) {
+    nlohmann::ordered_json problems = nlohmann::ordered_json::array();
+    for (const Problem& p : v.problems)
+      problems.push_back({{"offset", p.offset},
+                          {"chunk", p.chunk.empty() ? nlohmann::ordered_json(nullptr)
+                                                    : nlohmann::ordered_json(p.chunk)},
+                          {"error", error_code_name(p.code)},
+                          {"message", p.message}});
+    std::cout << nlohmann::ordered_json{{"file", file},
+                                        {"ok", v.ok()},
+                                        {"complete", v.complete},
+                                        {"chunks", v.chunks},
+                                        {"blocks", v.blocks},
+                                        {"veri",
+                                         v.has_veri ? (v.veri_ok ? "ok" : "mismatch") : "absent"},
+                                        {"container_crc",
+                                         v.complete ? (v.container_crc_ok ? "ok" : "mismatch")
+                                                    : "absent"},
+                                        {"problems", problems}}
+                     .dump(2)
+              << "\n";
+  } else {
+    for (const Problem& p : v.problems)
+      std::fprintf(stderr, "h4mk: %s: offset %llu%s%s: %s\n", file.c_str(),
+                   (unsigned long long)p.offset, p.chunk.empty() ? "" : " ", p.chunk.c_str(),
+                   p.message.c_str());
+    if (!o.quiet)
+      std::printf("%s: %s (%llu chunks, %llu blocks, VERI %s, container CRC %s)\n", file.c_str(),
+                  v.ok() ? "OK" : "FAILED", (unsigned long long)v.chunks,
+                  (unsigned long long)v.blocks,
+                  v.has_veri ? (v.veri_ok ? "ok" : "mismatch") : "absent",
+                  v.complete ? (v.container_crc_ok ? "ok" : "mismatch") : "absent");
+  }
+  return v.ok() ? kExitOk : kExitProblems;
+}
+
+}  // namespace h4mk::cli

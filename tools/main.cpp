@@ -1,0 +1,126 @@
+// h4mk: inspect, list, seek, extract, build, pack, verify and repair H4MK files.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <optional>
+
+#include "commands.hpp"
+
+using namespace h4mk;
+using namespace h4mk::cli;
+
+namespace {
+
+const char* kExitCodes =
+    "Exit codes: 0 success; 1 verify found problems; 2 bad command line; "
+    "3 an input cannot be read or is not H4MK; 4 no such track, block or target; "
+    "5 an I/O error (an output cannot be written, a read fails mid-file).";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"h4mk: inspect, seek, extract, build, verify and repair H4MK files", "h4mk"};
+  app.footer(kExitCodes);
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("h4mk ") + H4MK_VERSION_STRING + " (H4MK format " +
+                                        std::to_string(H4MK_FORMAT_VERSION_MAJOR) + "." +
+                                        std::to_string(H4MK_FORMAT_VERSION_MINOR) + ")");
+  Options o;
+  app.add_flag("-q,--quiet", o.quiet, "print only errors (and requested data)");
+
+  std::string file, out, from, to, time, fps = "30", track_name;
+  uint16_t track_id = 0;
+  uint64_t index = 0, offset = 0;
+  uint32_t block_size = 0, gop = 30;
+  bool demo = false;
+  int result = kExitOk;
+
+  auto* inspect_cmd =
+      app.add_subcommand("inspect", "header, tracks, metadata, SAFE/NOTE, VERI, index");
+  inspect_cmd->alias("manifest");
+  inspect_cmd->add_option("FILE", file, "H4MK file, - for standard input")->required();
+  inspect_cmd->add_flag("--json", o.json, "a stable JSON document");
+  inspect_cmd->callback([&] { result = cli::inspect(o, file); });
+
+  auto* list_cmd = app.add_subcommand("list", "one line per block");
+  std::optional<uint16_t> list_track;
+  list_cmd->add_option("FILE", file)->required();
+  list_cmd->add_option("--track", list_track, "only this track");
+  list_cmd->add_option("--from", from, "from TIME (1.5s, 1500ms or ticks), inclusive");
+  list_cmd->add_option("--to", to, "to TIME, exclusive");
+  list_cmd->add_flag("--json", o.json);
+  list_cmd->callback([&] { result = cli::list(o, file, list_track, from, to); });
+
+  auto* chain_cmd = app.add_subcommand("chain", "the decode chain for presenting TIME");
+  chain_cmd->add_option("FILE", file)->required();
+  chain_cmd->add_option("--track", track_id)->required();
+  chain_cmd->add_option("--t", time, "TIME: 1.5s, 1500ms or ticks")->required();
+  chain_cmd->add_flag("--json", o.json);
+  chain_cmd->callback([&] { result = cli::chain(o, file, track_id, time); });
+
+  auto* seek_cmd = app.add_subcommand("seek", "the I block a seek to TIME lands on");
+  seek_cmd->add_option("FILE", file)->required();
+  seek_cmd->add_option("--track", track_id)->required();
+  seek_cmd->add_option("--t", time, "TIME: 1.5s, 1500ms or ticks")->required();
+  seek_cmd->add_flag("--json", o.json);
+  seek_cmd->callback([&] { result = cli::seek(o, file, track_id, time); });
+
+  auto* block_cmd = app.add_subcommand("block", "extract one block's payload");
+  std::optional<uint16_t> block_track;
+  block_cmd->add_option("FILE", file)->required();
+  block_cmd->add_option("--track", block_track, "track (with --index: count in this track)");
+  auto* index_opt = block_cmd->add_option("--index", index, "the block's number, from 0");
+  auto* offset_opt =
+      block_cmd->add_option("--offset", offset, "the block's payload or group offset");
+  index_opt->excludes(offset_opt);
+  block_cmd->add_option("-o,--output", out, "output file, - for standard output")->required();
+  block_cmd->callback([&] {
+    if (!*index_opt && !*offset_opt) throw CLI::ValidationError("block: give --index or --offset");
+    result = cli::block(o, file, block_track, *index_opt ? std::optional(index) : std::nullopt,
+                        *offset_opt ? std::optional(offset) : std::nullopt, out);
+  });
+
+  auto* build_cmd = app.add_subcommand("build", "write the built-in demo file");
+  build_cmd->add_flag("--demo", demo, "the demo: tokens at 50 Hz, I/P/B blocks at 30 fps")
+      ->required();
+  build_cmd->add_option("-o,--output", out)->required();
+  build_cmd->add_flag("--json", o.json);
+  build_cmd->callback([&] { result = cli::build_demo(o, out); });
+
+  auto* pack_cmd =
+      app.add_subcommand("pack", "cut a raw byte stream into blocks (video transport)");
+  pack_cmd->add_option("RAW", file, "raw input, - for standard input")->required();
+  pack_cmd->add_option("-o,--output", out)->required();
+  pack_cmd->add_option("--block-size", block_size, "bytes per block")->required();
+  pack_cmd->add_option("--fps", fps, "blocks per second: 30, 29.97 or 30000/1001");
+  pack_cmd->add_option("--gop", gop, "an I block every GOP blocks");
+  pack_cmd->add_option("--track-name", track_name);
+  pack_cmd->add_flag("--json", o.json);
+  pack_cmd->callback([&] { result = cli::pack(o, file, out, block_size, fps, gop, track_name); });
+
+  auto* verify_cmd = app.add_subcommand("verify", "check every CRC, VERI, the index and TAIL");
+  verify_cmd->add_option("FILE", file)->required();
+  verify_cmd->add_flag("--json", o.json);
+  verify_cmd->callback([&] { result = cli::verify(o, file); });
+
+  auto* repair_cmd = app.add_subcommand("repair", "keep every intact block, write a complete file");
+  repair_cmd->add_option("IN", file)->required();
+  repair_cmd->add_option("-o,--output", out)->required();
+  repair_cmd->add_flag("--json", o.json);
+  repair_cmd->callback([&] { result = cli::repair(o, file, out); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  } catch (const Failure& f) {
+    std::fprintf(stderr, "h4mk: %s\n", f.message.c_str());
+    return f.exit;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "h4mk: %s: %s\n", file.c_str(), e.what());
+    return e.code() == ErrorCode::kIo ? kExitOutput : kExitInput;
+  }
+  return result;
+}
