@@ -169,7 +169,7 @@ verified "$CACHED" || die "SHA-256 of $CACHED does not match FFmpeg $VERSION"
 # ------------------------------------------------------------ libh4mk
 say "building libh4mk"
 cmake -S "$ROOT" -B "$ROOT/build" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/dev/null
-cmake --build "$ROOT/build" --target h4mk_shared h4mk_static >/dev/null
+cmake --build "$ROOT/build" --target h4mk_shared h4mk_static h4mk >/dev/null
 cmake --install "$ROOT/build" --prefix "$PREFIX" >/dev/null
 PCDIR=$(dirname "$(find "$PREFIX" -name h4mk.pc | head -n 1)")
 LIBDIR=$(dirname "$(find "$PREFIX" -name 'libh4mk.so' | head -n 1)")
