@@ -70,8 +70,10 @@ INSTALL=$BUILD_DIR/install         # FFmpeg
 mkdir -p "$CACHE" "$BUILD_DIR"
 
 # ------------------------------------------------------------ dependencies
+# FFmpeg's, and the project's own (the libh4mk step configures the whole tree).
 ffmpeg_deps=(nasm pkgconf make gcc xz-utils patch cmake ninja-build g++
-             libssl-dev libdeflate-dev zlib1g-dev nlohmann-json3-dev)
+             libssl-dev libdeflate-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
+             libgtest-dev libbenchmark-dev)
 missing=()
 for p in "${ffmpeg_deps[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
