@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Builds everything (library, FFmpeg with the h4mk patches) and runs every
-# test with ctest.
+# Runs every test: builds everything (library, CLI, FFmpeg with the h4mk
+# patches, 9.0.2 and 8.1.2), the library and CLI tests under ASan + UBSan,
+# the fuzz targets (saved corpus replayed, then FUZZ_SECONDS each, default 20),
+# and finally the whole ctest suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/build.sh
+scripts/sanitize.sh
+scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
 cd build
 ctest --output-on-failure --parallel "$(nproc)" "$@"

@@ -188,5 +188,64 @@ TEST(Recovery, VerifyNamesEachProblemWithItsOffset) {
   EXPECT_FALSE(v.veri_ok);
 }
 
+// A sink that accepts `limit` bytes and then fails, as a full disk does.
+class FailingSink final : public Sink {
+ public:
+  explicit FailingSink(size_t limit) : limit_(limit) {}
+  void write(std::span<const uint8_t> data) override {
+    size_t n = std::min(data.size(), limit_ - bytes.size());
+    bytes.insert(bytes.end(), data.begin(), data.begin() + long(n));
+    if (n < data.size()) throw Error(ErrorCode::kIo, "cannot write: No space left on device");
+  }
+  std::vector<uint8_t> bytes;
+
+ private:
+  size_t limit_;
+};
+
+TEST(Recovery, WriteFailureLeavesAFileThatRecoversToTheLastGroup) {
+  StreamSpec spec;
+  spec.seed = 12;
+  spec.seconds = 3;
+  WriterOptions o;
+  o.max_group_blocks = 8;
+  auto tracks = test_tracks(spec);
+  auto blocks = make_stream(spec);
+  auto reference = write_stream(tracks, blocks, o);  // the same bytes, written in full
+  auto layout = chunk_layout(reference);
+  ReadBack full = read_all(reference);
+  for (size_t limit :
+       {size_t(100), reference.size() / 3, reference.size() / 2, reference.size() - 50}) {
+    FailingSink sink(limit);
+    Writer w(sink, o);
+    for (const auto& t : tracks) w.add_track(t);
+    w.set_metadata("title", "test stream");
+    w.set_safe_json(R"({"policy":"transport_only"})");
+    w.set_note("written by the libh4mk tests");
+    bool failed = false;
+    try {
+      for (const auto& b : blocks) w.write_block(b.info, b.data, b.side);
+      w.finish();
+    } catch (const Error& e) {
+      failed = true;
+      EXPECT_EQ(e.code(), ErrorCode::kIo);
+      EXPECT_NE(std::string(e.what()).find("No space left"), std::string::npos);
+    }
+    ASSERT_TRUE(failed) << "limit " << limit;
+    // The writer is unusable afterwards, and says so.
+    EXPECT_THROW(w.write_block(blocks[0].info, blocks[0].data), Error);
+    ASSERT_EQ(sink.bytes, std::vector<uint8_t>(reference.begin(), reference.begin() + long(limit)));
+    if (limit < layout.at(0).end) continue;  // not even TRAK made it
+    std::vector<TestBlock> want;
+    for (size_t i = 0; i < full.blocks.size(); ++i) {
+      uint64_t end = 0;
+      for (const auto& c : layout)
+        if (c.offset == full.chunk_offsets[i]) end = c.end;
+      if (end <= limit) want.push_back(full.blocks[i]);
+    }
+    EXPECT_TRUE(read_all(sink.bytes).blocks == want) << "limit " << limit;
+  }
+}
+
 }  // namespace
 }  // namespace h4mk::test

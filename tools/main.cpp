@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   CLI::App app{"h4mk: inspect, seek, extract, build, verify and repair H4MK files", "h4mk"};
   app.footer(kExitCodes);
   app.require_subcommand(1);
+  app.fallthrough();  // global flags (-q) also after the subcommand
   app.set_version_flag("--version", std::string("h4mk ") + H4MK_VERSION_STRING + " (H4MK format " +
                                         std::to_string(H4MK_FORMAT_VERSION_MAJOR) + "." +
                                         std::to_string(H4MK_FORMAT_VERSION_MINOR) + ")");

@@ -1,0 +1,35 @@
+// Whole-file fuzzing: open, iterate every block, seek, decode chains, verify.
+// The input is a file; the reader must never crash, hang or over-allocate.
+#include <cstddef>
+#include <cstdint>
+
+#include "h4mk/h4mk.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace h4mk;
+  std::span<const uint8_t> file(data, size);
+  try {
+    MemorySource src(file);
+    Reader r(src);
+    Block b;
+    size_t n = 0;
+    for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd && n < 100000; ++n) {
+    }
+    for (const Track& t : r.tracks()) {
+      r.summary(t.id);
+      for (int64_t target : {int64_t(0), int64_t(1000), int64_t(-5)}) {
+        try {
+          r.seek(t.id, target);
+          r.decode_chain(t.id, target);
+          r.seek(t.id, target, SeekMode::kKeyAfter);
+          r.seek_without_index(t.id, target);
+        } catch (const Error&) {
+        }
+      }
+    }
+  } catch (const Error&) {
+  }
+  MemorySource again(file);
+  verify(again);
+  return 0;
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Builds libh4mk, the tools and all library tests with AddressSanitizer and
+# UndefinedBehaviorSanitizer (build-asan/) and runs them. Any report fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DH4MK_SANITIZE=ON \
+  -DH4MK_BUILD_BENCH=OFF -DH4MK_FFMPEG_BUILD= -DH4MK_FFMPEG_812_BUILD= >/dev/null
+cmake --build build-asan --parallel "$(nproc)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+cd build-asan
+ctest --output-on-failure --parallel "$(nproc)" "$@"
