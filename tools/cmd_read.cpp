@@ -1,6 +1,7 @@
 // inspect, list, chain, seek, block: reading commands.
 #include <cstdio>
 #include <iostream>
+#include <map>
 
 #include "commands.hpp"
 
@@ -82,11 +83,14 @@ int inspect(const Options& o, const std::string& file) {
 
 int list(const Options& o, const std::string& file, std::optional<uint16_t> track,
          const std::string& from, const std::string& to) {
+  for (const std::string* time : {&from, &to})  // reject bad syntax before any output
+    if (!time->empty()) parse_time(*time, {1, 1});
   auto src = open_input(file);
   Reader r(*src);
   if (track) require_track(r, *track, file);
   ordered_json blocks = ordered_json::array();
   std::vector<Damage> damage;
+  std::map<uint16_t, std::pair<int64_t, int64_t>> bounds;
   if (!o.json)
     std::printf("%10s %5s %4s %12s %12s %8s %12s %8s %6s %10s\n", "offset", "track", "type", "pts",
                 "dts", "duration", "seconds", "size", "masked", "gop_flags");
@@ -100,8 +104,13 @@ int list(const Options& o, const std::string& file, std::optional<uint16_t> trac
     }
     if (track && b.info.track_id != *track) continue;
     const Track& t = *r.track(b.info.track_id);
-    if (!from.empty() && b.info.pts < parse_time(from, t.time_base)) continue;
-    if (!to.empty() && b.info.pts >= parse_time(to, t.time_base)) continue;
+    // --from/--to in this track's ticks, converted once per track.
+    auto [it, fresh] = bounds.try_emplace(t.id);
+    if (fresh) {
+      it->second.first = from.empty() ? INT64_MIN : parse_time(from, t.time_base);
+      it->second.second = to.empty() ? INT64_MAX : parse_time(to, t.time_base);
+    }
+    if (b.info.pts < it->second.first || b.info.pts >= it->second.second) continue;
     ordered_json j = block_json(b, t);
     if (o.json) {
       blocks.push_back(std::move(j));
