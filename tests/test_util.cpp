@@ -34,7 +34,7 @@ std::vector<Track> test_tracks(const StreamSpec& spec) {
     d.kind = TrackKind::kData;
     d.codec = "h4core";
     d.time_base = {1, 1000};
-    d.extra_json = R"({"mask":{"scheme":"none"}})";
+    d.extra_json = R"({"model":{"name":"controls-v2"}})";
     t.push_back(d);
   }
   return t;
@@ -191,6 +191,16 @@ void write_file(const std::string& path, std::span<const uint8_t> bytes) {
   std::ofstream f(path, std::ios::binary);
   f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
   if (!f) throw std::runtime_error("cannot write " + path);
+}
+
+std::string to_hex_string(std::span<const uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string s;
+  for (uint8_t b : bytes) {
+    s.push_back(kDigits[b >> 4]);
+    s.push_back(kDigits[b & 15]);
+  }
+  return s;
 }
 
 }  // namespace h4mk::test

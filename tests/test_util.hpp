@@ -72,6 +72,8 @@ struct ChunkExtent {
 // Walks the chunk headers of a well-formed file (test oracle, no CRC checks).
 std::vector<ChunkExtent> chunk_layout(std::span<const uint8_t> file);
 
+std::string to_hex_string(std::span<const uint8_t> bytes);
+
 std::vector<uint8_t> read_file(const std::string& path);
 void write_file(const std::string& path, std::span<const uint8_t> bytes);
 

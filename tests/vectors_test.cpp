@@ -3,6 +3,7 @@
 // the checked-in expected result. H4MK_UPDATE_VECTORS=1 rewrites them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -137,6 +138,50 @@ std::vector<uint8_t> future_minor() {
   return f;
 }
 
+// Key 00 01 .. 1f, fixed salts: a gcm track and a ctr track (docs/FORMAT.md §13).
+MaskKey vector_key() {
+  MaskKey k;
+  for (size_t i = 0; i < k.size(); ++i) k[i] = uint8_t(i);
+  return k;
+}
+
+std::vector<uint8_t> masked() {
+  const MaskKey key = vector_key();
+  std::array<uint8_t, kMaskSaltSize> salt1, salt2;
+  for (size_t i = 0; i < kMaskSaltSize; ++i)
+    salt1[i] = uint8_t(0xA0 + i), salt2[i] = uint8_t(0xB0 + i);
+  MemorySink sink;
+  Writer w(sink);
+  Track a;
+  a.id = 1;
+  a.kind = TrackKind::kAudio;
+  a.time_base = {1, 1000};
+  a.default_duration = 20;
+  a.mask = make_track_mask(key, MaskScheme::kAes256Gcm, "vector-key", &salt1);
+  Track c;
+  c.id = 2;
+  c.kind = TrackKind::kControl;
+  c.time_base = {1, 1000};
+  c.mask = make_track_mask(key, MaskScheme::kAes256Ctr, "vector-key", &salt2);
+  w.add_track(a);
+  w.add_track(c);
+  BlockMasker gcm(*a.mask, key, 1), ctr(*c.mask, key, 2);
+  auto put = [&](BlockMasker& m, BlockInfo b, uint64_t seq, const std::string& text) {
+    auto plain = bytes_of(text);
+    std::vector<uint8_t> env(plain.size() + m.overhead());
+    m.mask(b, seq, plain, env);
+    b.masked = true;
+    w.write_block(b, env);
+  };
+  put(gcm, {1, BlockType::kI, 0, 0, 20}, 0, "token block 0");
+  put(ctr, {2, BlockType::kI, 0, 0, 0}, 0, "pan:+3");
+  put(gcm, {1, BlockType::kP, 20, 20, 20}, 1, "token block 1");
+  w.write_block({1, BlockType::kP, 40, 40, 20}, bytes_of("plain block"));
+  put(ctr, {2, BlockType::kI, 40, 40, 0}, 1, "zoom:1.5");
+  w.finish();
+  return sink.take();
+}
+
 std::string hex(std::span<const uint8_t> b) { return to_hex(b); }
 
 std::string hex_dump(std::span<const uint8_t> b) {
@@ -163,6 +208,13 @@ ordered_json describe(std::span<const uint8_t> file) {
   ordered_json j;
   MemorySource src(file);
   Reader r(src);
+  // Masked files: the payloads again with the vectors' key, unmasked.
+  MemorySource src2(file);
+  Reader unmasked(src2);
+  const bool has_mask = std::any_of(r.tracks().begin(), r.tracks().end(),
+                                    [](const Track& t) { return t.mask.has_value(); });
+  if (has_mask) unmasked.set_mask_key(vector_key());
+  Block u;
   j["version_minor"] = r.version_minor();
   j["trak"] = ordered_json::parse(r.tracks_json());
   j["meta"] = r.metadata_json();
@@ -185,6 +237,10 @@ ordered_json describe(std::span<const uint8_t> file) {
                            {"index_in_group", b.index_in_group},
                            {"data", hex(b.data)},
                            {"side_data", hex(b.side_data)}});
+    if (has_mask) {
+      EXPECT_EQ(unmasked.next(u), ReadEvent::kBlock);
+      j["blocks"].back()["unmasked"] = std::string(u.data.begin(), u.data.end());
+    }
   }
   j["damage"] = ordered_json::array();
   for (const Damage& d : r.damage())
@@ -220,7 +276,8 @@ struct Vector {
 const Vector kVectors[] = {{"minimal", minimal},
                            {"multitrack", multitrack},
                            {"incomplete", incomplete},
-                           {"future_minor", future_minor}};
+                           {"future_minor", future_minor},
+                           {"masked", masked}};
 
 bool updating() {
   const char* e = std::getenv("H4MK_UPDATE_VECTORS");

@@ -16,6 +16,7 @@ bool is_known_tag(Tag tag) {
     case kTagNote:
     case kTagCore:
     case kTagVeri:
+    case kTagSign:
     case kTagTsek:
     case kTagTail:
       return true;

@@ -28,6 +28,7 @@ inline constexpr Tag kTagSafe = make_tag("SAFE");
 inline constexpr Tag kTagNote = make_tag("NOTE");
 inline constexpr Tag kTagCore = make_tag("CORE");
 inline constexpr Tag kTagVeri = make_tag("VERI");
+inline constexpr Tag kTagSign = make_tag("SIGN");
 inline constexpr Tag kTagTsek = make_tag("TSEK");
 inline constexpr Tag kTagTail = make_tag("TAIL");
 
@@ -36,6 +37,10 @@ inline constexpr uint32_t kMagicGroup = make_tag("H4TB");
 inline constexpr uint32_t kMagicSeek = make_tag("H4TS");
 
 bool is_known_tag(Tag tag);
+// VERI, SIGN, TSEK and TAIL: the chunks of the index region (after the last CORE).
+constexpr bool is_index_tag(Tag tag) {
+  return tag == kTagVeri || tag == kTagSign || tag == kTagTsek || tag == kTagTail;
+}
 // Printable form for messages: "CORE", or "0x01020304" for non-ASCII tags.
 std::string tag_name(Tag tag);
 

@@ -13,6 +13,7 @@ uint32_t size_limit_for(Tag tag, const ReaderLimits& limits) {
     case kTagSafe:
     case kTagNote:
     case kTagVeri:
+    case kTagSign:
       return limits.max_json_chunk;
     case kTagTsek:
       return limits.max_index_chunk;

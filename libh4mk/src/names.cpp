@@ -37,6 +37,10 @@ const char* error_code_name(ErrorCode code) noexcept {
       return "call not allowed in this state";
     case ErrorCode::kVerifyFailed:
       return "verification failed";
+    case ErrorCode::kKeyMismatch:
+      return "wrong key";
+    case ErrorCode::kAuthFailed:
+      return "authentication failed";
     case ErrorCode::kInternal:
       return "internal error";
   }

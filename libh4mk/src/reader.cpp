@@ -1,6 +1,7 @@
 #include "h4mk/reader.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <unordered_map>
 
@@ -38,7 +39,7 @@ struct Reader::Impl {
   uint16_t version_minor = 0;
   std::vector<Track> tracks;
   std::unordered_map<uint16_t, size_t> slot_of_id;
-  std::string trak_json, meta_json, safe_json, note, veri_json;
+  std::string trak_json, meta_json, safe_json, note, veri_json, sign_json;
   uint64_t data_offset = 0;
 
   // The group being handed out.
@@ -49,6 +50,10 @@ struct Reader::Impl {
   bool at_end = false;
 
   std::vector<Damage> damage;
+
+  // Unmasking (set_mask_key): one cipher per keyed track, one reused buffer.
+  std::unordered_map<uint16_t, std::unique_ptr<BlockMasker>> maskers;
+  mutable std::vector<uint8_t> unmask_buf;
 
   enum class IndexState { kUnknown, kLoaded, kAbsent };
   IndexState index_state = IndexState::kUnknown;
@@ -121,7 +126,7 @@ struct Reader::Impl {
     for (;;) {
       if (stream.fill(kChunkHeaderSize) < kChunkHeaderSize) break;
       Tag tag = parse_chunk_header(stream.data()).tag;
-      if (tag == kTagCore || tag == kTagVeri || tag == kTagTsek || tag == kTagTail) break;
+      if (tag == kTagCore || is_index_tag(tag)) break;
       st = chunks.peek_chunk(v);
       if (st == ChunkStatus::kBad) {
         skip_bad_chunk(v);
@@ -177,6 +182,50 @@ struct Reader::Impl {
     out.chunk_offset = group_chunk_offset;
     out.data_offset = group_chunk_offset + kChunkHeaderSize + d.offset;
     out.index_in_group = static_cast<uint32_t>(pos);
+    if (out.info.masked && !maskers.empty()) unmask(out);
+  }
+
+  void unmask(Block& out) const {
+    auto it = maskers.find(out.info.track_id);
+    if (it == maskers.end()) return;
+    BlockMasker& m = *it->second;
+    if (out.data.size() < m.overhead())
+      throw Error(ErrorCode::kCorrupt,
+                  "track " + std::to_string(out.info.track_id) + ", block at pts " +
+                      std::to_string(out.info.pts) + " (offset " + std::to_string(out.data_offset) +
+                      "): masked payload of " + std::to_string(out.data.size()) +
+                      " bytes is shorter than its envelope",
+                  out.data_offset);
+    unmask_buf.resize(out.data.size() - m.overhead());
+    try {
+      m.unmask(out.info, out.data, unmask_buf);
+    } catch (const Error& e) {
+      throw Error(e.code(),
+                  std::string(e.what()) + " (offset " + std::to_string(out.data_offset) + ")",
+                  out.data_offset);
+    }
+    out.data = unmask_buf;
+    out.info.masked = false;
+  }
+
+  void set_mask_key(const MaskKey& key, uint16_t id) {
+    // With track 0 the key serves every masked track it matches (a file may
+    // use several keys); it is an error only if it matches none.
+    std::optional<Error> mismatch;
+    bool any = false;
+    for (const Track& t : tracks) {
+      if (!t.mask || (id != 0 && t.id != id)) continue;
+      try {
+        maskers[t.id] = std::make_unique<BlockMasker>(*t.mask, key, t.id);
+        any = true;
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::kKeyMismatch || id != 0) throw;
+        if (!mismatch) mismatch = e;
+      }
+    }
+    if (!any && mismatch) throw *mismatch;
+    if (!any && id != 0)
+      throw Error(ErrorCode::kNotFound, "track " + std::to_string(id) + " is not a masked track");
   }
 
   void hand_out(Block& out) { describe(group_pos++, out); }
@@ -210,6 +259,7 @@ struct Reader::Impl {
         continue;
       }
       if (v.header.tag == kTagVeri && veri_json.empty()) veri_json = text_of(v.payload);
+      if (v.header.tag == kTagSign && sign_json.empty()) sign_json = text_of(v.payload);
       stream.consume(v.total());
       if (v.header.tag == kTagTail) {
         at_end = true;
@@ -282,6 +332,8 @@ struct Reader::Impl {
         return bad_index(at, tag_name(c.tag) + " chunk CRC mismatch");
       if (c.tag == kTagVeri) {
         veri_json = text_of(payload);
+      } else if (c.tag == kTagSign) {
+        sign_json = text_of(payload);
       } else if (c.tag == kTagTsek) {
         try {
           SeekTable t = decode_seek_table(payload, at);
@@ -404,8 +456,7 @@ struct Reader::Impl {
         if (!chunks.resync()) return std::nullopt;
         continue;
       }
-      if (v.header.tag == kTagTail || v.header.tag == kTagTsek || v.header.tag == kTagVeri)
-        return std::nullopt;
+      if (is_index_tag(v.header.tag)) return std::nullopt;
       if (v.header.tag == kTagCore && v.payload.size() >= kGroupHeaderSize &&
           decode_group_header(v.payload, v.offset).track_id == id) {
         size_t before = damage.size();
@@ -463,8 +514,7 @@ struct Reader::Impl {
           continue;
         }
         if (v.header.tag != kTagCore) {
-          if (v.header.tag == kTagTail || v.header.tag == kTagTsek || v.header.tag == kTagVeri)
-            break;
+          if (is_index_tag(v.header.tag)) break;
           stream.consume(v.total());
           continue;
         }
@@ -535,6 +585,14 @@ const std::string& Reader::metadata_json() const { return impl_->meta_json; }
 const std::string& Reader::safe_json() const { return impl_->safe_json; }
 const std::string& Reader::note() const { return impl_->note; }
 uint64_t Reader::data_offset() const { return impl_->data_offset; }
+const std::string& Reader::signature_json() {
+  impl_->ensure_index();
+  return impl_->sign_json;
+}
+
+void Reader::set_mask_key(const MaskKey& key, uint16_t track_id) {
+  impl_->set_mask_key(key, track_id);
+}
 
 bool Reader::has_index() {
   impl_->ensure_index();

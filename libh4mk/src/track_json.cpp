@@ -6,24 +6,68 @@
 
 #include "base64.hpp"
 #include "h4mk/error.hpp"
+#include "hash_chain.hpp"
 #include "json_text.hpp"
 
 namespace h4mk::detail {
 
+using detail::to_hex;
 using nlohmann::json;
 
 namespace {
 
 const std::set<std::string>& known_keys() {
   static const std::set<std::string> keys = {
-      "adapter",   "channel_layout", "channels", "codec",       "default_duration",
-      "extradata", "frame_rate",     "height",   "id",          "kind",
-      "language",  "name",           "notes",    "sample_rate", "tags",
-      "time_base", "width"};
+      "adapter",    "channel_layout", "channels",    "codec", "default_duration", "extradata",
+      "frame_rate", "height",         "id",          "kind",  "language",         "mask",
+      "name",       "notes",          "sample_rate", "tags",  "time_base",        "width"};
   return keys;
 }
 
 bool valid_rational_part(int64_t v) { return v > 0 && v <= INT32_MAX; }
+
+json encode_mask(const TrackMask& m) {
+  return {{"scheme", mask_scheme_name(m.scheme)},
+          {"kid", m.kid},
+          {"salt", to_hex(m.salt)},
+          {"check", to_hex(m.check)}};
+}
+
+// Lowercase hex of exactly out.size() bytes.
+bool decode_hex(const json& v, std::span<uint8_t> out) {
+  if (!v.is_string()) return false;
+  const std::string& s = v.get_ref<const std::string&>();
+  if (s.size() != 2 * out.size()) return false;
+  auto digit = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
+  for (size_t i = 0; i < out.size(); ++i) {
+    int hi = digit(s[2 * i]), lo = digit(s[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = uint8_t(hi << 4 | lo);
+  }
+  return true;
+}
+
+// nullopt names what is wrong through `why`.
+std::optional<TrackMask> decode_mask(const json& v, std::string& why) {
+  if (!v.is_object()) return why = "is not an object", std::nullopt;
+  TrackMask m;
+  auto scheme = v.contains("scheme") && v["scheme"].is_string()
+                    ? mask_scheme_from_name(v["scheme"].get<std::string>())
+                    : std::nullopt;
+  if (!scheme) return why = "\"scheme\" is not aes-256-gcm or aes-256-ctr", std::nullopt;
+  m.scheme = *scheme;
+  if (!v.contains("kid") || !v["kid"].is_string() || v["kid"].get<std::string>().empty() ||
+      v["kid"].get<std::string>().size() > 64)
+    return why = "\"kid\" is not a string of 1..64 characters", std::nullopt;
+  m.kid = v["kid"].get<std::string>();
+  if (!v.contains("salt") || !decode_hex(v["salt"], m.salt))
+    return why = "\"salt\" is not 32 lowercase hex digits", std::nullopt;
+  if (!v.contains("check") || !decode_hex(v["check"], m.check))
+    return why = "\"check\" is not 16 lowercase hex digits", std::nullopt;
+  return m;
+}
 
 // Writer input goes through the same depth limit readers apply.
 json parse_object(std::string_view text, const char* what, ErrorCode code) {
@@ -49,6 +93,8 @@ void validate_track(const Track& t) {
       (!valid_rational_part(t.frame_rate.num) || !valid_rational_part(t.frame_rate.den)))
     bad("frame_rate must be absent (0/0) or positive");
   if (t.default_duration < 0) bad("default_duration is negative");
+  if (t.mask && (t.mask->kid.empty() || t.mask->kid.size() > 64))
+    bad("mask key id must be 1..64 characters");
   if (!t.extra_json.empty()) {
     json extra = parse_object(t.extra_json, "extra_json", ErrorCode::kInvalidArgument);
     for (auto& [k, v] : extra.items())
@@ -77,6 +123,7 @@ std::string encode_tracks(const std::vector<Track>& tracks) {
     if (!t.extradata.empty()) o["extradata"] = base64_encode(t.extradata);
     if (!t.notes.empty()) o["notes"] = t.notes;
     if (!t.tags.empty()) o["tags"] = t.tags;
+    if (t.mask) o["mask"] = encode_mask(*t.mask);
     list.push_back(std::move(o));
   }
   return json{{"tracks", std::move(list)}}.dump();
@@ -178,6 +225,11 @@ std::vector<Track> decode_tracks(const std::string& text, uint64_t chunk_offset,
         if (!v.is_string()) fail(at + "tag \"" + k + "\" is not a string");
         t.tags[k] = v.get<std::string>();
       }
+    }
+    if (o.contains("mask")) {
+      std::string why;
+      t.mask = decode_mask(o["mask"], why);
+      if (!t.mask) fail(at + "\"mask\" " + why);
     }
     json extra = json::object();
     for (auto& [k, v] : o.items())

@@ -11,6 +11,7 @@
 #include "chunk.hpp"
 #include "chunk_reader.hpp"
 #include "chunk_stream.hpp"
+#include "h4mk/signature.hpp"
 #include "hash_chain.hpp"
 #include "json_text.hpp"
 #include "seek_table.hpp"
@@ -88,8 +89,8 @@ class Verifier {
       problem(v.offset, tag, ErrorCode::kCorrupt, at + " " + why);
     };
     if (report_.chunks == 1 && tag != kTagTrak) order("comes first; TRAK must");
-    if (in_index_ && tag != kTagTsek && tag != kTagVeri) order("follows the index region");
-    if ((tag == kTagTsek || tag == kTagVeri) && !in_index_) index_start_ = v.offset;
+    if (in_index_ && !is_index_tag(tag)) order("follows the index region");
+    if (is_index_tag(tag) && !in_index_) index_start_ = v.offset;
     switch (tag) {
       case kTagTrak:
         if (report_.chunks != 1) order("is not the first chunk");
@@ -114,6 +115,13 @@ class Verifier {
         break;
       case kTagVeri:
         check_veri(v);
+        veri_json_ = as_text(v.payload);
+        break;
+      case kTagSign:
+        if (report_.has_signature) order("appears twice");
+        if (!veri_json_.empty() && previous_tag_ != kTagVeri) order("does not follow VERI");
+        report_.has_signature = true;
+        sign_json_ = as_text(v.payload);
         break;
       case kTagTsek:
         in_index_ = true;
@@ -129,6 +137,7 @@ class Verifier {
       default:
         break;  // unknown tags are allowed and skipped
     }
+    previous_tag_ = tag;
   }
 
   void check_group(const ChunkView& v) {
@@ -223,7 +232,22 @@ class Verifier {
               std::to_string(extra) + " bytes follow the container CRC");
   }
 
+  void check_signature_with_key() {
+    if (opt_.public_key_pem.empty()) return;
+    std::string why;
+    try {
+      why = check_signature(sign_json_, veri_json_, opt_.public_key_pem);
+    } catch (const Error& e) {
+      why = e.what();
+    }
+    report_.signature_ok = why.empty();
+    if (!why.empty()) problem(sign_offset(), kTagSign, ErrorCode::kAuthFailed, "signature: " + why);
+  }
+
+  uint64_t sign_offset() const { return index_start_; }
+
   void finish() {
+    check_signature_with_key();
     if (!report_.complete) {
       if (report_.problems.empty() || report_.problems.back().code != ErrorCode::kTruncated)
         problem(stream_.position(), 0, ErrorCode::kTruncated,
@@ -258,6 +282,9 @@ class Verifier {
   uint64_t last_core_end_ = 0;
   uint64_t tail_offset_ = 0;
   uint64_t index_start_ = 0;  // first VERI/TSEK/TAIL: the index region when there is no CORE
+  Tag previous_tag_ = 0;
+  // Kept for the signature check; copies, since the stream moves on.
+  std::string veri_json_, sign_json_;
 };
 
 }  // namespace

@@ -47,6 +47,12 @@ struct TrackState {
   int64_t last_key_pts = 0;
   // Index.
   SeekTable table;
+  // Masking (set_mask_key): the track's cipher and what keeps nonces and
+  // keystreams unique.
+  std::unique_ptr<BlockMasker> masker;
+  uint64_t masked_count = 0;  // gcm nonce of the next block
+  bool has_masked = false;
+  int64_t last_masked_dts = 0;  // ctr: dts must increase strictly
 };
 
 }  // namespace
@@ -69,6 +75,7 @@ struct Writer::Impl {
   uint64_t core_count = 0;
   uint64_t block_count = 0;
   std::vector<uint8_t> chunk_buf;
+  std::vector<uint8_t> mask_buf;  // the envelope of the block being written
 
   Impl(Sink& s, WriterOptions o) : sink(s), opt(o) {
     if (opt.max_group_bytes == 0 || opt.max_group_blocks == 0 || opt.max_group_duration_us <= 0)
@@ -131,9 +138,45 @@ struct Writer::Impl {
     for (const auto& t : tracks) list.push_back(t.track);
     emit_text_chunk(kTagTrak, encode_tracks(list));
     if (!meta.empty()) emit_text_chunk(kTagMeta, meta.dump());
-    if (!safe.empty()) emit_text_chunk(kTagSafe, safe);
+    const std::string safe_text = safe_with_mask_summary();
+    if (!safe_text.empty()) emit_text_chunk(kTagSafe, safe_text);
     if (!note.empty()) emit_text_chunk(kTagNote, note);
     state = State::kWriting;
+  }
+
+  // SAFE gains a "mask" summary of the masked tracks (scheme and key id per
+  // track), so a reader knows which keys a file needs without parsing TRAK.
+  std::string safe_with_mask_summary() const {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& ts : tracks)
+      if (ts.track.mask)
+        list.push_back({{"track", ts.track.id},
+                        {"scheme", mask_scheme_name(ts.track.mask->scheme)},
+                        {"kid", ts.track.mask->kid}});
+    if (list.empty()) return safe;
+    nlohmann::json obj = safe.empty() ? nlohmann::json::object() : nlohmann::json::parse(safe);
+    obj["mask"] = std::move(list);
+    return obj.dump();
+  }
+
+  // Masks the block into mask_buf when its track masks; returns the bytes to
+  // store and sets info.masked.
+  std::span<const uint8_t> mask_if_needed(TrackState& ts, BlockInfo& b,
+                                          std::span<const uint8_t> payload) {
+    if (!ts.masker || b.masked) return payload;
+    if (ts.masker->scheme() == MaskScheme::kAes256Ctr && ts.has_masked &&
+        b.dts <= ts.last_masked_dts)
+      throw Error(ErrorCode::kInvalidArgument,
+                  "track " + std::to_string(b.track_id) + ", block at pts " +
+                      std::to_string(b.pts) +
+                      ": aes-256-ctr masking needs strictly increasing "
+                      "dts (dts " +
+                      std::to_string(b.dts) + " after " + std::to_string(ts.last_masked_dts) +
+                      ") so no keystream is used twice");
+    mask_buf.resize(payload.size() + ts.masker->overhead());
+    ts.masker->mask(b, ts.masked_count, payload, mask_buf);
+    b.masked = true;
+    return mask_buf;
   }
 
   void close_group(TrackState& ts) {
@@ -202,16 +245,19 @@ struct Writer::Impl {
     if (!valid_side_data(side)) bad("side data entries are malformed");
   }
 
-  void write_block(const BlockInfo& b, std::span<const uint8_t> payload,
+  void write_block(const BlockInfo& info, std::span<const uint8_t> payload,
                    std::span<const uint8_t> side) {
     if (state == State::kSetup) begin();
     if (state != State::kWriting) throw Error(ErrorCode::kBadState, "writer is finished or failed");
-    int32_t slot = slot_of_id[b.track_id];
+    int32_t slot = slot_of_id[info.track_id];
     if (slot < 0)
       throw Error(ErrorCode::kInvalidArgument,
-                  "block for undeclared track " + std::to_string(b.track_id));
+                  "block for undeclared track " + std::to_string(info.track_id));
     TrackState& ts = tracks[static_cast<size_t>(slot)];
-    validate(ts, b, payload.size(), side);
+    validate(ts, info, payload.size(), side);
+    BlockInfo b = info;
+    const bool masking = ts.masker && !info.masked;
+    payload = mask_if_needed(ts, b, payload);
 
     if (!ts.blocks.empty() &&
         (ts.payloads.size() + payload.size() + side.size() > opt.max_group_bytes ||
@@ -237,6 +283,11 @@ struct Writer::Impl {
     if (b.type == BlockType::kI) {
       ts.has_key = true;
       ts.last_key_pts = b.pts;
+    }
+    if (masking) {
+      ++ts.masked_count;
+      ts.has_masked = true;
+      ts.last_masked_dts = b.dts;
     }
     ++block_count;
     if (ts.payloads.size() >= opt.max_group_bytes) close_group(ts);
@@ -300,6 +351,18 @@ void Writer::add_track(const Track& track) {
   Int128 den = Int128(track.time_base.num) * 1'000'000;
   ts.max_group_ticks =
       static_cast<int64_t>(std::clamp<Int128>((num + den - 1) / den, 1, kMaxTimestamp));
+}
+
+void Writer::set_mask_key(uint16_t track_id, const MaskKey& key, MaskScheme scheme,
+                          std::string kid) {
+  impl_->require_setup("set_mask_key");
+  const int32_t slot = impl_->slot_of_id[track_id];
+  if (slot < 0)
+    throw Error(ErrorCode::kInvalidArgument,
+                "set_mask_key: track " + std::to_string(track_id) + " is not declared");
+  TrackState& ts = impl_->tracks[static_cast<size_t>(slot)];
+  ts.track.mask = make_track_mask(key, scheme, std::move(kid));
+  ts.masker = std::make_unique<BlockMasker>(*ts.track.mask, key, track_id);
 }
 
 void Writer::set_metadata(std::string_view key, std::string_view value) {

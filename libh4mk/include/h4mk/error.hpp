@@ -24,6 +24,8 @@ enum class ErrorCode : int {
   kOutOfMemory = -12,
   kBadState = -13,
   kVerifyFailed = -14,
+  kKeyMismatch = -15,  // a mask key that is not the track's (check value)
+  kAuthFailed = -16,   // a masked block or a signature does not verify
   kInternal = -99,
 };
 

@@ -35,6 +35,8 @@ typedef enum h4mk_status {
   H4MK_ERR_NO_MEMORY = -12,
   H4MK_ERR_STATE = -13, /* call not allowed now */
   H4MK_ERR_VERIFY = -14,
+  H4MK_ERR_KEY = -15,  /* a mask key that is not the track's */
+  H4MK_ERR_AUTH = -16, /* a masked block or a signature does not verify */
   H4MK_ERR_INTERNAL = -99
 } h4mk_status;
 

@@ -14,6 +14,7 @@
 #include "h4mk/error.hpp"
 #include "h4mk/io.hpp"
 #include "h4mk/limits.hpp"
+#include "h4mk/mask.hpp"
 #include "h4mk/track.hpp"
 
 namespace h4mk {
@@ -89,12 +90,23 @@ class Reader {
   const std::string& note() const;           // NOTE payload, "" if absent
   uint64_t data_offset() const;              // offset of the first CORE
 
+  // --- masked tracks (h4mask)
+  // From now on, blocks of the masked track (track_id 0: of every masked
+  // track) come out unmasked: data is the plain payload, valid like any
+  // block's, and info.masked is false. Throws Error(kKeyMismatch) naming the
+  // track and key id when the key is not the one the track was masked with,
+  // Error(kNotFound) when track_id names no masked track. A block that then
+  // fails authentication makes next() throw Error(kAuthFailed) naming the
+  // track, pts and offset; reading can go on with the next block.
+  void set_mask_key(const MaskKey& key, uint16_t track_id = 0);
+
   // --- tail index (loaded on first use; needs a seekable source of known size)
   // True when the file ends in a valid TAIL and its index chunks check.
   bool has_index();
   std::span<const IndexEntry> index(uint16_t track_id);
   std::optional<TrackSummary> summary(uint16_t track_id);
-  const std::string& veri_json();  // VERI payload, "" if absent
+  const std::string& veri_json();       // VERI payload, "" if absent
+  const std::string& signature_json();  // SIGN payload (h4mk/signature.hpp), "" if absent
 
   // --- sequential reading in file order ---
   ReadEvent next(Block& out);

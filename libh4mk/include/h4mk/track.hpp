@@ -3,8 +3,11 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "h4mk/mask.hpp"
 
 namespace h4mk {
 
@@ -40,6 +43,9 @@ struct Track {
   std::vector<uint8_t> extradata;
   std::string notes;
   std::map<std::string, std::string> tags;  // per-track user metadata
+  // Masking parameters (TRAK "mask"): blocks flagged masked are h4mask
+  // envelopes made with them. Never key material.
+  std::optional<TrackMask> mask;
   // Any other members of the track object, as JSON object text ("" = none).
   // Unknown keys read from a file are kept here, so a remux preserves them.
   std::string extra_json;

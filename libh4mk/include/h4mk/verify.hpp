@@ -16,6 +16,9 @@ namespace h4mk {
 struct VerifyOptions {
   ReaderLimits limits;
   bool check_veri = true;  // recompute the SHA-256 chain (CRC-only when false)
+  // A trusted Ed25519 public key (PEM): the SIGN chunk must then hold for it
+  // (h4mk/signature.hpp); a file without one is a problem.
+  std::string public_key_pem;
 };
 
 struct Problem {
@@ -36,6 +39,8 @@ struct VerifyReport {
   bool veri_ok = false;
   bool container_crc_ok = false;
   std::string veri_hash;  // recomputed, hex
+  bool has_signature = false;
+  bool signature_ok = false;  // checked against VerifyOptions::public_key_pem
 };
 
 // Reads the whole source once and reports every problem with its offset.

@@ -11,6 +11,7 @@
 
 #include "h4mk/block.hpp"
 #include "h4mk/io.hpp"
+#include "h4mk/mask.hpp"
 #include "h4mk/track.hpp"
 
 namespace h4mk {
@@ -40,6 +41,13 @@ class Writer {
   void set_metadata_json(std::string_view json_object);
   void set_safe_json(std::string_view json_object);
   void set_note(std::string_view utf8);
+  // Masks every block of the track that is not already masked (h4mask,
+  // docs/FORMAT.md §13): draws a random salt, stores scheme, key id, salt and
+  // check value in TRAK, and derives the track key once. An empty kid becomes
+  // default_key_id(key). Blocks given with info.masked set are envelopes
+  // already (a remux) and are written as they are.
+  void set_mask_key(uint16_t track_id, const MaskKey& key,
+                    MaskScheme scheme = MaskScheme::kAes256Gcm, std::string kid = {});
 
   // --- blocks, in decode order (dts non-decreasing within a track) ---
   // side_data: entries built with append_side_data() (h4mk/side_data.hpp).
