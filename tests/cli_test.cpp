@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -264,6 +265,103 @@ TEST(Cli, ErrorsAndExitCodes) {
   EXPECT_NE(v.out.find("h4mk 0.1.0 (H4MK format 1.0)"), std::string::npos) << v.out;
   Result help = h4mk("--help");
   EXPECT_NE(help.out.find("Exit codes"), std::string::npos);
+}
+
+const std::string kKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+TEST(Cli, MaskUnmaskRoundTripKeepsEveryBlock) {
+  make_demo();
+  Result r = h4mk("mask demo.h4mk -o masked.h4mk --track 2 --kid studio-key --json --key " + kKey);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.j()["tracks"], json::array({2}));
+  // Readable without the key: tracks, mask parameters, SAFE summary; no key material.
+  r = h4mk("inspect --json masked.h4mk");
+  ASSERT_EQ(r.status, 0) << r.err;
+  json j = r.j();
+  EXPECT_EQ(j["tracks"][1]["mask"]["kid"], "studio-key");
+  EXPECT_EQ(j["tracks"][1]["mask"]["scheme"], "aes-256-gcm");
+  EXPECT_FALSE(j["tracks"][0].contains("mask"));
+  EXPECT_EQ(j["safe"]["mask"][0]["track"], 2);
+  EXPECT_EQ(r.out.find(kKey), std::string::npos);
+  auto file = bytes("masked.h4mk");
+  EXPECT_EQ(std::search(file.begin(), file.end(), kKey.begin(), kKey.end()), file.end());
+  r = h4mk("list --json --track 2 masked.h4mk");
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const auto& b : r.j()["blocks"]) EXPECT_EQ(b["masked"], true);
+  // The key from a file, then from the environment: the blocks come back.
+  write_file(path("key.hex"), std::vector<uint8_t>(kKey.begin(), kKey.end()));
+  r = h4mk("unmask masked.h4mk -o plain.h4mk --key-file key.hex");
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = shell("H4MK_KEY=" + kKey + " " + kTool +
+            " unmask masked.h4mk -o plain2.h4mk --key-env H4MK_KEY");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(bytes("plain.h4mk"), bytes("plain2.h4mk"));
+  EXPECT_EQ(read_all(bytes("plain.h4mk")).blocks, read_all(bytes("demo.h4mk")).blocks);
+  EXPECT_EQ(h4mk("inspect --json plain.h4mk").j()["safe"].contains("mask"), false);
+  // ctr on every track: no byte added to any group.
+  r = h4mk("mask demo.h4mk -o ctr.h4mk --scheme aes-256-ctr --key " + kKey);
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto core_bytes = [](std::span<const uint8_t> f) {
+    uint64_t n = 0;
+    for (const auto& c : chunk_layout(f)) n += c.tag == "CORE" ? c.end - c.offset : 0;
+    return n;
+  };
+  EXPECT_EQ(core_bytes(bytes("ctr.h4mk")), core_bytes(bytes("demo.h4mk")));
+}
+
+TEST(Cli, MaskErrorsNameWhatIsWrong) {
+  make_demo();
+  ASSERT_EQ(h4mk("mask demo.h4mk -o m.h4mk --key " + kKey).status, 0);
+  std::string wrong = kKey;
+  wrong[0] = 'f';
+  Result r = h4mk("unmask m.h4mk -o x.h4mk --key " + wrong);
+  EXPECT_EQ(r.status, 3);
+  EXPECT_NE(r.err.find("not the one the track was masked with"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(wrong), std::string::npos) << "a key was printed";
+  r = h4mk("unmask m.h4mk -o x.h4mk --key 0011");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("64 hex digits"), std::string::npos) << r.err;
+  r = h4mk("unmask m.h4mk -o x.h4mk");
+  EXPECT_EQ(r.status, 2);
+  r = h4mk("mask m.h4mk -o x.h4mk --track 1 --key " + kKey);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("masked already"), std::string::npos) << r.err;
+  r = h4mk("mask demo.h4mk -o x.h4mk --scheme rot13 --key " + kKey);
+  EXPECT_EQ(r.status, 2);
+}
+
+TEST(Cli, SignAndVerifyWithAPublicKey) {
+  make_demo();
+  ASSERT_EQ(shell("openssl genpkey -algorithm ed25519 -out priv.pem && "
+                  "openssl pkey -in priv.pem -pubout -out pub.pem && "
+                  "openssl genpkey -algorithm ed25519 -out other.pem && "
+                  "openssl pkey -in other.pem -pubout -out other_pub.pem")
+                .status,
+            0);
+  Result r = h4mk("sign demo.h4mk -o signed.h4mk --private-key priv.pem");
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = h4mk("verify --json signed.h4mk --pubkey pub.pem");
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(r.j()["signature"], "ok");
+  r = h4mk("verify --json signed.h4mk");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.j()["signature"], "unchecked");
+  r = h4mk("verify signed.h4mk --pubkey other_pub.pem");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("another key"), std::string::npos) << r.err;
+  r = h4mk("verify demo.h4mk --pubkey pub.pem");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("not signed"), std::string::npos) << r.err;
+  // One changed byte in a block: verify fails and names the offset.
+  auto f = bytes("signed.h4mk");
+  f[f.size() / 2] ^= 0x20;
+  write_file(path("tampered.h4mk"), f);
+  r = h4mk("verify tampered.h4mk --pubkey pub.pem");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("offset"), std::string::npos);
+  // Signing needs an intact file and a private key.
+  EXPECT_EQ(h4mk("sign tampered.h4mk -o x.h4mk --private-key priv.pem").status, 1);
+  EXPECT_EQ(h4mk("sign demo.h4mk -o x.h4mk --private-key pub.pem").status, 2);
 }
 
 }  // namespace

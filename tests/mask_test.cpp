@@ -159,7 +159,7 @@ bool unmasks_as(const BlockInfo& from, const BlockInfo& to, bool other_salt = fa
   TrackMask m2 = make_track_mask(key, MaskScheme::kAes256Gcm, "k", other_salt ? &s2 : &s1);
   BlockMasker a(m1, key, from.track_id), b(m2, key, to.track_id);
   std::vector<uint8_t> plain(40, 0x5A), env(40 + kGcmOverhead), out(40);
-  a.mask(from, 0, plain, env);
+  a.mask(from, plain, env);
   try {
     b.unmask(to, env, out);
   } catch (const Error& e) {
@@ -196,7 +196,7 @@ TEST(Mask, EveryFlippedBitOfNonceCiphertextOrTagIsRejected) {
   BlockMasker masker(m, key, 1);
   const BlockInfo info{1, BlockType::kI, 0, 0, 20};
   std::vector<uint8_t> plain(24, 0x33), env(24 + kGcmOverhead), out(24);
-  masker.mask(info, 5, plain, env);
+  masker.mask(info, plain, env);
   for (size_t bit = 0; bit < env.size() * 8; ++bit) {
     auto bad = env;
     bad[bit / 8] ^= uint8_t(1u << (bit % 8));

@@ -166,18 +166,18 @@ std::vector<uint8_t> masked() {
   w.add_track(a);
   w.add_track(c);
   BlockMasker gcm(*a.mask, key, 1), ctr(*c.mask, key, 2);
-  auto put = [&](BlockMasker& m, BlockInfo b, uint64_t seq, const std::string& text) {
+  auto put = [&](BlockMasker& m, BlockInfo b, const std::string& text) {
     auto plain = bytes_of(text);
     std::vector<uint8_t> env(plain.size() + m.overhead());
-    m.mask(b, seq, plain, env);
+    m.mask(b, plain, env);
     b.masked = true;
     w.write_block(b, env);
   };
-  put(gcm, {1, BlockType::kI, 0, 0, 20}, 0, "token block 0");
-  put(ctr, {2, BlockType::kI, 0, 0, 0}, 0, "pan:+3");
-  put(gcm, {1, BlockType::kP, 20, 20, 20}, 1, "token block 1");
+  put(gcm, {1, BlockType::kI, 0, 0, 20}, "token block 0");
+  put(ctr, {2, BlockType::kI, 0, 0, 0}, "pan:+3");
+  put(gcm, {1, BlockType::kP, 20, 20, 20}, "token block 1");
   w.write_block({1, BlockType::kP, 40, 40, 20}, bytes_of("plain block"));
-  put(ctr, {2, BlockType::kI, 40, 40, 0}, 1, "zoom:1.5");
+  put(ctr, {2, BlockType::kI, 40, 40, 0}, "zoom:1.5");
   w.finish();
   return sink.take();
 }

@@ -109,4 +109,20 @@ Progress::~Progress() {
   if (on_ && last_ >= 0) std::fprintf(stderr, "\r%*s\r", 40, "");
 }
 
+std::unique_ptr<FileSink> open_output(const std::string& path) {
+  try {
+    return path == "-" ? std::make_unique<FileSink>(stdout) : std::make_unique<FileSink>(path);
+  } catch (const Error& e) {
+    throw Failure{kExitOutput, e.what()};
+  }
+}
+
+void close_output(FileSink& sink) {
+  try {
+    sink.close();
+  } catch (const Error& e) {
+    throw Failure{kExitOutput, e.what()};
+  }
+}
+
 }  // namespace h4mk::cli

@@ -41,6 +41,10 @@ Rational time_base_for_fps(const std::string& fps);
 
 // Opens FILE ("-" = standard input) for reading.
 std::unique_ptr<FileSource> open_input(const std::string& path);
+// Opens FILE ("-" = standard output) for writing; close_output reports what a
+// destructor would swallow. Both throw Failure{kExitOutput}.
+std::unique_ptr<FileSink> open_output(const std::string& path);
+void close_output(FileSink& sink);
 
 const Track& require_track(const Reader& r, uint16_t id, const std::string& file);
 

@@ -56,6 +56,7 @@ int inspect(const Options& o, const std::string& file) {
   j["safe"] = parse_or_null(r.safe_json());
   j["note"] = r.note().empty() ? ordered_json(nullptr) : ordered_json(r.note());
   j["veri"] = parse_or_null(r.veri_json());
+  j["signature"] = parse_or_null(r.signature_json());
   j["damage"] = damage_json(r.damage());
   if (o.json) {
     print_json(j);
@@ -67,6 +68,8 @@ int inspect(const Options& o, const std::string& file) {
     std::printf("  track %u: %s %s, time base %lld/%lld", t.id, track_kind_name(t.kind),
                 t.codec.c_str(), (long long)t.time_base.num, (long long)t.time_base.den);
     if (!t.name.empty()) std::printf(", \"%s\"", t.name.c_str());
+    if (t.mask)
+      std::printf(", masked %s (key id %s)", mask_scheme_name(t.mask->scheme), t.mask->kid.c_str());
     if (auto s = r.summary(t.id))
       std::printf(", %llu blocks, %.3f..%.3f s, %zu index entries",
                   (unsigned long long)s->block_count, seconds(s->start_pts, t.time_base),
@@ -77,6 +80,7 @@ int inspect(const Options& o, const std::string& file) {
   if (!r.safe_json().empty()) std::printf("  safe: %s\n", r.safe_json().c_str());
   if (!r.note().empty()) std::printf("  note: %s\n", r.note().c_str());
   std::printf("  veri: %s\n", r.veri_json().empty() ? "absent" : r.veri_json().c_str());
+  if (!r.signature_json().empty()) std::printf("  signature: %s\n", r.signature_json().c_str());
   for (const Damage& d : r.damage()) std::printf("  damage: %s\n", d.message.c_str());
   return kExitOk;
 }

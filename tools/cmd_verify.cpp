@@ -6,9 +6,14 @@
 
 namespace h4mk::cli {
 
-int verify(const Options& o, const std::string& file) {
+int verify(const Options& o, const std::string& file, const std::string& public_key_file) {
+  VerifyOptions opt;
+  if (!public_key_file.empty()) opt.public_key_pem = read_public_key(public_key_file);
   auto src = open_input(file);
-  VerifyReport v = h4mk::verify(*src);
+  VerifyReport v = h4mk::verify(*src, opt);
+  const char* signature = !opt.public_key_pem.empty() ? (v.signature_ok ? "ok" : "invalid")
+                          : v.has_signature           ? "unchecked"
+                                                      : "absent";
   if (o.json) {
     nlohmann::ordered_json problems = nlohmann::ordered_json::array();
     for (const Problem& p : v.problems)
@@ -27,6 +32,7 @@ int verify(const Options& o, const std::string& file) {
                                         {"container_crc",
                                          v.complete ? (v.container_crc_ok ? "ok" : "mismatch")
                                                     : "absent"},
+                                        {"signature", signature},
                                         {"problems", problems}}
                      .dump(2)
               << "\n";
@@ -36,11 +42,11 @@ int verify(const Options& o, const std::string& file) {
                    (unsigned long long)p.offset, p.chunk.empty() ? "" : " ", p.chunk.c_str(),
                    p.message.c_str());
     if (!o.quiet)
-      std::printf("%s: %s (%llu chunks, %llu blocks, VERI %s, container CRC %s)\n", file.c_str(),
-                  v.ok() ? "OK" : "FAILED", (unsigned long long)v.chunks,
+      std::printf("%s: %s (%llu chunks, %llu blocks, VERI %s, container CRC %s, signature %s)\n",
+                  file.c_str(), v.ok() ? "OK" : "FAILED", (unsigned long long)v.chunks,
                   (unsigned long long)v.blocks,
                   v.has_veri ? (v.veri_ok ? "ok" : "mismatch") : "absent",
-                  v.complete ? (v.container_crc_ok ? "ok" : "mismatch") : "absent");
+                  v.complete ? (v.container_crc_ok ? "ok" : "mismatch") : "absent", signature);
   }
   return v.ok() ? kExitOk : kExitProblems;
 }

@@ -8,26 +8,6 @@
 
 namespace h4mk::cli {
 
-namespace {
-
-std::unique_ptr<FileSink> open_output(const std::string& path) {
-  try {
-    return path == "-" ? std::make_unique<FileSink>(stdout) : std::make_unique<FileSink>(path);
-  } catch (const Error& e) {
-    throw Failure{kExitOutput, e.what()};
-  }
-}
-
-void close_output(FileSink& sink) {
-  try {
-    sink.close();
-  } catch (const Error& e) {
-    throw Failure{kExitOutput, e.what()};
-  }
-}
-
-}  // namespace
-
 int build_demo(const Options& o, const std::string& out) {
   auto sink = open_output(out);
   demo::DemoStats s = demo::write_demo(*sink);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cli_common.hpp"
 
@@ -25,7 +26,21 @@ int pack(const Options& o, const std::string& raw, const std::string& out, uint3
          const std::string& fps, uint32_t gop, const std::string& track_name);
 int repair(const Options& o, const std::string& in, const std::string& out);
 
-// Integrity (cmd_verify.cpp)
-int verify(const Options& o, const std::string& file);
+// Integrity (cmd_verify.cpp). public_key_file: a trusted Ed25519 key (PEM)
+// the file's signature must hold for; "" = no signature check.
+int verify(const Options& o, const std::string& file, const std::string& public_key_file);
+
+// Protection (cmd_mask.cpp)
+struct KeySource {  // exactly one is set
+  std::string hex, file, env;
+};
+MaskKey load_mask_key(const KeySource& k);
+std::string read_public_key(const std::string& path);
+// only: the tracks to mask; empty = every track not masked yet.
+int mask(const Options& o, const std::string& in, const std::string& out, const KeySource& key,
+         const std::string& scheme, const std::string& kid, const std::vector<uint16_t>& only);
+int unmask(const Options& o, const std::string& in, const std::string& out, const KeySource& key);
+int sign(const Options& o, const std::string& in, const std::string& out,
+         const std::string& private_key_file);
 
 }  // namespace h4mk::cli

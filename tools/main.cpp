@@ -18,7 +18,8 @@ const char* kExitCodes =
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"h4mk: inspect, seek, extract, build, verify and repair H4MK files", "h4mk"};
+  CLI::App app{"h4mk: inspect, seek, extract, build, verify, repair, mask and sign H4MK files",
+               "h4mk"};
   app.footer(kExitCodes);
   app.require_subcommand(1);
   app.fallthrough();  // global flags (-q) also after the subcommand
@@ -98,10 +99,46 @@ int main(int argc, char** argv) {
   pack_cmd->add_flag("--json", o.json);
   pack_cmd->callback([&] { result = cli::pack(o, file, out, block_size, fps, gop, track_name); });
 
+  std::string pubkey, private_key, scheme = "aes-256-gcm", kid;
+  cli::KeySource key;
+  std::vector<uint16_t> mask_tracks;
+  auto key_options = [&](CLI::App* cmd) {
+    cmd->add_option("--key", key.hex, "the 32-byte key as 64 hex digits");
+    cmd->add_option("--key-file", key.file, "a file holding the key (64 hex digits or 32 bytes)");
+    cmd->add_option("--key-env", key.env, "an environment variable holding the key in hex");
+  };
+
   auto* verify_cmd = app.add_subcommand("verify", "check every CRC, VERI, the index and TAIL");
   verify_cmd->add_option("FILE", file)->required();
+  verify_cmd->add_option("--pubkey", pubkey,
+                         "a trusted Ed25519 public key (PEM): the signature must hold for it");
   verify_cmd->add_flag("--json", o.json);
-  verify_cmd->callback([&] { result = cli::verify(o, file); });
+  verify_cmd->callback([&] { result = cli::verify(o, file, pubkey); });
+
+  auto* mask_cmd =
+      app.add_subcommand("mask", "mask block payloads (h4mask); metadata stays readable");
+  mask_cmd->add_option("IN", file)->required();
+  mask_cmd->add_option("-o,--output", out)->required();
+  key_options(mask_cmd);
+  mask_cmd->add_option("--scheme", scheme, "aes-256-gcm (default, authenticated) or aes-256-ctr");
+  mask_cmd->add_option("--kid", kid, "key id stored in the file (default: derived from the key)");
+  mask_cmd->add_option("--track", mask_tracks, "only these tracks (default: every unmasked one)");
+  mask_cmd->add_flag("--json", o.json);
+  mask_cmd->callback([&] { result = cli::mask(o, file, out, key, scheme, kid, mask_tracks); });
+
+  auto* unmask_cmd = app.add_subcommand("unmask", "unmask the tracks the key opens");
+  unmask_cmd->add_option("IN", file)->required();
+  unmask_cmd->add_option("-o,--output", out)->required();
+  key_options(unmask_cmd);
+  unmask_cmd->add_flag("--json", o.json);
+  unmask_cmd->callback([&] { result = cli::unmask(o, file, out, key); });
+
+  auto* sign_cmd = app.add_subcommand("sign", "add an Ed25519 signature over VERI");
+  sign_cmd->add_option("IN", file)->required();
+  sign_cmd->add_option("-o,--output", out)->required();
+  sign_cmd->add_option("--private-key", private_key, "Ed25519 private key (PEM)")->required();
+  sign_cmd->add_flag("--json", o.json);
+  sign_cmd->callback([&] { result = cli::sign(o, file, out, private_key); });
 
   auto* repair_cmd = app.add_subcommand("repair", "keep every intact block, write a complete file");
   repair_cmd->add_option("IN", file)->required();

@@ -1,6 +1,10 @@
 // The C API: a thin layer over the C++ classes that turns exceptions into
 // status codes and keeps the strings it hands out alive.
+#include <openssl/crypto.h>
+
+#include <cstring>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -101,7 +105,41 @@ void fill_block(const Block& b, h4mk_block* out) {
   out->side_data_size = b.side_data.size();
 }
 
+BlockInfo info_of(const h4mk_block* b) {
+  BlockInfo info;
+  info.track_id = b->track_id;
+  if (unsigned(b->type) > 2)
+    throw Error(ErrorCode::kInvalidArgument, "invalid block type " + std::to_string(b->type));
+  info.type = static_cast<BlockType>(b->type);
+  info.pts = b->pts;
+  info.dts = b->dts;
+  info.duration = b->duration;
+  info.masked = b->flags & H4MK_BLOCK_FLAG_MASKED;
+  info.discardable = b->flags & H4MK_BLOCK_FLAG_DISCARDABLE;
+  return info;
+}
+
+MaskKey key_of(const uint8_t* key) {
+  if (!key) throw Error(ErrorCode::kInvalidArgument, "no mask key given");
+  MaskKey k;
+  std::memcpy(k.data(), key, k.size());
+  return k;
+}
+
+MaskScheme scheme_of(h4mk_mask_scheme s) {
+  if (s != H4MK_MASK_AES_256_GCM && s != H4MK_MASK_AES_256_CTR)
+    throw Error(ErrorCode::kInvalidArgument, "unknown mask scheme " + std::to_string(int(s)));
+  return s == H4MK_MASK_AES_256_CTR ? MaskScheme::kAes256Ctr : MaskScheme::kAes256Gcm;
+}
+
 }  // namespace
+
+struct h4mk_masker {
+  TrackMask params;
+  std::unique_ptr<BlockMasker> masker;
+  std::string params_json;
+  std::string error;
+};
 
 struct h4mk_reader {
   std::unique_ptr<CallbackSource> source;
@@ -144,11 +182,23 @@ struct h4mk_writer {
   std::unique_ptr<Writer> writer;
   std::vector<Track> pending;  // declared tracks, handed over before the first block
   bool started = false;
+  struct PendingMask {
+    uint16_t track_id;
+    MaskKey key;
+    MaskScheme scheme;
+    std::string kid;
+  };
+  std::vector<PendingMask> masks;  // applied with the tracks, then wiped
   std::string error;
 
   void start() {
     if (started) return;
     for (const Track& t : pending) writer->add_track(t);
+    for (PendingMask& m : masks) {
+      writer->set_mask_key(m.track_id, m.key, m.scheme, m.kid);
+      OPENSSL_cleanse(m.key.data(), m.key.size());
+    }
+    masks.clear();
     started = true;
   }
 };
@@ -480,17 +530,7 @@ int h4mk_writer_write_block(h4mk_writer* w, const h4mk_block* b) {
   if (!b || (!b->data && b->size)) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
     w->start();
-    BlockInfo info;
-    info.track_id = b->track_id;
-    if (unsigned(b->type) > 2)
-      throw Error(ErrorCode::kInvalidArgument, "invalid block type " + std::to_string(b->type));
-    info.type = static_cast<BlockType>(b->type);
-    info.pts = b->pts;
-    info.dts = b->dts;
-    info.duration = b->duration;
-    info.masked = b->flags & H4MK_BLOCK_FLAG_MASKED;
-    info.discardable = b->flags & H4MK_BLOCK_FLAG_DISCARDABLE;
-    w->writer->write_block(info, {b->data, b->size},
+    w->writer->write_block(info_of(b), {b->data, b->size},
                            {b->side_data, b->side_data ? b->side_data_size : 0});
   });
 }
@@ -556,6 +596,134 @@ int h4mk_gop_flags_unpack(uint32_t flags, uint32_t* pts_ms, h4mk_block_type* typ
     *pts_ms = g.pts_ms;
     *type = static_cast<h4mk_block_type>(g.type);
   });
+}
+
+// --- masking ---
+
+const char* h4mk_mask_scheme_name(h4mk_mask_scheme scheme) {
+  return mask_scheme_name(scheme == H4MK_MASK_AES_256_CTR ? MaskScheme::kAes256Ctr
+                                                          : MaskScheme::kAes256Gcm);
+}
+
+int h4mk_mask_scheme_from_name(const char* name, h4mk_mask_scheme* out) {
+  if (!name || !out) return H4MK_ERR_INVALID_ARGUMENT;
+  auto s = mask_scheme_from_name(name);
+  if (!s) return H4MK_ERR_INVALID_ARGUMENT;
+  *out = *s == MaskScheme::kAes256Ctr ? H4MK_MASK_AES_256_CTR : H4MK_MASK_AES_256_GCM;
+  return H4MK_OK;
+}
+
+int h4mk_mask_key_from_hex(const char* hex, uint8_t key[H4MK_MASK_KEY_SIZE]) {
+  if (!hex || !key) return H4MK_ERR_INVALID_ARGUMENT;
+  std::string ignored;
+  return guarded(ignored, [&] {
+    MaskKey k = parse_mask_key_hex(hex);
+    std::memcpy(key, k.data(), k.size());
+    OPENSSL_cleanse(k.data(), k.size());
+  });
+}
+
+int h4mk_writer_set_mask_key(h4mk_writer* w, uint16_t track_id,
+                             const uint8_t key[H4MK_MASK_KEY_SIZE], h4mk_mask_scheme scheme,
+                             const char* kid) {
+  return guarded(w->error, [&] {
+    if (w->started)
+      throw Error(ErrorCode::kBadState, "mask keys must be set before the first block");
+    bool declared = false;
+    for (const Track& t : w->pending) declared |= t.id == track_id;
+    if (!declared)
+      throw Error(ErrorCode::kInvalidArgument,
+                  "set_mask_key: track " + std::to_string(track_id) + " is not declared");
+    w->masks.push_back({track_id, key_of(key), scheme_of(scheme), str_or_empty(kid)});
+  });
+}
+
+int h4mk_reader_set_mask_key(h4mk_reader* r, uint16_t track_id,
+                             const uint8_t key[H4MK_MASK_KEY_SIZE]) {
+  return guarded(r->error, [&] {
+    MaskKey k = key_of(key);
+    r->reader->set_mask_key(k, track_id);
+    OPENSSL_cleanse(k.data(), k.size());
+  });
+}
+
+namespace {
+int open_masker(h4mk_masker** out, const uint8_t* key, const std::function<TrackMask()>& params) {
+  if (!out) return H4MK_ERR_INVALID_ARGUMENT;
+  *out = nullptr;
+  auto m = std::make_unique<h4mk_masker>();
+  int rc = guarded(g_open_error, [&] {
+    MaskKey k = key_of(key);
+    m->params = params();
+    m->masker = std::make_unique<BlockMasker>(m->params, k, 0);
+    OPENSSL_cleanse(k.data(), k.size());
+    m->params_json = detail::encode_track_mask(m->params);
+  });
+  if (rc == H4MK_OK) *out = m.release();
+  return rc;
+}
+}  // namespace
+
+int h4mk_masker_create(h4mk_masker** out, const uint8_t key[H4MK_MASK_KEY_SIZE],
+                       h4mk_mask_scheme scheme, const char* kid) {
+  return open_masker(
+      out, key, [&] { return make_track_mask(key_of(key), scheme_of(scheme), str_or_empty(kid)); });
+}
+
+int h4mk_masker_open(h4mk_masker** out, const char* params_json,
+                     const uint8_t key[H4MK_MASK_KEY_SIZE]) {
+  if (!params_json) return H4MK_ERR_INVALID_ARGUMENT;
+  return open_masker(out, key, [&] { return detail::decode_track_mask(params_json); });
+}
+
+void h4mk_masker_free(h4mk_masker* m) { delete m; }
+const char* h4mk_masker_last_error(const h4mk_masker* m) { return m ? m->error.c_str() : ""; }
+const char* h4mk_masker_params_json(const h4mk_masker* m) { return m->params_json.c_str(); }
+const char* h4mk_masker_kid(const h4mk_masker* m) { return m->params.kid.c_str(); }
+h4mk_mask_scheme h4mk_masker_scheme(const h4mk_masker* m) {
+  return m->params.scheme == MaskScheme::kAes256Ctr ? H4MK_MASK_AES_256_CTR : H4MK_MASK_AES_256_GCM;
+}
+size_t h4mk_masker_overhead(const h4mk_masker* m) { return m->masker->overhead(); }
+
+int h4mk_masker_mask(h4mk_masker* m, const h4mk_block* b, uint8_t* out, size_t out_size) {
+  if (!m || !b || !out || (!b->data && b->size)) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(m->error, [&] {
+    m->masker->mask(info_of(b), {b->data, b->size}, {out, out_size});
+  });
+}
+
+int h4mk_masker_unmask(h4mk_masker* m, const h4mk_block* b, uint8_t* out, size_t out_size) {
+  if (!m || !b || (!out && out_size) || (!b->data && b->size)) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(m->error, [&] {
+    m->masker->unmask(info_of(b), {b->data, b->size}, {out, out_size});
+  });
+}
+
+// --- signed files ---
+
+int h4mk_sign(const h4mk_io* in, const h4mk_io* out, const char* private_key_pem) {
+  if (!in || !out || !private_key_pem) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(g_open_error, [&] {
+    CallbackSource src(to_callbacks(in));
+    CallbackSink sink(to_callbacks(out));
+    sign_file(src, sink, private_key_pem);
+  });
+}
+
+int h4mk_verify_signature(const h4mk_io* in, const char* public_key_pem) {
+  if (!in || !public_key_pem) return H4MK_ERR_INVALID_ARGUMENT;
+  int result = H4MK_OK;
+  int rc = guarded(g_open_error, [&] {
+    CallbackSource src(to_callbacks(in));
+    VerifyOptions o;
+    o.public_key_pem = public_key_pem;
+    VerifyReport r = verify(src, o);
+    if (!r.ok()) {
+      g_open_error = r.problems[0].message;
+      result = r.problems[0].code == ErrorCode::kAuthFailed ? H4MK_ERR_AUTH : H4MK_ERR_VERIFY;
+    }
+  });
+  return rc != H4MK_OK ? rc : result;
 }
 
 }  // extern "C"

@@ -82,8 +82,8 @@ const EVP_CIPHER* cipher_for(MaskScheme scheme) {
 }
 
 std::string where(uint16_t track_id, const BlockInfo& info) {
-  return "track " + std::to_string(track_id) + ", " + block_type_name(info.type) +
-         " block at pts " + std::to_string(info.pts);
+  return "track " + std::to_string(info.track_id ? info.track_id : track_id) + ", " +
+         block_type_name(info.type) + " block at pts " + std::to_string(info.pts);
 }
 
 int hex_digit(char c) {
@@ -217,16 +217,25 @@ size_t BlockMasker::overhead() const {
   return mask_.scheme == MaskScheme::kAes256Gcm ? kGcmOverhead : 0;
 }
 
-void BlockMasker::mask(const BlockInfo& info, uint64_t sequence, std::span<const uint8_t> plain,
+void BlockMasker::mask(const BlockInfo& info, std::span<const uint8_t> plain,
                        std::span<uint8_t> out) {
   if (out.size() != plain.size() + overhead())
     throw Error(ErrorCode::kInvalidArgument, "mask: output must be the payload size + overhead");
+  if (mask_.scheme == MaskScheme::kAes256Ctr && masked_ > 0 && info.dts <= last_dts_)
+    throw Error(ErrorCode::kInvalidArgument,
+                where(impl_->track_id, info) +
+                    ": aes-256-ctr masking needs strictly increasing dts (dts " +
+                    std::to_string(info.dts) + " after " + std::to_string(last_dts_) +
+                    ") so no keystream is used twice");
+  const uint64_t sequence = masked_;
   Impl& m = *impl_;
   if (mask_.scheme == MaskScheme::kAes256Ctr) {
     uint8_t iv[16];
     Impl::ctr_iv(info, iv);
     check(EVP_EncryptInit_ex(m.enc, nullptr, nullptr, nullptr, iv), "AES-CTR iv");
     Impl::run(m.enc, true, plain, out.data());
+    ++masked_;
+    last_dts_ = info.dts;
     return;
   }
   uint8_t* nonce = out.data();
@@ -242,6 +251,8 @@ void BlockMasker::mask(const BlockInfo& info, uint64_t sequence, std::span<const
   check(EVP_CIPHER_CTX_ctrl(m.enc, EVP_CTRL_GCM_GET_TAG, kGcmTagSize,
                             out.data() + kGcmNonceSize + plain.size()),
         "AES-GCM tag");
+  ++masked_;
+  last_dts_ = info.dts;
 }
 
 void BlockMasker::unmask(const BlockInfo& info, std::span<const uint8_t> envelope,

@@ -240,6 +240,16 @@ std::vector<Track> decode_tracks(const std::string& text, uint64_t chunk_offset,
   return tracks;
 }
 
+std::string encode_track_mask(const TrackMask& mask) { return encode_mask(mask).dump(); }
+
+TrackMask decode_track_mask(std::string_view text) {
+  json j = parse_object(text, "mask parameters", ErrorCode::kInvalidArgument);
+  std::string why;
+  auto m = decode_mask(j, why);
+  if (!m) throw Error(ErrorCode::kInvalidArgument, "mask parameters: " + why);
+  return *m;
+}
+
 std::string canonical_json_object(std::string_view text, const char* what) {
   return parse_object(text, what, ErrorCode::kInvalidArgument).dump();
 }

@@ -18,6 +18,11 @@ std::string encode_tracks(const std::vector<Track>& tracks);
 std::vector<Track> decode_tracks(const std::string& json, uint64_t chunk_offset,
                                  const ReaderLimits& limits);
 
+// The TRAK "mask" object of a track (docs/FORMAT.md §13.1) as JSON text, and
+// back; decode throws Error(kInvalidArgument) naming what is wrong.
+std::string encode_track_mask(const TrackMask& mask);
+TrackMask decode_track_mask(std::string_view json);
+
 // Validates that text is one JSON object; returns it re-serialised with sorted keys.
 std::string canonical_json_object(std::string_view text, const char* what);
 

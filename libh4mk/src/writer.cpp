@@ -47,12 +47,8 @@ struct TrackState {
   int64_t last_key_pts = 0;
   // Index.
   SeekTable table;
-  // Masking (set_mask_key): the track's cipher and what keeps nonces and
-  // keystreams unique.
+  // Masking (set_mask_key).
   std::unique_ptr<BlockMasker> masker;
-  uint64_t masked_count = 0;  // gcm nonce of the next block
-  bool has_masked = false;
-  int64_t last_masked_dts = 0;  // ctr: dts must increase strictly
 };
 
 }  // namespace
@@ -153,10 +149,12 @@ struct Writer::Impl {
         list.push_back({{"track", ts.track.id},
                         {"scheme", mask_scheme_name(ts.track.mask->scheme)},
                         {"kid", ts.track.mask->kid}});
-    if (list.empty()) return safe;
+    if (safe.empty() && list.empty()) return safe;
+    // The writer owns SAFE's "mask": a remux that unmasks drops a stale one.
     nlohmann::json obj = safe.empty() ? nlohmann::json::object() : nlohmann::json::parse(safe);
-    obj["mask"] = std::move(list);
-    return obj.dump();
+    obj.erase("mask");
+    if (!list.empty()) obj["mask"] = std::move(list);
+    return obj.empty() ? std::string() : obj.dump();
   }
 
   // Masks the block into mask_buf when its track masks; returns the bytes to
@@ -164,17 +162,8 @@ struct Writer::Impl {
   std::span<const uint8_t> mask_if_needed(TrackState& ts, BlockInfo& b,
                                           std::span<const uint8_t> payload) {
     if (!ts.masker || b.masked) return payload;
-    if (ts.masker->scheme() == MaskScheme::kAes256Ctr && ts.has_masked &&
-        b.dts <= ts.last_masked_dts)
-      throw Error(ErrorCode::kInvalidArgument,
-                  "track " + std::to_string(b.track_id) + ", block at pts " +
-                      std::to_string(b.pts) +
-                      ": aes-256-ctr masking needs strictly increasing "
-                      "dts (dts " +
-                      std::to_string(b.dts) + " after " + std::to_string(ts.last_masked_dts) +
-                      ") so no keystream is used twice");
     mask_buf.resize(payload.size() + ts.masker->overhead());
-    ts.masker->mask(b, ts.masked_count, payload, mask_buf);
+    ts.masker->mask(b, payload, mask_buf);
     b.masked = true;
     return mask_buf;
   }
@@ -256,7 +245,6 @@ struct Writer::Impl {
     TrackState& ts = tracks[static_cast<size_t>(slot)];
     validate(ts, info, payload.size(), side);
     BlockInfo b = info;
-    const bool masking = ts.masker && !info.masked;
     payload = mask_if_needed(ts, b, payload);
 
     if (!ts.blocks.empty() &&
@@ -283,11 +271,6 @@ struct Writer::Impl {
     if (b.type == BlockType::kI) {
       ts.has_key = true;
       ts.last_key_pts = b.pts;
-    }
-    if (masking) {
-      ++ts.masked_count;
-      ts.has_masked = true;
-      ts.last_masked_dts = b.dts;
     }
     ++block_count;
     if (ts.payloads.size() >= opt.max_group_bytes) close_group(ts);

@@ -239,6 +239,74 @@ int h4mk_writer_write_block(h4mk_writer* w, const h4mk_block* block);
 int h4mk_writer_flush(h4mk_writer* w);
 int h4mk_writer_finish(h4mk_writer* w);
 
+/* ------------------------------------------------------ masking (h4mask) */
+/* docs/FORMAT.md §13. Keys are 32 bytes; nothing here ever writes one to a
+ * file or a message. */
+
+typedef enum h4mk_mask_scheme {
+  H4MK_MASK_AES_256_GCM = 0, /* authenticated; adds H4MK_MASK_GCM_OVERHEAD bytes */
+  H4MK_MASK_AES_256_CTR = 1  /* length-preserving */
+} h4mk_mask_scheme;
+
+enum { H4MK_MASK_KEY_SIZE = 32, H4MK_MASK_GCM_OVERHEAD = 28 };
+
+/* "aes-256-gcm" / "aes-256-ctr"; from_name returns H4MK_ERR_INVALID_ARGUMENT
+ * for any other name. */
+const char* h4mk_mask_scheme_name(h4mk_mask_scheme scheme);
+int h4mk_mask_scheme_from_name(const char* name, h4mk_mask_scheme* out);
+/* 64 hex digits -> key. */
+int h4mk_mask_key_from_hex(const char* hex, uint8_t key[H4MK_MASK_KEY_SIZE]);
+
+/* Masks every block of the track that is not already flagged masked (before
+ * the first block). kid NULL or "" = derived from the key. */
+int h4mk_writer_set_mask_key(h4mk_writer* w, uint16_t track_id,
+                             const uint8_t key[H4MK_MASK_KEY_SIZE], h4mk_mask_scheme scheme,
+                             const char* kid);
+/* Unmasks the blocks of the track (0: of every masked track the key fits)
+ * from now on: H4MK_ERR_KEY when the key is not the track's. A block that
+ * then fails authentication is reported by h4mk_reader_next_block as
+ * H4MK_ERR_AUTH (message names track, pts and offset); reading may go on. */
+int h4mk_reader_set_mask_key(h4mk_reader* r, uint16_t track_id,
+                             const uint8_t key[H4MK_MASK_KEY_SIZE]);
+
+/* One track's masker, for code that handles packets rather than files (the
+ * FFmpeg h4mask bitstream filter). */
+typedef struct h4mk_masker h4mk_masker;
+/* Fresh parameters: a random salt. kid NULL or "" = derived from the key. */
+int h4mk_masker_create(h4mk_masker** out, const uint8_t key[H4MK_MASK_KEY_SIZE],
+                       h4mk_mask_scheme scheme, const char* kid);
+/* The parameters of a track: its TRAK "mask" object as JSON text (from
+ * h4mk_reader_track_property(r, i, "mask", ...) or h4mk_masker_params_json).
+ * H4MK_ERR_KEY when the key is not the track's. On failure *out is NULL and
+ * the message is in h4mk_open_error(). */
+int h4mk_masker_open(h4mk_masker** out, const char* params_json,
+                     const uint8_t key[H4MK_MASK_KEY_SIZE]);
+void h4mk_masker_free(h4mk_masker* m);
+const char* h4mk_masker_last_error(const h4mk_masker* m);
+/* The TRAK "mask" object for these parameters (scheme, kid, salt, check). */
+const char* h4mk_masker_params_json(const h4mk_masker* m);
+h4mk_mask_scheme h4mk_masker_scheme(const h4mk_masker* m);
+const char* h4mk_masker_kid(const h4mk_masker* m);
+/* Bytes an envelope adds: H4MK_MASK_GCM_OVERHEAD or 0. */
+size_t h4mk_masker_overhead(const h4mk_masker* m);
+/* block->type, pts and dts place the envelope (docs/FORMAT.md §13.3);
+ * block->data/size is the input. out_size must be size + overhead (mask) or
+ * size - overhead (unmask). Unmask returns H4MK_ERR_AUTH for an envelope
+ * that does not authenticate and then leaves out zeroed. */
+int h4mk_masker_mask(h4mk_masker* m, const h4mk_block* block, uint8_t* out, size_t out_size);
+int h4mk_masker_unmask(h4mk_masker* m, const h4mk_block* block, uint8_t* out, size_t out_size);
+
+/* ---------------------------------------------------------- signed files */
+
+/* Copies the complete file `in` (seekable) to `out` with an Ed25519
+ * signature over VERI (docs/FORMAT.md §8.1). private_key_pem is the key as
+ * PEM text. The message is in h4mk_open_error() on failure. */
+int h4mk_sign(const h4mk_io* in, const h4mk_io* out, const char* private_key_pem);
+/* Checks the whole file (CRCs, VERI) and its signature against a trusted
+ * public key (PEM): H4MK_OK, or H4MK_ERR_AUTH / H4MK_ERR_VERIFY with the first
+ * problem in h4mk_open_error(). */
+int h4mk_verify_signature(const h4mk_io* in, const char* public_key_pem);
+
 /* ---------------------------------------------------------------- helpers */
 
 /* The seeds' 32-bit GOP flags: pts_ms in bits 0..27, block type in 28..29. */

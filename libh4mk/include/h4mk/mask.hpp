@@ -72,12 +72,10 @@ class BlockMasker {
   size_t overhead() const;
 
   // Writes the envelope of `plain` to `out` (plain.size() + overhead() bytes).
-  // gcm: `sequence` is the number of blocks this track masked before this one
-  // (the nonce); the caller guarantees it never repeats. ctr: the keystream
-  // starts at the block's dts; the caller guarantees dts increases strictly
-  // among the track's masked blocks.
-  void mask(const BlockInfo& info, uint64_t sequence, std::span<const uint8_t> plain,
-            std::span<uint8_t> out);
+  // The masker keeps what makes every envelope's keystream unique: gcm nonces
+  // count the blocks it has masked (0, 1, 2, ...); ctr refuses, with
+  // Error(kInvalidArgument), a block whose dts is not above the previous one's.
+  void mask(const BlockInfo& info, std::span<const uint8_t> plain, std::span<uint8_t> out);
   // Writes the payload of `envelope` to `out` (envelope.size() - overhead()
   // bytes). Throws Error(kAuthFailed) naming the track and pts when a gcm
   // envelope does not authenticate (wrong track, time, type or file; altered
@@ -88,6 +86,8 @@ class BlockMasker {
   struct Impl;
   Impl* impl_;
   TrackMask mask_;
+  uint64_t masked_ = 0;   // blocks masked so far: the next gcm nonce
+  int64_t last_dts_ = 0;  // ctr: dts of the last masked block
 };
 
 }  // namespace h4mk

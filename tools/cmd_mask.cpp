@@ -1,0 +1,203 @@
+// mask, unmask, sign: commands that rewrite a file's protection. Keys come
+// from the command line, a file or the environment and are never printed.
+#include <openssl/crypto.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "commands.hpp"
+
+namespace h4mk::cli {
+
+namespace {
+
+std::string read_text_file(const std::string& path, const char* what) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Failure{kExitInput, std::string("cannot read the ") + what + " file " + path};
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+std::string trimmed(std::string s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
+  size_t i = 0;
+  while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+  return s.substr(i);
+}
+
+// Copies every block of `r` to `w`, with a progress bar on a terminal.
+// Blocks that fail to unmask stop the copy with an error naming them.
+uint64_t copy_blocks(const Options& o, Source& src, Reader& r, Writer& w) {
+  Progress progress(o, src.size().value_or(0));
+  uint64_t n = 0;
+  Block b;
+  for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;) {
+    if (ev != ReadEvent::kBlock) {
+      std::fprintf(stderr, "h4mk: skipped damage: %s\n", r.last_damage().message.c_str());
+      continue;
+    }
+    w.write_block(b.info, b.data, b.side_data);
+    ++n;
+    if (n % 1024 == 0) progress.update(b.chunk_offset);
+  }
+  return n;
+}
+
+void copy_header(const Reader& r, Writer& w) {
+  if (!r.metadata_json().empty()) w.set_metadata_json(r.metadata_json());
+  if (!r.safe_json().empty()) w.set_safe_json(r.safe_json());
+  if (!r.note().empty()) w.set_note(r.note());
+}
+
+void report(const Options& o, const std::string& what, const std::string& in,
+            const std::string& out, uint64_t blocks, const nlohmann::ordered_json& tracks) {
+  if (o.json)
+    std::cout << nlohmann::ordered_json{{"input", in},
+                                        {"output", out},
+                                        {"blocks", blocks},
+                                        {"tracks", tracks}}
+                     .dump(2)
+              << "\n";
+  else if (!o.quiet)
+    std::fprintf(stderr, "h4mk: %s %s -> %s: %llu blocks, tracks %s\n", what.c_str(), in.c_str(),
+                 out.c_str(), (unsigned long long)blocks, tracks.dump().c_str());
+}
+
+}  // namespace
+
+MaskKey load_mask_key(const KeySource& k) {
+  const int given = !k.hex.empty() + !k.file.empty() + !k.env.empty();
+  if (given != 1)
+    throw Failure{kExitUsage, "give the key once: --key HEX, --key-file F or --key-env VAR"};
+  std::string text;
+  if (!k.hex.empty()) text = k.hex;
+  if (!k.env.empty()) {
+    const char* v = std::getenv(k.env.c_str());
+    if (!v) throw Failure{kExitUsage, "environment variable " + k.env + " is not set"};
+    text = v;
+  }
+  if (!k.file.empty()) {
+    text = read_text_file(k.file, "key");
+    if (text.size() == kMaskKeySize) {  // 32 raw bytes
+      MaskKey key;
+      std::copy(text.begin(), text.end(), key.begin());
+      OPENSSL_cleanse(text.data(), text.size());
+      return key;
+    }
+  }
+  text = trimmed(std::move(text));
+  try {
+    MaskKey key = parse_mask_key_hex(text);
+    OPENSSL_cleanse(text.data(), text.size());
+    return key;
+  } catch (const Error& e) {
+    OPENSSL_cleanse(text.data(), text.size());
+    throw Failure{kExitUsage, std::string("bad key: ") + e.what() +
+                                  (k.file.empty() ? "" : " (or 32 raw bytes in a key file)")};
+  }
+}
+
+int mask(const Options& o, const std::string& in, const std::string& out, const KeySource& ks,
+         const std::string& scheme_name, const std::string& kid,
+         const std::vector<uint16_t>& only) {
+  auto scheme = mask_scheme_from_name(scheme_name);
+  if (!scheme) throw Failure{kExitUsage, "--scheme is aes-256-gcm or aes-256-ctr"};
+  MaskKey key = load_mask_key(ks);
+  auto src = open_input(in);
+  Reader r(*src);
+  auto sink = open_output(out);
+  Writer w(*sink);
+  nlohmann::ordered_json masked = nlohmann::ordered_json::array();
+  for (const Track& t : r.tracks()) w.add_track(t);
+  for (uint16_t id : only) require_track(r, id, in);
+  for (const Track& t : r.tracks()) {
+    if (!only.empty() && std::find(only.begin(), only.end(), t.id) == only.end()) continue;
+    if (t.mask) {
+      if (!only.empty())
+        throw Failure{kExitUsage, in + ": track " + std::to_string(t.id) + " is masked already"};
+      continue;
+    }
+    w.set_mask_key(t.id, key, *scheme, kid);
+    masked.push_back(t.id);
+  }
+  OPENSSL_cleanse(key.data(), key.size());
+  copy_header(r, w);
+  const uint64_t n = copy_blocks(o, *src, r, w);
+  w.finish();
+  close_output(*sink);
+  report(o, "masked", in, out, n, masked);
+  return kExitOk;
+}
+
+int unmask(const Options& o, const std::string& in, const std::string& out, const KeySource& ks) {
+  MaskKey key = load_mask_key(ks);
+  auto src = open_input(in);
+  Reader r(*src);
+  // Which tracks the key opens: those come out plain; the others stay masked.
+  nlohmann::ordered_json opened = nlohmann::ordered_json::array();
+  std::vector<Track> tracks = r.tracks();
+  for (Track& t : tracks) {
+    if (!t.mask) continue;
+    try {
+      BlockMasker probe(*t.mask, key, t.id);
+      t.mask.reset();
+      opened.push_back(t.id);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kKeyMismatch) throw;
+    }
+  }
+  try {
+    r.set_mask_key(key);
+  } catch (const Error& e) {
+    OPENSSL_cleanse(key.data(), key.size());
+    throw Failure{kExitInput, in + ": " + e.what()};
+  }
+  OPENSSL_cleanse(key.data(), key.size());
+  auto sink = open_output(out);
+  Writer w(*sink);
+  for (const Track& t : tracks) w.add_track(t);
+  copy_header(r, w);
+  uint64_t n = 0;
+  try {
+    n = copy_blocks(o, *src, r, w);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kAuthFailed) throw;
+    throw Failure{kExitProblems, in + ": " + e.what()};
+  }
+  w.finish();
+  close_output(*sink);
+  report(o, "unmasked", in, out, n, opened);
+  return kExitOk;
+}
+
+int sign(const Options& o, const std::string& in, const std::string& out,
+         const std::string& private_key_file) {
+  std::string pem = read_text_file(private_key_file, "private key");
+  auto src = open_input(in);
+  if (!src->seekable()) throw Failure{kExitUsage, "sign needs a file, not a pipe, as input"};
+  auto sink = open_output(out);
+  try {
+    sign_file(*src, *sink, pem);
+  } catch (const Error& e) {
+    OPENSSL_cleanse(pem.data(), pem.size());
+    if (e.code() == ErrorCode::kInvalidArgument)
+      throw Failure{kExitUsage, private_key_file + ": " + e.what()};
+    throw Failure{e.code() == ErrorCode::kVerifyFailed ? kExitProblems : kExitInput,
+                  in + ": " + e.what()};
+  }
+  OPENSSL_cleanse(pem.data(), pem.size());
+  close_output(*sink);
+  if (!o.quiet && !o.json) std::fprintf(stderr, "h4mk: signed %s -> %s\n", in.c_str(), out.c_str());
+  if (o.json) std::cout << nlohmann::ordered_json{{"input", in}, {"output", out}}.dump(2) << "\n";
+  return kExitOk;
+}
+
+std::string read_public_key(const std::string& path) { return read_text_file(path, "public key"); }
+
+}  // namespace h4mk::cli
