@@ -185,6 +185,7 @@ lean=(
   --enable-decoder=pcm_s16le,flac,opus,vorbis,mpeg4,ffv1,rawvideo,wrapped_avframe
   --enable-encoder=pcm_s16le,flac,opus,vorbis,mpeg4,ffv1,rawvideo,wrapped_avframe
   --enable-parser=flac,opus,vorbis,mpeg4video
+  --enable-bsf=h4mask
   --enable-indev=lavfi
   --enable-filter=sine,testsrc,aresample,scale,format,aformat,null,anull,setpts,asetpts,trim,atrim
 )

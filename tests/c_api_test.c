@@ -255,6 +255,34 @@ static void masking(void) {
   p.size = 3;
   CHECK(h4mk_masker_mask(mk, &p, env, 3) == H4MK_OK);
   CHECK(h4mk_masker_mask(mk, &p, env, 3) == H4MK_ERR_INVALID_ARGUMENT);
+  /* Its parameters declared on a writer's track: envelopes go in as they
+   * are and a reader with the key opens them. */
+  {
+    membuf m2 = {0};
+    h4mk_io w2io = {&m2, NULL, mem_write, NULL, NULL};
+    CHECK(h4mk_writer_open(&w, &w2io, NULL) == H4MK_OK);
+    CHECK(h4mk_writer_add_track(w, &t) == H4MK_OK);
+    CHECK(h4mk_writer_set_track_mask(w, 5, "{\"scheme\":\"x\"}") == H4MK_ERR_INVALID_ARGUMENT);
+    CHECK(h4mk_writer_set_track_mask(w, 5, h4mk_masker_params_json(mk)) == H4MK_OK);
+    h4mk_block q = {0};
+    q.track_id = 5;
+    q.dts = q.pts = 100;
+    q.data = (const uint8_t*)"xyz";
+    q.size = 3;
+    uint8_t e3[3];
+    CHECK(h4mk_masker_mask(mk, &q, e3, 3) == H4MK_OK);
+    q.data = e3;
+    q.flags = H4MK_BLOCK_FLAG_MASKED;
+    CHECK(h4mk_writer_write_block(w, &q) == H4MK_OK);
+    CHECK(h4mk_writer_finish(w) == H4MK_OK);
+    h4mk_writer_free(w);
+    h4mk_io r2io = {&m2, mem_read, NULL, mem_seek, mem_size};
+    CHECK(h4mk_reader_open(&r, &r2io) == H4MK_OK);
+    CHECK(h4mk_reader_set_mask_key(r, 5, key) == H4MK_OK);
+    CHECK(h4mk_reader_next_block(r, &b, NULL) == H4MK_OK && b.size == 3 && !memcmp(b.data, "xyz", 3));
+    h4mk_reader_free(r);
+    free(m2.data);
+  }
   h4mk_masker_free(mk);
   free(m.data);
 }

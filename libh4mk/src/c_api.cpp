@@ -321,7 +321,15 @@ int h4mk_reader_next_block(h4mk_reader* r, h4mk_block* out, uint64_t* damage_off
   int result = H4MK_OK;
   int rc = guarded(r->error, [&] {
     Block b;
-    switch (r->reader->next(b)) {
+    ReadEvent ev;
+    try {
+      ev = r->reader->next(b);
+    } catch (const Error& e) {
+      // A masked block that does not authenticate names its offset.
+      if (damage_offset && e.offset() != kNoOffset) *damage_offset = e.offset();
+      throw;
+    }
+    switch (ev) {
       case ReadEvent::kBlock:
         fill_block(b, out);
         break;
@@ -635,6 +643,21 @@ int h4mk_writer_set_mask_key(h4mk_writer* w, uint16_t track_id,
       throw Error(ErrorCode::kInvalidArgument,
                   "set_mask_key: track " + std::to_string(track_id) + " is not declared");
     w->masks.push_back({track_id, key_of(key), scheme_of(scheme), str_or_empty(kid)});
+  });
+}
+
+int h4mk_writer_set_track_mask(h4mk_writer* w, uint16_t track_id, const char* params_json) {
+  if (!params_json) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(w->error, [&] {
+    if (w->started)
+      throw Error(ErrorCode::kBadState, "mask parameters must be set before the first block");
+    for (Track& t : w->pending)
+      if (t.id == track_id) {
+        t.mask = detail::decode_track_mask(params_json);
+        return;
+      }
+    throw Error(ErrorCode::kInvalidArgument,
+                "set_track_mask: track " + std::to_string(track_id) + " is not declared");
   });
 }
 

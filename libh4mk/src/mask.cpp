@@ -81,9 +81,11 @@ const EVP_CIPHER* cipher_for(MaskScheme scheme) {
   return c;
 }
 
+// "track 2, P block at pts 40"; a masker of packets (track 0) knows no track.
 std::string where(uint16_t track_id, const BlockInfo& info) {
-  return "track " + std::to_string(info.track_id ? info.track_id : track_id) + ", " +
-         block_type_name(info.type) + " block at pts " + std::to_string(info.pts);
+  const uint16_t id = info.track_id ? info.track_id : track_id;
+  return (id ? "track " + std::to_string(id) + ", " : std::string()) + block_type_name(info.type) +
+         " block at pts " + std::to_string(info.pts);
 }
 
 int hex_digit(char c) {
@@ -192,10 +194,10 @@ BlockMasker::BlockMasker(const TrackMask& mask, const MaskKey& key, uint16_t tra
     TrackKey tk;
     derive_track_key(key, mask.scheme, mask.salt, tk);
     if (CRYPTO_memcmp(tk.check, mask.check.data(), kMaskCheckSize) != 0)
-      throw Error(ErrorCode::kKeyMismatch, "track " + std::to_string(track_id) +
-                                               ": the key is not the one the track was masked "
-                                               "with (key id '" +
-                                               mask.kid + "')");
+      throw Error(ErrorCode::kKeyMismatch,
+                  (track_id ? "track " + std::to_string(track_id) + ": " : std::string()) +
+                      "the key is not the one the track was masked with (key id '" + mask.kid +
+                      "')");
     const EVP_CIPHER* cipher = cipher_for(mask.scheme);
     impl_->enc = EVP_CIPHER_CTX_new();
     if (!impl_->enc) throw Error(ErrorCode::kOutOfMemory, "cannot allocate a cipher context");

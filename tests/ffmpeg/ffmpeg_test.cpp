@@ -16,6 +16,8 @@
 #include <sstream>
 #include <string>
 
+#include "../../libh4mk/src/byte_order.hpp"
+#include "../../libh4mk/src/chunk.hpp"
 #include "../test_util.hpp"
 #include "h4mk/h4mk.hpp"
 
@@ -423,6 +425,121 @@ TEST(FFmpeg, DefaultCodecsAndMetadata) {
   VerifyReport v = verify(src);
   EXPECT_TRUE(v.ok()) << (v.problems.empty() ? "" : v.problems[0].message);
   EXPECT_TRUE(v.veri_ok);
+}
+
+// --- h4mask: the bitstream filter, the muxer's and demuxer's key options ---
+
+const std::string kKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+const std::string kWrongKey = "ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+TEST(FFmpeg, H4maskFilterRoundTripAndDemuxerKey) {
+  make_sources();
+  const std::string want = framecrc("three.h4mk");
+  ffmpeg("-i three.h4mk -map 0 -c copy -bsf h4mask=mode=mask:key=" + kKey +
+         ":kid=studio masked.h4mk");
+  // The envelopes are what a copy without the key gives: every payload is
+  // 28 bytes larger and different.
+  auto plain = packet_lines(want), masked = packet_lines(framecrc("masked.h4mk"));
+  ASSERT_EQ(masked.size(), plain.size());
+  for (size_t i = 0; i < plain.size(); ++i) EXPECT_NE(masked[i], plain[i]) << i;
+  // Unmasked by the filter, and by the demuxer's key: the original packets.
+  EXPECT_EQ(ffmpeg("-i masked.h4mk -map 0 -c copy -bsf h4mask=mode=unmask:key=" + kKey +
+                   " -f framecrc -"),
+            want);
+  EXPECT_EQ(framecrc("masked.h4mk", "-decryption_key " + kKey), want);
+  // Through a pipe as well.
+  EXPECT_EQ(ffmpeg("-decryption_key " + kKey +
+                   " -f h4mk -i pipe:0 -map 0 -c copy -f framecrc - "
+                   "< masked.h4mk"),
+            want);
+  // Copied without the key, the file stays masked and opens later.
+  ffmpeg("-i masked.h4mk -map 0 -c copy masked-copy.h4mk");
+  EXPECT_EQ(framecrc("masked-copy.h4mk", "-decryption_key " + kKey), want);
+  // ffprobe shows tracks, the scheme and the key id without the key.
+  json j = probe("masked.h4mk");
+  ASSERT_TRUE(j.contains("streams"));
+  ASSERT_EQ(j["streams"].size(), 3u);
+  for (const auto& st : j["streams"]) {
+    EXPECT_EQ(st["tags"]["h4mk_mask_scheme"], "aes-256-gcm");
+    EXPECT_EQ(st["tags"]["h4mk_mask_kid"], "studio");
+  }
+  EXPECT_EQ(j["streams"][1]["codec_name"], "mpeg4");
+}
+
+TEST(FFmpeg, MuxerEncryptionKeyGcmAndCtr) {
+  make_sources();
+  const std::string want = framecrc("three.h4mk");
+  for (const char* scheme : {"aes-256-gcm", "aes-256-ctr"}) {
+    const std::string out = std::string("enc-") + scheme + ".h4mk";
+    ffmpeg("-i three.h4mk -map 0 -c copy -encryption_key " + kKey + " -encryption_scheme " +
+           scheme + " " + out);
+    EXPECT_EQ(framecrc(out, "-decryption_key " + kKey), want) << scheme;
+    // The same key file read by libh4mk: every track masked with this scheme.
+    auto bytes = read_file((work_dir() / out).string());
+    MemorySource src(bytes);
+    Reader r(src);
+    for (const Track& t : r.tracks()) {
+      ASSERT_TRUE(t.mask) << scheme;
+      EXPECT_STREQ(mask_scheme_name(t.mask->scheme), scheme);
+    }
+  }
+  // ctr adds no byte: the file is as large as the plain one but for TRAK/SAFE.
+  auto size_of = [](const char* f) { return fs::file_size(work_dir() / f); };
+  ffmpeg("-i three.h4mk -map 0 -c copy plain-again.h4mk");
+  EXPECT_LT(size_of("enc-aes-256-ctr.h4mk") - size_of("plain-again.h4mk"), 1000u);
+  EXPECT_GT(size_of("enc-aes-256-gcm.h4mk") - size_of("plain-again.h4mk"),
+            28 * packet_lines(want).size());
+}
+
+TEST(FFmpeg, WrongKeysAndAlteredBlocksAreRefused) {
+  make_sources();
+  ffmpeg("-i three.h4mk -map 0 -c copy -encryption_key " + kKey + " wk.h4mk");
+  Result r = run(kFfmpeg + " -nostdin -v error -decryption_key " + kWrongKey +
+                 " -i wk.h4mk -map 0 -c copy -f framecrc -");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("opens none of the 3 masked tracks"), std::string::npos) << r.err;
+  EXPECT_EQ(packet_lines(r.out).size(), 0u) << "garbage passed on";
+  r = run(kFfmpeg + " -nostdin -v error -i wk.h4mk -map 0 -c copy -bsf h4mask=mode=unmask:key=" +
+          kWrongKey + " -f framecrc -");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("not the one the track was masked with"), std::string::npos) << r.err;
+  r = run(kFfmpeg + " -nostdin -v error -decryption_key 0011 -i wk.h4mk -f null -");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("32 bytes"), std::string::npos) << r.err;
+
+  // One ciphertext byte changed and the chunk CRC made to match: only the
+  // authentication can tell, and exactly that packet is refused.
+  auto bytes = read_file((work_dir() / "wk.h4mk").string());
+  uint64_t chunk = 0, at = 0;
+  {
+    MemorySource src(bytes);
+    Reader reader(src);
+    Block b;
+    for (int i = 0; reader.next(b) == ReadEvent::kBlock; ++i)
+      if (i == 7) {
+        chunk = b.chunk_offset;
+        at = b.data_offset + kGcmNonceSize;
+        break;
+      }
+  }
+  ASSERT_GT(at, 0u);
+  bytes[at] ^= 0x01;
+  const uint32_t size = detail::load_u32(&bytes[chunk + 4]);
+  detail::store_u32(&bytes[chunk + 8],
+                    detail::chunk_crc(detail::kTagCore, size, {&bytes[chunk + 12], size}));
+  write_file((work_dir() / "wk-altered.h4mk").string(), bytes);
+  const auto all = packet_lines(framecrc("wk.h4mk", "-decryption_key " + kKey));
+  r = run(kFfmpeg + " -nostdin -v error -decryption_key " + kKey +
+          " -i wk-altered.h4mk -map 0 -c copy -f framecrc -");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(packet_lines(r.out).size(), all.size() - 1);
+  EXPECT_NE(r.err.find("masked block refused"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("does not authenticate"), std::string::npos) << r.err;
+  // A masked stream cannot be masked again, nor given to a muxer key.
+  r = run(kFfmpeg + " -nostdin -v error -y -i wk.h4mk -map 0 -c copy -encryption_key " + kKey +
+          " again.h4mk");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("masked already"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -250,6 +250,10 @@ typedef enum h4mk_mask_scheme {
 
 enum { H4MK_MASK_KEY_SIZE = 32, H4MK_MASK_GCM_OVERHEAD = 28 };
 
+/* 16 bytes naming h4mask where a key system id is expected (FFmpeg's
+ * AVEncryptionInitInfo.system_id, which then carries the mask parameters). */
+#define H4MK_MASK_SYSTEM_ID "h4mask-v1\0\0\0\0\0\0\0"
+
 /* "aes-256-gcm" / "aes-256-ctr"; from_name returns H4MK_ERR_INVALID_ARGUMENT
  * for any other name. */
 const char* h4mk_mask_scheme_name(h4mk_mask_scheme scheme);
@@ -262,6 +266,11 @@ int h4mk_mask_key_from_hex(const char* hex, uint8_t key[H4MK_MASK_KEY_SIZE]);
 int h4mk_writer_set_mask_key(h4mk_writer* w, uint16_t track_id,
                              const uint8_t key[H4MK_MASK_KEY_SIZE], h4mk_mask_scheme scheme,
                              const char* kid);
+/* Declares a track's mask parameters (its TRAK "mask" object, JSON text from
+ * h4mk_masker_params_json) without a key, before the first block: blocks
+ * that arrive flagged H4MK_BLOCK_FLAG_MASKED are envelopes made with them
+ * (a remux, or packets masked by the h4mask filter). */
+int h4mk_writer_set_track_mask(h4mk_writer* w, uint16_t track_id, const char* params_json);
 /* Unmasks the blocks of the track (0: of every masked track the key fits)
  * from now on: H4MK_ERR_KEY when the key is not the track's. A block that
  * then fails authentication is reported by h4mk_reader_next_block as
