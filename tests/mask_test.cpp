@@ -150,6 +150,14 @@ TEST(Mask, WrongKeyIsRefusedNamingTheTrack) {
   }
 }
 
+// Track 1: data, 1/1000.
+Track data_track() {
+  Track t;
+  t.id = 1;
+  t.time_base = {1, 1000};
+  return t;
+}
+
 // Masks a payload with one block's place and unmasks it claiming another.
 bool unmasks_as(const BlockInfo& from, const BlockInfo& to, bool other_salt = false) {
   const MaskKey key = key_of(3);
@@ -248,10 +256,7 @@ TEST(Mask, BlockMovedFromAnotherFileIsRejected) {
 TEST(Mask, AMillionMaskedBlocksNeverRepeatANonce) {
   MemorySink sink;
   Writer w(sink);
-  Track t;
-  t.id = 1;
-  t.time_base = {1, 1000};
-  w.add_track(t);
+  w.add_track(data_track());
   w.set_mask_key(1, key_of(5));
   const uint8_t payload[4] = {1, 2, 3, 4};
   constexpr int kBlocks = 1'000'000;
@@ -272,10 +277,7 @@ TEST(Mask, AMillionMaskedBlocksNeverRepeatANonce) {
 TEST(Mask, CtrRefusesARepeatedDts) {
   MemorySink sink;
   Writer w(sink);
-  Track t;
-  t.id = 1;
-  t.time_base = {1, 1000};
-  w.add_track(t);
+  w.add_track(data_track());
   w.set_mask_key(1, key_of(6), MaskScheme::kAes256Ctr);
   const uint8_t payload[4] = {1, 2, 3, 4};
   w.write_block({1, BlockType::kI, 0, 0, 0}, payload);
