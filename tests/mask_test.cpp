@@ -304,6 +304,21 @@ TEST(Mask, RemuxWithoutTheKeyKeepsBlocksMaskedAndReadable) {
   expect_same_tracks(read_with_key(out.bytes(), key_of(1)).blocks, blocks);
 }
 
+TEST(Mask, AMaskedTrackKeepsItsParameters) {
+  MemorySink sink;
+  Writer w(sink);
+  Track t = data_track();
+  t.mask = make_track_mask(key_of(1), MaskScheme::kAes256Gcm);
+  w.add_track(t);
+  try {
+    w.set_mask_key(1, key_of(1));
+    FAIL() << "new parameters replaced the track's";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("masked already"), std::string::npos);
+  }
+}
+
 TEST(Mask, DecodeChainComesOutUnmasked) {
   auto blocks = make_stream({});
   auto file = write_masked(blocks, key_of(1));

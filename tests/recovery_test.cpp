@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 
 #include "test_util.hpp"
 
@@ -146,6 +147,88 @@ TEST(Recovery, GarbageInsertedMidFileIsSkipped) {
   ASSERT_GE(r.damage.size(), 1u);
   EXPECT_EQ(r.damage[0].offset, c.offset);
   EXPECT_EQ(r.damage[0].length, 4096u);
+}
+
+// The CORE chunks of one track, in file order.
+std::vector<ChunkExtent> cores_of_track(const SmallFile& s, uint16_t id) {
+  std::vector<ChunkExtent> out;
+  for (const auto& c : s.layout)
+    if (c.tag == "CORE" && s.file[c.offset + 12 + 4] == id) out.push_back(c);
+  return out;
+}
+
+std::vector<uint8_t> bytes_of(const SmallFile& s, const ChunkExtent& c) {
+  return {s.file.begin() + long(c.offset), s.file.begin() + long(c.end)};
+}
+
+TEST(Recovery, DuplicatedChunkIsReportedAndItsBlocksComeOnce) {
+  SmallFile s = small_file(many_groups());
+  auto video = cores_of_track(s, 2);
+  ASSERT_GE(video.size(), 4u);
+  // A copy of the 2nd video group right after the 3rd.
+  std::vector<uint8_t> f(s.file.begin(), s.file.begin() + long(video[2].end));
+  auto dup = bytes_of(s, video[1]);
+  f.insert(f.end(), dup.begin(), dup.end());
+  f.insert(f.end(), s.file.begin() + long(video[2].end), s.file.end());
+  ReadBack r = read_all(f);
+  EXPECT_TRUE(r.blocks == s.full.blocks) << "every block exactly once, in order";
+  ASSERT_EQ(r.damage.size(), 1u);
+  EXPECT_EQ(r.damage[0].offset, video[2].end);
+  EXPECT_NE(r.damage[0].message.find("duplicated or misplaced"), std::string::npos);
+  MemorySource src(f);
+  VerifyReport v = verify(src);
+  EXPECT_FALSE(v.ok());
+  EXPECT_TRUE(std::any_of(v.problems.begin(), v.problems.end(), [&](const Problem& p) {
+    return p.offset == video[2].end && p.message.find("back in time") != std::string::npos;
+  }));
+}
+
+TEST(Recovery, ReorderedChunksLoseOnlyTheMisplacedGroup) {
+  SmallFile s = small_file(many_groups());
+  auto video = cores_of_track(s, 2);
+  ASSERT_GE(video.size(), 4u);
+  // Swap the 2nd and 3rd video groups, with what lies between them.
+  std::vector<uint8_t> f(s.file.begin(), s.file.begin() + long(video[1].offset));
+  auto third = bytes_of(s, video[2]), second = bytes_of(s, video[1]);
+  f.insert(f.end(), third.begin(), third.end());
+  f.insert(f.end(), s.file.begin() + long(video[1].end), s.file.begin() + long(video[2].offset));
+  f.insert(f.end(), second.begin(), second.end());
+  f.insert(f.end(), s.file.begin() + long(video[2].end), s.file.end());
+  ReadBack r = read_all(f);
+  // Every track's blocks but the 2nd video group's, exactly and in order.
+  std::vector<TestBlock> want;
+  for (size_t i = 0; i < s.full.blocks.size(); ++i)
+    if (s.full.chunk_offsets[i] != video[1].offset) want.push_back(s.full.blocks[i]);
+  for (uint16_t id = 1; id <= 3; ++id)
+    EXPECT_TRUE(of_track(r.blocks, id) == of_track(want, id)) << "track " << id;
+  EXPECT_EQ(r.blocks.size(), want.size());
+  ASSERT_EQ(r.damage.size(), 1u);
+  EXPECT_NE(r.damage[0].message.find("goes back in time"), std::string::npos);
+}
+
+TEST(Recovery, GarbageAtRandomOffsetsLosesOnlyTheGroupsItHits) {
+  SmallFile s = small_file(many_groups());
+  std::mt19937 rng(11);
+  for (int trial = 0; trial < 20; ++trial) {
+    // 4 KiB of garbage written over the file at a random offset past TRAK.
+    std::vector<uint8_t> f = s.file;
+    const size_t at = trak_end(s) + rng() % (f.size() - trak_end(s) - 64);
+    const size_t end = std::min(f.size(), at + 4096);
+    for (size_t i = at; i < end; ++i) f[i] = uint8_t(rng());
+    std::vector<TestBlock> want;
+    for (size_t i = 0; i < s.full.blocks.size(); ++i) {
+      const uint64_t c = s.full.chunk_offsets[i], e = chunk_end(s, c);
+      if (e <= at || c >= end) want.push_back(s.full.blocks[i]);
+    }
+    ReadBack r = read_all(f);
+    EXPECT_TRUE(r.blocks == want) << "trial " << trial << " at " << at;
+    EXPECT_FALSE(r.damage.empty()) << "trial " << trial;
+    // Each report names where the bad bytes start: the chunk the garbage hit.
+    uint64_t hit = 0;
+    for (const auto& c : s.layout)
+      if (c.offset <= at && at < c.end) hit = c.offset;
+    for (const Damage& d : r.damage) EXPECT_GE(d.offset, hit) << "trial " << trial;
+  }
 }
 
 TEST(Recovery, RepairRestoresACompleteIndexedFile) {

@@ -50,6 +50,8 @@ struct Reader::Impl {
   bool at_end = false;
 
   std::vector<Damage> damage;
+  // Per track, the dts of the last group read since the last reposition.
+  std::unordered_map<uint16_t, int64_t> last_dts;
 
   // Unmasking (set_mask_key): one cipher per keyed track, one reused buffer.
   std::unordered_map<uint16_t, std::unique_ptr<BlockMasker>> maskers;
@@ -161,17 +163,33 @@ struct Reader::Impl {
                     v.offset);
       decode_group(v.payload, t->default_duration, opt.limits.max_blocks_per_group, v.offset,
                    group);
+      check_order(g.track_id, v.offset);
     } catch (const Error& e) {
       group.clear();
       record(v.offset, v.total(), e.code(), e.what());
       stream.consume(v.total());
       return false;
     }
+    last_dts[group.back().info.track_id] = group.back().info.dts;
     group_pos = 0;
     group_base = v.payload.data();
     group_chunk_offset = v.offset;
     stream.consume(v.total());
     return true;
+  }
+
+  // dts never goes back within a track (§5.5): a group that starts before
+  // the track's last block read is a duplicated or misplaced chunk, whose
+  // blocks must not be handed out a second time or out of order.
+  void check_order(uint16_t id, uint64_t offset) const {
+    auto last = last_dts.find(id);
+    if (last != last_dts.end() && group.front().info.dts < last->second)
+      throw Error(ErrorCode::kCorrupt,
+                  "CORE chunk at offset " + std::to_string(offset) + ": track " +
+                      std::to_string(id) + " goes back in time (dts " +
+                      std::to_string(group.front().info.dts) + " after " +
+                      std::to_string(last->second) + "): a duplicated or misplaced chunk",
+                  offset);
   }
 
   void describe(size_t pos, Block& out) const {
@@ -189,14 +207,8 @@ struct Reader::Impl {
     auto it = maskers.find(out.info.track_id);
     if (it == maskers.end()) return;
     BlockMasker& m = *it->second;
-    if (out.data.size() < m.overhead())
-      throw Error(ErrorCode::kCorrupt,
-                  "track " + std::to_string(out.info.track_id) + ", block at pts " +
-                      std::to_string(out.info.pts) + " (offset " + std::to_string(out.data_offset) +
-                      "): masked payload of " + std::to_string(out.data.size()) +
-                      " bytes is shorter than its envelope",
-                  out.data_offset);
-    unmask_buf.resize(out.data.size() - m.overhead());
+    // A payload shorter than an envelope is refused by unmask() itself.
+    unmask_buf.resize(out.data.size() - std::min(out.data.size(), m.overhead()));
     try {
       m.unmask(out.info, out.data, unmask_buf);
     } catch (const Error& e) {
@@ -275,6 +287,7 @@ struct Reader::Impl {
   }
 
   void reposition(uint64_t offset) {
+    last_dts.clear();
     group.clear();
     group_pos = 0;
     at_end = false;

@@ -157,7 +157,15 @@ class Verifier {
       return;
     }
     report_.blocks += blocks_.size();
-    SeekTable& t = rebuilt_[blocks_[0].info.track_id];
+    const uint16_t id = blocks_[0].info.track_id;
+    auto last = last_dts_.find(id);
+    if (last != last_dts_.end() && blocks_.front().info.dts < last->second)
+      problem(v.offset, kTagCore, ErrorCode::kCorrupt,
+              "CORE chunk at offset " + std::to_string(v.offset) + ": track " + std::to_string(id) +
+                  " goes back in time (dts " + std::to_string(blocks_.front().info.dts) +
+                  " after " + std::to_string(last->second) + "): a duplicated or misplaced chunk");
+    last_dts_[id] = blocks_.back().info.dts;
+    SeekTable& t = rebuilt_[id];
     for (const DecodedBlock& b : blocks_) {
       if (b.info.type == BlockType::kI &&
           (t.entries.empty() || t.entries.back().offset != v.offset))
@@ -278,6 +286,7 @@ class Verifier {
   std::set<Tag> header_chunks_;
   std::vector<DecodedBlock> blocks_;
   std::map<uint16_t, SeekTable> rebuilt_, stored_;
+  std::map<uint16_t, int64_t> last_dts_;  // per track, of the last group
   bool in_index_ = false;
   uint64_t last_core_end_ = 0;
   uint64_t tail_offset_ = 0;

@@ -344,6 +344,11 @@ void Writer::set_mask_key(uint16_t track_id, const MaskKey& key, MaskScheme sche
     throw Error(ErrorCode::kInvalidArgument,
                 "set_mask_key: track " + std::to_string(track_id) + " is not declared");
   TrackState& ts = impl_->tracks[static_cast<size_t>(slot)];
+  // New parameters would strand the envelopes made with the old ones.
+  if (ts.track.mask)
+    throw Error(ErrorCode::kInvalidArgument,
+                "set_mask_key: track " + std::to_string(track_id) +
+                    " is masked already (its blocks keep their parameters)");
   ts.track.mask = make_track_mask(key, scheme, std::move(kid));
   ts.masker = std::make_unique<BlockMasker>(*ts.track.mask, key, track_id);
 }

@@ -45,7 +45,8 @@ class Writer {
   // docs/FORMAT.md §13): draws a random salt, stores scheme, key id, salt and
   // check value in TRAK, and derives the track key once. An empty kid becomes
   // default_key_id(key). Blocks given with info.masked set are envelopes
-  // already (a remux) and are written as they are.
+  // already and are written as they are. A track declared with mask
+  // parameters (a remux of a masked file) is refused: it keeps them.
   void set_mask_key(uint16_t track_id, const MaskKey& key,
                     MaskScheme scheme = MaskScheme::kAes256Gcm, std::string kid = {});
 
