@@ -23,7 +23,7 @@ src=$root/build/ffmpeg-9.0.2/src
 flags="-fsanitize=fuzzer-no-link,address -fno-omit-frame-pointer -g"
 CC=clang CXX=clang++ cmake -S . -B "$out/libh4mk" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" -DH4MK_BUILD_TESTS=OFF \
-  -DH4MK_BUILD_BENCH=OFF -DH4MK_FFMPEG_BUILD= -DH4MK_FFMPEG_812_BUILD= >/dev/null
+  -DH4MK_BUILD_BENCH=OFF >/dev/null
 cmake --build "$out/libh4mk" --target h4mk_static h4mk_shared h4mk >/dev/null
 cmake --install "$out/libh4mk" --prefix "$out/prefix" >/dev/null
 find "$out/prefix" -name 'libh4mk.so*' -delete  # link the static library
