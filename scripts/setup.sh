@@ -20,3 +20,22 @@ echo "ffmpeg: generated audio + video -> h4mk -> matroska"
 "$bin/ffmpeg" -nostdin -hide_banner -v error -y -ss 3.2 -i "$out/av.h4mk" -map 0 -c copy "$out/back.mkv"
 "$bin/ffmpeg" -nostdin -v error -i "$out/av.mkv" -map 0 -c copy -f framemd5 - | grep -v '^#' | md5sum | sed 's/ .*/  packets of av.mkv/'
 "$bin/ffmpeg" -nostdin -v error -i "$out/av.h4mk" -map 0 -c copy -f framemd5 - | grep -v '^#' | md5sum | sed 's/ .*/  packets of av.h4mk (the same)/'
+
+echo
+echo "h4mask: masked with a fresh key; tracks and key id readable without it"
+key=$(openssl rand -hex 32)
+"$bin/ffmpeg" -nostdin -hide_banner -v error -y -i "$out/av.h4mk" -map 0 -c copy \
+  -encryption_key "$key" "$out/av-masked.h4mk"
+# (-v fatal: ffprobe's stream analysis tries to decode the masked packets and
+# says so, as it does for encrypted mp4 without its key.)
+"$bin/ffprobe" -v fatal -show_entries stream=index,codec_name:stream_tags=h4mk_mask_scheme,h4mk_mask_kid \
+  -of compact "$out/av-masked.h4mk"
+"$bin/ffmpeg" -nostdin -v error -decryption_key "$key" -i "$out/av-masked.h4mk" -map 0 -c copy \
+  -f framemd5 - | grep -v '^#' | md5sum | sed 's/ .*/  packets of av-masked.h4mk with the key (the same)/'
+
+echo
+echo "signed: Ed25519 over VERI, checked with the public key"
+openssl genpkey -algorithm ed25519 -out "$out/demo-key.pem"
+openssl pkey -in "$out/demo-key.pem" -pubout -out "$out/demo-key.pub.pem"
+build/tools/h4mk sign -q "$out/demo.h4mk" -o "$out/demo-signed.h4mk" --private-key "$out/demo-key.pem"
+build/tools/h4mk verify "$out/demo-signed.h4mk" --pubkey "$out/demo-key.pub.pem"
