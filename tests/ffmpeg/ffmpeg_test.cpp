@@ -490,6 +490,25 @@ TEST(FFmpeg, H4maskFilterRoundTripAndDemuxerKey) {
   // Copied without the key, the file stays masked and opens later.
   ffmpeg("-i masked.h4mk -map 0 -c copy masked-copy.h4mk");
   EXPECT_EQ(framecrc("masked-copy.h4mk", "-decryption_key " + kKey), want);
+  // After a seek ffmpeg shifts timestamps before the filter; the envelopes'
+  // binding travels with the packets, so they still unmask.
+  const std::string seek_want = ffmpeg("-ss 1.5 -i three.h4mk -map 0 -c copy -f framecrc -");
+  ASSERT_GT(packet_lines(seek_want).size(), 10u);
+  EXPECT_EQ(ffmpeg("-ss 1.5 -i masked.h4mk -map 0 -c copy -bsf h4mask=mode=unmask:key=" + kKey +
+                   " -f framecrc -"),
+            seek_want);
+  EXPECT_EQ(framecrc("masked.h4mk", "-ss 1.5 -decryption_key " + kKey), seek_want);
+  // But a masked block cannot be stored at another time: a shifted masked
+  // copy is refused, naming why; with -copyts it is lossless.
+  Result moved = run(kFfmpeg +
+                     " -nostdin -v error -y -ss 1.5 -i masked.h4mk -map 0 -c copy "
+                     "moved.h4mk");
+  EXPECT_NE(moved.status, 0);
+  EXPECT_NE(moved.err.find("cannot move in time"), std::string::npos) << moved.err;
+  ffmpeg("-ss 1.5 -copyts -i masked.h4mk -map 0 -c copy kept.h4mk");
+  EXPECT_EQ(
+      ffmpeg("-copyts -decryption_key " + kKey + " -i kept.h4mk -map 0 -c copy -f framecrc -"),
+      ffmpeg("-copyts -ss 1.5 -i three.h4mk -map 0 -c copy -f framecrc -"));
   // ffprobe shows tracks, the scheme and the key id without the key.
   json j = probe("masked.h4mk");
   ASSERT_TRUE(j.contains("streams"));
