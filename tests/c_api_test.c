@@ -279,12 +279,29 @@ static void masking(void) {
     h4mk_io r2io = {&m2, mem_read, NULL, mem_seek, mem_size};
     CHECK(h4mk_reader_open(&r, &r2io) == H4MK_OK);
     CHECK(h4mk_reader_set_mask_key(r, 5, key) == H4MK_OK);
-    CHECK(h4mk_reader_next_block(r, &b, NULL) == H4MK_OK && b.size == 3 && !memcmp(b.data, "xyz", 3));
+    CHECK(h4mk_reader_next_block(r, &b, NULL) == H4MK_OK && b.size == 3 &&
+          !memcmp(b.data, "xyz", 3));
     h4mk_reader_free(r);
     free(m2.data);
   }
   h4mk_masker_free(mk);
   free(m.data);
+
+  /* The binding travels as 17 bytes and comes back the same. */
+  {
+    h4mk_block a = {0}, back = {0};
+    uint8_t bind[H4MK_MASK_BINDING_SIZE];
+    a.type = H4MK_BLOCK_B;
+    a.pts = -5;
+    a.dts = 1234567890123;
+    h4mk_mask_binding(&a, bind);
+    CHECK(bind[0] == 2 && bind[1] == 0xfb);
+    CHECK(h4mk_mask_binding_parse(bind, sizeof bind, &back) == H4MK_OK);
+    CHECK(back.type == a.type && back.pts == a.pts && back.dts == a.dts);
+    CHECK(h4mk_mask_binding_parse(bind, 16, &back) == H4MK_ERR_INVALID_ARGUMENT);
+    bind[0] = 3;
+    CHECK(h4mk_mask_binding_parse(bind, sizeof bind, &back) == H4MK_ERR_INVALID_ARGUMENT);
+  }
 }
 
 int main(void) {

@@ -722,6 +722,24 @@ int h4mk_masker_unmask(h4mk_masker* m, const h4mk_block* b, uint8_t* out, size_t
   });
 }
 
+void h4mk_mask_binding(const h4mk_block* b, uint8_t out[H4MK_MASK_BINDING_SIZE]) {
+  BlockInfo info;
+  info.type = static_cast<BlockType>(b->type);
+  info.pts = b->pts;
+  info.dts = b->dts;
+  const auto bytes = mask_binding(info);
+  std::memcpy(out, bytes.data(), bytes.size());
+}
+
+int h4mk_mask_binding_parse(const uint8_t* in, size_t size, h4mk_block* b) {
+  if (!in || !b || size != kMaskBindingSize || in[0] > H4MK_BLOCK_B)
+    return H4MK_ERR_INVALID_ARGUMENT;
+  b->type = static_cast<h4mk_block_type>(in[0]);
+  b->pts = detail::load_i64(in + 1);
+  b->dts = detail::load_i64(in + 9);
+  return H4MK_OK;
+}
+
 // --- signed files ---
 
 int h4mk_sign(const h4mk_io* in, const h4mk_io* out, const char* private_key_pem) {

@@ -25,7 +25,6 @@ namespace {
 
 constexpr char kKeyInfoPrefix[] = "h4mask-v1 ";
 constexpr char kKidInfo[] = "h4mask-v1 kid";
-constexpr size_t kAadSize = 17;  // type u8, pts i64, dts i64
 // EVP lengths are int: long payloads go through in slices.
 constexpr size_t kSlice = size_t(1) << 30;
 
@@ -97,6 +96,14 @@ int hex_digit(char c) {
 
 }  // namespace
 
+std::array<uint8_t, kMaskBindingSize> mask_binding(const BlockInfo& info) noexcept {
+  std::array<uint8_t, kMaskBindingSize> b{};
+  b[0] = uint8_t(info.type);
+  detail::store_u64(b.data() + 1, uint64_t(info.pts));
+  detail::store_u64(b.data() + 9, uint64_t(info.dts));
+  return b;
+}
+
 const char* mask_scheme_name(MaskScheme scheme) noexcept {
   return scheme == MaskScheme::kAes256Ctr ? "aes-256-ctr" : "aes-256-gcm";
 }
@@ -154,18 +161,14 @@ struct BlockMasker::Impl {
   uint16_t track_id;
   EVP_CIPHER_CTX* enc = nullptr;  // gcm encrypt, or ctr both ways
   EVP_CIPHER_CTX* dec = nullptr;  // gcm decrypt
-  uint8_t aad[kAadSize] = {};
+  std::array<uint8_t, kMaskBindingSize> aad{};
 
   ~Impl() {
     EVP_CIPHER_CTX_free(enc);
     EVP_CIPHER_CTX_free(dec);
   }
 
-  void set_aad(const BlockInfo& info) {
-    aad[0] = uint8_t(info.type);
-    detail::store_u64(aad + 1, uint64_t(info.pts));
-    detail::store_u64(aad + 9, uint64_t(info.dts));
-  }
+  void set_aad(const BlockInfo& info) { aad = mask_binding(info); }
 
   // The ctr counter block: dts (big-endian, so distinct dts values start
   // 2^64 AES blocks apart) then a 64-bit block counter from 0.
@@ -246,7 +249,7 @@ void BlockMasker::mask(const BlockInfo& info, std::span<const uint8_t> plain,
   m.set_aad(info);
   int len = 0;
   check(EVP_EncryptInit_ex(m.enc, nullptr, nullptr, nullptr, nonce), "AES-GCM nonce");
-  check(EVP_EncryptUpdate(m.enc, nullptr, &len, m.aad, kAadSize), "AES-GCM aad");
+  check(EVP_EncryptUpdate(m.enc, nullptr, &len, m.aad.data(), int(m.aad.size())), "AES-GCM aad");
   Impl::run(m.enc, true, plain, out.data() + kGcmNonceSize);
   check(EVP_EncryptFinal_ex(m.enc, out.data() + kGcmNonceSize + plain.size(), &len),
         "AES-GCM final");
@@ -277,7 +280,7 @@ void BlockMasker::unmask(const BlockInfo& info, std::span<const uint8_t> envelop
   m.set_aad(info);
   int len = 0;
   check(EVP_DecryptInit_ex(m.dec, nullptr, nullptr, nullptr, envelope.data()), "AES-GCM nonce");
-  check(EVP_DecryptUpdate(m.dec, nullptr, &len, m.aad, kAadSize), "AES-GCM aad");
+  check(EVP_DecryptUpdate(m.dec, nullptr, &len, m.aad.data(), int(m.aad.size())), "AES-GCM aad");
   Impl::run(m.dec, false, envelope.subspan(kGcmNonceSize, n), out.data());
   check(EVP_CIPHER_CTX_ctrl(m.dec, EVP_CTRL_GCM_SET_TAG, kGcmTagSize,
                             const_cast<uint8_t*>(envelope.data() + kGcmNonceSize + n)),

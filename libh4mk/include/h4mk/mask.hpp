@@ -36,6 +36,12 @@ inline constexpr size_t kGcmOverhead = kGcmNonceSize + kGcmTagSize;
 
 using MaskKey = std::array<uint8_t, kMaskKeySize>;
 
+// What an envelope is bound to: block type (u8), pts, dts (i64, little-endian),
+// the gcm AAD of docs/FORMAT.md §13.3. Code that carries masked blocks apart
+// from their file (FFmpeg packets) keeps these bytes with them.
+inline constexpr size_t kMaskBindingSize = 17;
+std::array<uint8_t, kMaskBindingSize> mask_binding(const BlockInfo& info) noexcept;
+
 // 64 hex digits. Throws Error(kInvalidArgument) without echoing the text.
 MaskKey parse_mask_key_hex(std::string_view hex);
 // A key id for a key that was given none: 16 hex digits of
