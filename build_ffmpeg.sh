@@ -171,7 +171,7 @@ verified "$CACHED" || die "SHA-256 of $CACHED does not match FFmpeg $VERSION"
 # ------------------------------------------------------------ libh4mk
 say "building libh4mk"
 cmake -S "$ROOT" -B "$ROOT/build" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/dev/null
-cmake --build "$ROOT/build" --target h4mk_shared h4mk_static h4mk >/dev/null
+cmake --build "$ROOT/build" --target h4mk_shared h4mk_static h4mk h4mk_adapter_null >/dev/null
 cmake --install "$ROOT/build" --prefix "$PREFIX" >/dev/null
 PCDIR=$(dirname "$(find "$PREFIX" -name h4mk.pc | head -n 1)")
 LIBDIR=$(dirname "$(find "$PREFIX" -name 'libh4mk.so' | head -n 1)")
@@ -182,12 +182,12 @@ lean=(
   --enable-protocol=file,pipe,http,tcp
   --enable-demuxer=h4mk,wav,matroska,mov,nut,ogg,flac,rawvideo
   --enable-muxer=h4mk,wav,matroska,mov,mp4,nut,ogg,flac,rawvideo,framecrc,framemd5,md5,null
-  --enable-decoder=pcm_s16le,flac,opus,vorbis,mpeg4,ffv1,rawvideo,wrapped_avframe
-  --enable-encoder=pcm_s16le,flac,opus,vorbis,mpeg4,ffv1,rawvideo,wrapped_avframe
+  --enable-decoder=pcm_s16le,pcm_f32le,flac,opus,vorbis,mpeg4,ffv1,rawvideo,wrapped_avframe,h4core_audio,h4core_video
+  --enable-encoder=pcm_s16le,pcm_f32le,flac,opus,vorbis,mpeg4,ffv1,rawvideo,wrapped_avframe,h4core
   --enable-parser=flac,opus,vorbis,mpeg4video
   --enable-bsf=h4mask
   --enable-indev=lavfi
-  --enable-filter=sine,testsrc,aresample,scale,format,aformat,null,anull,setpts,asetpts,trim,atrim
+  --enable-filter=sine,aevalsrc,testsrc,aresample,scale,format,aformat,null,anull,setpts,asetpts,trim,atrim
 )
 args=(--prefix="$INSTALL" --enable-libh4mk --disable-doc --disable-debug
       --extra-ldflags="-Wl,-rpath,$LIBDIR")

@@ -16,3 +16,6 @@ fi
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" \
   -DH4MK_FFMPEG_BUILD="$ffmpeg_build" -DH4MK_FFMPEG_812_BUILD="$ffmpeg_812" >/dev/null
 cmake --build build --parallel "$(nproc)"
+# The patched ffmpeg links libh4mk from build/prefix and finds the adapter
+# plugins next to it (build/prefix/lib/h4mk/adapters).
+cmake --install build --prefix build/prefix >/dev/null

@@ -6,7 +6,7 @@ packages=(
   cmake ninja-build g++ pkgconf
   libssl-dev libdeflate-dev zlib1g-dev nlohmann-json3-dev
   libgtest-dev libbenchmark-dev
-  nginx-light libcli11-dev openssl
+  nginx-light libcli11-dev openssl espeak-ng
 )
 
 missing=()

@@ -39,3 +39,13 @@ openssl genpkey -algorithm ed25519 -out "$out/demo-key.pem"
 openssl pkey -in "$out/demo-key.pem" -pubout -out "$out/demo-key.pub.pem"
 build/tools/h4mk sign -q "$out/demo.h4mk" -o "$out/demo-signed.h4mk" --private-key "$out/demo-key.pem"
 build/tools/h4mk verify "$out/demo-signed.h4mk" --pubkey "$out/demo-key.pub.pem"
+
+echo
+echo "h4core: speech -> dsp tokens (top-64 FFT bins per 1024-sample frame) -> wav"
+espeak-ng -w "$out/speech.wav" "H4MK carries model tokens, and adapters turn them back into sound."
+"$bin/ffmpeg" -nostdin -hide_banner -v error -y -i "$out/speech.wav" -c:a h4core -f h4mk "$out/tokens.h4mk"
+"$bin/ffprobe" -v error -show_entries stream=codec_name,sample_rate:stream_tags=h4mk_adapter \
+  -of compact "$out/tokens.h4mk"
+"$bin/ffmpeg" -nostdin -hide_banner -v error -y -i "$out/tokens.h4mk" "$out/tokens.wav"
+build/tools/h4mk decode "$out/tokens.h4mk" --from 1s --to 2s -o "$out/tokens-1s-2s.wav" --json
+echo "$(stat -c %s "$out/speech.wav") bytes of PCM -> $(stat -c %s "$out/tokens.h4mk") bytes of tokens -> $out/tokens.wav"

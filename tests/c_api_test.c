@@ -304,6 +304,44 @@ static void masking(void) {
   }
 }
 
+/* Adapters through the C API: the null plugin, found by name. */
+static void adapters(void) {
+  h4mk_adapter* a = NULL;
+  CHECK(h4mk_adapter_open(&a, "no-such-adapter", NULL, NULL) == H4MK_ERR_NOT_FOUND && !a);
+  CHECK(strstr(h4mk_open_error(), "h4mk-adapter-no-such-adapter.so") != NULL);
+  CHECK(h4mk_adapter_open(&a, "null", "format=f32",
+                          "{\"kind\":\"audio\",\"sample_rate\":8000,\"channels\":1}") == H4MK_OK);
+  CHECK(strcmp(h4mk_adapter_name(a), "null") == 0);
+  CHECK(h4mk_adapter_supports_b(a) == 1);
+  const float samples[3] = {0.25f, -0.5f, 1.0f};
+  h4mk_adapter_block blk = {H4MK_ADAPTER_BLOCK_I, 0, 0, 3, (const uint8_t*)samples, sizeof samples};
+  h4mk_adapter_state *i_state = NULL, *p_state = NULL;
+  CHECK(h4mk_adapter_decode(a, &blk, NULL, NULL, &i_state) == H4MK_OK && i_state);
+  blk.type = H4MK_ADAPTER_BLOCK_P;
+  blk.size = 2 * sizeof(float);
+  CHECK(h4mk_adapter_decode(a, &blk, NULL, NULL, &p_state) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_adapter_decode(a, &blk, i_state, NULL, &p_state) == H4MK_OK && p_state);
+  h4mk_adapter_output out;
+  CHECK(h4mk_adapter_finalize(a, p_state, &out) == H4MK_OK);
+  CHECK(out.kind == H4MK_OUTPUT_AUDIO && out.sample_format == H4MK_SAMPLE_F32);
+  CHECK(out.nb_samples == 2 && out.channels == 1 && out.sample_rate == 8000);
+  CHECK(out.size == 8 && !memcmp(out.data, samples, 8));
+  blk.size = 5; /* not whole samples */
+  h4mk_adapter_state* bad = NULL;
+  CHECK(h4mk_adapter_decode(a, &blk, i_state, NULL, &bad) == H4MK_OK);
+  CHECK(h4mk_adapter_finalize(a, bad, &out) == H4MK_ERR_CORRUPT);
+  CHECK(strstr(h4mk_adapter_last_error(a), "not a whole number") != NULL);
+  h4mk_adapter_state_free(bad);
+  h4mk_adapter_free(a); /* states outlive the adapter */
+  h4mk_adapter_state_free(i_state);
+  h4mk_adapter_state_free(p_state);
+
+  h4mk_tokenizer* t = NULL;
+  h4mk_tokenizer_params params = {8000, 1};
+  CHECK(h4mk_tokenizer_open(&t, "null", NULL, &params) == H4MK_ERR_NOT_FOUND && !t);
+  CHECK(strstr(h4mk_open_error(), "has no tokenizer") != NULL);
+}
+
 int main(void) {
   CHECK(h4mk_version() ==
         ((H4MK_VERSION_MAJOR << 16) | (H4MK_VERSION_MINOR << 8) | H4MK_VERSION_PATCH));
@@ -374,5 +412,6 @@ int main(void) {
 
   free(m.data);
   masking();
+  adapters();
   return failures ? 1 : 0;
 }

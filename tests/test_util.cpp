@@ -8,6 +8,18 @@
 
 namespace h4mk::test {
 
+Track h4core_audio_track(uint32_t rate, uint32_t channels, const std::string& adapter) {
+  Track t;
+  t.id = 1;
+  t.kind = TrackKind::kAudio;
+  t.codec = "h4core";
+  t.adapter = adapter;
+  t.time_base = {1, int64_t(rate)};
+  t.sample_rate = rate;
+  t.channels = channels;
+  return t;
+}
+
 std::vector<Track> test_tracks(const StreamSpec& spec) {
   std::vector<Track> t(2);
   t[0].id = 1;

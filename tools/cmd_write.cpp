@@ -28,6 +28,7 @@ int pack(const Options& o, const std::string& raw, const std::string& out, uint3
          const std::string& fps, uint32_t gop, const std::string& track_name) {
   if (block_size == 0) throw Failure{kExitUsage, "--block-size must be positive"};
   if (gop == 0) throw Failure{kExitUsage, "--gop must be positive"};
+  if (block_size > (64u << 20)) throw Failure{kExitUsage, "--block-size above 64 MiB"};
   Rational tb = time_base_for_fps(fps);
   auto in = open_input(raw);
   auto sink = open_output(out);
@@ -40,26 +41,26 @@ int pack(const Options& o, const std::string& raw, const std::string& out, uint3
   t.frame_rate = {tb.den, tb.num};
   t.default_duration = 1;
   t.name = track_name;
+  t.adapter = "null";  // decodes back to the same bytes
   t.notes = "video transport: raw bytes in blocks of " + std::to_string(block_size);
   w.add_track(t);
   Progress progress(o, in->size().value_or(0));
-  std::vector<uint8_t> buf(block_size);
-  uint64_t n = 0, total = 0;
-  for (;;) {
-    size_t got = 0;
-    while (got < block_size) {
-      size_t k = in->read({buf.data() + got, block_size - got});
-      if (k == 0) break;
-      got += k;
-    }
-    if (got == 0) break;
-    BlockType type = n % gop == 0 ? BlockType::kI : BlockType::kP;
-    w.write_block({1, type, int64_t(n), int64_t(n), 1}, {buf.data(), got});
+  TransportTokenizer tokens(block_size, gop);
+  TokenBlock b;
+  std::vector<uint8_t> buf(1 << 16);
+  uint64_t total = 0;
+  auto drain = [&] {
+    while (tokens.next(b)) w.write_block({1, b.type, b.pts, b.dts, b.duration}, b.data);
+  };
+  for (size_t got; (got = in->read(buf)) > 0;) {
+    tokens.push({buf.data(), got});
+    drain();
     total += got;
-    ++n;
     progress.update(total);
-    if (got < block_size) break;
   }
+  tokens.finish();
+  drain();
+  const uint64_t n = tokens.blocks();
   w.finish();
   close_output(*sink);
   if (o.json)

@@ -43,4 +43,10 @@ int unmask(const Options& o, const std::string& in, const std::string& out, cons
 int sign(const Options& o, const std::string& in, const std::string& out,
          const std::string& private_key_file);
 
+// Decoding (cmd_decode.cpp): a range of a track through an adapter, to WAV
+// for audio, raw bytes otherwise. Empty from/to = the whole track.
+int decode(const Options& o, const std::string& file, std::optional<uint16_t> track,
+           const std::string& adapter, const std::string& adapter_options, const std::string& from,
+           const std::string& to, const std::string& out, const KeySource& key);
+
 }  // namespace h4mk::cli

@@ -140,6 +140,25 @@ int main(int argc, char** argv) {
   sign_cmd->add_flag("--json", o.json);
   sign_cmd->callback([&] { result = cli::sign(o, file, out, private_key); });
 
+  std::string adapter_name, adapter_options, from_time, to_time;
+  std::optional<uint16_t> decode_track;
+  auto* decode_cmd = app.add_subcommand(
+      "decode", "decode a track (or a time range of it) through an adapter: WAV or raw output");
+  decode_cmd->add_option("FILE", file)->required();
+  decode_cmd->add_option("--track", decode_track, "track id (default: the first h4core track)");
+  decode_cmd->add_option("--adapter", adapter_name,
+                         "adapter name or plugin path (default: the track's TRAK adapter)");
+  decode_cmd->add_option("--adapter-options", adapter_options, "key=value:key=value");
+  decode_cmd->add_option("--from", from_time, "start TIME: 1.5s, 1500ms or ticks");
+  decode_cmd->add_option("--to", to_time, "end TIME (exclusive)");
+  decode_cmd->add_option("-o,--output", out, "output file, - for standard output")->required();
+  key_options(decode_cmd);
+  decode_cmd->add_flag("--json", o.json);
+  decode_cmd->callback([&] {
+    result = cli::decode(o, file, decode_track, adapter_name, adapter_options, from_time, to_time,
+                         out, key);
+  });
+
   auto* repair_cmd = app.add_subcommand("repair", "keep every intact block, write a complete file");
   repair_cmd->add_option("IN", file)->required();
   repair_cmd->add_option("-o,--output", out)->required();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "byte_order.hpp"
+#include "c_api_internal.hpp"
 #include "chunk.hpp"
 #include "crc32.hpp"
 #include "h4mk/h4mk.h"
@@ -21,27 +22,9 @@ using namespace h4mk;
 
 namespace {
 
-thread_local std::string g_open_error;
 
 int code_of(ErrorCode c) { return static_cast<int>(c); }
-
-// Runs f, mapping exceptions to a status and storing the message in `err`.
-template <typename F>
-int guarded(std::string& err, F&& f) {
-  try {
-    f();
-    return H4MK_OK;
-  } catch (const Error& e) {
-    err = e.what();
-    return code_of(e.code());
-  } catch (const std::bad_alloc&) {
-    err = "out of memory";
-    return H4MK_ERR_NO_MEMORY;
-  } catch (const std::exception& e) {
-    err = e.what();
-    return H4MK_ERR_INTERNAL;
-  }
-}
+using detail::guarded;
 
 CallbackIo to_callbacks(const h4mk_io* io) {
   return CallbackIo{io->opaque, io->read, io->write, io->seek, io->size};
@@ -224,7 +207,7 @@ int h4mk_reader_open(h4mk_reader** out, const h4mk_io* io) {
   if (!out || !io) return H4MK_ERR_INVALID_ARGUMENT;
   *out = nullptr;
   auto r = std::make_unique<h4mk_reader>();
-  int rc = guarded(g_open_error, [&] {
+  int rc = guarded(detail::c_open_error(), [&] {
     r->source = std::make_unique<CallbackSource>(to_callbacks(io));
     r->reader = std::make_unique<Reader>(*r->source);
   });
@@ -232,7 +215,7 @@ int h4mk_reader_open(h4mk_reader** out, const h4mk_io* io) {
   return rc;
 }
 
-const char* h4mk_open_error(void) { return g_open_error.c_str(); }
+const char* h4mk_open_error(void) { return detail::c_open_error().c_str(); }
 
 void h4mk_reader_free(h4mk_reader* r) { delete r; }
 
@@ -410,7 +393,7 @@ int h4mk_writer_open(h4mk_writer** out, const h4mk_io* io, const h4mk_writer_opt
   if (!out || !io) return H4MK_ERR_INVALID_ARGUMENT;
   *out = nullptr;
   auto w = std::make_unique<h4mk_writer>();
-  int rc = guarded(g_open_error, [&] {
+  int rc = guarded(detail::c_open_error(), [&] {
     WriterOptions o;
     if (opts) {
       if (opts->max_group_bytes) o.max_group_bytes = opts->max_group_bytes;
@@ -675,7 +658,7 @@ int open_masker(h4mk_masker** out, const uint8_t* key, const std::function<Track
   if (!out) return H4MK_ERR_INVALID_ARGUMENT;
   *out = nullptr;
   auto m = std::make_unique<h4mk_masker>();
-  int rc = guarded(g_open_error, [&] {
+  int rc = guarded(detail::c_open_error(), [&] {
     MaskKey k = key_of(key);
     m->params = params();
     m->masker = std::make_unique<BlockMasker>(m->params, k, 0);
@@ -744,7 +727,7 @@ int h4mk_mask_binding_parse(const uint8_t* in, size_t size, h4mk_block* b) {
 
 int h4mk_sign(const h4mk_io* in, const h4mk_io* out, const char* private_key_pem) {
   if (!in || !out || !private_key_pem) return H4MK_ERR_INVALID_ARGUMENT;
-  return guarded(g_open_error, [&] {
+  return guarded(detail::c_open_error(), [&] {
     CallbackSource src(to_callbacks(in));
     CallbackSink sink(to_callbacks(out));
     sign_file(src, sink, private_key_pem);
@@ -754,13 +737,13 @@ int h4mk_sign(const h4mk_io* in, const h4mk_io* out, const char* private_key_pem
 int h4mk_verify_signature(const h4mk_io* in, const char* public_key_pem) {
   if (!in || !public_key_pem) return H4MK_ERR_INVALID_ARGUMENT;
   int result = H4MK_OK;
-  int rc = guarded(g_open_error, [&] {
+  int rc = guarded(detail::c_open_error(), [&] {
     CallbackSource src(to_callbacks(in));
     VerifyOptions o;
     o.public_key_pem = public_key_pem;
     VerifyReport r = verify(src, o);
     if (!r.ok()) {
-      g_open_error = r.problems[0].message;
+      detail::c_open_error() = r.problems[0].message;
       result = r.problems[0].code == ErrorCode::kAuthFailed ? H4MK_ERR_AUTH : H4MK_ERR_VERIFY;
     }
   });

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "base64.hpp"
+#include "h4mk/adapter.hpp"
 #include "h4mk/error.hpp"
 #include "hash_chain.hpp"
 #include "json_text.hpp"
@@ -255,3 +256,12 @@ std::string canonical_json_object(std::string_view text, const char* what) {
 }
 
 }  // namespace h4mk::detail
+
+namespace h4mk {
+
+std::string adapter_config_json(const Track& track) {
+  auto doc = nlohmann::json::parse(detail::encode_tracks({track}));
+  return doc.at("tracks").at(0).dump();
+}
+
+}  // namespace h4mk

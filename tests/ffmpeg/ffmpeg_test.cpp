@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -161,13 +163,15 @@ TEST(FFmpeg, ThreeTracksAudioVideoData) {
   ASSERT_EQ(j["streams"].size(), 3u);
   EXPECT_EQ(j["streams"][0]["codec_type"], "audio");
   EXPECT_EQ(j["streams"][1]["codec_type"], "video");
-  EXPECT_EQ(j["streams"][2]["codec_type"], "data");
-  EXPECT_EQ(j["streams"][2]["tags"]["h4mk_codec"], "h4core");
+  // The demo's h4core audio track: a typed stream, decoded by its adapter.
+  EXPECT_EQ(j["streams"][2]["codec_type"], "audio");
+  EXPECT_EQ(j["streams"][2]["codec_name"], "h4core_audio");
+  EXPECT_EQ(j["streams"][2]["tags"]["h4mk_adapter"], "null");
   // Remuxing the three tracks again changes nothing.
   ffmpeg("-i three.h4mk -map 0 -c copy three.again.h4mk");
   EXPECT_EQ(framecrc("three.again.h4mk"), framecrc("three.h4mk"));
   // Audio and video come back into matroska as from their sources.
-  ffmpeg("-i three.h4mk -map 0:a -map 0:v -c copy three.av.mkv");
+  ffmpeg("-i three.h4mk -map 0:0 -map 0:1 -c copy three.av.mkv");
   ffmpeg("-i pcm.wav -i mpeg4.nut -map 0:a -map 1:v -c copy three.direct.mkv");
   EXPECT_EQ(framecrc("three.av.mkv"), framecrc("three.direct.mkv"));
 }
@@ -463,6 +467,160 @@ TEST(FFmpeg, SigkillDuringMuxingLosesNothingWritten) {
 }
 
 // --- h4mask: the bitstream filter, the muxer's and demuxer's key options ---
+
+// ------------------------------------------------------------------ h4core
+// 16-bit PCM samples of a WAV file (any chunk order).
+std::vector<int16_t> wav_samples(const std::string& name, uint32_t* rate = nullptr) {
+  auto b = read_file((work_dir() / name).string());
+  std::vector<int16_t> out;
+  EXPECT_GE(b.size(), 12u);
+  if (b.size() < 12) return out;
+  for (size_t at = 12; at + 8 <= b.size();) {
+    const std::string id(b.begin() + at, b.begin() + at + 4);
+    const size_t size = detail::load_u32(&b[at + 4]);
+    if (id == "fmt ") {
+      EXPECT_EQ(b[at + 8] | b[at + 9] << 8, 1) << name << ": not PCM";
+      EXPECT_EQ(b[at + 22] | b[at + 23] << 8, 16) << name << ": not 16-bit";
+      if (rate) *rate = detail::load_u32(&b[at + 12]);
+    } else if (id == "data") {
+      const size_t n = std::min(size, b.size() - at - 8) / 2;
+      out.resize(n);
+      std::memcpy(out.data(), &b[at + 8], n * 2);
+      break;
+    }
+    at += 8 + size + (size & 1);
+  }
+  return out;
+}
+
+double snr_db(const std::vector<int16_t>& ref, const std::vector<int16_t>& got) {
+  double s = 0, e = 0;
+  for (size_t i = 0; i < ref.size() && i < got.size(); ++i) {
+    s += double(ref[i]) * ref[i];
+    e += (double(ref[i]) - got[i]) * (double(ref[i]) - got[i]);
+  }
+  return e == 0 ? 200 : 10 * std::log10(s / e);
+}
+
+json track_json(const std::string& file, size_t index) {
+  Result r = run(kTool + " inspect --json " + file);
+  EXPECT_EQ(r.status, 0) << r.err;
+  return json::parse(r.out, nullptr, false)["tracks"][index];
+}
+
+// wav -> h4mk (dsp tokens, the h4core encoder) -> wav, in the real ffmpeg,
+// for a sine sweep and for speech; the adapter is found by name, recorded in
+// the track, and used again by default when decoding.
+TEST(FFmpeg, H4coreDspTokensOfSweepAndSpeechDecodeBackToWav) {
+  ffmpeg(
+      "-f lavfi -i \"aevalsrc=0.5*sin(2*PI*(100*t+1316.67*t*t)):s=48000:d=3,"
+      "aformat=sample_fmts=s16\" "
+      "-c:a pcm_s16le sweep.wav");
+  Result espeak =
+      run("espeak-ng -w speech.wav \"The quick brown fox jumps over the lazy dog. "
+          "Model tokens travel in an h4mk container.\"");
+  ASSERT_EQ(espeak.status, 0) << "espeak-ng (scripts/deps.sh installs it): " << espeak.err;
+  struct Case {
+    const char* name;
+    double min_snr;
+  };
+  for (Case c : {Case{"sweep", 25.0}, Case{"speech", 15.0}}) {
+    const std::string n = c.name;
+    ffmpeg("-i " + n + ".wav -c:a h4core -f h4mk " + n + ".h4mk");
+    json p = probe(n + ".h4mk");
+    ASSERT_EQ(p["streams"].size(), 1u);
+    EXPECT_EQ(p["streams"][0]["codec_name"], "h4core_audio");
+    EXPECT_EQ(track_json(n + ".h4mk", 0)["adapter"], "dsp");
+    ffmpeg("-i " + n + ".h4mk -c:a pcm_s16le " + n + ".back.wav");
+    uint32_t rate = 0;
+    auto a = wav_samples(n + ".wav", &rate), b = wav_samples(n + ".back.wav");
+    ASSERT_FALSE(a.empty());
+    ASSERT_EQ(a.size(), b.size()) << n << ": the last block's duration trims the padding";
+    const double snr = snr_db(a, b);
+    const double kbps =
+        double(fs::file_size(work_dir() / (n + ".h4mk"))) * 8 / (double(a.size()) / rate) / 1000;
+    std::printf("h4core dsp (hop 512, k 64): %s SNR %.1f dB at %.1f kbit/s (PCM %.1f)\n", n.c_str(),
+                snr, kbps, rate * 16 / 1000.0);
+    EXPECT_GT(snr, c.min_snr) << n;
+    // A remux keeps the adapter and every packet.
+    ffmpeg("-i " + n + ".h4mk -c copy " + n + ".copy.h4mk");
+    EXPECT_EQ(track_json(n + ".copy.h4mk", 0)["adapter"], "dsp");
+    EXPECT_EQ(framecrc(n + ".copy.h4mk"), framecrc(n + ".h4mk"));
+  }
+  // Options reach the tokenizer; bad ones are refused with the reason.
+  ffmpeg("-i sweep.wav -c:a h4core -adapter_options hop=256:k=16:gop=10 -f h4mk small.h4mk");
+  EXPECT_LT(fs::file_size(work_dir() / "small.h4mk"), fs::file_size(work_dir() / "sweep.h4mk"));
+  Result r = run(kFfmpeg +
+                 " -nostdin -v error -y -i sweep.wav -c:a h4core -adapter_options "
+                 "hop=7 -f h4mk bad.h4mk");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("hop"), std::string::npos) << r.err;
+}
+
+// The null adapter on PCM payloads: ffmpeg decodes them bit-exactly.
+TEST(FFmpeg, H4coreNullAdapterOnPcmIsBitExact) {
+  ffmpeg(
+      "-f lavfi -i sine=frequency=300:duration=2:sample_rate=16000 -ac 2 "
+      "-c:a pcm_s16le pcm16k.wav");
+  const auto samples = wav_samples("pcm16k.wav");
+  std::vector<uint8_t> raw(samples.size() * 2);
+  std::memcpy(raw.data(), samples.data(), raw.size());
+  ASSERT_EQ(raw.size(), 2u * 16000 * 4);
+  const Track t = h4core_audio_track(16000, 2, "null");
+  MemorySink sink;
+  Writer w(sink);
+  w.add_track(t);
+  for (size_t i = 0, at = 0; at < raw.size(); ++i, at += 1280)  // 320 samples per block
+    w.write_block(
+        {1, i % 5 ? BlockType::kP : BlockType::kI, int64_t(i) * 320, int64_t(i) * 320, 320},
+        {raw.data() + at, std::min<size_t>(1280, raw.size() - at)});
+  w.finish();
+  write_file((work_dir() / "pcm-null.h4mk").string(), sink.bytes());
+  ffmpeg("-i pcm-null.h4mk -c:a pcm_s16le pcm-null.wav");
+  EXPECT_EQ(wav_samples("pcm-null.wav"), samples);
+}
+
+// A test plugin, built as its own shared object, loaded by path in the real
+// ffmpeg: its pictures hash the whole chain, so they equal libh4mk's own
+// decode only if ffmpeg's decoder gives every B block both anchors and puts
+// frames in presentation order.
+TEST(FFmpeg, H4coreVideoDecoderLoadsAPluginByPathAndReordersBBlocks) {
+  make_sources();
+  const std::string plugin = H4MK_ORDER_PLUGIN;
+  ffmpeg("-adapter:v " + plugin +
+         " -i demo.h4mk -map 0:1 -fps_mode passthrough "
+         "-c:v rawvideo -pix_fmt gray -f rawvideo order.ffmpeg.gray");
+  Result lib =
+      run(kTool + " decode demo.h4mk --track 2 --adapter " + plugin + " -o order.lib.gray --json");
+  ASSERT_EQ(lib.status, 0) << lib.err;
+  EXPECT_EQ(json::parse(lib.out)["blocks"], 300);
+  const auto a = read_file((work_dir() / "order.ffmpeg.gray").string());
+  const auto b = read_file((work_dir() / "order.lib.gray").string());
+  EXPECT_EQ(a.size(), 300u * 64 * 64);
+  EXPECT_TRUE(a == b) << "ffmpeg's frames differ from libh4mk's decode";
+  // Frame pts come out in presentation order, every frame once.
+  Result r = run(kFfmpeg + " -nostdin -v error -adapter:v " + plugin +
+                 " -i demo.h4mk -map 0:1 -fps_mode passthrough -c:v rawvideo -f framecrc -");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto frames = packet_lines(r.out);
+  ASSERT_EQ(frames.size(), 300u);
+  for (size_t i = 0; i < frames.size(); ++i) {
+    std::istringstream line(frames[i]);
+    std::string stream, dts, pts;
+    std::getline(line, stream, ',');
+    std::getline(line, dts, ',');
+    std::getline(line, pts, ',');
+    ASSERT_EQ(std::stoll(pts), int64_t(i)) << frames[i];
+  }
+  // The track names no adapter: a clear error; a plugin for another ABI too.
+  r = run(kFfmpeg + " -nostdin -v error -i demo.h4mk -map 0:1 -f null -");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("names no adapter"), std::string::npos) << r.err;
+  r = run(kFfmpeg + " -nostdin -v error -adapter:v " + std::string(H4MK_ORDER_ABI_PLUGIN) +
+          " -i demo.h4mk -map 0:1 -f null -");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("ABI version 99"), std::string::npos) << r.err;
+}
 
 const std::string kKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 const std::string kWrongKey = "ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "h4mk/adapter.h"
 #include "h4mk/version.h"
 
 #ifdef __cplusplus
@@ -323,6 +324,45 @@ int h4mk_sign(const h4mk_io* in, const h4mk_io* out, const char* private_key_pem
  * public key (PEM): H4MK_OK, or H4MK_ERR_AUTH / H4MK_ERR_VERIFY with the first
  * problem in h4mk_open_error(). */
 int h4mk_verify_signature(const h4mk_io* in, const char* public_key_pem);
+
+/* ---------------------------------------------------------------- adapters */
+
+/* A loaded adapter (h4mk/adapter.h, docs/FORMAT.md §17). name_or_path: a
+ * name looked up as h4mk-adapter-NAME.so on the search path ($H4MK_ADAPTER_PATH,
+ * then <libdir>/h4mk/adapters), or a path containing '/'. options:
+ * "key=value:..." or NULL. config_json: the track's TRAK object, or NULL.
+ * On failure *out is NULL and the message (not found, ABI mismatch, missing
+ * function, refused options) is in h4mk_open_error(). */
+typedef struct h4mk_adapter h4mk_adapter;
+typedef struct h4mk_adapter_state h4mk_adapter_state;
+int h4mk_adapter_open(h4mk_adapter** out, const char* name_or_path, const char* options,
+                      const char* config_json);
+void h4mk_adapter_free(h4mk_adapter* a);
+const char* h4mk_adapter_name(const h4mk_adapter* a);
+int h4mk_adapter_supports_b(const h4mk_adapter* a);
+const char* h4mk_adapter_last_error(const h4mk_adapter* a);
+/* One block: I (prev and next NULL), P (prev = its reference), B (prev and
+ * next = the two anchors around it). *out is a new state; free each state
+ * with h4mk_adapter_state_free (states may outlive the adapter). */
+int h4mk_adapter_decode(h4mk_adapter* a, const h4mk_adapter_block* block,
+                        const h4mk_adapter_state* prev, const h4mk_adapter_state* next,
+                        h4mk_adapter_state** out);
+/* The state's output; buffers valid until the next call on `a`. */
+int h4mk_adapter_finalize(h4mk_adapter* a, const h4mk_adapter_state* state,
+                          h4mk_adapter_output* output);
+void h4mk_adapter_state_free(h4mk_adapter_state* s);
+
+/* An adapter's tokenizer (audio encoder): planar float samples in, blocks
+ * out in decode order, pts in samples from the first one pushed. next()
+ * returns 1 and a block (valid until the next call), 0 when none is ready. */
+typedef struct h4mk_tokenizer h4mk_tokenizer;
+int h4mk_tokenizer_open(h4mk_tokenizer** out, const char* name_or_path, const char* options,
+                        const h4mk_tokenizer_params* params);
+int h4mk_tokenizer_push(h4mk_tokenizer* t, const float* const* planes, size_t nb_samples);
+int h4mk_tokenizer_finish(h4mk_tokenizer* t);
+int h4mk_tokenizer_next(h4mk_tokenizer* t, h4mk_adapter_block* block);
+const char* h4mk_tokenizer_last_error(const h4mk_tokenizer* t);
+void h4mk_tokenizer_free(h4mk_tokenizer* t);
 
 /* ---------------------------------------------------------------- helpers */
 

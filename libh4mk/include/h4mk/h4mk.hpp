@@ -1,7 +1,9 @@
 // libh4mk C++ API, all of it.
 #pragma once
 
+#include "h4mk/adapter.hpp"
 #include "h4mk/block.hpp"
+#include "h4mk/decode.hpp"
 #include "h4mk/error.hpp"
 #include "h4mk/gop_flags.hpp"
 #include "h4mk/io.hpp"
@@ -11,6 +13,7 @@
 #include "h4mk/side_data.hpp"
 #include "h4mk/signature.hpp"
 #include "h4mk/track.hpp"
+#include "h4mk/transport.hpp"
 #include "h4mk/verify.hpp"
 #include "h4mk/version.h"
 #include "h4mk/writer.hpp"

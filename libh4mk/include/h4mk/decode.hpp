@@ -1,0 +1,57 @@
+// Decoding a time range of a track through a ModelAdapter (docs/FORMAT.md
+// §17.3): the seeds' quick start, with the chain computed by the reader.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <span>
+#include <vector>
+
+#include "h4mk/adapter.hpp"
+#include "h4mk/reader.hpp"
+
+namespace h4mk {
+
+inline constexpr int64_t kRangeStart = std::numeric_limits<int64_t>::min();
+inline constexpr int64_t kRangeEnd = std::numeric_limits<int64_t>::max();
+
+// Called once per decoded block, in presentation order. `output` is valid
+// during the call only.
+using FrameCallback = std::function<void(const BlockInfo& info, const AdapterOutput& output)>;
+
+// Decodes the blocks of `track_id` whose presentation [pts, pts + duration)
+// meets [t0, t1) (ticks of the track's time base; a block without a duration
+// counts as the instant pts). Starts at the last I block with pts <= t0, feeds
+// every block of the track in decode order (I: decode_I, P: apply_P on the
+// last anchor, B: apply_B on the two last anchors) and finalizes in
+// presentation order. After damage the chain restarts at the next I block:
+// blocks that cannot be decoded exactly are skipped, never guessed. Throws
+// Error(kInvalidArgument) for a masked block (give the reader the key).
+// Returns the number of frames delivered.
+uint64_t decode_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
+                      ModelAdapter& adapter, const FrameCallback& on_frame);
+
+// Audio output of a range: exactly the samples of [t0, t1), interleaved.
+struct DecodedAudio {
+  int sample_format = H4MK_SAMPLE_F32;  // enum h4mk_sample_format
+  uint32_t sample_rate = 0;
+  uint32_t channels = 0;
+  int64_t first_sample = 0;  // index of bytes' first sample (time_base → samples)
+  std::vector<uint8_t> bytes;
+  uint64_t frames = 0;  // adapter outputs used
+};
+// Streaming form: `on_samples` gets consecutive interleaved samples (the
+// format in `format`, first_sample/bytes/frames not used), gaps filled with
+// silence. Returns the same totals as decode_audio_range, without bytes.
+using SamplesCallback =
+    std::function<void(const DecodedAudio& format, std::span<const uint8_t> interleaved)>;
+DecodedAudio stream_audio_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
+                                ModelAdapter& adapter, const SamplesCallback& on_samples);
+// For tracks whose adapter outputs audio; a block's samples start at its pts
+// converted to samples at the output's rate. Throws Error(kCorrupt) when an
+// output is not audio or its format changes within the range.
+DecodedAudio decode_audio_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
+                                ModelAdapter& adapter);
+
+}  // namespace h4mk

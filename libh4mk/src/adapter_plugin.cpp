@@ -1,0 +1,318 @@
+// Adapter plugins: finding, loading (dlopen) and wrapping a plugin's C table
+// as a ModelAdapter / Tokenizer.
+#include <dlfcn.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "h4mk/adapter.hpp"
+#include "h4mk/error.hpp"
+
+#ifndef H4MK_ADAPTER_INSTALL_DIR
+#define H4MK_ADAPTER_INSTALL_DIR ""
+#endif
+
+namespace h4mk {
+
+StatePtr ModelAdapter::apply_B(const DecodeState&, const DecodeState&, const AdapterBlock& block) {
+  throw Error(ErrorCode::kInvalidArgument, "adapter " + name() + " does not decode B blocks (pts " +
+                                               std::to_string(block.pts) + ")");
+}
+
+namespace {
+
+bool is_directory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool is_file(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string module_directory() {
+  Dl_info info{};
+  if (::dladdr(reinterpret_cast<void*>(&adapter_search_path), &info) == 0 || !info.dli_fname)
+    return {};
+  std::string path = info.dli_fname;
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
+}
+
+// A dlopen handle shared by the adapter and its states' owner.
+struct Library {
+  void* handle = nullptr;
+  const h4mk_adapter_api* api = nullptr;
+  std::string path;
+  ~Library() {
+    if (handle) ::dlclose(handle);
+  }
+};
+
+std::shared_ptr<Library> open_library(const std::string& name_or_path) {
+  std::string path;
+  if (name_or_path.find('/') != std::string::npos) {
+    path = name_or_path;
+    if (!is_file(path))
+      throw Error(ErrorCode::kNotFound, "adapter plugin " + path + ": no such file");
+  } else {
+    if (name_or_path.empty()) throw Error(ErrorCode::kInvalidArgument, "no adapter named");
+    std::string searched;
+    for (const auto& dir : adapter_search_path()) {
+      std::string candidate = dir + "/h4mk-adapter-" + name_or_path + ".so";
+      if (is_file(candidate)) {
+        path = candidate;
+        break;
+      }
+      searched += (searched.empty() ? "" : ", ") + dir;
+    }
+    if (path.empty())
+      throw Error(ErrorCode::kNotFound,
+                  "no adapter named '" + name_or_path + "' (looked for h4mk-adapter-" +
+                      name_or_path + ".so in " + (searched.empty() ? "no directory" : searched) +
+                      "; set H4MK_ADAPTER_PATH or give a path)");
+  }
+  auto lib = std::make_shared<Library>();
+  lib->path = path;
+  lib->handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!lib->handle) {
+    const char* why = ::dlerror();
+    throw Error(ErrorCode::kInvalidArgument,
+                "adapter plugin " + path + " cannot be loaded: " + (why ? why : "unknown reason"));
+  }
+  ::dlerror();
+  auto entry = reinterpret_cast<h4mk_adapter_entry_fn>(::dlsym(lib->handle, H4MK_ADAPTER_ENTRY));
+  if (!entry)
+    throw Error(ErrorCode::kInvalidArgument, "adapter plugin " + path + " exports no " +
+                                                 H4MK_ADAPTER_ENTRY + "(): not an h4mk adapter");
+  const h4mk_adapter_api* api = entry(H4MK_ADAPTER_ABI_VERSION);
+  if (!api)
+    throw Error(ErrorCode::kUnsupportedVersion, "adapter plugin " + path +
+                                                    " does not support adapter ABI version " +
+                                                    std::to_string(H4MK_ADAPTER_ABI_VERSION));
+  if (api->abi_version != H4MK_ADAPTER_ABI_VERSION || api->struct_size < sizeof(h4mk_adapter_api))
+    throw Error(ErrorCode::kUnsupportedVersion,
+                "adapter plugin " + path + " is built for adapter ABI version " +
+                    std::to_string(api->abi_version) + " (table of " +
+                    std::to_string(api->struct_size) + " bytes); this libh4mk speaks version " +
+                    std::to_string(H4MK_ADAPTER_ABI_VERSION));
+  const char* missing = !api->create          ? "create"
+                        : !api->destroy       ? "destroy"
+                        : !api->decode_i      ? "decode_i"
+                        : !api->apply_p       ? "apply_p"
+                        : !api->finalize      ? "finalize"
+                        : !api->release_state ? "release_state"
+                        : !api->last_error    ? "last_error"
+                                              : nullptr;
+  if (missing)
+    throw Error(ErrorCode::kInvalidArgument,
+                "adapter plugin " + path + " has no " + missing + " function");
+  lib->api = api;
+  return lib;
+}
+
+// An adapter instance; states keep it (and the library) alive, so a state
+// may outlive the ModelAdapter that made it.
+struct Instance {
+  std::shared_ptr<Library> lib;
+  void* handle = nullptr;
+  ~Instance() {
+    if (handle) lib->api->destroy(handle);
+  }
+};
+
+class PluginState final : public DecodeState {
+ public:
+  PluginState(std::shared_ptr<Instance> instance, void* state)
+      : instance_(std::move(instance)), state_(state) {}
+  ~PluginState() override { instance_->lib->api->release_state(instance_->handle, state_); }
+  PluginState(const PluginState&) = delete;
+  PluginState& operator=(const PluginState&) = delete;
+  void* get() const { return state_; }
+
+ private:
+  std::shared_ptr<Instance> instance_;
+  void* state_;
+};
+
+h4mk_adapter_block to_c(const AdapterBlock& b) {
+  h4mk_adapter_block c{};
+  c.type = static_cast<int>(b.type);
+  c.pts = b.pts;
+  c.dts = b.dts;
+  c.duration = b.duration;
+  c.data = b.data.data();
+  c.size = b.data.size();
+  return c;
+}
+
+class PluginAdapter final : public ModelAdapter {
+ public:
+  PluginAdapter(std::shared_ptr<Library> lib, const std::string& options,
+                const std::string& config_json)
+      : lib_(std::move(lib)), inst_(std::make_shared<Instance>()) {
+    inst_->lib = lib_;
+    char error[512] = "";
+    int rc = lib_->api->create(options.c_str(), config_json.c_str(), &inst_->handle, error,
+                               sizeof(error));
+    if (rc < 0 || !inst_->handle) {
+      inst_->handle = nullptr;
+      error[sizeof(error) - 1] = '\0';
+      throw Error(ErrorCode::kInvalidArgument,
+                  "adapter " + name() + ": " + (error[0] ? error : "refused its options") +
+                      (options.empty() ? "" : " (options \"" + options + "\")"));
+    }
+  }
+  std::string name() const override { return lib_->api->name ? lib_->api->name : lib_->path; }
+  bool supports_B() const override { return lib_->api->apply_b != nullptr; }
+
+  StatePtr decode_I(const AdapterBlock& block) override {
+    auto c = to_c(block);
+    void* out = nullptr;
+    int rc = lib_->api->decode_i(inst_->handle, &c, &out);
+    check(rc, block, out);
+    return wrap(out);
+  }
+  StatePtr apply_P(const DecodeState& state, const AdapterBlock& block) override {
+    auto c = to_c(block);
+    void* out = nullptr;
+    int rc = lib_->api->apply_p(inst_->handle, unwrap(state), &c, &out);
+    check(rc, block, out);
+    return wrap(out);
+  }
+  StatePtr apply_B(const DecodeState& prev, const DecodeState& next,
+                   const AdapterBlock& block) override {
+    if (!lib_->api->apply_b) return ModelAdapter::apply_B(prev, next, block);
+    auto c = to_c(block);
+    void* out = nullptr;
+    int rc = lib_->api->apply_b(inst_->handle, unwrap(prev), unwrap(next), &c, &out);
+    check(rc, block, out);
+    return wrap(out);
+  }
+  AdapterOutput finalize(const DecodeState& state) override {
+    AdapterOutput out{};
+    int rc = lib_->api->finalize(inst_->handle, unwrap(state), &out);
+    if (rc < 0) throw Error(code_of(rc), "adapter " + name() + ": finalize: " + last_error());
+    return out;
+  }
+
+ private:
+  static ErrorCode code_of(int rc) {
+    return rc == static_cast<int>(ErrorCode::kOutOfMemory) ? ErrorCode::kOutOfMemory
+                                                           : ErrorCode::kCorrupt;
+  }
+  std::string last_error() const {
+    const char* e = lib_->api->last_error(inst_->handle);
+    return e && *e ? e : "failed";
+  }
+  void check(int rc, const AdapterBlock& block, void* out) const {
+    if (rc < 0 || !out)
+      throw Error(code_of(rc), "adapter " + name() + ": " + block_type_name(block.type) +
+                                   " block at pts " + std::to_string(block.pts) + ": " +
+                                   last_error());
+  }
+  static void* unwrap(const DecodeState& s) {
+    auto* p = dynamic_cast<const PluginState*>(&s);
+    if (!p) throw Error(ErrorCode::kInvalidArgument, "a state from another adapter");
+    return p->get();
+  }
+  StatePtr wrap(void* s) { return std::make_shared<PluginState>(inst_, s); }
+
+  std::shared_ptr<Library> lib_;
+  std::shared_ptr<Instance> inst_;
+};
+
+class PluginTokenizer final : public Tokenizer {
+ public:
+  PluginTokenizer(std::shared_ptr<Library> lib, const std::string& options,
+                  const h4mk_tokenizer_params& params)
+      : lib_(std::move(lib)) {
+    const auto* api = lib_->api;
+    if (!api->tokenizer_create || !api->tokenizer_destroy || !api->tokenizer_push ||
+        !api->tokenizer_finish || !api->tokenizer_next || !api->tokenizer_last_error)
+      throw Error(
+          ErrorCode::kNotFound,
+          "adapter " + std::string(api->name ? api->name : lib_->path) + " has no tokenizer");
+    char error[512] = "";
+    if (api->tokenizer_create(options.c_str(), &params, &tok_, error, sizeof(error)) < 0 || !tok_) {
+      error[sizeof(error) - 1] = '\0';
+      throw Error(ErrorCode::kInvalidArgument, std::string("tokenizer ") + api->name + ": " +
+                                                   (error[0] ? error : "refused its options"));
+    }
+  }
+  ~PluginTokenizer() override { lib_->api->tokenizer_destroy(tok_); }
+
+  void push(const float* const* planes, size_t nb_samples) override {
+    check(lib_->api->tokenizer_push(tok_, planes, nb_samples));
+  }
+  void finish() override { check(lib_->api->tokenizer_finish(tok_)); }
+  bool next(TokenBlock& out) override {
+    h4mk_adapter_block b{};
+    int rc = lib_->api->tokenizer_next(tok_, &b);
+    check(rc);
+    if (rc == 0) return false;
+    out.type = static_cast<BlockType>(b.type);
+    out.pts = b.pts;
+    out.dts = b.dts;
+    out.duration = b.duration;
+    out.data.assign(b.data, b.data + b.size);
+    return true;
+  }
+
+ private:
+  void check(int rc) const {
+    if (rc < 0) {
+      const char* e = lib_->api->tokenizer_last_error(tok_);
+      throw Error(ErrorCode::kInvalidArgument,
+                  std::string("tokenizer ") + lib_->api->name + ": " + (e && *e ? e : "failed"));
+    }
+  }
+  std::shared_ptr<Library> lib_;
+  void* tok_ = nullptr;
+};
+
+}  // namespace
+
+std::vector<std::string> adapter_search_path() {
+  std::vector<std::string> dirs;
+  if (const char* env = std::getenv("H4MK_ADAPTER_PATH")) {
+    std::string s = env;
+    size_t start = 0;
+    while (start <= s.size()) {
+      size_t colon = s.find(':', start);
+      std::string dir =
+          s.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+      if (!dir.empty()) dirs.push_back(dir);
+      if (colon == std::string::npos) break;
+      start = colon + 1;
+    }
+  }
+  // Next to the library (or the program it is linked into): <libdir>/h4mk/adapters
+  // for an installed libh4mk.so, <bindir>/../lib/h4mk/adapters for a program.
+  std::string here = module_directory();
+  if (!here.empty()) {
+    for (std::string dir : {here + "/h4mk/adapters", here + "/../lib/h4mk/adapters"})
+      if (is_directory(dir)) dirs.push_back(dir);
+  }
+  std::string installed = H4MK_ADAPTER_INSTALL_DIR;
+  if (!installed.empty() && is_directory(installed)) dirs.push_back(installed);
+  return dirs;
+}
+
+std::unique_ptr<ModelAdapter> load_adapter(const std::string& name_or_path,
+                                           const std::string& options,
+                                           const std::string& config_json) {
+  return std::make_unique<PluginAdapter>(open_library(name_or_path), options, config_json);
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& name_or_path,
+                                          const std::string& options,
+                                          const h4mk_tokenizer_params& params) {
+  return std::make_unique<PluginTokenizer>(open_library(name_or_path), options, params);
+}
+
+}  // namespace h4mk

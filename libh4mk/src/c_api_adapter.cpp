@@ -1,0 +1,138 @@
+// The C API of adapters and tokenizers (h4mk.h, "adapters").
+#include <memory>
+#include <string>
+
+#include "c_api_internal.hpp"
+#include "h4mk/adapter.hpp"
+#include "h4mk/h4mk.h"
+
+using namespace h4mk;
+
+namespace h4mk::detail {
+std::string& c_open_error() {
+  thread_local std::string error;
+  return error;
+}
+}  // namespace h4mk::detail
+
+struct h4mk_adapter {
+  std::unique_ptr<ModelAdapter> adapter;
+  std::string name;
+  std::string error;
+};
+
+struct h4mk_adapter_state {
+  StatePtr state;
+};
+
+struct h4mk_tokenizer {
+  std::unique_ptr<Tokenizer> tokenizer;
+  TokenBlock current;
+  std::string error;
+};
+
+namespace {
+std::string text(const char* s) { return s ? s : ""; }
+}  // namespace
+
+int h4mk_adapter_open(h4mk_adapter** out, const char* name_or_path, const char* options,
+                      const char* config_json) {
+  if (!out || !name_or_path) return H4MK_ERR_INVALID_ARGUMENT;
+  *out = nullptr;
+  auto a = std::make_unique<h4mk_adapter>();
+  int rc = detail::guarded(detail::c_open_error(), [&] {
+    a->adapter =
+        load_adapter(name_or_path, text(options), config_json && *config_json ? config_json : "{}");
+    a->name = a->adapter->name();
+  });
+  if (rc == H4MK_OK) *out = a.release();
+  return rc;
+}
+
+void h4mk_adapter_free(h4mk_adapter* a) { delete a; }
+const char* h4mk_adapter_name(const h4mk_adapter* a) { return a ? a->name.c_str() : ""; }
+int h4mk_adapter_supports_b(const h4mk_adapter* a) { return a && a->adapter->supports_B(); }
+const char* h4mk_adapter_last_error(const h4mk_adapter* a) { return a ? a->error.c_str() : ""; }
+
+int h4mk_adapter_decode(h4mk_adapter* a, const h4mk_adapter_block* block,
+                        const h4mk_adapter_state* prev, const h4mk_adapter_state* next,
+                        h4mk_adapter_state** out) {
+  if (!a || !block || !out || (block->size && !block->data)) return H4MK_ERR_INVALID_ARGUMENT;
+  *out = nullptr;
+  return detail::guarded(a->error, [&] {
+    AdapterBlock b;
+    b.pts = block->pts;
+    b.dts = block->dts;
+    b.duration = block->duration;
+    b.data = {block->data, block->size};
+    StatePtr s;
+    switch (block->type) {
+      case H4MK_ADAPTER_BLOCK_I:
+        b.type = BlockType::kI;
+        s = a->adapter->decode_I(b);
+        break;
+      case H4MK_ADAPTER_BLOCK_P:
+        if (!prev) throw Error(ErrorCode::kInvalidArgument, "a P block needs its reference state");
+        b.type = BlockType::kP;
+        s = a->adapter->apply_P(*prev->state, b);
+        break;
+      case H4MK_ADAPTER_BLOCK_B:
+        if (!prev || !next) throw Error(ErrorCode::kInvalidArgument, "a B block needs two anchors");
+        b.type = BlockType::kB;
+        s = a->adapter->apply_B(*prev->state, *next->state, b);
+        break;
+      default:
+        throw Error(ErrorCode::kInvalidArgument, "block type " + std::to_string(block->type));
+    }
+    *out = new h4mk_adapter_state{std::move(s)};
+  });
+}
+
+int h4mk_adapter_finalize(h4mk_adapter* a, const h4mk_adapter_state* state,
+                          h4mk_adapter_output* output) {
+  if (!a || !state || !output) return H4MK_ERR_INVALID_ARGUMENT;
+  return detail::guarded(a->error, [&] { *output = a->adapter->finalize(*state->state); });
+}
+
+void h4mk_adapter_state_free(h4mk_adapter_state* s) { delete s; }
+
+int h4mk_tokenizer_open(h4mk_tokenizer** out, const char* name_or_path, const char* options,
+                        const h4mk_tokenizer_params* params) {
+  if (!out || !name_or_path || !params) return H4MK_ERR_INVALID_ARGUMENT;
+  *out = nullptr;
+  auto t = std::make_unique<h4mk_tokenizer>();
+  int rc = detail::guarded(detail::c_open_error(), [&] {
+    t->tokenizer = load_tokenizer(name_or_path, text(options), *params);
+  });
+  if (rc == H4MK_OK) *out = t.release();
+  return rc;
+}
+
+int h4mk_tokenizer_push(h4mk_tokenizer* t, const float* const* planes, size_t nb_samples) {
+  if (!t || (!planes && nb_samples)) return H4MK_ERR_INVALID_ARGUMENT;
+  return detail::guarded(t->error, [&] { t->tokenizer->push(planes, nb_samples); });
+}
+
+int h4mk_tokenizer_finish(h4mk_tokenizer* t) {
+  if (!t) return H4MK_ERR_INVALID_ARGUMENT;
+  return detail::guarded(t->error, [&] { t->tokenizer->finish(); });
+}
+
+int h4mk_tokenizer_next(h4mk_tokenizer* t, h4mk_adapter_block* block) {
+  if (!t || !block) return H4MK_ERR_INVALID_ARGUMENT;
+  bool got = false;
+  int rc = detail::guarded(t->error, [&] { got = t->tokenizer->next(t->current); });
+  if (rc < 0) return rc;
+  if (!got) return 0;
+  *block = h4mk_adapter_block{};
+  block->type = static_cast<int>(t->current.type);
+  block->pts = t->current.pts;
+  block->dts = t->current.dts;
+  block->duration = t->current.duration;
+  block->data = t->current.data.data();
+  block->size = t->current.data.size();
+  return 1;
+}
+
+const char* h4mk_tokenizer_last_error(const h4mk_tokenizer* t) { return t ? t->error.c_str() : ""; }
+void h4mk_tokenizer_free(h4mk_tokenizer* t) { delete t; }

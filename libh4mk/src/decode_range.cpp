@@ -1,0 +1,207 @@
+// decode_range / decode_audio_range: a track's blocks through an adapter.
+#include <algorithm>
+#include <optional>
+#include <string>
+
+#include "h4mk/decode.hpp"
+#include "h4mk/error.hpp"
+
+namespace h4mk {
+namespace {
+
+__extension__ using Int128 = __int128;
+
+bool meets(const BlockInfo& info, int64_t t0, int64_t t1) {
+  // [pts, pts + max(duration, 1)) against [t0, t1), without overflow.
+  Int128 end = static_cast<Int128>(info.pts) + std::max<int64_t>(info.duration, 1);
+  return info.pts < t1 && end > t0;
+}
+
+std::string where(uint16_t track_id, const Block& b) {
+  return "track " + std::to_string(track_id) + ", " + block_type_name(b.info.type) +
+         " block at pts " + std::to_string(b.info.pts) + " (chunk at offset " +
+         std::to_string(b.chunk_offset) + ")";
+}
+
+struct Anchor {
+  StatePtr state;
+  BlockInfo info;
+};
+
+}  // namespace
+
+uint64_t decode_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
+                      ModelAdapter& adapter, const FrameCallback& on_frame) {
+  if (!reader.track(track_id))
+    throw Error(ErrorCode::kNotFound, "no track " + std::to_string(track_id));
+  if (t0 >= t1) return 0;
+  bool positioned = false;
+  if (t0 != kRangeStart) {
+    try {
+      reader.seek(track_id, t0);
+      positioned = true;
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kNotFound) throw;  // no I block at or before t0
+    }
+  }
+  if (!positioned) reader.rewind();
+
+  uint64_t delivered = 0;
+  auto emit = [&](const BlockInfo& info, const DecodeState& state) {
+    if (!meets(info, t0, t1)) return;
+    AdapterOutput out;
+    try {
+      out = adapter.finalize(state);
+    } catch (const Error& e) {
+      throw Error(e.code(), "track " + std::to_string(track_id) + ", " +
+                                block_type_name(info.type) + " block at pts " +
+                                std::to_string(info.pts) + ": " + e.what());
+    }
+    on_frame(info, out);
+    ++delivered;
+  };
+
+  // Decode order in, presentation order out: B blocks come out at once, an
+  // anchor (I/P) when the next anchor arrives (as MPEG decoders reorder).
+  std::optional<Anchor> older, newer;
+  bool newer_held = false;
+  int anchors_past_end = 0;
+  Block b;
+  for (;;) {
+    ReadEvent ev = reader.next(b);
+    if (ev == ReadEvent::kEnd) break;
+    if (ev == ReadEvent::kDamage) {
+      // The chain is broken: what follows needs a new I block.
+      if (newer && newer_held) emit(newer->info, *newer->state);
+      older.reset();
+      newer.reset();
+      newer_held = false;
+      continue;
+    }
+    if (b.info.track_id != track_id) continue;
+    if (b.info.masked)
+      throw Error(ErrorCode::kInvalidArgument,
+                  where(track_id, b) + " is masked: give the reader the track's mask key",
+                  b.chunk_offset);
+    AdapterBlock ab{b.info.type, b.info.pts, b.info.dts, b.info.duration, b.data};
+    StatePtr state;
+    try {
+      switch (b.info.type) {
+        case BlockType::kI:
+          state = adapter.decode_I(ab);
+          break;
+        case BlockType::kP:
+          if (!newer) continue;  // its reference is before where reading started
+          state = adapter.apply_P(*newer->state, ab);
+          break;
+        case BlockType::kB:
+          if (!older || !newer) continue;
+          if (!adapter.supports_B())
+            throw Error(ErrorCode::kInvalidArgument,
+                        "adapter " + adapter.name() + " does not decode B blocks");
+          state = adapter.apply_B(*older->state, *newer->state, ab);
+          emit(b.info, *state);
+          continue;
+      }
+    } catch (const Error& e) {
+      throw Error(e.code(), where(track_id, b) + ": " + e.what(), b.chunk_offset);
+    }
+    if (newer && newer_held) emit(newer->info, *newer->state);
+    older = std::move(newer);
+    newer = Anchor{std::move(state), b.info};
+    newer_held = true;
+    // Blocks after the second anchor past t1 all present after t1.
+    if (b.info.pts >= t1 && ++anchors_past_end >= 2) {
+      newer_held = false;
+      break;
+    }
+  }
+  if (newer && newer_held) emit(newer->info, *newer->state);
+  return delivered;
+}
+
+namespace {
+
+// t ticks of time_base tb → samples at rate sr, rounded down.
+int64_t to_samples(int64_t t, const Rational& tb, uint32_t sr) {
+  if (t == kRangeStart) return kRangeStart;
+  if (t == kRangeEnd) return kRangeEnd;
+  Int128 n = static_cast<Int128>(t) * tb.num * sr;
+  Int128 q = n / tb.den;
+  if (n % tb.den != 0 && n < 0) --q;
+  return static_cast<int64_t>(q);
+}
+
+}  // namespace
+
+DecodedAudio stream_audio_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
+                                ModelAdapter& adapter, const SamplesCallback& on_samples) {
+  const Track* track = reader.track(track_id);
+  if (!track) throw Error(ErrorCode::kNotFound, "no track " + std::to_string(track_id));
+  const Rational tb = track->time_base;
+  DecodedAudio r;
+  size_t frame_bytes = 0;
+  int64_t s0 = 0, s1 = 0, written = 0;
+  r.frames = decode_range(
+      reader, track_id, t0, t1, adapter, [&](const BlockInfo& info, const AdapterOutput& out) {
+        if (out.kind != H4MK_OUTPUT_AUDIO)
+          throw Error(ErrorCode::kCorrupt, "track " + std::to_string(track_id) + ": adapter " +
+                                               adapter.name() + " gave no audio at pts " +
+                                               std::to_string(info.pts));
+        size_t bytes_per_sample = out.sample_format == H4MK_SAMPLE_S16 ? 2 : 4;
+        if (frame_bytes == 0) {
+          if (out.sample_rate == 0 || out.channels == 0 ||
+              (out.sample_format != H4MK_SAMPLE_S16 && out.sample_format != H4MK_SAMPLE_F32))
+            throw Error(ErrorCode::kCorrupt, "adapter " + adapter.name() + ": bad audio format");
+          r.sample_format = out.sample_format;
+          r.sample_rate = out.sample_rate;
+          r.channels = out.channels;
+          frame_bytes = bytes_per_sample * out.channels;
+          s0 = to_samples(t0, tb, out.sample_rate);
+          s1 = to_samples(t1, tb, out.sample_rate);
+        } else if (out.sample_format != r.sample_format || out.sample_rate != r.sample_rate ||
+                   out.channels != r.channels) {
+          throw Error(ErrorCode::kCorrupt, "adapter " + adapter.name() +
+                                               ": audio format changes at pts " +
+                                               std::to_string(info.pts));
+        }
+        if (out.size < static_cast<size_t>(out.nb_samples) * frame_bytes)
+          throw Error(ErrorCode::kCorrupt, "adapter " + adapter.name() + ": short audio buffer");
+        int64_t start = to_samples(info.pts, tb, r.sample_rate);
+        int64_t n = out.nb_samples;
+        if (info.duration > 0)  // the last block of a stream is shorter than the adapter's frame
+          n = std::min(n, to_samples(info.pts + info.duration, tb, r.sample_rate) - start);
+        int64_t a = std::max(start, s0), e = std::min(start + n, s1);
+        if (written > 0) a = std::max(a, r.first_sample + written);  // overlap: keep the first
+        if (a >= e) return;
+        if (written == 0) {
+          r.first_sample = a;
+        } else if (a > r.first_sample + written) {  // a gap (damage): silence keeps the timing
+          static const uint8_t kSilence[4096] = {};
+          size_t gap = size_t(a - r.first_sample - written) * frame_bytes;
+          for (size_t done = 0; done < gap;) {
+            size_t chunk = std::min(gap - done, sizeof(kSilence) / frame_bytes * frame_bytes);
+            on_samples(r, {kSilence, chunk});
+            done += chunk;
+          }
+          written = a - r.first_sample;
+        }
+        const uint8_t* from = out.data + (a - start) * frame_bytes;
+        on_samples(r, {from, size_t(e - a) * frame_bytes});
+        written += e - a;
+      });
+  return r;
+}
+
+DecodedAudio decode_audio_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
+                                ModelAdapter& adapter) {
+  std::vector<uint8_t> bytes;
+  DecodedAudio r = stream_audio_range(reader, track_id, t0, t1, adapter,
+                                      [&](const DecodedAudio&, std::span<const uint8_t> s) {
+                                        bytes.insert(bytes.end(), s.begin(), s.end());
+                                      });
+  r.bytes = std::move(bytes);
+  return r;
+}
+
+}  // namespace h4mk
