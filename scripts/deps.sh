@@ -7,6 +7,7 @@ packages=(
   libssl-dev libdeflate-dev zlib1g-dev nlohmann-json3-dev
   libgtest-dev libbenchmark-dev
   nginx-light libcli11-dev openssl espeak-ng
+  libcpp-httplib-dev wrk
 )
 
 missing=()

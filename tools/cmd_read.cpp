@@ -30,9 +30,7 @@ ordered_json damage_json(const std::vector<Damage>& damage) {
 
 }  // namespace
 
-int inspect(const Options& o, const std::string& file) {
-  auto src = open_input(file);
-  Reader r(*src);
+ordered_json manifest_json(Reader& r, const std::string& file) {
   ordered_json j;
   j["file"] = file;
   j["format_version"] = "1." + std::to_string(r.version_minor());
@@ -58,6 +56,13 @@ int inspect(const Options& o, const std::string& file) {
   j["veri"] = parse_or_null(r.veri_json());
   j["signature"] = parse_or_null(r.signature_json());
   j["damage"] = damage_json(r.damage());
+  return j;
+}
+
+int inspect(const Options& o, const std::string& file) {
+  auto src = open_input(file);
+  Reader r(*src);
+  ordered_json j = manifest_json(r, file);
   if (o.json) {
     print_json(j);
     return kExitOk;
@@ -131,6 +136,35 @@ int list(const Options& o, const std::string& file, std::optional<uint16_t> trac
   return kExitOk;
 }
 
+ordered_json chain_json(Reader& r, const Track& t, int64_t ticks) {
+  ordered_json links = ordered_json::array();
+  for (const ChainLink& l : r.decode_chain(t.id, ticks)) {
+    ordered_json j;
+    j["chunk_offset"] = l.chunk_offset;
+    j["index_in_group"] = l.index_in_group;
+    j["type"] = block_type_name(l.info.type);
+    j["pts"] = l.info.pts;
+    j["dts"] = l.info.dts;
+    j["pts_seconds"] = seconds(l.info.pts, t.time_base);
+    j["size"] = l.payload.size();
+    links.push_back(std::move(j));
+  }
+  return links;
+}
+
+ordered_json seek_json(Reader& r, const Track& t, int64_t ticks) {
+  const bool indexed = r.has_index();
+  SeekPoint p = r.seek(t.id, ticks);
+  return {{"track", t.id},
+          {"t", ticks},
+          {"pts", p.pts},
+          {"dts", p.dts},
+          {"pts_seconds", seconds(p.pts, t.time_base)},
+          {"chunk_offset", p.chunk_offset},
+          {"index_in_group", p.index_in_group},
+          {"via", indexed ? "index" : "bisection"}};
+}
+
 namespace {
 // Seek-like commands need a seekable file and report a missing target as kExitNotFound.
 template <typename F>
@@ -150,18 +184,7 @@ int with_target(const std::string& file, uint16_t track, const std::string& time
 
 int chain(const Options& o, const std::string& file, uint16_t track, const std::string& time) {
   return with_target(file, track, time, [&](Reader& r, const Track& t, int64_t ticks) {
-    ordered_json links = ordered_json::array();
-    for (const ChainLink& l : r.decode_chain(track, ticks)) {
-      ordered_json j;
-      j["chunk_offset"] = l.chunk_offset;
-      j["index_in_group"] = l.index_in_group;
-      j["type"] = block_type_name(l.info.type);
-      j["pts"] = l.info.pts;
-      j["dts"] = l.info.dts;
-      j["pts_seconds"] = seconds(l.info.pts, t.time_base);
-      j["size"] = l.payload.size();
-      links.push_back(std::move(j));
-    }
+    ordered_json links = chain_json(r, t, ticks);
     if (o.json) {
       print_json({{"file", file}, {"track", track}, {"t", ticks}, {"chain", links}});
     } else {
@@ -180,26 +203,33 @@ int chain(const Options& o, const std::string& file, uint16_t track, const std::
 
 int seek(const Options& o, const std::string& file, uint16_t track, const std::string& time) {
   return with_target(file, track, time, [&](Reader& r, const Track& t, int64_t ticks) {
-    bool indexed = r.has_index();
-    SeekPoint p = r.seek(track, ticks);
-    ordered_json j = {{"file", file},
-                      {"track", track},
-                      {"t", ticks},
-                      {"pts", p.pts},
-                      {"dts", p.dts},
-                      {"pts_seconds", seconds(p.pts, t.time_base)},
-                      {"chunk_offset", p.chunk_offset},
-                      {"index_in_group", p.index_in_group},
-                      {"via", indexed ? "index" : "bisection"}};
+    ordered_json j = {{"file", file}};
+    j.update(seek_json(r, t, ticks));
+    const bool indexed = j["via"] == "index";
+    const int64_t pts = j["pts"];
+    const uint64_t chunk_offset = j["chunk_offset"];
+    const uint32_t index_in_group = j["index_in_group"];
     if (o.json)
       print_json(j);
     else
       std::printf(
           "track %u at %lld: I block pts %lld (%.6f s), group at offset %llu, block %u (%s)\n",
-          track, (long long)ticks, (long long)p.pts, seconds(p.pts, t.time_base),
-          (unsigned long long)p.chunk_offset, p.index_in_group, indexed ? "index" : "bisection");
+          track, (long long)ticks, (long long)pts, seconds(pts, t.time_base),
+          (unsigned long long)chunk_offset, index_in_group, indexed ? "index" : "bisection");
     return kExitOk;
   });
+}
+
+bool find_block(Reader& r, std::optional<uint16_t> track, std::optional<uint64_t> index,
+                std::optional<uint64_t> offset, Block& b) {
+  uint64_t n = 0;
+  for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;) {
+    if (ev != ReadEvent::kBlock || (track && b.info.track_id != *track)) continue;
+    if (index ? n++ == *index
+              : (b.data_offset == *offset || (b.chunk_offset == *offset && b.index_in_group == 0)))
+      return true;
+  }
+  return false;
 }
 
 int block(const Options& o, const std::string& file, std::optional<uint16_t> track,
@@ -207,14 +237,8 @@ int block(const Options& o, const std::string& file, std::optional<uint16_t> tra
   auto src = open_input(file);
   Reader r(*src);
   if (track) require_track(r, *track, file);
-  uint64_t n = 0;
   Block b;
-  for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;) {
-    if (ev != ReadEvent::kBlock || (track && b.info.track_id != *track)) continue;
-    bool hit =
-        index ? n++ == *index
-              : (b.data_offset == *offset || (b.chunk_offset == *offset && b.index_in_group == 0));
-    if (!hit) continue;
+  if (find_block(r, track, index, offset, b)) {
     try {
       FileSink sink = out == "-" ? FileSink(stdout) : FileSink(out);
       sink.write(b.data);

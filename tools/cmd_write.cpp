@@ -1,5 +1,6 @@
 // build --demo, pack, repair: commands that write a file.
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <vector>
 
@@ -24,6 +25,42 @@ int build_demo(const Options& o, const std::string& out) {
 
 // The seeds' video transport export: a raw byte stream cut into opaque blocks
 // of block_size bytes, an I block every gop blocks, pts from the frame rate.
+PackResult pack_stream(Source& in, Sink& out, uint32_t block_size, const Rational& time_base,
+                       uint32_t gop, const std::string& track_name,
+                       const std::function<void(uint64_t)>& progress) {
+  Writer w(out);
+  Track t;
+  t.id = 1;
+  t.kind = TrackKind::kVideo;
+  t.codec = "h4core";
+  t.time_base = time_base;
+  t.frame_rate = {time_base.den, time_base.num};
+  t.default_duration = 1;
+  t.name = track_name;
+  t.adapter = "null";  // decodes back to the same bytes
+  t.notes = "video transport: raw bytes in blocks of " + std::to_string(block_size);
+  w.add_track(t);
+  TransportTokenizer tokens(block_size, gop);
+  TokenBlock b;
+  std::vector<uint8_t> buf(1 << 16);
+  PackResult r;
+  auto drain = [&] {
+    while (tokens.next(b)) w.write_block({1, b.type, b.pts, b.dts, b.duration}, b.data);
+  };
+  for (size_t got; (got = in.read(buf)) > 0;) {
+    tokens.push({buf.data(), got});
+    drain();
+    r.payload_bytes += got;
+    if (progress) progress(r.payload_bytes);
+  }
+  tokens.finish();
+  drain();
+  w.finish();
+  r.blocks = tokens.blocks();
+  r.bytes = w.bytes_written();
+  return r;
+}
+
 int pack(const Options& o, const std::string& raw, const std::string& out, uint32_t block_size,
          const std::string& fps, uint32_t gop, const std::string& track_name) {
   if (block_size == 0) throw Failure{kExitUsage, "--block-size must be positive"};
@@ -32,47 +69,20 @@ int pack(const Options& o, const std::string& raw, const std::string& out, uint3
   Rational tb = time_base_for_fps(fps);
   auto in = open_input(raw);
   auto sink = open_output(out);
-  Writer w(*sink);
-  Track t;
-  t.id = 1;
-  t.kind = TrackKind::kVideo;
-  t.codec = "h4core";
-  t.time_base = tb;
-  t.frame_rate = {tb.den, tb.num};
-  t.default_duration = 1;
-  t.name = track_name;
-  t.adapter = "null";  // decodes back to the same bytes
-  t.notes = "video transport: raw bytes in blocks of " + std::to_string(block_size);
-  w.add_track(t);
   Progress progress(o, in->size().value_or(0));
-  TransportTokenizer tokens(block_size, gop);
-  TokenBlock b;
-  std::vector<uint8_t> buf(1 << 16);
-  uint64_t total = 0;
-  auto drain = [&] {
-    while (tokens.next(b)) w.write_block({1, b.type, b.pts, b.dts, b.duration}, b.data);
-  };
-  for (size_t got; (got = in->read(buf)) > 0;) {
-    tokens.push({buf.data(), got});
-    drain();
-    total += got;
-    progress.update(total);
-  }
-  tokens.finish();
-  drain();
-  const uint64_t n = tokens.blocks();
-  w.finish();
+  PackResult r = pack_stream(*in, *sink, block_size, tb, gop, track_name,
+                             [&](uint64_t done) { progress.update(done); });
   close_output(*sink);
   if (o.json)
     std::cout << nlohmann::ordered_json{{"file", out},
-                                        {"blocks", n},
-                                        {"payload_bytes", total},
-                                        {"bytes", w.bytes_written()}}
+                                        {"blocks", r.blocks},
+                                        {"payload_bytes", r.payload_bytes},
+                                        {"bytes", r.bytes}}
                      .dump(2)
               << "\n";
   else if (!o.quiet)
     std::fprintf(stderr, "h4mk: packed %llu bytes into %llu blocks (%s)\n",
-                 (unsigned long long)total, (unsigned long long)n, out.c_str());
+                 (unsigned long long)r.payload_bytes, (unsigned long long)r.blocks, out.c_str());
   return kExitOk;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -10,6 +11,14 @@
 #include "cli_common.hpp"
 
 namespace h4mk::cli {
+
+// Documents shared by the commands and `serve` (cmd_read.cpp)
+nlohmann::ordered_json manifest_json(Reader& r, const std::string& file);  // inspect --json
+nlohmann::ordered_json chain_json(Reader& r, const Track& t, int64_t ticks);
+nlohmann::ordered_json seek_json(Reader& r, const Track& t, int64_t ticks);  // throws kNotFound
+// The index-th block (of `track`, or of the file) or the one at `offset`.
+bool find_block(Reader& r, std::optional<uint16_t> track, std::optional<uint64_t> index,
+                std::optional<uint64_t> offset, Block& b);
 
 // Reading (cmd_read.cpp)
 int inspect(const Options& o, const std::string& file);
@@ -22,6 +31,14 @@ int block(const Options& o, const std::string& file, std::optional<uint16_t> tra
 
 // Writing (cmd_write.cpp)
 int build_demo(const Options& o, const std::string& out);
+// The video transport tokenizer over a whole stream: one h4core video track
+// (adapter null) of block_size-byte blocks, an I block every gop.
+struct PackResult {
+  uint64_t blocks = 0, payload_bytes = 0, bytes = 0;
+};
+PackResult pack_stream(Source& in, Sink& out, uint32_t block_size, const Rational& time_base,
+                       uint32_t gop, const std::string& track_name,
+                       const std::function<void(uint64_t)>& progress = {});
 int pack(const Options& o, const std::string& raw, const std::string& out, uint32_t block_size,
          const std::string& fps, uint32_t gop, const std::string& track_name);
 int repair(const Options& o, const std::string& in, const std::string& out);
@@ -48,5 +65,17 @@ int sign(const Options& o, const std::string& in, const std::string& out,
 int decode(const Options& o, const std::string& file, std::optional<uint16_t> track,
            const std::string& adapter, const std::string& adapter_options, const std::string& from,
            const std::string& to, const std::string& out, const KeySource& key);
+
+// Serving (cmd_serve.cpp): HTTP on host:port until SIGTERM or SIGINT.
+struct ServeOptions {
+  std::string root;
+  std::string host = "127.0.0.1";
+  int port = 8080;        // 0: any free port (printed on standard output)
+  unsigned threads = 32;  // one per open connection (httplib)
+  bool allow_upload = false;
+  uint64_t max_upload = 64u << 20;  // bytes of a request body
+  std::optional<MaskKey> key;       // unmask blocks it opens
+};
+int serve(const Options& o, const ServeOptions& so);
 
 }  // namespace h4mk::cli

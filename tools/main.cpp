@@ -159,6 +159,23 @@ int main(int argc, char** argv) {
                          out, key);
   });
 
+  cli::ServeOptions serve_opts;
+  auto* serve_cmd = app.add_subcommand(
+      "serve", "serve a directory of .h4mk files over HTTP (read-only unless --allow-upload)");
+  serve_cmd->add_option("DIR", serve_opts.root)->required();
+  serve_cmd->add_option("--host", serve_opts.host, "address to listen on (default 127.0.0.1)");
+  serve_cmd->add_option("--port", serve_opts.port, "port (default 8080; 0 = any free port)");
+  serve_cmd->add_option("--threads", serve_opts.threads,
+                        "worker threads, one per open connection (default 32)");
+  serve_cmd->add_flag("--allow-upload", serve_opts.allow_upload, "enable POST /v1/export");
+  serve_cmd->add_option("--max-upload", serve_opts.max_upload, "request body limit in bytes");
+  key_options(serve_cmd);
+  serve_cmd->callback([&] {
+    if (!key.hex.empty() || !key.file.empty() || !key.env.empty())
+      serve_opts.key = cli::load_mask_key(key);
+    result = cli::serve(o, serve_opts);
+  });
+
   auto* repair_cmd = app.add_subcommand("repair", "keep every intact block, write a complete file");
   repair_cmd->add_option("IN", file)->required();
   repair_cmd->add_option("-o,--output", out)->required();

@@ -21,6 +21,7 @@
 
 #include "../../libh4mk/src/byte_order.hpp"
 #include "../../libh4mk/src/chunk.hpp"
+#include "../serve_process.hpp"
 #include "../test_util.hpp"
 #include "h4mk/h4mk.hpp"
 
@@ -323,6 +324,30 @@ TEST(FFmpeg, HttpWithRangeReadsAndSeeks) {
       run(kFfprobe + " -v error -show_entries format=duration " + server.url("three.h4mk"));
   EXPECT_EQ(open.status, 0) << open.err;
   EXPECT_LE(server.requests() - before, 3u);
+}
+
+// The same through `h4mk serve`: ffprobe reads the file, a seek lands as on
+// the local file, and open + one seek cost at most three range requests.
+TEST(FFmpeg, HttpThroughH4mkServe) {
+  make_sources();
+  ServeProcess server(kTool, work_dir().string(), {});
+  ASSERT_GT(server.port(), 0);
+  const std::string url = server.url("/v1/files/three.h4mk");
+  json file = probe("three.h4mk"), http = probe(url);
+  ASSERT_FALSE(http.is_discarded());
+  EXPECT_EQ(packets_of(http), packets_of(file));
+  Result r = run(kSeekTool + " " + url + " 1 50 11");
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("50 seeks"), std::string::npos) << r.out;
+  const auto before = server.stats()["range_requests"].get<uint64_t>();
+  const std::string seek = "-ss 3 -i " + url + " -map 0:1 -c copy -frames:v 1 -f framecrc -";
+  const std::string via_http = ffmpeg(seek);
+  const uint64_t used = server.stats()["range_requests"].get<uint64_t>() - before;
+  std::printf("h4mk serve: ffmpeg open + seek used %llu range requests\n",
+              (unsigned long long)used);
+  EXPECT_LE(used, 3u);
+  EXPECT_EQ(via_http, ffmpeg("-ss 3 -i three.h4mk -map 0:1 -c copy -frames:v 1 -f framecrc -"));
+  EXPECT_EQ(server.stop(), 0);
 }
 
 TEST(FFmpeg, LavfSeekTestRunsClean) {

@@ -1,0 +1,389 @@
+// h4mk serve as a real process on a loopback port, driven by a real HTTP
+// client (cpp-httplib) and raw sockets: every endpoint, Range and caching,
+// traversal and malformed requests, concurrency, uploads, SIGTERM.
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "serve_process.hpp"
+#include "test_util.hpp"
+
+namespace h4mk::test {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+fs::path dir() {
+  static const fs::path d = [] {
+    fs::path p = fs::path(H4MK_WORK_DIR) / ("serve-" + std::to_string(getpid()));
+    fs::remove_all(p);
+    fs::create_directories(p / "root");
+    return p;
+  }();
+  return d;
+}
+
+// The server on this process's root directory.
+class Server : public ServeProcess {
+ public:
+  explicit Server(std::vector<std::string> extra = {})
+      : ServeProcess(H4MK_TOOL, (dir() / "root").string(), std::move(extra)) {}
+};
+
+// What a raw socket gets back for bytes that may not be HTTP at all.
+std::string raw_exchange(int port, const std::string& request) {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(uint16_t(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(s);
+    return "";
+  }
+  send(s, request.data(), request.size(), MSG_NOSIGNAL);
+  shutdown(s, SHUT_WR);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = recv(s, buf, sizeof buf, 0)) > 0;) out.append(buf, size_t(n));
+  close(s);
+  return out;
+}
+
+const std::vector<uint8_t>& demo_file() {
+  static const std::vector<uint8_t> bytes = [] {
+    StreamSpec spec;
+    spec.seconds = 20;
+    auto b = write_stream(test_tracks(spec), make_stream(spec));
+    write_file((dir() / "root" / "a.h4mk").string(), b);
+    return b;
+  }();
+  return bytes;
+}
+
+std::vector<uint8_t> from_base64(const std::string& s) {
+  std::vector<uint8_t> out(3 * s.size() / 4 + 3);
+  int n =
+      EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(s.data()), int(s.size()));
+  out.resize(size_t(n) - (s.size() >= 1 && s.back() == '=') -
+             (s.size() >= 2 && s[s.size() - 2] == '='));
+  return out;
+}
+
+TEST(Serve, ListManifestSeekChainBlock) {
+  const auto& file = demo_file();
+  Server srv;
+  auto c = srv.client();
+  auto r = c.Get("/health");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(json::parse(r->body)["status"], "ok");
+
+  r = c.Get("/v1/files");
+  ASSERT_TRUE(r);
+  json files = json::parse(r->body)["files"];
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0]["name"], "a.h4mk");
+  EXPECT_EQ(files[0]["size"], file.size());
+
+  r = c.Get("/v1/files/a.h4mk/manifest");
+  ASSERT_TRUE(r);
+  json m = json::parse(r->body);
+  EXPECT_EQ(m["complete"], true);
+  ASSERT_EQ(m["tracks"].size(), 3u);
+  EXPECT_EQ(m["tracks"][1]["summary"]["block_count"], 600);
+
+  MemorySource src(file);
+  Reader reader(src);
+  r = c.Get("/v1/files/a.h4mk/seek?track=2&t=5.5s");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  SeekPoint p = reader.seek(2, 5.5 * 90000);
+  json s = json::parse(r->body);
+  EXPECT_EQ(s["pts"], p.pts);
+  EXPECT_EQ(s["chunk_offset"], p.chunk_offset);
+
+  r = c.Get("/v1/files/a.h4mk/chain?track=2&t=495000");
+  ASSERT_TRUE(r);
+  auto chain = reader.decode_chain(2, 495000);
+  json links = json::parse(r->body)["chain"];
+  ASSERT_EQ(links.size(), chain.size());
+  for (size_t i = 0; i < chain.size(); i++) EXPECT_EQ(links[i]["pts"], chain[i].info.pts);
+
+  auto blocks = of_track(read_all(file).blocks, 2);
+  for (size_t i : {size_t(0), size_t(7), blocks.size() - 1}) {
+    r = c.Get("/v1/files/a.h4mk/block?track=2&index=" + std::to_string(i));
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200);
+    EXPECT_EQ(r->body, std::string(blocks[i].data.begin(), blocks[i].data.end())) << i;
+    EXPECT_EQ(r->get_header_value("X-H4MK-Pts"), std::to_string(blocks[i].info.pts));
+  }
+  r = c.Get("/v1/files/a.h4mk/block?track=2&index=" + std::to_string(blocks.size()));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  EXPECT_NE(json::parse(r->body)["error"].get<std::string>().find("no block"), std::string::npos);
+}
+
+TEST(Serve, FileRangesEtagsAndHead) {
+  const auto& file = demo_file();
+  const std::string whole(file.begin(), file.end());
+  const uint64_t n = file.size();
+  Server srv;
+  auto c = srv.client();
+  auto r = c.Get("/v1/files/a.h4mk");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, whole);
+  const std::string etag = r->get_header_value("ETag");
+  EXPECT_FALSE(etag.empty());
+  EXPECT_FALSE(r->get_header_value("Last-Modified").empty());
+  EXPECT_EQ(r->get_header_value("Accept-Ranges"), "bytes");
+
+  struct Case {
+    std::string range;
+    uint64_t first, last;
+  };
+  for (const Case& k : {Case{"bytes=0-0", 0, 0}, Case{"bytes=100-199", 100, 199},
+                        Case{"bytes=1000-", 1000, n - 1}, Case{"bytes=-500", n - 500, n - 1},
+                        Case{"bytes=10-99999999", 10, n - 1}, Case{"bytes=-99999999", 0, n - 1}}) {
+    r = c.Get("/v1/files/a.h4mk", httplib::Headers{{"Range", k.range}});
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 206) << k.range;
+    EXPECT_EQ(r->body, whole.substr(k.first, k.last - k.first + 1)) << k.range;
+    EXPECT_EQ(r->get_header_value("Content-Range"), "bytes " + std::to_string(k.first) + "-" +
+                                                        std::to_string(k.last) + "/" +
+                                                        std::to_string(n));
+  }
+  for (std::string bad : {"bytes=" + std::to_string(n) + "-", std::string("bytes=5-2"),
+                          std::string("bytes=abc"), std::string("bytes=-0"),
+                          std::string("bytes=1-2-3"), std::string("bytes=99999999999999999999-")}) {
+    r = c.Get("/v1/files/a.h4mk", httplib::Headers{{"Range", bad}});
+    ASSERT_TRUE(r) << bad;
+    EXPECT_EQ(r->status, 416) << bad;
+    EXPECT_EQ(r->get_header_value("Content-Range"), "bytes */" + std::to_string(n)) << bad;
+  }
+  // Several ranges, or another unit: the whole file (RFC 9110 allows ignoring).
+  r = c.Get("/v1/files/a.h4mk", httplib::Headers{{"Range", "bytes=0-1,5-6"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body.size(), n);
+  // Caching: a matching If-None-Match is 304; a stale If-Range gets everything.
+  r = c.Get("/v1/files/a.h4mk", httplib::Headers{{"If-None-Match", etag}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 304);
+  r = c.Get("/v1/files/a.h4mk",
+            httplib::Headers{{"Range", "bytes=0-9"}, {"If-Range", "\"other\""}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  r = c.Head("/v1/files/a.h4mk");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Content-Length"), std::to_string(n));
+  EXPECT_TRUE(r->body.empty());
+}
+
+TEST(Serve, StreamSendsOneEventPerBlock) {
+  const auto& file = demo_file();
+  Server srv;
+  auto c = srv.client();
+  std::string body;
+  auto r = c.Get("/v1/files/a.h4mk/stream?track=1&from=2s&to=3s", [&](const char* d, size_t n) {
+    body.append(d, n);
+    return true;
+  });
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Content-Type"), "text/event-stream");
+  std::vector<TestBlock> want;
+  for (const auto& b : of_track(read_all(file).blocks, 1))
+    if (b.info.pts >= 2 * 48000 && b.info.pts < 3 * 48000) want.push_back(b);
+  size_t i = 0, pos = 0;
+  bool ended = false;
+  while ((pos = body.find("event: ", pos)) != std::string::npos) {
+    size_t eol = body.find('\n', pos);
+    std::string event = body.substr(pos + 7, eol - pos - 7);
+    size_t data = body.find("data: ", eol) + 6;
+    json j = json::parse(body.substr(data, body.find('\n', data) - data));
+    if (event == "block") {
+      ASSERT_LT(i, want.size());
+      EXPECT_EQ(j["pts"], want[i].info.pts);
+      EXPECT_EQ(from_base64(j["payload"]), want[i].data) << i;
+      i++;
+    } else if (event == "end") {
+      EXPECT_EQ(j["blocks"], want.size());
+      ended = true;
+    }
+    pos = data;
+  }
+  EXPECT_EQ(i, want.size());
+  EXPECT_TRUE(ended);
+  // Paced: 0.5 s of blocks take about 0.5 s.
+  const auto t0 = std::chrono::steady_clock::now();
+  r = c.Get("/v1/files/a.h4mk/stream?track=1&from=1s&to=1.5s&pace=1");
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_TRUE(r);
+  EXPECT_GT(took, 0.4);
+  r = c.Get("/v1/files/a.h4mk/stream?from=1s");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+}
+
+TEST(Serve, HostileRequestsGet4xxAndTheServerLives) {
+  demo_file();
+  // A file outside the root, reachable only through a symlink, and a hidden one.
+  write_file((dir() / "secret.h4mk").string(), demo_file());
+  fs::create_symlink(dir() / "secret.h4mk", dir() / "root" / "link.h4mk");
+  write_file((dir() / "root" / ".hidden.h4mk").string(), demo_file());
+  Server srv;
+  auto c = srv.client();
+  for (std::string path :
+       {"/v1/files/..", "/v1/files/..%2Fsecret.h4mk", "/v1/files/%2e%2e%2fsecret.h4mk",
+        "/v1/files/link.h4mk", "/v1/files/.hidden.h4mk", "/v1/files/a.txt",
+        "/v1/files/%2Fetc%2Fpasswd", "/v1/files/a.h4mk%00.txt", "/v1/files/nope.h4mk/manifest",
+        "/v1/files/a.h4mk/seek?track=2", "/v1/files/a.h4mk/seek?track=9&t=1",
+        "/v1/files/a.h4mk/seek?track=-1&t=1", "/v1/files/a.h4mk/seek?track=2&t=soon",
+        "/v1/files/a.h4mk/block?index=x", "/v1/files/a.h4mk/block?track=99999&index=0",
+        "/v1/files/a.h4mk/chain?track=1&t=-5", "/v1/nothing"}) {
+    auto r = c.Get(path);
+    ASSERT_TRUE(r) << path;
+    EXPECT_GE(r->status, 400) << path;
+    EXPECT_LT(r->status, 500) << path;
+    EXPECT_TRUE(json::parse(r->body, nullptr, false).contains("error")) << path << r->body;
+  }
+  auto r = c.Post("/v1/export?block_size=10", "abc", "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  // Not HTTP, truncated HTTP, an enormous URI and header: answered or closed, never a crash.
+  raw_exchange(srv.port(), "\x16\x03\x01\x02\x00garbage\r\n\r\n");
+  raw_exchange(srv.port(), "GET /v1/files/a.h4mk HTTP/1.1\r\nRange: bytes=");
+  // An over-long request line: httplib closes the connection without a reply.
+  const std::string long_uri =
+      raw_exchange(srv.port(), "GET /" + std::string(20000, 'a') + " HTTP/1.1\r\n\r\n");
+  EXPECT_TRUE(long_uri.empty() || long_uri.find(" 414 ") != std::string::npos) << long_uri;
+  raw_exchange(srv.port(), "GET / HTTP/1.1\r\nX: " + std::string(100000, 'b') + "\r\n\r\n");
+  std::mt19937 rng(4);
+  for (int i = 0; i < 50; i++) {
+    std::string junk(rng() % 300, '\0');
+    for (auto& ch : junk) ch = char(rng());
+    raw_exchange(srv.port(), "GET /v1/files/a.h4mk HTTP/1.1\r\nRange: " + junk + "\r\n\r\n");
+  }
+  r = c.Get("/health");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(srv.stop(), 0);
+}
+
+TEST(Serve, ConcurrentClientsGetExactBytes) {
+  const auto& file = demo_file();
+  Server srv({"--threads", "4"});
+  std::atomic<int> wrong{0}, failed{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; t++)
+    clients.emplace_back([&, t] {
+      std::mt19937 rng{uint32_t(t)};
+      auto c = srv.client();
+      for (int i = 0; i < 40; i++) {
+        uint64_t a = rng() % file.size(),
+                 b = std::min<uint64_t>(file.size() - 1, a + rng() % 70000);
+        auto r = c.Get(
+            "/v1/files/a.h4mk",
+            httplib::Headers{{"Range", "bytes=" + std::to_string(a) + "-" + std::to_string(b)}});
+        if (!r || r->status != 206) {
+          failed++;
+          continue;
+        }
+        if (r->body != std::string(file.begin() + long(a), file.begin() + long(b) + 1)) wrong++;
+      }
+    });
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(failed, 0);
+  EXPECT_EQ(wrong, 0);
+  EXPECT_EQ(srv.stats()["range_requests"], 320);
+}
+
+TEST(Serve, ExportPacksAnUploadWhenAllowed) {
+  Server srv({"--allow-upload", "--max-upload", "100000"});
+  auto c = srv.client();
+  std::string raw(50000, '\0');
+  for (size_t i = 0; i < raw.size(); i++) raw[i] = char(i * 7 + i / 300);
+  auto r = c.Post("/v1/export?block_size=4096&fps=25&gop=5", raw, "application/octet-stream");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  std::vector<uint8_t> h4(r->body.begin(), r->body.end());
+  auto back = read_all(h4);
+  ASSERT_EQ(back.blocks.size(), 13u);
+  std::string joined;
+  for (const auto& b : back.blocks) joined.append(b.data.begin(), b.data.end());
+  EXPECT_EQ(joined, raw);
+  EXPECT_EQ(back.blocks[5].info.type, BlockType::kI);
+  r = c.Post("/v1/export?block_size=4096", std::string(200000, 'x'), "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  r = c.Post("/v1/export?block_size=0", raw, "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  r = c.Post("/v1/export?block_size=10&fps=fast", raw, "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+}
+
+TEST(Serve, MaskedBlocksStayMaskedWithoutTheKey) {
+  const auto& file = demo_file();
+  MaskKey key{};
+  key.fill(3);
+  {
+    MemorySource src(file);
+    Reader r(src);
+    MemorySink sink;
+    Writer w(sink);
+    for (const auto& t : r.tracks()) w.add_track(t);
+    w.set_mask_key(2, key);
+    Block b;
+    while (r.next(b) == ReadEvent::kBlock) w.write_block(b.info, b.data, b.side_data);
+    w.finish();
+    write_file((dir() / "root" / "m.h4mk").string(), sink.bytes());
+  }
+  auto plain = of_track(read_all(file).blocks, 2)[3];
+  Server without;
+  auto r = without.client().Get("/v1/files/m.h4mk/block?track=2&index=3");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->get_header_value("X-H4MK-Masked"), "1");
+  EXPECT_NE(r->body, std::string(plain.data.begin(), plain.data.end()));
+  std::string hex;
+  for (int i = 0; i < 32; i++) hex += "03";
+  Server with({"--key", hex});
+  r = with.client().Get("/v1/files/m.h4mk/block?track=2&index=3");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->get_header_value("X-H4MK-Masked"), "0");
+  EXPECT_EQ(r->body, std::string(plain.data.begin(), plain.data.end()));
+  fs::remove(dir() / "root" / "m.h4mk");
+}
+
+TEST(Serve, SigtermStopsItCleanlyWhileAClientIsConnected) {
+  demo_file();
+  Server srv;
+  std::thread slow([&] {  // a paced stream still running when the signal comes
+    auto c = srv.client();
+    c.Get("/v1/files/a.h4mk/stream?track=1&pace=1");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(srv.stop(), 0);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0);
+  slow.join();
+}
+
+}  // namespace
+}  // namespace h4mk::test
