@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 
 #include <cstdio>
+#include <map>
 #include <random>
 #include <string>
 
@@ -147,6 +148,37 @@ void BM_Seek(benchmark::State& state) {
   state.counters["open_bytes"] = double(opened);
 }
 BENCHMARK(BM_Seek)->Arg(1)->Arg(0)->Unit(benchmark::kMicrosecond);
+
+// How seeking and opening grow with length: 1 min, 1 h and 10 h of tokens16,
+// through the index (range(1) == 1) and by bisection. open_bytes: read to
+// open; first_seek_bytes: read by the first seek (the index, loaded then).
+void BM_SeekGrowth(benchmark::State& state) {
+  static std::map<int64_t, std::vector<uint8_t>> files;
+  const int64_t seconds = state.range(0);
+  auto& file = files[seconds];
+  if (file.empty()) file = write(tokens16(double(seconds)));
+  std::vector<uint8_t> bytes = file;
+  const bool indexed = state.range(1) != 0;
+  if (!indexed) bytes.resize(bytes.size() - 40);
+  MemorySource src(bytes);
+  Reader r(src);
+  const uint64_t opened = r.bytes_read();
+  std::mt19937 rng(1);
+  const int64_t end = seconds * 1000;
+  r.seek(1, end / 2);
+  const uint64_t first_seek = r.bytes_read() - opened;
+  for (auto _ : state) {
+    SeekPoint p = r.seek(1, int64_t(rng() % uint64_t(end)));
+    benchmark::DoNotOptimize(p);
+  }
+  state.SetLabel(indexed ? "index" : "bisection");
+  state.counters["open_bytes"] = double(opened);
+  state.counters["first_seek_bytes"] = double(first_seek);
+  state.counters["file_MB"] = double(bytes.size()) / 1e6;
+}
+BENCHMARK(BM_SeekGrowth)
+    ->ArgsProduct({{60, 3600, 36000}, {1, 0}})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace h4mk::bench

@@ -43,6 +43,11 @@ static double now(void) {
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+static int cmp_i64(const void* a, const void* b) {
+  int64_t x = *(const int64_t*)a, y = *(const int64_t*)b;
+  return (x > y) - (x < y);
+}
+
 /* Bytes read by avformat_open_input alone, through a small (4 KiB) buffer. */
 static int64_t open_bytes(const char* path) {
   CountingFile c = {fopen(path, "rb")};
@@ -110,11 +115,23 @@ int main(int argc, char** argv) {
     packets = n;
   }
 
+  /* The targets and where each must land (the last keyframe <= target),
+   * computed before the clock starts: only seeking is timed. */
+  int64_t *targets = malloc(seeks * sizeof(*targets)), *wants = malloc(seeks * sizeof(*wants));
+  qsort(keys, nkeys, sizeof(*keys), cmp_i64);
   srand(1);
+  for (int i = 0; i < seeks; i++) {
+    size_t lo = 0, hi = nkeys; /* first key > target */
+    targets[i] = (int64_t)((double)rand() / RAND_MAX * last);
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      if (keys[mid] <= targets[i]) lo = mid + 1; else hi = mid;
+    }
+    wants[i] = lo ? keys[lo - 1] : INT64_MIN;
+  }
   t0 = now();
   for (int i = 0; i < seeks; i++) {
-    int64_t target = (int64_t)((double)rand() / RAND_MAX * last), want = INT64_MIN;
-    for (size_t k = 0; k < nkeys && keys[k] <= target; k++) want = keys[k];
+    int64_t target = targets[i], want = wants[i];
     if (av_seek_frame(fmt, stream, target, AVSEEK_FLAG_BACKWARD) < 0) {
       errors++;
       continue;
@@ -124,6 +141,8 @@ int main(int argc, char** argv) {
     av_packet_unref(pkt);
   }
   seek_time = (now() - t0) / seeks;
+  free(targets);
+  free(wants);
 
   printf("{\"file\":\"%s\",\"format\":\"%s\",\"packets\":%" PRId64 ",\"payload_bytes\":%" PRId64
          ","

@@ -231,7 +231,7 @@ struct Writer::Impl {
           ")");
     if (size > kMaxGroupPayload - 64 || side.size() > kMaxGroupPayload - 64 - size)
       bad("payload of " + std::to_string(size) + " bytes is too large");
-    if (!valid_side_data(side)) bad("side data entries are malformed");
+    if (!side.empty() && !valid_side_data(side)) bad("side data entries are malformed");
   }
 
   void write_block(const BlockInfo& info, std::span<const uint8_t> payload,
@@ -264,7 +264,7 @@ struct Writer::Impl {
     if (ts.blocks.empty()) ts.group_first_dts_us = dts_us;
     ts.blocks.push_back(
         {b, static_cast<uint32_t>(payload.size()), static_cast<uint32_t>(side.size())});
-    ts.payloads.insert(ts.payloads.end(), side.begin(), side.end());
+    if (!side.empty()) ts.payloads.insert(ts.payloads.end(), side.begin(), side.end());
     ts.payloads.insert(ts.payloads.end(), payload.begin(), payload.end());
     ts.has_blocks = true;
     ts.last_dts = b.dts;
