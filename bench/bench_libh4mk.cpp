@@ -176,9 +176,7 @@ void BM_SeekGrowth(benchmark::State& state) {
   state.counters["first_seek_bytes"] = double(first_seek);
   state.counters["file_MB"] = double(bytes.size()) / 1e6;
 }
-BENCHMARK(BM_SeekGrowth)
-    ->ArgsProduct({{60, 3600, 36000}, {1, 0}})
-    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_SeekGrowth)->ArgsProduct({{60, 3600, 36000}, {1, 0}})->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace h4mk::bench

@@ -53,9 +53,10 @@ int main(int argc, char** argv) {
   sink.close();
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const long after = peak_rss_kib();
-  std::printf("{\"gib\": %.2f, \"block_bytes\": %u, \"blocks\": %llu, \"bytes_written\": %llu, "
-              "\"seconds\": %.2f, \"peak_rss_kib_before\": %ld, \"peak_rss_kib_after\": %ld}\n",
-              gib, block_bytes, (unsigned long long)blocks,
-              (unsigned long long)w.bytes_written(), s, before, after);
+  std::printf(
+      "{\"gib\": %.2f, \"block_bytes\": %u, \"blocks\": %llu, \"bytes_written\": %llu, "
+      "\"seconds\": %.2f, \"peak_rss_kib_before\": %ld, \"peak_rss_kib_after\": %ld}\n",
+      gib, block_bytes, (unsigned long long)blocks, (unsigned long long)w.bytes_written(), s,
+      before, after);
   return 0;
 }

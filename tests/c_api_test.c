@@ -336,6 +336,21 @@ static void adapters(void) {
   h4mk_adapter_state_free(i_state);
   h4mk_adapter_state_free(p_state);
 
+  /* The adapter header of h4core codec configuration. */
+  uint8_t cfg[16];
+  const char* name = NULL;
+  const uint8_t* rest = NULL;
+  size_t name_size = 0, rest_size = 0;
+  CHECK(h4mk_adapter_config_header("dsp", cfg, sizeof cfg) == 8);
+  memcpy(cfg + 8, "xy", 2);
+  CHECK(h4mk_adapter_config_parse(cfg, 10, &name, &name_size, &rest, &rest_size) == 1);
+  CHECK(name_size == 3 && !memcmp(name, "dsp", 3) && rest == cfg + 8 && rest_size == 2);
+  CHECK(h4mk_adapter_config_parse(cfg, 7, &name, &name_size, &rest, &rest_size) == 0);
+  CHECK(h4mk_adapter_config_parse((const uint8_t*)"OpusHead", 8, NULL, NULL, NULL, NULL) == 0);
+  CHECK(h4mk_adapter_config_header("", cfg, sizeof cfg) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_adapter_config_header("a-long-adapter-name", cfg, sizeof cfg) ==
+        H4MK_ERR_INVALID_ARGUMENT);
+
   h4mk_tokenizer* t = NULL;
   h4mk_tokenizer_params params = {8000, 1};
   CHECK(h4mk_tokenizer_open(&t, "null", NULL, &params) == H4MK_ERR_NOT_FOUND && !t);

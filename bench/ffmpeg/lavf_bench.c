@@ -125,7 +125,10 @@ int main(int argc, char** argv) {
     targets[i] = (int64_t)((double)rand() / RAND_MAX * last);
     while (lo < hi) {
       size_t mid = lo + (hi - lo) / 2;
-      if (keys[mid] <= targets[i]) lo = mid + 1; else hi = mid;
+      if (keys[mid] <= targets[i])
+        lo = mid + 1;
+      else
+        hi = mid;
     }
     wants[i] = lo ? keys[lo - 1] : INT64_MIN;
   }

@@ -22,7 +22,6 @@ using namespace h4mk;
 
 namespace {
 
-
 int code_of(ErrorCode c) { return static_cast<int>(c); }
 using detail::guarded;
 

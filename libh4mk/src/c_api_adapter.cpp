@@ -1,4 +1,5 @@
 // The C API of adapters and tokenizers (h4mk.h, "adapters").
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -95,6 +96,31 @@ int h4mk_adapter_finalize(h4mk_adapter* a, const h4mk_adapter_state* state,
 }
 
 void h4mk_adapter_state_free(h4mk_adapter_state* s) { delete s; }
+
+namespace {
+constexpr char kConfigTag[4] = {'H', '4', 'A', 'D'};
+}  // namespace
+
+int h4mk_adapter_config_header(const char* name, uint8_t* out, size_t out_size) {
+  const size_t len = name ? std::strlen(name) : 0;
+  if (len == 0 || len > 255 || !out || out_size < 5 + len) return H4MK_ERR_INVALID_ARGUMENT;
+  std::memcpy(out, kConfigTag, 4);
+  out[4] = static_cast<uint8_t>(len);
+  std::memcpy(out + 5, name, len);
+  return static_cast<int>(5 + len);
+}
+
+int h4mk_adapter_config_parse(const uint8_t* data, size_t size, const char** name,
+                              size_t* name_size, const uint8_t** rest, size_t* rest_size) {
+  if (!data || size < 5 || std::memcmp(data, kConfigTag, 4) != 0 || data[4] == 0 ||
+      size < 5u + data[4])
+    return 0;
+  if (name) *name = reinterpret_cast<const char*>(data + 5);
+  if (name_size) *name_size = data[4];
+  if (rest) *rest = data + 5 + data[4];
+  if (rest_size) *rest_size = size - 5 - data[4];
+  return 1;
+}
 
 int h4mk_tokenizer_open(h4mk_tokenizer** out, const char* name_or_path, const char* options,
                         const h4mk_tokenizer_params* params) {

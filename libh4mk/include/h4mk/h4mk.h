@@ -352,6 +352,18 @@ int h4mk_adapter_finalize(h4mk_adapter* a, const h4mk_adapter_state* state,
                           h4mk_adapter_output* output);
 void h4mk_adapter_state_free(h4mk_adapter_state* s);
 
+/* The adapter a track names, carried with its codec configuration outside a
+ * file (FFmpeg's h4core extradata, docs/FORMAT.md §17.5): "H4AD", a length
+ * byte, the name (1..255 bytes), then the track's own configuration bytes.
+ * header writes the first part for `name` and returns its length (5 + name
+ * length), or H4MK_ERR_INVALID_ARGUMENT for an empty or too long name or a
+ * short buffer. parse returns 1 and the name (not NUL-terminated) and what
+ * follows it, or 0 when the bytes carry no adapter (all of them are the
+ * track's own). */
+int h4mk_adapter_config_header(const char* name, uint8_t* out, size_t out_size);
+int h4mk_adapter_config_parse(const uint8_t* data, size_t size, const char** name,
+                              size_t* name_size, const uint8_t** rest, size_t* rest_size);
+
 /* An adapter's tokenizer (audio encoder): planar float samples in, blocks
  * out in decode order, pts in samples from the first one pushed. next()
  * returns 1 and a block (valid until the next call), 0 when none is ready. */
