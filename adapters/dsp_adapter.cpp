@@ -120,22 +120,15 @@ void destroy(void* instance) { delete static_cast<Decoder*>(instance); }
 const char* last_error(void* instance) { return static_cast<Decoder*>(instance)->error.c_str(); }
 
 template <typename F>
-int guarded(void* instance, F&& body) {
-  auto* d = static_cast<Decoder*>(instance);
-  try {
-    body(*d);
+int decoding(void* instance, F&& body) {
+  return guarded(*static_cast<Decoder*>(instance), kErrCorrupt, [&](Decoder& d) {
+    body(d);
     return 0;
-  } catch (const std::bad_alloc&) {
-    d->error = "out of memory";
-    return kErrNoMemory;
-  } catch (const std::exception& e) {
-    d->error = e.what();
-    return kErrCorrupt;
-  }
+  });
 }
 
 int decode_i(void* instance, const h4mk_adapter_block* block, void** state) {
-  return guarded(instance, [&](Decoder&) {
+  return decoding(instance, [&](Decoder&) {
     dsp_tokens::Cursor c(block->data, block->size);
     auto s = std::make_unique<State>();
     s->header = dsp_tokens::get_header(c);
@@ -151,7 +144,7 @@ int decode_i(void* instance, const h4mk_adapter_block* block, void** state) {
 }
 
 int apply_p(void* instance, const void* previous, const h4mk_adapter_block* block, void** state) {
-  return guarded(instance, [&](Decoder&) {
+  return decoding(instance, [&](Decoder&) {
     const auto* from = static_cast<const State*>(previous);
     dsp_tokens::Cursor c(block->data, block->size);
     auto h = dsp_tokens::get_header(c);
@@ -170,7 +163,7 @@ int apply_p(void* instance, const void* previous, const h4mk_adapter_block* bloc
 }
 
 int finalize(void* instance, const void* state, h4mk_adapter_output* out) {
-  return guarded(instance, [&](Decoder& d) {
+  return decoding(instance, [&](Decoder& d) {
     const auto* s = static_cast<const State*>(state);
     const unsigned hop = s->header.hop, channels = s->header.channels;
     if (!d.tx || d.tx->hop() != hop) d.tx = std::make_unique<Transform>(hop, true);
@@ -290,21 +283,12 @@ void tokenizer_destroy(void* t) { delete static_cast<Tokenizer*>(t); }
 const char* tokenizer_last_error(void* t) { return static_cast<Tokenizer*>(t)->error.c_str(); }
 
 template <typename F>
-int tok_guarded(void* tokenizer, F&& body) {
-  auto* t = static_cast<Tokenizer*>(tokenizer);
-  try {
-    return body(*t);
-  } catch (const std::bad_alloc&) {
-    t->error = "out of memory";
-    return kErrNoMemory;
-  } catch (const std::exception& e) {
-    t->error = e.what();
-    return kErrInvalid;
-  }
+int tokenizing(void* tokenizer, F&& body) {
+  return guarded(*static_cast<Tokenizer*>(tokenizer), kErrInvalid, body);
 }
 
 int tokenizer_push(void* tokenizer, const float* const* planes, size_t nb_samples) {
-  return tok_guarded(tokenizer, [&](Tokenizer& t) {
+  return tokenizing(tokenizer, [&](Tokenizer& t) {
     if (t.finished) throw std::logic_error("push after finish");
     for (unsigned ch = 0; ch < t.channels; ch++)
       t.pending[ch].insert(t.pending[ch].end(), planes[ch], planes[ch] + nb_samples);
@@ -315,7 +299,7 @@ int tokenizer_push(void* tokenizer, const float* const* planes, size_t nb_sample
 }
 
 int tokenizer_finish(void* tokenizer) {
-  return tok_guarded(tokenizer, [&](Tokenizer& t) {
+  return tokenizing(tokenizer, [&](Tokenizer& t) {
     if (t.finished) return 0;
     t.finished = true;
     uint64_t blocks = (t.pushed + t.hop - 1) / t.hop;
@@ -327,7 +311,7 @@ int tokenizer_finish(void* tokenizer) {
 }
 
 int tokenizer_next(void* tokenizer, h4mk_adapter_block* block) {
-  return tok_guarded(tokenizer, [&](Tokenizer& t) {
+  return tokenizing(tokenizer, [&](Tokenizer& t) {
     if (t.ready.empty()) return 0;
     auto [b, payload] = std::move(t.ready.front());
     t.ready.pop_front();

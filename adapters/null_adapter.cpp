@@ -92,16 +92,12 @@ void destroy(void* instance) { delete static_cast<Instance*>(instance); }
 const char* last_error(void* instance) { return static_cast<Instance*>(instance)->error.c_str(); }
 
 int keep(void* instance, const h4mk_adapter_block* block, void** state) {
-  auto* in = static_cast<Instance*>(instance);
-  try {
+  return guarded(*static_cast<Instance*>(instance), kErrNoMemory, [&](Instance&) {
     auto s = std::make_unique<State>();
     s->bytes.assign(block->data, block->data + block->size);
     *state = s.release();
     return 0;
-  } catch (const std::bad_alloc&) {
-    in->error = "out of memory";
-    return kErrNoMemory;
-  }
+  });
 }
 
 int decode_i(void* instance, const h4mk_adapter_block* block, void** state) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <map>
+#include <new>
 #include <stdexcept>
 #include <string>
 
@@ -58,5 +59,20 @@ inline void copy_error(char* error, size_t size, const std::string& what) {
 constexpr int kErrInvalid = -3;
 constexpr int kErrCorrupt = -7;
 constexpr int kErrNoMemory = -12;
+
+// Runs body(obj) across the C ABI: its result, or `failure` (kErrNoMemory
+// when out of memory) with the message kept in obj.error for last_error().
+template <typename Obj, typename F>
+int guarded(Obj& obj, int failure, F&& body) {
+  try {
+    return body(obj);
+  } catch (const std::bad_alloc&) {
+    obj.error = "out of memory";
+    return kErrNoMemory;
+  } catch (const std::exception& e) {
+    obj.error = e.what();
+    return failure;
+  }
+}
 
 }  // namespace h4mk_plugin

@@ -20,6 +20,13 @@
 
 using namespace h4mk;
 
+namespace h4mk::detail {
+std::string& c_open_error() {
+  thread_local std::string error;  // per thread: opens may run on any thread
+  return error;
+}
+}  // namespace h4mk::detail
+
 namespace {
 
 int code_of(ErrorCode c) { return static_cast<int>(c); }

@@ -9,13 +9,6 @@
 
 using namespace h4mk;
 
-namespace h4mk::detail {
-std::string& c_open_error() {
-  thread_local std::string error;
-  return error;
-}
-}  // namespace h4mk::detail
-
 struct h4mk_adapter {
   std::unique_ptr<ModelAdapter> adapter;
   std::string name;
