@@ -149,6 +149,35 @@ void BM_Seek(benchmark::State& state) {
 }
 BENCHMARK(BM_Seek)->Arg(1)->Arg(0)->Unit(benchmark::kMicrosecond);
 
+// Decode chains (docs/FORMAT.md, "Decode chain") at random times in one hour
+// of I/P/B blocks (an I block every second), range(1) == 1, beside a plain
+// seek to the same times in the same file (range(1) == 0): the chain costs the
+// seek plus reading forward to t and copying the payloads it needs.
+void BM_DecodeChain(benchmark::State& state) {
+  const Shape& s = shape(int(state.range(0)));
+  const auto file = write(s);
+  const bool chain = state.range(1) != 0;
+  MemorySource src(file);
+  Reader r(src);
+  std::mt19937 rng(1);
+  const int64_t end = int64_t(kSeconds * 1000);
+  uint64_t links = 0;
+  for (auto _ : state) {
+    const int64_t t = int64_t(rng() % uint64_t(end));
+    if (chain) {
+      auto c = r.decode_chain(1, t);
+      links += c.size();
+      benchmark::DoNotOptimize(c.data());
+    } else {
+      SeekPoint p = r.seek(1, t);
+      benchmark::DoNotOptimize(p);
+    }
+  }
+  set_label(state, s);
+  if (chain) state.counters["links"] = double(links) / double(state.iterations());
+}
+BENCHMARK(BM_DecodeChain)->ArgsProduct({{1, 2}, {1, 0}})->Unit(benchmark::kMicrosecond);
+
 // How seeking and opening grow with length: 1 min, 1 h and 10 h of tokens16,
 // through the index (range(1) == 1) and by bisection. open_bytes: read to
 // open; first_seek_bytes: read by the first seek (the index, loaded then).

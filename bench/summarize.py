@@ -40,6 +40,10 @@ def main():
         s = m["BM_Seek/%d" % arg]
         print("seek in 1 h of tokens16 (%s): %.2f us; bytes read to open: %d"
               % (label, s["real_time"], s["open_bytes"]))
+    for arg, name in ((1, "ipb41"), (2, "ipb41 reordered B")):
+        c, k = m["BM_DecodeChain/%d/1" % arg], m["BM_DecodeChain/%d/0" % arg]
+        print("decode chain in 1 h of %s: %.2f us for %.1f links on average, %.1f x a seek to the same times (%.2f us)"
+              % (name, c["real_time"], c["links"], c["real_time"] / k["real_time"], k["real_time"]))
     print()
     print("targets: B/block <= 1.0 (tokens16), <= 3.0 (ipb41); write+VERI >= 0.85 x SHA-256;"
           " verify CRC-only >= 0.8 x plain read")

@@ -51,15 +51,25 @@ std::optional<Landing> via(std::span<const uint8_t> file, uint16_t track, int64_
   }
 }
 
-TEST(Seek, IndexBisectionAndLinearScanAgree) {
+// The three-track test stream and its file, with groups of at most group_us.
+struct TestFile {
   StreamSpec spec;
-  spec.seed = 77;
-  spec.seconds = 60;
+  std::vector<Track> tracks;
+  std::vector<uint8_t> bytes;
+};
+TestFile test_file(uint32_t seed, double seconds, int64_t group_us) {
+  TestFile f;
+  f.spec.seed = seed;
+  f.spec.seconds = seconds;
   WriterOptions o;
-  o.max_group_duration_us = 500'000;
-  auto tracks = test_tracks(spec);
-  auto blocks = make_stream(spec);
-  auto file = write_stream(tracks, blocks, o);
+  o.max_group_duration_us = group_us;
+  f.tracks = test_tracks(f.spec);
+  f.bytes = write_stream(f.tracks, make_stream(f.spec), o);
+  return f;
+}
+
+TEST(Seek, IndexBisectionAndLinearScanAgree) {
+  const auto [spec, tracks, file] = test_file(77, 60, 500'000);
   std::mt19937 rng(3);
   int checked = 0;
   for (const Track& t : tracks) {
@@ -112,6 +122,55 @@ TEST(Seek, IndexedOpenAndSeekReadLittle) {
   auto want = linear_seek(file, 1, 48000 * 61);
   SeekPoint p = r.seek(1, 48000 * 61);
   EXPECT_EQ(want->chunk_offset, p.chunk_offset);
+}
+
+// A source that counts the read calls made through it.
+struct CountingSource final : Source {
+  explicit CountingSource(std::span<const uint8_t> bytes) : inner(bytes) {}
+  size_t read(std::span<uint8_t> buf) override {
+    ++reads;
+    return inner.read(buf);
+  }
+  bool seekable() const override { return true; }
+  void seek(uint64_t offset) override { inner.seek(offset); }
+  std::optional<uint64_t> size() const override { return inner.size(); }
+  MemorySource inner;
+  int reads = 0;
+};
+
+// With the index, a seek reads the group it lands on (its header and payload)
+// in one call: over FFmpeg's AVIO that is one system call or range request
+// instead of two, or a whole buffer refill.
+TEST(Seek, IndexedSeekReadsTheGroupInOneCall) {
+  const auto [spec, tracks, file] = test_file(80, 60, 1'000'000);
+  CountingSource src(file);
+  Reader r(src);
+  ASSERT_TRUE(r.has_index());
+  std::mt19937 rng(5);
+  int small_groups = 0;
+  for (int i = 0; i < 60; ++i) {
+    const Track& t = tracks[rng() % tracks.size()];
+    int64_t end = int64_t(spec.seconds * double(t.time_base.den) / double(t.time_base.num));
+    int64_t target = int64_t(rng() % uint64_t(end));
+    auto want = linear_seek(file, t.id, target);
+    if (!want) continue;
+    const int before = src.reads;
+    SeekPoint p = r.seek(t.id, target);
+    EXPECT_EQ((Landing{p.chunk_offset, p.index_in_group, p.pts}), *want);
+    // The chunk's size field (docs/FORMAT.md §4). Larger groups than the
+    // reader's 64 KiB bound on one read take more reads.
+    const uint32_t payload =
+        uint32_t(file[p.chunk_offset + 4]) | uint32_t(file[p.chunk_offset + 5]) << 8 |
+        uint32_t(file[p.chunk_offset + 6]) << 16 | uint32_t(file[p.chunk_offset + 7]) << 24;
+    if (12 + payload <= 64 * 1024) {
+      EXPECT_EQ(src.reads - before, 1) << "track " << t.id << " t=" << target;
+      ++small_groups;
+    }
+    Block b;
+    ASSERT_EQ(r.next(b), ReadEvent::kBlock);
+    EXPECT_EQ(b.info.pts, want->pts);
+  }
+  EXPECT_GE(small_groups, 20);
 }
 
 TEST(Seek, NotSeekableSourceSaysSo) {

@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
 # The same packet stream muxed by the patched ffmpeg into h4mk, matroska, nut,
 # mp4 and ogg; per-packet overhead, a bare av_read_frame loop, `ffmpeg -c copy
-# -f null` throughput (one core), random seeks and bytes read to open, each as
-# a ratio against the peers measured in the same run.
+# -f null` throughput, random seeks and bytes read to open, each as a ratio
+# against the peers measured in the same round.
+#
+# This machine kind is noisy (a shared VM: the same binary moves by ±30 %
+# between minutes), so every measurement runs pinned to one core, the formats
+# take turns within a round, and the summary gives medians over ROUNDS rounds
+# (default 5) and the median of the per-round ratios.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=build/ffmpeg-9.0.2/install/bin
 tool=build/bench/lavf_bench
 [ -x "$bin/ffmpeg" ] && [ -x "$tool" ] || { echo "run scripts/build.sh first" >&2; exit 1; }
 minutes=${MINUTES:-10}
+rounds=${ROUNDS:-5}
+seeks=${SEEKS:-2000}
 out=build/bench/ffmpeg
 mkdir -p "$out"
 pin=(taskset -c "$(( $(nproc) - 1 ))")
 command -v taskset >/dev/null || pin=()
+formats=(h4mk mkv nut mp4 ogg)
 
 src=$out/src.ogg
 if [ ! -f "$src" ]; then
@@ -20,24 +28,23 @@ if [ ! -f "$src" ]; then
   "$bin/ffmpeg" -nostdin -v error -y -f lavfi -i "sine=frequency=300:duration=$((minutes * 60)):sample_rate=48000" \
     -c:a opus -strict experimental -b:a 24k "$src"
 fi
-for ext in h4mk mkv nut mp4 ogg; do
+for ext in "${formats[@]}"; do
   [ "$ext" = ogg ] && { cp "$src" "$out/stream.ogg"; continue; }
   "$bin/ffmpeg" -nostdin -v error -y -i "$src" -map 0 -c copy "$out/stream.$ext"
 done
 
 results=$out/results.jsonl
 : >"$results"
-for ext in h4mk mkv nut mp4 ogg; do
-  f=$out/stream.$ext
-  json=$("${pin[@]}" "$tool" "$f" 5 2000)
-  # ffmpeg -c copy -f null: median wall time of 5 runs.
-  times=()
-  for i in 1 2 3 4 5; do
+for round in $(seq "$rounds"); do
+  echo "round $round of $rounds" >&2
+  for ext in "${formats[@]}"; do
+    f=$out/stream.$ext
+    # read: best of 3 loops; seek: mean over $seeks seeks (lavf_bench).
+    json=$("${pin[@]}" "$tool" "$f" 3 "$seeks")
     t0=$(date +%s%N)
     "${pin[@]}" "$bin/ffmpeg" -nostdin -v error -i "$f" -map 0 -c copy -f null -
-    times+=("$(( $(date +%s%N) - t0 ))")
+    t1=$(date +%s%N)
+    echo "${json%\}},\"round\":$round,\"seeks\":$seeks,\"copy_null_s\":$((t1 - t0)).0e-9}" >>"$results"
   done
-  median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)
-  echo "${json%\}},\"copy_null_s\":$median.0e-9}" >>"$results"
 done
 python3 bench/ffmpeg/summarize.py "$results"

@@ -27,21 +27,22 @@ uint32_t size_limit_for(Tag tag, const ReaderLimits& limits) {
 ChunkStatus ChunkReader::peek_chunk(ChunkView& v) {
   v = ChunkView{};
   v.offset = stream_.position();
-  const std::string at = " at offset " + std::to_string(v.offset);
+  // Messages are built only for bad chunks: this runs once per chunk read.
+  auto at = [&] { return " at offset " + std::to_string(v.offset); };
   size_t got = stream_.fill(kChunkHeaderSize);
   if (got == 0) return ChunkStatus::kEnd;
   if (got < kChunkHeaderSize) {
     v.incomplete = true;
     v.code = ErrorCode::kTruncated;
-    v.why = "chunk header" + at + " is cut after " + std::to_string(got) + " bytes";
+    v.why = "chunk header" + at() + " is cut after " + std::to_string(got) + " bytes";
     return ChunkStatus::kBad;
   }
   v.header = parse_chunk_header(stream_.data());
-  const std::string name = tag_name(v.header.tag) + " chunk" + at;
+  auto name = [&] { return tag_name(v.header.tag) + " chunk" + at(); };
   const uint32_t limit = size_limit_for(v.header.tag, limits_);
   if (v.header.size > limit || (v.header.tag == kTagTail && v.header.size != kTailPayloadSize)) {
     v.code = ErrorCode::kLimitExceeded;
-    v.why = name + " claims " + std::to_string(v.header.size) + " bytes (limit " +
+    v.why = name() + " claims " + std::to_string(v.header.size) + " bytes (limit " +
             std::to_string(limit) + ")";
     return ChunkStatus::kBad;
   }
@@ -49,7 +50,7 @@ ChunkStatus ChunkReader::peek_chunk(ChunkView& v) {
   if ((stream_.size() && v.offset + total > *stream_.size()) || stream_.fill(total) < total) {
     v.incomplete = true;
     v.code = ErrorCode::kTruncated;
-    v.why = name + " needs " + std::to_string(total) + " bytes but the data ends first";
+    v.why = name() + " needs " + std::to_string(total) + " bytes but the data ends first";
     return ChunkStatus::kBad;
   }
   v.payload = {stream_.data() + kChunkHeaderSize, v.header.size};
@@ -65,7 +66,7 @@ ChunkStatus ChunkReader::peek_chunk(ChunkView& v) {
   }
   if (crc != v.header.crc) {
     v.code = ErrorCode::kCrcMismatch;
-    v.why = name + ": CRC mismatch";
+    v.why = name() + ": CRC mismatch";
     return ChunkStatus::kBad;
   }
   return ChunkStatus::kOk;

@@ -11,7 +11,8 @@ namespace h4mk::detail {
 
 namespace {
 constexpr size_t kMinRead = 64 * 1024;
-}
+constexpr size_t kFirstReadAhead = 4 * 1024;
+}  // namespace
 
 // Reading always starts at the beginning of the file.
 ChunkStream::ChunkStream(Source& source) : source_(source), size_(source.size()) {
@@ -23,6 +24,13 @@ size_t ChunkStream::fill(size_t n) {
     // Grow step by step so a claimed size is only backed by memory as the
     // bytes actually arrive.
     size_t want = std::min(n, std::max(available() * 2, kMinRead));
+    if (read_ahead_ && size_) {
+      const uint64_t next = window_offset_ + want;  // the first byte not yet asked for
+      if (*size_ > next)
+        want += static_cast<size_t>(std::min<uint64_t>(read_ahead_, *size_ - next));
+    }
+    if (read_ahead_limit_)
+      read_ahead_ = std::min(read_ahead_limit_, read_ahead_ ? read_ahead_ * 2 : kFirstReadAhead);
     if (start_ + want > buf_.size()) {
       if (start_ > 0) {
         std::memmove(buf_.data(), buf_.data() + start_, available());
@@ -58,6 +66,7 @@ void ChunkStream::seek(uint64_t offset) {
   }
   if (source_.seekable()) {
     source_.seek(offset);
+    read_ahead_ = 0;  // the first read after a seek is only what is needed
     start_ = end_ = 0;
     window_offset_ = offset;
     at_eof_ = false;

@@ -1,7 +1,8 @@
 // Buffered, position-tracking reading over a Source. Chunk payloads are read
 // into one reusable window so a group's blocks can be handed out as views
 // without copying; the window never grows beyond twice the bytes actually
-// present (plus 64 KiB), whatever sizes a hostile file claims.
+// present (plus 64 KiB, and at most 64 KiB of read-ahead), whatever sizes a
+// hostile file claims.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +34,15 @@ class ChunkStream {
   // Returns false if the source ends first. Seekable sources only.
   bool read_at(uint64_t offset, size_t n, std::vector<uint8_t>& out);
 
+  // Sequential read-ahead: each read from the source then asks for more than
+  // the caller needs, starting small after opening or a seek and doubling up
+  // to `limit`, and never past the size the source reported (so a live or
+  // growing source is never waited on for bytes it has not produced).
+  void enable_read_ahead(size_t limit) {
+    read_ahead_limit_ = limit;
+    read_ahead_ = 0;
+  }
+
   bool seekable() const { return source_.seekable(); }
   std::optional<uint64_t> size() const { return size_; }
   uint64_t bytes_read() const { return bytes_read_; }
@@ -50,6 +60,8 @@ class ChunkStream {
   uint64_t window_offset_ = 0;
   bool at_eof_ = false;
   uint64_t bytes_read_ = 0;
+  size_t read_ahead_limit_ = 0;
+  size_t read_ahead_ = 0;  // extra bytes the next source read asks for
   bool track_crc_ = false;
   uint32_t crc_ = 0;
 };

@@ -28,6 +28,10 @@ uint64_t max_index_region(const ReaderLimits& l) {
   return uint64_t(l.max_index_chunk) + l.max_json_chunk + (1u << 20);
 }
 
+// Most bytes one read asks for beyond what is needed: sequential read-ahead
+// once the file is open, and the span a seek reads at once (see seek()).
+constexpr uint64_t kMaxReadAhead = 64 * 1024;
+
 }  // namespace
 
 struct Reader::Impl {
@@ -59,11 +63,13 @@ struct Reader::Impl {
 
   enum class IndexState { kUnknown, kLoaded, kAbsent };
   IndexState index_state = IndexState::kUnknown;
+  uint64_t index_offset = 0;  // where the CORE region ends, once the index is loaded
   std::unordered_map<uint16_t, SeekTable> tables;
 
   Impl(Source& s, ReaderOptions o) : source(s), opt(o), stream(s), chunks(stream, opt.limits) {
     chunks.set_track_filter([this](uint16_t id) { return slot_of_id.count(id) != 0; });
-    open();
+    open();  // exact reads: opening a remote file costs only what it needs
+    stream.enable_read_ahead(kMaxReadAhead);
   }
 
   const Track* track(uint16_t id) const {
@@ -363,6 +369,7 @@ struct Reader::Impl {
       }
       pos += kChunkHeaderSize + c.size;
     }
+    index_offset = tail.index_offset;
     index_state = IndexState::kLoaded;
   }
 
@@ -370,8 +377,9 @@ struct Reader::Impl {
 
   // Reads the CORE chunk at `offset` into the current group. False if it is
   // not a valid group.
-  bool load_group_at(uint64_t offset) {
+  bool load_group_at(uint64_t offset, size_t read_ahead = 0) {
     reposition(offset);
+    if (read_ahead) stream.fill(read_ahead);
     ChunkView v;
     if (chunks.peek_chunk(v) != ChunkStatus::kOk || v.header.tag != kTagCore) return false;
     size_t before = damage.size();
@@ -411,7 +419,13 @@ struct Reader::Impl {
                               [](int64_t v, const IndexEntry& x) { return v < x.pts; });
     if (e == entries.begin()) not_found(id, t);
     --e;
-    if (load_group_at(e->offset) && group[0].info.track_id == id) {
+    // The span up to the track's next indexed group (or the end of the CORE
+    // region) holds the group and what sequential reading needs right after
+    // it: reading it at once saves a second read for the payload (a system
+    // call, or a range request), up to a bound.
+    const uint64_t span = (e + 1 != entries.end() ? (e + 1)->offset : index_offset) - e->offset;
+    if (load_group_at(e->offset, static_cast<size_t>(std::min<uint64_t>(span, kMaxReadAhead))) &&
+        group[0].info.track_id == id) {
       long k = last_key_in_group(t);
       if (k >= 0) return land(size_t(k));
     }

@@ -32,6 +32,7 @@ class Verifier {
   Verifier(Source& source, const VerifyOptions& opt)
       : opt_(opt), stream_(source), chunks_(stream_, opt_.limits) {
     stream_.track_crc(true);
+    stream_.enable_read_ahead(64 * 1024);  // verify reads every byte, in order
     chunks_.set_track_filter([this](uint16_t id) { return tracks_.count(id) != 0; });
   }
 

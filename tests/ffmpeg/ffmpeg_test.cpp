@@ -3,6 +3,7 @@
 // files, default codecs and metadata.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -645,6 +646,61 @@ TEST(FFmpeg, H4coreVideoDecoderLoadsAPluginByPathAndReordersBBlocks) {
           " -i demo.h4mk -map 0:1 -f null -");
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("ABI version 99"), std::string::npos) << r.err;
+}
+
+// The demuxer takes packet buffers from a pool per power-of-two size class
+// (blocks below 2 MiB with padding) and allocates larger ones one by one:
+// sizes on every side of the class edges come out of ffmpeg byte for byte
+// (framemd5 against MD5s computed here), also after a seek.
+TEST(FFmpeg, PacketSizesAtPoolEdgesComeOutExactly) {
+  Track t;
+  t.id = 1;
+  t.kind = TrackKind::kData;
+  t.codec = "h4core";
+  t.time_base = {1, 1000};
+  const size_t pad = 64;  // AV_INPUT_BUFFER_PADDING_SIZE
+  std::vector<size_t> sizes = {1, 2, 63};
+  for (size_t edge : {size_t(128), size_t(4096), size_t(1) << 20, size_t(2) << 20})
+    for (size_t s : {edge - pad - 1, edge - pad, edge - pad + 1}) sizes.push_back(s);
+  sizes.push_back((size_t(3) << 20) + 5);
+  std::mt19937 rng(9);
+  std::vector<TestBlock> blocks;
+  std::vector<std::string> want;  // "size, md5" per packet, as framemd5 prints them
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    TestBlock b;
+    b.info = {1, BlockType::kI, int64_t(i) * 100, int64_t(i) * 100, 100};
+    b.data.resize(sizes[i]);
+    for (auto& c : b.data) c = uint8_t(rng());
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    ASSERT_EQ(EVP_Digest(b.data.data(), b.data.size(), md, &md_len, EVP_md5(), nullptr), 1);
+    want.push_back(std::to_string(sizes[i]) + ", " + to_hex_string({md, md_len}));
+    blocks.push_back(std::move(b));
+  }
+  WriterOptions o;
+  o.max_group_blocks = 1;  // one block per group: every block is a seek point
+  auto file = write_stream({t}, blocks, o);
+  std::ofstream((work_dir() / "sizes.h4mk").string(), std::ios::binary)
+      .write(reinterpret_cast<const char*>(file.data()), std::streamsize(file.size()));
+
+  // framemd5 lines end in "size, md5".
+  auto size_and_md5 = [](const std::string& out) {
+    std::vector<std::string> v;
+    for (const std::string& line : packet_lines(out)) {
+      size_t md5_at = line.rfind(", ");
+      size_t size_at = line.rfind(",", md5_at - 1);
+      std::string size = line.substr(size_at + 1, md5_at - size_at - 1);
+      size.erase(0, size.find_first_not_of(' '));
+      v.push_back(size + line.substr(md5_at));
+    }
+    return v;
+  };
+  EXPECT_EQ(size_and_md5(ffmpeg("-i sizes.h4mk -map 0 -c copy -f framemd5 -")), want);
+  // From a seek into the middle: the landing group is read directly.
+  const size_t from = 7;
+  auto after = size_and_md5(
+      ffmpeg("-ss " + std::to_string(from / 10.0) + " -i sizes.h4mk -map 0 -c copy -f framemd5 -"));
+  EXPECT_EQ(after, std::vector<std::string>(want.begin() + long(from), want.end()));
 }
 
 const std::string kKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
