@@ -21,13 +21,7 @@ using nlohmann::json;
 const std::string kTool = H4MK_TOOL;
 
 fs::path dir() {
-  static const fs::path d = [] {
-    // One directory per process: ctest runs the cases in parallel processes.
-    fs::path p = fs::path(H4MK_WORK_DIR) / ("cli-" + std::to_string(getpid()));
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p;
-  }();
+  static const fs::path d = process_work_dir(H4MK_WORK_DIR, "cli");
   return d;
 }
 

@@ -27,8 +27,7 @@ using nlohmann::json;
 
 fs::path dir() {
   static const fs::path d = [] {
-    fs::path p = fs::path(H4MK_WORK_DIR) / ("serve-" + std::to_string(getpid()));
-    fs::remove_all(p);
+    fs::path p = process_work_dir(H4MK_WORK_DIR, "serve");
     fs::create_directories(p / "root");
     return p;
   }();

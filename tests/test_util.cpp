@@ -1,6 +1,10 @@
 #include "test_util.hpp"
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -213,6 +217,22 @@ std::string to_hex_string(std::span<const uint8_t> bytes) {
     s.push_back(kDigits[b & 15]);
   }
   return s;
+}
+
+std::filesystem::path process_work_dir(const std::filesystem::path& parent,
+                                       const std::string& prefix) {
+  static std::vector<std::filesystem::path> made;
+  std::filesystem::path p = parent / (prefix + "-" + std::to_string(getpid()));
+  std::filesystem::remove_all(p);
+  std::filesystem::create_directories(p);
+  // Registered after gtest's UnitTest exists, so it runs before that goes.
+  if (made.empty())
+    std::atexit([] {
+      if (::testing::UnitTest::GetInstance()->Passed())
+        for (const auto& d : made) std::filesystem::remove_all(d);
+    });
+  made.push_back(p);
+  return p;
 }
 
 }  // namespace h4mk::test

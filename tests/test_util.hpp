@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <random>
 #include <span>
 #include <string>
@@ -78,6 +79,12 @@ std::vector<ChunkExtent> chunk_layout(std::span<const uint8_t> file);
 std::string to_hex_string(std::span<const uint8_t> bytes);
 
 std::vector<uint8_t> read_file(const std::string& path);
+
+// An empty directory PARENT/PREFIX-PID for this test process (ctest runs cases
+// in parallel processes). It is removed at exit when every test the process
+// ran passed, and kept for inspection when one failed.
+std::filesystem::path process_work_dir(const std::filesystem::path& parent,
+                                       const std::string& prefix);
 void write_file(const std::string& path, std::span<const uint8_t> bytes);
 
 }  // namespace h4mk::test
