@@ -10,6 +10,12 @@ packages=(
   libcpp-httplib-dev wrk
 )
 
+# ISA-L computes CRC-32 where Debian builds it (x86-64, arm64); elsewhere
+# libh4mk falls back to libdeflate.
+case "$(dpkg --print-architecture 2>/dev/null)" in
+  amd64|arm64) packages+=(libisal-dev) ;;
+esac
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -24,22 +24,30 @@ size_t ChunkStream::fill(size_t n) {
     // Grow step by step so a claimed size is only backed by memory as the
     // bytes actually arrive.
     size_t want = std::min(n, std::max(available() * 2, kMinRead));
-    if (read_ahead_ && size_) {
+    // Read-ahead saves system calls on runs of small chunks. A request of
+    // the read-ahead limit or more needs no help, and bytes read past it
+    // would only be moved to the front of the window again.
+    if (read_ahead_ && size_ && n - available() < read_ahead_limit_) {
       const uint64_t next = window_offset_ + want;  // the first byte not yet asked for
       if (*size_ > next)
         want += static_cast<size_t>(std::min<uint64_t>(read_ahead_, *size_ - next));
     }
     if (read_ahead_limit_)
       read_ahead_ = std::min(read_ahead_limit_, read_ahead_ ? read_ahead_ * 2 : kFirstReadAhead);
-    if (start_ + want > buf_.size()) {
-      if (start_ > 0) {
-        std::memmove(buf_.data(), buf_.data() + start_, available());
-        end_ -= start_;
-        start_ = 0;
+    if (start_ + want > capacity_) {
+      if (want > capacity_) {
+        // A new window, left uninitialised: only the unconsumed bytes move.
+        auto bigger = std::make_unique_for_overwrite<uint8_t[]>(want);
+        if (available()) std::memcpy(bigger.get(), buf_.get() + start_, available());
+        buf_ = std::move(bigger);
+        capacity_ = want;
+      } else if (available()) {
+        std::memmove(buf_.get(), buf_.get() + start_, available());
       }
-      if (want > buf_.size()) buf_.resize(want);
+      end_ -= start_;
+      start_ = 0;
     }
-    size_t got = source_.read({buf_.data() + end_, want - available()});
+    size_t got = source_.read({buf_.get() + end_, want - available()});
     bytes_read_ += got;
     end_ += got;
     if (got == 0) at_eof_ = true;

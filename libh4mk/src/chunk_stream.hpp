@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -19,7 +20,7 @@ class ChunkStream {
 
   uint64_t position() const { return window_offset_; }  // file offset of data()[0]
   size_t available() const { return end_ - start_; }
-  const uint8_t* data() const { return buf_.data() + start_; }
+  const uint8_t* data() const { return buf_.get() + start_; }
 
   // Tries to make n bytes available; returns how many are (fewer only at end).
   // Invalidates pointers previously obtained from data().
@@ -49,12 +50,14 @@ class ChunkStream {
 
   // A running CRC-32 of every consumed byte (used by verify).
   void track_crc(bool on) { track_crc_ = on; }
+  bool tracking_crc() const { return track_crc_; }
   uint32_t consumed_crc() const { return crc_; }
 
  private:
   Source& source_;
   std::optional<uint64_t> size_;
-  std::vector<uint8_t> buf_;
+  std::unique_ptr<uint8_t[]> buf_;
+  size_t capacity_ = 0;
   size_t start_ = 0;
   size_t end_ = 0;
   uint64_t window_offset_ = 0;
