@@ -158,5 +158,32 @@ TEST(BlockGroup, UniformVariableSizeAndPerRecord) {
   round_trip(blocks, 3, enc);
 }
 
+// Timestamps at the edges of int64, as a reader may decode them from a file
+// (the group fuzzer re-encodes decoded groups): a block ending past INT64_MAX
+// is not contiguous with anything, and steps that still fit are encoded
+// exactly. A step that does not fit is refused with an error, never computed.
+TEST(BlockGroup, TimestampsAtTheEdgesOfInt64) {
+  const int64_t top = INT64_MAX - 19;
+  std::vector<PendingBlock> blocks = {{{9, BlockType::kI, top, top, 20}, 1},
+                                      {{9, BlockType::kI, 5, 5, 20}, 1},
+                                      {{9, BlockType::kI, INT64_MAX, 0, 20}, 1}};
+  std::vector<uint8_t> enc;
+  round_trip(blocks, 20, enc);  // top + 20 overflows: the second block needs a pts step
+  EXPECT_EQ(enc[6], 0);
+  auto refused = [&](const std::vector<PendingBlock>& bad, const char* needle) {
+    std::vector<uint8_t> payloads(bad.size()), out;
+    try {
+      encode_group(9, 0, bad, payloads, out);
+      ADD_FAILURE() << "encoded: " << needle;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  refused({{{9, BlockType::kI, INT64_MAX, -2, 0}, 1}}, "pts - dts does not fit");
+  refused({{{9, BlockType::kI, INT64_MIN + 1, INT64_MIN + 1, 0}, 1},
+           {{9, BlockType::kI, INT64_MAX, INT64_MAX, 0}, 1}},
+          "pts step does not fit");
+}
+
 }  // namespace
 }  // namespace h4mk::detail

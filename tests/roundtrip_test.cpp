@@ -198,6 +198,11 @@ TEST(Writer, RejectsBadInputWithClearErrors) {
   expect_error({1, static_cast<BlockType>(3), 0, 0, 1}, "invalid block type");
   expect_error({1, BlockType::kI, 0, 5, 1}, "after pts");
   expect_error({1, BlockType::kI, INT64_MAX, 0, 1}, "outside");
+  // 2^62 itself is refused: 2^62 + 2^62 would overflow (FORMAT.md §5.5).
+  const int64_t edge = int64_t(1) << 62;
+  expect_error({1, BlockType::kI, edge, edge, 1}, "outside");
+  expect_error({1, BlockType::kI, -edge, -edge, 1}, "outside");
+  expect_error({1, BlockType::kI, 0, 0, edge}, "duration");
   expect_error({1, BlockType::kI, 0, 0, -1}, "duration");
   w.write_block({1, BlockType::kI, 100, 100, 1}, p);
   expect_error({1, BlockType::kP, 200, 50, 1}, "goes backwards");
@@ -216,6 +221,27 @@ TEST(Writer, RejectsBadInputWithClearErrors) {
   EXPECT_THROW(w.add_track(t), Error);
   w.finish();
   EXPECT_EQ(read_all(sink.bytes()).blocks.size(), 3u);
+}
+
+// The largest steps the writer accepts, in one group: a pts step and a pts -
+// dts of 2^63 - 2, and a block ending at 2^63 - 2. They come back exactly.
+TEST(Writer, TimestampsAtTheLimitsComeBackExactly) {
+  MemorySink sink;
+  Writer w(sink);
+  Track t;
+  t.id = 1;
+  t.time_base = {1, 1000};
+  w.add_track(t);
+  const int64_t max = (int64_t(1) << 62) - 1;
+  const std::vector<BlockInfo> blocks = {{1, BlockType::kI, -max, -max, max},
+                                         {1, BlockType::kP, max, -max, max},
+                                         {1, BlockType::kP, max, max, 0}};
+  std::vector<uint8_t> p(4);
+  for (const BlockInfo& b : blocks) w.write_block(b, p);
+  w.finish();
+  const auto back = read_all(sink.bytes()).blocks;
+  ASSERT_EQ(back.size(), blocks.size());
+  for (size_t i = 0; i < blocks.size(); ++i) EXPECT_EQ(back[i].info, blocks[i]) << i;
 }
 
 TEST(Writer, MemoryStaysFlatAsPayloadGrows) {

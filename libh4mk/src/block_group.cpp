@@ -17,6 +17,25 @@ uint8_t type_bits(const BlockInfo& b) {
                  (b.discardable ? kBlockDiscardable : 0));
 }
 
+// Whether pts is where a block at prev_pts lasting prev_duration ends. The
+// writer keeps timestamps small enough for the sum; blocks decoded from a file
+// can carry any 64-bit value, and a sum past int64 is simply not contiguous.
+bool continues(int64_t prev_pts, int64_t prev_duration, int64_t pts) {
+  int64_t end;
+  return !__builtin_add_overflow(prev_pts, prev_duration, &end) && pts == end;
+}
+
+// a - b for a field the format stores as a 64-bit difference; throws if it
+// does not fit (never for what the writer accepts).
+int64_t difference(const BlockInfo& b, int64_t a, int64_t minus, const char* what) {
+  int64_t d;
+  if (__builtin_sub_overflow(a, minus, &d))
+    throw Error(ErrorCode::kInvalidArgument, "track " + std::to_string(b.track_id) +
+                                                 ", block at pts " + std::to_string(b.pts) + ": " +
+                                                 what + " does not fit in 64 bits");
+  return d;
+}
+
 // A group is UNIFORM when every block shares its flags, duration and the
 // "contiguous pts, dts == pts" timing, so one flags byte describes all.
 bool is_uniform(std::span<const PendingBlock> blocks) {
@@ -26,7 +45,8 @@ bool is_uniform(std::span<const PendingBlock> blocks) {
     if (type_bits(b) != type_bits(first) || b.duration != first.duration || b.dts != b.pts ||
         blocks[i].side_size)
       return false;
-    if (i > 0 && b.pts != blocks[i - 1].info.pts + blocks[i - 1].info.duration) return false;
+    if (i > 0 && !continues(blocks[i - 1].info.pts, blocks[i - 1].info.duration, b.pts))
+      return false;
   }
   return true;
 }
@@ -85,14 +105,16 @@ void encode_group(uint16_t track_id, int64_t default_duration, std::span<const P
   for (const auto& pb : blocks) {
     const BlockInfo& b = pb.info;
     uint8_t flags = type_bits(b);
-    if (b.pts != prev_pts + prev_duration) flags |= kBlockPtsDelta;
+    if (!continues(prev_pts, prev_duration, b.pts)) flags |= kBlockPtsDelta;
     if (b.dts != b.pts) flags |= kBlockDtsOffset;
     if (b.duration != expected_duration) flags |= kBlockDuration;
     if (pb.side_size) flags |= kBlockSideData;
     out.push_back(flags);
     put_uleb128(out, pb.size);
-    if (flags & kBlockPtsDelta) put_uleb128(out, zigzag_encode(b.pts - prev_pts));
-    if (flags & kBlockDtsOffset) put_uleb128(out, zigzag_encode(b.pts - b.dts));
+    if (flags & kBlockPtsDelta)
+      put_uleb128(out, zigzag_encode(difference(b, b.pts, prev_pts, "the pts step")));
+    if (flags & kBlockDtsOffset)
+      put_uleb128(out, zigzag_encode(difference(b, b.pts, b.dts, "pts - dts")));
     if (flags & kBlockDuration) put_uleb128(out, static_cast<uint64_t>(b.duration));
     if (flags & kBlockSideData) {
       put_uleb128(out, pb.side_size);

@@ -24,8 +24,10 @@ inline constexpr uint8_t kBlockDuration = 0x20;
 inline constexpr uint8_t kBlockDiscardable = 0x40;
 inline constexpr uint8_t kBlockSideData = 0x80;
 
-// Timestamps a writer accepts: sums of two never overflow int64.
-inline constexpr int64_t kMaxTimestamp = int64_t(1) << 62;
+// Timestamps a writer accepts, |pts|, |dts| and duration below 2^62: the sum or
+// difference of any two then stays inside int64 (2^62 itself did not: 2^62 +
+// 2^62 is 2^63; docs/FORMAT.md §5.5).
+inline constexpr int64_t kMaxTimestamp = (int64_t(1) << 62) - 1;
 
 struct PendingBlock {
   BlockInfo info;

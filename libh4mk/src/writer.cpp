@@ -28,7 +28,7 @@ constexpr uint64_t kMaxGroupPayload = UINT32_MAX;
 __extension__ using Int128 = __int128;
 
 int64_t to_microseconds(int64_t ts, const Rational& tb) {
-  // |ts| <= 2^62 and num <= 2^31, so the product fits in 128 bits.
+  // |ts| < 2^62 and num <= 2^31, so the product fits in 128 bits.
   Int128 v = static_cast<Int128>(ts) * tb.num * 1'000'000 / tb.den;
   return static_cast<int64_t>(std::clamp<Int128>(v, -kMaxTimestamp, kMaxTimestamp));
 }
@@ -220,8 +220,8 @@ struct Writer::Impl {
     if (static_cast<uint8_t>(b.type) > 2) bad("invalid block type");
     if (b.pts < -kMaxTimestamp || b.pts > kMaxTimestamp || b.dts < -kMaxTimestamp ||
         b.dts > kMaxTimestamp)
-      bad("pts/dts outside +-2^62");
-    if (b.duration < 0 || b.duration > kMaxTimestamp) bad("duration outside 0..2^62");
+      bad("pts/dts outside -(2^62 - 1)..2^62 - 1");
+    if (b.duration < 0 || b.duration > kMaxTimestamp) bad("duration outside 0..2^62 - 1");
     if (b.dts > b.pts) bad("dts " + std::to_string(b.dts) + " is after pts");
     if (ts.has_blocks && b.dts < ts.last_dts)
       bad("dts " + std::to_string(b.dts) + " goes backwards (previous dts " +
