@@ -69,6 +69,39 @@ TEST(Adapter, NullOnPcmIsBitExactAndRangesAreSlicesOfTheFullDecode) {
   }
 }
 
+// A gap between audio blocks (damage, or a writer's jump) is filled with
+// silence up to 60 s; a longer one, up to the largest timestamp a file may
+// hold, is refused with the track and pts instead of written out.
+TEST(Adapter, AudioGapsAreFilledWithSilenceUpToAMinute) {
+  auto decode_with_gap = [](int64_t gap_samples) {
+    std::vector<TestBlock> blocks(2);
+    blocks[0].info = {1, BlockType::kI, 0, 0, 100, false, false};
+    blocks[1].info = {1, BlockType::kI, 100 + gap_samples, 100 + gap_samples, 100, false, false};
+    for (auto& b : blocks) b.data.assign(400, 7);
+    auto file = write_track(pcm_track(), blocks);
+    MemorySource src(file);
+    Reader reader(src);
+    auto adapter = load_adapter("null", "", adapter_config_json(*reader.track(1)));
+    return decode_audio_range(reader, 1, kRangeStart, kRangeEnd, *adapter);
+  };
+  auto filled = decode_with_gap(30 * 48000);
+  ASSERT_EQ(filled.bytes.size(), size_t(100 + 30 * 48000 + 100) * 4);
+  EXPECT_EQ(filled.bytes[400], 0);
+  EXPECT_EQ(filled.bytes[filled.bytes.size() - 1], 7);
+  for (int64_t gap : {int64_t(61) * 48000, (int64_t(1) << 62) - 1000}) {
+    try {
+      decode_with_gap(gap);
+      ADD_FAILURE() << "a gap of " << gap << " samples was decoded";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("track 1: the audio jumps"), std::string::npos)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find("at pts " + std::to_string(100 + gap)),
+                std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 TEST(Adapter, NullRefusesPayloadsThatAreNotWholeSampleFrames) {
   Track t = pcm_track();
   std::vector<TestBlock> blocks(1);

@@ -177,6 +177,22 @@ TEST_F(Hostile, CountsThatDoNotFit) {
   expect_group_damage(r, ErrorCode::kCorrupt, "runs past the chunk");
 }
 
+// A group may decode to timestamps the writer never produces (pts near
+// INT64_MAX, a block ending past it): readers keep their sums inside int64 and
+// verify names the chunk as outside FORMAT.md §5.5.
+TEST_F(Hostile, TimestampsNearTheEndOfInt64) {
+  auto g = group_header(0, 1, INT64_MAX - 5);
+  g.insert(g.end(), {0x20, 0x00, 0x64});  // flags DURATION, size 0, duration 100
+  auto f = file_with_group(g);
+  MemorySource src(f);
+  VerifyReport r = verify(src);
+  bool named = false;
+  for (const auto& p : r.problems)
+    named |= p.message.find("FORMAT.md §5.5") != std::string::npos &&
+             p.message.find("CORE chunk at offset") != std::string::npos;
+  EXPECT_TRUE(named);
+}
+
 TEST_F(Hostile, BadLeb128) {
   auto g = group_header(0, 1);
   g.push_back(0);

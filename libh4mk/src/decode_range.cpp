@@ -122,15 +122,23 @@ uint64_t decode_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
 
 namespace {
 
+// Sample positions stay within ±(2^62 - 1), so differences of two fit in int64
+// whatever timestamps a damaged or hostile file holds.
+constexpr int64_t kMaxSample = (int64_t(1) << 62) - 1;
+
 // t ticks of time_base tb → samples at rate sr, rounded down.
-int64_t to_samples(int64_t t, const Rational& tb, uint32_t sr) {
-  if (t == kRangeStart) return kRangeStart;
-  if (t == kRangeEnd) return kRangeEnd;
-  Int128 n = static_cast<Int128>(t) * tb.num * sr;
+int64_t to_samples(Int128 t, const Rational& tb, uint32_t sr) {
+  if (t <= kRangeStart) return -kMaxSample;
+  if (t >= kRangeEnd) return kMaxSample;
+  Int128 n = t * tb.num * sr;  // |t| < 2^63, num < 2^31, sr < 2^32: fits
   Int128 q = n / tb.den;
   if (n % tb.den != 0 && n < 0) --q;
-  return static_cast<int64_t>(q);
+  return static_cast<int64_t>(std::clamp<Int128>(q, -kMaxSample, kMaxSample));
 }
+
+// Silence fills a gap between blocks (damage) so later samples keep their
+// time; a longer jump is refused rather than written out as silence.
+constexpr int64_t kMaxSilenceSeconds = 60;
 
 }  // namespace
 
@@ -170,13 +178,21 @@ DecodedAudio stream_audio_range(Reader& reader, uint16_t track_id, int64_t t0, i
         int64_t start = to_samples(info.pts, tb, r.sample_rate);
         int64_t n = out.nb_samples;
         if (info.duration > 0)  // the last block of a stream is shorter than the adapter's frame
-          n = std::min(n, to_samples(info.pts + info.duration, tb, r.sample_rate) - start);
+          n = std::min(n, to_samples(Int128(info.pts) + info.duration, tb, r.sample_rate) - start);
         int64_t a = std::max(start, s0), e = std::min(start + n, s1);
         if (written > 0) a = std::max(a, r.first_sample + written);  // overlap: keep the first
         if (a >= e) return;
         if (written == 0) {
           r.first_sample = a;
         } else if (a > r.first_sample + written) {  // a gap (damage): silence keeps the timing
+          if (a - r.first_sample - written > kMaxSilenceSeconds * int64_t(r.sample_rate))
+            throw Error(ErrorCode::kCorrupt,
+                        "track " + std::to_string(track_id) + ": the audio jumps " +
+                            std::to_string((a - r.first_sample - written) / r.sample_rate) +
+                            " s ahead at pts " + std::to_string(info.pts) + "; gaps of more than " +
+                            std::to_string(kMaxSilenceSeconds) +
+                            " s are not filled with silence: decode the parts on either side "
+                            "as separate ranges");
           static const uint8_t kSilence[4096] = {};
           size_t gap = size_t(a - r.first_sample - written) * frame_bytes;
           for (size_t done = 0; done < gap;) {

@@ -2,6 +2,8 @@
 // index against the groups actually present, TAIL and the chunk order.
 #include "h4mk/verify.hpp"
 
+#include <algorithm>
+#include <initializer_list>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -167,16 +169,24 @@ class Verifier {
                   " after " + std::to_string(last->second) + "): a duplicated or misplaced chunk");
     last_dts_[id] = blocks_.back().info.dts;
     SeekTable& t = rebuilt_[id];
+    bool outside_bounds = false;
     for (const DecodedBlock& b : blocks_) {
       if (b.info.type == BlockType::kI &&
           (t.entries.empty() || t.entries.back().offset != v.offset))
         t.entries.push_back({b.info.pts, v.offset});
       TrackSummary& s = t.summary;
-      int64_t end = b.info.pts + b.info.duration;
+      for (int64_t x : {b.info.pts, b.info.dts, b.info.duration})
+        outside_bounds |= x > kMaxTimestamp || x < -kMaxTimestamp;
+      int64_t end;
+      if (__builtin_add_overflow(b.info.pts, b.info.duration, &end)) end = INT64_MAX;
       s.start_pts = s.block_count ? std::min(s.start_pts, b.info.pts) : b.info.pts;
       s.end_pts = s.block_count ? std::max(s.end_pts, end) : end;
       ++s.block_count;
     }
+    if (outside_bounds)
+      problem(v.offset, kTagCore, ErrorCode::kCorrupt,
+              "CORE chunk at offset " + std::to_string(v.offset) + ": track " + std::to_string(id) +
+                  " has a pts, dts or duration of 2^62 or more in magnitude (FORMAT.md §5.5)");
   }
 
   void check_veri(const ChunkView& v) {
