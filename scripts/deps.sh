@@ -10,8 +10,8 @@ packages=(
   libcpp-httplib-dev wrk
 )
 
-# ISA-L computes CRC-32 where Debian builds it (x86-64, arm64); elsewhere
-# libh4mk falls back to libdeflate.
+# ISA-L computes CRC-32 on amd64 and arm64, where it has SIMD code (Debian
+# builds it for more); elsewhere libh4mk falls back to libdeflate.
 case "$(dpkg --print-architecture 2>/dev/null)" in
   amd64|arm64) packages+=(libisal-dev) ;;
 esac
