@@ -25,7 +25,7 @@ bool continues(int64_t prev_pts, int64_t prev_duration, int64_t pts) {
   return !__builtin_add_overflow(prev_pts, prev_duration, &end) && pts == end;
 }
 
-// a - b for a field the format stores as a 64-bit difference; throws if it
+// a - minus, for a field the format stores as a 64-bit difference; throws if it
 // does not fit (never for what the writer accepts).
 int64_t difference(const BlockInfo& b, int64_t a, int64_t minus, const char* what) {
   int64_t d;
