@@ -177,12 +177,18 @@ TEST(RoundTrip, RealPipeWriteAndRead) {
   fclose(in);
 }
 
-TEST(Writer, RejectsBadInputWithClearErrors) {
-  MemorySink sink;
-  Writer w(sink);
+// Track 1, in milliseconds: the writer tests' one track.
+Track ms_track() {
   Track t;
   t.id = 1;
   t.time_base = {1, 1000};
+  return t;
+}
+
+TEST(Writer, RejectsBadInputWithClearErrors) {
+  MemorySink sink;
+  Writer w(sink);
+  const Track t = ms_track();
   w.add_track(t);
   std::vector<uint8_t> p(4);
   auto expect_error = [&](BlockInfo b, const char* needle) {
@@ -228,10 +234,7 @@ TEST(Writer, RejectsBadInputWithClearErrors) {
 TEST(Writer, TimestampsAtTheLimitsComeBackExactly) {
   MemorySink sink;
   Writer w(sink);
-  Track t;
-  t.id = 1;
-  t.time_base = {1, 1000};
-  w.add_track(t);
+  w.add_track(ms_track());
   const int64_t max = (int64_t(1) << 62) - 1;
   const std::vector<BlockInfo> blocks = {{1, BlockType::kI, -max, -max, max},
                                          {1, BlockType::kP, max, -max, max},
