@@ -19,14 +19,16 @@ typedef struct membuf {
   size_t size, cap, pos;
 } membuf;
 
+/* Writes at pos, as a file does; a writer given mem_seek goes back once. */
 static int64_t mem_write(void* opaque, const uint8_t* buf, size_t size) {
   membuf* m = opaque;
-  if (m->size + size > m->cap) {
-    m->cap = (m->size + size) * 2;
+  if (m->pos + size > m->cap) {
+    m->cap = (m->pos + size) * 2;
     m->data = realloc(m->data, m->cap);
   }
-  memcpy(m->data + m->size, buf, size);
-  m->size += size;
+  memcpy(m->data + m->pos, buf, size);
+  m->pos += size;
+  if (m->pos > m->size) m->size = m->pos;
   return (int64_t)size;
 }
 
@@ -48,8 +50,8 @@ static int64_t mem_seek(void* opaque, int64_t offset) {
 
 static int64_t mem_size(void* opaque) { return (int64_t)((membuf*)opaque)->size; }
 
-static void write_file(membuf* m) {
-  h4mk_io io = {m, NULL, mem_write, NULL, NULL};
+static void write_file(membuf* m, int seekable) {
+  h4mk_io io = {m, NULL, mem_write, seekable ? mem_seek : NULL, NULL};
   h4mk_writer* w = NULL;
   h4mk_writer_options opts = {0};
   opts.max_group_blocks = 10;
@@ -363,8 +365,24 @@ int main(void) {
   CHECK(strcmp(h4mk_version_string(), H4MK_VERSION_STRING) == 0);
   CHECK(strcmp(h4mk_strerror(H4MK_ERR_CRC), "CRC mismatch") == 0);
 
-  membuf m = {0};
-  write_file(&m);
+  /* With a seek callback the writer fills in the HINT after TRAK (the file
+   * size at its payload's start); without one there is none. */
+  membuf m = {0}, piped = {0};
+  write_file(&m, 1);
+  write_file(&piped, 0);
+  {
+    uint32_t trak = 0, hint = 0;
+    uint64_t file_size = 0;
+    for (int i = 3; i >= 0; --i) trak = trak << 8 | m.data[20 + i];
+    const size_t at = 28 + trak;
+    CHECK(m.size > at + 20 && memcmp(m.data + at, "HINT", 4) == 0);
+    for (int i = 3; i >= 0; --i) hint = hint << 8 | m.data[at + 4 + i];
+    for (int i = 7; i >= 0; --i) file_size = file_size << 8 | m.data[at + 12 + i];
+    CHECK(hint == 16 + 24 && file_size == m.size);
+    CHECK(piped.size == m.size - 12 - hint && memcmp(piped.data + at, "HINT", 4) != 0);
+    CHECK(read_all(&piped, 1) == 500);
+    free(piped.data);
+  }
   CHECK(read_all(&m, 1) == 500);
   CHECK(read_all(&m, 0) == 500);
 

@@ -70,7 +70,18 @@ TEST(Signature, SignedFileVerifiesAndKeepsEveryByteBeforeVeri) {
   auto s = signed_copy(plain, k.private_pem);
   const uint64_t v = veri_offset(plain);
   ASSERT_GT(v, 0u);
-  EXPECT_TRUE(std::equal(plain.begin(), plain.begin() + long(v), s.begin()));
+  // Every byte before VERI is kept but the HINT's CRC and file size (§10.1),
+  // which now give the signed file's size.
+  uint64_t hint_at = 0;
+  for (const auto& c : chunk_layout(plain))
+    if (c.tag == "HINT") hint_at = c.offset;
+  ASSERT_GT(hint_at, 0u);
+  auto expected = plain;
+  std::copy(s.begin() + long(hint_at + 8), s.begin() + long(hint_at + 20),
+            expected.begin() + long(hint_at + 8));
+  EXPECT_TRUE(std::equal(expected.begin(), expected.begin() + long(v), s.begin()));
+  EXPECT_EQ(detail::load_u64(&s[hint_at + 12]), s.size());
+  EXPECT_EQ(detail::load_u64(&plain[hint_at + 12]), plain.size());
   VerifyReport r = verify_with(s, k.public_pem);
   EXPECT_TRUE(r.ok() && r.complete && r.veri_ok && r.has_signature && r.signature_ok)
       << (r.problems.empty() ? "" : r.problems[0].message);
@@ -122,6 +133,7 @@ TEST(Signature, ConsistentForgeryFailsOnlyTheSignature) {
       veri_at = c.offset;
       break;
     }
+    if (c.tag == "HINT") continue;  // outside the chain (§8)
     chain.add_chunk({&f[c.offset], 12}, {&f[c.offset + 12], c.end - c.offset - 12});
   }
   std::string veri = R"({"algorithm":"sha256-chain-v1","chunks":)" + std::to_string(chain.count()) +

@@ -136,10 +136,8 @@ std::vector<TestBlock> make_stream(const StreamSpec& spec) {
   return out;
 }
 
-std::vector<uint8_t> write_stream(const std::vector<Track>& tracks,
-                                  const std::vector<TestBlock>& blocks,
-                                  const WriterOptions& options) {
-  MemorySink sink;
+void write_stream_to(Sink& sink, const std::vector<Track>& tracks,
+                     const std::vector<TestBlock>& blocks, const WriterOptions& options) {
   Writer w(sink, options);
   for (const auto& t : tracks) w.add_track(t);
   w.set_metadata("title", "test stream");
@@ -147,7 +145,22 @@ std::vector<uint8_t> write_stream(const std::vector<Track>& tracks,
   w.set_note("written by the libh4mk tests");
   for (const auto& b : blocks) w.write_block(b.info, b.data, b.side);
   w.finish();
+}
+
+std::vector<uint8_t> write_stream(const std::vector<Track>& tracks,
+                                  const std::vector<TestBlock>& blocks,
+                                  const WriterOptions& options) {
+  MemorySink sink;
+  write_stream_to(sink, tracks, blocks, options);
   return sink.take();
+}
+
+std::vector<uint8_t> write_stream_unseekable(const std::vector<Track>& tracks,
+                                             const std::vector<TestBlock>& blocks,
+                                             const WriterOptions& options) {
+  PipeLikeSink sink;
+  write_stream_to(sink, tracks, blocks, options);
+  return std::move(sink.bytes);
 }
 
 ReadBack read_all(Source& source) {

@@ -39,9 +39,26 @@ Track h4core_audio_track(uint32_t rate, uint32_t channels, const std::string& ad
 // All tracks' blocks interleaved by decode time.
 std::vector<TestBlock> make_stream(const StreamSpec& spec);
 
+// Writes the stream with the tests' metadata to `sink`.
+void write_stream_to(Sink& sink, const std::vector<Track>& tracks,
+                     const std::vector<TestBlock>& blocks, const WriterOptions& options = {});
+// To memory, which is seekable: the file gets a filled-in HINT.
 std::vector<uint8_t> write_stream(const std::vector<Track>& tracks,
                                   const std::vector<TestBlock>& blocks,
                                   const WriterOptions& options = {});
+// What a pipe receives: the same file without a HINT.
+std::vector<uint8_t> write_stream_unseekable(const std::vector<Track>& tracks,
+                                             const std::vector<TestBlock>& blocks,
+                                             const WriterOptions& options = {});
+
+// A memory sink that cannot go back, as a pipe.
+class PipeLikeSink final : public Sink {
+ public:
+  void write(std::span<const uint8_t> data) override {
+    bytes.insert(bytes.end(), data.begin(), data.end());
+  }
+  std::vector<uint8_t> bytes;
+};
 
 struct ReadBack {
   std::vector<TestBlock> blocks;

@@ -322,6 +322,16 @@ TEST(Vectors, ExpectedResultsSayWhatTheSpecSays) {
   EXPECT_EQ(load_u16(&f[4]), 1);
   EXPECT_EQ(crc32(0, f.data(), f.size() - 4), load_u32(&f[f.size() - 4]));
   EXPECT_EQ(std::string(f.end() - 32, f.end() - 28), "TAIL");
+  // §14's annotated dump: HINT right after TRAK with the file's size, TAIL's
+  // index offset and track 1's summary (3 blocks, pts 0 to 60).
+  const size_t hint = 16 + 12 + load_u32(&f[20]);
+  ASSERT_EQ(hint, 0x7cu);
+  EXPECT_EQ(std::string(f.begin() + long(hint), f.begin() + long(hint) + 4), "HINT");
+  EXPECT_EQ(load_u32(&f[hint + 4]), 16u + 24u);
+  EXPECT_EQ(load_u64(&f[hint + 12]), f.size());
+  EXPECT_EQ(load_u64(&f[hint + 20]), load_u64(&f[f.size() - 20]));
+  EXPECT_EQ(load_u64(&f[hint + 28]), 3u);
+  EXPECT_EQ(load_u64(&f[hint + 44]), 60u);
   auto inc = describe(read_file(kDir + "/incomplete.h4mk"));
   EXPECT_FALSE(inc["has_index"].get<bool>());
   EXPECT_EQ(inc["damage"].size(), 1u);

@@ -19,6 +19,7 @@ bool is_known_tag(Tag tag) {
     case kTagSign:
     case kTagTsek:
     case kTagTail:
+    case kTagHint:
       return true;
     default:
       return false;

@@ -16,6 +16,7 @@ uint32_t size_limit_for(Tag tag, const ReaderLimits& limits) {
     case kTagSign:
       return limits.max_json_chunk;
     case kTagTsek:
+    case kTagHint:
       return limits.max_index_chunk;
     case kTagTail:
       return kTailPayloadSize;

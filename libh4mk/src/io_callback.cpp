@@ -46,6 +46,22 @@ void CallbackSink::write(std::span<const uint8_t> data) {
     if (n <= 0) throw Error(ErrorCode::kIo, "write callback failed with " + std::to_string(n));
     total += static_cast<size_t>(n);
   }
+  written_ += data.size();
+}
+
+void CallbackSink::write_at(uint64_t offset, std::span<const uint8_t> data) {
+  if (!io_.seek) throw Error(ErrorCode::kNotSeekable, "sink is not seekable");
+  auto seek_to = [&](uint64_t to) {
+    int64_t r = io_.seek(io_.opaque, static_cast<int64_t>(to));
+    if (r < 0)
+      throw Error(ErrorCode::kIo,
+                  "seek callback to " + std::to_string(to) + " failed with " + std::to_string(r));
+  };
+  const uint64_t end = written_;
+  seek_to(offset);
+  write(data);
+  seek_to(end);
+  written_ = end;
 }
 
 }  // namespace h4mk

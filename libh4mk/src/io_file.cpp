@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -49,9 +50,33 @@ void FileSource::seek(uint64_t offset) {
 FileSink::FileSink(const std::string& path) : owned_(true), name_(path) {
   f_ = std::fopen(path.c_str(), "wb");
   if (!f_) io_error("cannot create", path);
+  probe();
 }
 
-FileSink::FileSink(std::FILE* stream) : f_(stream), name_("(stream)") {}
+FileSink::FileSink(std::FILE* stream) : f_(stream), name_("(stream)") { probe(); }
+
+// A regular file can be written at an earlier position, unless it was opened
+// for appending (every write would go to the end).
+void FileSink::probe() {
+  struct stat st;
+  const int fd = fileno(f_);
+  const int flags = fcntl(fd, F_GETFL);
+  const off_t at = ftello(f_);
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && flags >= 0 && !(flags & O_APPEND) && at >= 0) {
+    seekable_ = true;
+    start_ = static_cast<uint64_t>(at);
+  }
+}
+
+void FileSink::write_at(uint64_t offset, std::span<const uint8_t> data) {
+  if (!f_) throw Error(ErrorCode::kBadState, name_ + " is closed");
+  if (!seekable_) throw Error(ErrorCode::kNotSeekable, name_ + " is not seekable");
+  if (fseeko(f_, static_cast<off_t>(start_ + offset), SEEK_SET) != 0)
+    io_error("cannot seek in", name_);
+  if (std::fwrite(data.data(), 1, data.size(), f_) != data.size()) io_error("cannot write", name_);
+  if (fseeko(f_, static_cast<off_t>(start_ + written_), SEEK_SET) != 0)
+    io_error("cannot seek in", name_);
+}
 
 FileSink::~FileSink() {
   if (owned_ && f_) std::fclose(f_);
@@ -60,6 +85,7 @@ FileSink::~FileSink() {
 void FileSink::write(std::span<const uint8_t> data) {
   if (!f_) throw Error(ErrorCode::kBadState, name_ + " is closed");
   if (std::fwrite(data.data(), 1, data.size(), f_) != data.size()) io_error("cannot write", name_);
+  written_ += data.size();
 }
 
 void FileSink::flush() {

@@ -23,4 +23,14 @@ void MemorySink::write(std::span<const uint8_t> data) {
   bytes_.insert(bytes_.end(), data.begin(), data.end());
 }
 
+void Sink::write_at(uint64_t, std::span<const uint8_t>) {
+  throw Error(ErrorCode::kNotSeekable, "sink is not seekable");
+}
+
+void MemorySink::write_at(uint64_t offset, std::span<const uint8_t> data) {
+  if (offset > bytes_.size() || data.size() > bytes_.size() - offset)
+    throw Error(ErrorCode::kInvalidArgument, "write_at past the end of the bytes written");
+  std::memcpy(bytes_.data() + offset, data.data(), data.size());
+}
+
 }  // namespace h4mk

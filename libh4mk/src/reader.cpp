@@ -9,6 +9,7 @@
 #include "chunk.hpp"
 #include "chunk_reader.hpp"
 #include "chunk_stream.hpp"
+#include "hint.hpp"
 #include "json_text.hpp"
 #include "seek_table.hpp"
 #include "track_json.hpp"
@@ -65,6 +66,10 @@ struct Reader::Impl {
   IndexState index_state = IndexState::kUnknown;
   uint64_t index_offset = 0;  // where the CORE region ends, once the index is loaded
   std::unordered_map<uint16_t, SeekTable> tables;
+  // A filled-in HINT of this very file (its size matches): the track
+  // summaries before the index is loaded. Checked against the index then.
+  std::optional<Hint> hint;
+  uint64_t hint_offset = 0;
 
   Impl(Source& s, ReaderOptions o) : source(s), opt(o), stream(s), chunks(stream, opt.limits) {
     chunks.set_track_filter([this](uint16_t id) { return slot_of_id.count(id) != 0; });
@@ -150,10 +155,59 @@ struct Reader::Impl {
           (tag == kTagMeta ? meta_json : safe_json) = std::move(text);
       } else if (tag == kTagNote) {
         note = text_of(v.payload);
+      } else if (tag == kTagHint) {
+        take_hint(v);
       }
       stream.consume(v.total());
     }
     data_offset = stream.position();
+  }
+
+  // A HINT left as zeros (the writer did not finish) or written for a file of
+  // another size (cut, still growing, appended to) is not this file's: it is
+  // ignored without a report, as a missing TAIL is.
+  void take_hint(const ChunkView& v) {
+    try {
+      Hint h = decode_hint(v.payload, tracks.size(), v.offset);
+      const auto size = stream.size();
+      if (h.file_size == 0 || (size && *size != h.file_size)) return;
+      hint = std::move(h);
+      hint_offset = v.offset;
+    } catch (const Error& e) {
+      record(v.offset, v.total(), e.code(), std::string(e.what()) + "; ignored");
+    }
+  }
+
+  std::optional<TrackSummary> hinted_summary(uint16_t id) const {
+    auto it = slot_of_id.find(id);
+    if (!hint || it == slot_of_id.end()) return std::nullopt;
+    return hint->tracks[it->second];
+  }
+
+  // Once the index is known, a HINT that says otherwise is damage.
+  void check_hint_against_index() {
+    // On a pipe there is no end to check against: the HINT stays advisory.
+    if (!hint || !stream.seekable()) return;
+    std::string why;
+    if (index_state != IndexState::kLoaded) {
+      why = "the file has no usable index";
+    } else if (hint->index_offset != index_offset) {
+      why = "index offset " + std::to_string(hint->index_offset) + ", TAIL says " +
+            std::to_string(index_offset);
+    } else {
+      for (const Track& t : tracks) {
+        auto table = tables.find(t.id);
+        if (table == tables.end() || !(table->second.summary == *hinted_summary(t.id))) {
+          why = "track " + std::to_string(t.id) + "'s summary differs from its TSEK";
+          break;
+        }
+      }
+    }
+    if (!why.empty())
+      record(hint_offset, 0, ErrorCode::kCorrupt,
+             "HINT chunk at offset " + std::to_string(hint_offset) +
+                 " disagrees with the end of the file (" + why + "); the index is used");
+    hint.reset();
   }
 
   // --- sequential reading ---
@@ -304,6 +358,11 @@ struct Reader::Impl {
 
   void ensure_index() {
     if (index_state != IndexState::kUnknown) return;
+    load_index();
+    check_hint_against_index();
+  }
+
+  void load_index() {
     index_state = IndexState::kAbsent;
     auto size = stream.size();
     if (!stream.seekable() || !size || *size < data_offset + kTailRegionSize) return;
@@ -634,6 +693,9 @@ std::span<const IndexEntry> Reader::index(uint16_t track_id) {
 }
 
 std::optional<TrackSummary> Reader::summary(uint16_t track_id) {
+  // From the HINT until the index is loaded (no read at the end of the file),
+  // and on a pipe, where there is no index to load.
+  if (impl_->hint) return impl_->hinted_summary(track_id);
   impl_->ensure_index();
   auto it = impl_->tables.find(track_id);
   if (it == impl_->tables.end()) return std::nullopt;

@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -83,12 +85,37 @@ std::optional<std::vector<uint8_t>> from_hex(const std::string& s) {
   return out;
 }
 
-// Appends a chunk to out and extends the container CRC.
-void put_chunk(Sink& out, uint32_t& crc, Tag tag, std::span<const uint8_t> payload) {
+void append_chunk(std::vector<uint8_t>& out, Tag tag, std::span<const uint8_t> payload) {
   auto h = make_chunk_header(tag, payload);
-  out.write(h);
-  out.write(payload);
-  crc = crc32(crc32(crc, h.data(), h.size()), payload.data(), payload.size());
+  out.insert(out.end(), h.begin(), h.end());
+  out.insert(out.end(), payload.begin(), payload.end());
+}
+
+// The HINT chunk with the signed file's size, to put over the old one
+// (FORMAT.md §10.1); empty when the file has no HINT or one that was not this
+// file's (zeros stay zeros). The HINT is outside the hash chain, so this
+// leaves VERI and the signature intact.
+struct HintPatch {
+  uint64_t offset = 0;
+  std::vector<uint8_t> bytes;
+};
+
+HintPatch hint_with_new_size(Source& in, uint64_t old_size, uint64_t new_size,
+                             uint64_t index_offset) {
+  uint8_t h[kChunkHeaderSize];
+  read_exact(in, kFileHeaderSize, h);
+  const uint64_t at = kFileHeaderSize + kChunkHeaderSize + parse_chunk_header(h).size;
+  if (at + kChunkHeaderSize + 8 > index_offset) return {};
+  read_exact(in, at, h);
+  const ChunkHeader c = parse_chunk_header(h);
+  if (c.tag != kTagHint || c.size < 8 || at + kChunkHeaderSize + c.size > index_offset) return {};
+  std::vector<uint8_t> payload(c.size);
+  read_exact(in, at + kChunkHeaderSize, payload);
+  if (load_u64(payload.data()) != old_size) return {};
+  store_u64(payload.data(), new_size);
+  HintPatch patch{at, {}};
+  append_chunk(patch.bytes, kTagHint, payload);
+  return patch;
 }
 
 }  // namespace
@@ -113,25 +140,14 @@ void sign_file(Source& in, Sink& out, std::string_view private_key_pem) {
   std::vector<uint8_t> region(size - kTailRegionSize - index_offset);
   read_exact(in, index_offset, region);
 
-  // The data before the index, byte for byte.
-  uint32_t crc = 0;
-  in.seek(0);
-  std::vector<uint8_t> buf(1 << 20);
-  for (uint64_t left = index_offset; left > 0;) {
-    const size_t n = in.read({buf.data(), size_t(std::min<uint64_t>(left, buf.size()))});
-    if (n == 0) throw Error(ErrorCode::kTruncated, "file shrank while being signed");
-    out.write({buf.data(), n});
-    crc = crc32(crc, buf.data(), n);
-    left -= n;
-  }
-
   // The index region again, a fresh SIGN after VERI, any old SIGN dropped.
+  std::vector<uint8_t> new_region;
   for (size_t pos = 0; pos < region.size();) {
     const ChunkHeader c = parse_chunk_header(region.data() + pos);
     std::span<const uint8_t> payload(region.data() + pos + kChunkHeaderSize, c.size);
     pos += kChunkHeaderSize + c.size;
     if (c.tag == kTagSign) continue;
-    put_chunk(out, crc, c.tag, payload);
+    append_chunk(new_region, c.tag, payload);
     if (c.tag != kTagVeri) continue;
     const auto msg =
         signed_message({reinterpret_cast<const char*>(payload.data()), payload.size()});
@@ -148,8 +164,31 @@ void sign_file(Source& in, Sink& out, std::string_view private_key_pem) {
         {"public_key", raw_public_hex(key.get())},
         {"signature",
          to_hex({sig, sig_len})}}.dump();
-    put_chunk(out, crc, kTagSign, {reinterpret_cast<const uint8_t*>(sign.data()), sign.size()});
+    append_chunk(new_region, kTagSign,
+                 {reinterpret_cast<const uint8_t*>(sign.data()), sign.size()});
   }
+  const uint64_t new_size = index_offset + new_region.size() + kTailRegionSize;
+  const HintPatch hint = hint_with_new_size(in, size, new_size, index_offset);
+
+  // The data before the index, byte for byte but for the HINT's file size.
+  uint32_t crc = 0;
+  in.seek(0);
+  std::vector<uint8_t> buf(1 << 20);
+  for (uint64_t at = 0; at < index_offset;) {
+    const size_t n =
+        in.read({buf.data(), size_t(std::min<uint64_t>(index_offset - at, buf.size()))});
+    if (n == 0) throw Error(ErrorCode::kTruncated, "file shrank while being signed");
+    const uint64_t from = std::max(at, hint.offset);
+    const uint64_t to = std::min(at + n, hint.offset + hint.bytes.size());
+    if (from < to)
+      std::memcpy(buf.data() + (from - at), hint.bytes.data() + (from - hint.offset), to - from);
+    out.write({buf.data(), n});
+    crc = crc32(crc, buf.data(), n);
+    at += n;
+  }
+  out.write(new_region);
+  crc = crc32(crc, new_region.data(), new_region.size());
+
   // TAIL (unchanged: the index still starts where it did) and the new CRC.
   out.write({tail, kChunkHeaderSize + kTailPayloadSize});
   crc = crc32(crc, tail, kChunkHeaderSize + kTailPayloadSize);

@@ -6,6 +6,7 @@
 #include <initializer_list>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "block_group.hpp"
@@ -15,6 +16,7 @@
 #include "chunk_stream.hpp"
 #include "h4mk/signature.hpp"
 #include "hash_chain.hpp"
+#include "hint.hpp"
 #include "json_text.hpp"
 #include "seek_table.hpp"
 #include "track_json.hpp"
@@ -51,7 +53,9 @@ class Verifier {
         continue;
       }
       ++report_.chunks;
-      if (opt_.check_veri && !report_.has_veri && v.header.tag != kTagVeri)
+      // The HINT is filled in after the chain is computed: outside it (§8).
+      if (opt_.check_veri && !report_.has_veri && v.header.tag != kTagVeri &&
+          v.header.tag != kTagHint)
         chain_.add_chunk({stream_.data(), kChunkHeaderSize}, v.payload);
       if (v.header.tag == kTagTail) {
         check_tail(v);
@@ -99,8 +103,10 @@ class Verifier {
         if (report_.chunks != 1) order("is not the first chunk");
         try {
           for (Track& t : decode_tracks(std::string(v.payload.begin(), v.payload.end()), v.offset,
-                                        opt_.limits))
+                                        opt_.limits)) {
+            trak_order_.push_back(t.id);
             tracks_[t.id] = t;
+          }
         } catch (const Error& e) {
           problem(v.offset, tag, e.code(), e.what());
         }
@@ -133,6 +139,19 @@ class Verifier {
           uint16_t id = t.track_id;
           if (!stored_.emplace(id, std::move(t)).second)
             order("repeats track " + std::to_string(id));
+        } catch (const Error& e) {
+          problem(v.offset, tag, e.code(), e.what());
+        }
+        break;
+      case kTagHint:
+        if (previous_tag_ != kTagTrak) order("does not follow TRAK");
+        if (hint_offset_) {
+          order("appears twice");
+          break;
+        }
+        hint_offset_ = v.offset;
+        try {
+          hint_ = decode_hint(v.payload, trak_order_.size(), v.offset);
         } catch (const Error& e) {
           problem(v.offset, tag, e.code(), e.what());
         }
@@ -249,6 +268,8 @@ class Verifier {
     if (extra)
       problem(v.offset + v.total() + 4, 0, ErrorCode::kCorrupt,
               std::to_string(extra) + " bytes follow the container CRC");
+    file_size_ = stream_.position();
+    tail_index_offset_ = tail.index_offset;
   }
 
   void check_signature_with_key() {
@@ -265,6 +286,28 @@ class Verifier {
 
   uint64_t sign_offset() const { return index_start_; }
 
+  // A filled-in HINT must say what the end of the file says (zeros: the
+  // writer could not fill it in, which is allowed).
+  void check_hint() {
+    if (!hint_ || hint_->file_size == 0) return;
+    std::string why;
+    if (hint_->file_size != file_size_) {
+      why = "says the file is " + std::to_string(hint_->file_size) + " bytes, it is " +
+            std::to_string(file_size_);
+    } else if (hint_->index_offset != tail_index_offset_) {
+      why = "says the index starts at " + std::to_string(hint_->index_offset) + ", TAIL says " +
+            std::to_string(tail_index_offset_);
+    } else {
+      for (size_t i = 0; i < trak_order_.size() && why.empty(); ++i)
+        if (!(hint_->tracks[i] == rebuilt_[trak_order_[i]].summary))
+          why = "has a summary of track " + std::to_string(trak_order_[i]) +
+                " that does not match its blocks";
+    }
+    if (!why.empty())
+      problem(hint_offset_, kTagHint, ErrorCode::kCorrupt,
+              "HINT chunk at offset " + std::to_string(hint_offset_) + " " + why);
+  }
+
   void finish() {
     check_signature_with_key();
     if (!report_.complete) {
@@ -273,6 +316,7 @@ class Verifier {
                 "no TAIL: the file is incomplete (cut, or still being written)");
       return;
     }
+    check_hint();
     if (stored_.empty()) return;  // written without an index
     for (const auto& [id, track] : tracks_) {
       auto s = stored_.find(id);
@@ -294,6 +338,11 @@ class Verifier {
   VerifyReport report_;
   HashChain chain_;
   std::map<uint16_t, Track> tracks_;
+  std::vector<uint16_t> trak_order_;
+  std::optional<Hint> hint_;
+  uint64_t hint_offset_ = 0;
+  uint64_t file_size_ = 0;
+  uint64_t tail_index_offset_ = 0;
   std::set<Tag> header_chunks_;
   std::vector<DecodedBlock> blocks_;
   std::map<uint16_t, SeekTable> rebuilt_, stored_;

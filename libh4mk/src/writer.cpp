@@ -13,6 +13,7 @@
 #include "h4mk/limits.hpp"
 #include "h4mk/side_data.hpp"
 #include "hash_chain.hpp"
+#include "hint.hpp"
 #include "seek_table.hpp"
 #include "track_json.hpp"
 
@@ -66,7 +67,13 @@ struct Writer::Impl {
   std::string note;
 
   uint64_t offset = 0;
+  // The CRC of the bytes since crc_from: the whole file, or, with a HINT, the
+  // bytes after it (finish() joins the parts once the HINT is filled in).
   uint32_t container_crc = 0;
+  uint64_t crc_from = 0;
+  bool has_hint = false;
+  uint64_t hint_at = 0;
+  uint32_t crc_before_hint = 0;
   HashChain chain;
   uint64_t core_count = 0;
   uint64_t block_count = 0;
@@ -99,7 +106,8 @@ struct Writer::Impl {
     const uint32_t payload_crc = combine ? crc32(0, payload.data(), payload.size()) : 0;
     store_u32(h + 8, combine ? chunk_crc_from_payload_crc(tag, size, payload_crc)
                              : crc32(crc32(0, h, 8), payload.data(), payload.size()));
-    if (opt.write_veri && tag != kTagVeri) chain.add_chunk({h, kChunkHeaderSize}, payload);
+    if (opt.write_veri && tag != kTagVeri && tag != kTagHint)
+      chain.add_chunk({h, kChunkHeaderSize}, payload);
     sink.write(chunk_buf);
     if (combine) {
       container_crc = crc32(container_crc, h, kChunkHeaderSize);
@@ -133,6 +141,16 @@ struct Writer::Impl {
     std::vector<Track> list;
     for (const auto& t : tracks) list.push_back(t.track);
     emit_text_chunk(kTagTrak, encode_tracks(list));
+    // A sink that can be written at an earlier offset gets a HINT, zeros
+    // until finish() fills it in (§10.1); pipes get none.
+    if (opt.write_index && sink.seekable()) {
+      has_hint = true;
+      hint_at = offset;
+      crc_before_hint = container_crc;
+      emit_chunk(kTagHint, std::vector<uint8_t>(hint_payload_size(tracks.size())));
+      container_crc = 0;
+      crc_from = offset;
+    }
     if (!meta.empty()) emit_text_chunk(kTagMeta, meta.dump());
     const std::string safe_text = safe_with_mask_summary();
     if (!safe_text.empty()) emit_text_chunk(kTagSafe, safe_text);
@@ -276,6 +294,22 @@ struct Writer::Impl {
     if (ts.payloads.size() >= opt.max_group_bytes) close_group(ts);
   }
 
+  // Overwrites the HINT with the totals of the finished file and returns the
+  // container CRC of the file as it now is. Done before the container CRC is
+  // written, so a failure here leaves an incomplete file, not a wrong CRC.
+  uint32_t fill_in_hint(uint64_t index_offset) {
+    Hint h{offset + 4, index_offset, {}};
+    for (const auto& ts : tracks) h.tracks.push_back(ts.table.summary);
+    const std::vector<uint8_t> payload = encode_hint(h);
+    const auto header = make_chunk_header(kTagHint, payload);
+    std::vector<uint8_t> chunk(header.begin(), header.end());
+    chunk.insert(chunk.end(), payload.begin(), payload.end());
+    sink.write_at(hint_at, chunk);
+    const uint32_t with_hint =
+        crc32_concat(crc_before_hint, crc32(0, chunk.data(), chunk.size()), chunk.size());
+    return crc32_concat(with_hint, container_crc, offset - crc_from);
+  }
+
   void finish() {
     if (state == State::kSetup) begin();
     if (state != State::kWriting) throw Error(ErrorCode::kBadState, "writer is finished or failed");
@@ -292,8 +326,10 @@ struct Writer::Impl {
         emit_chunk(kTagTsek, encode_seek_table(ts.table));
       }
     emit_chunk(kTagTail, encode_tail({index_offset, core_count}));
+    uint32_t file_crc = container_crc;
+    if (has_hint) file_crc = fill_in_hint(index_offset);
     uint8_t crc[4];
-    store_u32(crc, container_crc);
+    store_u32(crc, file_crc);
     emit(crc);
     sink.flush();
     state = State::kFinished;

@@ -51,6 +51,9 @@ const char* h4mk_strerror(int status);
  * write returns bytes written (<= 0 on error); seek goes to an absolute offset
  * and returns it (< 0 on error); size returns the total size (< 0 if unknown).
  * A NULL seek means the stream is not seekable; a NULL size means unknown.
+ * Offsets count from the first byte of the H4MK file. A writer given a seek
+ * goes back once, when it finishes, to fill in the HINT chunk (the file's
+ * totals, FORMAT.md §10.1), then seeks to the end again.
  */
 typedef struct h4mk_io {
   void* opaque;
@@ -140,7 +143,9 @@ uint64_t h4mk_reader_data_offset(const h4mk_reader* r);
 
 /* 1 if the file is complete and its index loaded, 0 otherwise. */
 int h4mk_reader_has_index(h4mk_reader* r);
-/* Per-track totals from the index: H4MK_ERR_NOT_FOUND without an index. */
+/* Per-track totals: from the HINT chunk when the file has a filled-in one
+ * (no read at the end of the file), else from the index (loading it);
+ * H4MK_ERR_NOT_FOUND with neither. */
 int h4mk_reader_track_summary(h4mk_reader* r, uint16_t track_id, uint64_t* block_count,
                               int64_t* start_pts, int64_t* end_pts);
 typedef struct h4mk_index_entry {

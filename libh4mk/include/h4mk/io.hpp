@@ -33,6 +33,12 @@ class Sink {
   // Writes all of data or throws Error(kIo).
   virtual void write(std::span<const uint8_t> data) = 0;
   virtual void flush() {}
+  // True when write_at() can overwrite bytes already written (regular files,
+  // memory). The writer then fills in the HINT chunk when it finishes.
+  virtual bool seekable() const { return false; }
+  // Overwrites bytes at `offset`, counted from the first byte this sink was
+  // given; later writes continue at the end. Only called when seekable().
+  virtual void write_at(uint64_t offset, std::span<const uint8_t> data);
 };
 
 // --- memory -----------------------------------------------------------------
@@ -53,6 +59,8 @@ class MemorySource final : public Source {
 class MemorySink final : public Sink {
  public:
   void write(std::span<const uint8_t> data) override;
+  bool seekable() const override { return true; }
+  void write_at(uint64_t offset, std::span<const uint8_t> data) override;
   const std::vector<uint8_t>& bytes() const { return bytes_; }
   std::vector<uint8_t> take() { return std::move(bytes_); }
 
@@ -96,12 +104,19 @@ class FileSink final : public Sink {
 
   void write(std::span<const uint8_t> data) override;
   void flush() override;
+  // Regular files not opened for appending; pipes, sockets and ttys are not.
+  bool seekable() const override { return seekable_; }
+  void write_at(uint64_t offset, std::span<const uint8_t> data) override;
   // Flushes and closes, reporting errors that a destructor would swallow.
   void close();
 
  private:
+  void probe();
   std::FILE* f_ = nullptr;
   bool owned_ = false;
+  bool seekable_ = false;
+  uint64_t start_ = 0;  // where the first byte went (a stream may not start at 0)
+  uint64_t written_ = 0;
   std::string name_;
 };
 
@@ -133,9 +148,14 @@ class CallbackSink final : public Sink {
  public:
   explicit CallbackSink(const CallbackIo& io);
   void write(std::span<const uint8_t> data) override;
+  // With a seek callback: seek(offset) moves the output to that byte of what
+  // was written, as it moves a reader's input.
+  bool seekable() const override { return io_.seek != nullptr; }
+  void write_at(uint64_t offset, std::span<const uint8_t> data) override;
 
  private:
   CallbackIo io_;
+  uint64_t written_ = 0;  // the end, to continue at after write_at()
 };
 
 }  // namespace h4mk

@@ -104,6 +104,9 @@ class Reader {
   // True when the file ends in a valid TAIL and its index chunks check.
   bool has_index();
   std::span<const IndexEntry> index(uint16_t track_id);
+  // From a filled-in HINT chunk of this file while the index is not loaded
+  // (no read at the end; on a pipe, the only source), then from the index.
+  // Once the index loads, a HINT that disagrees with it is reported as damage.
   std::optional<TrackSummary> summary(uint16_t track_id);
   const std::string& veri_json();       // VERI payload, "" if absent
   const std::string& signature_json();  // SIGN payload (h4mk/signature.hpp), "" if absent
