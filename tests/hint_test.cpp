@@ -242,6 +242,37 @@ TEST(Hint, FailingToFillItInLosesNoBlock) {
   EXPECT_EQ(load_u64(&sink.bytes[at + 12]), 0u);
 }
 
+// A HINT larger than any track count the reader accepts is not read in: it
+// is skipped as an oversized chunk, whatever its CRC says.
+TEST(Hint, OneLargerThanTheTrackLimitAllowsIsSkipped) {
+  StreamSpec spec;
+  spec.seed = 32;
+  spec.seconds = 4;
+  std::vector<Track> one = {test_tracks(spec)[0]};
+  std::vector<TestBlock> blocks = of_track(make_stream(spec), one[0].id);
+  auto file = write_stream(one, blocks);
+  const uint64_t at = chunk_at(file, "HINT");
+  ASSERT_GT(at, 0u);
+  // 24 more bytes: the payload of a HINT for two tracks.
+  std::vector<uint8_t> bigger(file.begin(), file.begin() + long(at + 12 + 40));
+  bigger.insert(bigger.end(), 24, 0);
+  bigger.insert(bigger.end(), file.begin() + long(at + 12 + 40), file.end());
+  store_u32(&bigger[at + 4], 64);
+  fix_crcs(bigger, at);
+  MemorySource src(bigger);
+  ReaderOptions one_track;
+  one_track.limits.max_tracks = 1;
+  Reader r(src, one_track);
+  ASSERT_FALSE(r.damage().empty());
+  EXPECT_EQ(r.damage()[0].offset, at);
+  EXPECT_NE(r.damage()[0].message.find("HINT chunk at offset " + std::to_string(at) +
+                                       " claims 64 bytes (limit 40)"),
+            std::string::npos)
+      << r.damage()[0].message;
+  ReadBack back = read_all(bigger);
+  EXPECT_EQ(back.blocks.size(), blocks.size());
+}
+
 TEST(Hint, FilesGetItStreamsOpenedForAppendingDoNot) {
   const fs::path dir = process_work_dir(fs::temp_directory_path(), "h4mk-hint");
   auto spec = three_tracks();

@@ -1,8 +1,12 @@
 #include "chunk_reader.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "block_group.hpp"
 #include "byte_order.hpp"
 #include "crc32.hpp"
+#include "hint.hpp"
 
 namespace h4mk::detail {
 
@@ -16,8 +20,9 @@ uint32_t size_limit_for(Tag tag, const ReaderLimits& limits) {
     case kTagSign:
       return limits.max_json_chunk;
     case kTagTsek:
-    case kTagHint:
       return limits.max_index_chunk;
+    case kTagHint:  // 16 + 24 bytes per track
+      return uint32_t(std::min<size_t>(hint_payload_size(limits.max_tracks), UINT32_MAX));
     case kTagTail:
       return kTailPayloadSize;
     default:
