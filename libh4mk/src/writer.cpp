@@ -67,12 +67,10 @@ struct Writer::Impl {
   std::string note;
 
   uint64_t offset = 0;
-  // The CRC of the bytes since crc_from: the whole file, or, with a HINT, the
-  // bytes after it (finish() joins the parts once the HINT is filled in).
+  // The CRC of the whole file, or, with a HINT, of the bytes after it
+  // (finish() joins the parts once the HINT is filled in).
   uint32_t container_crc = 0;
-  uint64_t crc_from = 0;
-  bool has_hint = false;
-  uint64_t hint_at = 0;
+  uint64_t hint_at = 0;  // 0: no HINT
   uint32_t crc_before_hint = 0;
   HashChain chain;
   uint64_t core_count = 0;
@@ -144,12 +142,10 @@ struct Writer::Impl {
     // A sink that can be written at an earlier offset gets a HINT, zeros
     // until finish() fills it in (§10.1); pipes get none.
     if (opt.write_index && sink.seekable()) {
-      has_hint = true;
       hint_at = offset;
       crc_before_hint = container_crc;
       emit_chunk(kTagHint, std::vector<uint8_t>(hint_payload_size(tracks.size())));
       container_crc = 0;
-      crc_from = offset;
     }
     if (!meta.empty()) emit_text_chunk(kTagMeta, meta.dump());
     const std::string safe_text = safe_with_mask_summary();
@@ -307,7 +303,7 @@ struct Writer::Impl {
     sink.write_at(hint_at, chunk);
     const uint32_t with_hint =
         crc32_concat(crc_before_hint, crc32(0, chunk.data(), chunk.size()), chunk.size());
-    return crc32_concat(with_hint, container_crc, offset - crc_from);
+    return crc32_concat(with_hint, container_crc, offset - (hint_at + chunk.size()));
   }
 
   void finish() {
@@ -327,7 +323,7 @@ struct Writer::Impl {
       }
     emit_chunk(kTagTail, encode_tail({index_offset, core_count}));
     uint32_t file_crc = container_crc;
-    if (has_hint) file_crc = fill_in_hint(index_offset);
+    if (hint_at) file_crc = fill_in_hint(index_offset);
     uint8_t crc[4];
     store_u32(crc, file_crc);
     emit(crc);

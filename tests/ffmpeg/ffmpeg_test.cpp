@@ -229,24 +229,11 @@ TEST(FFmpeg, FfprobeJsonMatchesSourceAndPipe) {
   EXPECT_EQ(probe("probe.bin")["format"]["format_name"], "h4mk");
 }
 
-uint32_t load_u32(const std::string& f, size_t at) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = v << 8 | uint8_t(f[at + size_t(i)]);
-  return v;
-}
-
-// Where the HINT chunk is (right after TRAK) and how long, or {0, 0}.
-std::pair<size_t, size_t> hint_extent(const std::string& f) {
-  const size_t at = 16 + 12 + load_u32(f, 16 + 4);
-  if (f.size() < at + 12 || f.compare(at, 4, "HINT") != 0) return {0, 0};
-  return {at, 12 + load_u32(f, at + 4)};
-}
-
-// Offset of the first chunk with this tag, walking the chunk headers.
-size_t first_chunk(const std::string& f, const char* tag) {
-  for (size_t at = 16; at + 12 <= f.size(); at += 12 + load_u32(f, at + 4))
-    if (f.compare(at, 4, tag) == 0) return at;
-  return f.size();
+// The extent of the first chunk with this tag ({size, size} if none).
+ChunkExtent first_chunk(const std::string& f, const std::string& tag) {
+  for (const auto& c : chunk_layout({reinterpret_cast<const uint8_t*>(f.data()), f.size()}))
+    if (c.tag == tag) return c;
+  return {f.size(), f.size(), ""};
 }
 
 TEST(FFmpeg, PipeOutputIsTheFileWithoutItsHintAndPipeInputReadsTheSame) {
@@ -258,16 +245,15 @@ TEST(FFmpeg, PipeOutputIsTheFileWithoutItsHintAndPipeInputReadsTheSame) {
   // Seekable output gets a filled-in HINT (its size is the file's); a pipe
   // gets none. Without it the bytes are the same up to the seek tables, which
   // hold offsets (the VERI hash included: the chain does not cover the HINT).
-  const auto [at, len] = hint_extent(a);
-  ASSERT_GT(at, 0u) << "no HINT in file output";
-  EXPECT_EQ(hint_extent(b).first, 0u) << "a HINT in pipe output";
-  uint64_t size = 0;
-  for (int i = 7; i >= 0; --i) size = size << 8 | uint8_t(a[at + 12 + size_t(i)]);
-  EXPECT_EQ(size, a.size());
+  const auto hint = first_chunk(a, "HINT");
+  ASSERT_EQ(hint.offset, first_chunk(a, "TRAK").end) << "no HINT right after TRAK in file output";
+  EXPECT_EQ(first_chunk(b, "HINT").offset, b.size()) << "a HINT in pipe output";
+  const size_t at = hint.offset, len = hint.end - hint.offset;
+  EXPECT_EQ(detail::load_u64(reinterpret_cast<const uint8_t*>(a.data()) + at + 12), a.size());
   std::string without = a.substr(0, at) + a.substr(at + len);
   ASSERT_EQ(without.size(), b.size());
-  const size_t tsek = first_chunk(b, "TSEK");
-  ASSERT_GT(tsek, first_chunk(b, "VERI"));
+  const size_t tsek = first_chunk(b, "TSEK").offset;
+  ASSERT_GT(tsek, first_chunk(b, "VERI").offset);
   EXPECT_TRUE(without.compare(0, tsek, b, 0, tsek) == 0)
       << "pipe output differs from file output beyond the HINT";
   for (const char* f : {"file-out.h4mk", "pipe-out.h4mk"}) {
