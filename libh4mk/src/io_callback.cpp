@@ -5,6 +5,16 @@
 
 namespace h4mk {
 
+namespace {
+// Reading and writing share the callback and its error message.
+void seek_callback(const CallbackIo& io, uint64_t offset) {
+  int64_t r = io.seek(io.opaque, static_cast<int64_t>(offset));
+  if (r < 0)
+    throw Error(ErrorCode::kIo,
+                "seek callback to " + std::to_string(offset) + " failed with " + std::to_string(r));
+}
+}  // namespace
+
 CallbackSource::CallbackSource(const CallbackIo& io) : io_(io) {
   if (!io_.read) throw Error(ErrorCode::kInvalidArgument, "I/O callbacks have no read function");
 }
@@ -22,10 +32,7 @@ size_t CallbackSource::read(std::span<uint8_t> buf) {
 
 void CallbackSource::seek(uint64_t offset) {
   if (!io_.seek) throw Error(ErrorCode::kNotSeekable, "source is not seekable");
-  int64_t r = io_.seek(io_.opaque, static_cast<int64_t>(offset));
-  if (r < 0)
-    throw Error(ErrorCode::kIo,
-                "seek callback to " + std::to_string(offset) + " failed with " + std::to_string(r));
+  seek_callback(io_, offset);
 }
 
 std::optional<uint64_t> CallbackSource::size() const {
@@ -51,16 +58,10 @@ void CallbackSink::write(std::span<const uint8_t> data) {
 
 void CallbackSink::write_at(uint64_t offset, std::span<const uint8_t> data) {
   if (!io_.seek) throw Error(ErrorCode::kNotSeekable, "sink is not seekable");
-  auto seek_to = [&](uint64_t to) {
-    int64_t r = io_.seek(io_.opaque, static_cast<int64_t>(to));
-    if (r < 0)
-      throw Error(ErrorCode::kIo,
-                  "seek callback to " + std::to_string(to) + " failed with " + std::to_string(r));
-  };
   const uint64_t end = written_;
-  seek_to(offset);
+  seek_callback(io_, offset);
   write(data);
-  seek_to(end);
+  seek_callback(io_, end);
   written_ = end;
 }
 
