@@ -1,7 +1,10 @@
 // Block group decoding: a CORE payload must decode within its bounds or be
-// rejected; what decodes re-encodes to a group that decodes the same.
+// rejected; what decodes re-encodes to a group that decodes the same; verify's
+// summarize_group accepts and rejects exactly what decode_group does.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "../libh4mk/src/block_group.hpp"
@@ -13,7 +16,36 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 8) return 0;
   const int64_t default_duration = int64_t(data[0]);  // first byte: the track default
   std::span<const uint8_t> payload(data + 1, size - 1);
-  std::vector<DecodedBlock> blocks;
+  std::vector<DecodedBlock> blocks, scratch;
+  std::string summary_error, decode_error;
+  GroupSummary s{};
+  try {
+    s = summarize_group(payload, default_duration, 65536, 0, scratch);
+  } catch (const Error& e) {
+    summary_error = e.what();
+  }
+  try {
+    decode_group(payload, default_duration, 65536, 0, blocks);
+  } catch (const Error& e) {
+    decode_error = e.what();
+  }
+  if (summary_error != decode_error) __builtin_trap();
+  if (decode_error.empty()) {
+    // The summary is what the decoded blocks say.
+    const DecodedBlock* key = nullptr;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (const DecodedBlock& b : blocks) {
+      if (!key && b.info.type == BlockType::kI) key = &b;
+      int64_t end;
+      if (__builtin_add_overflow(b.info.pts, b.info.duration, &end)) end = INT64_MAX;
+      lo = std::min(lo, b.info.pts);
+      hi = std::max(hi, end);
+    }
+    if (s.header.block_count != blocks.size() || s.has_key != (key != nullptr) ||
+        (key && s.first_key_pts != key->info.pts) || s.min_pts != lo || s.max_end != hi ||
+        s.first_dts != blocks.front().info.dts || s.last_dts != blocks.back().info.dts)
+      __builtin_trap();
+  }
   try {
     GroupHeader g = decode_group(payload, default_duration, 65536, 0, blocks);
     std::vector<PendingBlock> pending;

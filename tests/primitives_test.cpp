@@ -6,6 +6,7 @@
 
 #include "../libh4mk/src/base64.hpp"
 #include "../libh4mk/src/block_group.hpp"
+#include "../libh4mk/src/byte_order.hpp"
 #include "../libh4mk/src/crc32.hpp"
 #include "../libh4mk/src/leb128.hpp"
 #include "h4mk/h4mk.hpp"
@@ -183,6 +184,101 @@ TEST(BlockGroup, TimestampsAtTheEdgesOfInt64) {
   refused({{{9, BlockType::kI, INT64_MIN + 1, INT64_MIN + 1, 0}, 1},
            {{9, BlockType::kI, INT64_MAX, INT64_MAX, 0}, 1}},
           "pts step does not fit");
+}
+
+// summarize_group (verify's path) must accept and reject exactly what
+// decode_group does, with the same error, and agree with the decoded blocks.
+// Summary computed here from decode_group's blocks, independently.
+std::string summary_or_error(std::span<const uint8_t> payload, int64_t dd, bool via_summary) {
+  try {
+    std::vector<DecodedBlock> blocks;
+    if (via_summary) {
+      GroupSummary s = summarize_group(payload, dd, 1000, 77, blocks);
+      return "count " + std::to_string(s.header.block_count) + " key " +
+             (s.has_key ? std::to_string(s.first_key_pts) : "-") + " pts " +
+             std::to_string(s.min_pts) + ".." + std::to_string(s.max_end) + " dts " +
+             std::to_string(s.first_dts) + ".." + std::to_string(s.last_dts) + " oob " +
+             std::to_string(s.out_of_bounds);
+    }
+    GroupHeader g = decode_group(payload, dd, 1000, 77, blocks);
+    std::string key = "-";
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    bool oob = false;
+    auto outside = [](int64_t x) { return x > kMaxTimestamp || x < -kMaxTimestamp; };
+    for (const DecodedBlock& b : blocks) {
+      if (key == "-" && b.info.type == BlockType::kI) key = std::to_string(b.info.pts);
+      lo = std::min(lo, b.info.pts);
+      int64_t end;
+      hi =
+          std::max(hi, __builtin_add_overflow(b.info.pts, b.info.duration, &end) ? INT64_MAX : end);
+      oob = oob || outside(b.info.pts) || outside(b.info.dts) || outside(b.info.duration);
+    }
+    return "count " + std::to_string(g.block_count) + " key " + key + " pts " + std::to_string(lo) +
+           ".." + std::to_string(hi) + " dts " + std::to_string(blocks.front().info.dts) + ".." +
+           std::to_string(blocks.back().info.dts) + " oob " + std::to_string(oob);
+  } catch (const Error& e) {
+    return "error " + std::to_string(int(e.code())) + " " + e.what();
+  }
+}
+
+TEST(BlockGroup, SummaryAgreesWithDecodingOnGoodAndDamagedGroups) {
+  std::mt19937_64 rng(7);
+  int rejected = 0, accepted = 0;
+  for (int round = 0; round < 3000; ++round) {
+    // Uniform fixed-size, uniform variable-size, or per-record groups; some
+    // starting near INT64_MAX so that a block's pts overflows.
+    const int kind = round % 3;
+    const int n = 1 + int(rng() % 40);
+    const int64_t dur = int64_t(rng() % 5);
+    int64_t pts = (rng() % 4 == 0) ? INT64_MAX - int64_t(rng() % 100) : int64_t(rng() % 1000) - 500;
+    if (rng() % 8 == 0) pts = kMaxTimestamp - 2;
+    std::vector<PendingBlock> blocks;
+    for (int i = 0; i < n; ++i) {
+      BlockType type = kind == 2 ? static_cast<BlockType>(rng() % 3)
+                                 : (round % 2 ? BlockType::kI : BlockType::kP);
+      const int64_t at = i == 0 ? pts : blocks.back().info.pts + dur;
+      if (i > 0 && __builtin_add_overflow(blocks.back().info.pts, dur, &pts)) break;
+      blocks.push_back({{9, type, at, at, dur}, kind == 0 ? 3u : uint32_t(rng() % 6)});
+    }
+    std::vector<uint8_t> payloads, enc;
+    for (const auto& b : blocks) payloads.resize(payloads.size() + b.size, 0xAB);
+    encode_group(9, 2, blocks, payloads, enc);
+    // Damage: a few bytes of the header or records changed, or the end cut.
+    const int damage = int(rng() % 4);
+    for (int d = 0; d < damage; ++d) {
+      const size_t at = rng() % std::min<size_t>(enc.size(), 40);
+      enc[at] = (rng() % 2) ? uint8_t(rng()) : uint8_t(enc[at] ^ (1u << (rng() % 8)));
+    }
+    if (rng() % 6 == 0) enc.resize(rng() % enc.size());
+    const std::string want = summary_or_error(enc, 2, false);
+    EXPECT_EQ(summary_or_error(enc, 2, true), want) << "round " << round;
+    (want.rfind("error", 0) == 0 ? rejected : accepted)++;
+  }
+  // Both sides of the comparison were exercised.
+  EXPECT_GT(rejected, 300);
+  EXPECT_GT(accepted, 300);
+}
+
+// A UNIFORM group whose blocks step past INT64_MAX names the first such block.
+TEST(BlockGroup, SummaryNamesTheBlockWhosePtsOverflows) {
+  std::vector<uint8_t> enc;
+  std::vector<PendingBlock> blocks;
+  for (int i = 0; i < 10; ++i) blocks.push_back({{9, BlockType::kI, 10 * i, 10 * i, 10}, 2});
+  std::vector<uint8_t> payloads(20);
+  encode_group(9, 10, blocks, payloads, enc);
+  store_i64(enc.data() + 12, INT64_MAX - 35);  // blocks 0..3 fit, block 4 does not
+  std::vector<DecodedBlock> scratch;
+  try {
+    summarize_group(enc, 10, 1000, 5, scratch);
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "CORE chunk at offset 5: block 4: pts overflows 64 bits");
+  }
+  store_i64(enc.data() + 12, INT64_MAX - 90);  // the last block starts at INT64_MAX
+  GroupSummary s = summarize_group(enc, 10, 1000, 5, scratch);
+  EXPECT_EQ(s.max_end, INT64_MAX);
+  EXPECT_EQ(s.first_key_pts, INT64_MAX - 90);
+  EXPECT_TRUE(s.out_of_bounds);
 }
 
 }  // namespace

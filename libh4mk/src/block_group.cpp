@@ -1,5 +1,6 @@
 #include "block_group.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "byte_order.hpp"
@@ -145,16 +146,74 @@ GroupHeader decode_group_header(std::span<const uint8_t> payload, uint64_t chunk
   return g;
 }
 
-GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_duration,
-                         uint32_t max_blocks, uint64_t chunk_offset,
-                         std::vector<DecodedBlock>& out) {
-  out.clear();
-  GroupHeader g = decode_group_header(payload, chunk_offset);
-  const uint8_t* const base = payload.data();
-  const uint8_t* p = base + kGroupHeaderSize;
-  const uint8_t* const end = base + payload.size();
-  auto where = [&](uint32_t i) { return "block " + std::to_string(i) + ": "; };
+namespace {
 
+std::string block_at(uint32_t i) { return "block " + std::to_string(i) + ": "; }
+
+// Out of line, so the cursor's hot paths stay small enough to inline and its
+// position stays in a register.
+[[noreturn, gnu::cold, gnu::noinline]] void bad_block(uint64_t chunk_offset, uint32_t i,
+                                                      const std::string& what) {
+  corrupt(chunk_offset, block_at(i) + what);
+}
+
+// Reads block records front to back, each field checked against the chunk's end.
+class RecordCursor {
+ public:
+  RecordCursor(std::span<const uint8_t> payload, uint64_t chunk_offset)
+      : base_(payload.data()),
+        p_(base_ + kGroupHeaderSize),
+        end_(base_ + payload.size()),
+        chunk_offset_(chunk_offset) {}
+
+  size_t left() const { return size_t(end_ - p_); }
+  uint32_t offset() const { return uint32_t(p_ - base_); }
+  const uint8_t* here() const { return p_; }
+  void skip(size_t n) { p_ += n; }
+
+  [[gnu::always_inline]] uint8_t flags(uint32_t i) {
+    if (p_ == end_) bad_block(chunk_offset_, i, "flags byte runs past the chunk");
+    uint8_t f = *p_++;
+    if ((f & kBlockTypeMask) == 3) bad_block(chunk_offset_, i, "block type 3 is invalid");
+    return f;
+  }
+  [[gnu::always_inline]] uint64_t leb(uint32_t i, const char* field) {
+    uint64_t v;
+    if (!get_uleb128(p_, end_, v)) bad_block(chunk_offset_, i, std::string("bad LEB128 ") + field);
+    return v;
+  }
+  [[gnu::always_inline]] uint32_t size(uint32_t i) {
+    uint64_t size = leb(i, "size");
+    if (size > left())
+      bad_block(chunk_offset_, i, "size " + std::to_string(size) + " runs past the chunk");
+    return static_cast<uint32_t>(size);
+  }
+  int64_t duration(uint32_t i) {
+    uint64_t v = leb(i, "duration");
+    if (v > uint64_t(INT64_MAX)) bad_block(chunk_offset_, i, "duration exceeds int64");
+    return static_cast<int64_t>(v);
+  }
+  // A size per block, each skipped over: what a UNIFORM group without
+  // FIXED_SIZE holds after its flags byte. Stops before block `stop`.
+  void skip_sizes(uint32_t from, uint32_t stop) {
+    for (uint32_t i = from; i < stop; ++i) p_ += size(i);
+  }
+  void expect_end() const {
+    if (p_ != end_)
+      corrupt(chunk_offset_, std::to_string(end_ - p_) + " bytes follow the last block record");
+  }
+
+ private:
+  const uint8_t* const base_;
+  const uint8_t* p_;
+  const uint8_t* const end_;
+  const uint64_t chunk_offset_;
+};
+
+// The header, and the reader's limit on blocks per group.
+GroupHeader checked_header(std::span<const uint8_t> payload, uint32_t max_blocks,
+                           uint64_t chunk_offset) {
+  GroupHeader g = decode_group_header(payload, chunk_offset);
   if (g.block_count > max_blocks)
     throw Error(ErrorCode::kLimitExceeded,
                 "CORE chunk at offset " + std::to_string(chunk_offset) + ": block_count " +
@@ -162,108 +221,123 @@ GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_durat
                     std::to_string(max_blocks),
                 chunk_offset);
   // Every record takes at least one byte unless all payloads are empty.
-  const bool fixed = g.flags & kGroupFixedSize;
-  if (!fixed && g.block_count > uint64_t(end - p))
+  const size_t records = payload.size() - kGroupHeaderSize;
+  if (!(g.flags & kGroupFixedSize) && g.block_count > records)
     corrupt(chunk_offset, "block_count " + std::to_string(g.block_count) + " cannot fit in " +
-                              std::to_string(end - p) + " bytes");
+                              std::to_string(records) + " bytes");
+  return g;
+}
 
-  auto read_flags = [&](uint32_t i) {
-    if (p == end) corrupt(chunk_offset, where(i) + "flags byte runs past the chunk");
-    uint8_t f = *p++;
-    if ((f & kBlockTypeMask) == 3) corrupt(chunk_offset, where(i) + "block type 3 is invalid");
-    return f;
-  };
-  auto read_leb = [&](uint32_t i, const char* field) {
-    uint64_t v;
-    if (!get_uleb128(p, end, v)) corrupt(chunk_offset, where(i) + "bad LEB128 " + field);
-    return v;
-  };
-  auto read_size = [&](uint32_t i) {
-    uint64_t size = read_leb(i, "size");
-    if (size > uint64_t(end - p))
-      corrupt(chunk_offset, where(i) + "size " + std::to_string(size) + " runs past the chunk");
-    return static_cast<uint32_t>(size);
-  };
+// What a UNIFORM group says once for all its blocks.
+struct UniformHead {
+  uint8_t flags;
+  int64_t duration;
+  bool fixed;
+  uint32_t fixed_size;       // FIXED_SIZE: every payload's size
+  uint32_t pts_overflow_at;  // first block whose pts passes int64, or block_count
+};
+
+UniformHead read_uniform_head(const GroupHeader& g, int64_t default_duration, uint64_t chunk_offset,
+                              RecordCursor& c) {
+  UniformHead u{};
+  u.flags = c.flags(0);
+  if (u.flags & (kBlockPtsDelta | kBlockDtsOffset | kBlockSideData))
+    corrupt(chunk_offset, "UNIFORM group flags carry PTS_DELTA, DTS_OFFSET or SIDE_DATA");
+  u.duration = (u.flags & kBlockDuration) ? c.duration(0) : default_duration;
+  u.fixed = g.flags & kGroupFixedSize;
+  if (u.fixed) {
+    u.fixed_size = c.size(0);
+    if (uint64_t(u.fixed_size) * g.block_count != c.left())
+      corrupt(chunk_offset, "FIXED_SIZE payloads do not fill the chunk exactly");
+  }
+  // Block i starts at pts + i * duration (duration >= 0): the first i past
+  // INT64_MAX, from the room above the group's pts, in unsigned arithmetic.
+  u.pts_overflow_at = g.block_count;
+  if (u.duration > 0) {
+    const uint64_t room = uint64_t(INT64_MAX) - uint64_t(g.pts);
+    const uint64_t last_fitting = room / uint64_t(u.duration);
+    if (last_fitting < uint64_t(g.block_count) - 1) u.pts_overflow_at = uint32_t(last_fitting + 1);
+  }
+  return u;
+}
+
+BlockInfo make_info(uint16_t track_id, uint8_t f, int64_t pts, int64_t dts, int64_t duration) {
+  BlockInfo info;
+  info.track_id = track_id;
+  info.type = static_cast<BlockType>(f & kBlockTypeMask);
+  info.pts = pts;
+  info.dts = dts;
+  info.duration = duration;
+  info.masked = f & kBlockMasked;
+  info.discardable = f & kBlockDiscardable;
+  return info;
+}
+
+}  // namespace
+
+GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_duration,
+                         uint32_t max_blocks, uint64_t chunk_offset,
+                         std::vector<DecodedBlock>& out) {
+  out.clear();
+  const GroupHeader g = checked_header(payload, max_blocks, chunk_offset);
+  RecordCursor c(payload, chunk_offset);
   auto add = [&](uint32_t i, int64_t a, int64_t b, const char* field) {
     int64_t r;
     if (__builtin_add_overflow(a, b, &r))
-      corrupt(chunk_offset, where(i) + field + " overflows 64 bits");
+      bad_block(chunk_offset, i, std::string(field) + " overflows 64 bits");
     return r;
-  };
-  auto make_info = [&](uint8_t f, int64_t pts, int64_t dts, int64_t duration) {
-    BlockInfo info;
-    info.track_id = g.track_id;
-    info.type = static_cast<BlockType>(f & kBlockTypeMask);
-    info.pts = pts;
-    info.dts = dts;
-    info.duration = duration;
-    info.masked = f & kBlockMasked;
-    info.discardable = f & kBlockDiscardable;
-    return info;
-  };
-  auto as_duration = [&](uint32_t i, uint64_t v) {
-    if (v > uint64_t(INT64_MAX)) corrupt(chunk_offset, where(i) + "duration exceeds int64");
-    return static_cast<int64_t>(v);
   };
 
   out.reserve(g.block_count);
   if (g.flags & kGroupUniform) {
-    uint8_t f = read_flags(0);
-    if (f & (kBlockPtsDelta | kBlockDtsOffset | kBlockSideData))
-      corrupt(chunk_offset, "UNIFORM group flags carry PTS_DELTA, DTS_OFFSET or SIDE_DATA");
-    int64_t duration = default_duration;
-    if (f & kBlockDuration) duration = as_duration(0, read_leb(0, "duration"));
-    uint32_t fixed_size = 0;
-    if (fixed) {
-      fixed_size = read_size(0);
-      if (uint64_t(fixed_size) * g.block_count != uint64_t(end - p))
-        corrupt(chunk_offset, "FIXED_SIZE payloads do not fill the chunk exactly");
-    }
+    const UniformHead u = read_uniform_head(g, default_duration, chunk_offset, c);
     // One prototype copied for every block, then only timing and extent set
     // in place (building each block on the stack stalled store forwarding).
-    out.resize(g.block_count, DecodedBlock{make_info(f, 0, 0, duration), 0, 0, 0, 0});
-    int64_t pts = g.pts;
+    out.resize(g.block_count,
+               DecodedBlock{make_info(g.track_id, u.flags, 0, 0, u.duration), 0, 0, 0, 0});
+    uint64_t pts = uint64_t(g.pts);  // unsigned: the step after the last block may wrap
     for (uint32_t i = 0; i < g.block_count; ++i) {
-      if (i > 0) pts = add(i, pts, duration, "pts");
-      uint32_t size = fixed ? fixed_size : read_size(i);
+      if (i == u.pts_overflow_at) bad_block(chunk_offset, i, "pts overflows 64 bits");
+      uint32_t size = u.fixed ? u.fixed_size : c.size(i);
       DecodedBlock& d = out[i];
-      d.info.pts = pts;
-      d.info.dts = pts;
-      d.offset = uint32_t(p - base);
+      d.info.pts = int64_t(pts);
+      d.info.dts = int64_t(pts);
+      d.offset = c.offset();
       d.size = size;
-      p += size;
+      c.skip(size);
+      pts += uint64_t(u.duration);
     }
   } else {
     int64_t prev_pts = g.pts;
     int64_t prev_duration = 0;
     int64_t duration = default_duration;
     for (uint32_t i = 0; i < g.block_count; ++i) {
-      uint8_t f = read_flags(i);
-      uint32_t size = read_size(i);
+      uint8_t f = c.flags(i);
+      uint32_t size = c.size(i);
       int64_t pts = (f & kBlockPtsDelta)
-                        ? add(i, prev_pts, zigzag_decode(read_leb(i, "pts delta")), "pts")
+                        ? add(i, prev_pts, zigzag_decode(c.leb(i, "pts delta")), "pts")
                         : add(i, prev_pts, prev_duration, "pts");
       int64_t dts = pts;
       if (f & kBlockDtsOffset) {
-        int64_t offset = zigzag_decode(read_leb(i, "dts offset"));
-        if (offset < 0) corrupt(chunk_offset, where(i) + "dts offset is negative (dts > pts)");
+        int64_t offset = zigzag_decode(c.leb(i, "dts offset"));
+        if (offset < 0) bad_block(chunk_offset, i, "dts offset is negative (dts > pts)");
         if (__builtin_sub_overflow(pts, offset, &dts))
-          corrupt(chunk_offset, where(i) + "dts overflows 64 bits");
+          bad_block(chunk_offset, i, "dts overflows 64 bits");
       }
-      if (f & kBlockDuration) duration = as_duration(i, read_leb(i, "duration"));
+      if (f & kBlockDuration) duration = c.duration(i);
       uint32_t side_offset = 0, side_size = 0;
       if (f & kBlockSideData) {
-        uint64_t n = read_leb(i, "side data size");
-        if (n == 0 || n > uint64_t(end - p))
-          corrupt(chunk_offset, where(i) + "side data size " + std::to_string(n) + " is invalid");
-        side_offset = uint32_t(p - base);
+        uint64_t n = c.leb(i, "side data size");
+        if (n == 0 || n > c.left())
+          bad_block(chunk_offset, i, "side data size " + std::to_string(n) + " is invalid");
+        side_offset = c.offset();
         side_size = uint32_t(n);
-        if (!valid_side_data({p, side_size}))
-          corrupt(chunk_offset, where(i) + "side data entries are malformed");
-        p += side_size;
+        if (!valid_side_data({c.here(), side_size}))
+          bad_block(chunk_offset, i, "side data entries are malformed");
+        c.skip(side_size);
       }
-      if (size > uint64_t(end - p)) corrupt(chunk_offset, where(i) + "payload runs past the chunk");
-      DecodedBlock& d = out.emplace_back();
+      if (size > c.left()) bad_block(chunk_offset, i, "payload runs past the chunk");
+      DecodedBlock& d = out.emplace_back();  // filled in place, as above
       d.info.track_id = g.track_id;
       d.info.type = static_cast<BlockType>(f & kBlockTypeMask);
       d.info.pts = pts;
@@ -271,18 +345,64 @@ GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_durat
       d.info.duration = duration;
       d.info.masked = f & kBlockMasked;
       d.info.discardable = f & kBlockDiscardable;
-      d.offset = uint32_t(p - base);
+      d.offset = c.offset();
       d.size = size;
       d.side_offset = side_offset;
       d.side_size = side_size;
-      p += size;
+      c.skip(size);
       prev_pts = pts;
       prev_duration = duration;
     }
   }
-  if (p != end)
-    corrupt(chunk_offset, std::to_string(end - p) + " bytes follow the last block record");
+  c.expect_end();
   return g;
+}
+
+namespace {
+
+void fold_block(GroupSummary& s, const BlockInfo& b, bool first) {
+  if (b.type == BlockType::kI && !s.has_key) {
+    s.has_key = true;
+    s.first_key_pts = b.pts;
+  }
+  int64_t end;
+  if (__builtin_add_overflow(b.pts, b.duration, &end)) end = INT64_MAX;
+  s.min_pts = first ? b.pts : std::min(s.min_pts, b.pts);
+  s.max_end = first ? end : std::max(s.max_end, end);
+  if (first) s.first_dts = b.dts;
+  s.last_dts = b.dts;
+  auto outside = [](int64_t x) { return x > kMaxTimestamp || x < -kMaxTimestamp; };
+  s.out_of_bounds |= outside(b.pts) || outside(b.dts) || outside(b.duration);
+}
+
+}  // namespace
+
+GroupSummary summarize_group(std::span<const uint8_t> payload, int64_t default_duration,
+                             uint32_t max_blocks, uint64_t chunk_offset,
+                             std::vector<DecodedBlock>& scratch) {
+  const GroupHeader g = checked_header(payload, max_blocks, chunk_offset);
+  GroupSummary s{};
+  s.header = g;
+  if (!(g.flags & kGroupUniform)) {
+    decode_group(payload, default_duration, max_blocks, chunk_offset, scratch);
+    for (size_t i = 0; i < scratch.size(); ++i) fold_block(s, scratch[i].info, i == 0);
+    return s;
+  }
+  // UNIFORM: the same checks decode_group makes, in the same order, without a
+  // record per block; timing follows from the first block and the count.
+  RecordCursor c(payload, chunk_offset);
+  const UniformHead u = read_uniform_head(g, default_duration, chunk_offset, c);
+  if (!u.fixed) c.skip_sizes(0, std::min(u.pts_overflow_at, g.block_count));
+  if (u.pts_overflow_at < g.block_count)
+    bad_block(chunk_offset, u.pts_overflow_at, "pts overflows 64 bits");
+  if (u.fixed) c.skip(c.left());  // read_uniform_head checked they fill the chunk
+  c.expect_end();
+  const int64_t last_pts =
+      int64_t(uint64_t(g.pts) + uint64_t(g.block_count - 1) * uint64_t(u.duration));
+  fold_block(s, make_info(g.track_id, u.flags, g.pts, g.pts, u.duration), true);
+  if (g.block_count > 1)
+    fold_block(s, make_info(g.track_id, u.flags, last_pts, last_pts, u.duration), false);
+  return s;
 }
 
 }  // namespace h4mk::detail

@@ -64,4 +64,22 @@ GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_durat
                          uint32_t max_blocks, uint64_t chunk_offset,
                          std::vector<DecodedBlock>& out);
 
+// What verify keeps of a group: its timing and keys, not a record per block.
+struct GroupSummary {
+  GroupHeader header;
+  bool has_key;           // some block is I
+  int64_t first_key_pts;  // the first I block's pts (the seek table's entry)
+  int64_t min_pts;
+  int64_t max_end;  // of pts + duration, INT64_MAX where that overflows
+  int64_t first_dts, last_dts;
+  bool out_of_bounds;  // a pts, dts or duration of 2^62 or more in magnitude
+};
+
+// Checks a group exactly as decode_group does (same errors, same order) and
+// summarizes it. UNIFORM groups cost O(1) (FIXED_SIZE) or one LEB128 read per
+// block; others are decoded into `scratch`.
+GroupSummary summarize_group(std::span<const uint8_t> payload, int64_t default_duration,
+                             uint32_t max_blocks, uint64_t chunk_offset,
+                             std::vector<DecodedBlock>& scratch);
+
 }  // namespace h4mk::detail

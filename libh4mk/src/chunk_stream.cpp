@@ -35,6 +35,7 @@ size_t ChunkStream::fill(size_t n) {
     if (read_ahead_limit_)
       read_ahead_ = std::min(read_ahead_limit_, read_ahead_ ? read_ahead_ * 2 : kFirstReadAhead);
     if (start_ + want > capacity_) {
+      fold_consumed_crc();  // those bytes are about to leave the window
       if (want > capacity_) {
         // A new window, left uninitialised: only the unconsumed bytes move.
         auto bigger = std::make_unique_for_overwrite<uint8_t[]>(want);
@@ -56,15 +57,28 @@ size_t ChunkStream::fill(size_t n) {
 }
 
 void ChunkStream::consume(size_t n) {
-  if (track_crc_) crc_ = crc32(crc_, data(), n);
+  if (track_crc_) crc_pending_ += n;
   start_ += n;
   window_offset_ += n;
 }
 
 void ChunkStream::consume(size_t n, uint32_t crc_of_bytes) {
-  if (track_crc_) crc_ = crc32_concat(crc_, crc_of_bytes, n);
+  if (track_crc_) crc_ = crc32_concat(consumed_crc(), crc_of_bytes, n);
   start_ += n;
   window_offset_ += n;
+}
+
+// Consumed bytes are CRC'd when they are about to leave the window or the
+// CRC is asked for: one pass over many small chunks instead of one call each.
+void ChunkStream::fold_consumed_crc() {
+  if (!crc_pending_) return;
+  crc_ = crc32(crc_, buf_.get() + start_ - crc_pending_, crc_pending_);
+  crc_pending_ = 0;
+}
+
+uint32_t ChunkStream::consumed_crc() {
+  fold_consumed_crc();
+  return crc_;
 }
 
 void ChunkStream::seek(uint64_t offset) {
@@ -73,6 +87,7 @@ void ChunkStream::seek(uint64_t offset) {
     return;
   }
   if (source_.seekable()) {
+    fold_consumed_crc();
     source_.seek(offset);
     read_ahead_ = 0;  // the first read after a seek is only what is needed
     start_ = end_ = 0;

@@ -48,10 +48,11 @@ class ChunkStream {
   std::optional<uint64_t> size() const { return size_; }
   uint64_t bytes_read() const { return bytes_read_; }
 
-  // A running CRC-32 of every consumed byte (used by verify).
+  // A running CRC-32 of every consumed byte (used by verify). Turn it on
+  // before consuming anything.
   void track_crc(bool on) { track_crc_ = on; }
   bool tracking_crc() const { return track_crc_; }
-  uint32_t consumed_crc() const { return crc_; }
+  uint32_t consumed_crc();
 
  private:
   Source& source_;
@@ -65,8 +66,10 @@ class ChunkStream {
   uint64_t bytes_read_ = 0;
   size_t read_ahead_limit_ = 0;
   size_t read_ahead_ = 0;  // extra bytes the next source read asks for
+  void fold_consumed_crc();
   bool track_crc_ = false;
   uint32_t crc_ = 0;
+  size_t crc_pending_ = 0;  // consumed bytes, still in the window, not yet in crc_
 };
 
 }  // namespace h4mk::detail

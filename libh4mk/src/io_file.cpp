@@ -1,5 +1,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -15,28 +16,43 @@ namespace {
 }
 }  // namespace
 
+// A file opened by path is read with read(2): ChunkStream does the buffering,
+// and stdio's buffer would add a copy and a second system call to each read.
 FileSource::FileSource(const std::string& path) : owned_(true), name_(path) {
-  f_ = std::fopen(path.c_str(), "rb");
-  if (!f_) io_error("cannot open", path);
-  probe();
+  do fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  while (fd_ < 0 && errno == EINTR);
+  if (fd_ < 0) io_error("cannot open", path);
+  probe(fd_);
 }
 
-FileSource::FileSource(std::FILE* stream) : f_(stream), name_("(stream)") { probe(); }
+// A stream the caller opened may already hold buffered bytes: read it through stdio.
+FileSource::FileSource(std::FILE* stream) : f_(stream), name_("(stream)") { probe(fileno(f_)); }
 
 FileSource::~FileSource() {
-  if (owned_ && f_) std::fclose(f_);
+  if (owned_ && fd_ >= 0) ::close(fd_);
 }
 
 // Regular files are seekable with a known size; pipes, sockets and ttys are not.
-void FileSource::probe() {
+void FileSource::probe(int fd) {
   struct stat st;
-  if (fstat(fileno(f_), &st) == 0 && S_ISREG(st.st_mode)) {
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
     seekable_ = true;
     size_ = static_cast<uint64_t>(st.st_size);
   }
 }
 
 size_t FileSource::read(std::span<uint8_t> buf) {
+  if (!f_) {
+    size_t got = 0;
+    while (got < buf.size()) {
+      const ssize_t n = ::read(fd_, buf.data() + got, buf.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) io_error("cannot read", name_);
+      if (n == 0) break;
+      got += size_t(n);
+    }
+    return got;
+  }
   size_t n = std::fread(buf.data(), 1, buf.size(), f_);
   if (n < buf.size() && std::ferror(f_)) io_error("cannot read", name_);
   return n;
@@ -44,7 +60,9 @@ size_t FileSource::read(std::span<uint8_t> buf) {
 
 void FileSource::seek(uint64_t offset) {
   if (!seekable_) throw Error(ErrorCode::kNotSeekable, name_ + " is not seekable");
-  if (fseeko(f_, static_cast<off_t>(offset), SEEK_SET) != 0) io_error("cannot seek in", name_);
+  const bool ok = f_ ? fseeko(f_, static_cast<off_t>(offset), SEEK_SET) == 0
+                     : ::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) >= 0;
+  if (!ok) io_error("cannot seek in", name_);
 }
 
 FileSink::FileSink(const std::string& path) : owned_(true), name_(path) {

@@ -3,7 +3,6 @@
 #include "h4mk/verify.hpp"
 
 #include <algorithm>
-#include <initializer_list>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -91,9 +90,9 @@ class Verifier {
 
   void check_chunk(const ChunkView& v) {
     const Tag tag = v.header.tag;
-    const std::string at = tag_name(tag) + " chunk at offset " + std::to_string(v.offset);
     auto order = [&](const std::string& why) {
-      problem(v.offset, tag, ErrorCode::kCorrupt, at + " " + why);
+      problem(v.offset, tag, ErrorCode::kCorrupt,
+              tag_name(tag) + " chunk at offset " + std::to_string(v.offset) + " " + why);
     };
     if (report_.chunks == 1 && tag != kTagTrak) order("comes first; TRAK must");
     if (in_index_ && !is_index_tag(tag)) order("follows the index region");
@@ -165,44 +164,37 @@ class Verifier {
   void check_group(const ChunkView& v) {
     ++report_.core_chunks;
     last_core_end_ = v.offset + v.total();
+    GroupSummary g;
     try {
-      GroupHeader g = decode_group_header(v.payload, v.offset);
-      auto t = tracks_.find(g.track_id);
+      GroupHeader h = decode_group_header(v.payload, v.offset);
+      auto t = tracks_.find(h.track_id);
       if (t == tracks_.end())
         throw Error(ErrorCode::kCorrupt, "CORE chunk at offset " + std::to_string(v.offset) +
-                                             ": track " + std::to_string(g.track_id) +
+                                             ": track " + std::to_string(h.track_id) +
                                              " is not declared in TRAK");
-      decode_group(v.payload, t->second.default_duration, opt_.limits.max_blocks_per_group,
-                   v.offset, blocks_);
+      g = summarize_group(v.payload, t->second.default_duration, opt_.limits.max_blocks_per_group,
+                          v.offset, blocks_);
     } catch (const Error& e) {
       problem(v.offset, kTagCore, e.code(), e.what());
       return;
     }
-    report_.blocks += blocks_.size();
-    const uint16_t id = blocks_[0].info.track_id;
+    const uint32_t count = g.header.block_count;
+    report_.blocks += count;
+    const uint16_t id = g.header.track_id;
     auto last = last_dts_.find(id);
-    if (last != last_dts_.end() && blocks_.front().info.dts < last->second)
+    if (last != last_dts_.end() && g.first_dts < last->second)
       problem(v.offset, kTagCore, ErrorCode::kCorrupt,
               "CORE chunk at offset " + std::to_string(v.offset) + ": track " + std::to_string(id) +
-                  " goes back in time (dts " + std::to_string(blocks_.front().info.dts) +
-                  " after " + std::to_string(last->second) + "): a duplicated or misplaced chunk");
-    last_dts_[id] = blocks_.back().info.dts;
+                  " goes back in time (dts " + std::to_string(g.first_dts) + " after " +
+                  std::to_string(last->second) + "): a duplicated or misplaced chunk");
+    last_dts_[id] = g.last_dts;
     SeekTable& t = rebuilt_[id];
-    bool outside_bounds = false;
-    for (const DecodedBlock& b : blocks_) {
-      if (b.info.type == BlockType::kI &&
-          (t.entries.empty() || t.entries.back().offset != v.offset))
-        t.entries.push_back({b.info.pts, v.offset});
-      TrackSummary& s = t.summary;
-      for (int64_t x : {b.info.pts, b.info.dts, b.info.duration})
-        outside_bounds |= x > kMaxTimestamp || x < -kMaxTimestamp;
-      int64_t end;
-      if (__builtin_add_overflow(b.info.pts, b.info.duration, &end)) end = INT64_MAX;
-      s.start_pts = s.block_count ? std::min(s.start_pts, b.info.pts) : b.info.pts;
-      s.end_pts = s.block_count ? std::max(s.end_pts, end) : end;
-      ++s.block_count;
-    }
-    if (outside_bounds)
+    if (g.has_key) t.entries.push_back({g.first_key_pts, v.offset});
+    TrackSummary& s = t.summary;
+    s.start_pts = s.block_count ? std::min(s.start_pts, g.min_pts) : g.min_pts;
+    s.end_pts = s.block_count ? std::max(s.end_pts, g.max_end) : g.max_end;
+    s.block_count += count;
+    if (g.out_of_bounds)
       problem(v.offset, kTagCore, ErrorCode::kCorrupt,
               "CORE chunk at offset " + std::to_string(v.offset) + ": track " + std::to_string(id) +
                   " has a pts, dts or duration of 2^62 or more in magnitude (FORMAT.md §5.5)");

@@ -86,8 +86,9 @@ class FileSource final : public Source {
   std::optional<uint64_t> size() const override { return size_; }
 
  private:
-  void probe();
-  std::FILE* f_ = nullptr;
+  void probe(int fd);
+  int fd_ = -1;             // opened by path: read with read(2)
+  std::FILE* f_ = nullptr;  // the caller's stream: read through stdio
   bool owned_ = false;
   bool seekable_ = false;
   std::optional<uint64_t> size_;
