@@ -7,7 +7,9 @@
 #include "../libh4mk/src/base64.hpp"
 #include "../libh4mk/src/block_group.hpp"
 #include "../libh4mk/src/byte_order.hpp"
+#include "../libh4mk/src/chunk.hpp"
 #include "../libh4mk/src/crc32.hpp"
+#include "../libh4mk/src/group_builder.hpp"
 #include "../libh4mk/src/leb128.hpp"
 #include "h4mk/h4mk.hpp"
 
@@ -279,6 +281,144 @@ TEST(BlockGroup, SummaryNamesTheBlockWhosePtsOverflows) {
   EXPECT_EQ(s.max_end, INT64_MAX);
   EXPECT_EQ(s.first_key_pts, INT64_MAX - 90);
   EXPECT_TRUE(s.out_of_bounds);
+}
+
+// The encoding as it was done before GroupBuilder, all blocks at once: the
+// layout chosen from every block, then written out. Kept here as the oracle
+// for the builder, which must produce the same bytes.
+std::vector<uint8_t> encode_all_at_once(int64_t dd, const std::vector<PendingBlock>& blocks,
+                                        const std::vector<uint8_t>& payloads) {
+  auto bits = [](const BlockInfo& b) {
+    return uint8_t(uint8_t(b.type) | (b.masked ? kBlockMasked : 0) |
+                   (b.discardable ? kBlockDiscardable : 0));
+  };
+  auto continues = [](int64_t p, int64_t d, int64_t pts) {
+    int64_t e;
+    return !__builtin_add_overflow(p, d, &e) && pts == e;
+  };
+  const BlockInfo& first = blocks[0].info;
+  bool uniform = true, fixed = true;
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    const BlockInfo& b = blocks[i].info;
+    uniform = uniform && bits(b) == bits(first) && b.duration == first.duration && b.dts == b.pts &&
+              !blocks[i].side_size &&
+              (i == 0 || continues(blocks[i - 1].info.pts, blocks[i - 1].info.duration, b.pts));
+    fixed = fixed && blocks[i].size == blocks[0].size;
+  }
+  fixed = fixed && uniform;
+  std::vector<uint8_t> out(kGroupHeaderSize);
+  store_u32(out.data(), kMagicGroup);
+  store_u16(out.data() + 4, 9);
+  out[6] = uint8_t((uniform ? kGroupUniform : 0) | (fixed ? kGroupFixedSize : 0));
+  store_u32(out.data() + 8, uint32_t(blocks.size()));
+  store_i64(out.data() + 12, first.pts);
+  size_t pos = 0;
+  if (uniform) {
+    uint8_t f = uint8_t(bits(first) | (first.duration != dd ? kBlockDuration : 0));
+    out.push_back(f);
+    if (f & kBlockDuration) put_uleb128(out, uint64_t(first.duration));
+    if (fixed) put_uleb128(out, blocks[0].size);
+    for (const auto& b : blocks) {
+      if (!fixed) put_uleb128(out, b.size);
+      out.insert(out.end(), payloads.begin() + pos, payloads.begin() + pos + b.size);
+      pos += b.size;
+    }
+    return out;
+  }
+  int64_t prev_pts = first.pts, prev_duration = 0, expected = dd;
+  for (const auto& pb : blocks) {
+    const BlockInfo& b = pb.info;
+    uint8_t f = bits(b);
+    if (!continues(prev_pts, prev_duration, b.pts)) f |= kBlockPtsDelta;
+    if (b.dts != b.pts) f |= kBlockDtsOffset;
+    if (b.duration != expected) f |= kBlockDuration;
+    if (pb.side_size) f |= kBlockSideData;
+    out.push_back(f);
+    put_uleb128(out, pb.size);
+    if (f & kBlockPtsDelta) put_uleb128(out, zigzag_encode(b.pts - prev_pts));
+    if (f & kBlockDtsOffset) put_uleb128(out, zigzag_encode(b.pts - b.dts));
+    if (f & kBlockDuration) put_uleb128(out, uint64_t(b.duration));
+    if (f & kBlockSideData) put_uleb128(out, pb.side_size);
+    out.insert(out.end(), payloads.begin() + pos, payloads.begin() + pos + pb.side_size + pb.size);
+    pos += pb.side_size + pb.size;
+    prev_pts = b.pts;
+    prev_duration = expected = b.duration;
+  }
+  return out;
+}
+
+// Groups that start FIXED_SIZE or UNIFORM and stop being so at any block, by
+// any of the conditions, or stay so: the builder's bytes equal the oracle's,
+// and a builder reused after clear() starts afresh.
+TEST(GroupBuilder, MakesTheBytesOfTheAllAtOnceEncoding) {
+  std::mt19937_64 rng(11);
+  GroupBuilder reused(9, 20, 12);
+  int layouts[3] = {0, 0, 0};
+  for (int round = 0; round < 4000; ++round) {
+    const int n = 1 + int(rng() % 12);
+    const int breaks_at = int(rng() % (n + 2));  // >= n: never breaks
+    const int how = int(rng() % 7);
+    const uint32_t size = uint32_t(rng() % 4);
+    std::vector<PendingBlock> blocks;
+    std::vector<uint8_t> payloads;
+    int64_t pts = int64_t(rng() % 100) - 50;
+    for (int i = 0; i < n; ++i) {
+      BlockInfo b{9, round % 5 ? BlockType::kI : BlockType::kP, pts, pts, round % 4 ? 20 : 7};
+      uint32_t s = size, side = 0;
+      if (i >= breaks_at) switch (how) {
+          case 0:
+            s = size + 1 + uint32_t(rng() % 3);
+            break;  // size: FIXED_SIZE ends
+          case 1:
+            b.type = BlockType::kB;
+            break;  // type
+          case 2:
+            b.duration += 1;
+            break;  // duration
+          case 3:
+            b.dts = b.pts - 1;
+            break;  // dts != pts
+          case 4:
+            b.pts += 3, b.dts += 3;
+            break;  // a gap
+          case 5:
+            side = 6;
+            break;  // side data
+          default:
+            b.discardable = true;
+            break;  // flags
+        }
+      const uint8_t tag = uint8_t(i * 16);
+      if (side) {  // one well-formed side data entry
+        std::vector<uint8_t> entry;
+        const uint8_t value[] = {1, 2, 3};
+        append_side_data(entry, "k", value);
+        side = uint32_t(entry.size());
+        payloads.insert(payloads.end(), entry.begin(), entry.end());
+      }
+      for (uint32_t k = 0; k < s; ++k) payloads.push_back(uint8_t(tag + k));
+      blocks.push_back({b, s, side});
+      pts = b.pts + b.duration;
+    }
+    const std::vector<uint8_t> want = encode_all_at_once(20, blocks, payloads);
+    layouts[want[6]] += 1;
+    reused.clear();
+    size_t pos = 0;
+    for (const auto& b : blocks) {
+      reused.add(b.info, {payloads.data() + pos, b.side_size},
+                 {payloads.data() + pos + b.side_size, b.size});
+      pos += b.side_size + b.size;
+    }
+    const std::span<uint8_t> got = reused.finish();
+    ASSERT_EQ(std::vector<uint8_t>(got.begin() + 12, got.end()), want) << "round " << round;
+    std::vector<DecodedBlock> back;
+    decode_group(want, 20, 65536, 0, back);  // and the oracle's bytes are a valid group
+    ASSERT_EQ(back.size(), blocks.size());
+  }
+  // Every layout was reached: a record per block, UNIFORM, FIXED_SIZE.
+  EXPECT_GT(layouts[0], 500);
+  EXPECT_GT(layouts[kGroupUniform], 200);
+  EXPECT_GT(layouts[kGroupUniform | kGroupFixedSize], 500);
 }
 
 }  // namespace

@@ -13,122 +13,12 @@ namespace h4mk::detail {
 
 namespace {
 
-uint8_t type_bits(const BlockInfo& b) {
-  return uint8_t(static_cast<uint8_t>(b.type) | (b.masked ? kBlockMasked : 0) |
-                 (b.discardable ? kBlockDiscardable : 0));
-}
-
-// Whether pts is where a block at prev_pts lasting prev_duration ends. The
-// writer keeps timestamps small enough for the sum; blocks decoded from a file
-// can carry any 64-bit value, and a sum past int64 is simply not contiguous.
-bool continues(int64_t prev_pts, int64_t prev_duration, int64_t pts) {
-  int64_t end;
-  return !__builtin_add_overflow(prev_pts, prev_duration, &end) && pts == end;
-}
-
-// a - minus, for a field the format stores as a 64-bit difference; throws if it
-// does not fit (never for what the writer accepts).
-int64_t difference(const BlockInfo& b, int64_t a, int64_t minus, const char* what) {
-  int64_t d;
-  if (__builtin_sub_overflow(a, minus, &d))
-    throw Error(ErrorCode::kInvalidArgument, "track " + std::to_string(b.track_id) +
-                                                 ", block at pts " + std::to_string(b.pts) + ": " +
-                                                 what + " does not fit in 64 bits");
-  return d;
-}
-
-// A group is UNIFORM when every block shares its flags, duration and the
-// "contiguous pts, dts == pts" timing, so one flags byte describes all.
-bool is_uniform(std::span<const PendingBlock> blocks) {
-  const BlockInfo& first = blocks[0].info;
-  for (size_t i = 0; i < blocks.size(); ++i) {
-    const BlockInfo& b = blocks[i].info;
-    if (type_bits(b) != type_bits(first) || b.duration != first.duration || b.dts != b.pts ||
-        blocks[i].side_size)
-      return false;
-    if (i > 0 && !continues(blocks[i - 1].info.pts, blocks[i - 1].info.duration, b.pts))
-      return false;
-  }
-  return true;
-}
-
-bool is_fixed_size(std::span<const PendingBlock> blocks) {
-  for (const auto& b : blocks)
-    if (b.size != blocks[0].size) return false;
-  return true;
-}
-
 [[noreturn]] void corrupt(uint64_t chunk_offset, const std::string& what) {
   throw Error(ErrorCode::kCorrupt,
               "CORE chunk at offset " + std::to_string(chunk_offset) + ": " + what, chunk_offset);
 }
 
 }  // namespace
-
-void encode_group(uint16_t track_id, int64_t default_duration, std::span<const PendingBlock> blocks,
-                  std::span<const uint8_t> payloads, std::vector<uint8_t>& out) {
-  const bool uniform = is_uniform(blocks);
-  const bool fixed = uniform && is_fixed_size(blocks);
-  const size_t head = out.size();
-  out.resize(head + kGroupHeaderSize);
-  uint8_t* h = out.data() + head;
-  store_u32(h, kMagicGroup);
-  store_u16(h + 4, track_id);
-  h[6] = uint8_t((uniform ? kGroupUniform : 0) | (fixed ? kGroupFixedSize : 0));
-  h[7] = 0;
-  store_u32(h + 8, static_cast<uint32_t>(blocks.size()));
-  store_i64(h + 12, blocks[0].info.pts);
-
-  if (uniform) {
-    const BlockInfo& first = blocks[0].info;
-    uint8_t flags = type_bits(first);
-    if (first.duration != default_duration) flags |= kBlockDuration;
-    out.push_back(flags);
-    if (flags & kBlockDuration) put_uleb128(out, static_cast<uint64_t>(first.duration));
-    if (fixed) {
-      put_uleb128(out, blocks[0].size);
-      out.insert(out.end(), payloads.begin(), payloads.end());
-      return;
-    }
-    size_t pos = 0;
-    for (const auto& b : blocks) {
-      put_uleb128(out, b.size);
-      out.insert(out.end(), payloads.begin() + pos, payloads.begin() + pos + b.size);
-      pos += b.size;
-    }
-    return;
-  }
-
-  int64_t prev_pts = blocks[0].info.pts;
-  int64_t prev_duration = 0;
-  int64_t expected_duration = default_duration;
-  size_t pos = 0;
-  for (const auto& pb : blocks) {
-    const BlockInfo& b = pb.info;
-    uint8_t flags = type_bits(b);
-    if (!continues(prev_pts, prev_duration, b.pts)) flags |= kBlockPtsDelta;
-    if (b.dts != b.pts) flags |= kBlockDtsOffset;
-    if (b.duration != expected_duration) flags |= kBlockDuration;
-    if (pb.side_size) flags |= kBlockSideData;
-    out.push_back(flags);
-    put_uleb128(out, pb.size);
-    if (flags & kBlockPtsDelta)
-      put_uleb128(out, zigzag_encode(difference(b, b.pts, prev_pts, "the pts step")));
-    if (flags & kBlockDtsOffset)
-      put_uleb128(out, zigzag_encode(difference(b, b.pts, b.dts, "pts - dts")));
-    if (flags & kBlockDuration) put_uleb128(out, static_cast<uint64_t>(b.duration));
-    if (flags & kBlockSideData) {
-      put_uleb128(out, pb.side_size);
-      out.insert(out.end(), payloads.begin() + pos, payloads.begin() + pos + pb.side_size);
-      pos += pb.side_size;
-    }
-    out.insert(out.end(), payloads.begin() + pos, payloads.begin() + pos + pb.size);
-    pos += pb.size;
-    prev_pts = b.pts;
-    prev_duration = b.duration;
-    expected_duration = b.duration;
-  }
-}
 
 GroupHeader decode_group_header(std::span<const uint8_t> payload, uint64_t chunk_offset) {
   if (payload.size() < kGroupHeaderSize)

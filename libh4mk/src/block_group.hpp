@@ -1,4 +1,5 @@
-// CORE payload = one block group of one track (docs/FORMAT.md, "Block groups").
+// CORE payload = one block group of one track (docs/FORMAT.md, "Block groups"):
+// the layout constants, and decoding.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +38,7 @@ struct PendingBlock {
 
 // Appends the encoded group (header + records + payloads) to `out`.
 // `payloads` holds, per block in order, its side data then its payload.
+// (A GroupBuilder, group_builder.hpp, does the encoding.)
 void encode_group(uint16_t track_id, int64_t default_duration, std::span<const PendingBlock> blocks,
                   std::span<const uint8_t> payloads, std::vector<uint8_t>& out);
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "byte_order.hpp"
 #include "chunk.hpp"
 #include "crc32.hpp"
+#include "group_builder.hpp"
 #include "h4mk/error.hpp"
 #include "h4mk/limits.hpp"
 #include "h4mk/side_data.hpp"
@@ -36,9 +38,8 @@ int64_t to_microseconds(int64_t ts, const Rational& tb) {
 
 struct TrackState {
   Track track;
-  // The open group.
-  std::vector<PendingBlock> blocks;
-  std::vector<uint8_t> payloads;
+  // The open group, encoded as its blocks arrive (set in add_track).
+  std::optional<GroupBuilder> group;
   int64_t group_first_dts_us = 0;  // only kept when there are several tracks
   int64_t max_group_ticks = 0;     // max_group_duration_us in this track's ticks
   // Ordering checks across groups.
@@ -91,13 +92,13 @@ struct Writer::Impl {
     offset += bytes.size();
   }
 
-  // Writes chunk_buf, whose first 12 bytes are reserved for the header. The
+  // Writes a chunk whose first 12 bytes are reserved for its header. The
   // payload is CRC'd once; the container CRC is extended from that CRC.
-  void emit_chunk_buf(Tag tag) {
-    std::span<const uint8_t> payload(chunk_buf.data() + kChunkHeaderSize,
-                                     chunk_buf.size() - kChunkHeaderSize);
+  void emit_chunk_bytes(Tag tag, std::span<uint8_t> chunk) {
+    std::span<const uint8_t> payload(chunk.data() + kChunkHeaderSize,
+                                     chunk.size() - kChunkHeaderSize);
     const auto size = static_cast<uint32_t>(payload.size());
-    uint8_t* h = chunk_buf.data();
+    uint8_t* h = chunk.data();
     store_u32(h, tag);
     store_u32(h + 4, size);
     const bool combine = payload.size() >= kCrcCombineThreshold;
@@ -106,20 +107,20 @@ struct Writer::Impl {
                              : crc32(crc32(0, h, 8), payload.data(), payload.size()));
     if (opt.write_veri && tag != kTagVeri && tag != kTagHint)
       chain.add_chunk({h, kChunkHeaderSize}, payload);
-    sink.write(chunk_buf);
+    sink.write(chunk);
     if (combine) {
       container_crc = crc32(container_crc, h, kChunkHeaderSize);
       container_crc = crc32_concat(container_crc, payload_crc, size);
     } else {
-      container_crc = crc32(container_crc, chunk_buf.data(), chunk_buf.size());
+      container_crc = crc32(container_crc, chunk.data(), chunk.size());
     }
-    offset += chunk_buf.size();
+    offset += chunk.size();
   }
 
   void emit_chunk(Tag tag, std::span<const uint8_t> payload) {
     chunk_buf.assign(kChunkHeaderSize, 0);
     chunk_buf.insert(chunk_buf.end(), payload.begin(), payload.end());
-    emit_chunk_buf(tag);
+    emit_chunk_bytes(tag, chunk_buf);
   }
 
   void emit_text_chunk(Tag tag, const std::string& text) {
@@ -183,17 +184,17 @@ struct Writer::Impl {
   }
 
   void close_group(TrackState& ts) {
-    if (ts.blocks.empty()) return;
+    GroupBuilder& group = *ts.group;
+    if (group.empty()) return;
     const uint64_t chunk_offset = offset;
-    chunk_buf.assign(kChunkHeaderSize, 0);
-    encode_group(ts.track.id, ts.track.default_duration, ts.blocks, ts.payloads, chunk_buf);
-    if (chunk_buf.size() - kChunkHeaderSize > kMaxGroupPayload)
+    const std::span<uint8_t> chunk = group.finish();
+    if (chunk.size() - kChunkHeaderSize > kMaxGroupPayload)
       throw Error(ErrorCode::kInvalidArgument, "block group exceeds 4 GiB");
-    emit_chunk_buf(kTagCore);
+    emit_chunk_bytes(kTagCore, chunk);
     ++core_count;
 
     SeekTable& table = ts.table;
-    for (const PendingBlock& b : ts.blocks) {
+    for (const PendingBlock& b : group.blocks()) {
       if (b.info.type == BlockType::kI) {
         if (table.entries.empty() || table.entries.back().offset != chunk_offset)
           table.entries.push_back({b.info.pts, chunk_offset});
@@ -209,15 +210,14 @@ struct Writer::Impl {
       }
       ++s.block_count;
     }
-    ts.blocks.clear();
-    ts.payloads.clear();
+    group.clear();
   }
 
   // Closes open groups oldest first, so the file stays interleaved by time.
   void close_all_groups() {
     std::vector<TrackState*> open;
     for (auto& ts : tracks)
-      if (!ts.blocks.empty()) open.push_back(&ts);
+      if (!ts.group->empty()) open.push_back(&ts);
     std::stable_sort(open.begin(), open.end(), [](const TrackState* a, const TrackState* b) {
       return a->group_first_dts_us < b->group_first_dts_us;
     });
@@ -261,25 +261,23 @@ struct Writer::Impl {
     BlockInfo b = info;
     payload = mask_if_needed(ts, b, payload);
 
-    if (!ts.blocks.empty() &&
-        (ts.payloads.size() + payload.size() + side.size() > opt.max_group_bytes ||
-         ts.blocks.size() >= opt.max_group_blocks ||
-         b.dts - ts.blocks.front().info.dts >= ts.max_group_ticks))
+    GroupBuilder& group = *ts.group;
+    if (!group.empty() &&
+        (group.data_bytes() + payload.size() + side.size() > opt.max_group_bytes ||
+         group.block_count() >= opt.max_group_blocks ||
+         b.dts - group.blocks().front().info.dts >= ts.max_group_ticks))
       close_group(ts);
     // Groups of other tracks that fell behind in time are closed too, which
     // bounds how far apart in the file blocks of equal time can be.
     const int64_t dts_us = tracks.size() > 1 ? to_microseconds(b.dts, ts.track.time_base) : 0;
     if (tracks.size() > 1)
       for (auto& other : tracks)
-        if (&other != &ts && !other.blocks.empty() &&
+        if (&other != &ts && !other.group->empty() &&
             dts_us - other.group_first_dts_us >= opt.max_group_duration_us)
           close_group(other);
 
-    if (ts.blocks.empty()) ts.group_first_dts_us = dts_us;
-    ts.blocks.push_back(
-        {b, static_cast<uint32_t>(payload.size()), static_cast<uint32_t>(side.size())});
-    if (!side.empty()) ts.payloads.insert(ts.payloads.end(), side.begin(), side.end());
-    ts.payloads.insert(ts.payloads.end(), payload.begin(), payload.end());
+    if (group.empty()) ts.group_first_dts_us = dts_us;
+    group.add(b, side, payload);
     ts.has_blocks = true;
     ts.last_dts = b.dts;
     if (b.type == BlockType::kI) {
@@ -287,7 +285,7 @@ struct Writer::Impl {
       ts.last_key_pts = b.pts;
     }
     ++block_count;
-    if (ts.payloads.size() >= opt.max_group_bytes) close_group(ts);
+    if (group.data_bytes() >= opt.max_group_bytes) close_group(ts);
   }
 
   // Overwrites the HINT with the totals of the finished file and returns the
@@ -361,6 +359,7 @@ void Writer::add_track(const Track& track) {
   impl_->tracks.push_back({});
   TrackState& ts = impl_->tracks.back();
   ts.track = track;
+  ts.group.emplace(track.id, track.default_duration, kChunkHeaderSize);
   // Smallest tick count >= the duration limit, at least 1.
   Int128 num = Int128(impl_->opt.max_group_duration_us) * track.time_base.den;
   Int128 den = Int128(track.time_base.num) * 1'000'000;

@@ -1,0 +1,172 @@
+#include "group_builder.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "byte_order.hpp"
+#include "chunk.hpp"
+#include "h4mk/error.hpp"
+#include "leb128.hpp"
+
+namespace h4mk::detail {
+
+namespace {
+
+// a - minus, for a field the format stores as a 64-bit difference; throws if it
+// does not fit (never for what the writer accepts).
+int64_t difference(const BlockInfo& b, int64_t a, int64_t minus, const char* what) {
+  int64_t d;
+  if (__builtin_sub_overflow(a, minus, &d))
+    throw Error(ErrorCode::kInvalidArgument, "track " + std::to_string(b.track_id) +
+                                                 ", block at pts " + std::to_string(b.pts) + ": " +
+                                                 what + " does not fit in 64 bits");
+  return d;
+}
+
+// The flags byte (and duration) a UNIFORM group stores once for all blocks.
+uint8_t uniform_flags(const BlockInfo& first, int64_t default_duration) {
+  return uint8_t(block_type_bits(first) |
+                 (first.duration != default_duration ? kBlockDuration : 0));
+}
+
+}  // namespace
+
+void ByteBuffer::grow(size_t n) {
+  const size_t want = std::max({capacity_ * 2, size_ + n, size_t(4096)});
+  auto bigger = std::make_unique_for_overwrite<uint8_t[]>(want);
+  if (size_) std::memcpy(bigger.get(), data_.get(), size_);
+  data_ = std::move(bigger);
+  capacity_ = want;
+}
+
+void ByteBuffer::swap(ByteBuffer& other) noexcept {
+  std::swap(data_, other.data_);
+  std::swap(size_, other.size_);
+  std::swap(capacity_, other.capacity_);
+}
+
+GroupBuilder::GroupBuilder(uint16_t track_id, int64_t default_duration, size_t headroom)
+    : track_id_(track_id), default_duration_(default_duration), headroom_(headroom) {}
+
+void GroupBuilder::clear() {
+  blocks_.clear();
+  data_bytes_ = 0;
+  buf_.resize_down(0);
+}
+
+// Empties the buffer down to the headroom and the group header's place.
+void GroupBuilder::start_layout(Layout layout) {
+  layout_ = layout;
+  buf_.resize_down(0);
+  buf_.extend(headroom_ + kGroupHeaderSize);
+}
+
+// The first block of a group, a block that ends its layout, or one more
+// record in a group that has a record per block.
+void GroupBuilder::add_changing_layout(const PendingBlock& pb, std::span<const uint8_t> side,
+                                       std::span<const uint8_t> payload) {
+  const BlockInfo& info = pb.info;
+  if (blocks_.empty()) {
+    start_layout(info.dts == info.pts && side.empty() ? Layout::kFixed : Layout::kPerRecord);
+  } else if (layout_ != Layout::kPerRecord) {
+    relayout(keeps_uniform(info, side.size()) ? Layout::kUniform : Layout::kPerRecord);
+  }
+  append(pb, side, payload);
+}
+
+// Appends one block in the current layout; `blocks_` holds the blocks before it.
+void GroupBuilder::append(const PendingBlock& pb, std::span<const uint8_t> side,
+                          std::span<const uint8_t> payload) {
+  const BlockInfo& b = pb.info;
+  const bool first = buf_.size() == headroom_ + kGroupHeaderSize;
+  switch (layout_) {
+    case Layout::kFixed:
+    case Layout::kUniform:
+      if (first) {
+        const uint8_t flags = uniform_flags(b, default_duration_);
+        buf_.put(flags);
+        if (flags & kBlockDuration) buf_.put_uleb128(static_cast<uint64_t>(b.duration));
+      }
+      if (first || layout_ == Layout::kUniform) buf_.put_uleb128(pb.size);
+      buf_.put(payload);
+      return;
+    case Layout::kPerRecord: {
+      if (first) {
+        prev_pts_ = b.pts;
+        prev_duration_ = 0;
+        expected_duration_ = default_duration_;
+      }
+      uint8_t flags = block_type_bits(b);
+      if (!continues(prev_pts_, prev_duration_, b.pts)) flags |= kBlockPtsDelta;
+      if (b.dts != b.pts) flags |= kBlockDtsOffset;
+      if (b.duration != expected_duration_) flags |= kBlockDuration;
+      if (pb.side_size) flags |= kBlockSideData;
+      // Computed before anything is appended, so a refusal leaves no half record.
+      const int64_t pts_step =
+          (flags & kBlockPtsDelta) ? difference(b, b.pts, prev_pts_, "the pts step") : 0;
+      const int64_t dts_offset =
+          (flags & kBlockDtsOffset) ? difference(b, b.pts, b.dts, "pts - dts") : 0;
+      buf_.put(flags);
+      buf_.put_uleb128(pb.size);
+      if (flags & kBlockPtsDelta) buf_.put_uleb128(zigzag_encode(pts_step));
+      if (flags & kBlockDtsOffset) buf_.put_uleb128(zigzag_encode(dts_offset));
+      if (flags & kBlockDuration) buf_.put_uleb128(static_cast<uint64_t>(b.duration));
+      if (flags & kBlockSideData) {
+        buf_.put_uleb128(pb.side_size);
+        buf_.put(side);
+      }
+      buf_.put(payload);
+      prev_pts_ = b.pts;
+      prev_duration_ = b.duration;
+      expected_duration_ = b.duration;
+      return;
+    }
+  }
+}
+
+// Lays the blocks so far out again in `to`, reading their payloads from the
+// old layout (FIXED_SIZE or UNIFORM: no side data).
+void GroupBuilder::relayout(Layout to) {
+  const Layout from = layout_;
+  buf_.swap(spare_);
+  start_layout(to);
+  const BlockInfo& first = blocks_.front().info;
+  const uint8_t* p = spare_.data() + headroom_ + kGroupHeaderSize + 1;
+  if (uniform_flags(first, default_duration_) & kBlockDuration)
+    p += uleb128_size(static_cast<uint64_t>(first.duration));
+  if (from == Layout::kFixed) p += uleb128_size(blocks_.front().size);
+  for (const PendingBlock& b : blocks_) {
+    if (from == Layout::kUniform) p += uleb128_size(b.size);
+    append(b, {}, {p, b.size});
+    p += b.size;
+  }
+}
+
+std::span<uint8_t> GroupBuilder::finish() {
+  if (blocks_.empty()) throw Error(ErrorCode::kBadState, "a block group needs a block");
+  uint8_t* h = buf_.data() + headroom_;
+  store_u32(h, kMagicGroup);
+  store_u16(h + 4, track_id_);
+  h[6] = layout_ == Layout::kFixed     ? uint8_t(kGroupUniform | kGroupFixedSize)
+         : layout_ == Layout::kUniform ? kGroupUniform
+                                       : uint8_t(0);
+  h[7] = 0;
+  store_u32(h + 8, static_cast<uint32_t>(blocks_.size()));
+  store_i64(h + 12, blocks_.front().info.pts);
+  return {buf_.data(), buf_.size()};
+}
+
+void encode_group(uint16_t track_id, int64_t default_duration, std::span<const PendingBlock> blocks,
+                  std::span<const uint8_t> payloads, std::vector<uint8_t>& out) {
+  GroupBuilder g(track_id, default_duration, 0);
+  size_t pos = 0;
+  for (const PendingBlock& b : blocks) {
+    g.add(b.info, payloads.subspan(pos, b.side_size), payloads.subspan(pos + b.side_size, b.size));
+    pos += b.side_size + b.size;
+  }
+  const std::span<const uint8_t> group = g.finish();
+  out.insert(out.end(), group.begin(), group.end());
+}
+
+}  // namespace h4mk::detail

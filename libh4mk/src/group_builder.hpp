@@ -1,0 +1,133 @@
+// Encodes a block group as its blocks arrive, each payload copied once, into
+// the buffer the chunk is written from (docs/FORMAT.md §5).
+//
+// The layout a group gets (FIXED_SIZE, UNIFORM, or a record per block) depends
+// on all its blocks, so the builder guesses the most compact one that the
+// blocks so far allow and re-lays the group out when a block rules it out:
+// at most twice per group, usually at its second block.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "block_group.hpp"
+#include "leb128.hpp"
+
+namespace h4mk::detail {
+
+// The type, MASKED and DISCARDABLE bits of a block record's flags.
+inline uint8_t block_type_bits(const BlockInfo& b) {
+  return uint8_t(static_cast<uint8_t>(b.type) | (b.masked ? kBlockMasked : 0) |
+                 (b.discardable ? kBlockDiscardable : 0));
+}
+
+// Whether pts is where a block at prev_pts lasting prev_duration ends. The
+// writer keeps timestamps small enough for the sum; blocks decoded from a file
+// can carry any 64-bit value, and a sum past int64 is simply not contiguous.
+inline bool continues(int64_t prev_pts, int64_t prev_duration, int64_t pts) {
+  int64_t end;
+  return !__builtin_add_overflow(prev_pts, prev_duration, &end) && pts == end;
+}
+
+// Bytes grown without being zeroed first (payloads overwrite them at once).
+class ByteBuffer {
+ public:
+  size_t size() const { return size_; }
+  uint8_t* data() { return data_.get(); }
+  const uint8_t* data() const { return data_.get(); }
+  // n more bytes at the end, uninitialised; pointers from earlier calls die.
+  uint8_t* extend(size_t n) {
+    if (capacity_ - size_ < n) grow(n);
+    uint8_t* p = data_.get() + size_;
+    size_ += n;
+    return p;
+  }
+  void put(uint8_t b) { *extend(1) = b; }
+  void put(std::span<const uint8_t> bytes) {
+    if (!bytes.empty()) std::memcpy(extend(bytes.size()), bytes.data(), bytes.size());
+  }
+  void put_uleb128(uint64_t v) {
+    uint8_t* p = extend(uleb128_size(v));
+    while (v >= 0x80) {
+      *p++ = uint8_t(v | 0x80);
+      v >>= 7;
+    }
+    *p = uint8_t(v);
+  }
+  void resize_down(size_t n) { size_ = n; }
+  void swap(ByteBuffer& other) noexcept;
+
+ private:
+  void grow(size_t n);
+  std::unique_ptr<uint8_t[]> data_;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
+class GroupBuilder {
+ public:
+  // `headroom` bytes are kept free in front of the group (the chunk header).
+  GroupBuilder(uint16_t track_id, int64_t default_duration, size_t headroom);
+
+  bool empty() const { return blocks_.empty(); }
+  size_t block_count() const { return blocks_.size(); }
+  uint64_t data_bytes() const { return data_bytes_; }  // side data and payloads so far
+  const std::vector<PendingBlock>& blocks() const { return blocks_; }
+
+  // Throws Error(kInvalidArgument) for a timestamp step that does not fit the
+  // format's 64-bit fields (never for what Writer accepts). Inline: a block
+  // that keeps the group's layout costs a few compares and a copy.
+  void add(const BlockInfo& info, std::span<const uint8_t> side, std::span<const uint8_t> payload) {
+    const PendingBlock pb{info, static_cast<uint32_t>(payload.size()),
+                          static_cast<uint32_t>(side.size())};
+    if (!blocks_.empty() && layout_ != Layout::kPerRecord && keeps_uniform(info, side.size()) &&
+        (layout_ == Layout::kUniform || pb.size == blocks_.front().size)) {
+      if (layout_ == Layout::kUniform) buf_.put_uleb128(pb.size);
+      buf_.put(payload);
+    } else {
+      add_changing_layout(pb, side, payload);
+    }
+    blocks_.push_back(pb);
+    data_bytes_ += side.size() + payload.size();
+  }
+
+  // The headroom then the group, byte for byte what encode_group() makes of
+  // the same blocks. Valid until the next add() or clear().
+  std::span<uint8_t> finish();
+  void clear();
+
+ private:
+  enum class Layout { kFixed, kUniform, kPerRecord };
+
+  // Whether b can follow the blocks so far in a UNIFORM group (§5.2).
+  bool keeps_uniform(const BlockInfo& b, size_t side_size) const {
+    const BlockInfo& first = blocks_.front().info;
+    const BlockInfo& prev = blocks_.back().info;
+    return block_type_bits(b) == block_type_bits(first) && b.duration == first.duration &&
+           b.dts == b.pts && side_size == 0 && continues(prev.pts, prev.duration, b.pts);
+  }
+  void add_changing_layout(const PendingBlock& pb, std::span<const uint8_t> side,
+                           std::span<const uint8_t> payload);
+  void start_layout(Layout layout);
+  void append(const PendingBlock& b, std::span<const uint8_t> side,
+              std::span<const uint8_t> payload);
+  void relayout(Layout to);
+
+  const uint16_t track_id_;
+  const int64_t default_duration_;
+  const size_t headroom_;
+  Layout layout_ = Layout::kFixed;
+  ByteBuffer buf_, spare_;
+  std::vector<PendingBlock> blocks_;
+  uint64_t data_bytes_ = 0;
+  // Per-record timing: where the previous block ends and its duration.
+  int64_t prev_pts_ = 0;
+  int64_t prev_duration_ = 0;
+  int64_t expected_duration_ = 0;
+};
+
+}  // namespace h4mk::detail
