@@ -16,11 +16,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 8) return 0;
   const int64_t default_duration = int64_t(data[0]);  // first byte: the track default
   std::span<const uint8_t> payload(data + 1, size - 1);
-  std::vector<DecodedBlock> blocks, scratch;
+  std::vector<DecodedBlock> blocks;
   std::string summary_error, decode_error;
   GroupSummary s{};
   try {
-    s = summarize_group(payload, default_duration, 65536, 0, scratch);
+    s = summarize_group(payload, default_duration, 65536, 0);
   } catch (const Error& e) {
     summary_error = e.what();
   }

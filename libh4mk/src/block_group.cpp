@@ -163,6 +163,61 @@ BlockInfo make_info(uint16_t track_id, uint8_t f, int64_t pts, int64_t dts, int6
   return info;
 }
 
+// One block record of a group without UNIFORM, as read.
+struct RecordFields {
+  uint8_t flags;
+  int64_t pts, dts, duration;
+  uint32_t offset, size;  // of the payload
+  uint32_t side_offset, side_size;
+};
+
+// Reads and checks every record of a group without UNIFORM, handing each to
+// on_block: decoding stores them, verify only folds them into a summary.
+template <typename OnBlock>
+void walk_records(const GroupHeader& g, int64_t default_duration, uint64_t chunk_offset,
+                  RecordCursor& c, OnBlock&& on_block) {
+  auto add = [&](uint32_t i, int64_t a, int64_t b, const char* field) {
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+      bad_block(chunk_offset, i, std::string(field) + " overflows 64 bits");
+    return r;
+  };
+  int64_t prev_pts = g.pts;
+  int64_t prev_duration = 0;
+  int64_t duration = default_duration;
+  for (uint32_t i = 0; i < g.block_count; ++i) {
+    uint8_t f = c.flags(i);
+    uint32_t size = c.size(i);
+    int64_t pts = (f & kBlockPtsDelta)
+                      ? add(i, prev_pts, zigzag_decode(c.leb(i, "pts delta")), "pts")
+                      : add(i, prev_pts, prev_duration, "pts");
+    int64_t dts = pts;
+    if (f & kBlockDtsOffset) {
+      int64_t offset = zigzag_decode(c.leb(i, "dts offset"));
+      if (offset < 0) bad_block(chunk_offset, i, "dts offset is negative (dts > pts)");
+      if (__builtin_sub_overflow(pts, offset, &dts))
+        bad_block(chunk_offset, i, "dts overflows 64 bits");
+    }
+    if (f & kBlockDuration) duration = c.duration(i);
+    uint32_t side_offset = 0, side_size = 0;
+    if (f & kBlockSideData) {
+      uint64_t n = c.leb(i, "side data size");
+      if (n == 0 || n > c.left())
+        bad_block(chunk_offset, i, "side data size " + std::to_string(n) + " is invalid");
+      side_offset = c.offset();
+      side_size = uint32_t(n);
+      if (!valid_side_data({c.here(), side_size}))
+        bad_block(chunk_offset, i, "side data entries are malformed");
+      c.skip(side_size);
+    }
+    if (size > c.left()) bad_block(chunk_offset, i, "payload runs past the chunk");
+    on_block(RecordFields{f, pts, dts, duration, c.offset(), size, side_offset, side_size});
+    c.skip(size);
+    prev_pts = pts;
+    prev_duration = duration;
+  }
+}
+
 }  // namespace
 
 GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_duration,
@@ -171,13 +226,6 @@ GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_durat
   out.clear();
   const GroupHeader g = checked_header(payload, max_blocks, chunk_offset);
   RecordCursor c(payload, chunk_offset);
-  auto add = [&](uint32_t i, int64_t a, int64_t b, const char* field) {
-    int64_t r;
-    if (__builtin_add_overflow(a, b, &r))
-      bad_block(chunk_offset, i, std::string(field) + " overflows 64 bits");
-    return r;
-  };
-
   out.reserve(g.block_count);
   if (g.flags & kGroupUniform) {
     const UniformHead u = read_uniform_head(g, default_duration, chunk_offset, c);
@@ -198,51 +246,20 @@ GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_durat
       pts += uint64_t(u.duration);
     }
   } else {
-    int64_t prev_pts = g.pts;
-    int64_t prev_duration = 0;
-    int64_t duration = default_duration;
-    for (uint32_t i = 0; i < g.block_count; ++i) {
-      uint8_t f = c.flags(i);
-      uint32_t size = c.size(i);
-      int64_t pts = (f & kBlockPtsDelta)
-                        ? add(i, prev_pts, zigzag_decode(c.leb(i, "pts delta")), "pts")
-                        : add(i, prev_pts, prev_duration, "pts");
-      int64_t dts = pts;
-      if (f & kBlockDtsOffset) {
-        int64_t offset = zigzag_decode(c.leb(i, "dts offset"));
-        if (offset < 0) bad_block(chunk_offset, i, "dts offset is negative (dts > pts)");
-        if (__builtin_sub_overflow(pts, offset, &dts))
-          bad_block(chunk_offset, i, "dts overflows 64 bits");
-      }
-      if (f & kBlockDuration) duration = c.duration(i);
-      uint32_t side_offset = 0, side_size = 0;
-      if (f & kBlockSideData) {
-        uint64_t n = c.leb(i, "side data size");
-        if (n == 0 || n > c.left())
-          bad_block(chunk_offset, i, "side data size " + std::to_string(n) + " is invalid");
-        side_offset = c.offset();
-        side_size = uint32_t(n);
-        if (!valid_side_data({c.here(), side_size}))
-          bad_block(chunk_offset, i, "side data entries are malformed");
-        c.skip(side_size);
-      }
-      if (size > c.left()) bad_block(chunk_offset, i, "payload runs past the chunk");
+    walk_records(g, default_duration, chunk_offset, c, [&](const RecordFields& r) {
       DecodedBlock& d = out.emplace_back();  // filled in place, as above
       d.info.track_id = g.track_id;
-      d.info.type = static_cast<BlockType>(f & kBlockTypeMask);
-      d.info.pts = pts;
-      d.info.dts = dts;
-      d.info.duration = duration;
-      d.info.masked = f & kBlockMasked;
-      d.info.discardable = f & kBlockDiscardable;
-      d.offset = c.offset();
-      d.size = size;
-      d.side_offset = side_offset;
-      d.side_size = side_size;
-      c.skip(size);
-      prev_pts = pts;
-      prev_duration = duration;
-    }
+      d.info.type = static_cast<BlockType>(r.flags & kBlockTypeMask);
+      d.info.pts = r.pts;
+      d.info.dts = r.dts;
+      d.info.duration = r.duration;
+      d.info.masked = r.flags & kBlockMasked;
+      d.info.discardable = r.flags & kBlockDiscardable;
+      d.offset = r.offset;
+      d.size = r.size;
+      d.side_offset = r.side_offset;
+      d.side_size = r.side_size;
+    });
   }
   c.expect_end();
   return g;
@@ -250,37 +267,42 @@ GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_durat
 
 namespace {
 
-void fold_block(GroupSummary& s, const BlockInfo& b, bool first) {
-  if (b.type == BlockType::kI && !s.has_key) {
+void fold_block(GroupSummary& s, bool is_key, int64_t pts, int64_t dts, int64_t duration,
+                bool first) {
+  if (is_key && !s.has_key) {
     s.has_key = true;
-    s.first_key_pts = b.pts;
+    s.first_key_pts = pts;
   }
   int64_t end;
-  if (__builtin_add_overflow(b.pts, b.duration, &end)) end = INT64_MAX;
-  s.min_pts = first ? b.pts : std::min(s.min_pts, b.pts);
+  if (__builtin_add_overflow(pts, duration, &end)) end = INT64_MAX;
+  s.min_pts = first ? pts : std::min(s.min_pts, pts);
   s.max_end = first ? end : std::max(s.max_end, end);
-  if (first) s.first_dts = b.dts;
-  s.last_dts = b.dts;
+  if (first) s.first_dts = dts;
+  s.last_dts = dts;
   auto outside = [](int64_t x) { return x > kMaxTimestamp || x < -kMaxTimestamp; };
-  s.out_of_bounds |= outside(b.pts) || outside(b.dts) || outside(b.duration);
+  s.out_of_bounds |= outside(pts) || outside(dts) || outside(duration);
 }
 
 }  // namespace
 
 GroupSummary summarize_group(std::span<const uint8_t> payload, int64_t default_duration,
-                             uint32_t max_blocks, uint64_t chunk_offset,
-                             std::vector<DecodedBlock>& scratch) {
+                             uint32_t max_blocks, uint64_t chunk_offset) {
   const GroupHeader g = checked_header(payload, max_blocks, chunk_offset);
   GroupSummary s{};
   s.header = g;
+  RecordCursor c(payload, chunk_offset);
   if (!(g.flags & kGroupUniform)) {
-    decode_group(payload, default_duration, max_blocks, chunk_offset, scratch);
-    for (size_t i = 0; i < scratch.size(); ++i) fold_block(s, scratch[i].info, i == 0);
+    bool first = true;
+    walk_records(g, default_duration, chunk_offset, c, [&](const RecordFields& r) {
+      fold_block(s, (r.flags & kBlockTypeMask) == uint8_t(BlockType::kI), r.pts, r.dts, r.duration,
+                 first);
+      first = false;
+    });
+    c.expect_end();
     return s;
   }
   // UNIFORM: the same checks decode_group makes, in the same order, without a
   // record per block; timing follows from the first block and the count.
-  RecordCursor c(payload, chunk_offset);
   const UniformHead u = read_uniform_head(g, default_duration, chunk_offset, c);
   if (!u.fixed) c.skip_sizes(0, std::min(u.pts_overflow_at, g.block_count));
   if (u.pts_overflow_at < g.block_count)
@@ -289,9 +311,9 @@ GroupSummary summarize_group(std::span<const uint8_t> payload, int64_t default_d
   c.expect_end();
   const int64_t last_pts =
       int64_t(uint64_t(g.pts) + uint64_t(g.block_count - 1) * uint64_t(u.duration));
-  fold_block(s, make_info(g.track_id, u.flags, g.pts, g.pts, u.duration), true);
-  if (g.block_count > 1)
-    fold_block(s, make_info(g.track_id, u.flags, last_pts, last_pts, u.duration), false);
+  const bool is_key = (u.flags & kBlockTypeMask) == uint8_t(BlockType::kI);
+  fold_block(s, is_key, g.pts, g.pts, u.duration, true);
+  if (g.block_count > 1) fold_block(s, is_key, last_pts, last_pts, u.duration, false);
   return s;
 }
 

@@ -78,10 +78,9 @@ struct GroupSummary {
 };
 
 // Checks a group exactly as decode_group does (same errors, same order) and
-// summarizes it. UNIFORM groups cost O(1) (FIXED_SIZE) or one LEB128 read per
-// block; others are decoded into `scratch`.
+// summarizes it without storing a record per block. UNIFORM groups cost O(1)
+// (FIXED_SIZE) or one LEB128 read per block.
 GroupSummary summarize_group(std::span<const uint8_t> payload, int64_t default_duration,
-                             uint32_t max_blocks, uint64_t chunk_offset,
-                             std::vector<DecodedBlock>& scratch);
+                             uint32_t max_blocks, uint64_t chunk_offset);
 
 }  // namespace h4mk::detail

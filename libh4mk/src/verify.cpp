@@ -173,7 +173,7 @@ class Verifier {
                                              ": track " + std::to_string(h.track_id) +
                                              " is not declared in TRAK");
       g = summarize_group(v.payload, t->second.default_duration, opt_.limits.max_blocks_per_group,
-                          v.offset, blocks_);
+                          v.offset);
     } catch (const Error& e) {
       problem(v.offset, kTagCore, e.code(), e.what());
       return;
@@ -336,7 +336,6 @@ class Verifier {
   uint64_t file_size_ = 0;
   uint64_t tail_index_offset_ = 0;
   std::set<Tag> header_chunks_;
-  std::vector<DecodedBlock> blocks_;
   std::map<uint16_t, SeekTable> rebuilt_, stored_;
   std::map<uint16_t, int64_t> last_dts_;  // per track, of the last group
   bool in_index_ = false;
