@@ -238,9 +238,9 @@ TEST(BlockGroup, SummaryAgreesWithDecodingOnGoodAndDamagedGroups) {
     for (int i = 0; i < n; ++i) {
       BlockType type = kind == 2 ? static_cast<BlockType>(rng() % 3)
                                  : (round % 2 ? BlockType::kI : BlockType::kP);
-      const int64_t at = i == 0 ? pts : blocks.back().info.pts + dur;
+      // Blocks follow each other until the next pts would pass INT64_MAX.
       if (i > 0 && __builtin_add_overflow(blocks.back().info.pts, dur, &pts)) break;
-      blocks.push_back({{9, type, at, at, dur}, kind == 0 ? 3u : uint32_t(rng() % 6)});
+      blocks.push_back({{9, type, pts, pts, dur}, kind == 0 ? 3u : uint32_t(rng() % 6)});
     }
     std::vector<uint8_t> payloads, enc;
     for (const auto& b : blocks) payloads.resize(payloads.size() + b.size, 0xAB);
@@ -352,7 +352,7 @@ std::vector<uint8_t> encode_all_at_once(int64_t dd, const std::vector<PendingBlo
 TEST(GroupBuilder, MakesTheBytesOfTheAllAtOnceEncoding) {
   std::mt19937_64 rng(11);
   GroupBuilder reused(9, 20, 12);
-  int layouts[3] = {0, 0, 0};
+  int layouts[4] = {0, 0, 0, 0};  // by group flags: none, UNIFORM, -, UNIFORM | FIXED_SIZE
   for (int round = 0; round < 4000; ++round) {
     const int n = 1 + int(rng() % 12);
     const int breaks_at = int(rng() % (n + 2));  // >= n: never breaks

@@ -68,7 +68,7 @@ class MemorySink final : public Sink {
   std::vector<uint8_t> bytes_;
 };
 
-// --- files (stdio) --------------------------------------------------------------
+// --- files (by path: read(2); a FILE*: stdio) ------------------------------------
 // The only place the library touches the file system; the core never opens files.
 
 class FileSource final : public Source {
