@@ -81,6 +81,19 @@ static void write_file(membuf* m, int seekable) {
   CHECK(h4mk_writer_set_track_property_int(w, 1, "ffmpeg.bits_per_coded_sample", 16) == H4MK_OK);
   CHECK(h4mk_writer_set_track_property(w, 1, "codec", "x") == H4MK_ERR_INVALID_ARGUMENT);
   CHECK(h4mk_writer_set_metadata_json(w, "[1]") == H4MK_ERR_INVALID_ARGUMENT);
+  {
+    h4mk_chapter c = {.time_base_num = 1, .time_base_den = 1000, .start = 0, .end = 1500,
+                      .has_end = 1, .id = 42, .has_id = 1, .title = "One"};
+    h4mk_chapter open_end = {.time_base_num = 1, .time_base_den = 48000, .start = 72000};
+    h4mk_chapter backwards = {.time_base_num = 1, .time_base_den = 1000, .start = 9, .end = 3,
+                              .has_end = 1};
+    CHECK(h4mk_writer_add_chapter(w, &c) == H4MK_OK);
+    CHECK(h4mk_writer_add_chapter(w, &open_end) == H4MK_OK);
+    CHECK(h4mk_writer_set_chapter_tag(w, 1, "comment", "second") == H4MK_OK);
+    CHECK(h4mk_writer_set_chapter_tag(w, 2, "comment", "none") == H4MK_ERR_INVALID_ARGUMENT);
+    CHECK(h4mk_writer_add_chapter(w, &backwards) == H4MK_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(h4mk_writer_last_error(w), "chapter #2: \"end\" is before") != NULL);
+  }
 
   uint8_t payload[3840];
   for (int i = 0; i < 500; ++i) {
@@ -116,6 +129,21 @@ static int read_all(membuf* m, int seekable) {
   CHECK(strcmp(ti.kind, "audio") == 0 && ti.channels == 2);
   CHECK(strstr(ti.json, "\"language\":\"eng\"") != NULL);
   CHECK(strcmp(h4mk_reader_metadata_json(r), "{\"artist\":\"h4mk\",\"title\":\"C test\"}") == 0);
+  {
+    h4mk_chapter c;
+    const char *key, *value;
+    CHECK(h4mk_reader_chapter_count(r) == 2);
+    CHECK(h4mk_reader_chapter(r, 0, &c) == H4MK_OK);
+    CHECK(c.time_base_den == 1000 && c.start == 0 && c.has_end && c.end == 1500);
+    CHECK(c.has_id && c.id == 42 && strcmp(c.title, "One") == 0);
+    CHECK(h4mk_reader_chapter_tag(r, 0, 0, &key, &value) == H4MK_ERR_NOT_FOUND);
+    CHECK(h4mk_reader_chapter(r, 1, &c) == H4MK_OK);
+    CHECK(c.time_base_den == 48000 && c.start == 72000 && !c.has_end && !c.has_id);
+    CHECK(strcmp(c.title, "") == 0);
+    CHECK(h4mk_reader_chapter_tag(r, 1, 0, &key, &value) == H4MK_OK);
+    CHECK(strcmp(key, "comment") == 0 && strcmp(value, "second") == 0);
+    CHECK(h4mk_reader_chapter(r, 2, &c) == H4MK_ERR_NOT_FOUND);
+  }
   {
     const char *k, *v;
     CHECK(h4mk_reader_metadata(r, 1, &k, &v) == H4MK_OK && !strcmp(k, "title") &&

@@ -99,6 +99,19 @@ TEST(Cli, InspectJson) {
   // Text output names the tracks.
   Result text = h4mk("inspect demo.h4mk");
   EXPECT_NE(text.out.find("track 2: video h4core"), std::string::npos) << text.out;
+  EXPECT_EQ(r.j()["chapters"], json::array());
+  // Chapters (the `chapters` test vector): times in seconds and titles, and
+  // every field in the JSON manifest.
+  const std::string vec = std::string(H4MK_VECTORS_DIR) + "/chapters.h4mk";
+  Result chap = h4mk("inspect " + vec);
+  EXPECT_NE(chap.out.find("chapter 1: 0.000..0.040 s, \"First\""), std::string::npos) << chap.out;
+  EXPECT_NE(chap.out.find("chapter 2: 0.040 s, \"Second\""), std::string::npos) << chap.out;
+  const json c = h4mk("inspect --json " + vec).j()["chapters"];
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0]["id"], 5);
+  EXPECT_EQ(c[0]["tags"]["language"], "eng");
+  EXPECT_EQ(c[1]["time_base"], json::array({1, 48000}));
+  EXPECT_EQ(c[1]["end"], nullptr);
 }
 
 TEST(Cli, ListFiltersAndGopFlags) {

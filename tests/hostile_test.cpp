@@ -255,6 +255,57 @@ TEST_F(Hostile, DeepNestingOfNothing) {
   EXPECT_TRUE(d.empty() || d[0].code == ErrorCode::kCorrupt);
 }
 
+// A CHAP that breaks a rule of FORMAT.md §7.1 is reported, naming the chunk,
+// the chapter and the field, and ignored; the blocks after it are read.
+TEST_F(Hostile, DamagedChaptersAreReportedAndIgnored) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"not json", "not JSON"},
+      {R"({"chapter":[]})", "\"chapters\" array"},
+      {R"({"chapters":[7]})", "chapter #0: not an object"},
+      {R"({"chapters":[{"start":0}]})", "chapter #0: \"time_base\""},
+      {R"({"chapters":[{"time_base":[1,0],"start":0}]})", "chapter #0: \"time_base\""},
+      {R"({"chapters":[{"time_base":[1,1000]}]})", "\"start\" is missing"},
+      {R"({"chapters":[{"time_base":[1,1000],"start":0},{"time_base":[1,1000],"start":"5"}]})",
+       "chapter #1: \"start\" is not a 64-bit integer"},
+      {R"({"chapters":[{"time_base":[1,1000],"start":9223372036854775807}]})",
+       "\"start\" is outside"},
+      {R"({"chapters":[{"time_base":[1,1000],"start":5,"end":4}]})", "\"end\" is before"},
+      {R"({"chapters":[{"time_base":[1,1000],"start":5,"id":18446744073709551615}]})",
+       "\"id\" is not a 64-bit integer"},
+      {R"({"chapters":[{"time_base":[1,1000],"start":5,"title":1}]})", "\"title\" is not"},
+      {R"({"chapters":[{"time_base":[1,1000],"start":5,"tags":{"a":1}}]})",
+       "tag \"a\" is not a string"},
+  };
+  for (const auto& [chap, needle] : cases) {
+    auto f = header();
+    append_text(f, "TRAK", kTrak);
+    const size_t chap_offset = f.size();
+    append_text(f, "CHAP", chap);
+    auto grp = group_header(kGroupUniform | kGroupFixedSize, 2);
+    grp.insert(grp.end(), {0x00, 0x01, 0xAA, 0xBB});
+    append_chunk(f, "CORE", grp);
+    MemorySource src(f);
+    Reader r(src);
+    EXPECT_TRUE(r.chapters().empty()) << chap;
+    ReadBack rb = read_all(f);
+    EXPECT_EQ(rb.blocks.size(), 2u) << chap;
+    ASSERT_EQ(r.damage().size(), 1u) << chap;
+    const std::string msg = r.damage()[0].message;
+    EXPECT_EQ(r.damage()[0].offset, chap_offset) << chap;
+    EXPECT_NE(msg.find("CHAP chunk at offset " + std::to_string(chap_offset)), std::string::npos)
+        << msg;
+    EXPECT_NE(msg.find(needle), std::string::npos) << chap << ": " << msg;
+    // verify names the same problem (among those of a file without a TAIL).
+    MemorySource again(f);
+    VerifyReport v = verify(again);
+    EXPECT_TRUE(std::any_of(v.problems.begin(), v.problems.end(),
+                            [&](const auto& p) {
+                              return p.message + "; ignored" == msg;  // the reader adds what it did
+                            }))
+        << chap << ": " << (v.problems.empty() ? "" : v.problems[0].message);
+  }
+}
+
 TEST_F(Hostile, TooManyTracks) {
   std::string trak = R"({"tracks":[)";
   for (int i = 1; i <= 5000; ++i)

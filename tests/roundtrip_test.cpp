@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "../libh4mk/src/byte_order.hpp"
+#include "../libh4mk/src/chunk.hpp"
 #include "test_util.hpp"
 
 namespace h4mk::test {
@@ -222,6 +224,115 @@ TEST(Writer, RejectsBadInputWithClearErrors) {
   EXPECT_THROW(w.add_track(t), Error);
   w.finish();
   EXPECT_EQ(read_all(sink.bytes()).blocks.size(), 3u);
+}
+
+// Strings that JSON cannot hold (not UTF-8) are refused when they are given,
+// naming the field; the writer stays usable and writes one header. (They
+// used to be found only when the header chunks were serialised at the first
+// block, which threw after the file header was written, so the next call
+// wrote it again.)
+TEST(Writer, RefusesStringsThatAreNotUtf8WhenTheyAreGiven) {
+  MemorySink sink;
+  Writer w(sink);
+  const std::string bad = "ab\xff\xfe";
+  auto expect_refused = [](auto&& call, const char* needle) {
+    try {
+      call();
+      ADD_FAILURE() << "accepted: " << needle;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("not valid UTF-8"), std::string::npos) << e.what();
+    }
+  };
+  for (auto field : {&Track::name, &Track::language, &Track::channel_layout, &Track::codec}) {
+    Track t = ms_track();
+    t.*field = bad;
+    expect_refused([&] { w.add_track(t); }, "track 1: ");
+  }
+  Track tagged = ms_track();
+  tagged.tags["comment"] = bad;
+  expect_refused([&] { w.add_track(tagged); }, "tag 'comment'");
+  tagged.tags = {{bad, "x"}};
+  expect_refused([&] { w.add_track(tagged); }, "tag name");
+  expect_refused([&] { w.set_metadata("title", bad); }, "metadata 'title'");
+  expect_refused([&] { w.set_metadata(bad, "x"); }, "metadata key");
+  expect_refused([&] { w.set_note(bad); }, "NOTE");
+  // Valid UTF-8 of every length goes through.
+  Track t = ms_track();
+  t.name = "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\xb5";
+  w.add_track(t);
+  w.set_metadata("title", t.name);
+  std::vector<uint8_t> p(4);
+  w.write_block({1, BlockType::kI, 0, 0, 1}, p);
+  w.finish();
+  MemorySource src(sink.bytes());
+  Reader r(src);
+  EXPECT_EQ(r.tracks().at(0).name, t.name);
+  VerifyReport v = verify(src);
+  EXPECT_TRUE(v.ok()) << (v.problems.empty() ? "" : v.problems[0].message);
+}
+
+// Chapters come back as given (order, times, end and id present or not,
+// titles, tags), are in the VERI chain, and are refused when they break a
+// rule of FORMAT.md §7.1, naming the chapter and the field.
+TEST(Writer, ChaptersComeBackAsGiven) {
+  MemorySink sink;
+  Writer w(sink);
+  w.add_track(ms_track());
+  Chapter intro{{1, 1000}, 0, 60'000, 11, "Intro", {}};
+  Chapter open_end{{1, 1'000'000'000}, 60'000'000'000,
+                   std::nullopt,       std::nullopt,
+                   "Caf\xc3\xa9",      {{"artist", "X"}, {"comment", "no end, no id"}}};
+  Chapter negative{{1, 90000}, -90000, -45000, -1, "", {}};
+  EXPECT_EQ(w.add_chapter(intro), 0u);
+  EXPECT_EQ(w.add_chapter(open_end), 1u);
+  EXPECT_EQ(w.add_chapter(negative), 2u);
+  w.set_chapter_tag(2, "language", "fra");
+  negative.tags["language"] = "fra";
+  auto refused = [&](const Chapter& c, const char* needle) {
+    try {
+      w.add_chapter(c);
+      ADD_FAILURE() << "accepted: " << needle;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  refused({{0, 1000}, 0, {}, {}, "", {}}, "chapter #3: \"time_base\"");
+  refused({{1, 1000}, 10, 9, {}, "", {}}, "\"end\" is before");
+  refused({{1, 1000}, int64_t(1) << 62, {}, {}, "", {}}, "\"start\" is outside");
+  refused({{1, 1000}, 0, {}, {}, "\xff", {}}, "chapter #3: title is not valid UTF-8");
+  EXPECT_THROW(w.set_chapter_tag(3, "a", "b"), Error);
+  std::vector<uint8_t> p(4);
+  w.write_block({1, BlockType::kI, 0, 0, 1}, p);
+  EXPECT_THROW(w.add_chapter(intro), Error);  // after the first block
+  w.finish();
+
+  MemorySource src(sink.bytes());
+  Reader r(src);
+  EXPECT_EQ(r.chapters(), (std::vector<Chapter>{intro, open_end, negative}));
+  EXPECT_TRUE(r.damage().empty());
+  VerifyReport v = verify(src);
+  EXPECT_TRUE(v.ok()) << (v.problems.empty() ? "" : v.problems[0].message);
+  // A changed chapter breaks the chain (CRC recomputed so only VERI sees it).
+  std::vector<uint8_t> bytes = sink.bytes();
+  bool changed = false;
+  for (const ChunkExtent& c : chunk_layout(bytes))
+    if (c.tag == "CHAP") {
+      const std::string text(bytes.begin() + long(c.offset) + 12, bytes.begin() + long(c.end));
+      const size_t at = text.find("Intro");
+      ASSERT_NE(at, std::string::npos);
+      bytes[c.offset + 12 + at] = 'E';
+      std::span<const uint8_t> payload(&bytes[c.offset + 12], c.end - c.offset - 12);
+      detail::store_u32(&bytes[c.offset + 8], detail::chunk_crc(detail::make_tag("CHAP"),
+                                                                uint32_t(payload.size()), payload));
+      changed = true;
+    }
+  ASSERT_TRUE(changed);
+  MemorySource altered(bytes);
+  EXPECT_EQ(Reader(altered).chapters().at(0).title, "Entro");
+  EXPECT_FALSE(verify(altered).veri_ok);
 }
 
 // The largest steps the writer accepts, in one group: a pts step and a pts -

@@ -25,20 +25,41 @@ std::span<const uint8_t> bytes_of(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-std::vector<uint8_t> minimal() {
-  MemorySink sink;
-  Writer w(sink);
+// The one track of `minimal` and `chapters`: audio in ms, 20 ms blocks.
+Track audio_ms_track() {
   Track t;
   t.id = 1;
   t.kind = TrackKind::kAudio;
   t.codec = "h4core";
   t.time_base = {1, 1000};
   t.default_duration = 20;
-  w.add_track(t);
+  return t;
+}
+
+std::vector<uint8_t> minimal() {
+  MemorySink sink;
+  Writer w(sink);
+  w.add_track(audio_ms_track());
   w.set_metadata("title", "minimal");
   for (int i = 0; i < 3; ++i) {
     std::vector<uint8_t> p = {uint8_t(0xA0 + i), uint8_t(0xB0 + i), uint8_t(0xC0 + i),
                               uint8_t(0xD0 + i)};
+    w.write_block({1, BlockType::kI, 20 * i, 20 * i, 20}, p);
+  }
+  w.finish();
+  return sink.take();
+}
+
+// `minimal` with chapters (§7.1): one with an end, an id and tags, one
+// with neither end nor id, in another time base.
+std::vector<uint8_t> chapters() {
+  MemorySink sink;
+  Writer w(sink);
+  w.add_track(audio_ms_track());
+  w.add_chapter({{1, 1000}, 0, 40, 5, "First", {{"language", "eng"}}});
+  w.add_chapter({{1, 48000}, 1920, std::nullopt, std::nullopt, "Second", {}});
+  for (int i = 0; i < 3; ++i) {
+    std::vector<uint8_t> p = {uint8_t(0xA0 + i)};
     w.write_block({1, BlockType::kI, 20 * i, 20 * i, 20}, p);
   }
   w.finish();
@@ -220,6 +241,16 @@ ordered_json describe(std::span<const uint8_t> file) {
   j["meta"] = r.metadata_json();
   j["safe"] = r.safe_json();
   j["note"] = r.note();
+  if (!r.chapters().empty()) {  // only the vectors that have chapters say so
+    j["chapters"] = ordered_json::array();
+    for (const Chapter& c : r.chapters())
+      j["chapters"].push_back({{"time_base", {c.time_base.num, c.time_base.den}},
+                               {"start", c.start},
+                               {"end", c.end ? ordered_json(*c.end) : ordered_json(nullptr)},
+                               {"id", c.id ? ordered_json(*c.id) : ordered_json(nullptr)},
+                               {"title", c.title},
+                               {"tags", c.tags}});
+  }
   j["data_offset"] = r.data_offset();
   j["has_index"] = r.has_index();
   j["blocks"] = ordered_json::array();
@@ -273,11 +304,9 @@ struct Vector {
   std::vector<uint8_t> (*build)();
 };
 
-const Vector kVectors[] = {{"minimal", minimal},
-                           {"multitrack", multitrack},
-                           {"incomplete", incomplete},
-                           {"future_minor", future_minor},
-                           {"masked", masked}};
+const Vector kVectors[] = {{"minimal", minimal},       {"multitrack", multitrack},
+                           {"incomplete", incomplete}, {"future_minor", future_minor},
+                           {"masked", masked},         {"chapters", chapters}};
 
 bool updating() {
   const char* e = std::getenv("H4MK_UPDATE_VECTORS");
@@ -335,6 +364,18 @@ TEST(Vectors, ExpectedResultsSayWhatTheSpecSays) {
   auto inc = describe(read_file(kDir + "/incomplete.h4mk"));
   EXPECT_FALSE(inc["has_index"].get<bool>());
   EXPECT_EQ(inc["damage"].size(), 1u);
+  // §7.1: CHAP's payload is compact JSON with sorted keys, before the first CORE.
+  auto ch = read_file(kDir + "/chapters.h4mk");
+  const std::string chap_json =
+      R"({"chapters":[{"end":40,"id":5,"start":0,"tags":{"language":"eng"},)"
+      R"("time_base":[1,1000],"title":"First"},)"
+      R"({"start":1920,"time_base":[1,48000],"title":"Second"}]})";
+  const std::string ch_text(ch.begin(), ch.end());
+  const size_t chap_at = ch_text.find("CHAP");
+  ASSERT_NE(chap_at, std::string::npos);
+  EXPECT_LT(chap_at, ch_text.find("CORE"));
+  EXPECT_EQ(load_u32(&ch[chap_at + 4]), chap_json.size());
+  EXPECT_EQ(ch_text.substr(chap_at + 12, chap_json.size()), chap_json);
   auto fut = describe(read_file(kDir + "/future_minor.h4mk"));
   EXPECT_EQ(fut["version_minor"], 1);
   EXPECT_EQ(fut["blocks"].size(), 4u);

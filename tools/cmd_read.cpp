@@ -51,6 +51,16 @@ ordered_json manifest_json(Reader& r, const std::string& file) {
   j["tracks"] = tracks;
   j["metadata"] =
       r.metadata_json().empty() ? ordered_json::object() : parse_or_null(r.metadata_json());
+  ordered_json chapters = ordered_json::array();
+  for (const Chapter& c : r.chapters()) {
+    ordered_json o = {{"time_base", {c.time_base.num, c.time_base.den}}, {"start", c.start}};
+    o["end"] = c.end ? ordered_json(*c.end) : ordered_json(nullptr);
+    if (c.id) o["id"] = *c.id;
+    if (!c.title.empty()) o["title"] = c.title;
+    if (!c.tags.empty()) o["tags"] = c.tags;
+    chapters.push_back(std::move(o));
+  }
+  j["chapters"] = std::move(chapters);
   j["safe"] = parse_or_null(r.safe_json());
   j["note"] = r.note().empty() ? ordered_json(nullptr) : ordered_json(r.note());
   j["veri"] = parse_or_null(r.veri_json());
@@ -82,6 +92,13 @@ int inspect(const Options& o, const std::string& file) {
     std::printf("\n");
   }
   if (!r.metadata_json().empty()) std::printf("  metadata: %s\n", r.metadata_json().c_str());
+  for (size_t i = 0; i < r.chapters().size(); ++i) {
+    const Chapter& c = r.chapters()[i];
+    std::printf("  chapter %zu: %.3f", i + 1, seconds(c.start, c.time_base));
+    if (c.end) std::printf("..%.3f", seconds(*c.end, c.time_base));
+    std::printf(" s%s%s%s\n", c.title.empty() ? "" : ", \"", c.title.c_str(),
+                c.title.empty() ? "" : "\"");
+  }
   if (!r.safe_json().empty()) std::printf("  safe: %s\n", r.safe_json().c_str());
   if (!r.note().empty()) std::printf("  note: %s\n", r.note().c_str());
   std::printf("  veri: %s\n", r.veri_json().empty() ? "absent" : r.veri_json().c_str());

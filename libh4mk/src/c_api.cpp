@@ -351,6 +351,38 @@ int h4mk_reader_track_tag(h4mk_reader* r, size_t track_index, size_t index, cons
   return r->entry(t["tags"], index, key, value);
 }
 
+size_t h4mk_reader_chapter_count(const h4mk_reader* r) { return r->reader->chapters().size(); }
+
+int h4mk_reader_chapter(h4mk_reader* r, size_t index, h4mk_chapter* out) {
+  if (!out) return H4MK_ERR_INVALID_ARGUMENT;
+  const auto& list = r->reader->chapters();
+  if (index >= list.size()) return H4MK_ERR_NOT_FOUND;
+  const Chapter& c = list[index];
+  *out = h4mk_chapter{};
+  out->time_base_num = int32_t(c.time_base.num);
+  out->time_base_den = int32_t(c.time_base.den);
+  out->start = c.start;
+  out->has_end = c.end.has_value();
+  out->end = c.end.value_or(0);
+  out->has_id = c.id.has_value();
+  out->id = c.id.value_or(0);
+  out->title = c.title.c_str();
+  return H4MK_OK;
+}
+
+int h4mk_reader_chapter_tag(h4mk_reader* r, size_t chapter, size_t index, const char** key,
+                            const char** value) {
+  const auto& list = r->reader->chapters();
+  if (chapter >= list.size()) return H4MK_ERR_INVALID_ARGUMENT;
+  if (!key || !value) return H4MK_ERR_INVALID_ARGUMENT;
+  const auto& tags = list[chapter].tags;
+  if (index >= tags.size()) return H4MK_ERR_NOT_FOUND;
+  auto it = std::next(tags.begin(), static_cast<long>(index));
+  *key = it->first.c_str();
+  *value = it->second.c_str();
+  return H4MK_OK;
+}
+
 int h4mk_reader_track_property(h4mk_reader* r, size_t track_index, const char* path,
                                const char** value) {
   if (!path || !value) return H4MK_ERR_INVALID_ARGUMENT;
@@ -501,6 +533,25 @@ int h4mk_writer_set_track_property(h4mk_writer* w, uint16_t track_id, const char
 int h4mk_writer_set_track_property_int(h4mk_writer* w, uint16_t track_id, const char* path,
                                        int64_t value) {
   return set_property(w, track_id, path, value);
+}
+
+int h4mk_writer_add_chapter(h4mk_writer* w, const h4mk_chapter* chapter) {
+  if (!chapter) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(w->error, [&] {
+    Chapter c;
+    c.time_base = {chapter->time_base_num, chapter->time_base_den};
+    c.start = chapter->start;
+    if (chapter->has_end) c.end = chapter->end;
+    if (chapter->has_id) c.id = chapter->id;
+    c.title = str_or_empty(chapter->title);
+    w->writer->add_chapter(c);
+  });
+}
+
+int h4mk_writer_set_chapter_tag(h4mk_writer* w, size_t chapter, const char* key,
+                                const char* value) {
+  if (!key || !value) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(w->error, [&] { w->writer->set_chapter_tag(chapter, key, value); });
 }
 
 int h4mk_writer_set_metadata(h4mk_writer* w, const char* key, const char* value) {

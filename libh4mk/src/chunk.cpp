@@ -14,6 +14,7 @@ bool is_known_tag(Tag tag) {
     case kTagMeta:
     case kTagSafe:
     case kTagNote:
+    case kTagChap:
     case kTagCore:
     case kTagVeri:
     case kTagSign:

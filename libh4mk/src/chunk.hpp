@@ -26,6 +26,7 @@ inline constexpr Tag kTagTrak = make_tag("TRAK");
 inline constexpr Tag kTagMeta = make_tag("META");
 inline constexpr Tag kTagSafe = make_tag("SAFE");
 inline constexpr Tag kTagNote = make_tag("NOTE");
+inline constexpr Tag kTagChap = make_tag("CHAP");
 inline constexpr Tag kTagCore = make_tag("CORE");
 inline constexpr Tag kTagVeri = make_tag("VERI");
 inline constexpr Tag kTagSign = make_tag("SIGN");

@@ -16,6 +16,7 @@ uint32_t size_limit_for(Tag tag, const ReaderLimits& limits) {
     case kTagMeta:
     case kTagSafe:
     case kTagNote:
+    case kTagChap:
     case kTagVeri:
     case kTagSign:
       return limits.max_json_chunk;

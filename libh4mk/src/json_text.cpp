@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "h4mk/error.hpp"
+
 namespace h4mk::detail {
 
 uint32_t json_nesting_depth(std::string_view text) {
@@ -37,6 +39,18 @@ std::optional<nlohmann::json> parse_json(std::string_view text, uint32_t max_dep
 bool is_json_object(std::string_view text, uint32_t max_depth) {
   auto j = parse_json(text, max_depth);
   return j && j->is_object();
+}
+
+void require_utf8(std::string_view text, const std::string& what) {
+  try {
+    // nlohmann's serialiser is the one that would refuse it later.
+    (void)nlohmann::json(std::string(text)).dump();
+  } catch (const nlohmann::json::type_error& e) {
+    // e.what(): "[json.exception.type_error.316] invalid UTF-8 byte at index 2: 0xFF"
+    std::string detail = e.what();
+    detail.erase(0, detail.find("] ") == std::string::npos ? 0 : detail.find("] ") + 2);
+    throw Error(ErrorCode::kInvalidArgument, what + " is not valid UTF-8 (" + detail + ")");
+  }
 }
 
 }  // namespace h4mk::detail

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace h4mk::detail {
@@ -16,5 +17,10 @@ uint32_t json_nesting_depth(std::string_view text);
 std::optional<nlohmann::json> parse_json(std::string_view text, uint32_t max_depth);
 
 bool is_json_object(std::string_view text, uint32_t max_depth);
+
+// Throws Error(kInvalidArgument) "<what> is not valid UTF-8 (...)" unless
+// text is UTF-8 that a JSON chunk can hold. Writers check strings when they
+// are given, so a bad one is refused before anything is written.
+void require_utf8(std::string_view text, const std::string& what);
 
 }  // namespace h4mk::detail

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "block_group.hpp"
+#include "chapter_json.hpp"
 #include "chunk.hpp"
 #include "chunk_reader.hpp"
 #include "chunk_stream.hpp"
@@ -45,6 +46,7 @@ struct Reader::Impl {
   std::vector<Track> tracks;
   std::unordered_map<uint16_t, size_t> slot_of_id;
   std::string trak_json, meta_json, safe_json, note, veri_json, sign_json;
+  std::vector<Chapter> chapters;
   uint64_t data_offset = 0;
 
   // The group being handed out.
@@ -155,6 +157,12 @@ struct Reader::Impl {
           (tag == kTagMeta ? meta_json : safe_json) = std::move(text);
       } else if (tag == kTagNote) {
         note = text_of(v.payload);
+      } else if (tag == kTagChap) {
+        try {
+          chapters = decode_chapters(text_of(v.payload), v.offset, opt.limits);
+        } catch (const Error& e) {
+          record(v.offset, v.total(), e.code(), std::string(e.what()) + "; ignored");
+        }
       } else if (tag == kTagHint) {
         take_hint(v);
       }
@@ -670,6 +678,7 @@ const std::string& Reader::tracks_json() const { return impl_->trak_json; }
 const std::string& Reader::metadata_json() const { return impl_->meta_json; }
 const std::string& Reader::safe_json() const { return impl_->safe_json; }
 const std::string& Reader::note() const { return impl_->note; }
+const std::vector<Chapter>& Reader::chapters() const { return impl_->chapters; }
 uint64_t Reader::data_offset() const { return impl_->data_offset; }
 const std::string& Reader::signature_json() {
   impl_->ensure_index();

@@ -86,6 +86,19 @@ void validate_track(const Track& t) {
     throw Error(ErrorCode::kInvalidArgument, "track " + std::to_string(t.id) + ": " + why);
   };
   if (t.id == 0) bad("id 0 is invalid (ids are 1..65535)");
+  const std::string at = "track " + std::to_string(t.id) + ": ";
+  for (const auto& [field, text] : {std::pair<const char*, const std::string&>{"codec", t.codec},
+                                    {"name", t.name},
+                                    {"language", t.language},
+                                    {"channel_layout", t.channel_layout},
+                                    {"adapter", t.adapter},
+                                    {"notes", t.notes}})
+    require_utf8(text, at + field);
+  for (const auto& [k, v] : t.tags) {
+    require_utf8(k, at + "a tag name");
+    require_utf8(v, at + "tag '" + k + "'");
+  }
+  if (t.mask) require_utf8(t.mask->kid, at + "mask key id");
   if (t.codec.empty()) bad("codec is empty");
   if (!valid_rational_part(t.time_base.num) || !valid_rational_part(t.time_base.den))
     bad("time_base " + std::to_string(t.time_base.num) + "/" + std::to_string(t.time_base.den) +

@@ -10,6 +10,7 @@
 
 #include "block_group.hpp"
 #include "byte_order.hpp"
+#include "chapter_json.hpp"
 #include "chunk.hpp"
 #include "chunk_reader.hpp"
 #include "chunk_stream.hpp"
@@ -113,10 +114,13 @@ class Verifier {
       case kTagMeta:
       case kTagSafe:
       case kTagNote:
+      case kTagChap:
         if (report_.core_chunks) order("comes after the first CORE");
         if (!header_chunks_.insert(tag).second) order("appears twice");
-        if (tag != kTagNote && !is_json_object(as_text(v.payload), opt_.limits.max_json_depth))
+        if ((tag == kTagMeta || tag == kTagSafe) &&
+            !is_json_object(as_text(v.payload), opt_.limits.max_json_depth))
           order("is not a JSON object within the reader's limits");
+        if (tag == kTagChap) check_chapters(v);
         break;
       case kTagCore:
         check_group(v);
@@ -198,6 +202,14 @@ class Verifier {
       problem(v.offset, kTagCore, ErrorCode::kCorrupt,
               "CORE chunk at offset " + std::to_string(v.offset) + ": track " + std::to_string(id) +
                   " has a pts, dts or duration of 2^62 or more in magnitude (FORMAT.md §5.5)");
+  }
+
+  void check_chapters(const ChunkView& v) {
+    try {
+      (void)decode_chapters(as_text(v.payload), v.offset, opt_.limits);
+    } catch (const Error& e) {
+      problem(v.offset, kTagChap, e.code(), e.what());
+    }
   }
 
   void check_veri(const ChunkView& v) {

@@ -8,6 +8,7 @@
 
 #include "block_group.hpp"
 #include "byte_order.hpp"
+#include "chapter_json.hpp"
 #include "chunk.hpp"
 #include "crc32.hpp"
 #include "group_builder.hpp"
@@ -16,6 +17,7 @@
 #include "h4mk/side_data.hpp"
 #include "hash_chain.hpp"
 #include "hint.hpp"
+#include "json_text.hpp"
 #include "seek_table.hpp"
 #include "track_json.hpp"
 
@@ -66,6 +68,7 @@ struct Writer::Impl {
   nlohmann::json meta = nlohmann::json::object();
   std::string safe;
   std::string note;
+  std::vector<Chapter> chapters;
 
   uint64_t offset = 0;
   // The CRC of the whole file, or, with a HINT, of the bytes after it
@@ -134,12 +137,18 @@ struct Writer::Impl {
 
   void begin() {
     if (tracks.empty()) throw Error(ErrorCode::kBadState, "no tracks declared");
+    // The texts are made before the first byte is written: a begin() that
+    // throws leaves nothing behind to be written twice.
+    std::vector<Track> list;
+    for (const auto& t : tracks) list.push_back(t.track);
+    const std::string trak = encode_tracks(list);
+    const std::string meta_text = meta.empty() ? std::string() : meta.dump();
+    const std::string safe_text = safe_with_mask_summary();
+    const std::string chap_text = chapters.empty() ? std::string() : encode_chapters(chapters);
     auto header = encode_file_header({});
     emit(header);
     if (opt.write_veri) chain.start(header);
-    std::vector<Track> list;
-    for (const auto& t : tracks) list.push_back(t.track);
-    emit_text_chunk(kTagTrak, encode_tracks(list));
+    emit_text_chunk(kTagTrak, trak);
     // A sink that can be written at an earlier offset gets a HINT, zeros
     // until finish() fills it in (§10.1); pipes get none.
     if (opt.write_index && sink.seekable()) {
@@ -148,10 +157,10 @@ struct Writer::Impl {
       emit_chunk(kTagHint, std::vector<uint8_t>(hint_payload_size(tracks.size())));
       container_crc = 0;
     }
-    if (!meta.empty()) emit_text_chunk(kTagMeta, meta.dump());
-    const std::string safe_text = safe_with_mask_summary();
+    if (!meta_text.empty()) emit_text_chunk(kTagMeta, meta_text);
     if (!safe_text.empty()) emit_text_chunk(kTagSafe, safe_text);
     if (!note.empty()) emit_text_chunk(kTagNote, note);
+    if (!chap_text.empty()) emit_text_chunk(kTagChap, chap_text);
     state = State::kWriting;
   }
 
@@ -342,6 +351,11 @@ struct Writer::Impl {
     } catch (const std::bad_alloc&) {
       state = State::kFailed;
       throw Error(ErrorCode::kOutOfMemory, "out of memory while writing");
+    } catch (const std::exception& e) {
+      // Nothing should get here (inputs are checked when given); if it does,
+      // what was written may be half a chunk.
+      state = State::kFailed;
+      throw Error(ErrorCode::kInternal, std::string("writer failed: ") + e.what());
     }
   }
 };
@@ -370,6 +384,7 @@ void Writer::add_track(const Track& track) {
 void Writer::set_mask_key(uint16_t track_id, const MaskKey& key, MaskScheme scheme,
                           std::string kid) {
   impl_->require_setup("set_mask_key");
+  require_utf8(kid, "mask key id");
   const int32_t slot = impl_->slot_of_id[track_id];
   if (slot < 0)
     throw Error(ErrorCode::kInvalidArgument,
@@ -386,6 +401,8 @@ void Writer::set_mask_key(uint16_t track_id, const MaskKey& key, MaskScheme sche
 
 void Writer::set_metadata(std::string_view key, std::string_view value) {
   impl_->require_setup("set_metadata");
+  require_utf8(key, "metadata key");
+  require_utf8(value, "metadata '" + std::string(key) + "'");
   impl_->meta[std::string(key)] = std::string(value);
 }
 
@@ -402,7 +419,26 @@ void Writer::set_safe_json(std::string_view json_object) {
 
 void Writer::set_note(std::string_view utf8) {
   impl_->require_setup("set_note");
+  require_utf8(utf8, "NOTE");
   impl_->note = std::string(utf8);
+}
+
+size_t Writer::add_chapter(const Chapter& chapter) {
+  impl_->require_setup("add_chapter");
+  validate_chapter(chapter, impl_->chapters.size());
+  impl_->chapters.push_back(chapter);
+  return impl_->chapters.size() - 1;
+}
+
+void Writer::set_chapter_tag(size_t index, std::string_view key, std::string_view value) {
+  impl_->require_setup("set_chapter_tag");
+  if (index >= impl_->chapters.size())
+    throw Error(ErrorCode::kInvalidArgument,
+                "set_chapter_tag: there is no chapter #" + std::to_string(index));
+  const std::string at = "chapter #" + std::to_string(index) + ": ";
+  require_utf8(key, at + "a tag name");
+  require_utf8(value, at + "tag '" + std::string(key) + "'");
+  impl_->chapters[index].tags[std::string(key)] = std::string(value);
 }
 
 void Writer::write_block(const BlockInfo& info, std::span<const uint8_t> payload,

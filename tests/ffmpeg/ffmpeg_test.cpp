@@ -244,8 +244,9 @@ TEST(FFmpeg, FfprobeJsonMatchesSourceAndPipe) {
 // on into matroska.
 TEST(FFmpeg, DispositionSideDataAndStartTimeSurviveARemux) {
   make_sources();
-  ffmpeg("-display_rotation 90 -i mpeg4.nut -i pcm.wav -map 0 -map 1 -c copy "
-         "-disposition:v:0 0 -disposition:a:0 hearing_impaired+comment disp.h4mk");
+  ffmpeg(
+      "-display_rotation 90 -i mpeg4.nut -i pcm.wav -map 0 -map 1 -c copy "
+      "-disposition:v:0 0 -disposition:a:0 hearing_impaired+comment disp.h4mk");
   auto flags = [](const json& stream) {
     std::set<std::string> set;
     for (const auto& [name, on] : stream["disposition"].items())
@@ -287,6 +288,86 @@ TEST(FFmpeg, DispositionSideDataAndStartTimeSurviveARemux) {
         << file;
     EXPECT_EQ(rotation(j["streams"][0]), 90) << file;
   }
+}
+
+// Chapters: a file with chapters (written by libh4mk: this FFmpeg build has
+// no demuxer that could make one from text) shows them in ffprobe, carries
+// them into matroska, and comes back from matroska into h4mk with the same
+// times, titles and tags.
+TEST(FFmpeg, ChaptersSurviveARemuxThroughMatroskaAndBack) {
+  make_sources();
+  ffmpeg("-i pcm.wav -c copy chap.plain.h4mk");
+  {
+    auto bytes = read_file((work_dir() / "chap.plain.h4mk").string());
+    MemorySource src(bytes);
+    Reader r(src);
+    FileSink sink((work_dir() / "chap.h4mk").string());
+    Writer w(sink);
+    for (const Track& t : r.tracks()) w.add_track(t);
+    w.set_metadata_json(r.metadata_json());
+    w.add_chapter({{1, 1000}, 0, 1500, 1, "Opening", {{"artist", "A"}}});
+    w.add_chapter({{1, 48000}, 72000, 144000, 2, "Caf\xc3\xa9", {}});
+    w.add_chapter({{1, 1000}, 3000, std::nullopt, 3, "Last", {}});  // ends with the file
+    Block b;
+    while (r.next(b) == ReadEvent::kBlock) w.write_block(b.info, b.data, b.side_data);
+    w.finish();
+  }
+  auto chapters = [](const std::string& file) {
+    Result r = run(kFfprobe + " -v error -of json -show_chapters " + file);
+    EXPECT_EQ(r.status, 0) << r.err;
+    const json probed = json::parse(r.out);
+    json out = json::array();
+    for (const auto& c : probed["chapters"])
+      out.push_back({c["start_time"], c["end_time"], c.value("tags", json::object())});
+    return out;
+  };
+  const json want =
+      json::array({json::array({"0.000000", "1.500000", {{"title", "Opening"}, {"artist", "A"}}}),
+                   json::array({"1.500000", "3.000000", {{"title", "Caf\xc3\xa9"}}}),
+                   // No end in the file: FFmpeg ends it with the file (4 s of pcm.wav).
+                   json::array({"3.000000", "4.000000", {{"title", "Last"}}})});
+  EXPECT_EQ(chapters("chap.h4mk"), want);
+  ffmpeg("-i chap.h4mk -c copy chap.mkv");
+  json want_mkv = want;  // Matroska spells tag names in capitals
+  want_mkv[0][2] = {{"title", "Opening"}, {"ARTIST", "A"}};
+  EXPECT_EQ(chapters("chap.mkv"), want_mkv);
+  ffmpeg("-i chap.mkv -c copy chap.back.h4mk");
+  EXPECT_EQ(chapters("chap.back.h4mk"), want_mkv);
+  auto bytes = read_file((work_dir() / "chap.back.h4mk").string());
+  MemorySource src(bytes);
+  Reader back(src);
+  ASSERT_EQ(back.chapters().size(), 3u);
+  EXPECT_EQ(back.chapters()[1].title, "Caf\xc3\xa9");
+  EXPECT_TRUE(back.chapters()[2].end.has_value());  // filled in by FFmpeg: it knew the duration
+  EXPECT_TRUE(verify(src).ok());
+  // Through a pipe (no HINT) the chapters are the same.
+  Result piped = run(kFfprobe + " -v error -of json -show_chapters -f h4mk -i pipe:0 < chap.h4mk");
+  EXPECT_EQ(json::parse(piped.out)["chapters"].size(), 3u);
+}
+
+// Tags that are not UTF-8 (which JSON cannot hold) are kept with the invalid
+// bytes replaced by U+FFFD and a warning; the file is sound. (libh4mk used to
+// throw from its JSON serialiser at the first packet, after writing the file
+// header, and the next packet wrote the header again: an unreadable file.)
+TEST(FFmpeg, TagsThatAreNotUtf8AreKeptWithReplacementCharacters) {
+  make_sources();
+  Result r = run(kFfmpeg +
+                 " -nostdin -hide_banner -v warning -y -i pcm.wav -c copy "
+                 "-metadata title=\"$(printf 'ab\\377cd')\" "
+                 "-metadata:s:a:0 language=\"$(printf '\\376')\" latin1.h4mk");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("title is not valid UTF-8"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stream language is not valid UTF-8"), std::string::npos) << r.err;
+  const json j = probe("latin1.h4mk");
+  EXPECT_EQ(j["format"]["tags"]["title"],
+            "ab\xef\xbf\xbd"
+            "cd");
+  EXPECT_EQ(j["streams"][0]["tags"]["language"], "\xef\xbf\xbd");
+  EXPECT_EQ(framecrc("latin1.h4mk"), framecrc("pcm.wav"));
+  auto bytes = read_file((work_dir() / "latin1.h4mk").string());
+  MemorySource src(bytes);
+  VerifyReport v = verify(src);
+  EXPECT_TRUE(v.ok()) << (v.problems.empty() ? "" : v.problems[0].message);
 }
 
 // The extent of the first chunk with this tag ({size, size} if none).

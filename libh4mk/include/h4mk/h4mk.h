@@ -175,6 +175,24 @@ int h4mk_reader_track_tag(h4mk_reader* r, size_t track_index, size_t index, cons
 int h4mk_reader_track_property(h4mk_reader* r, size_t track_index, const char* path,
                                const char** value);
 
+/* A chapter (CHAP chunk, docs/FORMAT.md §7.1). Times are in time_base. */
+typedef struct h4mk_chapter {
+  int32_t time_base_num, time_base_den;
+  int64_t start;
+  int64_t end; /* when has_end; otherwise unknown (until the next chapter) */
+  int64_t id;  /* when has_id: the source's chapter id */
+  int has_end, has_id;
+  const char* title; /* NULL or "" = none; from a reader, valid while it lives */
+} h4mk_chapter;
+
+/* The file's chapters, in file order (none when CHAP is absent or damaged). */
+size_t h4mk_reader_chapter_count(const h4mk_reader* r);
+/* H4MK_ERR_NOT_FOUND once index >= the count. */
+int h4mk_reader_chapter(h4mk_reader* r, size_t index, h4mk_chapter* out);
+/* The chapter's tags in key order, as h4mk_reader_track_tag. */
+int h4mk_reader_chapter_tag(h4mk_reader* r, size_t chapter, size_t index, const char** key,
+                            const char** value);
+
 typedef enum h4mk_seek_mode {
   H4MK_SEEK_KEY_BEFORE = 0, /* the last I block with pts <= t */
   H4MK_SEEK_KEY_AFTER = 1,  /* the first I block with pts >= t */
@@ -239,6 +257,11 @@ int h4mk_writer_set_metadata(h4mk_writer* w, const char* key, const char* value)
 int h4mk_writer_set_metadata_json(h4mk_writer* w, const char* json_object);
 int h4mk_writer_set_safe_json(h4mk_writer* w, const char* json_object);
 int h4mk_writer_set_note(h4mk_writer* w, const char* utf8);
+/* Before the first block; chapters keep the order they are added in. */
+int h4mk_writer_add_chapter(h4mk_writer* w, const h4mk_chapter* chapter);
+/* chapter: 0 for the first one added, and so on. */
+int h4mk_writer_set_chapter_tag(h4mk_writer* w, size_t chapter, const char* key,
+                                const char* value);
 
 /* block->data/size is the payload; chunk_offset and index_in_group are ignored. */
 int h4mk_writer_write_block(h4mk_writer* w, const h4mk_block* block);

@@ -13,6 +13,7 @@
 #include "h4mk/side_data.hpp"
 #include "h4mk/signature.hpp"
 #include "h4mk/track.hpp"
+#include "h4mk/chapter.hpp"
 #include "h4mk/transport.hpp"
 #include "h4mk/verify.hpp"
 #include "h4mk/version.h"

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "h4mk/block.hpp"
+#include "h4mk/chapter.hpp"
 #include "h4mk/error.hpp"
 #include "h4mk/io.hpp"
 #include "h4mk/limits.hpp"
@@ -88,6 +89,8 @@ class Reader {
   const std::string& metadata_json() const;  // META payload, "" if absent
   const std::string& safe_json() const;      // SAFE payload, "" if absent
   const std::string& note() const;           // NOTE payload, "" if absent
+  // From the CHAP chunk; none when it is absent or damaged (then reported).
+  const std::vector<Chapter>& chapters() const;
   uint64_t data_offset() const;              // offset of the first CORE
 
   // --- masked tracks (h4mask)

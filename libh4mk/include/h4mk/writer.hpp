@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "h4mk/block.hpp"
+#include "h4mk/chapter.hpp"
 #include "h4mk/io.hpp"
 #include "h4mk/mask.hpp"
 #include "h4mk/track.hpp"
@@ -41,6 +42,9 @@ class Writer {
   void set_metadata_json(std::string_view json_object);
   void set_safe_json(std::string_view json_object);
   void set_note(std::string_view utf8);
+  // Chapters (CHAP chunk), in the order given; returns the chapter's index.
+  size_t add_chapter(const Chapter& chapter);
+  void set_chapter_tag(size_t index, std::string_view key, std::string_view value);
   // Masks every block of the track that is not already masked (h4mask,
   // docs/FORMAT.md §13): draws a random salt, stores scheme, key id, salt and
   // check value in TRAK, and derives the track key once. An empty kid becomes
