@@ -427,6 +427,18 @@ int h4mk_reader_rewind(h4mk_reader* r) {
 
 uint64_t h4mk_reader_bytes_read(const h4mk_reader* r) { return r->reader->bytes_read(); }
 
+size_t h4mk_reader_damage_count(const h4mk_reader* r) { return r->reader->damage().size(); }
+
+int h4mk_reader_damage(const h4mk_reader* r, size_t index, uint64_t* offset,
+                       const char** message) {
+  if (!offset || !message) return H4MK_ERR_INVALID_ARGUMENT;
+  const auto& list = r->reader->damage();
+  if (index >= list.size()) return H4MK_ERR_NOT_FOUND;
+  *offset = list[index].offset;
+  *message = list[index].message.c_str();
+  return H4MK_OK;
+}
+
 int h4mk_writer_open(h4mk_writer** out, const h4mk_io* io, const h4mk_writer_options* opts) {
   if (!out || !io) return H4MK_ERR_INVALID_ARGUMENT;
   *out = nullptr;

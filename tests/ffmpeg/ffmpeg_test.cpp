@@ -290,6 +290,13 @@ TEST(FFmpeg, DispositionSideDataAndStartTimeSurviveARemux) {
   }
 }
 
+// The extent of the first chunk with this tag ({size, size} if none).
+ChunkExtent first_chunk(const std::string& f, const std::string& tag) {
+  for (const auto& c : chunk_layout({reinterpret_cast<const uint8_t*>(f.data()), f.size()}))
+    if (c.tag == tag) return c;
+  return {f.size(), f.size(), ""};
+}
+
 // Chapters: a file with chapters (written by libh4mk: this FFmpeg build has
 // no demuxer that could make one from text) shows them in ffprobe, carries
 // them into matroska, and comes back from matroska into h4mk with the same
@@ -343,6 +350,27 @@ TEST(FFmpeg, ChaptersSurviveARemuxThroughMatroskaAndBack) {
   // Through a pipe (no HINT) the chapters are the same.
   Result piped = run(kFfprobe + " -v error -of json -show_chapters -f h4mk -i pipe:0 < chap.h4mk");
   EXPECT_EQ(json::parse(piped.out)["chapters"].size(), 3u);
+  // A damaged CHAP (its CRC intact, a chapter without "start") is named on
+  // stderr at open; the chapters are missing, the packets are all there.
+  auto f = read_file((work_dir() / "chap.h4mk").string());
+  const ChunkExtent chap = first_chunk(std::string(f.begin(), f.end()), "CHAP");
+  ASSERT_LT(chap.offset, f.size());
+  const std::string text(f.begin() + long(chap.offset) + 12, f.begin() + long(chap.end));
+  const size_t key = text.find("\"start\"");
+  ASSERT_NE(key, std::string::npos);
+  f[chap.offset + 12 + key + 3] = 'b';  // "stbrt"
+  std::span<const uint8_t> payload(&f[chap.offset + 12], chap.end - chap.offset - 12);
+  detail::store_u32(&f[chap.offset + 8],
+                    detail::chunk_crc(detail::make_tag("CHAP"), uint32_t(payload.size()), payload));
+  write_file((work_dir() / "chap.damaged.h4mk").string(), f);
+  Result damaged = run(kFfprobe + " -v error -of json -show_chapters chap.damaged.h4mk");
+  EXPECT_EQ(json::parse(damaged.out)["chapters"].size(), 0u);
+  EXPECT_NE(damaged.err.find("damaged data at offset " + std::to_string(chap.offset) +
+                             ": CHAP chunk at offset " + std::to_string(chap.offset) +
+                             ": chapter #0: \"start\" is missing; ignored"),
+            std::string::npos)
+      << damaged.err;
+  EXPECT_EQ(framecrc("chap.damaged.h4mk"), framecrc("chap.h4mk"));
 }
 
 // Tags that are not UTF-8 (which JSON cannot hold) are kept with the invalid
@@ -368,13 +396,6 @@ TEST(FFmpeg, TagsThatAreNotUtf8AreKeptWithReplacementCharacters) {
   MemorySource src(bytes);
   VerifyReport v = verify(src);
   EXPECT_TRUE(v.ok()) << (v.problems.empty() ? "" : v.problems[0].message);
-}
-
-// The extent of the first chunk with this tag ({size, size} if none).
-ChunkExtent first_chunk(const std::string& f, const std::string& tag) {
-  for (const auto& c : chunk_layout({reinterpret_cast<const uint8_t*>(f.data()), f.size()}))
-    if (c.tag == tag) return c;
-  return {f.size(), f.size(), ""};
 }
 
 TEST(FFmpeg, PipeOutputIsTheFileWithoutItsHintAndPipeInputReadsTheSame) {

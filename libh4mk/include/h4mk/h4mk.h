@@ -209,6 +209,13 @@ int h4mk_reader_seek_to_group(h4mk_reader* r, uint64_t chunk_offset, uint32_t in
 /* Back to the first block. */
 int h4mk_reader_rewind(h4mk_reader* r);
 uint64_t h4mk_reader_bytes_read(const h4mk_reader* r);
+/* Damage reported so far, in the order found: at open, a damaged META, SAFE,
+ * CHAP or HINT (ignored, reading goes on); later, each skipped region.
+ * H4MK_ERR_NOT_FOUND once index >= the count. The message stays valid until
+ * the reader reads again (next block, seek) or is freed. */
+size_t h4mk_reader_damage_count(const h4mk_reader* r);
+int h4mk_reader_damage(const h4mk_reader* r, size_t index, uint64_t* offset,
+                       const char** message);
 
 /* ---------------------------------------------------------------- writer */
 
