@@ -36,6 +36,7 @@ const std::string kFfmpeg = H4MK_FFMPEG;
 const std::string kFfprobe = H4MK_FFPROBE;
 const std::string kSeekTool = H4MK_FFMPEG_SEEK_TEST;
 const std::string kOpenReads = H4MK_FFMPEG_OPEN_READS;
+const std::string kMuxAfterPrefix = H4MK_FFMPEG_MUX_AFTER_PREFIX;
 const std::string kLavfSeek = H4MK_LAVF_SEEK;
 const std::string kDemo = H4MK_DEMO;
 const std::string kTool = H4MK_TOOL;
@@ -295,6 +296,28 @@ ChunkExtent first_chunk(const std::string& f, const std::string& tag) {
   for (const auto& c : chunk_layout({reinterpret_cast<const uint8_t*>(f.data()), f.size()}))
     if (c.tag == tag) return c;
   return {f.size(), f.size(), ""};
+}
+
+// An H4MK file written into an AVIOContext that already holds other bytes
+// (a program embedding it in a stream of its own): the muxer's seek back to
+// fill in the HINT lands in its own file, so the file after the prefix is
+// sound, its HINT right, and its packets those of the source.
+TEST(FFmpeg, MuxerSeeksRelativeToWhereItsFileStarts) {
+  make_sources();
+  ffmpeg("-i mpeg4.nut -c copy prefix.src.h4mk");
+  Result r = run(kMuxAfterPrefix + " prefix.src.h4mk prefixed.bin 1000");
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto all = read_file((work_dir() / "prefixed.bin").string());
+  ASSERT_GT(all.size(), 1000u);
+  EXPECT_EQ(std::count(all.begin(), all.begin() + 1000, uint8_t(0xAA)), 1000);
+  const std::vector<uint8_t> file(all.begin() + 1000, all.end());
+  write_file((work_dir() / "prefixed.h4mk").string(), file);
+  EXPECT_EQ(first_chunk(std::string(file.begin(), file.end()), "HINT").offset,
+            16u + 12u + detail::load_u32(&file[20]));
+  MemorySource src(file);
+  VerifyReport v = verify(src);
+  EXPECT_TRUE(v.ok()) << (v.problems.empty() ? "" : v.problems[0].message);
+  EXPECT_EQ(framecrc("prefixed.h4mk"), framecrc("prefix.src.h4mk"));
 }
 
 // Chapters: a file with chapters (written by libh4mk: this FFmpeg build has
