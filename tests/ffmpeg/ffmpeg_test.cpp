@@ -298,6 +298,59 @@ ChunkExtent first_chunk(const std::string& f, const std::string& tag) {
   return {f.size(), f.size(), ""};
 }
 
+// Side data that is a struct in FFmpeg (a display matrix, HDR metadata) is
+// handed on only with this build's size: a hostile or foreign file with a
+// 4-byte display matrix would make av_dump_format() read 36. Byte payloads
+// and correctly sized structs pass; stream and packet side data alike.
+TEST(FFmpeg, SideDataOfTheWrongSizeIsIgnoredWithAWarning) {
+  const std::string matrix36 = "AAABAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAABA";  // identity
+  // 8 kHz mono PCM whose track object carries the given stream side data.
+  auto pcm_track = [](uint16_t id, const std::string& side_data) {
+    return Track{.id = id,
+                 .kind = TrackKind::kAudio,
+                 .codec = "pcm_s16le",
+                 .time_base = {1, 8000},
+                 .sample_rate = 8000,
+                 .channels = 1,
+                 .extra_json = R"({"ffmpeg":{"format":"s16","side_data":{)" + side_data + "}}}"};
+  };
+  const Track t =
+      pcm_track(1, R"("Display Matrix":"AAAAAA==",)"
+                   R"("Mastering display metadata":"AAAAAAAAAAA=","ICC Profile":"AQID")");
+  const Track u = pcm_track(2, R"("Display Matrix":")" + matrix36 + "\"");
+  {
+    FileSink sink((work_dir() / "sidedata.h4mk").string());
+    Writer w(sink);
+    w.add_track(t);
+    w.add_track(u);
+    std::vector<uint8_t> pcm(160, 0), short_matrix, skip;
+    append_side_data(short_matrix, "ffmpeg.Display Matrix", std::vector<uint8_t>(4, 0));
+    append_side_data(skip, "ffmpeg.Skip Samples", std::vector<uint8_t>(10, 0));
+    w.write_block({1, BlockType::kI, 0, 0, 80}, pcm, short_matrix);
+    w.write_block({2, BlockType::kI, 0, 0, 80}, pcm, skip);
+    w.finish();
+  }
+  Result r = run(kFfprobe + " -v warning -of json -show_streams -show_packets sidedata.h4mk");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json j = json::parse(r.out);
+  auto types = [](const json& x) {
+    std::set<std::string> set;
+    for (const auto& sd : x.value("side_data_list", json::array()))
+      set.insert(sd["side_data_type"].get<std::string>());
+    return set;
+  };
+  EXPECT_EQ(types(j["streams"][0]), std::set<std::string>{"ICC Profile"});
+  EXPECT_EQ(types(j["streams"][1]), std::set<std::string>{"Display Matrix"});
+  EXPECT_EQ(types(j["packets"][0]), std::set<std::string>{});
+  EXPECT_EQ(types(j["packets"][1]), std::set<std::string>{"Skip Samples"});
+  for (const char* warning : {"Display Matrix side data of 4 bytes (this build's is 36) ignored",
+                              "Mastering display metadata side data of 8 bytes"})
+    EXPECT_NE(r.err.find(warning), std::string::npos) << r.err;
+  // Once per type, though the stream's and the packet's are both ignored.
+  const std::string once = "Display Matrix side data of 4 bytes";
+  EXPECT_EQ(r.err.find(once, r.err.find(once) + 1), std::string::npos) << r.err;
+}
+
 // An H4MK file written into an AVIOContext that already holds other bytes
 // (a program embedding it in a stream of its own): the muxer's seek back to
 // fill in the HINT lands in its own file, so the file after the prefix is
