@@ -82,11 +82,17 @@ static void write_file(membuf* m, int seekable) {
   CHECK(h4mk_writer_set_track_property(w, 1, "codec", "x") == H4MK_ERR_INVALID_ARGUMENT);
   CHECK(h4mk_writer_set_metadata_json(w, "[1]") == H4MK_ERR_INVALID_ARGUMENT);
   {
-    h4mk_chapter c = {.time_base_num = 1, .time_base_den = 1000, .start = 0, .end = 1500,
-                      .has_end = 1, .id = 42, .has_id = 1, .title = "One"};
+    h4mk_chapter c = {.time_base_num = 1,
+                      .time_base_den = 1000,
+                      .start = 0,
+                      .end = 1500,
+                      .has_end = 1,
+                      .id = 42,
+                      .has_id = 1,
+                      .title = "One"};
     h4mk_chapter open_end = {.time_base_num = 1, .time_base_den = 48000, .start = 72000};
-    h4mk_chapter backwards = {.time_base_num = 1, .time_base_den = 1000, .start = 9, .end = 3,
-                              .has_end = 1};
+    h4mk_chapter backwards = {
+        .time_base_num = 1, .time_base_den = 1000, .start = 9, .end = 3, .has_end = 1};
     CHECK(h4mk_writer_add_chapter(w, &c) == H4MK_OK);
     CHECK(h4mk_writer_add_chapter(w, &open_end) == H4MK_OK);
     CHECK(h4mk_writer_set_chapter_tag(w, 1, "comment", "second") == H4MK_OK);

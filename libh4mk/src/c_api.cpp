@@ -429,8 +429,7 @@ uint64_t h4mk_reader_bytes_read(const h4mk_reader* r) { return r->reader->bytes_
 
 size_t h4mk_reader_damage_count(const h4mk_reader* r) { return r->reader->damage().size(); }
 
-int h4mk_reader_damage(const h4mk_reader* r, size_t index, uint64_t* offset,
-                       const char** message) {
+int h4mk_reader_damage(const h4mk_reader* r, size_t index, uint64_t* offset, const char** message) {
   if (!offset || !message) return H4MK_ERR_INVALID_ARGUMENT;
   const auto& list = r->reader->damage();
   if (index >= list.size()) return H4MK_ERR_NOT_FOUND;

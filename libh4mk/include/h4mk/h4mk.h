@@ -214,8 +214,7 @@ uint64_t h4mk_reader_bytes_read(const h4mk_reader* r);
  * H4MK_ERR_NOT_FOUND once index >= the count. The message stays valid until
  * the reader reads again (next block, seek) or is freed. */
 size_t h4mk_reader_damage_count(const h4mk_reader* r);
-int h4mk_reader_damage(const h4mk_reader* r, size_t index, uint64_t* offset,
-                       const char** message);
+int h4mk_reader_damage(const h4mk_reader* r, size_t index, uint64_t* offset, const char** message);
 
 /* ---------------------------------------------------------------- writer */
 
@@ -267,8 +266,7 @@ int h4mk_writer_set_note(h4mk_writer* w, const char* utf8);
 /* Before the first block; chapters keep the order they are added in. */
 int h4mk_writer_add_chapter(h4mk_writer* w, const h4mk_chapter* chapter);
 /* chapter: 0 for the first one added, and so on. */
-int h4mk_writer_set_chapter_tag(h4mk_writer* w, size_t chapter, const char* key,
-                                const char* value);
+int h4mk_writer_set_chapter_tag(h4mk_writer* w, size_t chapter, const char* key, const char* value);
 
 /* block->data/size is the payload; chunk_offset and index_in_group are ignored. */
 int h4mk_writer_write_block(h4mk_writer* w, const h4mk_block* block);

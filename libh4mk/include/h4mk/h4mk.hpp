@@ -3,6 +3,7 @@
 
 #include "h4mk/adapter.hpp"
 #include "h4mk/block.hpp"
+#include "h4mk/chapter.hpp"
 #include "h4mk/decode.hpp"
 #include "h4mk/error.hpp"
 #include "h4mk/gop_flags.hpp"
@@ -13,7 +14,6 @@
 #include "h4mk/side_data.hpp"
 #include "h4mk/signature.hpp"
 #include "h4mk/track.hpp"
-#include "h4mk/chapter.hpp"
 #include "h4mk/transport.hpp"
 #include "h4mk/verify.hpp"
 #include "h4mk/version.h"

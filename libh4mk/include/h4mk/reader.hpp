@@ -91,7 +91,7 @@ class Reader {
   const std::string& note() const;           // NOTE payload, "" if absent
   // From the CHAP chunk; none when it is absent or damaged (then reported).
   const std::vector<Chapter>& chapters() const;
-  uint64_t data_offset() const;              // offset of the first CORE
+  uint64_t data_offset() const;  // offset of the first CORE
 
   // --- masked tracks (h4mask)
   // From now on, blocks of the masked track (track_id 0: of every masked
