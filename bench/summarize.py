@@ -24,6 +24,9 @@ def main():
     for size, label in ((1 << 20, "1 MiB"), (6144, "6 KiB")):
         print("CRC-32 (%s): %s" % (label, ", ".join(
             "%s %.1f GB/s" % (n, gbps("BM_Crc32_%s/%d" % (n, size))) for n in impls)))
+    ns = lambda name: m[name]["real_time"] * {"ns": 1, "us": 1e3, "ms": 1e6}[m[name]["time_unit"]]
+    print("CRC-32 (8 bytes, one call): %s (libh4mk uses zlib below 16 bytes)" % ", ".join(
+        "%s %.1f ns" % (n, ns("BM_Crc32_%s/8" % n)) for n in impls))
     print("CRC-32 (1 MiB) byte table %.2f GB/s; fastest / zlib %.1fx"
           % (gbps("BM_Crc32_table"), gbps("BM_Crc32_%s/%d" % (impls[0], 1 << 20))
              / gbps("BM_Crc32_zlib/%d" % (1 << 20))))

@@ -60,6 +60,16 @@ uint32_t chunk_crc_from_payload_crc(Tag tag, uint32_t size, uint32_t payload_crc
   return crc32_concat(crc32(0, head, sizeof head), payload_crc, size);
 }
 
+ChunkHeadCrc::ChunkHeadCrc() {
+  const uint8_t zeros[8] = {};
+  remember(0, zeros);
+}
+
+void ChunkHeadCrc::remember(uint64_t key, const uint8_t* head) {
+  key_ = key;
+  crc_ = crc32(0, head, 8);
+}
+
 std::array<uint8_t, kChunkHeaderSize> make_chunk_header(Tag tag, std::span<const uint8_t> payload) {
   std::array<uint8_t, kChunkHeaderSize> h{};
   auto size = static_cast<uint32_t>(payload.size());

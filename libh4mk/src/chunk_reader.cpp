@@ -70,7 +70,7 @@ ChunkStatus ChunkReader::peek_chunk(ChunkView& v) {
     v.has_payload_crc = true;
     crc = chunk_crc_from_payload_crc(v.header.tag, v.header.size, v.payload_crc);
   } else {
-    crc = crc32(crc32(0, stream_.data(), 8), v.payload.data(), v.payload.size());
+    crc = crc32(head_crc_(stream_.data()), v.payload.data(), v.payload.size());
   }
   if (crc != v.header.crc) {
     v.code = ErrorCode::kCrcMismatch;

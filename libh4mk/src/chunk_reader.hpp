@@ -53,6 +53,7 @@ class ChunkReader {
   ChunkStream& stream_;
   const ReaderLimits& limits_;
   std::function<bool(uint16_t)> known_track_;
+  ChunkHeadCrc head_crc_;
 };
 
 }  // namespace h4mk::detail

@@ -1,8 +1,8 @@
 // Buffered, position-tracking reading over a Source. Chunk payloads are read
 // into one reusable window so a group's blocks can be handed out as views
 // without copying; the window never grows beyond twice the bytes actually
-// present (plus 64 KiB, and at most 64 KiB of read-ahead), whatever sizes a
-// hostile file claims.
+// present or the size the source reports (plus 64 KiB, and the read-ahead
+// limit: 256 KiB at most in libh4mk), whatever sizes a hostile file claims.
 #pragma once
 
 #include <cstdint>

@@ -40,12 +40,6 @@ void ByteBuffer::grow(size_t n) {
   capacity_ = want;
 }
 
-void ByteBuffer::swap(ByteBuffer& other) noexcept {
-  std::swap(data_, other.data_);
-  std::swap(size_, other.size_);
-  std::swap(capacity_, other.capacity_);
-}
-
 GroupBuilder::GroupBuilder(uint16_t track_id, int64_t default_duration, size_t headroom)
     : track_id_(track_id), default_duration_(default_duration), headroom_(headroom) {}
 
@@ -126,10 +120,15 @@ void GroupBuilder::append(const PendingBlock& pb, std::span<const uint8_t> side,
 }
 
 // Lays the blocks so far out again in `to`, reading their payloads from the
-// old layout (FIXED_SIZE or UNIFORM: no side data).
+// old layout (FIXED_SIZE or UNIFORM: no side data). The old layout is copied
+// aside rather than swapped with the spare buffer: relayouts come early in a
+// group (usually at its second block), so the spare stays small and buf_
+// keeps the capacity it has grown to. Swapping made both grow to a whole
+// group: twice the memory.
 void GroupBuilder::relayout(Layout to) {
   const Layout from = layout_;
-  buf_.swap(spare_);
+  spare_.resize_down(0);
+  spare_.put({buf_.data(), buf_.size()});
   start_layout(to);
   const BlockInfo& first = blocks_.front().info;
   const uint8_t* p = spare_.data() + headroom_ + kGroupHeaderSize + 1;

