@@ -351,6 +351,79 @@ TEST(FFmpeg, SideDataOfTheWrongSizeIsIgnoredWithAWarning) {
   EXPECT_EQ(r.err.find(once, r.err.find(once) + 1), std::string::npos) << r.err;
 }
 
+// An MP4 cut with -ss and -c copy keeps the packets from the keyframe before
+// the cut and hides them with an edit list: the mov demuxer marks them
+// DISCARD (decoded, not shown). H4MK keeps the flag, so the remux shows and
+// plays what the MP4 does (Matroska and NUT show the hidden frames: 73
+// frames instead of 67 here), and the start time ignores the hidden packets
+// as libavformat's does. Matroska is not compared: with negative timestamps
+// its muxer's shift depends on which packets wait in the interleaving queue,
+// and H4MK hands them out a group (up to 2 s of a track) at a time.
+TEST(FFmpeg, PacketsAnEditListHidesStayHidden) {
+  ffmpeg(
+      "-f lavfi -i testsrc=duration=4:size=160x120:rate=25 -f lavfi -i sine=duration=4 "
+      "-c:v mpeg4 -bf 2 -g 25 -c:a flac editlist.src.mp4");
+  ffmpeg("-ss 1.3 -i editlist.src.mp4 -map 0 -c copy editlist.mp4");
+  ffmpeg("-i editlist.mp4 -map 0 -c copy editlist.h4mk");
+  ffmpeg("-copyts -i editlist.mp4 -map 0 -c copy editlist.copyts.h4mk");
+  const std::string with_discard = framecrc("editlist.mp4");
+  ASSERT_NE(with_discard.find("F=0x4"), std::string::npos) << "no hidden packets in the source";
+  EXPECT_EQ(framecrc("editlist.h4mk"), with_discard);
+  EXPECT_EQ(framecrc("editlist.copyts.h4mk", "-copyts"), framecrc("editlist.mp4", "-copyts"));
+  // Decoded: the same frames and samples at the same times.
+  auto decoded = [](const std::string& file) {
+    return ffmpeg("-i " + file + " -map 0 -c:v rawvideo -c:a pcm_s16le -f framecrc -");
+  };
+  auto video_frames = [](const std::string& crc) {
+    int n = 0;
+    std::istringstream in(crc);
+    for (std::string line; std::getline(in, line);) n += line.rfind("0,", 0) == 0;
+    return n;
+  };
+  auto start_times = [](const std::string& file) {
+    const json j = probe(file);
+    std::vector<std::string> s{j["format"]["start_time"].get<std::string>()};
+    for (const auto& st : j["streams"]) s.push_back(st["start_time"].get<std::string>());
+    return s;
+  };
+  const std::string want = decoded("editlist.mp4");
+  EXPECT_EQ(video_frames(want), 67);
+  for (const std::string f : {"editlist.h4mk", "editlist.copyts.h4mk"}) {
+    EXPECT_EQ(decoded(f), want) << f;
+    EXPECT_EQ(start_times(f), start_times("editlist.mp4")) << f;
+  }
+}
+
+// "ffmpeg.packet_flags" (FORMAT.md §5.4) gives back DISCARD and CORRUPT; a
+// file cannot make a packet TRUSTED, and names it does not know are ignored.
+TEST(FFmpeg, PacketFlagsComeBackButNeverTrusted) {
+  {
+    FileSink sink((work_dir() / "flags.h4mk").string());
+    Writer w(sink);
+    w.add_track({.id = 1,
+                 .kind = TrackKind::kAudio,
+                 .codec = "pcm_s16le",
+                 .time_base = {1, 8000},
+                 .sample_rate = 8000,
+                 .channels = 1});
+    const std::vector<uint8_t> pcm(160, 0);
+    int64_t t = 0;
+    for (const char* names : {"", "corrupt", "discard+corrupt", "trusted+bogus+", "discard"}) {
+      std::vector<uint8_t> side;
+      if (*names)
+        append_side_data(side, "ffmpeg.packet_flags",
+                         {reinterpret_cast<const uint8_t*>(names), std::strlen(names)});
+      w.write_block({1, BlockType::kI, t, t, 80}, pcm, side);
+      t += 80;
+    }
+    w.finish();
+  }
+  const json j = probe("flags.h4mk");
+  std::vector<std::string> flags;
+  for (const auto& p : j["packets"]) flags.push_back(p["flags"].get<std::string>());
+  EXPECT_EQ(flags, (std::vector<std::string>{"K__", "K_C", "KDC", "K__", "KD_"}));
+}
+
 // An H4MK file written into an AVIOContext that already holds other bytes
 // (a program embedding it in a stream of its own): the muxer's seek back to
 // fill in the HINT lands in its own file, so the file after the prefix is
