@@ -180,12 +180,12 @@ LIBDIR=$(dirname "$(find "$PREFIX" -name 'libh4mk.so' | head -n 1)")
 lean=(
   --disable-everything
   --enable-protocol=file,pipe,http,tcp
-  --enable-demuxer=h4mk,wav,matroska,mov,nut,ogg,flac,rawvideo
-  --enable-muxer=h4mk,wav,matroska,mov,mp4,nut,ogg,flac,rawvideo,framecrc,framemd5,md5,null
-  --enable-decoder=pcm_s16le,pcm_f32le,flac,opus,vorbis,mpeg4,ffv1,rawvideo,wrapped_avframe,h4core_audio,h4core_video
-  --enable-encoder=pcm_s16le,pcm_f32le,flac,opus,vorbis,mpeg4,ffv1,rawvideo,wrapped_avframe,h4core
-  --enable-parser=flac,opus,vorbis,mpeg4video
-  --enable-bsf=h4mask
+  --enable-demuxer=h4mk,wav,matroska,mov,nut,ogg,flac,rawvideo,mpegts,srt
+  --enable-muxer=h4mk,wav,matroska,mov,mp4,nut,ogg,flac,rawvideo,mpegts,framecrc,framemd5,md5,null
+  --enable-decoder=pcm_s16le,pcm_f32le,flac,opus,vorbis,aac,mpeg4,ffv1,rawvideo,wrapped_avframe,h4core_audio,h4core_video
+  --enable-encoder=pcm_s16le,pcm_f32le,flac,opus,vorbis,aac,mpeg4,ffv1,rawvideo,wrapped_avframe,h4core
+  --enable-parser=flac,opus,vorbis,aac,mpeg4video
+  --enable-bsf=h4mask,aac_adtstoasc
   --enable-indev=lavfi
   --enable-filter=sine,aevalsrc,testsrc,aresample,scale,format,aformat,null,anull,setpts,asetpts,trim,atrim
 )

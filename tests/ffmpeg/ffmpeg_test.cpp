@@ -116,11 +116,23 @@ const Source kSources[] = {
     {"ffv1.mkv", "-f lavfi -i testsrc=duration=2:size=160x120:rate=25 -c:v ffv1 ffv1.mkv"},
     {"raw.nut",
      "-f lavfi -i testsrc=duration=1:size=64x48:rate=10 -c:v rawvideo -pix_fmt yuv420p raw.nut"},
+    // Broadcast-style MPEG-TS: ADTS AAC and reordered MPEG-4 whose 33-bit
+    // timestamps wrap 3.7 s in (the demuxer unwraps them: negative after).
+    {"wrap.ts",
+     "-f lavfi -i testsrc=duration=6:size=160x120:rate=25 -f lavfi -i sine=duration=6 "
+     "-c:v mpeg4 -bf 2 -g 12 -c:a aac -output_ts_offset 95440 -f mpegts wrap.ts"},
+    // Sparse text subtitles with durations (subs.srt is written first).
+    {"subs.mkv", "-i subs.srt -map 0 -c copy subs.mkv"},
 };
+
+const char kSubtitles[] =
+    "1\n00:00:00,500 --> 00:00:02,000\nHello <i>world</i>\n\n"
+    "2\n00:00:03,000 --> 00:00:05,250\nZweite Zeile: \xc3\xa4\xc3\xb6\xc3\xbc\n\n";
 
 void make_sources() {
   static bool done = false;
   if (done) return;
+  std::ofstream(work_dir() / "subs.srt") << kSubtitles;
   for (const Source& s : kSources) ffmpeg(s.make);
   // Three tracks: audio, video with B-frames, and an opaque h4core data track.
   Result demo = run(kDemo + " demo.h4mk");
