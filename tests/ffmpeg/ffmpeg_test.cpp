@@ -87,6 +87,15 @@ std::string framecrc(const std::string& input, const std::string& in_opts = "") 
   return ffmpeg(in_opts + " -i " + input + " -map 0 -c copy -f framecrc -");
 }
 
+// The packet lines of framecrc output (its # header left out).
+std::vector<std::string> packet_lines(const std::string& crc) {
+  std::vector<std::string> out;
+  std::istringstream in(crc);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] != '#') out.push_back(line);
+  return out;
+}
+
 json probe(const std::string& args) {
   Result r = run(kFfprobe + " -v error -of json -show_streams -show_packets -show_format " + args);
   EXPECT_EQ(r.status, 0) << "ffprobe " << args << "\n" << r.err;
@@ -387,10 +396,9 @@ TEST(FFmpeg, PacketsAnEditListHidesStayHidden) {
     return ffmpeg("-i " + file + " -map 0 -c:v rawvideo -c:a pcm_s16le -f framecrc -");
   };
   auto video_frames = [](const std::string& crc) {
-    int n = 0;
-    std::istringstream in(crc);
-    for (std::string line; std::getline(in, line);) n += line.rfind("0,", 0) == 0;
-    return n;
+    const auto lines = packet_lines(crc);
+    return std::count_if(lines.begin(), lines.end(),
+                         [](const std::string& l) { return l.rfind("0,", 0) == 0; });
   };
   auto start_times = [](const std::string& file) {
     const json j = probe(file);
@@ -757,14 +765,6 @@ Layout layout_of(const fs::path& p) {
   Block b;
   while (r.next(b) == ReadEvent::kBlock) l.chunk_of_packet.push_back(b.chunk_offset);
   return l;
-}
-
-std::vector<std::string> packet_lines(const std::string& crc) {
-  std::vector<std::string> out;
-  std::istringstream in(crc);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty() && line[0] != '#') out.push_back(line);
-  return out;
 }
 
 TEST(FFmpeg, DamagedAndCutFilesKeepEveryIntactPacket) {
