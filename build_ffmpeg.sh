@@ -179,7 +179,7 @@ LIBDIR=$(dirname "$(find "$PREFIX" -name 'libh4mk.so' | head -n 1)")
 # ------------------------------------------------------------ configure args
 lean=(
   --disable-everything
-  --enable-protocol=file,pipe,http,tcp
+  --enable-protocol=file,pipe,fd,http,tcp
   --enable-demuxer=h4mk,wav,matroska,mov,nut,ogg,flac,rawvideo,mpegts,srt
   --enable-muxer=h4mk,wav,matroska,mov,mp4,nut,ogg,flac,rawvideo,mpegts,framecrc,framemd5,md5,null
   --enable-decoder=pcm_s16le,pcm_f32le,flac,opus,vorbis,aac,mpeg4,ffv1,rawvideo,wrapped_avframe,h4core_audio,h4core_video

@@ -245,6 +245,13 @@ TEST(FFmpeg, FfprobeJsonMatchesSourceAndPipe) {
   expect_same_packets(packets_of(file), packets_of(src));
   EXPECT_EQ(packets_of(pipe), packets_of(file));
   EXPECT_EQ(pipe["streams"][0]["codec_name"], s["codec_name"]);
+  // `-` (standard input, the fd protocol), found by probing alone, as users
+  // type it: `cat f.h4mk | ffprobe -`, `... | ffmpeg -i - ...`.
+  const json dash = probe("- < probe.h4mk");
+  ASSERT_FALSE(dash.is_discarded());
+  EXPECT_EQ(dash["format"]["format_name"], "h4mk");
+  EXPECT_EQ(packets_of(dash), packets_of(file));
+  EXPECT_EQ(framecrc("- < probe.h4mk"), framecrc("probe.h4mk"));
   // Packets of the B-frame stream carry dts != pts; keyframes are flagged.
   bool reordered = false, keys = false;
   for (const auto& p : file["packets"]) {
