@@ -266,6 +266,31 @@ TEST(FFmpeg, FfprobeJsonMatchesSourceAndPipe) {
   EXPECT_EQ(probe("probe.bin")["format"]["format_name"], "h4mk");
 }
 
+// Audio with an encoder delay (Opus pre-skip, AAC priming) starts after the
+// samples the decoder skips: libavformat puts the start time there, and the
+// duration counts from it, so start + duration is the end of the last sample
+// and the duration is as many samples as decoding gives, from a file and
+// from a pipe (durations from the index, no HINT). MP4 says the same through
+// its edit list; Matroska and Ogg overstate it by up to the delay.
+TEST(FFmpeg, AudioDurationIsWhatDecodingGives) {
+  make_sources();
+  ffmpeg("-f lavfi -i sine=frequency=500:duration=2 -c:a aac aac.mp4");
+  for (const std::string src : {"opus.ogg", "aac.mp4"}) {
+    ffmpeg("-i " + src + " -map 0 -c copy " + src + ".h4mk");
+    ffmpeg("-i " + src + " -map 0:a -c:a pcm_s16le " + src + ".wav");
+    const int64_t samples = probe(src + ".wav")["streams"][0]["duration_ts"];
+    ASSERT_GT(samples, 0);
+    for (const std::string input : {src + ".h4mk", "-f h4mk -i pipe:0 < " + src + ".h4mk"}) {
+      const json a = probe(input)["streams"][0];
+      ASSERT_GT(a.value("initial_padding", 0), 0) << input;
+      ASSERT_EQ(a["time_base"], "1/" + a["sample_rate"].get<std::string>()) << input;
+      EXPECT_EQ(a["start_time"], "0.000000") << input;
+      EXPECT_EQ(a["duration_ts"], samples) << input;
+    }
+  }
+  EXPECT_EQ(probe("aac.mp4.h4mk")["format"]["duration"], probe("aac.mp4")["format"]["duration"]);
+}
+
 // What a stream carries besides its packets and codec parameters: the
 // disposition, side data such as a phone video's rotation, and (for video
 // with B-frames, which libavformat does not time by itself) the start time
