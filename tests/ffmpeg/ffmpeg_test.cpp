@@ -209,6 +209,65 @@ TEST(FFmpeg, ThreeTracksAudioVideoData) {
   EXPECT_EQ(framecrc("three.av.mkv"), framecrc("three.direct.mkv"));
 }
 
+// Stream ids are the track ids (how `h4mk` and its HTTP endpoints name a
+// track), whatever their order in the file: -map 0:i:ID selects one.
+TEST(FFmpeg, StreamIdsAreTrackIds) {
+  {
+    h4mk::FileSink sink((work_dir() / "ids.h4mk").string());
+    h4mk::Writer w(sink);
+    for (uint16_t id : {7, 3}) {
+      h4mk::Track t;
+      t.id = id;
+      t.kind = h4mk::TrackKind::kData;
+      w.add_track(t);
+    }
+    for (int64_t i = 0; i < 20; ++i)
+      for (uint16_t id : {7, 3}) {
+        const std::vector<uint8_t> payload(static_cast<size_t>(id), static_cast<uint8_t>(i));
+        w.write_block({id, h4mk::BlockType::kI, i * 40, i * 40, 40}, payload);
+      }
+    w.finish();
+    sink.close();
+  }
+  const json j = probe("ids.h4mk");
+  ASSERT_EQ(j["streams"].size(), 2u);
+  EXPECT_EQ(j["streams"][0]["id"], "0x7");
+  EXPECT_EQ(j["streams"][1]["id"], "0x3");
+  const auto track3 = packet_lines(ffmpeg("-i ids.h4mk -map 0:i:3 -c copy -f framecrc -"));
+  ASSERT_EQ(track3.size(), 20u);
+  for (const std::string& line : track3) {  // stream, dts, pts, duration, size, crc
+    std::istringstream fields(line);
+    std::string field;
+    for (int k = 0; k < 5; ++k) std::getline(fields, field, ',');
+    EXPECT_EQ(std::stoi(field), 3) << line;  // track 3's 3-byte blocks
+  }
+  EXPECT_EQ(track3, packet_lines(ffmpeg("-i ids.h4mk -map 0:1 -c copy -f framecrc -")));
+  // Writing: 1, 2, ... by default; -streamid keeps (or sets) them, as MPEG-TS
+  // PIDs; streams without one take the lowest id left.
+  auto ids_of = [](const std::string& file) {
+    const json j = probe(file);
+    std::vector<std::string> ids;
+    for (const auto& st : j["streams"]) ids.push_back(st["id"]);
+    return ids;
+  };
+  ffmpeg("-i ids.h4mk -map 0 -c copy ids.default.h4mk");
+  EXPECT_EQ(ids_of("ids.default.h4mk"), (std::vector<std::string>{"0x1", "0x2"}));
+  ffmpeg("-i ids.h4mk -map 0 -c copy -streamid 0:7 -streamid 1:3 ids.kept.h4mk");
+  EXPECT_EQ(ids_of("ids.kept.h4mk"), (std::vector<std::string>{"0x7", "0x3"}));
+  EXPECT_EQ(framecrc("ids.kept.h4mk"), framecrc("ids.h4mk"));
+  ffmpeg("-i ids.h4mk -map 0 -map 0:0 -c copy -streamid 1:1 ids.mixed.h4mk");
+  EXPECT_EQ(ids_of("ids.mixed.h4mk"), (std::vector<std::string>{"0x2", "0x1", "0x3"}));
+  const std::pair<const char*, const char*> bad[] = {
+      {"-streamid 0:5 -streamid 1:5", "streams 0 and 1 both have id 5"},
+      {"-streamid 0:65536", "stream 0: id 65536 is not an H4MK track id (1..65535)"}};
+  for (const auto& [args, message] : bad) {
+    Result r = run(kFfmpeg + " -nostdin -v error -y -i ids.h4mk -map 0 -c copy " + args +
+                   " ids.bad.h4mk");
+    EXPECT_NE(r.status, 0) << args;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+  }
+}
+
 json packets_of(const json& j) {
   json out = json::array();
   for (const auto& p : j["packets"])
