@@ -330,24 +330,39 @@ TEST(FFmpeg, FfprobeJsonMatchesSourceAndPipe) {
 // duration counts from it, so start + duration is the end of the last sample
 // and the duration is as many samples as decoding gives, from a file and
 // from a pipe (durations from the index, no HINT). MP4 says the same through
-// its edit list; Matroska and Ogg overstate it by up to the delay.
+// its edit list; Matroska and Ogg overstate it by up to the delay. An
+// encoder's padded last AAC frame is cut to its packet's duration when
+// decoded, as from MP4 (Matroska written by the encoder decodes the padding).
 TEST(FFmpeg, AudioDurationIsWhatDecodingGives) {
   make_sources();
+  int n = 0;
+  // `input` as probe() takes it: a file, or options ending in -i.
+  auto decoded_samples = [&n](const std::string& input) -> int64_t {
+    const std::string wav = "decoded." + std::to_string(n++) + ".wav";
+    ffmpeg((input[0] == '-' ? "" : "-i ") + input + " -map 0:a -c:a pcm_s16le " + wav);
+    return probe(wav)["streams"][0].value("duration_ts", int64_t(-1));
+  };
   ffmpeg("-f lavfi -i sine=frequency=500:duration=2 -c:a aac aac.mp4");
-  for (const std::string src : {"opus.ogg", "aac.mp4"}) {
-    ffmpeg("-i " + src + " -map 0 -c copy " + src + ".h4mk");
-    ffmpeg("-i " + src + " -map 0:a -c:a pcm_s16le " + src + ".wav");
-    const int64_t samples = probe(src + ".wav")["streams"][0]["duration_ts"];
+  ffmpeg("-f lavfi -i sine=frequency=500:duration=3:sample_rate=48000 -c:a aac aacenc.h4mk");
+  for (const std::string src : {"opus.ogg", "aac.mp4", "aacenc.h4mk"}) {
+    const bool encoded = src == "aacenc.h4mk";
+    if (!encoded) ffmpeg("-i " + src + " -map 0 -c copy " + src + ".h4mk");
+    const std::string h4 = encoded ? src : src + ".h4mk";
+    const int64_t samples = encoded ? 3 * 48000 : decoded_samples(src);
     ASSERT_GT(samples, 0);
-    for (const std::string input : {src + ".h4mk", "-f h4mk -i pipe:0 < " + src + ".h4mk"}) {
+    for (const std::string input : {h4, "-f h4mk -i pipe:0 < " + h4}) {
       const json a = probe(input)["streams"][0];
       ASSERT_GT(a.value("initial_padding", 0), 0) << input;
       ASSERT_EQ(a["time_base"], "1/" + a["sample_rate"].get<std::string>()) << input;
       EXPECT_EQ(a["start_time"], "0.000000") << input;
       EXPECT_EQ(a["duration_ts"], samples) << input;
+      EXPECT_EQ(decoded_samples(input), samples) << input;
     }
   }
   EXPECT_EQ(probe("aac.mp4.h4mk")["format"]["duration"], probe("aac.mp4")["format"]["duration"]);
+  // The padding to drop travels with the packet into Matroska.
+  ffmpeg("-i aacenc.h4mk -c copy aacenc.mkv");
+  EXPECT_EQ(decoded_samples("aacenc.mkv"), 3 * 48000);
 }
 
 // What a stream carries besides its packets and codec parameters: the
