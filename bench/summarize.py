@@ -43,6 +43,10 @@ def main():
             gbps("BM_Verify/%d/1" % i) / gbps("BM_Sha256/%d" % i),
             m["BM_ReadIterate/%d" % i]["ns_per_block"] * 1e9))
     print()
+    print("verify CRC-only's bound, read(2) of 256 KiB + CRC / plain read: %s; mapped + CRC / plain read: %s"
+          % (", ".join("%.2f" % (gbps("BM_ReadCrcBound/%d" % i) / gbps("BM_PlainRead/%d" % i)) for i in SHAPES),
+             ", ".join("%.2f" % (gbps("BM_MappedCrc/%d" % i) / gbps("BM_PlainRead/%d" % i)) for i in SHAPES)))
+    print()
     for arg, label in ((1, "index"), (0, "bisection, no index")):
         s = m["BM_Seek/%d" % arg]
         print("seek in 1 h of tokens16 (%s): %.2f us; bytes read to open: %d"
