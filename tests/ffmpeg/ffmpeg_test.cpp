@@ -261,8 +261,8 @@ TEST(FFmpeg, StreamIdsAreTrackIds) {
       {"-streamid 0:5 -streamid 1:5", "streams 0 and 1 both have id 5"},
       {"-streamid 0:65536", "stream 0: id 65536 is not an H4MK track id (1..65535)"}};
   for (const auto& [args, message] : bad) {
-    Result r = run(kFfmpeg + " -nostdin -v error -y -i ids.h4mk -map 0 -c copy " + args +
-                   " ids.bad.h4mk");
+    Result r =
+        run(kFfmpeg + " -nostdin -v error -y -i ids.h4mk -map 0 -c copy " + args + " ids.bad.h4mk");
     EXPECT_NE(r.status, 0) << args;
     EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
   }
