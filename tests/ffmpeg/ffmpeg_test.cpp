@@ -329,7 +329,7 @@ TEST(FFmpeg, FfprobeJsonMatchesSourceAndPipe) {
 // samples the decoder skips: libavformat puts the start time there, and the
 // duration counts from it, so start + duration is the end of the last sample
 // and the duration is as many samples as decoding gives, from a file and
-// from a pipe (durations from the index, no HINT). MP4 says the same through
+// through a pipe. MP4 says the same through
 // its edit list; Matroska and Ogg overstate it by up to the delay. An
 // encoder's padded last AAC frame is cut to its packet's duration when
 // decoded, as from MP4 (Matroska written by the encoder decodes the padding).
