@@ -275,11 +275,23 @@ TEST(BlockGroup, SummaryNamesTheBlockWhosePtsOverflows) {
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "CORE chunk at offset 5: block 4: pts overflows 64 bits");
   }
+  std::vector<DecodedBlock> decoded;  // decoding a FIXED_SIZE group names the same block
+  try {
+    decode_group(enc, 10, 1000, 5, decoded);
+    ADD_FAILURE() << "decoded";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "CORE chunk at offset 5: block 4: pts overflows 64 bits");
+  }
   store_i64(enc.data() + 12, INT64_MAX - 90);  // the last block starts at INT64_MAX
   GroupSummary s = summarize_group(enc, 10, 1000, 5);
   EXPECT_EQ(s.max_end, INT64_MAX);
   EXPECT_EQ(s.first_key_pts, INT64_MAX - 90);
   EXPECT_TRUE(s.out_of_bounds);
+  decode_group(enc, 10, 1000, 5, decoded);
+  ASSERT_EQ(decoded.size(), 10u);
+  EXPECT_EQ(decoded[9].info.pts, INT64_MAX);
+  EXPECT_EQ(decoded[9].offset, decoded[0].offset + 18);
+  EXPECT_EQ(decoded[9].size, 2u);
 }
 
 // The encoding as it was done before GroupBuilder, all blocks at once: the

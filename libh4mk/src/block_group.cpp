@@ -234,16 +234,33 @@ GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_durat
     out.resize(g.block_count,
                DecodedBlock{make_info(g.track_id, u.flags, 0, 0, u.duration), 0, 0, 0, 0});
     uint64_t pts = uint64_t(g.pts);  // unsigned: the step after the last block may wrap
-    for (uint32_t i = 0; i < g.block_count; ++i) {
-      if (i == u.pts_overflow_at) bad_block(chunk_offset, i, "pts overflows 64 bits");
-      uint32_t size = u.fixed ? u.fixed_size : c.size(i);
-      DecodedBlock& d = out[i];
-      d.info.pts = int64_t(pts);
-      d.info.dts = int64_t(pts);
-      d.offset = c.offset();
-      d.size = size;
-      c.skip(size);
-      pts += uint64_t(u.duration);
+    if (u.fixed) {
+      // Sizes were checked with the head; only a pts can still be wrong,
+      // and the first bad one is known: the loop has nothing left to check.
+      if (u.pts_overflow_at < g.block_count)
+        bad_block(chunk_offset, u.pts_overflow_at, "pts overflows 64 bits");
+      uint32_t offset = c.offset();
+      for (DecodedBlock& d : out) {
+        d.info.pts = int64_t(pts);
+        d.info.dts = int64_t(pts);
+        d.offset = offset;
+        d.size = u.fixed_size;
+        offset += u.fixed_size;
+        pts += uint64_t(u.duration);
+      }
+      c.skip(c.left());
+    } else {
+      for (uint32_t i = 0; i < g.block_count; ++i) {
+        if (i == u.pts_overflow_at) bad_block(chunk_offset, i, "pts overflows 64 bits");
+        uint32_t size = c.size(i);
+        DecodedBlock& d = out[i];
+        d.info.pts = int64_t(pts);
+        d.info.dts = int64_t(pts);
+        d.offset = c.offset();
+        d.size = size;
+        c.skip(size);
+        pts += uint64_t(u.duration);
+      }
     }
   } else {
     walk_records(g, default_duration, chunk_offset, c, [&](const RecordFields& r) {
@@ -267,8 +284,8 @@ GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_durat
 
 namespace {
 
-void fold_block(GroupSummary& s, bool is_key, int64_t pts, int64_t dts, int64_t duration,
-                bool first) {
+[[gnu::always_inline]] inline void fold_block(GroupSummary& s, bool is_key, int64_t pts,
+                                              int64_t dts, int64_t duration, bool first) {
   if (is_key && !s.has_key) {
     s.has_key = true;
     s.first_key_pts = pts;

@@ -28,6 +28,12 @@ inline int uleb128_size(uint64_t v) {
 // Decodes one value; false if it runs past `end`, is longer than 10 bytes,
 // overflows 64 bits, or is not in its shortest form (a trailing 0x00 byte).
 inline bool get_uleb128(const uint8_t*& p, const uint8_t* end, uint64_t& v) {
+  // Most fields of a block record (sizes of small blocks, deltas, offsets)
+  // fit in one byte: no loop for them.
+  if (p != end && *p < 0x80) [[likely]] {
+    v = *p++;
+    return true;
+  }
   uint64_t result = 0;
   for (int i = 0; i < kMaxLeb128Bytes; ++i) {
     if (p == end) return false;
