@@ -1,4 +1,5 @@
-// Whole-file fuzzing: open, iterate every block, seek, decode chains, verify.
+// Whole-file fuzzing: open, iterate every block, seek (one track, every
+// track), decode chains, verify.
 // The input is a file; the reader must never crash, hang or over-allocate.
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +24,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           r.decode_chain(t.id, target);
           r.seek(t.id, target, SeekMode::kKeyAfter);
           r.seek_without_index(t.id, target);
+        } catch (const Error&) {
+        }
+        try {  // every track resumed, then read on for a while
+          r.seek_all(t.id, target);
+          for (int k = 0; k < 200 && r.next(b) != ReadEvent::kEnd; ++k) {
+          }
         } catch (const Error&) {
         }
       }

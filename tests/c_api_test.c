@@ -186,6 +186,11 @@ static int read_all(membuf* m, int seekable) {
     CHECK(h4mk_reader_seek(r, 1, 123 * 960 + 5, H4MK_SEEK_KEY_AFTER, &landed) == H4MK_OK);
     CHECK(landed.pts == 124 * 960);
     CHECK(h4mk_reader_next_block(r, &b, NULL) == H4MK_OK && b.pts == 124 * 960);
+    /* Every track resumed: with one track, the same landing. */
+    CHECK(h4mk_reader_seek_all(r, 1, 321 * 960 + 7, H4MK_SEEK_KEY_BEFORE, &landed) == H4MK_OK);
+    CHECK(landed.pts == 321 * 960 && landed.type == H4MK_BLOCK_I && landed.duration == 960);
+    CHECK(h4mk_reader_next_block(r, &b, NULL) == H4MK_OK && b.pts == 321 * 960);
+    CHECK(h4mk_reader_seek_all(r, 1, 5, 7, NULL) == H4MK_ERR_INVALID_ARGUMENT);
     CHECK(h4mk_reader_seek(r, 1, -1, H4MK_SEEK_KEY_BEFORE, NULL) == H4MK_ERR_NOT_FOUND);
     CHECK(strstr(h4mk_reader_last_error(r), "no I block") != NULL);
     CHECK(h4mk_reader_seek_to_group(r, e[7].offset, 3) == H4MK_OK);

@@ -394,26 +394,48 @@ int h4mk_reader_track_property(h4mk_reader* r, size_t track_index, const char* p
   return H4MK_OK;
 }
 
+namespace {
+
+void describe_landing(const SeekPoint& p, const BlockInfo* info, h4mk_block* landed) {
+  *landed = h4mk_block{};
+  if (info) {
+    Block b;
+    b.info = *info;
+    fill_block(b, landed);
+  }
+  landed->track_id = p.track_id;
+  landed->pts = p.pts;
+  landed->dts = p.dts;
+  landed->chunk_offset = p.chunk_offset;
+  landed->index_in_group = p.index_in_group;
+  landed->data = nullptr;
+  landed->size = 0;
+  landed->side_data = nullptr;
+  landed->side_data_size = 0;
+}
+
+}  // namespace
+
 int h4mk_reader_seek(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mode mode,
                      h4mk_block* landed) {
   if (unsigned(mode) > H4MK_SEEK_ANY_BEFORE) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(r->error, [&] {
     SeekPoint p = r->reader->seek(track_id, t, static_cast<SeekMode>(mode));
-    if (landed) {
-      Block b;
-      *landed = h4mk_block{};
-      landed->track_id = p.track_id;
-      landed->pts = p.pts;
-      landed->dts = p.dts;
-      landed->chunk_offset = p.chunk_offset;
-      landed->index_in_group = p.index_in_group;
-      // Type, flags and duration from the block itself (reading stays put).
-      if (r->reader->peek(b)) fill_block(b, landed);
-      landed->data = nullptr;
-      landed->size = 0;
-      landed->side_data = nullptr;
-      landed->side_data_size = 0;
-    }
+    if (!landed) return;
+    // Type, flags and duration from the block itself (reading stays put).
+    Block b;
+    const bool loaded = r->reader->peek(b);
+    describe_landing(p, loaded ? &b.info : nullptr, landed);
+  });
+}
+
+int h4mk_reader_seek_all(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mode mode,
+                         h4mk_block* landed) {
+  if (unsigned(mode) > H4MK_SEEK_ANY_BEFORE) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(r->error, [&] {
+    BlockInfo info;
+    SeekPoint p = r->reader->seek_all(track_id, t, static_cast<SeekMode>(mode), &info);
+    if (landed) describe_landing(p, &info, landed);
   });
 }
 

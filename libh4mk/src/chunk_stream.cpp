@@ -89,6 +89,14 @@ void ChunkStream::seek(uint64_t offset) {
     consume(static_cast<size_t>(offset - window_offset_));
     return;
   }
+  // Back over consumed bytes still in the buffer (buf_[0, start_) holds the
+  // bytes just before the window): no new read. Not while the CRC of
+  // consumed bytes is being taken, which only moves forward.
+  if (offset < window_offset_ && window_offset_ - offset <= start_ && !track_crc_) {
+    start_ -= static_cast<size_t>(window_offset_ - offset);
+    window_offset_ = offset;
+    return;
+  }
   if (source_.seekable()) {
     fold_consumed_crc();
     source_.seek(offset);

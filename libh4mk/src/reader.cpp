@@ -33,6 +33,14 @@ uint64_t max_index_region(const ReaderLimits& l) {
 // Most bytes one read asks for beyond what is needed: sequential read-ahead
 // once the file is open, and the span a seek reads at once (see seek()).
 constexpr uint64_t kMaxReadAhead = 64 * 1024;
+// How far before a seek's landing time seek_all goes back for another track's
+// block (as Matroska's demuxer does for subtitles): 30 s.
+constexpr int64_t kResumeWindowUs = 30'000'000;
+// The most seek_all reads at once to cover other tracks' groups before the
+// landing group as well (beyond it, a second read).
+constexpr uint64_t kMaxSeekPrefetch = 512 * 1024;
+
+__extension__ using Int128 = __int128;
 
 }  // namespace
 
@@ -55,6 +63,20 @@ struct Reader::Impl {
   const uint8_t* group_base = nullptr;
   uint64_t group_chunk_offset = 0;
   bool at_end = false;
+
+  // After seek_all, where each track resumes: its blocks before that point
+  // are skipped. Empty otherwise (next() then checks nothing).
+  struct ResumePoint {
+    enum Kind {
+      kAtBlock,       // at (chunk_offset, index)
+      kInEntryGroup,  // in the group at chunk_offset, decided when it is read
+      kByTime,        // at the first I block presenting at or after t
+    } kind;
+    uint64_t chunk_offset;
+    uint32_t index;
+    int64_t t;
+  };
+  std::unordered_map<uint16_t, ResumePoint> resume;
 
   std::vector<Damage> damage;
   // Per track, the dts of the last group read since the last reposition.
@@ -332,8 +354,15 @@ struct Reader::Impl {
       }
       if (v.header.tag == kTagCore) {
         if (load_group(v)) {
-          hand_out(out);
-          return ReadEvent::kBlock;
+          // A resume point only ever cuts off the front of a group.
+          if (!resume.empty()) skip_to_resume_point();
+          if (group_pos < group.size()) {
+            hand_out(out);
+            return ReadEvent::kBlock;
+          }
+          group.clear();  // every block came before its track's resume point
+          group_pos = 0;
+          continue;
         }
         if (damage.size() > damage_before) return ReadEvent::kDamage;
         continue;
@@ -355,6 +384,7 @@ struct Reader::Impl {
   }
 
   void reposition(uint64_t offset) {
+    resume.clear();
     last_dts.clear();
     group.clear();
     group_pos = 0;
@@ -529,6 +559,138 @@ struct Reader::Impl {
       throw Error(ErrorCode::kNotFound, "track " + std::to_string(id) +
                                             " has no block to land on for " + std::to_string(t));
     return land(best->second);
+  }
+
+  // --- seeking every track (seek_all) ---
+
+  // Skips the blocks of the current group (one track's) that come before
+  // their track's resume point; the point is dropped once a block passes it.
+  void skip_to_resume_point() {
+    if (group_pos >= group.size()) return;
+    auto it = resume.find(group[group_pos].info.track_id);
+    if (it == resume.end()) return;
+    ResumePoint& r = it->second;
+    if (r.kind == ResumePoint::kInEntryGroup) {
+      if (group_chunk_offset < r.chunk_offset) {  // the track's earlier groups
+        group_pos = group.size();
+        return;
+      }
+      r = group_chunk_offset == r.chunk_offset ? point_in_entry_group(r.t)
+                                               : ResumePoint{ResumePoint::kByTime, 0, 0, r.t};
+    }
+    for (; group_pos < group.size(); ++group_pos) {
+      const BlockInfo& b = group[group_pos].info;
+      const bool before = r.kind == ResumePoint::kAtBlock
+                              ? group_chunk_offset < r.chunk_offset ||
+                                    (group_chunk_offset == r.chunk_offset && group_pos < r.index)
+                              : !(b.type == BlockType::kI && presents_at_or_after(b, r.t));
+      if (!before) {
+        resume.erase(it);
+        return;
+      }
+    }
+  }
+
+  // In the loaded group, the group of a track's last index entry with pts <=
+  // t: the track resumes at its last I block with pts <= t when that block
+  // still presents at t or may have P/B blocks after it that need it (the
+  // next block of the group is one, or it ends the group); otherwise by time.
+  ResumePoint point_in_entry_group(int64_t t) const {
+    const long k = last_key_in_group(t);
+    if (k >= 0) {
+      const size_t i = size_t(k);
+      const bool dependents = i + 1 == group.size() || group[i + 1].info.type != BlockType::kI;
+      if (presents_at_or_after(group[i].info, t) || dependents)
+        return {ResumePoint::kAtBlock, group_chunk_offset, uint32_t(i), t};
+    }
+    return {ResumePoint::kByTime, 0, 0, t};
+  }
+
+  static bool presents_at_or_after(const BlockInfo& b, int64_t t) {
+    int64_t end;
+    if (__builtin_add_overflow(b.pts, b.duration, &end)) end = INT64_MAX;
+    return b.pts >= t || end > t;
+  }
+
+  // t in ticks of `from`, in ticks of `to`, rounded down (saturating).
+  static int64_t rescale(int64_t t, Rational from, Rational to) {
+    const Int128 num = Int128(t) * from.num * to.den;
+    const Int128 den = Int128(from.den) * to.num;
+    Int128 q = num / den;
+    if (num % den != 0 && (num < 0) != (den < 0)) --q;  // floor, not truncation
+    if (q > INT64_MAX) return INT64_MAX;
+    if (q < INT64_MIN) return INT64_MIN;
+    return int64_t(q);
+  }
+
+  // The track's index entry (group) holding its last I block with pts <= t
+  // (t in the ticks of `base`), if it starts at most kResumeWindowUs before t:
+  // a sparse track's long-past block is not worth reading back for.
+  const IndexEntry* entry_to_resume_in(const Track& track, int64_t t, Rational base) const {
+    auto table = tables.find(track.id);
+    if (table == tables.end()) return nullptr;
+    t = rescale(t, base, track.time_base);
+    const auto& entries = table->second.entries;
+    auto e = std::upper_bound(entries.begin(), entries.end(), t,
+                              [](int64_t v, const IndexEntry& x) { return v < x.pts; });
+    if (e == entries.begin()) return nullptr;
+    --e;
+    const int64_t window = rescale(kResumeWindowUs, Rational{1, 1000000}, track.time_base);
+    return Int128(t) - e->pts > window ? nullptr : &*e;
+  }
+
+  SeekPoint seek_all(uint16_t id, int64_t t, SeekMode mode, BlockInfo* landed_block) {
+    if (tracks.size() > 1) prefetch_for_seek_all(id, t);
+    const SeekPoint landed = seek(id, t, mode);
+    if (landed_block) {  // seek() loaded its group
+      *landed_block = group[group_pos].info;
+      if (landed_block->masked && maskers.count(id)) landed_block->masked = false;  // as next()
+    }
+    if (tracks.size() < 2) return landed;
+    const Rational base = require_track(id).time_base;
+    std::unordered_map<uint16_t, ResumePoint> points;
+    points[id] = {ResumePoint::kAtBlock, landed.chunk_offset, landed.index_in_group, landed.pts};
+    uint64_t start = landed.chunk_offset;
+    for (const Track& other : tracks) {
+      if (other.id == id) continue;
+      const int64_t at = rescale(landed.pts, base, other.time_base);
+      if (const IndexEntry* e = entry_to_resume_in(other, landed.pts, base)) {
+        points[other.id] = {ResumePoint::kInEntryGroup, e->offset, 0, at};
+        start = std::min(start, e->offset);
+      } else {
+        points[other.id] = {ResumePoint::kByTime, 0, 0, at};
+      }
+    }
+    reposition(start);  // within the window the prefetch read: no second read
+    resume = std::move(points);
+    return landed;
+  }
+
+  // Reads, in one go, from where seek_all will most likely start reading (the
+  // other tracks' groups for the time of the first I block of the track's
+  // landing group, at most the landing time) to the end of the span seek()
+  // reads: then landing, and going back to where reading starts, cost no
+  // further read (a system call, or a range request).
+  void prefetch_for_seek_all(uint16_t id, int64_t t) {
+    ensure_index();
+    auto table = tables.find(id);
+    if (table == tables.end()) return;
+    const auto& entries = table->second.entries;
+    auto e = std::upper_bound(entries.begin(), entries.end(), t,
+                              [](int64_t v, const IndexEntry& x) { return v < x.pts; });
+    if (e == entries.begin()) return;
+    --e;
+    const Rational base = require_track(id).time_base;
+    uint64_t from = e->offset;
+    for (const Track& other : tracks)
+      if (other.id != id)
+        if (const IndexEntry* o = entry_to_resume_in(other, e->pts, base))
+          from = std::min(from, o->offset);
+    if (from == e->offset) return;
+    const uint64_t end = e + 1 != entries.end() ? (e + 1)->offset : index_offset;
+    if (end <= from || end - from > kMaxSeekPrefetch) return;
+    reposition(from);
+    stream.fill(static_cast<size_t>(end - from));
   }
 
   struct Probe {
@@ -737,6 +899,10 @@ SeekPoint Reader::seek(uint16_t track_id, int64_t t) { return impl_->seek(track_
 
 SeekPoint Reader::seek(uint16_t track_id, int64_t t, SeekMode mode) {
   return impl_->seek(track_id, t, mode);
+}
+
+SeekPoint Reader::seek_all(uint16_t track_id, int64_t t, SeekMode mode, BlockInfo* landed_block) {
+  return impl_->seek_all(track_id, t, mode, landed_block);
 }
 
 SeekPoint Reader::seek_without_index(uint16_t track_id, int64_t t) {

@@ -204,6 +204,13 @@ typedef enum h4mk_seek_mode {
  * data) if non-NULL. H4MK_ERR_NOT_FOUND when there is no such block. */
 int h4mk_reader_seek(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mode mode,
                      h4mk_block* landed);
+/* As h4mk_reader_seek for track_id, and every other track resumes with the
+ * block it needs to present the landing time (its last I block at or before
+ * it while that presents then or has P/B blocks after it, else its first I
+ * block after): what a player or FFmpeg reading every track wants. Blocks
+ * before each track's point are skipped until the next seek (FORMAT.md §9.5). */
+int h4mk_reader_seek_all(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mode mode,
+                         h4mk_block* landed);
 /* Positions reading at a group (e.g. an index entry's offset) and block. */
 int h4mk_reader_seek_to_group(h4mk_reader* r, uint64_t chunk_offset, uint32_t index_in_group);
 /* Back to the first block. */

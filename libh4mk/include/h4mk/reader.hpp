@@ -132,6 +132,20 @@ class Reader {
   // The same with another landing rule; kKeyAfter and kAnyBefore read forward
   // from the kKeyBefore point (at most to the next I block).
   SeekPoint seek(uint16_t track_id, int64_t t, SeekMode mode);
+  // For reading every track on from a time, as a player or FFmpeg does: the
+  // track lands as seek(track_id, t, mode) lands, and every other track
+  // resumes with the block it needs to present the landing block's time:
+  // its last I block with pts at or before that time, when that block still
+  // presents then or may have P/B blocks depending on it (and its group
+  // starts at most 30 s earlier), else its first I block presenting at or
+  // after it. Reading starts at the earliest of these, and blocks of each
+  // track before its point are skipped, so no track comes back late or with
+  // stale blocks (docs/FORMAT.md §9.5). A track without an index resumes by
+  // time only.
+  // The next seek, rewind or seek_to_group ends this. `landed_block`, if
+  // given, receives the landing block's info (type, duration, flags).
+  SeekPoint seek_all(uint16_t track_id, int64_t t, SeekMode mode = SeekMode::kKeyBefore,
+                     BlockInfo* landed_block = nullptr);
   // The same answer without the index: bisection over byte offsets with resync.
   SeekPoint seek_without_index(uint16_t track_id, int64_t t);
   // Positions reading at a given group (e.g. an index entry) and block.
