@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -751,6 +752,65 @@ TEST(FFmpeg, RandomSeeksLandOnTheRightKeyframe) {
       .write(whole.data(), std::streamsize(whole.size() * 3 / 4));
   Result r = run(kSeekTool + " seek-cut.h4mk 0 300 8");
   EXPECT_EQ(r.status, 0) << r.out << r.err;
+}
+
+// Per stream of framecrc output: its time base and first packet's pts and
+// duration, in seconds.
+struct FirstPacket {
+  double pts = 0, duration = 0;
+  int count = 0;
+};
+std::map<int, FirstPacket> first_packets(const std::string& crc) {
+  std::map<int, double> tb;
+  std::map<int, FirstPacket> out;
+  std::istringstream in(crc);
+  for (std::string line; std::getline(in, line);) {
+    int stream = 0;
+    long num = 0, den = 0;
+    if (std::sscanf(line.c_str(), "#tb %d: %ld/%ld", &stream, &num, &den) == 3) {
+      tb[stream] = double(num) / double(den);
+      continue;
+    }
+    long long dts = 0, pts = 0, duration = 0;
+    if (line.empty() || line[0] == '#' ||
+        std::sscanf(line.c_str(), "%d, %lld, %lld, %lld", &stream, &dts, &pts, &duration) != 4)
+      continue;
+    FirstPacket& f = out[stream];
+    if (f.count++ == 0) {
+      f.pts = double(pts) * tb[stream];
+      f.duration = double(duration) * tb[stream];
+    }
+  }
+  return out;
+}
+
+// After a seek every stream resumes with the packet it needs at the time
+// landed on. The video's block groups here start 0.5 s after the audio's, so
+// the audio for a landing time can lie in a group before the video group
+// landed on (a seek that only positioned the video lost up to a second of
+// audio), and the audio group after it can start up to 2 s earlier (stale
+// packets ahead of the video in a cut).
+TEST(FFmpeg, SeekResumesEveryStreamOnTime) {
+  make_sources();
+  ffmpeg(
+      "-f lavfi -i sine=duration=20 -itsoffset 0.5 -f lavfi "
+      "-i testsrc=duration=19:size=160x120:rate=25 -map 1 -map 0 -c:v mpeg4 -g 25 -c:a aac "
+      "offset.h4mk");
+  for (const char* ss : {"3.1", "4.7", "5.2", "9.1", "14.6"}) {
+    // -copyts: the file's own timestamps (shifted ones round to the output's
+    // time base, 1/25 for this video).
+    const auto first = first_packets(
+        ffmpeg("-ss " + std::string(ss) + " -i offset.h4mk -c copy -copyts -f framecrc -"));
+    ASSERT_EQ(first.count(0), 1u) << ss;
+    ASSERT_EQ(first.count(1), 1u) << "-ss " << ss << ": no audio";
+    const FirstPacket& video = first.at(0);
+    const FirstPacket& audio = first.at(1);
+    // The first audio packet is the one playing when the video key shows.
+    EXPECT_LE(audio.pts, video.pts + 1e-6) << "-ss " << ss << ": audio resumes late";
+    EXPECT_GT(audio.pts + audio.duration, video.pts) << "-ss " << ss << ": stale audio first";
+    // Everything from there on: the rest of the 20 s of 23 ms frames.
+    EXPECT_NEAR(audio.count, (20.0 - audio.pts) / (1024 / 44100.0), 2) << ss;
+  }
 }
 
 // A free loopback port (the kernel picks it; nginx binds it right after).
