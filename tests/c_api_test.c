@@ -113,6 +113,12 @@ static void write_file(membuf* m, int seekable) {
     b.size = sizeof payload;
     CHECK(h4mk_writer_write_block(w, &b) == H4MK_OK);
   }
+  h4mk_block bad_type = {0};
+  bad_type.track_id = 1;
+  bad_type.type = (h4mk_block_type)9;
+  bad_type.pts = bad_type.dts = 500 * 960;
+  CHECK(h4mk_writer_write_block(w, &bad_type) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(h4mk_writer_last_error(w), "invalid block type 9") != NULL);
   h4mk_block backwards = {0};
   backwards.track_id = 1;
   backwards.type = H4MK_BLOCK_I;
@@ -190,7 +196,8 @@ static int read_all(membuf* m, int seekable) {
     CHECK(h4mk_reader_seek_all(r, 1, 321 * 960 + 7, H4MK_SEEK_KEY_BEFORE, &landed) == H4MK_OK);
     CHECK(landed.pts == 321 * 960 && landed.type == H4MK_BLOCK_I && landed.duration == 960);
     CHECK(h4mk_reader_next_block(r, &b, NULL) == H4MK_OK && b.pts == 321 * 960);
-    CHECK(h4mk_reader_seek_all(r, 1, 5, 7, NULL) == H4MK_ERR_INVALID_ARGUMENT);
+    CHECK(h4mk_reader_seek_all(r, 1, 5, (h4mk_seek_mode)7, NULL) == H4MK_ERR_INVALID_ARGUMENT);
+    CHECK(h4mk_reader_seek(r, 1, 5, (h4mk_seek_mode)-1, NULL) == H4MK_ERR_INVALID_ARGUMENT);
     CHECK(h4mk_reader_seek(r, 1, -1, H4MK_SEEK_KEY_BEFORE, NULL) == H4MK_ERR_NOT_FOUND);
     CHECK(strstr(h4mk_reader_last_error(r), "no I block") != NULL);
     CHECK(h4mk_reader_seek_to_group(r, e[7].offset, 3) == H4MK_OK);

@@ -78,6 +78,16 @@ void set_path(nlohmann::json& root, const std::string& path, nlohmann::json valu
   }
 }
 
+// A C caller may put any int in an enum; it is read as its integer, since
+// loading an out-of-range value through the C++ enum type is undefined.
+template <typename Enum>
+unsigned enum_value(const Enum& e) {
+  static_assert(sizeof(Enum) == sizeof(unsigned));
+  unsigned v;
+  std::memcpy(&v, &e, sizeof v);
+  return v;
+}
+
 void fill_block(const Block& b, h4mk_block* out) {
   out->track_id = b.info.track_id;
   out->type = static_cast<h4mk_block_type>(b.info.type);
@@ -97,8 +107,9 @@ void fill_block(const Block& b, h4mk_block* out) {
 BlockInfo info_of(const h4mk_block* b) {
   BlockInfo info;
   info.track_id = b->track_id;
-  if (unsigned(b->type) > 2)
-    throw Error(ErrorCode::kInvalidArgument, "invalid block type " + std::to_string(b->type));
+  if (enum_value(b->type) > 2)
+    throw Error(ErrorCode::kInvalidArgument,
+                "invalid block type " + std::to_string(enum_value(b->type)));
   info.type = static_cast<BlockType>(b->type);
   info.pts = b->pts;
   info.dts = b->dts;
@@ -418,7 +429,7 @@ void describe_landing(const SeekPoint& p, const BlockInfo* info, h4mk_block* lan
 
 int h4mk_reader_seek(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mode mode,
                      h4mk_block* landed) {
-  if (unsigned(mode) > H4MK_SEEK_ANY_BEFORE) return H4MK_ERR_INVALID_ARGUMENT;
+  if (enum_value(mode) > H4MK_SEEK_ANY_BEFORE) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(r->error, [&] {
     SeekPoint p = r->reader->seek(track_id, t, static_cast<SeekMode>(mode));
     if (!landed) return;
@@ -431,7 +442,7 @@ int h4mk_reader_seek(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mod
 
 int h4mk_reader_seek_all(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mode mode,
                          h4mk_block* landed) {
-  if (unsigned(mode) > H4MK_SEEK_ANY_BEFORE) return H4MK_ERR_INVALID_ARGUMENT;
+  if (enum_value(mode) > H4MK_SEEK_ANY_BEFORE) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(r->error, [&] {
     BlockInfo info;
     SeekPoint p = r->reader->seek_all(track_id, t, static_cast<SeekMode>(mode), &info);
@@ -664,7 +675,7 @@ int h4mk_side_data_next(const uint8_t* blob, size_t blob_size, size_t* pos, cons
 }
 
 int h4mk_gop_flags_pack(uint32_t pts_ms, h4mk_block_type type, uint32_t* flags) {
-  if (!flags || unsigned(type) > 2) return H4MK_ERR_INVALID_ARGUMENT;
+  if (!flags || enum_value(type) > 2) return H4MK_ERR_INVALID_ARGUMENT;
   std::string ignored;
   return guarded(ignored, [&] { *flags = pack_gop_flags(pts_ms, static_cast<BlockType>(type)); });
 }
