@@ -506,21 +506,35 @@ struct Reader::Impl {
                 "track " + std::to_string(id) + " has no I block with pts <= " + std::to_string(t));
   }
 
+  // The index entry of the track's last group whose first I block has pts
+  // <= t (the group holding its last I block with pts <= t), and where its
+  // next indexed group, or the end of the CORE region, starts.
+  struct EntrySpan {
+    const IndexEntry* entry;
+    uint64_t next_offset;
+  };
+  std::optional<EntrySpan> entry_at_or_before(const SeekTable& table, int64_t t) const {
+    const auto& entries = table.entries;
+    auto e = std::upper_bound(entries.begin(), entries.end(), t,
+                              [](int64_t v, const IndexEntry& x) { return v < x.pts; });
+    if (e == entries.begin()) return std::nullopt;
+    --e;
+    return EntrySpan{&*e, e + 1 != entries.end() ? (e + 1)->offset : index_offset};
+  }
+
   SeekPoint seek(uint16_t id, int64_t t) {
     require_track(id);
     ensure_index();
     auto it = tables.find(id);
     if (it == tables.end()) return seek_without_index(id, t);
-    const auto& entries = it->second.entries;
-    auto e = std::upper_bound(entries.begin(), entries.end(), t,
-                              [](int64_t v, const IndexEntry& x) { return v < x.pts; });
-    if (e == entries.begin()) not_found(id, t);
-    --e;
+    const auto found = entry_at_or_before(it->second, t);
+    if (!found) not_found(id, t);
+    const IndexEntry* e = found->entry;
     // The span up to the track's next indexed group (or the end of the CORE
     // region) holds the group and what sequential reading needs right after
     // it: reading it at once saves a second read for the payload (a system
     // call, or a range request), up to a bound.
-    const uint64_t span = (e + 1 != entries.end() ? (e + 1)->offset : index_offset) - e->offset;
+    const uint64_t span = found->next_offset - e->offset;
     if (load_group_at(e->offset, static_cast<size_t>(std::min<uint64_t>(span, kMaxReadAhead))) &&
         group[0].info.track_id == id) {
       long k = last_key_in_group(t);
@@ -624,19 +638,15 @@ struct Reader::Impl {
   }
 
   // The track's index entry (group) holding its last I block with pts <= t
-  // (t in the ticks of `base`), if it starts at most kResumeWindowUs before t:
-  // a sparse track's long-past block is not worth reading back for.
-  const IndexEntry* entry_to_resume_in(const Track& track, int64_t t, Rational base) const {
+  // (its ticks), if it starts at most kResumeWindowUs before t: a sparse
+  // track's long-past block is not worth reading back for.
+  const IndexEntry* entry_to_resume_in(const Track& track, int64_t t) const {
     auto table = tables.find(track.id);
     if (table == tables.end()) return nullptr;
-    t = rescale(t, base, track.time_base);
-    const auto& entries = table->second.entries;
-    auto e = std::upper_bound(entries.begin(), entries.end(), t,
-                              [](int64_t v, const IndexEntry& x) { return v < x.pts; });
-    if (e == entries.begin()) return nullptr;
-    --e;
+    const auto found = entry_at_or_before(table->second, t);
+    if (!found) return nullptr;
     const int64_t window = rescale(kResumeWindowUs, Rational{1, 1000000}, track.time_base);
-    return Int128(t) - e->pts > window ? nullptr : &*e;
+    return Int128(t) - found->entry->pts > window ? nullptr : found->entry;
   }
 
   SeekPoint seek_all(uint16_t id, int64_t t, SeekMode mode, BlockInfo* landed_block) {
@@ -654,7 +664,7 @@ struct Reader::Impl {
     for (const Track& other : tracks) {
       if (other.id == id) continue;
       const int64_t at = rescale(landed.pts, base, other.time_base);
-      if (const IndexEntry* e = entry_to_resume_in(other, landed.pts, base)) {
+      if (const IndexEntry* e = entry_to_resume_in(other, at)) {
         points[other.id] = {ResumePoint::kInEntryGroup, e->offset, 0, at};
         start = std::min(start, e->offset);
       } else {
@@ -675,19 +685,17 @@ struct Reader::Impl {
     ensure_index();
     auto table = tables.find(id);
     if (table == tables.end()) return;
-    const auto& entries = table->second.entries;
-    auto e = std::upper_bound(entries.begin(), entries.end(), t,
-                              [](int64_t v, const IndexEntry& x) { return v < x.pts; });
-    if (e == entries.begin()) return;
-    --e;
+    const auto found = entry_at_or_before(table->second, t);
+    if (!found) return;
     const Rational base = require_track(id).time_base;
-    uint64_t from = e->offset;
+    uint64_t from = found->entry->offset;
     for (const Track& other : tracks)
       if (other.id != id)
-        if (const IndexEntry* o = entry_to_resume_in(other, e->pts, base))
+        if (const IndexEntry* o =
+                entry_to_resume_in(other, rescale(found->entry->pts, base, other.time_base)))
           from = std::min(from, o->offset);
-    if (from == e->offset) return;
-    const uint64_t end = e + 1 != entries.end() ? (e + 1)->offset : index_offset;
+    if (from == found->entry->offset) return;
+    const uint64_t end = found->next_offset;
     if (end <= from || end - from > kMaxSeekPrefetch) return;
     reposition(from);
     stream.fill(static_cast<size_t>(end - from));
