@@ -43,6 +43,10 @@ def main():
             gbps("BM_Verify/%d/1" % i) / gbps("BM_Sha256/%d" % i),
             m["BM_ReadIterate/%d" % i]["ns_per_block"] * 1e9))
     print()
+    print("VERI's ceilings: SHA-256 / the chain alone (write+VERI can reach no more): %s;"
+          " SHA-256 / (read(2) + CRC + chain) (verify+VERI can reach no more): %s"
+          % (", ".join("%.2f" % (gbps("BM_VeriBound/%d/0" % i) / gbps("BM_Sha256/%d" % i)) for i in SHAPES),
+             ", ".join("%.2f" % (gbps("BM_VeriBound/%d/1" % i) / gbps("BM_Sha256/%d" % i)) for i in SHAPES)))
     print("verify CRC-only's bound, read(2) of 256 KiB + CRC / plain read: %s; mapped + CRC / plain read: %s"
           % (", ".join("%.2f" % (gbps("BM_ReadCrcBound/%d" % i) / gbps("BM_PlainRead/%d" % i)) for i in SHAPES),
              ", ".join("%.2f" % (gbps("BM_MappedCrc/%d" % i) / gbps("BM_PlainRead/%d" % i)) for i in SHAPES)))
