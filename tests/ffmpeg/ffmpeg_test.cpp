@@ -366,6 +366,64 @@ TEST(FFmpeg, AudioDurationIsWhatDecodingGives) {
   EXPECT_EQ(decoded_samples("aacenc.mkv"), 3 * 48000);
 }
 
+// A file written to a pipe has no HINT, and a pipe read has no index: the
+// demuxer learns that an AAC track's short last frame is the last only at
+// the end of the file. It holds such a frame back until the track's next
+// block (then it was not the last and decodes whole) or the end (then its
+// padding is dropped), so pipe and file reads decode the same samples, with
+// a video track's packets passing meanwhile. "twice" joins one encode to
+// itself: its first copy's short last frame lies mid-track.
+TEST(FFmpeg, PipeReadsTrimAnEncodersLastFrameAsFileReadsDo) {
+  make_sources();
+  ffmpeg(
+      "-f lavfi -i testsrc=duration=1.01:size=64x48:rate=25 "
+      "-f lavfi -i sine=frequency=500:duration=1.01:sample_rate=48000 "
+      "-c:v mpeg4 -c:a aac -f h4mk pipe:1 > av-pipe.h4mk");
+  {
+    FileSource in((work_dir() / "av-pipe.h4mk").string());
+    Reader r(in);
+    const Track* aac = nullptr;
+    for (const Track& t : r.tracks())
+      if (t.codec == "aac") aac = &t;
+    ASSERT_NE(aac, nullptr);
+    std::vector<TestBlock> once;
+    Block b;
+    while (r.next(b) == ReadEvent::kBlock)
+      if (b.info.track_id == aac->id) once.push_back({b.info, {b.data.begin(), b.data.end()}, {}});
+    ASSERT_GT(once.size(), 40u);
+    const BlockInfo& last = once.back().info;
+    ASSERT_LT(last.duration, 1024) << "the encoder's last frame is not short";
+    const int64_t shift = last.pts + last.duration - once.front().info.pts;
+    std::vector<TestBlock> twice = once;
+    for (TestBlock t : once) {
+      t.info.pts += shift;
+      t.info.dts += shift;
+      twice.push_back(t);
+    }
+    write_file((work_dir() / "twice-pipe.h4mk").string(), write_stream_unseekable({*aac}, twice));
+  }
+  int n = 0;
+  auto decoded = [&n](const std::string& input, const std::string& map) {
+    const std::string wav = "trim." + std::to_string(n++) + ".wav";
+    ffmpeg(input + " -map " + map + " -c:a pcm_s16le " + wav);
+    return std::make_pair(probe(wav)["streams"][0].value("duration_ts", int64_t(-1)),
+                          ffmpeg("-i " + wav + " -f framecrc -"));
+  };
+  for (const char* f : {"av-pipe.h4mk", "twice-pipe.h4mk"}) {
+    const std::string file = std::string("-i ") + f, pipe = std::string("-f h4mk -i pipe:0 < ") + f;
+    const std::string audio = f == std::string("av-pipe.h4mk") ? "0:a" : "0";
+    const auto from_file = decoded(file, audio), from_pipe = decoded(pipe, audio);
+    // 1.01 s at 48 kHz; twice: the first copy decodes whole but for the
+    // encoder delay at the start (48 frames of 1024), the second whole but
+    // for its last frame's padding (1,024 + 47 x 1,024 + 352).
+    EXPECT_EQ(from_file.first, f == std::string("av-pipe.h4mk") ? 48480 : 49152 + 49504) << f;
+    EXPECT_EQ(from_pipe.first, from_file.first) << f;
+    EXPECT_EQ(from_pipe.second, from_file.second) << f;
+  }
+  EXPECT_EQ(packet_lines(ffmpeg("-f h4mk -i pipe:0 < av-pipe.h4mk -map 0:v -f framecrc -")),
+            packet_lines(ffmpeg("-i av-pipe.h4mk -map 0:v -f framecrc -")));
+}
+
 // What a stream carries besides its packets and codec parameters: the
 // disposition, side data such as a phone video's rotation, and (for video
 // with B-frames, which libavformat does not time by itself) the start time
