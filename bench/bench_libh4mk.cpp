@@ -56,6 +56,32 @@ void BM_Write(benchmark::State& state) {
 }
 BENCHMARK(BM_Write)->ArgsProduct({{0, 1, 2, 3}, {0, 1}})->Unit(benchmark::kMillisecond);
 
+// The same through Writer::write_run, runs of up to 50 blocks (a second of
+// tokens16 or ipb41, as a model emits them); only tokens16 has such runs
+// (ipb41's types alternate, video20k's sizes vary). The file is checked to be
+// byte for byte BM_Write's.
+void BM_WriteRun(benchmark::State& state) {
+  const Shape& s = shape(int(state.range(0)));
+  WriterOptions o;
+  o.write_veri = state.range(1) != 0;
+  ReusableSink sink, per_block;
+  write_runs_to(sink, s, 50, o);
+  write_to(per_block, s, o);
+  if (sink.bytes != per_block.bytes) state.SkipWithError("write_run made another file");
+  const size_t size = sink.bytes.size();
+  for (auto _ : state) {
+    sink.bytes.clear();
+    write_runs_to(sink, s, 50, o);
+    benchmark::DoNotOptimize(sink.bytes.data());
+  }
+  set_label(state, s);
+  state.SetBytesProcessed(int64_t(state.iterations() * size));
+  state.counters["ns_per_block"] =
+      benchmark::Counter(double(s.blocks.size()) * double(state.iterations()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_WriteRun)->ArgsProduct({{0, 1, 3}, {0, 1}})->Unit(benchmark::kMillisecond);
+
 // Reading every block back (CRCs checked, groups decoded, zero-copy views).
 void BM_ReadIterate(benchmark::State& state) {
   const Shape& s = shape(int(state.range(0)));

@@ -96,4 +96,30 @@ void write_to(Sink& sink, const Shape& s, const WriterOptions& o) {
   w.finish();
 }
 
+void write_runs_to(Sink& sink, const Shape& s, size_t max_run, const WriterOptions& o) {
+  Writer w(sink, o);
+  w.add_track(s.track);
+  const auto& pool = payload_pool();
+  size_t pos = 0;
+  for (size_t i = 0; i < s.blocks.size();) {
+    if (pos + s.sizes[i] > pool.size()) pos = 0;
+    // The blocks after i that write_run can take with it: equal but for a
+    // pts one duration on, dts == pts, and their payloads next in the pool.
+    const BlockInfo& a = s.blocks[i];
+    size_t n = 1;
+    while (i + n < s.blocks.size() && n < max_run && a.dts == a.pts) {
+      const BlockInfo& b = s.blocks[i + n];
+      if (b.type != a.type || b.discardable != a.discardable || b.duration != a.duration ||
+          b.dts != b.pts || b.pts != a.pts + int64_t(n) * a.duration ||
+          s.sizes[i + n] != s.sizes[i] || pos + (n + 1) * s.sizes[i] > pool.size())
+        break;
+      ++n;
+    }
+    w.write_run(a, uint32_t(n), {pool.data() + pos, n * s.sizes[i]});
+    pos += n * s.sizes[i];
+    i += n;
+  }
+  w.finish();
+}
+
 }  // namespace h4mk::bench

@@ -37,6 +37,8 @@ class ReusableSink final : public Sink {
 
 void write_to(Sink& sink, const Shape& s, const WriterOptions& o = {});
 std::vector<uint8_t> write(const Shape& s, const WriterOptions& o = {});
+// The same file through Writer::write_run: runs of up to max_run blocks.
+void write_runs_to(Sink& sink, const Shape& s, size_t max_run, const WriterOptions& o = {});
 // A payload pool the blocks are cut from.
 const std::vector<uint8_t>& payload_pool();
 

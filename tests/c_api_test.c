@@ -102,7 +102,7 @@ static void write_file(membuf* m, int seekable) {
   }
 
   uint8_t payload[3840];
-  for (int i = 0; i < 500; ++i) {
+  for (int i = 0; i < 200; ++i) {
     memset(payload, i & 0xff, sizeof payload);
     h4mk_block b = {0};
     b.track_id = 1;
@@ -112,6 +112,31 @@ static void write_file(membuf* m, int seekable) {
     b.data = payload;
     b.size = sizeof payload;
     CHECK(h4mk_writer_write_block(w, &b) == H4MK_OK);
+  }
+  {
+    /* The other 300 as one run: payloads back to back. */
+    enum { kRun = 300 };
+    uint8_t* run = malloc((size_t)kRun * sizeof payload);
+    CHECK(run != NULL);
+    for (int k = 0; k < kRun; ++k)
+      memset(run + (size_t)k * sizeof payload, (200 + k) & 0xff, sizeof payload);
+    h4mk_block first = {0};
+    first.track_id = 1;
+    first.type = H4MK_BLOCK_I;
+    first.pts = first.dts = 200 * 960;
+    first.duration = 960;
+    first.data = run;
+    first.size = (size_t)kRun * sizeof payload - 1; /* does not split into 300 */
+    CHECK(h4mk_writer_write_run(w, &first, kRun) == H4MK_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(h4mk_writer_last_error(w), "do not split into equal blocks") != NULL);
+    first.size = (size_t)kRun * sizeof payload;
+    first.side_data = payload; /* a run has none */
+    first.side_data_size = 1;
+    CHECK(h4mk_writer_write_run(w, &first, kRun) == H4MK_ERR_INVALID_ARGUMENT);
+    first.side_data = NULL;
+    first.side_data_size = 0;
+    CHECK(h4mk_writer_write_run(w, &first, kRun) == H4MK_OK);
+    free(run);
   }
   h4mk_block bad_type = {0};
   bad_type.track_id = 1;

@@ -627,6 +627,14 @@ int h4mk_writer_write_block(h4mk_writer* w, const h4mk_block* b) {
   });
 }
 
+int h4mk_writer_write_run(h4mk_writer* w, const h4mk_block* first, uint32_t count) {
+  if (!first || (!first->data && first->size) || first->side_data) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(w->error, [&] {
+    w->start();
+    w->writer->write_run(info_of(first), count, {first->data, first->size});
+  });
+}
+
 int h4mk_writer_flush(h4mk_writer* w) {
   return guarded(w->error, [&] {
     w->start();

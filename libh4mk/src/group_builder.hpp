@@ -94,6 +94,12 @@ class GroupBuilder {
     data_bytes_ += side.size() + payload.size();
   }
 
+  // n blocks after the last one added, as add() would add them one by one:
+  // each as `next` but one duration later than the one before it (dts ==
+  // pts, no side data), `size` bytes each from `payloads`. The caller has
+  // checked they fit the group's limits.
+  void add_run(const BlockInfo& next, uint32_t n, size_t size, const uint8_t* payloads);
+
   // The headroom then the group, byte for byte what encode_group() makes of
   // the same blocks. Valid until the next add() or clear().
   std::span<uint8_t> finish();

@@ -258,17 +258,27 @@ struct Writer::Impl {
     if (!side.empty() && !valid_side_data(side)) bad("side data entries are malformed");
   }
 
-  void write_block(const BlockInfo& info, std::span<const uint8_t> payload,
-                   std::span<const uint8_t> side) {
+  // The state of the block's track, once the writer may take blocks.
+  TrackState& track_of(const BlockInfo& info) {
     if (state == State::kSetup) begin();
     if (state != State::kWriting) throw Error(ErrorCode::kBadState, "writer is finished or failed");
     int32_t slot = slot_of_id[info.track_id];
     if (slot < 0)
       throw Error(ErrorCode::kInvalidArgument,
                   "block for undeclared track " + std::to_string(info.track_id));
-    TrackState& ts = tracks[static_cast<size_t>(slot)];
+    return tracks[static_cast<size_t>(slot)];
+  }
+
+  void write_block(const BlockInfo& info, std::span<const uint8_t> payload,
+                   std::span<const uint8_t> side) {
+    TrackState& ts = track_of(info);
     validate(ts, info, payload.size(), side);
-    BlockInfo b = info;
+    add_block(ts, info, payload, side);
+  }
+
+  // A validated block: closes the groups it must, then joins its track's.
+  void add_block(TrackState& ts, BlockInfo b, std::span<const uint8_t> payload,
+                 std::span<const uint8_t> side) {
     payload = mask_if_needed(ts, b, payload);
 
     GroupBuilder& group = *ts.group;
@@ -296,6 +306,108 @@ struct Writer::Impl {
     }
     ++block_count;
     if (group.data_bytes() >= opt.max_group_bytes) close_group(ts);
+  }
+
+  // Writer::write_run. The run is checked whole (its first and last block)
+  // before any of its blocks is added; then each block that would close a group
+  // (add_block's rules) goes through add_block, and the blocks after it that
+  // close nothing join the open group directly.
+  void write_run(const BlockInfo& first, uint32_t count, std::span<const uint8_t> payloads) {
+    auto bad = [&](const std::string& why) {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "track " + std::to_string(first.track_id) + ", run of " + std::to_string(count) +
+                      " blocks at pts " + std::to_string(first.pts) + ": " + why);
+    };
+    if (count == 0) {
+      if (!payloads.empty()) bad(std::to_string(payloads.size()) + " payload bytes for no block");
+      return;
+    }
+    TrackState& ts = track_of(first);
+    if (payloads.size() % count)
+      bad(std::to_string(payloads.size()) + " payload bytes do not split into equal blocks");
+    if (first.dts != first.pts)
+      bad("dts " + std::to_string(first.dts) +
+          " differs from pts (a run's blocks have dts == pts)");
+    const size_t size = payloads.size() / count;
+    validate(ts, first, size, {});
+    int64_t span, last_pts;
+    if (__builtin_mul_overflow(first.duration, int64_t(count - 1), &span) ||
+        __builtin_add_overflow(first.pts, span, &last_pts) || last_pts > kMaxTimestamp)
+      bad("the last block's pts would pass 2^62 - 1");
+
+    BlockInfo b = first;
+    for (uint32_t k = 0; k < count;) {
+      add_block(ts, b, payloads.subspan(k * size, size), {});
+      ++k;
+      b.pts += first.duration;
+      b.dts = b.pts;
+      const uint32_t n = ts.masker ? 0 : blocks_that_close_nothing(ts, b, size, count - k);
+      if (n == 0) continue;
+      ts.group->add_run(b, n, size, payloads.data() + k * size);
+      k += n;
+      b.pts += int64_t(n - 1) * first.duration;  // the last block added
+      b.dts = b.pts;
+      ts.last_dts = b.dts;
+      if (b.type == BlockType::kI) ts.last_key_pts = b.pts;
+      block_count += n;
+      b.pts += first.duration;
+      b.dts = b.pts;
+    }
+  }
+
+  // How many of the up to `left` blocks from b on (same size, each one
+  // duration after the one before, dts == pts) add_block would add to the
+  // track's open group without closing it or another track's group before or
+  // after them.
+  uint32_t blocks_that_close_nothing(const TrackState& ts, const BlockInfo& b, size_t size,
+                                     uint32_t left) const {
+    const GroupBuilder& group = *ts.group;
+    if (group.empty() || left == 0) return 0;  // the group was closed: a new one starts
+    uint64_t n = left;
+    // Bytes: each stays under max_group_bytes once added (a block reaching
+    // it closes the group after itself, and goes through add_block).
+    if (size) {
+      const uint64_t bytes = group.data_bytes();
+      n = std::min<uint64_t>(
+          n, bytes >= opt.max_group_bytes ? 0 : (opt.max_group_bytes - 1 - bytes) / size);
+    }
+    // Blocks: before adding each, fewer than max_group_blocks.
+    n = std::min<uint64_t>(
+        n, opt.max_group_blocks - std::min<uint64_t>(opt.max_group_blocks, group.block_count()));
+    // Duration: each dts less than max_group_ticks after the group's first.
+    const int64_t d = b.duration;
+    if (d > 0) {
+      const int64_t from_first = b.dts - group.blocks().front().info.dts;
+      n = from_first >= ts.max_group_ticks
+              ? 0
+              : std::min<uint64_t>(n,
+                                   uint64_t(ts.max_group_ticks - 1 - from_first) / uint64_t(d) + 1);
+    }
+    // Other tracks: each dts less than max_group_duration_us after the
+    // earliest start of their open groups. The first block that reaches it
+    // is found by bisection (microseconds grow with ticks).
+    if (tracks.size() > 1 && d > 0 && n > 0) {
+      int64_t earliest = INT64_MAX;
+      for (const auto& other : tracks)
+        if (&other != &ts && !other.group->empty())
+          earliest = std::min(earliest, other.group_first_dts_us);
+      auto closes = [&](uint64_t i) {
+        return to_microseconds(b.dts + int64_t(i) * d, ts.track.time_base) - earliest >=
+               opt.max_group_duration_us;
+      };
+      if (earliest != INT64_MAX && closes(n - 1)) {
+        uint64_t lo = 0, hi = n - 1;  // the first block that closes is in [lo, hi]
+        while (lo < hi) {
+          const uint64_t mid = lo + (hi - lo) / 2;
+          if (closes(mid))
+            hi = mid;
+          else
+            lo = mid + 1;
+        }
+        n = lo;
+      }
+    }
+    return uint32_t(n);
   }
 
   // Overwrites the HINT with the totals of the finished file and returns the
@@ -445,6 +557,10 @@ void Writer::set_chapter_tag(size_t index, std::string_view key, std::string_vie
 void Writer::write_block(const BlockInfo& info, std::span<const uint8_t> payload,
                          std::span<const uint8_t> side_data) {
   impl_->guarded([&] { impl_->write_block(info, payload, side_data); });
+}
+
+void Writer::write_run(const BlockInfo& first, uint32_t count, std::span<const uint8_t> payloads) {
+  impl_->guarded([&] { impl_->write_run(first, count, payloads); });
 }
 
 void Writer::flush() {

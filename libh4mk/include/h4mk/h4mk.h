@@ -277,6 +277,11 @@ int h4mk_writer_set_chapter_tag(h4mk_writer* w, size_t chapter, const char* key,
 
 /* block->data/size is the payload; chunk_offset and index_in_group are ignored. */
 int h4mk_writer_write_block(h4mk_writer* w, const h4mk_block* block);
+/* count blocks at once (Writer::write_run): first->data/size holds their
+ * payloads back to back, size / count bytes each; block k is as *first but
+ * at pts = dts = first->pts + k * first->duration. first->dts must equal
+ * first->pts; no side data. The same file as count write_block calls. */
+int h4mk_writer_write_run(h4mk_writer* w, const h4mk_block* first, uint32_t count);
 int h4mk_writer_flush(h4mk_writer* w);
 int h4mk_writer_finish(h4mk_writer* w);
 
