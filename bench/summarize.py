@@ -43,6 +43,12 @@ def main():
             gbps("BM_Verify/%d/1" % i) / gbps("BM_Sha256/%d" % i),
             m["BM_ReadIterate/%d" % i]["ns_per_block"] * 1e9))
     print()
+    print("Writer::write_run, runs of up to 50 blocks: " + "; ".join(
+        "%s: write (no VERI) %.2f GB/s (%.1f x write_block), write+VERI / SHA-256 %.2f" % (
+            SHAPES[i].split(" ")[0], gbps("BM_WriteRun/%d/0" % i),
+            gbps("BM_WriteRun/%d/0" % i) / gbps("BM_Write/%d/0" % i),
+            gbps("BM_WriteRun/%d/1" % i) / gbps("BM_Sha256/%d" % i))
+        for i in (0, 1, 3)) + " (ipb41's types alternate: runs of one block)")
     print("VERI's ceilings: SHA-256 / the chain alone (write+VERI can reach no more): %s;"
           " SHA-256 / (read(2) + CRC + chain) (verify+VERI can reach no more): %s"
           % (", ".join("%.2f" % (gbps("BM_VeriBound/%d/0" % i) / gbps("BM_Sha256/%d" % i)) for i in SHAPES),

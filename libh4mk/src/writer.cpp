@@ -323,12 +323,13 @@ struct Writer::Impl {
       return;
     }
     TrackState& ts = track_of(first);
-    if (payloads.size() % count)
+    const size_t size =
+        count == 1 ? payloads.size() : payloads.size() / count;  // no division for one
+    if (size * count != payloads.size())
       bad(std::to_string(payloads.size()) + " payload bytes do not split into equal blocks");
     if (first.dts != first.pts)
       bad("dts " + std::to_string(first.dts) +
           " differs from pts (a run's blocks have dts == pts)");
-    const size_t size = payloads.size() / count;
     validate(ts, first, size, {});
     int64_t span, last_pts;
     if (__builtin_mul_overflow(first.duration, int64_t(count - 1), &span) ||
