@@ -127,9 +127,9 @@ void GroupBuilder::add_run(const BlockInfo& next, uint32_t n, size_t size,
   add(next, {}, {payloads, size});
   if (--n == 0) return;
   // Copies of one prototype, timing set in place: 5x faster here than
-  // resize() with the prototype, and than building each on the stack.
+  // resize() with the prototype, and than building each on the stack. (No
+  // reserve(): exact reserves would regrow the vector on every short run.)
   const PendingBlock proto = blocks_.back();
-  blocks_.reserve(blocks_.size() + n);
   int64_t pts = next.pts;
   for (uint32_t i = 0; i < n; ++i) {
     pts += next.duration;
