@@ -336,23 +336,19 @@ struct Writer::Impl {
         __builtin_add_overflow(first.pts, span, &last_pts) || last_pts > kMaxTimestamp)
       bad("the last block's pts would pass 2^62 - 1");
 
-    BlockInfo b = first;
     for (uint32_t k = 0; k < count;) {
+      BlockInfo b = first;
+      b.pts = b.dts = first.pts + int64_t(k) * first.duration;
       add_block(ts, b, payloads.subspan(k * size, size), {});
       ++k;
-      b.pts += first.duration;
-      b.dts = b.pts;
+      b.pts = b.dts = b.pts + first.duration;  // the next block
       const uint32_t n = ts.masker ? 0 : blocks_that_close_nothing(ts, b, size, count - k);
       if (n == 0) continue;
       ts.group->add_run(b, n, size, payloads.data() + k * size);
       k += n;
-      b.pts += int64_t(n - 1) * first.duration;  // the last block added
-      b.dts = b.pts;
-      ts.last_dts = b.dts;
-      if (b.type == BlockType::kI) ts.last_key_pts = b.pts;
+      ts.last_dts = b.pts + int64_t(n - 1) * first.duration;
+      if (b.type == BlockType::kI) ts.last_key_pts = ts.last_dts;
       block_count += n;
-      b.pts += first.duration;
-      b.dts = b.pts;
     }
   }
 
