@@ -277,6 +277,7 @@ struct Writer::Impl {
   }
 
   // A validated block: closes the groups it must, then joins its track's.
+  // (blocks_that_close_nothing counts ahead by these same rules.)
   void add_block(TrackState& ts, BlockInfo b, std::span<const uint8_t> payload,
                  std::span<const uint8_t> side) {
     payload = mask_if_needed(ts, b, payload);
@@ -323,8 +324,7 @@ struct Writer::Impl {
       return;
     }
     TrackState& ts = track_of(first);
-    const size_t size =
-        count == 1 ? payloads.size() : payloads.size() / count;  // no division for one
+    const size_t size = payloads.size() / count;
     if (size * count != payloads.size())
       bad(std::to_string(payloads.size()) + " payload bytes do not split into equal blocks");
     if (first.dts != first.pts)
