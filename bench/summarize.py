@@ -25,11 +25,17 @@ def main():
         print("CRC-32 (%s): %s" % (label, ", ".join(
             "%s %.1f GB/s" % (n, gbps("BM_Crc32_%s/%d" % (n, size))) for n in impls)))
     ns = lambda name: m[name]["real_time"] * {"ns": 1, "us": 1e3, "ms": 1e6}[m[name]["time_unit"]]
-    print("CRC-32 (8 bytes, one call): %s (libh4mk uses zlib below 16 bytes)" % ", ".join(
+    print("CRC-32 (8 bytes, one call): %s (below 16 bytes libh4mk multiplies carry-less, else zlib)" % ", ".join(
         "%s %.1f ns" % (n, ns("BM_Crc32_%s/8" % n)) for n in impls))
     print("CRC-32 (1 MiB) byte table %.2f GB/s; fastest / zlib %.1fx"
           % (gbps("BM_Crc32_table"), gbps("BM_Crc32_%s/%d" % (impls[0], 1 << 20))
              / gbps("BM_Crc32_zlib/%d" % (1 << 20))))
+    join = lambda n: "join %.1f ns (zlib crc32_combine %.1f, a second pass %.1f)" % (
+        ns("BM_Crc32Join_h4mk/%d/0" % n), ns("BM_Crc32Join_zlib_combine/%d" % n),
+        ns("BM_Crc32Join_second_pass/%d" % n))
+    print("Container CRC over a chunk whose CRC is known (%s): 1,650 B %s; 4,400 B %s;"
+          " 1 MiB %s" % (m["BM_Crc32Join_h4mk/1650/0"].get("label", ""), join(1650), join(4400),
+                         join(1 << 20)))
     print()
     print("| stream | B/block | write+VERI / SHA-256 | write (no VERI) GB/s | verify CRC-only / plain read | verify+VERI / SHA-256 | read ns/block |")
     print("|---|---|---|---|---|---|---|")

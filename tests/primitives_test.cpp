@@ -81,6 +81,52 @@ TEST(Crc32, EveryLengthAndAlignmentMatchesZlib) {
   }
 }
 
+// Joining CRCs multiplies by x^(8n) mod P; libh4mk takes the factor from a
+// 1 KB table and, with PCLMULQDQ, multiplies by Barrett's reduction itself,
+// so both are held to zlib's multmodp and crc32_combine_gen64 on random
+// operands and lengths (below 2^63: zlib takes a signed length).
+TEST(Crc32, JoinArithmeticMatchesZlib) {
+  SCOPED_TRACE(crc32_has_clmul() ? "pclmulqdq" : "zlib");
+  std::mt19937_64 rng(4);
+  for (int i = 0; i < 200000; ++i) {
+    const auto a = uint32_t(rng()), b = uint32_t(rng());
+    ASSERT_EQ(crc32_multiply(a, b), uint32_t(::crc32_combine_op(a, 0, b))) << a << " * " << b;
+  }
+  std::vector<uint64_t> lengths = {0,
+                                   1,
+                                   2,
+                                   15,
+                                   16,
+                                   17,
+                                   255,
+                                   256,
+                                   4095,
+                                   4096,
+                                   65535,
+                                   65536,
+                                   uint64_t(1) << 32,
+                                   ~uint64_t(0) >> 1};
+  for (int i = 0; i < 20000; ++i) lengths.push_back(rng() >> (1 + rng() % 63));
+  for (uint64_t n : lengths)
+    ASSERT_EQ(crc32_shift_factor(n), uint32_t(::crc32_combine_gen64(z_off64_t(n)))) << "n " << n;
+}
+
+// A join gives what running the CRC over the bytes gives, from any start,
+// whether the kept factor is reused (equal lengths) or replaced.
+TEST(Crc32, JoinContinuesFromAnyStart) {
+  std::mt19937 rng(5);
+  std::vector<uint8_t> data(70000);
+  for (auto& b : data) b = uint8_t(rng());
+  CrcJoin join;
+  for (int i = 0; i < 3000; ++i) {
+    const size_t len = (i % 3 == 0) ? 1650 : rng() % (i % 7 == 0 ? data.size() : 5000);
+    const uint8_t* p = data.data() + rng() % (data.size() - len + 1);
+    const uint32_t a = rng(), from = (i % 4 == 0) ? 0 : uint32_t(rng());
+    ASSERT_EQ(join.continue_from(a, from, crc32(from, p, len), len), crc32(a, p, len))
+        << "length " << len << " try " << i;
+  }
+}
+
 TEST(Base64, CanonicalOnly) {
   std::vector<uint8_t> v = {0, 1, 2, 3, 254, 255};
   for (size_t n = 0; n <= v.size(); ++n) {

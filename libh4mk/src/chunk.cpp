@@ -53,13 +53,6 @@ uint32_t chunk_crc(Tag tag, uint32_t size, std::span<const uint8_t> payload) {
   return crc32(crc, payload.data(), payload.size());
 }
 
-uint32_t chunk_crc_from_payload_crc(Tag tag, uint32_t size, uint32_t payload_crc) {
-  uint8_t head[8];
-  store_u32(head, tag);
-  store_u32(head + 4, size);
-  return crc32_concat(crc32(0, head, sizeof head), payload_crc, size);
-}
-
 ChunkHeadCrc::ChunkHeadCrc() {
   const uint8_t zeros[8] = {};
   remember(0, zeros);

@@ -55,8 +55,6 @@ struct ChunkHeader {
 
 ChunkHeader parse_chunk_header(const uint8_t* p);
 uint32_t chunk_crc(Tag tag, uint32_t size, std::span<const uint8_t> payload);
-// The same from the CRC of the payload alone.
-uint32_t chunk_crc_from_payload_crc(Tag tag, uint32_t size, uint32_t payload_crc);
 // The running CRC after a chunk header's tag and size (bytes 0..7), kept for
 // the last pair seen. Runs of chunks of one size are the rule (FIXED_SIZE
 // groups), and an 8-byte CRC call (~7 ns, bench_primitives BM_Crc32_zlib/8)

@@ -61,16 +61,14 @@ ChunkStatus ChunkReader::peek_chunk(ChunkView& v) {
     return ChunkStatus::kBad;
   }
   v.payload = {stream_.data() + kChunkHeaderSize, v.header.size};
-  uint32_t crc;
-  if (stream_.tracking_crc() && v.payload.size() >= kCrcCombineThreshold) {
-    // Large payload while the container CRC is tracked (verify): CRC it alone,
-    // once, and extend the container CRC from that instead of passing over the
-    // bytes again. Plain reading skips the combining (~8 % of a seek).
-    v.payload_crc = crc32(0, v.payload.data(), v.payload.size());
-    v.has_payload_crc = true;
-    crc = chunk_crc_from_payload_crc(v.header.tag, v.header.size, v.payload_crc);
-  } else {
-    crc = crc32(head_crc_(stream_.data()), v.payload.data(), v.payload.size());
+  const uint32_t head = head_crc_(stream_.data());
+  const uint32_t crc = crc32(head, v.payload.data(), v.payload.size());
+  // While the container CRC is tracked (verify), a payload past the join
+  // threshold extends it from this CRC instead of a second pass over it.
+  if (stream_.tracking_crc() && v.payload.size() >= crc32_join_threshold()) {
+    v.join_payload_crc = true;
+    v.payload_crc_from = head;
+    v.payload_crc_to = crc;
   }
   if (crc != v.header.crc) {
     v.code = ErrorCode::kCrcMismatch;
@@ -124,8 +122,8 @@ namespace h4mk::detail {
 
 void ChunkReader::consume(const ChunkView& v) {
   stream_.consume(kChunkHeaderSize);
-  if (v.has_payload_crc)
-    stream_.consume(v.header.size, v.payload_crc);
+  if (v.join_payload_crc)
+    stream_.consume(v.header.size, v.payload_crc_from, v.payload_crc_to);
   else
     stream_.consume(v.header.size);
 }

@@ -19,8 +19,11 @@ struct ChunkView {
   uint64_t offset = 0;
   ChunkHeader header;
   std::span<const uint8_t> payload;  // valid until the stream's next fill()
-  uint32_t payload_crc = 0;          // CRC-32 of the payload alone, when
-  bool has_payload_crc = false;      // it was computed (large payloads)
+  // Set when the container CRC is tracked (verify) and the payload is big
+  // enough to be joined to it rather than passed over again: the payload's
+  // CRC run on from crc_from (that of the tag and size) is crc_to.
+  bool join_payload_crc = false;
+  uint32_t payload_crc_from = 0, payload_crc_to = 0;
   // When kBad:
   ErrorCode code = ErrorCode::kCorrupt;
   bool incomplete = false;  // the chunk would run past the end of the data

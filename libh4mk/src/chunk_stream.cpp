@@ -65,8 +65,8 @@ void ChunkStream::consume(size_t n) {
   window_offset_ += n;
 }
 
-void ChunkStream::consume(size_t n, uint32_t crc_of_bytes) {
-  if (track_crc_) crc_ = crc32_concat(consumed_crc(), crc_of_bytes, n);
+void ChunkStream::consume(size_t n, uint32_t crc_from, uint32_t crc_to) {
+  if (track_crc_) crc_ = crc_join_.continue_from(consumed_crc(), crc_from, crc_to, n);
   start_ += n;
   window_offset_ += n;
 }

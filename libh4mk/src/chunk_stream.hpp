@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "crc32.hpp"
 #include "h4mk/io.hpp"
 
 namespace h4mk::detail {
@@ -26,8 +27,9 @@ class ChunkStream {
   // Invalidates pointers previously obtained from data().
   size_t fill(size_t n);
   void consume(size_t n);
-  // The same, for bytes whose CRC the caller already knows.
-  void consume(size_t n, uint32_t crc_of_bytes);
+  // The same, for bytes whose CRC the caller already took: run on from
+  // crc_from over them, it gave crc_to.
+  void consume(size_t n, uint32_t crc_from, uint32_t crc_to);
   // Moves to an absolute offset. Backward moves need a seekable source or a
   // target still inside the window; forward moves on pipes read and discard.
   void seek(uint64_t offset);
@@ -69,6 +71,7 @@ class ChunkStream {
   void fold_consumed_crc();
   bool track_crc_ = false;
   uint32_t crc_ = 0;
+  CrcJoin crc_join_;
   size_t crc_pending_ = 0;  // consumed bytes, still in the window, not yet in crc_
 };
 

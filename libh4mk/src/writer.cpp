@@ -78,6 +78,7 @@ struct Writer::Impl {
   uint32_t crc_before_hint = 0;
   HashChain chain;
   ChunkHeadCrc head_crc;
+  CrcJoin crc_join;
   uint64_t core_count = 0;
   uint64_t block_count = 0;
   std::vector<uint8_t> chunk_buf;
@@ -96,8 +97,9 @@ struct Writer::Impl {
     offset += bytes.size();
   }
 
-  // Writes a chunk whose first 12 bytes are reserved for its header. The
-  // payload is CRC'd once; the container CRC is extended from that CRC.
+  // Writes a chunk whose first 12 bytes are reserved for its header. A
+  // payload past the join threshold is CRC'd once: the container CRC is
+  // extended from the chunk's CRC.
   void emit_chunk_bytes(Tag tag, std::span<uint8_t> chunk) {
     std::span<const uint8_t> payload(chunk.data() + kChunkHeaderSize,
                                      chunk.size() - kChunkHeaderSize);
@@ -105,16 +107,15 @@ struct Writer::Impl {
     uint8_t* h = chunk.data();
     store_u32(h, tag);
     store_u32(h + 4, size);
-    const bool combine = payload.size() >= kCrcCombineThreshold;
-    const uint32_t payload_crc = combine ? crc32(0, payload.data(), payload.size()) : 0;
-    store_u32(h + 8, combine ? chunk_crc_from_payload_crc(tag, size, payload_crc)
-                             : crc32(head_crc(h), payload.data(), payload.size()));
+    const uint32_t head = head_crc(h);
+    const uint32_t crc = crc32(head, payload.data(), payload.size());
+    store_u32(h + 8, crc);
     sink.write(chunk);
     if (opt.write_veri && tag != kTagVeri && tag != kTagHint)
       chain.add_chunk({h, kChunkHeaderSize}, payload);
-    if (combine) {
+    if (payload.size() >= crc32_join_threshold()) {
       container_crc = crc32(container_crc, h, kChunkHeaderSize);
-      container_crc = crc32_concat(container_crc, payload_crc, size);
+      container_crc = crc_join.continue_from(container_crc, head, crc, size);
     } else {
       container_crc = crc32(container_crc, chunk.data(), chunk.size());
     }
