@@ -65,7 +65,11 @@ __attribute__((target("pclmul,sse4.1"))) uint32_t multiply_clmul(uint32_t a, uin
   const __m128i qp = _mm_clmulepi64_si128(_mm_and_si128(q, low32), k, 0x00);
   return uint32_t(_mm_extract_epi32(_mm_xor_si128(r, qp), 1));
 }
-const bool kHasClmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+// Set while the library loads, possibly before libgcc's own CPU probe ran.
+const bool kHasClmul = [] {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+}();
 #else
 uint32_t multiply_clmul(uint32_t a, uint32_t b) { return multiply_bitwise(a, b); }
 const bool kHasClmul = false;
