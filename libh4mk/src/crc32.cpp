@@ -23,8 +23,8 @@ namespace {
 constexpr uint32_t kPoly = 0xEDB88320u;  // reflected: x^0 in bit 31
 constexpr uint32_t kOne = 0x80000000u;   // the polynomial 1
 
-// a * b mod P one bit at a time (zlib's multmodp): builds the table below
-// at compile time and is the reference the tests hold the fast one to.
+// a * b mod P one bit at a time, as zlib's multmodp: builds the table below
+// at compile time.
 constexpr uint32_t multiply_bitwise(uint32_t a, uint32_t b) {
   uint32_t product = 0;
   for (uint32_t m = kOne; m; m >>= 1) {
@@ -71,7 +71,6 @@ const bool kHasClmul = [] {
   return __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
 }();
 #else
-uint32_t multiply_clmul(uint32_t a, uint32_t b) { return multiply_bitwise(a, b); }
 const bool kHasClmul = false;
 #endif
 
@@ -152,7 +151,9 @@ const char* crc32_implementation() {
 bool crc32_has_clmul() { return kHasClmul; }
 
 uint32_t crc32_multiply(uint32_t a, uint32_t b) {
+#if defined(__x86_64__)
   if (kHasClmul) return multiply_clmul(a, b);
+#endif
   return static_cast<uint32_t>(::crc32_combine_op(a, 0, b));  // zlib's multmodp(b, a)
 }
 

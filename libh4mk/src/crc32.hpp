@@ -41,7 +41,7 @@ class CrcJoin {
 // Chunks of at least this many bytes extend the container CRC by a join;
 // smaller ones are passed over again. Verify passes over the consumed bytes
 // of its window in one call (45 GB/s, 0.022 ns a byte), and a join with the
-// header's 12 bytes costs ~17 ns: 1 KiB with PCLMULQDQ. Without it, joins
+// header's 12 bytes costs ~21 ns: 1 KiB with PCLMULQDQ. Without it, joins
 // go through zlib's multmodp and 16 KiB stays (verify on 4.3 KB groups was
 // 23 % faster with a second pass than with zlib's crc32_combine).
 size_t crc32_join_threshold();
