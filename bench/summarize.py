@@ -5,6 +5,7 @@ import sys
 
 SHAPES = {0: "tokens16 (16 B, 50 Hz, all I)", 1: "ipb41 (41 B I/P/B, 50 Hz)",
           2: "ipb41 reordered B", 3: "video20k (20 kB, 25 Hz)"}
+SHORT = {0: "tokens16", 1: "ipb41", 2: "ipb41 reordered B", 3: "video20k"}
 
 
 def medians(paths):
@@ -18,7 +19,8 @@ def medians(paths):
 
 
 def main():
-    m = medians(sys.argv[1:])
+    m = medians(a for a in sys.argv[1:] if not a.startswith("two_cpus="))
+    two = [a[len("two_cpus="):] for a in sys.argv[1:] if a.startswith("two_cpus=")]
     gbps = lambda name: m[name]["bytes_per_second"] / 1e9
     impls = [n for n in ("isal", "libdeflate", "zlib") if "BM_Crc32_%s/6144" % n in m]
     for size, label in ((1 << 20, "1 MiB"), (6144, "6 KiB")):
@@ -55,6 +57,16 @@ def main():
             gbps("BM_WriteRun/%d/0" % i) / gbps("BM_Write/%d/0" % i),
             gbps("BM_WriteRun/%d/1" % i) / gbps("BM_Sha256/%d" % i))
         for i in (0, 1, 3)) + " (ipb41's types alternate: runs of one block)")
+    if two:
+        m2 = medians(two)
+        g2 = lambda name: m2[name]["bytes_per_second"] / 1e9
+        print("Two CPUs (VERI hashed on a second thread, SHA-256 measured in the same run): write+VERI / SHA-256 "
+              + "; ".join("%s %.2f (in place %.2f)" % (
+                  SHORT[i], g2("BM_Write/%d/2/real_time" % i) / g2("BM_Sha256/%d" % i),
+                  g2("BM_Write/%d/1" % i) / g2("BM_Sha256/%d" % i)) for i in SHAPES)
+              + "; write_run " + "; ".join("%s %.2f (in place %.2f)" % (
+                  SHORT[i], g2("BM_WriteRun/%d/2/real_time" % i) / g2("BM_Sha256/%d" % i),
+                  g2("BM_WriteRun/%d/1" % i) / g2("BM_Sha256/%d" % i)) for i in (0, 1, 3)))
     print("VERI's ceilings: SHA-256 / the chain alone (write+VERI can reach no more): %s;"
           " SHA-256 / (read(2) + CRC + chain) (verify+VERI can reach no more): %s"
           % (", ".join("%.2f" % (gbps("BM_VeriBound/%d/0" % i) / gbps("BM_Sha256/%d" % i)) for i in SHAPES),

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "background_hash_chain.hpp"
 #include "block_group.hpp"
 #include "byte_order.hpp"
 #include "chapter_json.hpp"
@@ -76,7 +77,7 @@ struct Writer::Impl {
   uint32_t container_crc = 0;
   uint64_t hint_at = 0;  // 0: no HINT
   uint32_t crc_before_hint = 0;
-  HashChain chain;
+  BackgroundHashChain chain;
   ChunkHeadCrc head_crc;
   CrcJoin crc_join;
   uint64_t core_count = 0;
@@ -84,7 +85,7 @@ struct Writer::Impl {
   std::vector<uint8_t> chunk_buf;
   std::vector<uint8_t> mask_buf;  // the envelope of the block being written
 
-  Impl(Sink& s, WriterOptions o) : sink(s), opt(o) {
+  Impl(Sink& s, WriterOptions o) : sink(s), opt(o), chain(o.write_veri && o.veri_thread) {
     if (opt.max_group_bytes == 0 || opt.max_group_blocks == 0 || opt.max_group_duration_us <= 0)
       throw Error(ErrorCode::kInvalidArgument, "group limits must be positive");
     if (opt.max_group_blocks > ReaderLimits{}.max_blocks_per_group)

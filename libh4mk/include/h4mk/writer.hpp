@@ -25,6 +25,9 @@ struct WriterOptions {
   uint32_t max_group_blocks = 4096;
   int64_t max_group_duration_us = 2'000'000;  // span of dts within a group
   bool write_veri = true;                     // SHA-256 hash chain chunk
+  // Compute the VERI chain on a second thread when the process may run on
+  // more than one CPU; the file is the same either way.
+  bool veri_thread = true;
   bool write_index = true;                    // TSEK chunks
 };
 
