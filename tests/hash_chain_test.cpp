@@ -100,6 +100,34 @@ TEST(BackgroundHashChain, NoThreadOnOneCpu) {
   ASSERT_EQ(sched_setaffinity(0, sizeof saved, &saved), 0);
 }
 
+TEST(BackgroundHashChain, LargeChunksAreHashedWithoutACopy) {
+  if (!may_use_second_cpu()) GTEST_SKIP() << "this process may run on one CPU only";
+  // Small chunks that start the worker, then an index-sized chunk between
+  // them: the chain is the same, and no batch ever held the large one.
+  std::vector<Chunk> chunks = random_chunks(5, 300, 0);
+  for (Chunk& c : chunks) c.payload.resize(1000, 3);
+  Chunk large;
+  large.header.assign(12, 1);
+  large.payload.resize(size_t(24) << 20);
+  for (size_t i = 0; i < large.payload.size(); ++i) large.payload[i] = uint8_t(i * 7 + (i >> 12));
+  chunks.insert(chunks.begin() + 200, large);
+  chunks.insert(chunks.begin() + 250, large);
+
+  HashChain in_place;
+  BackgroundHashChain background(true);
+  in_place.start(kFileHeader);
+  background.start(kFileHeader);
+  for (const Chunk& c : chunks) {
+    in_place.add_chunk(c.header, c.payload);
+    background.add_chunk(c.header, c.payload);
+  }
+  EXPECT_EQ(background.hex(), in_place.hex());
+  EXPECT_EQ(background.count(), in_place.count());
+  EXPECT_TRUE(background.used_thread());
+  EXPECT_GT(background.largest_batch_bytes(), 0u);
+  EXPECT_LT(background.largest_batch_bytes(), size_t(3) << 20);
+}
+
 TEST(BackgroundHashChain, DestroyedUnfinishedWithoutWaiting) {
   if (!may_use_second_cpu()) GTEST_SKIP() << "this process may run on one CPU only";
   // A writer given up on midway (its sink failed): the worker stops, the

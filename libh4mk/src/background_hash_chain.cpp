@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include <algorithm>
 #include <system_error>
 #include <utility>
 
@@ -16,6 +17,11 @@ constexpr size_t kMaxQueuedBytes = 1024 * 1024;
 // A worker that ran out of work is woken once this much waits, not for
 // each batch: on a VM every wake-up is a costly round through the host.
 constexpr size_t kWakeWorkerBytes = 256 * 1024;
+// Larger chunks are not copied: once the worker has caught up they are
+// hashed in place, so the copies never cost more than a few MiB (the writer's
+// default groups, up to 1 MiB and a block, still go to the worker; an index
+// or a very large group does not).
+constexpr size_t kMaxCopiedChunkBytes = 2 * kMaxQueuedBytes;
 }  // namespace
 
 bool may_use_second_cpu() {
@@ -45,7 +51,8 @@ void BackgroundHashChain::start(std::span<const uint8_t> file_header) {
 
 void BackgroundHashChain::add_chunk(std::span<const uint8_t> header12,
                                     std::span<const uint8_t> payload) {
-  if (!allow_thread_) {
+  if (!allow_thread_ || header12.size() + payload.size() > kMaxCopiedChunkBytes) {
+    drain();  // what came before is hashed first, and the worker is idle
     chain_.add_chunk(header12, payload);
     return;
   }
@@ -90,6 +97,7 @@ void BackgroundHashChain::hand_off() {
       next = std::move(spare_.back());
       spare_.pop_back();
     }
+    largest_batch_bytes_ = std::max(largest_batch_bytes_, filling_.bytes.size());
     queued_bytes_ += filling_.bytes.size();
     queue_.push_back(std::move(filling_));
     wake = worker_waiting_ && (queued_bytes_ >= kWakeWorkerBytes || !started_);

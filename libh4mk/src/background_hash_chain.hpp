@@ -5,11 +5,13 @@
 // nearly all the work, and the hand-off measured slower (bench/RESULTS.md).
 //
 // Chunks are copied into batches of about 64 KiB, handed to one worker in
-// order; at most about 1 MiB waits to be hashed, so memory stays bounded
-// however much passes through. Nothing goes to a thread until a whole batch
-// is full, or when the process may run on one CPU only (sched_getaffinity):
-// small files and pinned processes hash on the caller's thread, as before.
-// The result is the same chain either way.
+// order; at most about 1 MiB waits to be hashed, and chunks over 2 MiB (the
+// index, very large groups) are not copied but hashed in place once the
+// worker has caught up, so the copies cost a few MiB however much passes
+// through. Nothing goes to a thread until a whole batch is full, or when the
+// process may run on one CPU only (sched_getaffinity): small files and pinned
+// processes hash on the caller's thread, as before. The result is the same
+// chain either way.
 #pragma once
 
 #include <condition_variable>
@@ -41,8 +43,10 @@ class BackgroundHashChain {
   uint64_t count();
   std::string hex();
 
-  // Whether a worker thread was started (tests and benchmarks).
+  // Whether a worker thread was started, and the most bytes copied into one
+  // batch (tests and benchmarks).
   bool used_thread() const { return thread_.joinable(); }
+  size_t largest_batch_bytes() const { return largest_batch_bytes_; }
 
  private:
   // Chunks back to back: a 12-byte header then the payload, each ending at
@@ -60,7 +64,6 @@ class BackgroundHashChain {
 
   HashChain chain_;
   bool allow_thread_;
-  bool checked_cpus_ = false;
   Batch filling_;
 
   std::mutex mutex_;
@@ -72,7 +75,8 @@ class BackgroundHashChain {
   bool worker_busy_ = false;
   bool worker_waiting_ = false;
   bool caller_waiting_ = false;
-  bool started_ = false;  // the first batch was handed off
+  bool started_ = false;            // the first batch was handed off
+  size_t largest_batch_bytes_ = 0;  // the caller's alone
   bool stop_ = false;
   std::exception_ptr error_;
   std::thread thread_;
