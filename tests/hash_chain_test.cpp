@@ -1,7 +1,7 @@
 // The VERI chain hashed on a second thread (background_hash_chain.hpp) gives
-// the chain hashed in place, whatever the chunk sizes, and the writer makes
-// the same file with or without the thread; pinned to one CPU, or for files
-// smaller than one batch, no thread is started.
+// the chain hashed in place, whatever the chunk sizes, without copying large
+// chunks, and the writer makes the same file with or without the thread;
+// pinned to one CPU, or for files smaller than one batch, no thread is started.
 #include "../libh4mk/src/hash_chain.hpp"
 
 #include <gtest/gtest.h>

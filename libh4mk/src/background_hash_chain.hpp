@@ -1,7 +1,7 @@
 // The VERI hash chain (hash_chain.hpp) computed on a second thread, so the
 // writer does its own work while SHA-256 runs: with VERI the chain is most
 // of the time spent, and it cannot be split (each link hashes the previous
-// one). verify() keeps the chain on its own thread: there the chain is
+// one). verify() hashes on the caller's thread: there the chain is
 // nearly all the work, and the hand-off measured slower (bench/RESULTS.md).
 //
 // Chunks are copied into batches of about 64 KiB, handed to one worker in

@@ -16,7 +16,6 @@
 #include "h4mk/error.hpp"
 #include "h4mk/limits.hpp"
 #include "h4mk/side_data.hpp"
-#include "hash_chain.hpp"
 #include "hint.hpp"
 #include "json_text.hpp"
 #include "seek_table.hpp"
