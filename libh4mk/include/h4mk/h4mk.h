@@ -229,7 +229,10 @@ typedef struct h4mk_writer_options {
   uint32_t max_group_bytes;      /* 0 = default (1 MiB) */
   uint32_t max_group_blocks;     /* 0 = default (4096) */
   int64_t max_group_duration_us; /* 0 = default (2 s) */
-  int no_veri;                   /* non-zero: no VERI chunk */
+  int no_veri;                   /* non-zero: no VERI chunk. With VERI, a process
+                                    that may run on more than one CPU hashes it on
+                                    a second thread (the same bytes); pin the
+                                    process to one CPU before opening to avoid it */
   int no_index;                  /* non-zero: no TSEK chunks */
 } h4mk_writer_options;
 
