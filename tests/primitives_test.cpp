@@ -400,11 +400,13 @@ std::vector<uint8_t> encode_all_at_once(int64_t dd, const std::vector<PendingBlo
 
 // Groups that start FIXED_SIZE or UNIFORM and stop being so at any block, by
 // any of the conditions, or stay so: the builder's bytes equal the oracle's,
-// and a builder reused after clear() starts afresh.
+// its span (first I block, time span, count) is the blocks', and a builder
+// reused after clear() starts afresh.
 TEST(GroupBuilder, MakesTheBytesOfTheAllAtOnceEncoding) {
   std::mt19937_64 rng(11);
   GroupBuilder reused(9, 20, 12);
   int layouts[4] = {0, 0, 0, 0};  // by group flags: none, UNIFORM, -, UNIFORM | FIXED_SIZE
+  int keys_after_the_first_block = 0;
   for (int round = 0; round < 4000; ++round) {
     const int n = 1 + int(rng() % 12);
     const int breaks_at = int(rng() % (n + 2));  // >= n: never breaks
@@ -421,8 +423,8 @@ TEST(GroupBuilder, MakesTheBytesOfTheAllAtOnceEncoding) {
             s = size + 1 + uint32_t(rng() % 3);
             break;  // size: FIXED_SIZE ends
           case 1:
-            b.type = BlockType::kB;
-            break;  // type
+            b.type = round % 5 ? BlockType::kB : BlockType::kI;
+            break;  // type (in groups of P blocks, an I block after them)
           case 2:
             b.duration += 1;
             break;  // duration
@@ -460,6 +462,21 @@ TEST(GroupBuilder, MakesTheBytesOfTheAllAtOnceEncoding) {
                  {payloads.data() + pos + b.side_size, b.size});
       pos += b.side_size + b.size;
     }
+    // The span the writer indexes the group by, kept without a record per block.
+    GroupSpan span{uint32_t(blocks.size()), INT64_MAX, INT64_MIN, false, 0};
+    for (const auto& b : blocks) {
+      span.start_pts = std::min(span.start_pts, b.info.pts);
+      span.end_pts = std::max(span.end_pts, b.info.pts + b.info.duration);
+      if (b.info.type == BlockType::kI && !span.has_key)
+        span = {span.count, span.start_pts, span.end_pts, true, b.info.pts};
+    }
+    const GroupSpan got_span = reused.span();
+    EXPECT_EQ(got_span.count, span.count) << "round " << round;
+    EXPECT_EQ(got_span.start_pts, span.start_pts) << "round " << round;
+    EXPECT_EQ(got_span.end_pts, span.end_pts) << "round " << round;
+    EXPECT_EQ(got_span.has_key, span.has_key) << "round " << round;
+    EXPECT_EQ(got_span.key_pts, span.key_pts) << "round " << round;
+    keys_after_the_first_block += span.has_key && span.key_pts != blocks[0].info.pts;
     const std::span<uint8_t> got = reused.finish();
     ASSERT_EQ(std::vector<uint8_t>(got.begin() + 12, got.end()), want) << "round " << round;
     std::vector<DecodedBlock> back;
@@ -470,6 +487,7 @@ TEST(GroupBuilder, MakesTheBytesOfTheAllAtOnceEncoding) {
   EXPECT_GT(layouts[0], 500);
   EXPECT_GT(layouts[kGroupUniform], 200);
   EXPECT_GT(layouts[kGroupUniform | kGroupFixedSize], 500);
+  EXPECT_GT(keys_after_the_first_block, 20);
 }
 
 }  // namespace

@@ -30,6 +30,25 @@ uint8_t uniform_flags(const BlockInfo& first, int64_t default_duration) {
                  (first.duration != default_duration ? kBlockDuration : 0));
 }
 
+int64_t end_of(const BlockInfo& b) {
+  int64_t end;
+  return __builtin_add_overflow(b.pts, b.duration, &end) ? INT64_MAX : end;
+}
+
+void add_to_span(GroupSpan& s, const BlockInfo& b) {
+  if (s.count++ == 0) {
+    s.start_pts = b.pts;
+    s.end_pts = end_of(b);
+  } else {
+    s.start_pts = std::min(s.start_pts, b.pts);
+    s.end_pts = std::max(s.end_pts, end_of(b));
+  }
+  if (b.type == BlockType::kI && !s.has_key) {
+    s.has_key = true;
+    s.key_pts = b.pts;
+  }
+}
+
 }  // namespace
 
 void ByteBuffer::grow(size_t n) {
@@ -44,7 +63,7 @@ GroupBuilder::GroupBuilder(uint16_t track_id, int64_t default_duration, size_t h
     : track_id_(track_id), default_duration_(default_duration), headroom_(headroom) {}
 
 void GroupBuilder::clear() {
-  blocks_.clear();
+  count_ = 0;
   data_bytes_ = 0;
   buf_.resize_down(0);
 }
@@ -52,6 +71,7 @@ void GroupBuilder::clear() {
 // Empties the buffer down to the headroom and the group header's place.
 void GroupBuilder::start_layout(Layout layout) {
   layout_ = layout;
+  record_span_ = {};
   buf_.resize_down(0);
   buf_.extend(headroom_ + kGroupHeaderSize);
 }
@@ -61,7 +81,8 @@ void GroupBuilder::start_layout(Layout layout) {
 void GroupBuilder::add_changing_layout(const PendingBlock& pb, std::span<const uint8_t> side,
                                        std::span<const uint8_t> payload) {
   const BlockInfo& info = pb.info;
-  if (blocks_.empty()) {
+  if (count_ == 0) {
+    first_ = pb;
     start_layout(info.dts == info.pts && side.empty() ? Layout::kFixed : Layout::kPerRecord);
   } else if (layout_ != Layout::kPerRecord) {
     relayout(keeps_uniform(info, side.size()) ? Layout::kUniform : Layout::kPerRecord);
@@ -69,7 +90,7 @@ void GroupBuilder::add_changing_layout(const PendingBlock& pb, std::span<const u
   append(pb, side, payload);
 }
 
-// Appends one block in the current layout; `blocks_` holds the blocks before it.
+// Appends one block in the current layout after the blocks before it.
 void GroupBuilder::append(const PendingBlock& pb, std::span<const uint8_t> side,
                           std::span<const uint8_t> payload) {
   const BlockInfo& b = pb.info;
@@ -114,6 +135,7 @@ void GroupBuilder::append(const PendingBlock& pb, std::span<const uint8_t> side,
       prev_pts_ = b.pts;
       prev_duration_ = b.duration;
       expected_duration_ = b.duration;
+      add_to_span(record_span_, b);
       return;
     }
   }
@@ -126,17 +148,9 @@ void GroupBuilder::add_run(const BlockInfo& next, uint32_t n, size_t size,
   // duration and size, each pts where the one before ends).
   add(next, {}, {payloads, size});
   if (--n == 0) return;
-  // Copies of one prototype, timing set in place: 5x faster here than
-  // resize() with the prototype, and than building each on the stack. (No
-  // reserve(): exact reserves would regrow the vector on every short run.)
-  const PendingBlock proto = blocks_.back();
-  int64_t pts = next.pts;
-  for (uint32_t i = 0; i < n; ++i) {
-    pts += next.duration;
-    PendingBlock& b = blocks_.emplace_back(proto);
-    b.info.pts = pts;
-    b.info.dts = pts;
-  }
+  const int64_t pts = next.pts + int64_t(n) * next.duration;  // the last block's
+  last_pts_ = pts;
+  count_ += n;
   data_bytes_ += uint64_t(n) * size;
   payloads += size;
   switch (layout_) {
@@ -149,7 +163,7 @@ void GroupBuilder::add_run(const BlockInfo& next, uint32_t n, size_t size,
         buf_.put({payloads, size});
       }
       return;
-    case Layout::kPerRecord:
+    case Layout::kPerRecord: {
       // Records carry only the flags and size: the pts continues, the
       // duration is the one before (set by the first block's record).
       for (uint32_t i = 0; i < n; ++i, payloads += size) {
@@ -158,7 +172,11 @@ void GroupBuilder::add_run(const BlockInfo& next, uint32_t n, size_t size,
         buf_.put({payloads, size});
       }
       prev_pts_ = pts;
+      BlockInfo last = next;
+      last.pts = last.dts = pts;
+      add_to_span(record_span_, last);  // pts and ends grow: the last block's suffice
       return;
+    }
   }
 }
 
@@ -173,20 +191,45 @@ void GroupBuilder::relayout(Layout to) {
   spare_.resize_down(0);
   spare_.put({buf_.data(), buf_.size()});
   start_layout(to);
-  const BlockInfo& first = blocks_.front().info;
   const uint8_t* p = spare_.data() + headroom_ + kGroupHeaderSize + 1;
-  if (uniform_flags(first, default_duration_) & kBlockDuration)
-    p += uleb128_size(static_cast<uint64_t>(first.duration));
-  if (from == Layout::kFixed) p += uleb128_size(blocks_.front().size);
-  for (const PendingBlock& b : blocks_) {
-    if (from == Layout::kUniform) p += uleb128_size(b.size);
+  const uint8_t* const end = spare_.data() + spare_.size();
+  if (uniform_flags(first_.info, default_duration_) & kBlockDuration)
+    p += uleb128_size(static_cast<uint64_t>(first_.info.duration));
+  if (from == Layout::kFixed) p += uleb128_size(first_.size);
+  // Block i of a FIXED_SIZE or UNIFORM group is the first one i durations
+  // later, its size the group's (FIXED_SIZE) or before its payload (UNIFORM).
+  PendingBlock b = first_;
+  for (uint32_t i = 0; i < count_; ++i) {
+    if (i) b.info.pts = b.info.dts = b.info.pts + first_.info.duration;
+    if (from == Layout::kUniform) {
+      uint64_t size = 0;
+      get_uleb128(p, end, size);  // written by put_uleb128 above: well formed
+      b.size = static_cast<uint32_t>(size);
+    }
     append(b, {}, {p, b.size});
     p += b.size;
   }
 }
 
+GroupSpan GroupBuilder::span() const {
+  if (layout_ == Layout::kPerRecord) {
+    GroupSpan s = record_span_;
+    s.count = count_;
+    return s;
+  }
+  // Each pts is where the one before ends: the first starts the span and
+  // the last ends it (durations are not negative; both are taken anyway).
+  BlockInfo last = first_.info;
+  last.pts = last_pts_;
+  GroupSpan s;
+  add_to_span(s, first_.info);
+  add_to_span(s, last);
+  s.count = count_;
+  return s;
+}
+
 std::span<uint8_t> GroupBuilder::finish() {
-  if (blocks_.empty()) throw Error(ErrorCode::kBadState, "a block group needs a block");
+  if (count_ == 0) throw Error(ErrorCode::kBadState, "a block group needs a block");
   uint8_t* h = buf_.data() + headroom_;
   store_u32(h, kMagicGroup);
   store_u16(h + 4, track_id_);
@@ -194,8 +237,8 @@ std::span<uint8_t> GroupBuilder::finish() {
          : layout_ == Layout::kUniform ? kGroupUniform
                                        : uint8_t(0);
   h[7] = 0;
-  store_u32(h + 8, static_cast<uint32_t>(blocks_.size()));
-  store_i64(h + 12, blocks_.front().info.pts);
+  store_u32(h + 8, count_);
+  store_i64(h + 12, first_.info.pts);
   return {buf_.data(), buf_.size()};
 }
 

@@ -5,6 +5,11 @@
 // on all its blocks, so the builder guesses the most compact one that the
 // blocks so far allow and re-lays the group out when a block rules it out:
 // at most twice per group, usually at its second block.
+//
+// No record is kept per block: in a FIXED_SIZE or UNIFORM group every block
+// follows from the first (the same flags and duration, each pts where the one
+// before ends, dts == pts) and its size from the buffer, and what the writer
+// needs of a group (its seek entry and time span) is summed as blocks arrive.
 #pragma once
 
 #include <cstddef>
@@ -12,7 +17,6 @@
 #include <cstring>
 #include <memory>
 #include <span>
-#include <vector>
 
 #include "block_group.hpp"
 #include "leb128.hpp"
@@ -67,30 +71,40 @@ class ByteBuffer {
   size_t capacity_ = 0;
 };
 
+// What a group adds to its track's seek table and summary.
+struct GroupSpan {
+  uint32_t count = 0;
+  int64_t start_pts = 0;  // the least pts
+  int64_t end_pts = 0;    // the greatest pts + duration
+  bool has_key = false;   // an I block, the first at key_pts
+  int64_t key_pts = 0;
+};
+
 class GroupBuilder {
  public:
   // `headroom` bytes are kept free in front of the group (the chunk header).
   GroupBuilder(uint16_t track_id, int64_t default_duration, size_t headroom);
 
-  bool empty() const { return blocks_.empty(); }
-  size_t block_count() const { return blocks_.size(); }
-  uint64_t data_bytes() const { return data_bytes_; }  // side data and payloads so far
-  const std::vector<PendingBlock>& blocks() const { return blocks_; }
+  bool empty() const { return count_ == 0; }
+  size_t block_count() const { return count_; }
+  uint64_t data_bytes() const { return data_bytes_; }     // side data and payloads so far
+  const BlockInfo& first() const { return first_.info; }  // of a group that is not empty
+  GroupSpan span() const;
 
   // Throws Error(kInvalidArgument) for a timestamp step that does not fit the
   // format's 64-bit fields (never for what Writer accepts). Inline: a block
   // that keeps the group's layout costs a few compares and a copy.
   void add(const BlockInfo& info, std::span<const uint8_t> side, std::span<const uint8_t> payload) {
-    const PendingBlock pb{info, static_cast<uint32_t>(payload.size()),
-                          static_cast<uint32_t>(side.size())};
-    if (!blocks_.empty() && layout_ != Layout::kPerRecord && keeps_uniform(info, side.size()) &&
-        (layout_ == Layout::kUniform || pb.size == blocks_.front().size)) {
-      if (layout_ == Layout::kUniform) buf_.put_uleb128(pb.size);
+    const auto size = static_cast<uint32_t>(payload.size());
+    if (count_ != 0 && layout_ != Layout::kPerRecord && keeps_uniform(info, side.size()) &&
+        (layout_ == Layout::kUniform || size == first_.size)) {
+      if (layout_ == Layout::kUniform) buf_.put_uleb128(size);
       buf_.put(payload);
     } else {
-      add_changing_layout(pb, side, payload);
+      add_changing_layout({info, size, static_cast<uint32_t>(side.size())}, side, payload);
     }
-    blocks_.push_back(pb);
+    last_pts_ = info.pts;
+    ++count_;
     data_bytes_ += side.size() + payload.size();
   }
 
@@ -110,10 +124,9 @@ class GroupBuilder {
 
   // Whether b can follow the blocks so far in a UNIFORM group (§5.2).
   bool keeps_uniform(const BlockInfo& b, size_t side_size) const {
-    const BlockInfo& first = blocks_.front().info;
-    const BlockInfo& prev = blocks_.back().info;
+    const BlockInfo& first = first_.info;
     return block_type_bits(b) == block_type_bits(first) && b.duration == first.duration &&
-           b.dts == b.pts && side_size == 0 && continues(prev.pts, prev.duration, b.pts);
+           b.dts == b.pts && side_size == 0 && continues(last_pts_, first.duration, b.pts);
   }
   void add_changing_layout(const PendingBlock& pb, std::span<const uint8_t> side,
                            std::span<const uint8_t> payload);
@@ -127,12 +140,17 @@ class GroupBuilder {
   const size_t headroom_;
   Layout layout_ = Layout::kFixed;
   ByteBuffer buf_, spare_;
-  std::vector<PendingBlock> blocks_;
+  PendingBlock first_{};  // the group's first block (its size: FIXED_SIZE's size)
+  int64_t last_pts_ = 0;  // the pts of the last block added
+  uint32_t count_ = 0;
   uint64_t data_bytes_ = 0;
   // Per-record timing: where the previous block ends and its duration.
   int64_t prev_pts_ = 0;
   int64_t prev_duration_ = 0;
   int64_t expected_duration_ = 0;
+  // The span of a group with a record per block, summed by append(); a
+  // FIXED_SIZE or UNIFORM group's follows from its first and last block.
+  GroupSpan record_span_;
 };
 
 }  // namespace h4mk::detail

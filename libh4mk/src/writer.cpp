@@ -204,23 +204,19 @@ struct Writer::Impl {
     emit_chunk_bytes(kTagCore, chunk);
     ++core_count;
 
+    // The group's first I block is its seek entry; its span joins the track's.
     SeekTable& table = ts.table;
-    for (const PendingBlock& b : group.blocks()) {
-      if (b.info.type == BlockType::kI) {
-        if (table.entries.empty() || table.entries.back().offset != chunk_offset)
-          table.entries.push_back({b.info.pts, chunk_offset});
-      }
-      TrackSummary& s = table.summary;
-      int64_t end = b.info.pts + b.info.duration;
-      if (s.block_count == 0) {
-        s.start_pts = b.info.pts;
-        s.end_pts = end;
-      } else {
-        s.start_pts = std::min(s.start_pts, b.info.pts);
-        s.end_pts = std::max(s.end_pts, end);
-      }
-      ++s.block_count;
+    const GroupSpan g = group.span();
+    if (g.has_key) table.entries.push_back({g.key_pts, chunk_offset});
+    TrackSummary& s = table.summary;
+    if (s.block_count == 0) {
+      s.start_pts = g.start_pts;
+      s.end_pts = g.end_pts;
+    } else {
+      s.start_pts = std::min(s.start_pts, g.start_pts);
+      s.end_pts = std::max(s.end_pts, g.end_pts);
     }
+    s.block_count += g.count;
     group.clear();
   }
 
@@ -235,38 +231,45 @@ struct Writer::Impl {
     for (TrackState* ts : open) close_group(*ts);
   }
 
-  void validate(const TrackState& ts, const BlockInfo& b, size_t size,
-                std::span<const uint8_t> side) {
-    auto bad = [&](const std::string& why) {
-      throw Error(ErrorCode::kInvalidArgument, "track " + std::to_string(b.track_id) +
-                                                   ", block at pts " + std::to_string(b.pts) +
-                                                   ": " + why);
-    };
-    if (static_cast<uint8_t>(b.type) > 2) bad("invalid block type");
+  // The messages are built out of line: a block that passes costs only the
+  // compares (write_block runs once per block, and blocks can be 16 bytes).
+  [[noreturn, gnu::cold, gnu::noinline]] static void reject(const BlockInfo& b,
+                                                            const std::string& why) {
+    throw Error(ErrorCode::kInvalidArgument, "track " + std::to_string(b.track_id) +
+                                                 ", block at pts " + std::to_string(b.pts) + ": " +
+                                                 why);
+  }
+
+  [[gnu::always_inline]] void validate(const TrackState& ts, const BlockInfo& b, size_t size,
+                                       std::span<const uint8_t> side) {
+    if (static_cast<uint8_t>(b.type) > 2) reject(b, "invalid block type");
     if (b.pts < -kMaxTimestamp || b.pts > kMaxTimestamp || b.dts < -kMaxTimestamp ||
         b.dts > kMaxTimestamp)
-      bad("pts/dts outside -(2^62 - 1)..2^62 - 1");
-    if (b.duration < 0 || b.duration > kMaxTimestamp) bad("duration outside 0..2^62 - 1");
-    if (b.dts > b.pts) bad("dts " + std::to_string(b.dts) + " is after pts");
+      reject(b, "pts/dts outside -(2^62 - 1)..2^62 - 1");
+    if (b.duration < 0 || b.duration > kMaxTimestamp) reject(b, "duration outside 0..2^62 - 1");
+    if (b.dts > b.pts) reject(b, "dts " + std::to_string(b.dts) + " is after pts");
     if (ts.has_blocks && b.dts < ts.last_dts)
-      bad("dts " + std::to_string(b.dts) + " goes backwards (previous dts " +
-          std::to_string(ts.last_dts) + ")");
+      reject(b, "dts " + std::to_string(b.dts) + " goes backwards (previous dts " +
+                    std::to_string(ts.last_dts) + ")");
     if (b.type == BlockType::kI && ts.has_key && b.pts < ts.last_key_pts)
-      bad("I block pts goes backwards (previous I block pts " + std::to_string(ts.last_key_pts) +
-          ")");
+      reject(b, "I block pts goes backwards (previous I block pts " +
+                    std::to_string(ts.last_key_pts) + ")");
     if (size > kMaxGroupPayload - 64 || side.size() > kMaxGroupPayload - 64 - size)
-      bad("payload of " + std::to_string(size) + " bytes is too large");
-    if (!side.empty() && !valid_side_data(side)) bad("side data entries are malformed");
+      reject(b, "payload of " + std::to_string(size) + " bytes is too large");
+    if (!side.empty() && !valid_side_data(side)) reject(b, "side data entries are malformed");
+  }
+
+  [[noreturn, gnu::cold, gnu::noinline]] void reject_track(const BlockInfo& info) const {
+    if (state != State::kWriting) throw Error(ErrorCode::kBadState, "writer is finished or failed");
+    throw Error(ErrorCode::kInvalidArgument,
+                "block for undeclared track " + std::to_string(info.track_id));
   }
 
   // The state of the block's track, once the writer may take blocks.
-  TrackState& track_of(const BlockInfo& info) {
+  [[gnu::always_inline]] TrackState& track_of(const BlockInfo& info) {
     if (state == State::kSetup) begin();
-    if (state != State::kWriting) throw Error(ErrorCode::kBadState, "writer is finished or failed");
-    int32_t slot = slot_of_id[info.track_id];
-    if (slot < 0)
-      throw Error(ErrorCode::kInvalidArgument,
-                  "block for undeclared track " + std::to_string(info.track_id));
+    const int32_t slot = slot_of_id[info.track_id];
+    if (state != State::kWriting || slot < 0) reject_track(info);
     return tracks[static_cast<size_t>(slot)];
   }
 
@@ -287,7 +290,7 @@ struct Writer::Impl {
     if (!group.empty() &&
         (group.data_bytes() + payload.size() + side.size() > opt.max_group_bytes ||
          group.block_count() >= opt.max_group_blocks ||
-         b.dts - group.blocks().front().info.dts >= ts.max_group_ticks))
+         b.dts - group.first().dts >= ts.max_group_ticks))
       close_group(ts);
     // Groups of other tracks that fell behind in time are closed too, which
     // bounds how far apart in the file blocks of equal time can be.
@@ -375,7 +378,7 @@ struct Writer::Impl {
     // Duration: each dts less than max_group_ticks after the group's first.
     const int64_t d = b.duration;
     if (d > 0) {
-      const int64_t from_first = b.dts - group.blocks().front().info.dts;
+      const int64_t from_first = b.dts - group.first().dts;
       n = from_first >= ts.max_group_ticks
               ? 0
               : std::min<uint64_t>(n,
