@@ -232,7 +232,9 @@ typedef struct h4mk_writer_options {
   int no_veri;                   /* non-zero: no VERI chunk. With VERI, a process
                                     that may run on more than one CPU hashes it on
                                     a second thread (the same bytes); pin the
-                                    process to one CPU before opening to avoid it */
+                                    process to one CPU before opening to avoid it.
+                                    A child forked while the writer is open must
+                                    not use it: the thread stays in the parent */
   int no_index;                  /* non-zero: no TSEK chunks */
 } h4mk_writer_options;
 

@@ -26,7 +26,9 @@ struct WriterOptions {
   int64_t max_group_duration_us = 2'000'000;  // span of dts within a group
   bool write_veri = true;                     // SHA-256 hash chain chunk
   // Compute the VERI chain on a second thread when the process may run on
-  // more than one CPU; the file is the same either way.
+  // more than one CPU; the file is the same either way. That thread is not
+  // in a child forked while the writer is open: finish the writer in the
+  // process that made it (or turn this off).
   bool veri_thread = true;
   bool write_index = true;                    // TSEK chunks
 };
