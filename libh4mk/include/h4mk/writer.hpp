@@ -30,7 +30,7 @@ struct WriterOptions {
   // in a child forked while the writer is open: finish the writer in the
   // process that made it (or turn this off).
   bool veri_thread = true;
-  bool write_index = true;                    // TSEK chunks
+  bool write_index = true;  // TSEK chunks
 };
 
 class Writer {
