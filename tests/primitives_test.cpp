@@ -400,7 +400,7 @@ std::vector<uint8_t> encode_all_at_once(int64_t dd, const std::vector<PendingBlo
 
 // Groups that start FIXED_SIZE or UNIFORM and stop being so at any block, by
 // any of the conditions, or stay so: the builder's bytes equal the oracle's,
-// its span (first I block, time span, count) is the blocks', and a builder
+// its summary (first I block, time span, count) is the blocks', and a builder
 // reused after clear() starts afresh.
 TEST(GroupBuilder, MakesTheBytesOfTheAllAtOnceEncoding) {
   std::mt19937_64 rng(11);
@@ -462,21 +462,22 @@ TEST(GroupBuilder, MakesTheBytesOfTheAllAtOnceEncoding) {
                  {payloads.data() + pos + b.side_size, b.size});
       pos += b.side_size + b.size;
     }
-    // The span the writer indexes the group by, kept without a record per block.
-    GroupSpan span{uint32_t(blocks.size()), INT64_MAX, INT64_MIN, false, 0};
+    // The summary the writer indexes the group by, kept without a record per block.
+    uint32_t count = uint32_t(blocks.size());
+    int64_t min_pts = INT64_MAX, max_end = INT64_MIN, key_pts = 0;
+    bool has_key = false;
     for (const auto& b : blocks) {
-      span.start_pts = std::min(span.start_pts, b.info.pts);
-      span.end_pts = std::max(span.end_pts, b.info.pts + b.info.duration);
-      if (b.info.type == BlockType::kI && !span.has_key)
-        span = {span.count, span.start_pts, span.end_pts, true, b.info.pts};
+      min_pts = std::min(min_pts, b.info.pts);
+      max_end = std::max(max_end, b.info.pts + b.info.duration);
+      if (b.info.type == BlockType::kI && !has_key) has_key = true, key_pts = b.info.pts;
     }
-    const GroupSpan got_span = reused.span();
-    EXPECT_EQ(got_span.count, span.count) << "round " << round;
-    EXPECT_EQ(got_span.start_pts, span.start_pts) << "round " << round;
-    EXPECT_EQ(got_span.end_pts, span.end_pts) << "round " << round;
-    EXPECT_EQ(got_span.has_key, span.has_key) << "round " << round;
-    EXPECT_EQ(got_span.key_pts, span.key_pts) << "round " << round;
-    keys_after_the_first_block += span.has_key && span.key_pts != blocks[0].info.pts;
+    const GroupSummary summary = reused.summary();
+    EXPECT_EQ(summary.header.block_count, count) << "round " << round;
+    EXPECT_EQ(summary.min_pts, min_pts) << "round " << round;
+    EXPECT_EQ(summary.max_end, max_end) << "round " << round;
+    EXPECT_EQ(summary.has_key, has_key) << "round " << round;
+    EXPECT_EQ(summary.first_key_pts, key_pts) << "round " << round;
+    keys_after_the_first_block += has_key && key_pts != blocks[0].info.pts;
     const std::span<uint8_t> got = reused.finish();
     ASSERT_EQ(std::vector<uint8_t>(got.begin() + 12, got.end()), want) << "round " << round;
     std::vector<DecodedBlock> back;

@@ -282,26 +282,6 @@ GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_durat
   return g;
 }
 
-namespace {
-
-[[gnu::always_inline]] inline void fold_block(GroupSummary& s, bool is_key, int64_t pts,
-                                              int64_t dts, int64_t duration, bool first) {
-  if (is_key && !s.has_key) {
-    s.has_key = true;
-    s.first_key_pts = pts;
-  }
-  int64_t end;
-  if (__builtin_add_overflow(pts, duration, &end)) end = INT64_MAX;
-  s.min_pts = first ? pts : std::min(s.min_pts, pts);
-  s.max_end = first ? end : std::max(s.max_end, end);
-  if (first) s.first_dts = dts;
-  s.last_dts = dts;
-  auto outside = [](int64_t x) { return x > kMaxTimestamp || x < -kMaxTimestamp; };
-  s.out_of_bounds |= outside(pts) || outside(dts) || outside(duration);
-}
-
-}  // namespace
-
 GroupSummary summarize_group(std::span<const uint8_t> payload, int64_t default_duration,
                              uint32_t max_blocks, uint64_t chunk_offset) {
   const GroupHeader g = checked_header(payload, max_blocks, chunk_offset);

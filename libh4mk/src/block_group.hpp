@@ -2,6 +2,7 @@
 // the layout constants, and decoding.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -76,6 +77,23 @@ struct GroupSummary {
   int64_t first_dts, last_dts;
   bool out_of_bounds;  // a pts, dts or duration of 2^62 or more in magnitude
 };
+
+// Adds one block, in group order, to a summary (`first`: the group's first).
+[[gnu::always_inline]] inline void fold_block(GroupSummary& s, bool is_key, int64_t pts,
+                                              int64_t dts, int64_t duration, bool first) {
+  if (is_key && !s.has_key) {
+    s.has_key = true;
+    s.first_key_pts = pts;
+  }
+  int64_t end;
+  if (__builtin_add_overflow(pts, duration, &end)) end = INT64_MAX;
+  s.min_pts = first ? pts : std::min(s.min_pts, pts);
+  s.max_end = first ? end : std::max(s.max_end, end);
+  if (first) s.first_dts = dts;
+  s.last_dts = dts;
+  auto outside = [](int64_t x) { return x > kMaxTimestamp || x < -kMaxTimestamp; };
+  s.out_of_bounds |= outside(pts) || outside(dts) || outside(duration);
+}
 
 // Checks a group exactly as decode_group does (same errors, same order) and
 // summarizes it without storing a record per block. UNIFORM groups cost O(1)

@@ -30,23 +30,8 @@ uint8_t uniform_flags(const BlockInfo& first, int64_t default_duration) {
                  (first.duration != default_duration ? kBlockDuration : 0));
 }
 
-int64_t end_of(const BlockInfo& b) {
-  int64_t end;
-  return __builtin_add_overflow(b.pts, b.duration, &end) ? INT64_MAX : end;
-}
-
-void add_to_span(GroupSpan& s, const BlockInfo& b) {
-  if (s.count++ == 0) {
-    s.start_pts = b.pts;
-    s.end_pts = end_of(b);
-  } else {
-    s.start_pts = std::min(s.start_pts, b.pts);
-    s.end_pts = std::max(s.end_pts, end_of(b));
-  }
-  if (b.type == BlockType::kI && !s.has_key) {
-    s.has_key = true;
-    s.key_pts = b.pts;
-  }
+void fold(GroupSummary& s, const BlockInfo& b, bool first) {
+  fold_block(s, b.type == BlockType::kI, b.pts, b.dts, b.duration, first);
 }
 
 }  // namespace
@@ -71,7 +56,7 @@ void GroupBuilder::clear() {
 // Empties the buffer down to the headroom and the group header's place.
 void GroupBuilder::start_layout(Layout layout) {
   layout_ = layout;
-  record_span_ = {};
+  records_ = {};
   buf_.resize_down(0);
   buf_.extend(headroom_ + kGroupHeaderSize);
 }
@@ -135,7 +120,7 @@ void GroupBuilder::append(const PendingBlock& pb, std::span<const uint8_t> side,
       prev_pts_ = b.pts;
       prev_duration_ = b.duration;
       expected_duration_ = b.duration;
-      add_to_span(record_span_, b);
+      fold(records_, b, first);
       return;
     }
   }
@@ -174,7 +159,7 @@ void GroupBuilder::add_run(const BlockInfo& next, uint32_t n, size_t size,
       prev_pts_ = pts;
       BlockInfo last = next;
       last.pts = last.dts = pts;
-      add_to_span(record_span_, last);  // pts and ends grow: the last block's suffice
+      fold(records_, last, false);  // pts and ends grow: the last block's suffice
       return;
     }
   }
@@ -211,20 +196,27 @@ void GroupBuilder::relayout(Layout to) {
   }
 }
 
-GroupSpan GroupBuilder::span() const {
-  if (layout_ == Layout::kPerRecord) {
-    GroupSpan s = record_span_;
-    s.count = count_;
-    return s;
+uint8_t GroupBuilder::group_flags() const {
+  return layout_ == Layout::kFixed     ? uint8_t(kGroupUniform | kGroupFixedSize)
+         : layout_ == Layout::kUniform ? kGroupUniform
+                                       : uint8_t(0);
+}
+
+GroupSummary GroupBuilder::summary() const {
+  GroupSummary s = records_;
+  if (layout_ != Layout::kPerRecord) {
+    // Each pts is where the one before ends: the first block and the last
+    // bound the span (both are folded, whatever the sign of the duration).
+    BlockInfo last = first_.info;
+    last.pts = last.dts = last_pts_;
+    s = {};
+    fold(s, first_.info, true);
+    fold(s, last, false);
   }
-  // Each pts is where the one before ends: the first starts the span and
-  // the last ends it (durations are not negative; both are taken anyway).
-  BlockInfo last = first_.info;
-  last.pts = last_pts_;
-  GroupSpan s;
-  add_to_span(s, first_.info);
-  add_to_span(s, last);
-  s.count = count_;
+  s.header.track_id = track_id_;
+  s.header.flags = group_flags();
+  s.header.block_count = count_;
+  s.header.pts = first_.info.pts;
   return s;
 }
 
@@ -233,9 +225,7 @@ std::span<uint8_t> GroupBuilder::finish() {
   uint8_t* h = buf_.data() + headroom_;
   store_u32(h, kMagicGroup);
   store_u16(h + 4, track_id_);
-  h[6] = layout_ == Layout::kFixed     ? uint8_t(kGroupUniform | kGroupFixedSize)
-         : layout_ == Layout::kUniform ? kGroupUniform
-                                       : uint8_t(0);
+  h[6] = group_flags();
   h[7] = 0;
   store_u32(h + 8, count_);
   store_i64(h + 12, first_.info.pts);

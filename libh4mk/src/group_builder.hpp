@@ -9,7 +9,8 @@
 // No record is kept per block: in a FIXED_SIZE or UNIFORM group every block
 // follows from the first (the same flags and duration, each pts where the one
 // before ends, dts == pts) and its size from the buffer, and what the writer
-// needs of a group (its seek entry and time span) is summed as blocks arrive.
+// needs of a group (its seek entry and time span) is summed as records are
+// written.
 #pragma once
 
 #include <cstddef>
@@ -71,15 +72,6 @@ class ByteBuffer {
   size_t capacity_ = 0;
 };
 
-// What a group adds to its track's seek table and summary.
-struct GroupSpan {
-  uint32_t count = 0;
-  int64_t start_pts = 0;  // the least pts
-  int64_t end_pts = 0;    // the greatest pts + duration
-  bool has_key = false;   // an I block, the first at key_pts
-  int64_t key_pts = 0;
-};
-
 class GroupBuilder {
  public:
   // `headroom` bytes are kept free in front of the group (the chunk header).
@@ -89,7 +81,9 @@ class GroupBuilder {
   size_t block_count() const { return count_; }
   uint64_t data_bytes() const { return data_bytes_; }     // side data and payloads so far
   const BlockInfo& first() const { return first_.info; }  // of a group that is not empty
-  GroupSpan span() const;
+  // The blocks so far as summarize_group() sums a group's (its header's
+  // track, count and first pts; the blocks' key, time span and dts).
+  GroupSummary summary() const;
 
   // Throws Error(kInvalidArgument) for a timestamp step that does not fit the
   // format's 64-bit fields (never for what Writer accepts). Inline: a block
@@ -134,6 +128,7 @@ class GroupBuilder {
   void append(const PendingBlock& b, std::span<const uint8_t> side,
               std::span<const uint8_t> payload);
   void relayout(Layout to);
+  uint8_t group_flags() const;  // the header's UNIFORM and FIXED_SIZE bits
 
   const uint16_t track_id_;
   const int64_t default_duration_;
@@ -148,9 +143,9 @@ class GroupBuilder {
   int64_t prev_pts_ = 0;
   int64_t prev_duration_ = 0;
   int64_t expected_duration_ = 0;
-  // The span of a group with a record per block, summed by append(); a
+  // The summary of a group with a record per block, summed by append(); a
   // FIXED_SIZE or UNIFORM group's follows from its first and last block.
-  GroupSpan record_span_;
+  GroupSummary records_{};
 };
 
 }  // namespace h4mk::detail

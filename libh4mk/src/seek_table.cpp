@@ -1,12 +1,22 @@
 #include "seek_table.hpp"
 
+#include <algorithm>
 #include <string>
 
+#include "block_group.hpp"
 #include "byte_order.hpp"
 #include "chunk.hpp"
 #include "h4mk/error.hpp"
 
 namespace h4mk::detail {
+
+void add_group(SeekTable& t, const GroupSummary& g, uint64_t chunk_offset) {
+  if (g.has_key) t.entries.push_back({g.first_key_pts, chunk_offset});
+  TrackSummary& s = t.summary;
+  s.start_pts = s.block_count ? std::min(s.start_pts, g.min_pts) : g.min_pts;
+  s.end_pts = s.block_count ? std::max(s.end_pts, g.max_end) : g.max_end;
+  s.block_count += g.header.block_count;
+}
 
 std::vector<uint8_t> encode_seek_table(const SeekTable& t) {
   std::vector<uint8_t> out(kSeekHeaderSize + kSeekEntrySize * t.entries.size() + kSeekSummarySize);

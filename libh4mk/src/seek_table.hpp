@@ -19,6 +19,13 @@ struct SeekTable {
   TrackSummary summary;
 };
 
+struct GroupSummary;  // block_group.hpp
+
+// Adds the group at chunk_offset to its track's table: its first I block is
+// an entry, its blocks join the summary. The writer and verify both build
+// tables by this one rule.
+void add_group(SeekTable& t, const GroupSummary& g, uint64_t chunk_offset);
+
 std::vector<uint8_t> encode_seek_table(const SeekTable& t);
 // Throws Error(kCorrupt) when sizes disagree or entries are not sorted.
 SeekTable decode_seek_table(std::span<const uint8_t> payload, uint64_t chunk_offset);

@@ -194,12 +194,7 @@ class Verifier {
                   " goes back in time (dts " + std::to_string(g.first_dts) + " after " +
                   std::to_string(last->second) + "): a duplicated or misplaced chunk");
     last_dts_[id] = g.last_dts;
-    SeekTable& t = rebuilt_[id];
-    if (g.has_key) t.entries.push_back({g.first_key_pts, v.offset});
-    TrackSummary& s = t.summary;
-    s.start_pts = s.block_count ? std::min(s.start_pts, g.min_pts) : g.min_pts;
-    s.end_pts = s.block_count ? std::max(s.end_pts, g.max_end) : g.max_end;
-    s.block_count += count;
+    add_group(rebuilt_[id], g, v.offset);
     if (g.out_of_bounds)
       problem(v.offset, kTagCore, ErrorCode::kCorrupt,
               "CORE chunk at offset " + std::to_string(v.offset) + ": track " + std::to_string(id) +

@@ -204,19 +204,7 @@ struct Writer::Impl {
     emit_chunk_bytes(kTagCore, chunk);
     ++core_count;
 
-    // The group's first I block is its seek entry; its span joins the track's.
-    SeekTable& table = ts.table;
-    const GroupSpan g = group.span();
-    if (g.has_key) table.entries.push_back({g.key_pts, chunk_offset});
-    TrackSummary& s = table.summary;
-    if (s.block_count == 0) {
-      s.start_pts = g.start_pts;
-      s.end_pts = g.end_pts;
-    } else {
-      s.start_pts = std::min(s.start_pts, g.start_pts);
-      s.end_pts = std::max(s.end_pts, g.end_pts);
-    }
-    s.block_count += g.count;
+    add_group(ts.table, group.summary(), chunk_offset);
     group.clear();
   }
 
