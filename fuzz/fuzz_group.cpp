@@ -1,6 +1,7 @@
 // Block group decoding: a CORE payload must decode within its bounds or be
 // rejected; what decodes re-encodes to a group that decodes the same; verify's
-// summarize_group accepts and rejects exactly what decode_group does.
+// summarize_group accepts and rejects exactly what decode_group does; a seek's
+// landing block in a DecodedGroup is the one a scan of the blocks finds.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -45,6 +46,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         (key && s.first_key_pts != key->info.pts) || s.min_pts != lo || s.max_end != hi ||
         s.first_dts != blocks.front().info.dts || s.last_dts != blocks.back().info.dts)
       __builtin_trap();
+    DecodedGroup group;
+    decode_group(payload, default_duration, 65536, 0, group);
+    const int64_t below = lo == INT64_MIN ? lo : lo - 1;
+    const int64_t middle = lo + int64_t((uint64_t(hi) - uint64_t(lo)) / 2);  // hi >= lo
+    for (int64_t t : {INT64_MIN, INT64_MAX, lo, below, hi, blocks.back().info.pts, middle}) {
+      long want = -1;
+      for (size_t i = 0; i < blocks.size(); ++i)
+        if (blocks[i].info.type == BlockType::kI && blocks[i].info.pts <= t) want = long(i);
+      if (group.last_key_at_or_before(t) != want) __builtin_trap();
+    }
   }
   try {
     GroupHeader g = decode_group(payload, default_duration, 65536, 0, blocks);

@@ -301,6 +301,83 @@ TEST(BlockGroup, SummaryAgreesWithDecodingOnGoodAndDamagedGroups) {
   EXPECT_GT(accepted, 300);
 }
 
+// One DecodedGroup reused for groups of every layout (as the reader does)
+// gives each group's blocks as a record per block would, finds the landing
+// block of a seek as a scan of those blocks does, and is empty after a group
+// that fails to decode.
+TEST(BlockGroup, DecodedGroupReusedAcrossLayoutsMatchesRecordsAndScan) {
+  std::mt19937_64 rng(11);
+  DecodedGroup group;
+  int landed = 0, before_first = 0;
+  for (int round = 0; round < 3000; ++round) {
+    const int kind = int(rng() % 3);  // FIXED_SIZE, UNIFORM, a record per block
+    const int n = 1 + int(rng() % (round % 2 ? 200 : 8));
+    const int64_t dur = int64_t(rng() % 4);
+    int64_t pts = (rng() % 8 == 0) ? INT64_MAX - 300 : int64_t(rng() % 1000) - 500;
+    const BlockType uniform_type = rng() % 4 ? BlockType::kI : BlockType::kP;
+    std::vector<PendingBlock> blocks;
+    for (int i = 0; i < n; ++i) {
+      BlockType type = kind == 2 ? static_cast<BlockType>(rng() % 3) : uniform_type;
+      int64_t p = pts;
+      if (i > 0 && __builtin_add_overflow(blocks.back().info.pts, dur, &p)) break;
+      if (kind == 2 && rng() % 3 == 0) p -= int64_t(rng() % 5);  // reordered, pts going back
+      blocks.push_back({{9, type, p, kind == 2 ? p - int64_t(rng() % 2) : p, dur},
+                        kind == 0 ? 5u : uint32_t(rng() % 9)});
+      pts = p;
+    }
+    std::vector<uint8_t> payloads, enc;
+    for (const auto& b : blocks) payloads.resize(payloads.size() + b.size, 0x5C);
+    encode_group(9, 2, blocks, payloads, enc);
+    if (rng() % 10 == 0) {  // damaged: decoding throws and leaves nothing
+      enc.resize(enc.size() - 1);
+      EXPECT_THROW(decode_group(enc, 2, 1000, 0, group), Error);
+      EXPECT_TRUE(group.empty());
+      continue;
+    }
+    std::vector<DecodedBlock> records;
+    decode_group(enc, 2, 1000, 0, records);
+    decode_group(enc, 2, 1000, 0, group);
+    ASSERT_EQ(group.size(), records.size()) << "round " << round;
+    EXPECT_EQ(group.track_id(), 9);
+    for (size_t i = 0; i < records.size(); ++i) {
+      const DecodedBlock d = group.block(i);
+      EXPECT_EQ(d.info, records[i].info) << "round " << round << " block " << i;
+      EXPECT_EQ(group.info(i), records[i].info);
+      EXPECT_EQ(d.offset, records[i].offset);
+      EXPECT_EQ(d.size, records[i].size);
+      EXPECT_EQ(d.side_offset, records[i].side_offset);
+      EXPECT_EQ(d.side_size, records[i].side_size);
+    }
+    const int64_t first = records.front().info.pts, last = records.back().info.pts;
+    for (int k = 0; k < 8; ++k) {
+      int64_t t;
+      switch (k) {
+        case 0:
+          t = INT64_MIN;
+          break;
+        case 1:
+          t = INT64_MAX;
+          break;
+        case 2:
+          t = first - 1;
+          break;
+        case 3:
+          t = last;
+          break;
+        default:
+          t = first + int64_t(rng() % uint64_t(std::max<int64_t>(1, n * dur + 4))) - 2;
+      }
+      long want = -1;
+      for (size_t i = 0; i < records.size(); ++i)
+        if (records[i].info.type == BlockType::kI && records[i].info.pts <= t) want = long(i);
+      EXPECT_EQ(group.last_key_at_or_before(t), want) << "round " << round << " t " << t;
+      (want >= 0 ? landed : before_first)++;
+    }
+  }
+  EXPECT_GT(landed, 5000);  // both answers were exercised
+  EXPECT_GT(before_first, 3000);
+}
+
 // A UNIFORM group whose blocks step past INT64_MAX names the first such block.
 TEST(BlockGroup, SummaryNamesTheBlockWhosePtsOverflows) {
   std::vector<uint8_t> enc;

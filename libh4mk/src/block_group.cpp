@@ -221,51 +221,43 @@ void walk_records(const GroupHeader& g, int64_t default_duration, uint64_t chunk
 }  // namespace
 
 GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_duration,
-                         uint32_t max_blocks, uint64_t chunk_offset,
-                         std::vector<DecodedBlock>& out) {
-  out.clear();
+                         uint32_t max_blocks, uint64_t chunk_offset, DecodedGroup& out) {
+  out.count_ = 0;
   const GroupHeader g = checked_header(payload, max_blocks, chunk_offset);
   RecordCursor c(payload, chunk_offset);
-  out.reserve(g.block_count);
   if (g.flags & kGroupUniform) {
     const UniformHead u = read_uniform_head(g, default_duration, chunk_offset, c);
-    // One prototype copied for every block, then only timing and extent set
-    // in place (building each block on the stack stalled store forwarding).
-    out.resize(g.block_count,
-               DecodedBlock{make_info(g.track_id, u.flags, 0, 0, u.duration), 0, 0, 0, 0});
-    uint64_t pts = uint64_t(g.pts);  // unsigned: the step after the last block may wrap
+    out.first_ = make_info(g.track_id, u.flags, g.pts, g.pts, u.duration);
     if (u.fixed) {
       // Sizes were checked with the head; only a pts can still be wrong,
-      // and the first bad one is known: the loop has nothing left to check.
+      // and the first bad one is known: nothing is left to read per block.
       if (u.pts_overflow_at < g.block_count)
         bad_block(chunk_offset, u.pts_overflow_at, "pts overflows 64 bits");
-      uint32_t offset = c.offset();
-      for (DecodedBlock& d : out) {
-        d.info.pts = int64_t(pts);
-        d.info.dts = int64_t(pts);
-        d.offset = offset;
-        d.size = u.fixed_size;
-        offset += u.fixed_size;
-        pts += uint64_t(u.duration);
-      }
+      out.layout_ = DecodedGroup::Layout::kFixedSize;
+      out.first_offset_ = c.offset();
+      out.fixed_size_ = u.fixed_size;
       c.skip(c.left());
     } else {
+      out.layout_ = DecodedGroup::Layout::kUniform;
+      if (out.extents_.size() < g.block_count) out.extents_.resize(g.block_count);
+      DecodedGroup::Extent* e = out.extents_.data();
       for (uint32_t i = 0; i < g.block_count; ++i) {
         if (i == u.pts_overflow_at) bad_block(chunk_offset, i, "pts overflows 64 bits");
-        uint32_t size = c.size(i);
-        DecodedBlock& d = out[i];
-        d.info.pts = int64_t(pts);
-        d.info.dts = int64_t(pts);
-        d.offset = c.offset();
-        d.size = size;
+        const uint32_t size = c.size(i);
+        e[i] = {c.offset(), size};
         c.skip(size);
-        pts += uint64_t(u.duration);
       }
     }
   } else {
+    out.layout_ = DecodedGroup::Layout::kRecords;
+    out.first_ = BlockInfo{};
+    out.first_.track_id = g.track_id;
+    std::vector<DecodedBlock>& records = out.records_;
+    records.clear();
+    records.reserve(g.block_count);
     walk_records(g, default_duration, chunk_offset, c, [&](const RecordFields& r) {
-      DecodedBlock& d = out.emplace_back();  // filled in place, as above
-      d.info.track_id = g.track_id;
+      DecodedBlock& d = records.emplace_back();  // filled in place: building each
+      d.info.track_id = g.track_id;              // on the stack stalled store forwarding
       d.info.type = static_cast<BlockType>(r.flags & kBlockTypeMask);
       d.info.pts = r.pts;
       d.info.dts = r.dts;
@@ -279,7 +271,33 @@ GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_durat
     });
   }
   c.expect_end();
+  out.count_ = g.block_count;
   return g;
+}
+
+GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_duration,
+                         uint32_t max_blocks, uint64_t chunk_offset,
+                         std::vector<DecodedBlock>& out) {
+  out.clear();
+  DecodedGroup group;
+  const GroupHeader g = decode_group(payload, default_duration, max_blocks, chunk_offset, group);
+  out.reserve(group.size());
+  for (size_t i = 0; i < group.size(); ++i) out.push_back(group.block(i));
+  return g;
+}
+
+long DecodedGroup::last_key_at_or_before(int64_t t) const {
+  if (layout_ == Layout::kRecords) {
+    // The last match: pts need not grow with the index (B blocks).
+    for (size_t i = count_; i-- > 0;)
+      if (records_[i].info.type == BlockType::kI && records_[i].info.pts <= t) return long(i);
+    return -1;
+  }
+  if (count_ == 0 || first_.type != BlockType::kI || t < first_.pts) return -1;
+  // pts grows by `duration` a block: the last block at or before t.
+  if (first_.duration == 0) return long(count_ - 1);
+  const uint64_t steps = (uint64_t(t) - uint64_t(first_.pts)) / uint64_t(first_.duration);
+  return long(std::min<uint64_t>(steps, count_ - 1));
 }
 
 GroupSummary summarize_group(std::span<const uint8_t> payload, int64_t default_duration,

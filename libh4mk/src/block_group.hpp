@@ -61,8 +61,84 @@ struct GroupHeader {
 // Reads just the 20-byte header; throws Error(kCorrupt) if it is malformed.
 GroupHeader decode_group_header(std::span<const uint8_t> payload, uint64_t chunk_offset);
 
-// Decodes a whole group into `out` (cleared first). Throws Error(kCorrupt or
-// kLimitExceeded) naming chunk_offset and the block index on any bad field.
+// A decoded group: every block's timing and extent. A UNIFORM group is kept
+// as its first block and, unless FIXED_SIZE, each payload's extent; the rest
+// follows from the index (same flags and duration, pts one duration apart,
+// dts == pts). Seeking decodes a whole group to hand out one block of it, and
+// writing a 56-byte record per block was most of that decode's time.
+class DecodedGroup {
+ public:
+  size_t size() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  void clear() { count_ = 0; }
+  uint16_t track_id() const { return first_.track_id; }
+
+  BlockInfo info(size_t i) const {
+    if (layout_ == Layout::kRecords) return records_[i].info;
+    BlockInfo b = first_;
+    b.pts = b.dts = uniform_pts(i);
+    return b;
+  }
+  struct Extent {
+    uint32_t offset, size;  // from the start of the group payload
+  };
+  // Block i's info and where its payload and side data are: what reading
+  // asks for each block handed out, without building a record.
+  [[gnu::always_inline]] void get(size_t i, BlockInfo& info, Extent& payload, Extent& side) const {
+    if (layout_ == Layout::kRecords) {
+      const DecodedBlock& d = records_[i];
+      info = d.info;
+      payload = {d.offset, d.size};
+      side = {d.side_offset, d.side_size};
+      return;
+    }
+    info = first_;
+    info.pts = info.dts = uniform_pts(i);
+    payload = layout_ == Layout::kUniform
+                  ? extents_[i]
+                  : Extent{first_offset_ + uint32_t(i) * fixed_size_, fixed_size_};
+    side = {0, 0};
+  }
+  DecodedBlock block(size_t i) const {
+    DecodedBlock d;
+    Extent payload, side;
+    get(i, d.info, payload, side);
+    d.offset = payload.offset;
+    d.size = payload.size;
+    d.side_offset = side.offset;
+    d.side_size = side.size;
+    return d;
+  }
+  // The index of the last I block with pts <= t, or -1.
+  long last_key_at_or_before(int64_t t) const;
+
+ private:
+  friend GroupHeader decode_group(std::span<const uint8_t>, int64_t, uint32_t, uint64_t,
+                                  DecodedGroup&);
+  enum class Layout : uint8_t { kRecords, kUniform, kFixedSize };
+
+  // decode_group checked that no block's pts passes int64.
+  int64_t uniform_pts(size_t i) const {
+    return int64_t(uint64_t(first_.pts) + uint64_t(i) * uint64_t(first_.duration));
+  }
+
+  size_t count_ = 0;
+  Layout layout_ = Layout::kRecords;
+  BlockInfo first_{};          // UNIFORM: block 0; otherwise its track id
+  uint32_t first_offset_ = 0;  // FIXED_SIZE: block 0's payload
+  uint32_t fixed_size_ = 0;
+  // Grown, never shrunk: each group overwrites the front it uses.
+  std::vector<Extent> extents_;
+  std::vector<DecodedBlock> records_;  // a group without UNIFORM
+};
+
+// Decodes a whole group into `out`, which is empty if it throws. Throws
+// Error(kCorrupt or kLimitExceeded) naming chunk_offset and the block index on
+// any bad field.
+GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_duration,
+                         uint32_t max_blocks, uint64_t chunk_offset, DecodedGroup& out);
+
+// The same, every block as a record (tests and fuzzers).
 GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_duration,
                          uint32_t max_blocks, uint64_t chunk_offset,
                          std::vector<DecodedBlock>& out);

@@ -58,7 +58,7 @@ struct Reader::Impl {
   uint64_t data_offset = 0;
 
   // The group being handed out.
-  std::vector<DecodedBlock> group;
+  DecodedGroup group;
   size_t group_pos = 0;
   const uint8_t* group_base = nullptr;
   uint64_t group_chunk_offset = 0;
@@ -260,7 +260,7 @@ struct Reader::Impl {
       stream.consume(v.total());
       return false;
     }
-    last_dts[group.back().info.track_id] = group.back().info.dts;
+    last_dts[group.track_id()] = group.info(group.size() - 1).dts;
     group_pos = 0;
     group_base = v.payload.data();
     group_chunk_offset = v.offset;
@@ -273,22 +273,23 @@ struct Reader::Impl {
   // blocks must not be handed out a second time or out of order.
   void check_order(uint16_t id, uint64_t offset) const {
     auto last = last_dts.find(id);
-    if (last != last_dts.end() && group.front().info.dts < last->second)
+    const int64_t first_dts = group.info(0).dts;
+    if (last != last_dts.end() && first_dts < last->second)
       throw Error(ErrorCode::kCorrupt,
                   "CORE chunk at offset " + std::to_string(offset) + ": track " +
-                      std::to_string(id) + " goes back in time (dts " +
-                      std::to_string(group.front().info.dts) + " after " +
-                      std::to_string(last->second) + "): a duplicated or misplaced chunk",
+                      std::to_string(id) + " goes back in time (dts " + std::to_string(first_dts) +
+                      " after " + std::to_string(last->second) +
+                      "): a duplicated or misplaced chunk",
                   offset);
   }
 
   void describe(size_t pos, Block& out) const {
-    const DecodedBlock& d = group[pos];
-    out.info = d.info;
-    out.data = {group_base + d.offset, d.size};
-    out.side_data = {group_base + d.side_offset, d.side_size};
+    DecodedGroup::Extent payload, side;
+    group.get(pos, out.info, payload, side);
+    out.data = {group_base + payload.offset, payload.size};
+    out.side_data = {group_base + side.offset, side.size};
     out.chunk_offset = group_chunk_offset;
-    out.data_offset = group_chunk_offset + kChunkHeaderSize + d.offset;
+    out.data_offset = group_chunk_offset + kChunkHeaderSize + payload.offset;
     out.index_in_group = static_cast<uint32_t>(pos);
     if (out.info.masked && !maskers.empty()) unmask(out);
   }
@@ -488,16 +489,11 @@ struct Reader::Impl {
   }
 
   // Index of the last I block of the loaded group with pts <= t, or -1.
-  long last_key_in_group(int64_t t) const {
-    long found = -1;
-    for (size_t i = 0; i < group.size(); ++i)
-      if (group[i].info.type == BlockType::kI && group[i].info.pts <= t) found = long(i);
-    return found;
-  }
+  long last_key_in_group(int64_t t) const { return group.last_key_at_or_before(t); }
 
   SeekPoint land(size_t index) {
     group_pos = index;
-    const BlockInfo& b = group[index].info;
+    const BlockInfo b = group.info(index);
     return {b.track_id, b.pts, b.dts, group_chunk_offset, static_cast<uint32_t>(index)};
   }
 
@@ -536,7 +532,7 @@ struct Reader::Impl {
     // call, or a range request), up to a bound.
     const uint64_t span = found->next_offset - e->offset;
     if (load_group_at(e->offset, static_cast<size_t>(std::min<uint64_t>(span, kMaxReadAhead))) &&
-        group[0].info.track_id == id) {
+        group.track_id() == id) {
       long k = last_key_in_group(t);
       if (k >= 0) return land(size_t(k));
     }
@@ -581,7 +577,7 @@ struct Reader::Impl {
   // their track's resume point; the point is dropped once a block passes it.
   void skip_to_resume_point() {
     if (group_pos >= group.size()) return;
-    auto it = resume.find(group[group_pos].info.track_id);
+    auto it = resume.find(group.track_id());
     if (it == resume.end()) return;
     ResumePoint& r = it->second;
     if (r.kind == ResumePoint::kInEntryGroup) {
@@ -593,7 +589,7 @@ struct Reader::Impl {
                                                : ResumePoint{ResumePoint::kByTime, 0, 0, r.t};
     }
     for (; group_pos < group.size(); ++group_pos) {
-      const BlockInfo& b = group[group_pos].info;
+      const BlockInfo b = group.info(group_pos);
       const bool before = r.kind == ResumePoint::kAtBlock
                               ? group_chunk_offset < r.chunk_offset ||
                                     (group_chunk_offset == r.chunk_offset && group_pos < r.index)
@@ -613,8 +609,8 @@ struct Reader::Impl {
     const long k = last_key_in_group(t);
     if (k >= 0) {
       const size_t i = size_t(k);
-      const bool dependents = i + 1 == group.size() || group[i + 1].info.type != BlockType::kI;
-      if (presents_at_or_after(group[i].info, t) || dependents)
+      const bool dependents = i + 1 == group.size() || group.info(i + 1).type != BlockType::kI;
+      if (presents_at_or_after(group.info(i), t) || dependents)
         return {ResumePoint::kAtBlock, group_chunk_offset, uint32_t(i), t};
     }
     return {ResumePoint::kByTime, 0, 0, t};
@@ -653,7 +649,7 @@ struct Reader::Impl {
     if (tracks.size() > 1) prefetch_for_seek_all(id, t);
     const SeekPoint landed = seek(id, t, mode);
     if (landed_block) {  // seek() loaded its group
-      *landed_block = group[group_pos].info;
+      *landed_block = group.info(group_pos);
       if (landed_block->masked && maskers.count(id)) landed_block->masked = false;  // as next()
     }
     if (tracks.size() < 2) return landed;
@@ -725,7 +721,7 @@ struct Reader::Impl {
           decode_group_header(v.payload, v.offset).track_id == id) {
         size_t before = damage.size();
         uint64_t at = v.offset;
-        if (load_group(v)) return Probe{at, group[0].info.dts};
+        if (load_group(v)) return Probe{at, group.info(0).dts};
         damage.resize(before);
         continue;
       }
@@ -788,7 +784,7 @@ struct Reader::Impl {
           damage.resize(before);
           continue;
         }
-        if (group[0].info.track_id != id) continue;
+        if (group.track_id() != id) continue;
         long k = last_key_in_group(t);
         if (k >= 0) best = {at, size_t(k)};
       }
