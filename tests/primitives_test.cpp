@@ -364,8 +364,9 @@ TEST(BlockGroup, DecodedGroupReusedAcrossLayoutsMatchesRecordsAndScan) {
         case 3:
           t = last;
           break;
-        default:
-          t = first + int64_t(rng() % uint64_t(std::max<int64_t>(1, n * dur + 4))) - 2;
+        default:  // around the group's span, saturating near INT64_MAX
+          const int64_t step = int64_t(rng() % uint64_t(std::max<int64_t>(1, n * dur + 4))) - 2;
+          if (__builtin_add_overflow(first, step, &t)) t = INT64_MAX;
       }
       long want = -1;
       for (size_t i = 0; i < records.size(); ++i)
