@@ -14,13 +14,15 @@ reps=(--benchmark_repetitions=5 --benchmark_report_aggregates_only=true --benchm
 # On one core the writer keeps VERI in place: its threaded runs are left to the two-core run.
 "${pin[@]}" build/bench/bench_libh4mk "${reps[@]}" --benchmark_format=json \
   --benchmark_filter='-/2/real_time$' >"$out/libh4mk.json"
-# The writer hashes VERI on a second thread when it may use two CPUs: that
-# run gets two cores, SHA-256 measured beside it, interleaved.
+# The writer (and verify, for files with a record per block) hashes VERI on a
+# second thread when it may use two CPUs: that run gets two cores, SHA-256
+# measured beside it, interleaved.
 two=()
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
   taskset -c "$(( $(nproc) - 2 )),$(( $(nproc) - 1 ))" build/bench/bench_libh4mk "${reps[@]}" \
     --benchmark_enable_random_interleaving=true --benchmark_format=json \
-    --benchmark_filter='BM_Write(Run)?/[0-9]/[12](/real_time)?$|BM_Sha256/' >"$out/libh4mk_two_cpus.json"
+    --benchmark_filter='BM_(Write|WriteRun|Verify)/[0-9]/[12](/real_time)?$|BM_Sha256/' \
+    >"$out/libh4mk_two_cpus.json"
   two=("two_cpus=$out/libh4mk_two_cpus.json")
 fi
 python3 bench/summarize.py "$out/primitives.json" "$out/libh4mk.json" "${two[@]}"

@@ -67,6 +67,10 @@ def main():
               + "; write_run " + "; ".join("%s %.2f (in place %.2f)" % (
                   SHORT[i], g2("BM_WriteRun/%d/2/real_time" % i) / g2("BM_Sha256/%d" % i),
                   g2("BM_WriteRun/%d/1" % i) / g2("BM_Sha256/%d" % i)) for i in (0, 1, 3)))
+        print("Two CPUs, verify+VERI / SHA-256 (the chain on a second thread once a group has a record per block): "
+              + "; ".join("%s %.2f (in place %.2f)" % (
+                  SHORT[i], g2("BM_Verify/%d/2/real_time" % i) / g2("BM_Sha256/%d" % i),
+                  g2("BM_Verify/%d/1" % i) / g2("BM_Sha256/%d" % i)) for i in SHAPES))
     print("VERI's ceilings: SHA-256 / the chain alone (write+VERI can reach no more): %s;"
           " SHA-256 / (read(2) + CRC + chain) (verify+VERI can reach no more): %s"
           % (", ".join("%.2f" % (gbps("BM_VeriBound/%d/0" % i) / gbps("BM_Sha256/%d" % i)) for i in SHAPES),

@@ -3,8 +3,9 @@
 # UndefinedBehaviorSanitizer (build-asan/) and runs them. Any report fails.
 # This build computes CRC-32 with libdeflate, the fallback, so both CRC-32
 # implementations pass the whole library suite (build/ uses ISA-L).
-# The one part that runs on two threads, the writer's VERI chain, is also
-# built and run under ThreadSanitizer (build-tsan/, hash_chain_test).
+# The one part that runs on two threads, the VERI chain of the writer and
+# of verify(), is also built and run under ThreadSanitizer (build-tsan/,
+# hash_chain_test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh

@@ -44,6 +44,10 @@ BackgroundHashChain::~BackgroundHashChain() {
   thread_.join();
 }
 
+void BackgroundHashChain::allow_thread() {
+  allow_thread_ = !no_thread_to_be_had_ && may_use_second_cpu();
+}
+
 void BackgroundHashChain::start(std::span<const uint8_t> file_header) {
   drain();
   chain_.start(file_header);
@@ -77,6 +81,7 @@ void BackgroundHashChain::hand_off() {
       thread_ = std::thread([this] { run(); });
     } catch (const std::system_error&) {
       allow_thread_ = false;  // no thread to be had: hash here, from now on
+      no_thread_to_be_had_ = true;
       hash(filling_);
       filling_.bytes.clear();
       filling_.ends.clear();

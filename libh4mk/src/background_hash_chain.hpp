@@ -1,8 +1,9 @@
 // The VERI hash chain (hash_chain.hpp) computed on a second thread, so the
 // writer does its own work while SHA-256 runs: with VERI the chain is most
 // of the time spent, and it cannot be split (each link hashes the previous
-// one). verify() hashes on the caller's thread: there the chain is
-// nearly all the work, and the hand-off measured slower (bench/RESULTS.md).
+// one). verify() hands its chain over once it meets a group with a record
+// per block, whose checks are worth overlapping; for other files the
+// hand-off measured slower than hashing in place (bench/RESULTS.md).
 //
 // Chunks are copied into batches of about 64 KiB, handed to one worker in
 // order; at most about 1 MiB waits to be hashed, and chunks over 2 MiB (the
@@ -36,6 +37,11 @@ class BackgroundHashChain {
   BackgroundHashChain(const BackgroundHashChain&) = delete;
   BackgroundHashChain& operator=(const BackgroundHashChain&) = delete;
 
+  // From now on, chunks may go to a worker thread, under the same conditions
+  // as allow_thread in the constructor: for a caller that decides once it
+  // has seen what it hashes (verify()).
+  void allow_thread();
+
   void start(std::span<const uint8_t> file_header);
   void add_chunk(std::span<const uint8_t> header12, std::span<const uint8_t> payload);
   // Both wait until every chunk added so far is hashed, and rethrow what
@@ -64,6 +70,7 @@ class BackgroundHashChain {
 
   HashChain chain_;
   bool allow_thread_;
+  bool no_thread_to_be_had_ = false;  // std::thread failed once
   Batch filling_;
 
   std::mutex mutex_;

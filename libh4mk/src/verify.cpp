@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 
+#include "background_hash_chain.hpp"
 #include "block_group.hpp"
 #include "byte_order.hpp"
 #include "chapter_json.hpp"
@@ -15,7 +16,6 @@
 #include "chunk_reader.hpp"
 #include "chunk_stream.hpp"
 #include "h4mk/signature.hpp"
-#include "hash_chain.hpp"
 #include "hint.hpp"
 #include "json_text.hpp"
 #include "seek_table.hpp"
@@ -184,6 +184,10 @@ class Verifier {
       problem(v.offset, kTagCore, e.code(), e.what());
       return;
     }
+    if (!(g.header.flags & kGroupUniform) && opt_.veri_thread && !chain_may_use_thread_) {
+      chain_may_use_thread_ = true;
+      chain_.allow_thread();
+    }
     const uint32_t count = g.header.block_count;
     report_.blocks += count;
     const uint16_t id = g.header.track_id;
@@ -337,7 +341,11 @@ class Verifier {
   ChunkStream stream_;
   ChunkReader chunks_;
   VerifyReport report_;
-  HashChain chain_;
+  // On the caller's thread until a group with a record per block turns up:
+  // checking those costs enough to be worth overlapping with the chain;
+  // for other files the hand-off costs more than it wins (bench/RESULTS.md).
+  BackgroundHashChain chain_{false};
+  bool chain_may_use_thread_ = false;
   std::map<uint16_t, Track> tracks_;
   std::vector<uint16_t> trak_order_;
   std::optional<Hint> hint_;

@@ -372,7 +372,9 @@ int h4mk_mask_binding_parse(const uint8_t* in, size_t size, h4mk_block* block);
 int h4mk_sign(const h4mk_io* in, const h4mk_io* out, const char* private_key_pem);
 /* Checks the whole file (CRCs, VERI) and its signature against a trusted
  * public key (PEM): H4MK_OK, or H4MK_ERR_AUTH / H4MK_ERR_VERIFY with the first
- * problem in h4mk_open_error(). */
+ * problem in h4mk_open_error(). In a process that may run on more than one
+ * CPU, VERI may be hashed on a second thread during the call; `in`'s
+ * callbacks are only ever called on the caller's thread. */
 int h4mk_verify_signature(const h4mk_io* in, const char* public_key_pem);
 
 /* ---------------------------------------------------------------- adapters */

@@ -19,6 +19,10 @@ struct VerifyOptions {
   // A trusted Ed25519 public key (PEM): the SIGN chunk must then hold for it
   // (h4mk/signature.hpp); a file without one is a problem.
   std::string public_key_pem;
+  // Once a group with a record per block turns up (video, I/P/B tokens), hash
+  // the VERI chain on a second thread while this one reads and checks, when
+  // the process may run on more than one CPU; the report is the same.
+  bool veri_thread = true;
 };
 
 struct Problem {
