@@ -488,9 +488,6 @@ struct Reader::Impl {
     return true;
   }
 
-  // Index of the last I block of the loaded group with pts <= t, or -1.
-  long last_key_in_group(int64_t t) const { return group.last_key_at_or_before(t); }
-
   SeekPoint land(size_t index) {
     group_pos = index;
     const BlockInfo b = group.info(index);
@@ -533,7 +530,7 @@ struct Reader::Impl {
     const uint64_t span = found->next_offset - e->offset;
     if (load_group_at(e->offset, static_cast<size_t>(std::min<uint64_t>(span, kMaxReadAhead))) &&
         group.track_id() == id) {
-      long k = last_key_in_group(t);
+      long k = group.last_key_at_or_before(t);
       if (k >= 0) return land(size_t(k));
     }
     record(e->offset, 0, ErrorCode::kCorrupt,
@@ -606,7 +603,7 @@ struct Reader::Impl {
   // still presents at t or may have P/B blocks after it that need it (the
   // next block of the group is one, or it ends the group); otherwise by time.
   ResumePoint point_in_entry_group(int64_t t) const {
-    const long k = last_key_in_group(t);
+    const long k = group.last_key_at_or_before(t);
     if (k >= 0) {
       const size_t i = size_t(k);
       const bool dependents = i + 1 == group.size() || group.info(i + 1).type != BlockType::kI;
@@ -785,7 +782,7 @@ struct Reader::Impl {
           continue;
         }
         if (group.track_id() != id) continue;
-        long k = last_key_in_group(t);
+        long k = group.last_key_at_or_before(t);
         if (k >= 0) best = {at, size_t(k)};
       }
       if (best) {
