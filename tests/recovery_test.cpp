@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <random>
 
+#include "../libh4mk/src/byte_order.hpp"
+#include "../libh4mk/src/chunk.hpp"
+#include "../libh4mk/src/crc32.hpp"
 #include "test_util.hpp"
 
 namespace h4mk::test {
@@ -44,6 +47,13 @@ uint64_t chunk_end(const SmallFile& s, uint64_t chunk_offset) {
 }
 
 uint64_t trak_end(const SmallFile& s) { return s.layout.at(0).end; }
+
+// Rewrites the CRCs a forger would: the TSEK chunk's at `at` and the container's.
+void reseal_tsek(std::vector<uint8_t>& f, uint64_t at, uint32_t size) {
+  std::span<const uint8_t> payload(&f[at + 12], size);
+  detail::store_u32(&f[at + 8], detail::chunk_crc(detail::kTagTsek, size, payload));
+  detail::store_u32(&f[f.size() - 4], detail::crc32(0, f.data(), f.size() - 4));
+}
 
 void check_cut(const SmallFile& s, size_t cut, bool pipe) {
   std::span<const uint8_t> part(s.file.data(), cut);
@@ -269,6 +279,40 @@ TEST(Recovery, VerifyNamesEachProblemWithItsOffset) {
   EXPECT_EQ(crc_offsets, hit);
   EXPECT_FALSE(v.container_crc_ok);
   EXPECT_FALSE(v.veri_ok);
+}
+
+// Verify rebuilds each track's index from its groups, tracks interleaved:
+// a TSEK that disagrees (CRCs rewritten, as a forger would) is named with its
+// track, and the other tracks' tables still match.
+TEST(Recovery, VerifyComparesEachTsekWithTheGroupsOfItsTrack) {
+  SmallFile s = small_file(many_groups());
+  {
+    MemorySource src(s.file);
+    VerifyReport v = verify(src);
+    ASSERT_TRUE(v.ok()) << v.problems[0].message;
+  }
+  for (uint16_t forged_track : {1, 2, 3}) {
+    std::vector<uint8_t> f = s.file;
+    bool found = false;
+    for (const auto& c : s.layout) {
+      if (c.tag != "TSEK" || detail::load_u16(&f[c.offset + 12 + 4]) != forged_track) continue;
+      found = true;
+      const uint32_t size = uint32_t(c.end - c.offset - 12);
+      uint8_t* summary = &f[c.end - 24];  // block_count, start_pts, end_pts
+      detail::store_u64(summary, detail::load_u64(summary) + 1);
+      reseal_tsek(f, c.offset, size);
+    }
+    ASSERT_TRUE(found) << "track " << forged_track;
+    MemorySource src(f);
+    VerifyReport v = verify(src);
+    std::vector<std::string> tsek;
+    for (const auto& p : v.problems)
+      if (p.chunk == "TSEK") tsek.push_back(p.message);
+    ASSERT_EQ(tsek.size(), 1u) << "track " << forged_track;
+    EXPECT_EQ(tsek[0], "TSEK of track " + std::to_string(forged_track) +
+                           " does not match the groups in the file");
+    EXPECT_TRUE(v.container_crc_ok);
+  }
 }
 
 // A sink that accepts `limit` bytes and then fails, as a full disk does.

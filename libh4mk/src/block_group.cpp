@@ -36,6 +36,22 @@ GroupHeader decode_group_header(std::span<const uint8_t> payload, uint64_t chunk
   return g;
 }
 
+GroupHeader check_group_limits(std::span<const uint8_t> payload, const GroupHeader& g,
+                               uint32_t max_blocks, uint64_t chunk_offset) {
+  if (g.block_count > max_blocks)
+    throw Error(ErrorCode::kLimitExceeded,
+                "CORE chunk at offset " + std::to_string(chunk_offset) + ": block_count " +
+                    std::to_string(g.block_count) + " exceeds the reader limit of " +
+                    std::to_string(max_blocks),
+                chunk_offset);
+  // Every record takes at least one byte unless all payloads are empty.
+  const size_t records = payload.size() - kGroupHeaderSize;
+  if (!(g.flags & kGroupFixedSize) && g.block_count > records)
+    corrupt(chunk_offset, "block_count " + std::to_string(g.block_count) + " cannot fit in " +
+                              std::to_string(records) + " bytes");
+  return g;
+}
+
 namespace {
 
 std::string block_at(uint32_t i) { return "block " + std::to_string(i) + ": "; }
@@ -103,19 +119,8 @@ class RecordCursor {
 // The header, and the reader's limit on blocks per group.
 GroupHeader checked_header(std::span<const uint8_t> payload, uint32_t max_blocks,
                            uint64_t chunk_offset) {
-  GroupHeader g = decode_group_header(payload, chunk_offset);
-  if (g.block_count > max_blocks)
-    throw Error(ErrorCode::kLimitExceeded,
-                "CORE chunk at offset " + std::to_string(chunk_offset) + ": block_count " +
-                    std::to_string(g.block_count) + " exceeds the reader limit of " +
-                    std::to_string(max_blocks),
-                chunk_offset);
-  // Every record takes at least one byte unless all payloads are empty.
-  const size_t records = payload.size() - kGroupHeaderSize;
-  if (!(g.flags & kGroupFixedSize) && g.block_count > records)
-    corrupt(chunk_offset, "block_count " + std::to_string(g.block_count) + " cannot fit in " +
-                              std::to_string(records) + " bytes");
-  return g;
+  return check_group_limits(payload, decode_group_header(payload, chunk_offset), max_blocks,
+                            chunk_offset);
 }
 
 // What a UNIFORM group says once for all its blocks.
@@ -302,7 +307,13 @@ long DecodedGroup::last_key_at_or_before(int64_t t) const {
 
 GroupSummary summarize_group(std::span<const uint8_t> payload, int64_t default_duration,
                              uint32_t max_blocks, uint64_t chunk_offset) {
-  const GroupHeader g = checked_header(payload, max_blocks, chunk_offset);
+  return summarize_group(payload, decode_group_header(payload, chunk_offset), default_duration,
+                         max_blocks, chunk_offset);
+}
+
+GroupSummary summarize_group(std::span<const uint8_t> payload, const GroupHeader& header,
+                             int64_t default_duration, uint32_t max_blocks, uint64_t chunk_offset) {
+  const GroupHeader g = check_group_limits(payload, header, max_blocks, chunk_offset);
   GroupSummary s{};
   s.header = g;
   RecordCursor c(payload, chunk_offset);

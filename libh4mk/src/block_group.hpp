@@ -60,6 +60,10 @@ struct GroupHeader {
 
 // Reads just the 20-byte header; throws Error(kCorrupt) if it is malformed.
 GroupHeader decode_group_header(std::span<const uint8_t> payload, uint64_t chunk_offset);
+// The reader's limit on blocks per group, and whether block_count can fit the
+// payload, for a header decode_group_header returned; returns it.
+GroupHeader check_group_limits(std::span<const uint8_t> payload, const GroupHeader& g,
+                               uint32_t max_blocks, uint64_t chunk_offset);
 
 // A decoded group: every block's timing and extent. A UNIFORM group is kept
 // as its first block and, unless FIXED_SIZE, each payload's extent; the rest
@@ -176,5 +180,9 @@ struct GroupSummary {
 // (FIXED_SIZE) or one LEB128 read per block.
 GroupSummary summarize_group(std::span<const uint8_t> payload, int64_t default_duration,
                              uint32_t max_blocks, uint64_t chunk_offset);
+// The same for a header the caller has decoded already (verify, which needs
+// its track before it can summarize).
+GroupSummary summarize_group(std::span<const uint8_t> payload, const GroupHeader& header,
+                             int64_t default_duration, uint32_t max_blocks, uint64_t chunk_offset);
 
 }  // namespace h4mk::detail

@@ -32,8 +32,7 @@ uint32_t size_limit_for(Tag tag, const ReaderLimits& limits) {
 }
 
 ChunkStatus ChunkReader::peek_chunk(ChunkView& v) {
-  v = ChunkView{};
-  v.offset = stream_.position();
+  v.reset(stream_.position());
   // Messages are built only for bad chunks: this runs once per chunk read.
   auto at = [&] { return " at offset " + std::to_string(v.offset); };
   size_t got = stream_.fill(kChunkHeaderSize);

@@ -29,6 +29,19 @@ struct ChunkView {
   bool incomplete = false;  // the chunk would run past the end of the data
   std::string why;
   size_t total() const { return kChunkHeaderSize + header.size; }
+  // As if default-constructed, field by field: assigning a fresh ChunkView
+  // built and copied a temporary once per chunk, where perf put half of
+  // peek_chunk's samples (bench/RESULTS.md, tenth session).
+  void reset(uint64_t at) {
+    offset = at;
+    header = {};
+    payload = {};
+    join_payload_crc = false;
+    payload_crc_from = payload_crc_to = 0;
+    code = ErrorCode::kCorrupt;
+    incomplete = false;
+    why.clear();
+  }
 };
 
 uint32_t size_limit_for(Tag tag, const ReaderLimits& limits);

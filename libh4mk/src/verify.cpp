@@ -71,6 +71,14 @@ class Verifier {
   }
 
  private:
+  // Per declared track: what TRAK says and what its groups have shown so far.
+  struct TrackState {
+    Track track;
+    bool has_group = false;
+    int64_t last_dts = 0;  // of the last group
+    SeekTable rebuilt;     // the index the groups call for
+  };
+
   void problem(uint64_t offset, Tag tag, ErrorCode code, std::string message) {
     report_.problems.push_back({offset, tag ? tag_name(tag) : "", code, std::move(message)});
   }
@@ -107,7 +115,7 @@ class Verifier {
           for (Track& t : decode_tracks(std::string(v.payload.begin(), v.payload.end()), v.offset,
                                         opt_.limits)) {
             trak_order_.push_back(t.id);
-            tracks_[t.id] = t;
+            tracks_[t.id].track = t;
           }
         } catch (const Error& e) {
           problem(v.offset, tag, e.code(), e.what());
@@ -171,15 +179,16 @@ class Verifier {
     ++report_.core_chunks;
     last_core_end_ = v.offset + v.total();
     GroupSummary g;
+    TrackState* track = nullptr;
     try {
-      GroupHeader h = decode_group_header(v.payload, v.offset);
-      auto t = tracks_.find(h.track_id);
-      if (t == tracks_.end())
+      const GroupHeader h = decode_group_header(v.payload, v.offset);
+      track = track_state(h.track_id);
+      if (!track)
         throw Error(ErrorCode::kCorrupt, "CORE chunk at offset " + std::to_string(v.offset) +
                                              ": track " + std::to_string(h.track_id) +
                                              " is not declared in TRAK");
-      g = summarize_group(v.payload, t->second.default_duration, opt_.limits.max_blocks_per_group,
-                          v.offset);
+      g = summarize_group(v.payload, h, track->track.default_duration,
+                          opt_.limits.max_blocks_per_group, v.offset);
     } catch (const Error& e) {
       problem(v.offset, kTagCore, e.code(), e.what());
       return;
@@ -188,21 +197,33 @@ class Verifier {
       chain_may_use_thread_ = true;
       chain_.allow_thread();
     }
-    const uint32_t count = g.header.block_count;
-    report_.blocks += count;
-    const uint16_t id = g.header.track_id;
-    auto last = last_dts_.find(id);
-    if (last != last_dts_.end() && g.first_dts < last->second)
+    report_.blocks += g.header.block_count;
+    if (track->has_group && g.first_dts < track->last_dts)
       problem(v.offset, kTagCore, ErrorCode::kCorrupt,
-              "CORE chunk at offset " + std::to_string(v.offset) + ": track " + std::to_string(id) +
-                  " goes back in time (dts " + std::to_string(g.first_dts) + " after " +
-                  std::to_string(last->second) + "): a duplicated or misplaced chunk");
-    last_dts_[id] = g.last_dts;
-    add_group(rebuilt_[id], g, v.offset);
+              "CORE chunk at offset " + std::to_string(v.offset) + ": track " +
+                  std::to_string(g.header.track_id) + " goes back in time (dts " +
+                  std::to_string(g.first_dts) + " after " + std::to_string(track->last_dts) +
+                  "): a duplicated or misplaced chunk");
+    track->has_group = true;
+    track->last_dts = g.last_dts;
+    add_group(track->rebuilt, g, v.offset);
     if (g.out_of_bounds)
       problem(v.offset, kTagCore, ErrorCode::kCorrupt,
-              "CORE chunk at offset " + std::to_string(v.offset) + ": track " + std::to_string(id) +
+              "CORE chunk at offset " + std::to_string(v.offset) + ": track " +
+                  std::to_string(g.header.track_id) +
                   " has a pts, dts or duration of 2^62 or more in magnitude (FORMAT.md §5.5)");
+  }
+
+  // Groups mostly follow the group before on the same track: the last track
+  // looked up is kept (a map's nodes stay where they are).
+  TrackState* track_state(uint16_t id) {
+    if (id != last_track_id_ || !last_track_) {
+      auto t = tracks_.find(id);
+      if (t == tracks_.end()) return nullptr;
+      last_track_id_ = id;
+      last_track_ = &t->second;
+    }
+    return last_track_;
   }
 
   void check_chapters(const ChunkView& v) {
@@ -304,7 +325,7 @@ class Verifier {
             std::to_string(tail_index_offset_);
     } else {
       for (size_t i = 0; i < trak_order_.size() && why.empty(); ++i)
-        if (!(hint_->tracks[i] == rebuilt_[trak_order_[i]].summary))
+        if (!(hint_->tracks[i] == tracks_[trak_order_[i]].rebuilt.summary))
           why = "has a summary of track " + std::to_string(trak_order_[i]) +
                 " that does not match its blocks";
     }
@@ -330,7 +351,7 @@ class Verifier {
                 "no TSEK for track " + std::to_string(id));
         continue;
       }
-      const SeekTable& want = rebuilt_[id];
+      const SeekTable& want = track.rebuilt;
       if (s->second.entries != want.entries || !(s->second.summary == want.summary))
         problem(tail_offset_, kTagTsek, ErrorCode::kCorrupt,
                 "TSEK of track " + std::to_string(id) + " does not match the groups in the file");
@@ -346,15 +367,16 @@ class Verifier {
   // for other files the hand-off costs more than it wins (bench/RESULTS.md).
   BackgroundHashChain chain_{false};
   bool chain_may_use_thread_ = false;
-  std::map<uint16_t, Track> tracks_;
+  std::map<uint16_t, TrackState> tracks_;
+  uint16_t last_track_id_ = 0;
+  TrackState* last_track_ = nullptr;
   std::vector<uint16_t> trak_order_;
   std::optional<Hint> hint_;
   uint64_t hint_offset_ = 0;
   uint64_t file_size_ = 0;
   uint64_t tail_index_offset_ = 0;
   std::set<Tag> header_chunks_;
-  std::map<uint16_t, SeekTable> rebuilt_, stored_;
-  std::map<uint16_t, int64_t> last_dts_;  // per track, of the last group
+  std::map<uint16_t, SeekTable> stored_;
   bool in_index_ = false;
   uint64_t last_core_end_ = 0;
   uint64_t tail_offset_ = 0;
