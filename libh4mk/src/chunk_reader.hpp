@@ -16,21 +16,22 @@ namespace h4mk::detail {
 enum class ChunkStatus { kOk, kEnd, kBad };
 
 struct ChunkView {
-  uint64_t offset = 0;
+  ChunkView() { reset(0); }
+  uint64_t offset;
   ChunkHeader header;
   std::span<const uint8_t> payload;  // valid until the stream's next fill()
   // Set when the container CRC is tracked (verify) and the payload is big
   // enough to be joined to it rather than passed over again: the payload's
   // CRC run on from crc_from (that of the tag and size) is crc_to.
-  bool join_payload_crc = false;
-  uint32_t payload_crc_from = 0, payload_crc_to = 0;
+  bool join_payload_crc;
+  uint32_t payload_crc_from, payload_crc_to;
   // When kBad:
-  ErrorCode code = ErrorCode::kCorrupt;
-  bool incomplete = false;  // the chunk would run past the end of the data
+  ErrorCode code;
+  bool incomplete;  // the chunk would run past the end of the data
   std::string why;
   size_t total() const { return kChunkHeaderSize + header.size; }
-  // As if default-constructed, field by field: assigning a fresh ChunkView
-  // built and copied a temporary once per chunk, where perf put half of
+  // Every field's starting value, set in place: assigning a fresh ChunkView
+  // for each chunk built and copied a temporary, where perf put half of
   // peek_chunk's samples (bench/RESULTS.md, tenth session).
   void reset(uint64_t at) {
     offset = at;
