@@ -7,8 +7,6 @@
 #include <filesystem>
 
 #include "../libh4mk/src/byte_order.hpp"
-#include "../libh4mk/src/chunk.hpp"
-#include "../libh4mk/src/crc32.hpp"
 #include "h4mk/io.hpp"
 #include "h4mk/reader.hpp"
 #include "h4mk/verify.hpp"
@@ -40,14 +38,6 @@ uint64_t chunk_at(std::span<const uint8_t> f, const std::string& tag) {
   for (const auto& c : chunk_layout(f))
     if (c.tag == tag) return c.offset;
   return 0;
-}
-
-// Rewrites the CRCs a forger would: the HINT chunk's and the container's.
-void fix_crcs(std::vector<uint8_t>& f, uint64_t hint_at) {
-  const uint32_t size = detail::load_u32(&f[hint_at + 4]);
-  std::span<const uint8_t> payload(&f[hint_at + 12], size);
-  store_u32(&f[hint_at + 8], detail::chunk_crc(detail::kTagHint, size, payload));
-  store_u32(&f[f.size() - 4], detail::crc32(0, f.data(), f.size() - 4));
 }
 
 // The summaries a reader finds in the index (TSEK), loaded from the end.
@@ -143,7 +133,7 @@ TEST(Hint, ACutOrExtendedFileIgnoresIt) {
   auto zeros = file;
   const uint64_t at = chunk_at(zeros, "HINT");
   store_u64(&zeros[at + 12], 0);
-  fix_crcs(zeros, at);
+  reseal_chunk(zeros, at);
   MemorySource z(zeros);
   Reader rz(z);
   const uint64_t opened = rz.bytes_read();
@@ -161,7 +151,7 @@ TEST(Hint, AForgedHintIsReportedOnceTheIndexLoadsAndByVerify) {
   const uint64_t at = chunk_at(file, "HINT");
   auto forged = file;
   store_u64(&forged[at + 28], want[0].block_count + 7);  // track 1's block count
-  fix_crcs(forged, at);
+  reseal_chunk(forged, at);
   const uint16_t id = test_tracks(spec)[0].id;
   MemorySource src(forged);
   Reader r(src);
@@ -185,7 +175,7 @@ TEST(Hint, AForgedHintIsReportedOnceTheIndexLoadsAndByVerify) {
   // A wrong file size or index offset is named as such.
   auto wrong_offset = file;
   store_u64(&wrong_offset[at + 20], load_u64(&file[at + 20]) - 1);
-  fix_crcs(wrong_offset, at);
+  reseal_chunk(wrong_offset, at);
   VerifyReport vo = verify(wrong_offset);
   ASSERT_FALSE(vo.ok());
   EXPECT_NE(vo.problems[0].message.find("says the index starts at"), std::string::npos);
@@ -194,7 +184,7 @@ TEST(Hint, AForgedHintIsReportedOnceTheIndexLoadsAndByVerify) {
   store_u32(&short_hint[at + 4], 16);
   std::vector<uint8_t> moved(short_hint.begin(), short_hint.begin() + long(at + 28));
   moved.insert(moved.end(), short_hint.begin() + long(chunk_layout(file)[1].end), short_hint.end());
-  fix_crcs(moved, at);
+  reseal_chunk(moved, at);
   MemorySource s(moved);
   Reader rs(s);
   ASSERT_FALSE(rs.damage().empty());
@@ -258,7 +248,7 @@ TEST(Hint, OneLargerThanTheTrackLimitAllowsIsSkipped) {
   bigger.insert(bigger.end(), 24, 0);
   bigger.insert(bigger.end(), file.begin() + long(at + 12 + 40), file.end());
   store_u32(&bigger[at + 4], 64);
-  fix_crcs(bigger, at);
+  reseal_chunk(bigger, at);
   MemorySource src(bigger);
   ReaderOptions one_track;
   one_track.limits.max_tracks = 1;

@@ -6,8 +6,6 @@
 #include <random>
 
 #include "../libh4mk/src/byte_order.hpp"
-#include "../libh4mk/src/chunk.hpp"
-#include "../libh4mk/src/crc32.hpp"
 #include "test_util.hpp"
 
 namespace h4mk::test {
@@ -47,13 +45,6 @@ uint64_t chunk_end(const SmallFile& s, uint64_t chunk_offset) {
 }
 
 uint64_t trak_end(const SmallFile& s) { return s.layout.at(0).end; }
-
-// Rewrites the CRCs a forger would: the TSEK chunk's at `at` and the container's.
-void reseal_tsek(std::vector<uint8_t>& f, uint64_t at, uint32_t size) {
-  std::span<const uint8_t> payload(&f[at + 12], size);
-  detail::store_u32(&f[at + 8], detail::chunk_crc(detail::kTagTsek, size, payload));
-  detail::store_u32(&f[f.size() - 4], detail::crc32(0, f.data(), f.size() - 4));
-}
 
 void check_cut(const SmallFile& s, size_t cut, bool pipe) {
   std::span<const uint8_t> part(s.file.data(), cut);
@@ -297,10 +288,9 @@ TEST(Recovery, VerifyComparesEachTsekWithTheGroupsOfItsTrack) {
     for (const auto& c : s.layout) {
       if (c.tag != "TSEK" || detail::load_u16(&f[c.offset + 12 + 4]) != forged_track) continue;
       found = true;
-      const uint32_t size = uint32_t(c.end - c.offset - 12);
       uint8_t* summary = &f[c.end - 24];  // block_count, start_pts, end_pts
       detail::store_u64(summary, detail::load_u64(summary) + 1);
-      reseal_tsek(f, c.offset, size);
+      reseal_chunk(f, c.offset);
     }
     ASSERT_TRUE(found) << "track " << forged_track;
     MemorySource src(f);

@@ -10,6 +10,10 @@
 #include <iterator>
 #include <stdexcept>
 
+#include "../libh4mk/src/byte_order.hpp"
+#include "../libh4mk/src/chunk.hpp"
+#include "../libh4mk/src/crc32.hpp"
+
 namespace h4mk::test {
 
 Track h4core_audio_track(uint32_t rate, uint32_t channels, const std::string& adapter) {
@@ -208,6 +212,13 @@ std::vector<ChunkExtent> chunk_layout(std::span<const uint8_t> file) {
     if (tag == "TAIL") break;
   }
   return out;
+}
+
+void reseal_chunk(std::vector<uint8_t>& file, uint64_t at) {
+  const uint32_t size = detail::load_u32(&file[at + 4]);
+  std::span<const uint8_t> payload(&file[at + 12], size);
+  detail::store_u32(&file[at + 8], detail::chunk_crc(detail::load_u32(&file[at]), size, payload));
+  detail::store_u32(&file[file.size() - 4], detail::crc32(0, file.data(), file.size() - 4));
 }
 
 std::vector<uint8_t> read_file(const std::string& path) {

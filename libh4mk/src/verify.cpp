@@ -217,10 +217,9 @@ class Verifier {
   // Groups mostly follow the group before on the same track: the last track
   // looked up is kept (a map's nodes stay where they are).
   TrackState* track_state(uint16_t id) {
-    if (id != last_track_id_ || !last_track_) {
+    if (!last_track_ || last_track_->track.id != id) {
       auto t = tracks_.find(id);
       if (t == tracks_.end()) return nullptr;
-      last_track_id_ = id;
       last_track_ = &t->second;
     }
     return last_track_;
@@ -368,7 +367,6 @@ class Verifier {
   BackgroundHashChain chain_{false};
   bool chain_may_use_thread_ = false;
   std::map<uint16_t, TrackState> tracks_;
-  uint16_t last_track_id_ = 0;
   TrackState* last_track_ = nullptr;
   std::vector<uint16_t> trak_order_;
   std::optional<Hint> hint_;
