@@ -79,8 +79,9 @@ struct Reader::Impl {
   std::unordered_map<uint16_t, ResumePoint> resume;
 
   std::vector<Damage> damage;
-  // Per track, the dts of the last group read since the last reposition.
-  std::unordered_map<uint16_t, int64_t> last_dts;
+  // Per track slot, the dts of the last group read since the last
+  // reposition (a vector: a seek clears it without freeing or allocating).
+  std::vector<std::optional<int64_t>> last_dts;
 
   // Unmasking (set_mask_key): one cipher per keyed track, one reused buffer.
   std::unordered_map<uint16_t, std::unique_ptr<BlockMasker>> maskers;
@@ -156,6 +157,7 @@ struct Reader::Impl {
     trak_json = text_of(v.payload);
     tracks = decode_tracks(trak_json, v.offset, opt.limits);
     for (size_t i = 0; i < tracks.size(); ++i) slot_of_id[tracks[i].id] = i;
+    last_dts.assign(tracks.size(), std::nullopt);
     stream.consume(v.total());
 
     // META, SAFE, NOTE (and chunks of tags this reader does not know) come
@@ -245,22 +247,23 @@ struct Reader::Impl {
   bool load_group(const ChunkView& v) {
     try {
       GroupHeader g = decode_group_header(v.payload, v.offset);
-      const Track* t = track(g.track_id);
-      if (!t)
+      const auto slot = slot_of_id.find(g.track_id);
+      if (slot == slot_of_id.end())
         throw Error(ErrorCode::kCorrupt,
                     "CORE chunk at offset " + std::to_string(v.offset) + ": track " +
                         std::to_string(g.track_id) + " is not declared in TRAK",
                     v.offset);
-      decode_group(v.payload, t->default_duration, opt.limits.max_blocks_per_group, v.offset,
-                   group);
-      check_order(g.track_id, v.offset);
+      const size_t track_slot = slot->second;
+      decode_group(v.payload, tracks[track_slot].default_duration, opt.limits.max_blocks_per_group,
+                   v.offset, group);
+      check_order(track_slot, v.offset);
+      last_dts[track_slot] = group.info(group.size() - 1).dts;
     } catch (const Error& e) {
       group.clear();
       record(v.offset, v.total(), e.code(), e.what());
       stream.consume(v.total());
       return false;
     }
-    last_dts[group.track_id()] = group.info(group.size() - 1).dts;
     group_pos = 0;
     group_base = v.payload.data();
     group_chunk_offset = v.offset;
@@ -271,14 +274,14 @@ struct Reader::Impl {
   // dts never goes back within a track (§5.5): a group that starts before
   // the track's last block read is a duplicated or misplaced chunk, whose
   // blocks must not be handed out a second time or out of order.
-  void check_order(uint16_t id, uint64_t offset) const {
-    auto last = last_dts.find(id);
+  void check_order(size_t track_slot, uint64_t offset) const {
+    const std::optional<int64_t>& last = last_dts[track_slot];
     const int64_t first_dts = group.info(0).dts;
-    if (last != last_dts.end() && first_dts < last->second)
+    if (last && first_dts < *last)
       throw Error(ErrorCode::kCorrupt,
                   "CORE chunk at offset " + std::to_string(offset) + ": track " +
-                      std::to_string(id) + " goes back in time (dts " + std::to_string(first_dts) +
-                      " after " + std::to_string(last->second) +
+                      std::to_string(tracks[track_slot].id) + " goes back in time (dts " +
+                      std::to_string(first_dts) + " after " + std::to_string(*last) +
                       "): a duplicated or misplaced chunk",
                   offset);
   }
@@ -386,7 +389,7 @@ struct Reader::Impl {
 
   void reposition(uint64_t offset) {
     resume.clear();
-    last_dts.clear();
+    std::fill(last_dts.begin(), last_dts.end(), std::nullopt);
     group.clear();
     group_pos = 0;
     at_end = false;
