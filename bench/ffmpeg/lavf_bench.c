@@ -4,11 +4,16 @@
  *   read_ns       ns per packet of a bare av_read_frame loop (best of N runs)
  *   seek_us       us per random av_seek_frame(BACKWARD) + first packet read
  *   seek_errors   seeks that did not land on the last keyframe <= target
+ *   seek_bytes    bytes a seek read, on average (AVIOContext.bytes_read)
+ *   seek_calls_us us per lseek + read of seek_bytes at a random offset of the
+ *                 same file, with no demuxer: the system calls a seek through
+ *                 the file protocol makes at least (hosts differ widely here)
  *   packets, payload_bytes, file_bytes
  * Prints one JSON object.
  *
  * usage: lavf_bench FILE [RUNS] [SEEKS]
  */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <libavformat/avformat.h>
 #include <libavformat/avio.h>
@@ -16,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct CountingFile {
   FILE* f;
@@ -71,6 +77,31 @@ static int64_t open_bytes(const char* path) {
   avio_context_free(&pb);
   fclose(c.f);
   return bytes;
+}
+
+/* us per lseek + read of `bytes` at random offsets, `count` times. */
+static double seek_calls_us(const char* path, int64_t file_bytes, size_t bytes, int count) {
+  const int fd = open(path, O_RDONLY);
+  uint8_t* buf = malloc(bytes ? bytes : 1);
+  const int64_t span = file_bytes > (int64_t)bytes ? file_bytes - (int64_t)bytes : 1;
+  double t0;
+  if (fd < 0 || !buf) {
+    fprintf(stderr, "cannot open %s\n", path);
+    exit(1);
+  }
+  srand(2);
+  t0 = now();
+  for (int i = 0; i < count; i++) {
+    if (lseek(fd, (int64_t)((double)rand() / RAND_MAX * span), SEEK_SET) < 0 ||
+        read(fd, buf, bytes) < 0) {
+      fprintf(stderr, "cannot read %s\n", path);
+      exit(1);
+    }
+  }
+  t0 = (now() - t0) / count;
+  free(buf);
+  close(fd);
+  return t0 * 1e6;
 }
 
 int main(int argc, char** argv) {
@@ -132,6 +163,7 @@ int main(int argc, char** argv) {
     }
     wants[i] = lo ? keys[lo - 1] : INT64_MIN;
   }
+  const int64_t read_before_seeks = fmt->pb->bytes_read;
   t0 = now();
   for (int i = 0; i < seeks; i++) {
     int64_t target = targets[i], want = wants[i];
@@ -144,16 +176,17 @@ int main(int argc, char** argv) {
     av_packet_unref(pkt);
   }
   seek_time = (now() - t0) / seeks;
+  const size_t seek_bytes = (size_t)((fmt->pb->bytes_read - read_before_seeks) / seeks);
   free(targets);
   free(wants);
 
   printf("{\"file\":\"%s\",\"format\":\"%s\",\"packets\":%" PRId64 ",\"payload_bytes\":%" PRId64
          ","
          "\"file_bytes\":%" PRId64
-         ",\"read_ns\":%.1f,\"seek_us\":%.2f,\"seek_errors\":%d,"
-         "\"open_bytes\":%" PRId64 "}\n",
+         ",\"read_ns\":%.1f,\"seek_us\":%.2f,\"seek_errors\":%d,\"seek_bytes\":%zu,"
+         "\"seek_calls_us\":%.2f,\"open_bytes\":%" PRId64 "}\n",
          path, fmt->iformat->name, packets, payload, file_bytes, best * 1e9, seek_time * 1e6,
-         errors, open_bytes(path));
+         errors, seek_bytes, seek_calls_us(path, file_bytes, seek_bytes, seeks), open_bytes(path));
   free(keys);
   av_packet_free(&pkt);
   avformat_close_input(&fmt);
