@@ -115,8 +115,8 @@ int main(int argc, char** argv) {
   double best = 1e9, t0, seek_time;
   int errors = 0, stream = 0;
 
-  if (argc < 2) {
-    fprintf(stderr, "usage: %s FILE [RUNS] [SEEKS]\n", argv[0]);
+  if (argc < 2 || runs < 1 || seeks < 1) {
+    fprintf(stderr, "usage: %s FILE [RUNS >= 1] [SEEKS >= 1]\n", argv[0]);
     return 2;
   }
   if (avformat_open_input(&fmt, path, NULL, NULL) < 0 || avformat_find_stream_info(fmt, NULL) < 0)
