@@ -74,9 +74,8 @@ class Verifier {
   // Per declared track: what TRAK says and what its groups have shown so far.
   struct TrackState {
     Track track;
-    bool has_group = false;
-    int64_t last_dts = 0;  // of the last group
-    SeekTable rebuilt;     // the index the groups call for
+    std::optional<int64_t> last_dts;  // of its last group, once it has one
+    SeekTable rebuilt;                // the index the groups call for
   };
 
   void problem(uint64_t offset, Tag tag, ErrorCode code, std::string message) {
@@ -198,13 +197,12 @@ class Verifier {
       chain_.allow_thread();
     }
     report_.blocks += g.header.block_count;
-    if (track->has_group && g.first_dts < track->last_dts)
+    if (track->last_dts && g.first_dts < *track->last_dts)
       problem(v.offset, kTagCore, ErrorCode::kCorrupt,
               "CORE chunk at offset " + std::to_string(v.offset) + ": track " +
                   std::to_string(g.header.track_id) + " goes back in time (dts " +
-                  std::to_string(g.first_dts) + " after " + std::to_string(track->last_dts) +
+                  std::to_string(g.first_dts) + " after " + std::to_string(*track->last_dts) +
                   "): a duplicated or misplaced chunk");
-    track->has_group = true;
     track->last_dts = g.last_dts;
     add_group(track->rebuilt, g, v.offset);
     if (g.out_of_bounds)
