@@ -61,8 +61,7 @@ void GroupBuilder::start_layout(Layout layout) {
   buf_.extend(headroom_ + kGroupHeaderSize);
 }
 
-// The first block of a group, a block that ends its layout, or one more
-// record in a group that has a record per block.
+// The first block of a group, or a block that ends its layout.
 void GroupBuilder::add_changing_layout(const PendingBlock& pb, std::span<const uint8_t> side,
                                        std::span<const uint8_t> payload) {
   const BlockInfo& info = pb.info;
@@ -91,39 +90,53 @@ void GroupBuilder::append(const PendingBlock& pb, std::span<const uint8_t> side,
       if (first || layout_ == Layout::kUniform) buf_.put_uleb128(pb.size);
       buf_.put(payload);
       return;
-    case Layout::kPerRecord: {
-      if (first) {
-        prev_pts_ = b.pts;
-        prev_duration_ = 0;
-        expected_duration_ = default_duration_;
-      }
-      uint8_t flags = block_type_bits(b);
-      if (!continues(prev_pts_, prev_duration_, b.pts)) flags |= kBlockPtsDelta;
-      if (b.dts != b.pts) flags |= kBlockDtsOffset;
-      if (b.duration != expected_duration_) flags |= kBlockDuration;
-      if (pb.side_size) flags |= kBlockSideData;
-      // Computed before anything is appended, so a refusal leaves no half record.
-      const int64_t pts_step =
-          (flags & kBlockPtsDelta) ? difference(b, b.pts, prev_pts_, "the pts step") : 0;
-      const int64_t dts_offset =
-          (flags & kBlockDtsOffset) ? difference(b, b.pts, b.dts, "pts - dts") : 0;
-      buf_.put(flags);
-      buf_.put_uleb128(pb.size);
-      if (flags & kBlockPtsDelta) buf_.put_uleb128(zigzag_encode(pts_step));
-      if (flags & kBlockDtsOffset) buf_.put_uleb128(zigzag_encode(dts_offset));
-      if (flags & kBlockDuration) buf_.put_uleb128(static_cast<uint64_t>(b.duration));
-      if (flags & kBlockSideData) {
-        buf_.put_uleb128(pb.side_size);
-        buf_.put(side);
-      }
-      buf_.put(payload);
-      prev_pts_ = b.pts;
-      prev_duration_ = b.duration;
-      expected_duration_ = b.duration;
-      fold(records_, b, first);
+    case Layout::kPerRecord:
+      append_record(b, pb.size, side, payload, first);
       return;
-    }
   }
+}
+
+void GroupBuilder::append_record(const BlockInfo& b, uint32_t size, std::span<const uint8_t> side,
+                                 std::span<const uint8_t> payload, bool first) {
+  if (first) {
+    prev_pts_ = b.pts;
+    prev_duration_ = 0;
+    expected_duration_ = default_duration_;
+  }
+  uint8_t flags = block_type_bits(b);
+  if (!continues(prev_pts_, prev_duration_, b.pts)) flags |= kBlockPtsDelta;
+  if (b.dts != b.pts) flags |= kBlockDtsOffset;
+  if (b.duration != expected_duration_) flags |= kBlockDuration;
+  if (!side.empty()) flags |= kBlockSideData;
+  // Computed before anything is appended, so a refusal leaves no half record.
+  const int64_t pts_step =
+      (flags & kBlockPtsDelta) ? difference(b, b.pts, prev_pts_, "the pts step") : 0;
+  const int64_t dts_offset =
+      (flags & kBlockDtsOffset) ? difference(b, b.pts, b.dts, "pts - dts") : 0;
+  // Room for the longest record (flags and five LEB128 fields) is taken at
+  // once and what is left over given back: one capacity check per block
+  // rather than one per field.
+  constexpr size_t kLongestFields = 1 + 5 * kMaxLeb128Bytes;
+  const size_t before = buf_.size();
+  uint8_t* const start = buf_.extend(kLongestFields + side.size() + payload.size());
+  uint8_t* p = start;
+  *p++ = flags;
+  p = ByteBuffer::put_uleb128_at(p, size);
+  if (flags & kBlockPtsDelta) p = ByteBuffer::put_uleb128_at(p, zigzag_encode(pts_step));
+  if (flags & kBlockDtsOffset) p = ByteBuffer::put_uleb128_at(p, zigzag_encode(dts_offset));
+  if (flags & kBlockDuration) p = ByteBuffer::put_uleb128_at(p, static_cast<uint64_t>(b.duration));
+  if (flags & kBlockSideData) {
+    p = ByteBuffer::put_uleb128_at(p, side.size());
+    std::memcpy(p, side.data(), side.size());
+    p += side.size();
+  }
+  if (!payload.empty()) std::memcpy(p, payload.data(), payload.size());
+  p += payload.size();
+  buf_.resize_down(before + size_t(p - start));
+  prev_pts_ = b.pts;
+  prev_duration_ = b.duration;
+  expected_duration_ = b.duration;
+  fold_block(records_, b.type == BlockType::kI, b.pts, b.dts, b.duration, first);
 }
 
 void GroupBuilder::add_run(const BlockInfo& next, uint32_t n, size_t size,

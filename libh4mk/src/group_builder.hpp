@@ -55,13 +55,15 @@ class ByteBuffer {
   void put(std::span<const uint8_t> bytes) {
     if (!bytes.empty()) std::memcpy(extend(bytes.size()), bytes.data(), bytes.size());
   }
-  void put_uleb128(uint64_t v) {
-    uint8_t* p = extend(uleb128_size(v));
+  void put_uleb128(uint64_t v) { put_uleb128_at(extend(uleb128_size(v)), v); }
+  // Writes v at p; returns the byte after it.
+  static uint8_t* put_uleb128_at(uint8_t* p, uint64_t v) {
     while (v >= 0x80) {
       *p++ = uint8_t(v | 0x80);
       v >>= 7;
     }
-    *p = uint8_t(v);
+    *p++ = uint8_t(v);
+    return p;
   }
   void resize_down(size_t n) { size_ = n; }
 
@@ -94,6 +96,9 @@ class GroupBuilder {
         (layout_ == Layout::kUniform || size == first_.size)) {
       if (layout_ == Layout::kUniform) buf_.put_uleb128(size);
       buf_.put(payload);
+    } else if (count_ != 0 && layout_ == Layout::kPerRecord) {
+      // One more record: straight there, not through the layout's checks.
+      append_record(info, size, side, payload, false);
     } else {
       add_changing_layout({info, size, static_cast<uint32_t>(side.size())}, side, payload);
     }
@@ -127,6 +132,10 @@ class GroupBuilder {
   void start_layout(Layout layout);
   void append(const PendingBlock& b, std::span<const uint8_t> side,
               std::span<const uint8_t> payload);
+  // One more record of a group that has a record per block (`first`: the
+  // group's first block).
+  void append_record(const BlockInfo& b, uint32_t size, std::span<const uint8_t> side,
+                     std::span<const uint8_t> payload, bool first);
   void relayout(Layout to);
   uint8_t group_flags() const;  // the header's UNIFORM and FIXED_SIZE bits
 

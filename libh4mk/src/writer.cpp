@@ -270,10 +270,19 @@ struct Writer::Impl {
 
   // A validated block: closes the groups it must, then joins its track's.
   // (blocks_that_close_nothing counts ahead by these same rules.)
-  void add_block(TrackState& ts, BlockInfo b, std::span<const uint8_t> payload,
+  void add_block(TrackState& ts, const BlockInfo& info, std::span<const uint8_t> payload,
                  std::span<const uint8_t> side) {
-    payload = mask_if_needed(ts, b, payload);
+    if (ts.masker && !info.masked) {
+      BlockInfo masked = info;
+      add_to_group(ts, masked, mask_if_needed(ts, masked, payload), side);
+    } else {
+      add_to_group(ts, info, payload, side);
+    }
+  }
 
+  // add_block's, with the block as stored (a copy is made only to mask it).
+  void add_to_group(TrackState& ts, const BlockInfo& b, std::span<const uint8_t> payload,
+                    std::span<const uint8_t> side) {
     GroupBuilder& group = *ts.group;
     if (!group.empty() &&
         (group.data_bytes() + payload.size() + side.size() > opt.max_group_bytes ||
