@@ -183,11 +183,10 @@ struct Writer::Impl {
     return obj.empty() ? std::string() : obj.dump();
   }
 
-  // Masks the block into mask_buf when its track masks; returns the bytes to
-  // store and sets info.masked.
-  std::span<const uint8_t> mask_if_needed(TrackState& ts, BlockInfo& b,
-                                          std::span<const uint8_t> payload) {
-    if (!ts.masker || b.masked) return payload;
+  // Masks a plain block of a masking track into mask_buf; returns the
+  // envelope and sets b.masked.
+  std::span<const uint8_t> mask_block(TrackState& ts, BlockInfo& b,
+                                      std::span<const uint8_t> payload) {
     mask_buf.resize(payload.size() + ts.masker->overhead());
     ts.masker->mask(b, payload, mask_buf);
     b.masked = true;
@@ -274,7 +273,8 @@ struct Writer::Impl {
                  std::span<const uint8_t> side) {
     if (ts.masker && !info.masked) {
       BlockInfo masked = info;
-      add_to_group(ts, masked, mask_if_needed(ts, masked, payload), side);
+      const std::span<const uint8_t> envelope = mask_block(ts, masked, payload);
+      add_to_group(ts, masked, envelope, side);
     } else {
       add_to_group(ts, info, payload, side);
     }
