@@ -91,12 +91,12 @@ void GroupBuilder::append(const PendingBlock& pb, std::span<const uint8_t> side,
       buf_.put(payload);
       return;
     case Layout::kPerRecord:
-      append_record(b, pb.size, side, payload, first);
+      append_record(b, side, payload, first);
       return;
   }
 }
 
-void GroupBuilder::append_record(const BlockInfo& b, uint32_t size, std::span<const uint8_t> side,
+void GroupBuilder::append_record(const BlockInfo& b, std::span<const uint8_t> side,
                                  std::span<const uint8_t> payload, bool first) {
   if (first) {
     prev_pts_ = b.pts;
@@ -121,7 +121,7 @@ void GroupBuilder::append_record(const BlockInfo& b, uint32_t size, std::span<co
   uint8_t* const start = buf_.extend(kLongestFields + side.size() + payload.size());
   uint8_t* p = start;
   *p++ = flags;
-  p = ByteBuffer::put_uleb128_at(p, size);
+  p = ByteBuffer::put_uleb128_at(p, payload.size());
   if (flags & kBlockPtsDelta) p = ByteBuffer::put_uleb128_at(p, zigzag_encode(pts_step));
   if (flags & kBlockDtsOffset) p = ByteBuffer::put_uleb128_at(p, zigzag_encode(dts_offset));
   if (flags & kBlockDuration) p = ByteBuffer::put_uleb128_at(p, static_cast<uint64_t>(b.duration));

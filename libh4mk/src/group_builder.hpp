@@ -98,7 +98,7 @@ class GroupBuilder {
       buf_.put(payload);
     } else if (count_ != 0 && layout_ == Layout::kPerRecord) {
       // One more record: straight there, not through the layout's checks.
-      append_record(info, size, side, payload, false);
+      append_record(info, side, payload, false);
     } else {
       add_changing_layout({info, size, static_cast<uint32_t>(side.size())}, side, payload);
     }
@@ -134,7 +134,7 @@ class GroupBuilder {
               std::span<const uint8_t> payload);
   // One more record of a group that has a record per block (`first`: the
   // group's first block).
-  void append_record(const BlockInfo& b, uint32_t size, std::span<const uint8_t> side,
+  void append_record(const BlockInfo& b, std::span<const uint8_t> side,
                      std::span<const uint8_t> payload, bool first);
   void relayout(Layout to);
   uint8_t group_flags() const;  // the header's UNIFORM and FIXED_SIZE bits
