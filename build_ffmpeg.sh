@@ -170,8 +170,14 @@ verified "$CACHED" || die "SHA-256 of $CACHED does not match FFmpeg $VERSION"
 
 # ------------------------------------------------------------ libh4mk
 say "building libh4mk"
-cmake -S "$ROOT" -B "$ROOT/build" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/dev/null
-cmake --build "$ROOT/build" --target h4mk_shared h4mk_static h4mk h4mk_adapter_null >/dev/null
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# The install prefix is where the adapter runtime looks for plugins by name
+# (compiled in), so it is the prefix the library is installed to.
+cmake -S "$ROOT" -B "$ROOT/build" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" \
+  -DCMAKE_INSTALL_PREFIX="$PREFIX" "${launcher[@]}" >/dev/null
+cmake --build "$ROOT/build" --target h4mk_shared h4mk_static h4mk_adapters_shared \
+  h4mk_adapters_static h4mk h4mk_adapter_null >/dev/null
 cmake --install "$ROOT/build" --prefix "$PREFIX" >/dev/null
 PCDIR=$(dirname "$(find "$PREFIX" -name h4mk.pc | head -n 1)")
 LIBDIR=$(dirname "$(find "$PREFIX" -name 'libh4mk.so' | head -n 1)")
@@ -191,6 +197,8 @@ lean=(
 )
 args=(--prefix="$INSTALL" --enable-libh4mk --disable-doc --disable-debug
       --extra-ldflags="-Wl,-rpath,$LIBDIR")
+# ccache, where installed, makes rebuilding after a patch edit cheap.
+command -v ccache >/dev/null && args+=(--cc="ccache gcc" --cxx="ccache g++")
 [ "$FULL" -eq 1 ] || args+=("${lean[@]}")
 
 # ------------------------------------------------------------ up to date?

@@ -13,7 +13,11 @@ if [ "${H4MK_NO_FFMPEG:-0}" != 1 ]; then
   ffmpeg_build=$PWD/build/ffmpeg-9.0.2
   ffmpeg_812=$PWD/build/ffmpeg-8.1.2
 fi
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+# Installed to build/prefix (below), so that is where plugins are looked for.
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" \
+  -DCMAKE_INSTALL_PREFIX="$PWD/build/prefix" "${launcher[@]}" \
   -DH4MK_FFMPEG_BUILD="$ffmpeg_build" -DH4MK_FFMPEG_812_BUILD="$ffmpeg_812" >/dev/null
 cmake --build build --parallel "$(nproc)"
 # The patched ffmpeg links libh4mk from build/prefix and finds the adapter

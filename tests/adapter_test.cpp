@@ -191,7 +191,7 @@ TEST(Adapter, BBlocksGetTheirTwoAnchorsAndComeOutInPresentationOrder) {
   auto expected = expected_hashes(of_track(blocks, 2));
   MemorySource src(file);
   Reader reader(src);
-  auto adapter = load_adapter(H4MK_ORDER_PLUGIN);  // by path
+  auto adapter = load_adapter_file(H4MK_ORDER_PLUGIN);  // by path
   ASSERT_TRUE(adapter->supports_B());
 
   auto full = decode_frames(reader, *adapter, kRangeStart, kRangeEnd);
@@ -229,7 +229,7 @@ TEST(Adapter, AfterDamageDecodingWaitsForTheNextIBlockInsteadOfGuessing) {
   small.max_group_blocks = 3;  // many chunks, so damage hits the middle of GOPs
   auto file = write_stream(tracks, blocks, small);
   auto expected = expected_hashes(of_track(blocks, 2));
-  auto adapter = load_adapter(H4MK_ORDER_PLUGIN);
+  auto adapter = load_adapter_file(H4MK_ORDER_PLUGIN);
   size_t undamaged = 0;
   {
     MemorySource src(file);
@@ -261,19 +261,19 @@ TEST(Adapter, PluginErrorsNameWhatIsWrong) {
     }
     return "no error";
   };
-  std::string m = message([] { load_adapter(H4MK_ORDER_ABI_PLUGIN); });
+  std::string m = message([] { load_adapter_file(H4MK_ORDER_ABI_PLUGIN); });
   EXPECT_NE(m.find(std::to_string(int(ErrorCode::kUnsupportedVersion))), std::string::npos) << m;
   EXPECT_NE(m.find("ABI version 99"), std::string::npos) << m;
-  m = message([] { load_adapter(H4MK_ORDER_NOENTRY_PLUGIN); });
+  m = message([] { load_adapter_file(H4MK_ORDER_NOENTRY_PLUGIN); });
   EXPECT_NE(m.find("exports no h4mk_adapter_entry"), std::string::npos) << m;
-  m = message([] { load_adapter("/nonexistent/dir/plugin.so"); });
+  m = message([] { load_adapter_file("/nonexistent/dir/plugin.so"); });
   EXPECT_NE(m.find("no such file"), std::string::npos) << m;
   m = message([] { load_adapter("no-such-adapter"); });
   EXPECT_NE(m.find("h4mk-adapter-no-such-adapter.so"), std::string::npos) << m;
   EXPECT_NE(m.find("H4MK_ADAPTER_PATH"), std::string::npos) << m;
-  m = message([] { load_adapter(H4MK_ORDER_PLUGIN, "x=1"); });
+  m = message([] { load_adapter_file(H4MK_ORDER_PLUGIN, "x=1"); });
   EXPECT_NE(m.find("takes no options"), std::string::npos) << m;
-  m = message([] { load_tokenizer(H4MK_ORDER_PLUGIN, "", {48000, 1}); });
+  m = message([] { load_tokenizer_file(H4MK_ORDER_PLUGIN, "", {48000, 1}); });
   EXPECT_NE(m.find("has no tokenizer"), std::string::npos) << m;
 }
 

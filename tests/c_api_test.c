@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "h4mk/h4mk.h"
+#include "h4mk/adapters.h"
 
 static int failures = 0;
 #define CHECK(cond)                                                            \
@@ -418,11 +418,54 @@ static void adapters(void) {
   memcpy(cfg + 8, "xy", 2);
   CHECK(h4mk_adapter_config_parse(cfg, 10, &name, &name_size, &rest, &rest_size) == 1);
   CHECK(name_size == 3 && !memcmp(name, "dsp", 3) && rest == cfg + 8 && rest_size == 2);
-  CHECK(h4mk_adapter_config_parse(cfg, 7, &name, &name_size, &rest, &rest_size) == 0);
+  CHECK(h4mk_adapter_config_parse(cfg, 7, &name, &name_size, &rest, &rest_size) ==
+        H4MK_ERR_CORRUPT);
   CHECK(h4mk_adapter_config_parse((const uint8_t*)"OpusHead", 8, NULL, NULL, NULL, NULL) == 0);
-  CHECK(h4mk_adapter_config_header("", cfg, sizeof cfg) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_adapter_config_header("", cfg, sizeof cfg) == 5 && cfg[4] == 0); /* names none */
+  CHECK(h4mk_adapter_config_parse(cfg, 5, &name, &name_size, &rest, &rest_size) == 1 &&
+        name_size == 0 && rest_size == 0);
   CHECK(h4mk_adapter_config_header("a-long-adapter-name", cfg, sizeof cfg) ==
         H4MK_ERR_INVALID_ARGUMENT);
+  /* A path is not a name: neither in the header nor read from one. */
+  uint8_t big[64];
+  CHECK(h4mk_adapter_config_header("./evil.so", big, sizeof big) == H4MK_ERR_INVALID_ARGUMENT);
+  memcpy(big, "H4AD\x09./evil.so", 14);
+  CHECK(h4mk_adapter_config_parse(big, 14, &name, &name_size, NULL, NULL) == H4MK_ERR_CORRUPT);
+  CHECK(h4mk_is_adapter_name("dsp") && h4mk_is_adapter_name("my_model-2"));
+  CHECK(!h4mk_is_adapter_name("./evil.so") && !h4mk_is_adapter_name("/x/evil") &&
+        !h4mk_is_adapter_name("..") && !h4mk_is_adapter_name("") && !h4mk_is_adapter_name(NULL) &&
+        !h4mk_is_adapter_name("Upper") && !h4mk_is_adapter_name("-dash") &&
+        !h4mk_is_adapter_name("abcdefghijklmnopqrstuvwxyz0123456"));
+  a = NULL;
+  CHECK(h4mk_adapter_open(&a, "/nonexistent/h4mk-adapter-null.so", NULL, NULL) ==
+            H4MK_ERR_INVALID_ARGUMENT && !a);
+  CHECK(strstr(h4mk_open_error(), "not an adapter name") != NULL);
+  CHECK(h4mk_adapter_open_file(&a, "/nonexistent/h4mk-adapter-null.so", NULL, NULL) ==
+            H4MK_ERR_NOT_FOUND && !a);
+
+  /* The chain decoder: I P B P in decode order out in presentation order. */
+  CHECK(h4mk_adapter_open(&a, "null", "format=f32",
+                          "{\"kind\":\"audio\",\"sample_rate\":8000,\"channels\":1}") == H4MK_OK);
+  h4mk_chain_decoder* d = NULL;
+  CHECK(h4mk_chain_decoder_open(&d, a) == H4MK_OK && d);
+  const struct { int type; int64_t pts; } order[] = {
+      {H4MK_ADAPTER_BLOCK_P, 0}, /* no reference yet: skipped */
+      {H4MK_ADAPTER_BLOCK_I, 0}, {H4MK_ADAPTER_BLOCK_P, 2}, {H4MK_ADAPTER_BLOCK_B, 1},
+      {H4MK_ADAPTER_BLOCK_P, 3}};
+  int64_t out_pts[8];
+  int n_out = 0;
+  h4mk_adapter_block info;
+  for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+    h4mk_adapter_block in = {order[i].type, order[i].pts, 0, 1, (const uint8_t*)samples, 4};
+    int rc = h4mk_chain_decoder_push(d, &in, &info, &out);
+    CHECK(rc >= 0);
+    if (rc == 1) out_pts[n_out++] = info.pts;
+  }
+  while (h4mk_chain_decoder_drain(d, &info, &out) == 1) out_pts[n_out++] = info.pts;
+  CHECK(n_out == 4 && out_pts[0] == 0 && out_pts[1] == 1 && out_pts[2] == 2 && out_pts[3] == 3);
+  CHECK(h4mk_chain_decoder_skipped(d) == 1);
+  h4mk_chain_decoder_free(d);
+  h4mk_adapter_free(a);
 
   h4mk_tokenizer* t = NULL;
   h4mk_tokenizer_params params = {8000, 1};

@@ -28,6 +28,35 @@ Track h4core_audio_track(uint32_t rate, uint32_t channels, const std::string& ad
   return t;
 }
 
+std::vector<uint8_t> h4core_file_naming(const std::string& adapter,
+                                        const std::vector<uint8_t>& extradata) {
+  if (adapter.size() > kMaxAdapterName) throw std::invalid_argument("adapter text too long");
+  // Written with a valid name of the same length, then forged: the writer
+  // refuses anything that is not an adapter name.
+  const std::string stand_in(adapter.size(), 'q');
+  Track t = h4core_audio_track(8000, 1, stand_in);
+  t.extradata = extradata;
+  MemorySink sink;
+  Writer w(sink);
+  w.add_track(t);
+  std::vector<uint8_t> pcm(160 * 2);
+  for (int i = 0; i < 10; i++)
+    w.write_block({1, i % 5 == 0 ? BlockType::kI : BlockType::kP, i * 160, i * 160, 160}, pcm);
+  w.finish();
+  std::vector<uint8_t> file = sink.take();
+  if (adapter.empty()) return file;
+  for (const auto& c : chunk_layout(file)) {
+    if (c.tag != "TRAK") continue;
+    const std::string needle = "\"adapter\":\"" + stand_in + "\"";
+    auto at = std::search(file.begin() + c.offset, file.begin() + c.end, needle.begin(), needle.end());
+    if (at == file.begin() + c.end) throw std::runtime_error("no adapter in TRAK");
+    std::copy(adapter.begin(), adapter.end(), at + 11);
+    reseal_chunk(file, c.offset);
+    return file;
+  }
+  throw std::runtime_error("no TRAK");
+}
+
 std::vector<Track> test_tracks(const StreamSpec& spec) {
   std::vector<Track> t(2);
   t[0].id = 1;

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "h4mk/h4mk.hpp"
+#include "h4mk/adapters.hpp"
 
 namespace h4mk::test {
 
@@ -36,6 +36,11 @@ std::vector<Track> test_tracks(const StreamSpec& spec);
 // Track 1: audio of opaque h4core payloads at `rate` Hz (time base 1/rate),
 // decoded by `adapter`.
 Track h4core_audio_track(uint32_t rate, uint32_t channels, const std::string& adapter);
+// A small file of one such track (8 kHz mono, 10 blocks of s16 silence) whose
+// TRAK "adapter" is `adapter` as given (at most 32 bytes; a path too, which
+// no writer would make) and whose extradata is `extradata`.
+std::vector<uint8_t> h4core_file_naming(const std::string& adapter,
+                                        const std::vector<uint8_t>& extradata = {});
 // All tracks' blocks interleaved by decode time.
 std::vector<TestBlock> make_stream(const StreamSpec& spec);
 

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "h4mk/h4mk.hpp"
+#include "h4mk/adapters.hpp"
 
 namespace h4mk::cli {
 

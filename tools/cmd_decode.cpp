@@ -60,15 +60,23 @@ int decode(const Options& o, const std::string& file, std::optional<uint16_t> tr
   const Track& track = pick_track(reader, track_id, file);
   if (!key.hex.empty() || !key.file.empty() || !key.env.empty())
     reader.set_mask_key(load_mask_key(key), track.id);
-  std::string name = adapter_name.empty() ? track.adapter : adapter_name;
-  if (name.empty())
+  if (adapter_name.empty() && track.adapter.empty())
     throw Failure{kExitUsage, file + ": track " + std::to_string(track.id) +
                                   " names no adapter; give --adapter NAME or a plugin path"};
+  // A path only from the command line; what the file names is a name.
   std::unique_ptr<ModelAdapter> adapter;
   try {
-    adapter = load_adapter(name, adapter_options, adapter_config_json(track));
+    const std::string config = adapter_config_json(track);
+    if (adapter_name.find('/') != std::string::npos)
+      adapter = load_adapter_file(adapter_name, adapter_options, config);
+    else
+      adapter = load_adapter(adapter_name.empty() ? track.adapter : adapter_name,
+                             adapter_options, config);
   } catch (const Error& e) {
-    throw Failure{kExitUsage, e.what()};
+    throw Failure{kExitUsage, (adapter_name.empty() ? file + ": track " +
+                                                          std::to_string(track.id) + ": "
+                                                    : std::string()) +
+                                  e.what()};
   }
   const int64_t t0 = from.empty() ? kRangeStart : parse_time(from, track.time_base);
   const int64_t t1 = to.empty() ? kRangeEnd : parse_time(to, track.time_base);

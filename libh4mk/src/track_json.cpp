@@ -5,7 +5,6 @@
 #include <set>
 
 #include "base64.hpp"
-#include "h4mk/adapter.hpp"
 #include "h4mk/error.hpp"
 #include "hash_chain.hpp"
 #include "json_text.hpp"
@@ -100,6 +99,9 @@ void validate_track(const Track& t) {
   }
   if (t.mask) require_utf8(t.mask->kid, at + "mask key id");
   if (t.codec.empty()) bad("codec is empty");
+  if (!t.adapter.empty() && !is_adapter_name(t.adapter))
+    bad("adapter '" + printable(t.adapter) +
+        "' is not an adapter name (1-32 of a-z 0-9 _ -, starting with a letter or digit)");
   if (!valid_rational_part(t.time_base.num) || !valid_rational_part(t.time_base.den))
     bad("time_base " + std::to_string(t.time_base.num) + "/" + std::to_string(t.time_base.den) +
         " must have 0 < num, den <= 2^31-1");

@@ -66,24 +66,32 @@ class Tokenizer {
   virtual bool next(TokenBlock& out) = 0;
 };
 
-// The config_json an adapter is created with: the track's TRAK object.
-std::string adapter_config_json(const Track& track);
-
 // --- plugins ---
-// Where plugins are looked for by name: each directory of $H4MK_ADAPTER_PATH
-// (colon-separated), then the installed adapter directory. A plugin called
+// Where plugins are looked for by name: each absolute directory of
+// $H4MK_ADAPTER_PATH (colon-separated; relative entries are skipped), then the
+// installed adapter directory (<libdir>/h4mk/adapters, fixed at build time).
+// Never the current directory or the program's own location. A plugin called
 // NAME is the file h4mk-adapter-NAME.so.
 std::vector<std::string> adapter_search_path();
-// Finds and loads an adapter: `name_or_path` containing '/' is a path to a
-// plugin, anything else a name on the search path. Throws Error(kNotFound)
-// naming the places searched, Error(kUnsupportedVersion) on an ABI mismatch,
-// Error(kInvalidArgument) when the plugin refuses its options.
-std::unique_ptr<ModelAdapter> load_adapter(const std::string& name_or_path,
+// Loads the adapter called `name` (is_adapter_name; the only form a file may
+// name) from the search path. Throws Error(kInvalidArgument) for anything
+// that is not a bare name, Error(kNotFound) naming the places searched,
+// Error(kUnsupportedVersion) on an ABI mismatch, Error(kInvalidArgument) when
+// the plugin refuses its options.
+std::unique_ptr<ModelAdapter> load_adapter(const std::string& name,
                                            const std::string& options = {},
                                            const std::string& config_json = "{}");
-// The tokenizer of an adapter plugin; Error(kNotFound) when it has none.
-std::unique_ptr<Tokenizer> load_tokenizer(const std::string& name_or_path,
-                                          const std::string& options,
+// Loads the plugin at `path`. Only for a path the user gave (a command-line
+// option, a program's own choice): never for text read from a file.
+std::unique_ptr<ModelAdapter> load_adapter_file(const std::string& path,
+                                                const std::string& options = {},
+                                                const std::string& config_json = "{}");
+// The tokenizer of an adapter plugin, by name or by the user's path;
+// Error(kNotFound) when the plugin has none.
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& name, const std::string& options,
                                           const h4mk_tokenizer_params& params);
+std::unique_ptr<Tokenizer> load_tokenizer_file(const std::string& path,
+                                               const std::string& options,
+                                               const h4mk_tokenizer_params& params);
 
 }  // namespace h4mk

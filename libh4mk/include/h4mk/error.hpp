@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace h4mk {
 
@@ -33,6 +34,10 @@ enum class ErrorCode : int {
 inline constexpr uint64_t kNoOffset = UINT64_MAX;
 
 const char* error_code_name(ErrorCode code) noexcept;
+
+// Text from a file made safe to print: control characters, DEL and bytes
+// that are not UTF-8 become \xHH escapes (a file cannot drive a terminal).
+std::string printable(std::string_view text);
 
 class Error : public std::runtime_error {
  public:

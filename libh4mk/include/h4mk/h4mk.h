@@ -13,7 +13,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "h4mk/adapter.h"
 #include "h4mk/version.h"
 
 #ifdef __cplusplus
@@ -105,7 +104,7 @@ typedef struct h4mk_track_info {
   const char* name; /* "" when absent, likewise below */
   const char* language;
   const char* channel_layout;
-  const char* adapter;
+  const char* adapter; /* as the file has it: load it only if h4mk_is_adapter_name */
   uint32_t sample_rate, channels, width, height;
   int32_t frame_rate_num, frame_rate_den; /* 0/0 when absent */
   int64_t default_duration;
@@ -113,6 +112,11 @@ typedef struct h4mk_track_info {
   size_t extradata_size;
   const char* json; /* the whole track object, as JSON text */
 } h4mk_track_info;
+
+/* 1 when `name` is a name a file may give an adapter (docs/FORMAT.md §17.1):
+ * 1 to 32 of a-z 0-9 '_' '-', starting with a letter or digit; 0 otherwise
+ * (a path, empty, NULL). */
+int h4mk_is_adapter_name(const char* name);
 
 /* Probe score 0..100 for the first bytes of a file: 100 when they hold a
  * valid H4MK 1.x file header (magic, CRC, major version), 0 otherwise.
@@ -376,57 +380,6 @@ int h4mk_sign(const h4mk_io* in, const h4mk_io* out, const char* private_key_pem
  * CPU, VERI may be hashed on a second thread during the call; `in`'s
  * callbacks are only ever called on the caller's thread. */
 int h4mk_verify_signature(const h4mk_io* in, const char* public_key_pem);
-
-/* ---------------------------------------------------------------- adapters */
-
-/* A loaded adapter (h4mk/adapter.h, docs/FORMAT.md §17). name_or_path: a
- * name looked up as h4mk-adapter-NAME.so on the search path ($H4MK_ADAPTER_PATH,
- * then <libdir>/h4mk/adapters), or a path containing '/'. options:
- * "key=value:..." or NULL. config_json: the track's TRAK object, or NULL.
- * On failure *out is NULL and the message (not found, ABI mismatch, missing
- * function, refused options) is in h4mk_open_error(). */
-typedef struct h4mk_adapter h4mk_adapter;
-typedef struct h4mk_adapter_state h4mk_adapter_state;
-int h4mk_adapter_open(h4mk_adapter** out, const char* name_or_path, const char* options,
-                      const char* config_json);
-void h4mk_adapter_free(h4mk_adapter* a);
-const char* h4mk_adapter_name(const h4mk_adapter* a);
-int h4mk_adapter_supports_b(const h4mk_adapter* a);
-const char* h4mk_adapter_last_error(const h4mk_adapter* a);
-/* One block: I (prev and next NULL), P (prev = its reference), B (prev and
- * next = the two anchors around it). *out is a new state; free each state
- * with h4mk_adapter_state_free (states may outlive the adapter). */
-int h4mk_adapter_decode(h4mk_adapter* a, const h4mk_adapter_block* block,
-                        const h4mk_adapter_state* prev, const h4mk_adapter_state* next,
-                        h4mk_adapter_state** out);
-/* The state's output; buffers valid until the next call on `a`. */
-int h4mk_adapter_finalize(h4mk_adapter* a, const h4mk_adapter_state* state,
-                          h4mk_adapter_output* output);
-void h4mk_adapter_state_free(h4mk_adapter_state* s);
-
-/* The adapter a track names, carried with its codec configuration outside a
- * file (FFmpeg's h4core extradata, docs/FORMAT.md §17.5): "H4AD", a length
- * byte, the name (1..255 bytes), then the track's own configuration bytes.
- * header writes the first part for `name` and returns its length (5 + name
- * length), or H4MK_ERR_INVALID_ARGUMENT for an empty or too long name or a
- * short buffer. parse returns 1 and the name (not NUL-terminated) and what
- * follows it, or 0 when the bytes carry no adapter (all of them are the
- * track's own). */
-int h4mk_adapter_config_header(const char* name, uint8_t* out, size_t out_size);
-int h4mk_adapter_config_parse(const uint8_t* data, size_t size, const char** name,
-                              size_t* name_size, const uint8_t** rest, size_t* rest_size);
-
-/* An adapter's tokenizer (audio encoder): planar float samples in, blocks
- * out in decode order, pts in samples from the first one pushed. next()
- * returns 1 and a block (valid until the next call), 0 when none is ready. */
-typedef struct h4mk_tokenizer h4mk_tokenizer;
-int h4mk_tokenizer_open(h4mk_tokenizer** out, const char* name_or_path, const char* options,
-                        const h4mk_tokenizer_params* params);
-int h4mk_tokenizer_push(h4mk_tokenizer* t, const float* const* planes, size_t nb_samples);
-int h4mk_tokenizer_finish(h4mk_tokenizer* t);
-int h4mk_tokenizer_next(h4mk_tokenizer* t, h4mk_adapter_block* block);
-const char* h4mk_tokenizer_last_error(const h4mk_tokenizer* t);
-void h4mk_tokenizer_free(h4mk_tokenizer* t);
 
 /* ---------------------------------------------------------------- helpers */
 

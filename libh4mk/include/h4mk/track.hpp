@@ -1,10 +1,12 @@
 // A track as declared in the TRAK chunk.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "h4mk/mask.hpp"
@@ -16,6 +18,12 @@ enum class TrackKind { kAudio, kVideo, kData, kSubtitle, kControl };
 const char* track_kind_name(TrackKind kind) noexcept;
 // Throws Error(kCorrupt) for a name that is not one of the five kinds.
 TrackKind track_kind_from_name(const std::string& name);
+
+// An adapter a file may name (TRAK "adapter", docs/FORMAT.md §17.1): 1 to 32
+// of a-z 0-9 '_' '-', starting with a letter or digit. Never a path: what a
+// file names is looked up only in trusted directories.
+inline constexpr size_t kMaxAdapterName = 32;
+bool is_adapter_name(std::string_view name) noexcept;
 
 struct Rational {
   int64_t num = 0;
@@ -33,7 +41,7 @@ struct Track {
   std::string name;
   std::string language;
   std::string channel_layout;
-  std::string adapter;  // decode adapter for h4core payloads
+  std::string adapter;  // decode adapter for h4core payloads (is_adapter_name)
   uint32_t sample_rate = 0;
   uint32_t channels = 0;
   uint32_t width = 0;
@@ -52,5 +60,8 @@ struct Track {
 
   friend bool operator==(const Track&, const Track&) = default;
 };
+
+// The config_json an adapter is created with: the track's TRAK object.
+std::string adapter_config_json(const Track& track);
 
 }  // namespace h4mk

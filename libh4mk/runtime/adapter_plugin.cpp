@@ -1,11 +1,13 @@
 // Adapter plugins: finding, loading (dlopen) and wrapping a plugin's C table
-// as a ModelAdapter / Tokenizer.
+// as a ModelAdapter / Tokenizer. Code is loaded from two places only: a bare
+// name looked up in trusted directories, or a path the user gave.
 #include <dlfcn.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "h4mk/adapter.hpp"
@@ -34,15 +36,6 @@ bool is_file(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-std::string module_directory() {
-  Dl_info info{};
-  if (::dladdr(reinterpret_cast<void*>(&adapter_search_path), &info) == 0 || !info.dli_fname)
-    return {};
-  std::string path = info.dli_fname;
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? std::string(".") : path.substr(0, slash);
-}
-
 // A dlopen handle shared by the adapter and its states' owner.
 struct Library {
   void* handle = nullptr;
@@ -53,29 +46,27 @@ struct Library {
   }
 };
 
-std::shared_ptr<Library> open_library(const std::string& name_or_path) {
-  std::string path;
-  if (name_or_path.find('/') != std::string::npos) {
-    path = name_or_path;
-    if (!is_file(path))
-      throw Error(ErrorCode::kNotFound, "adapter plugin " + path + ": no such file");
-  } else {
-    if (name_or_path.empty()) throw Error(ErrorCode::kInvalidArgument, "no adapter named");
-    std::string searched;
-    for (const auto& dir : adapter_search_path()) {
-      std::string candidate = dir + "/h4mk-adapter-" + name_or_path + ".so";
-      if (is_file(candidate)) {
-        path = candidate;
-        break;
-      }
-      searched += (searched.empty() ? "" : ", ") + dir;
-    }
-    if (path.empty())
-      throw Error(ErrorCode::kNotFound,
-                  "no adapter named '" + name_or_path + "' (looked for h4mk-adapter-" +
-                      name_or_path + ".so in " + (searched.empty() ? "no directory" : searched) +
-                      "; set H4MK_ADAPTER_PATH or give a path)");
+std::string find_named_plugin(const std::string& name) {
+  if (!is_adapter_name(name))
+    throw Error(ErrorCode::kInvalidArgument,
+                "'" + printable(name) +
+                    "' is not an adapter name (1-32 of a-z 0-9 _ -, starting with a letter or "
+                    "digit); a plugin is loaded by path only when the user gives the path");
+  std::string searched;
+  for (const auto& dir : adapter_search_path()) {
+    std::string candidate = dir + "/h4mk-adapter-" + name + ".so";
+    if (is_file(candidate)) return candidate;
+    searched += (searched.empty() ? "" : ", ") + dir;
   }
+  throw Error(ErrorCode::kNotFound,
+              "no adapter named '" + name + "' (looked for h4mk-adapter-" + name + ".so in " +
+                  (searched.empty() ? "no directory" : searched) +
+                  "; set H4MK_ADAPTER_PATH to absolute directories, or give a plugin path)");
+}
+
+std::shared_ptr<Library> open_library(const std::string& path) {
+  if (!is_file(path))
+    throw Error(ErrorCode::kNotFound, "adapter plugin " + printable(path) + ": no such file");
   auto lib = std::make_shared<Library>();
   lib->path = path;
   lib->handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -279,40 +270,43 @@ class PluginTokenizer final : public Tokenizer {
 
 std::vector<std::string> adapter_search_path() {
   std::vector<std::string> dirs;
+  // The user's directories; a relative one would depend on the current
+  // directory, which a hostile file's author may control, so it is skipped.
   if (const char* env = std::getenv("H4MK_ADAPTER_PATH")) {
-    std::string s = env;
-    size_t start = 0;
-    while (start <= s.size()) {
-      size_t colon = s.find(':', start);
-      std::string dir =
-          s.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
-      if (!dir.empty()) dirs.push_back(dir);
-      if (colon == std::string::npos) break;
-      start = colon + 1;
+    std::string_view s = env;
+    while (!s.empty()) {
+      size_t colon = s.find(':');
+      std::string_view dir = s.substr(0, colon);
+      if (!dir.empty() && dir.front() == '/') dirs.emplace_back(dir);
+      if (colon == std::string_view::npos) break;
+      s.remove_prefix(colon + 1);
     }
-  }
-  // Next to the library (or the program it is linked into): <libdir>/h4mk/adapters
-  // for an installed libh4mk.so, <bindir>/../lib/h4mk/adapters for a program.
-  std::string here = module_directory();
-  if (!here.empty()) {
-    for (std::string dir : {here + "/h4mk/adapters", here + "/../lib/h4mk/adapters"})
-      if (is_directory(dir)) dirs.push_back(dir);
   }
   std::string installed = H4MK_ADAPTER_INSTALL_DIR;
   if (!installed.empty() && is_directory(installed)) dirs.push_back(installed);
   return dirs;
 }
 
-std::unique_ptr<ModelAdapter> load_adapter(const std::string& name_or_path,
-                                           const std::string& options,
+std::unique_ptr<ModelAdapter> load_adapter(const std::string& name, const std::string& options,
                                            const std::string& config_json) {
-  return std::make_unique<PluginAdapter>(open_library(name_or_path), options, config_json);
+  return std::make_unique<PluginAdapter>(open_library(find_named_plugin(name)), options,
+                                         config_json);
 }
 
-std::unique_ptr<Tokenizer> load_tokenizer(const std::string& name_or_path,
-                                          const std::string& options,
+std::unique_ptr<ModelAdapter> load_adapter_file(const std::string& path,
+                                                const std::string& options,
+                                                const std::string& config_json) {
+  return std::make_unique<PluginAdapter>(open_library(path), options, config_json);
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& name, const std::string& options,
                                           const h4mk_tokenizer_params& params) {
-  return std::make_unique<PluginTokenizer>(open_library(name_or_path), options, params);
+  return std::make_unique<PluginTokenizer>(open_library(find_named_plugin(name)), options, params);
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer_file(const std::string& path, const std::string& options,
+                                               const h4mk_tokenizer_params& params) {
+  return std::make_unique<PluginTokenizer>(open_library(path), options, params);
 }
 
 }  // namespace h4mk

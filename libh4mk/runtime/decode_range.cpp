@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "h4mk/chain_decoder.hpp"
 #include "h4mk/decode.hpp"
 #include "h4mk/error.hpp"
 
@@ -22,11 +23,6 @@ std::string where(uint16_t track_id, const Block& b) {
          " block at pts " + std::to_string(b.info.pts) + " (chunk at offset " +
          std::to_string(b.chunk_offset) + ")";
 }
-
-struct Anchor {
-  StatePtr state;
-  BlockInfo info;
-};
 
 }  // namespace
 
@@ -61,21 +57,25 @@ uint64_t decode_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
     ++delivered;
   };
 
-  // Decode order in, presentation order out: B blocks come out at once, an
-  // anchor (I/P) when the next anchor arrives (as MPEG decoders reorder).
-  std::optional<Anchor> older, newer;
-  bool newer_held = false;
+  ChainDecoder chain(adapter);
+  auto emit_frame = [&](const std::optional<ChainDecoder::Frame>& f) {
+    if (!f) return;
+    BlockInfo info;
+    info.track_id = track_id;
+    info.type = f->info.type;
+    info.pts = f->info.pts;
+    info.dts = f->info.dts;
+    info.duration = f->info.duration;
+    emit(info, *f->state);
+  };
   int anchors_past_end = 0;
   Block b;
   for (;;) {
     ReadEvent ev = reader.next(b);
     if (ev == ReadEvent::kEnd) break;
-    if (ev == ReadEvent::kDamage) {
-      // The chain is broken: what follows needs a new I block.
-      if (newer && newer_held) emit(newer->info, *newer->state);
-      older.reset();
-      newer.reset();
-      newer_held = false;
+    if (ev == ReadEvent::kDamage) {  // the chain is broken: what follows needs an I block
+      emit_frame(chain.drain());
+      chain.reset();
       continue;
     }
     if (b.info.track_id != track_id) continue;
@@ -83,40 +83,19 @@ uint64_t decode_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
       throw Error(ErrorCode::kInvalidArgument,
                   where(track_id, b) + " is masked: give the reader the track's mask key",
                   b.chunk_offset);
-    AdapterBlock ab{b.info.type, b.info.pts, b.info.dts, b.info.duration, b.data};
-    StatePtr state;
+    std::optional<ChainDecoder::Frame> ready;
     try {
-      switch (b.info.type) {
-        case BlockType::kI:
-          state = adapter.decode_I(ab);
-          break;
-        case BlockType::kP:
-          if (!newer) continue;  // its reference is before where reading started
-          state = adapter.apply_P(*newer->state, ab);
-          break;
-        case BlockType::kB:
-          if (!older || !newer) continue;
-          if (!adapter.supports_B())
-            throw Error(ErrorCode::kInvalidArgument,
-                        "adapter " + adapter.name() + " does not decode B blocks");
-          state = adapter.apply_B(*older->state, *newer->state, ab);
-          emit(b.info, *state);
-          continue;
-      }
+      ready = chain.push({b.info.type, b.info.pts, b.info.dts, b.info.duration, b.data});
     } catch (const Error& e) {
       throw Error(e.code(), where(track_id, b) + ": " + e.what(), b.chunk_offset);
     }
-    if (newer && newer_held) emit(newer->info, *newer->state);
-    older = std::move(newer);
-    newer = Anchor{std::move(state), b.info};
-    newer_held = true;
+    emit_frame(ready);
     // Blocks after the second anchor past t1 all present after t1.
-    if (b.info.pts >= t1 && ++anchors_past_end >= 2) {
-      newer_held = false;
-      break;
-    }
+    if (b.info.type != BlockType::kB && chain.has_anchor() && b.info.pts >= t1 &&
+        ++anchors_past_end >= 2)
+      return delivered;
   }
-  if (newer && newer_held) emit(newer->info, *newer->state);
+  emit_frame(chain.drain());
   return delivered;
 }
 

@@ -1,0 +1,277 @@
+// The C API of the adapter runtime (h4mk/adapters.h): adapters, decode
+// chains, tokenizers and the adapter header of h4core extradata.
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "c_api_internal.hpp"
+#include "h4mk/adapter.hpp"
+#include "h4mk/adapters.h"
+#include "h4mk/chain_decoder.hpp"
+
+using namespace h4mk;
+
+struct h4mk_adapter {
+  std::unique_ptr<ModelAdapter> adapter;
+  std::string name;
+  std::string error;
+};
+
+struct h4mk_adapter_state {
+  StatePtr state;
+};
+
+struct h4mk_tokenizer {
+  std::unique_ptr<Tokenizer> tokenizer;
+  TokenBlock current;
+  std::string error;
+};
+
+namespace {
+std::string text(const char* s) { return s ? s : ""; }
+}  // namespace
+
+namespace {
+
+using AdapterLoader = std::unique_ptr<ModelAdapter> (*)(const std::string&, const std::string&,
+                                                        const std::string&);
+
+int open_adapter(h4mk_adapter** out, const char* what, const char* options,
+                 const char* config_json, AdapterLoader load) {
+  if (!out || !what) return H4MK_ERR_INVALID_ARGUMENT;
+  *out = nullptr;
+  auto a = std::make_unique<h4mk_adapter>();
+  int rc = detail::guarded(detail::c_open_error(), [&] {
+    a->adapter = load(what, text(options), config_json && *config_json ? config_json : "{}");
+    a->name = a->adapter->name();
+  });
+  if (rc == H4MK_OK) *out = a.release();
+  return rc;
+}
+
+}  // namespace
+
+int h4mk_adapter_open(h4mk_adapter** out, const char* name, const char* options,
+                      const char* config_json) {
+  return open_adapter(out, name, options, config_json,
+                      [](const std::string& n, const std::string& o, const std::string& c) {
+                        return load_adapter(n, o, c);
+                      });
+}
+
+int h4mk_adapter_open_file(h4mk_adapter** out, const char* path, const char* options,
+                           const char* config_json) {
+  return open_adapter(out, path, options, config_json,
+                      [](const std::string& p, const std::string& o, const std::string& c) {
+                        return load_adapter_file(p, o, c);
+                      });
+}
+
+void h4mk_adapter_free(h4mk_adapter* a) { delete a; }
+const char* h4mk_adapter_name(const h4mk_adapter* a) { return a ? a->name.c_str() : ""; }
+int h4mk_adapter_supports_b(const h4mk_adapter* a) { return a && a->adapter->supports_B(); }
+const char* h4mk_adapter_last_error(const h4mk_adapter* a) { return a ? a->error.c_str() : ""; }
+
+int h4mk_adapter_decode(h4mk_adapter* a, const h4mk_adapter_block* block,
+                        const h4mk_adapter_state* prev, const h4mk_adapter_state* next,
+                        h4mk_adapter_state** out) {
+  if (!a || !block || !out || (block->size && !block->data)) return H4MK_ERR_INVALID_ARGUMENT;
+  *out = nullptr;
+  return detail::guarded(a->error, [&] {
+    AdapterBlock b;
+    b.pts = block->pts;
+    b.dts = block->dts;
+    b.duration = block->duration;
+    b.data = {block->data, block->size};
+    StatePtr s;
+    switch (block->type) {
+      case H4MK_ADAPTER_BLOCK_I:
+        b.type = BlockType::kI;
+        s = a->adapter->decode_I(b);
+        break;
+      case H4MK_ADAPTER_BLOCK_P:
+        if (!prev) throw Error(ErrorCode::kInvalidArgument, "a P block needs its reference state");
+        b.type = BlockType::kP;
+        s = a->adapter->apply_P(*prev->state, b);
+        break;
+      case H4MK_ADAPTER_BLOCK_B:
+        if (!prev || !next) throw Error(ErrorCode::kInvalidArgument, "a B block needs two anchors");
+        b.type = BlockType::kB;
+        s = a->adapter->apply_B(*prev->state, *next->state, b);
+        break;
+      default:
+        throw Error(ErrorCode::kInvalidArgument, "block type " + std::to_string(block->type));
+    }
+    *out = new h4mk_adapter_state{std::move(s)};
+  });
+}
+
+int h4mk_adapter_finalize(h4mk_adapter* a, const h4mk_adapter_state* state,
+                          h4mk_adapter_output* output) {
+  if (!a || !state || !output) return H4MK_ERR_INVALID_ARGUMENT;
+  return detail::guarded(a->error, [&] { *output = a->adapter->finalize(*state->state); });
+}
+
+void h4mk_adapter_state_free(h4mk_adapter_state* s) { delete s; }
+
+struct h4mk_chain_decoder {
+  h4mk_adapter* adapter;
+  ChainDecoder chain;
+  BlockInfo info;  // of the last frame handed out
+  std::string error;
+};
+
+int h4mk_chain_decoder_open(h4mk_chain_decoder** out, h4mk_adapter* adapter) {
+  if (!out || !adapter) return H4MK_ERR_INVALID_ARGUMENT;
+  *out = nullptr;
+  return detail::guarded(detail::c_open_error(), [&] {
+    *out = new h4mk_chain_decoder{adapter, ChainDecoder(*adapter->adapter), {}, {}};
+  });
+}
+
+namespace {
+
+// A ready frame finalized into the caller's structs: 1, or a negative status
+// (and the chain restarts at the next I block).
+int hand_out(h4mk_chain_decoder* d, const std::optional<ChainDecoder::Frame>& f,
+             h4mk_adapter_block* info, h4mk_adapter_output* frame) {
+  if (!f) return 0;
+  int rc = detail::guarded(d->error, [&] { *frame = d->adapter->adapter->finalize(*f->state); });
+  if (rc < 0) {
+    d->error = "pts " + std::to_string(f->info.pts) + ": " + d->error;
+    d->chain.reset();
+    return rc;
+  }
+  *info = h4mk_adapter_block{};
+  info->type = static_cast<int>(f->info.type);
+  info->pts = f->info.pts;
+  info->dts = f->info.dts;
+  info->duration = f->info.duration;
+  return 1;
+}
+
+}  // namespace
+
+int h4mk_chain_decoder_push(h4mk_chain_decoder* d, const h4mk_adapter_block* block,
+                            h4mk_adapter_block* info, h4mk_adapter_output* frame) {
+  if (!d || !block || !info || !frame || (block->size && !block->data) || block->type < 0 ||
+      block->type > 2)
+    return H4MK_ERR_INVALID_ARGUMENT;
+  std::optional<ChainDecoder::Frame> ready;
+  int rc = detail::guarded(d->error, [&] {
+    AdapterBlock b{static_cast<BlockType>(block->type), block->pts, block->dts, block->duration,
+                   {block->data, block->size}};
+    ready = d->chain.push(b);
+  });
+  if (rc < 0) {
+    d->chain.reset();
+    return rc;
+  }
+  return hand_out(d, ready, info, frame);
+}
+
+int h4mk_chain_decoder_drain(h4mk_chain_decoder* d, h4mk_adapter_block* info,
+                             h4mk_adapter_output* frame) {
+  if (!d || !info || !frame) return H4MK_ERR_INVALID_ARGUMENT;
+  return hand_out(d, d->chain.drain(), info, frame);
+}
+
+void h4mk_chain_decoder_reset(h4mk_chain_decoder* d) {
+  if (d) d->chain.reset();
+}
+
+uint64_t h4mk_chain_decoder_skipped(const h4mk_chain_decoder* d) {
+  return d ? d->chain.skipped() : 0;
+}
+
+const char* h4mk_chain_decoder_last_error(const h4mk_chain_decoder* d) {
+  return d ? d->error.c_str() : "";
+}
+
+void h4mk_chain_decoder_free(h4mk_chain_decoder* d) { delete d; }
+
+namespace {
+constexpr char kConfigTag[4] = {'H', '4', 'A', 'D'};
+}  // namespace
+
+int h4mk_adapter_config_header(const char* name, uint8_t* out, size_t out_size) {
+  const size_t len = name ? std::strlen(name) : 0;
+  if ((len && !is_adapter_name(name)) || !out || out_size < 5 + len)
+    return H4MK_ERR_INVALID_ARGUMENT;
+  std::memcpy(out, kConfigTag, 4);
+  out[4] = static_cast<uint8_t>(len);
+  if (len) std::memcpy(out + 5, name, len);
+  return static_cast<int>(5 + len);
+}
+
+int h4mk_adapter_config_parse(const uint8_t* data, size_t size, const char** name,
+                              size_t* name_size, const uint8_t** rest, size_t* rest_size) {
+  if (!data || size < 5 || std::memcmp(data, kConfigTag, 4) != 0) return 0;
+  const size_t len = data[4];
+  if (size < 5 + len) return H4MK_ERR_CORRUPT;
+  const char* n = reinterpret_cast<const char*>(data + 5);
+  if (len && !is_adapter_name({n, len})) return H4MK_ERR_CORRUPT;
+  if (name) *name = n;
+  if (name_size) *name_size = len;
+  if (rest) *rest = data + 5 + len;
+  if (rest_size) *rest_size = size - 5 - len;
+  return 1;
+}
+
+namespace {
+
+using TokenizerLoader = std::unique_ptr<Tokenizer> (*)(const std::string&, const std::string&,
+                                                       const h4mk_tokenizer_params&);
+
+int open_tokenizer(h4mk_tokenizer** out, const char* what, const char* options,
+                   const h4mk_tokenizer_params* params, TokenizerLoader load) {
+  if (!out || !what || !params) return H4MK_ERR_INVALID_ARGUMENT;
+  *out = nullptr;
+  auto t = std::make_unique<h4mk_tokenizer>();
+  int rc = detail::guarded(detail::c_open_error(),
+                           [&] { t->tokenizer = load(what, text(options), *params); });
+  if (rc == H4MK_OK) *out = t.release();
+  return rc;
+}
+
+}  // namespace
+
+int h4mk_tokenizer_open(h4mk_tokenizer** out, const char* name, const char* options,
+                        const h4mk_tokenizer_params* params) {
+  return open_tokenizer(out, name, options, params, &load_tokenizer);
+}
+
+int h4mk_tokenizer_open_file(h4mk_tokenizer** out, const char* path, const char* options,
+                             const h4mk_tokenizer_params* params) {
+  return open_tokenizer(out, path, options, params, &load_tokenizer_file);
+}
+
+int h4mk_tokenizer_push(h4mk_tokenizer* t, const float* const* planes, size_t nb_samples) {
+  if (!t || (!planes && nb_samples)) return H4MK_ERR_INVALID_ARGUMENT;
+  return detail::guarded(t->error, [&] { t->tokenizer->push(planes, nb_samples); });
+}
+
+int h4mk_tokenizer_finish(h4mk_tokenizer* t) {
+  if (!t) return H4MK_ERR_INVALID_ARGUMENT;
+  return detail::guarded(t->error, [&] { t->tokenizer->finish(); });
+}
+
+int h4mk_tokenizer_next(h4mk_tokenizer* t, h4mk_adapter_block* block) {
+  if (!t || !block) return H4MK_ERR_INVALID_ARGUMENT;
+  bool got = false;
+  int rc = detail::guarded(t->error, [&] { got = t->tokenizer->next(t->current); });
+  if (rc < 0) return rc;
+  if (!got) return 0;
+  *block = h4mk_adapter_block{};
+  block->type = static_cast<int>(t->current.type);
+  block->pts = t->current.pts;
+  block->dts = t->current.dts;
+  block->duration = t->current.duration;
+  block->data = t->current.data.data();
+  block->size = t->current.data.size();
+  return 1;
+}
+
+const char* h4mk_tokenizer_last_error(const h4mk_tokenizer* t) { return t ? t->error.c_str() : ""; }
+void h4mk_tokenizer_free(h4mk_tokenizer* t) { delete t; }

@@ -1,0 +1,56 @@
+// ChainDecoder: which blocks a block builds on, and when a state comes out.
+#include "h4mk/chain_decoder.hpp"
+
+#include <string>
+#include <utility>
+
+#include "h4mk/error.hpp"
+
+namespace h4mk {
+
+std::optional<ChainDecoder::Frame> ChainDecoder::push(const AdapterBlock& block) {
+  AdapterBlock info = block;
+  info.data = {};
+  StatePtr state;
+  switch (block.type) {
+    case BlockType::kI:
+      state = adapter_->decode_I(block);
+      break;
+    case BlockType::kP:
+      if (!newer_) {  // its reference is before where decoding started, or lost
+        ++skipped_;
+        return std::nullopt;
+      }
+      state = adapter_->apply_P(*newer_->state, block);
+      break;
+    case BlockType::kB:
+      if (!older_ || !newer_) {
+        ++skipped_;
+        return std::nullopt;
+      }
+      if (!adapter_->supports_B())
+        throw Error(ErrorCode::kInvalidArgument,
+                    "adapter " + adapter_->name() + " does not decode B blocks");
+      return Frame{info, adapter_->apply_B(*older_->state, *newer_->state, block)};
+  }
+  std::optional<Frame> ready;
+  if (newer_ && newer_held_) ready = *newer_;
+  older_ = std::move(newer_);
+  newer_ = Frame{info, std::move(state)};
+  newer_held_ = true;
+  return ready;
+}
+
+std::optional<ChainDecoder::Frame> ChainDecoder::drain() {
+  if (!newer_ || !newer_held_) return std::nullopt;
+  newer_held_ = false;
+  return *newer_;
+}
+
+void ChainDecoder::reset() {
+  older_.reset();
+  newer_.reset();
+  newer_held_ = false;
+}
+
+}  // namespace h4mk
