@@ -3,16 +3,16 @@
 #
 #   scripts/ffmpeg-series.sh unpack DIR [VERSION]
 #       DIR becomes a git repository: the pinned release (tag "base"), then
-#       one commit per patch of ffmpeg_patches/ (tag "common"), then the
-#       release's own patches (ffmpeg_patches/VERSION/).
+#       one commit per patch of ffmpeg_patches/, then the release's own
+#       patches (ffmpeg_patches/VERSION/), which stay the last commits.
 #   scripts/ffmpeg-series.sh export DIR
-#       Writes the commits base..common back to ffmpeg_patches/*.patch (the
-#       release's own patches are left as they are).
+#       Writes the commits from base up to the release's own patches back to
+#       ffmpeg_patches/*.patch (the release's own patches are left as they are).
 #
 # Edit the files in DIR, commit each fix as `git commit --fixup=<commit of
 # the patch it belongs to>`, fold them in with
 #   GIT_SEQUENCE_EDITOR=: git -C DIR rebase -i --autosquash base
-# (moving the "common" tag to the last common commit), then export.
+# then export.
 # VERSION defaults to 9.0.2; the tarball comes from build/ffmpeg-cache
 # (build_ffmpeg.sh fetches and verifies it).
 set -euo pipefail
@@ -34,15 +34,16 @@ case $cmd in
     git_q commit -q -m "FFmpeg $version"
     git_q tag base
     git_q am -q --committer-date-is-author-date "$root"/ffmpeg_patches/*.patch
-    git_q tag common
     git_q am -q --committer-date-is-author-date "$root"/ffmpeg_patches/"$version"/*.patch
+    ls "$root"/ffmpeg_patches/"$version"/*.patch | wc -l >"$dir/.git/h4mk-release-patches"
     echo "ffmpeg-series: $dir holds FFmpeg $version with the series applied"
     ;;
   export)
-    git -C "$dir" rev-parse -q --verify common >/dev/null || die "$dir has no 'common' tag"
+    [ -f "$dir/.git/h4mk-release-patches" ] || die "$dir was not made by '$0 unpack'"
+    common=HEAD~$(cat "$dir/.git/h4mk-release-patches")
     rm -f "$root"/ffmpeg_patches/*.patch
-    git -C "$dir" format-patch -q --no-signature --zero-commit -N -o "$root/ffmpeg_patches" base..common
-    echo "ffmpeg-series: wrote $(git -C "$dir" rev-list --count base..common) patches to ffmpeg_patches/"
+    git -C "$dir" format-patch -q --no-signature --zero-commit -N -o "$root/ffmpeg_patches" "base..$common"
+    echo "ffmpeg-series: wrote $(git -C "$dir" rev-list --count "base..$common") patches to ffmpeg_patches/"
     ;;
   *) die "unknown command $cmd" ;;
 esac

@@ -88,8 +88,8 @@ TEST_F(PluginTrust, ATrackAdapterThatIsAPathIsNeverLoaded) {
 }
 
 TEST_F(PluginTrust, TheWriterRefusesAnAdapterThatIsNotAName) {
-  for (const std::string& bad : std::vector<std::string>{"/x/evil.so", "./evil", "..", "Null", "a b",
-                                                         std::string(33, 'a')}) {
+  for (const std::string& bad : std::vector<std::string>{"/x/evil.so", "./evil", "..", "Null",
+                                                         "a b", std::string(33, 'a')}) {
     MemorySink sink;
     Writer w(sink);
     EXPECT_THROW(w.add_track(h4core_audio_track(8000, 1, bad)), Error) << bad;
@@ -129,7 +129,8 @@ TEST_F(PluginTrust, DecodeLoadsNothingAFileNamesByPath) {
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_NE(r.err.find("not an adapter name"), std::string::npos) << r.err;
   EXPECT_FALSE(marker_written());
-  r = run_in(work(), kTool + " decode path.h4mk --adapter ./evil.so -o out.wav");  // the user's path
+  r = run_in(work(),
+             kTool + " decode path.h4mk --adapter ./evil.so -o out.wav");  // the user's path
   EXPECT_TRUE(marker_written()) << r.err;
 }
 
@@ -153,13 +154,14 @@ TEST_F(PluginTrust, NeitherTheCurrentDirectoryNorTheProgramsLocationIsSearched) 
        {kTool, (base / "bin" / "h4mk").string(), std::string("env PATH=../bin:$PATH h4mk")})
     for (const std::string& args : {"", "--adapter null", "--adapter dsp"}) {
       SCOPED_TRACE(tool + " " + args);
-      Result r = run_in(cwd, "env -u H4MK_ADAPTER_PATH " + tool + " decode demo.h4mk " + args +
-                                 " -o out.wav");
+      Result r = run_in(
+          cwd, "env -u H4MK_ADAPTER_PATH " + tool + " decode demo.h4mk " + args + " -o out.wav");
       EXPECT_FALSE(marker_written()) << r.err;
       fs::remove(marker());
     }
   // A relative H4MK_ADAPTER_PATH is not searched either; an absolute one is.
-  Result r = run_in(cwd, "H4MK_ADAPTER_PATH=h4mk/adapters " + kTool + " decode demo.h4mk -o out.wav");
+  Result r =
+      run_in(cwd, "H4MK_ADAPTER_PATH=h4mk/adapters " + kTool + " decode demo.h4mk -o out.wav");
   EXPECT_FALSE(marker_written()) << r.err;
   r = run_in(cwd, "H4MK_ADAPTER_PATH=" + (cwd / "h4mk" / "adapters").string() + " " + kTool +
                       " decode demo.h4mk -o out.wav");

@@ -48,7 +48,8 @@ std::vector<uint8_t> h4core_file_naming(const std::string& adapter,
   for (const auto& c : chunk_layout(file)) {
     if (c.tag != "TRAK") continue;
     const std::string needle = "\"adapter\":\"" + stand_in + "\"";
-    auto at = std::search(file.begin() + c.offset, file.begin() + c.end, needle.begin(), needle.end());
+    auto at =
+        std::search(file.begin() + c.offset, file.begin() + c.end, needle.begin(), needle.end());
     if (at == file.begin() + c.end) throw std::runtime_error("no adapter in TRAK");
     std::copy(adapter.begin(), adapter.end(), at + 11);
     reseal_chunk(file, c.offset);

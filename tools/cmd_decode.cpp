@@ -70,13 +70,13 @@ int decode(const Options& o, const std::string& file, std::optional<uint16_t> tr
     if (adapter_name.find('/') != std::string::npos)
       adapter = load_adapter_file(adapter_name, adapter_options, config);
     else
-      adapter = load_adapter(adapter_name.empty() ? track.adapter : adapter_name,
-                             adapter_options, config);
+      adapter = load_adapter(adapter_name.empty() ? track.adapter : adapter_name, adapter_options,
+                             config);
   } catch (const Error& e) {
-    throw Failure{kExitUsage, (adapter_name.empty() ? file + ": track " +
-                                                          std::to_string(track.id) + ": "
-                                                    : std::string()) +
-                                  e.what()};
+    throw Failure{kExitUsage,
+                  (adapter_name.empty() ? file + ": track " + std::to_string(track.id) + ": "
+                                        : std::string()) +
+                      e.what()};
   }
   const int64_t t0 = from.empty() ? kRangeStart : parse_time(from, track.time_base);
   const int64_t t1 = to.empty() ? kRangeEnd : parse_time(to, track.time_base);

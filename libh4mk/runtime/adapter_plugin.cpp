@@ -293,8 +293,7 @@ std::unique_ptr<ModelAdapter> load_adapter(const std::string& name, const std::s
                                          config_json);
 }
 
-std::unique_ptr<ModelAdapter> load_adapter_file(const std::string& path,
-                                                const std::string& options,
+std::unique_ptr<ModelAdapter> load_adapter_file(const std::string& path, const std::string& options,
                                                 const std::string& config_json) {
   return std::make_unique<PluginAdapter>(open_library(path), options, config_json);
 }

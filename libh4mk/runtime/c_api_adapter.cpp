@@ -37,8 +37,8 @@ namespace {
 using AdapterLoader = std::unique_ptr<ModelAdapter> (*)(const std::string&, const std::string&,
                                                         const std::string&);
 
-int open_adapter(h4mk_adapter** out, const char* what, const char* options,
-                 const char* config_json, AdapterLoader load) {
+int open_adapter(h4mk_adapter** out, const char* what, const char* options, const char* config_json,
+                 AdapterLoader load) {
   if (!out || !what) return H4MK_ERR_INVALID_ARGUMENT;
   *out = nullptr;
   auto a = std::make_unique<h4mk_adapter>();
@@ -160,7 +160,10 @@ int h4mk_chain_decoder_push(h4mk_chain_decoder* d, const h4mk_adapter_block* blo
     return H4MK_ERR_INVALID_ARGUMENT;
   std::optional<ChainDecoder::Frame> ready;
   int rc = detail::guarded(d->error, [&] {
-    AdapterBlock b{static_cast<BlockType>(block->type), block->pts, block->dts, block->duration,
+    AdapterBlock b{static_cast<BlockType>(block->type),
+                   block->pts,
+                   block->dts,
+                   block->duration,
                    {block->data, block->size}};
     ready = d->chain.push(b);
   });

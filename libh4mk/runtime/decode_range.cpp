@@ -116,7 +116,9 @@ int64_t to_samples(Int128 t, const Rational& tb, uint32_t sr) {
 }
 
 // Silence fills a gap between blocks (damage) so later samples keep their
-// time; a longer jump is refused rather than written out as silence.
+// time; a longer jump is refused rather than written out as silence, and so
+// is silence beyond the audio decoded so far plus one such gap: the output
+// is at most twice what the file's blocks decode to, plus 60 s.
 constexpr int64_t kMaxSilenceSeconds = 60;
 
 }  // namespace
@@ -128,7 +130,7 @@ DecodedAudio stream_audio_range(Reader& reader, uint16_t track_id, int64_t t0, i
   const Rational tb = track->time_base;
   DecodedAudio r;
   size_t frame_bytes = 0;
-  int64_t s0 = 0, s1 = 0, written = 0;
+  int64_t s0 = 0, s1 = 0, written = 0, silence = 0;
   r.frames = decode_range(
       reader, track_id, t0, t1, adapter, [&](const BlockInfo& info, const AdapterOutput& out) {
         if (out.kind != H4MK_OUTPUT_AUDIO)
@@ -172,8 +174,19 @@ DecodedAudio stream_audio_range(Reader& reader, uint16_t track_id, int64_t t0, i
                             std::to_string(kMaxSilenceSeconds) +
                             " s are not filled with silence: decode the parts on either side "
                             "as separate ranges");
+          const int64_t gap_samples = a - r.first_sample - written;
+          if (silence + gap_samples >
+              (written - silence) + kMaxSilenceSeconds * int64_t(r.sample_rate))
+            throw Error(
+                ErrorCode::kCorrupt,
+                "track " + std::to_string(track_id) + ": at pts " + std::to_string(info.pts) +
+                    " the gaps filled with silence would add up to more than the " +
+                    std::to_string((written - silence) / r.sample_rate) +
+                    " s of audio decoded so far plus " + std::to_string(kMaxSilenceSeconds) +
+                    " s: decode the parts between the gaps as separate ranges");
+          silence += gap_samples;
           static const uint8_t kSilence[4096] = {};
-          size_t gap = size_t(a - r.first_sample - written) * frame_bytes;
+          size_t gap = size_t(gap_samples) * frame_bytes;
           for (size_t done = 0; done < gap;) {
             size_t chunk = std::min(gap - done, sizeof(kSilence) / frame_bytes * frame_bytes);
             on_samples(r, {kSilence, chunk});

@@ -147,32 +147,45 @@ struct h4mk_reader {
   std::string error;
   std::vector<nlohmann::json> track_objects;  // parsed on first use
   std::vector<std::string> track_json;
-  nlohmann::json meta;
+  // Metadata and each track's tags as (key, value text) pairs, made once, so
+  // the i-th entry is found in constant time and returned strings live as
+  // long as the reader without piling up per call.
+  using Entries = std::vector<std::pair<std::string, std::string>>;
+  Entries meta;
+  std::vector<Entries> track_tags;
   bool parsed = false;
   std::deque<std::string> strings;  // keeps returned strings alive
   std::vector<h4mk_index_entry> index;
+
+  static Entries entries_of(const nlohmann::json& obj) {
+    Entries out;
+    if (!obj.is_object()) return out;
+    out.reserve(obj.size());
+    for (auto it = obj.begin(); it != obj.end(); ++it)
+      out.emplace_back(it.key(), value_text(it.value()));
+    return out;
+  }
 
   void parse() {
     if (parsed) return;
     auto all = nlohmann::json::parse(reader->tracks_json());
     for (auto& t : all["tracks"]) {
       track_json.push_back(t.dump());
+      track_tags.push_back(t.contains("tags") ? entries_of(t["tags"]) : Entries{});
       track_objects.push_back(t);
     }
-    meta = reader->metadata_json().empty() ? nlohmann::json::object()
-                                           : nlohmann::json::parse(reader->metadata_json());
+    meta = reader->metadata_json().empty()
+               ? Entries{}
+               : entries_of(nlohmann::json::parse(reader->metadata_json()));
     parsed = true;
   }
   const char* keep(std::string s) { return strings.emplace_back(std::move(s)).c_str(); }
 
-  // The key/value pair at position index of a JSON object.
-  int entry(const nlohmann::json& obj, size_t position, const char** key, const char** value) {
+  static int entry(const Entries& list, size_t position, const char** key, const char** value) {
     if (!key || !value) return H4MK_ERR_INVALID_ARGUMENT;
-    if (!obj.is_object() || position >= obj.size()) return H4MK_ERR_NOT_FOUND;
-    auto it = obj.begin();
-    std::advance(it, static_cast<long>(position));
-    *key = keep(it.key());
-    *value = keep(value_text(it.value()));
+    if (position >= list.size()) return H4MK_ERR_NOT_FOUND;
+    *key = list[position].first.c_str();
+    *value = list[position].second.c_str();
     return H4MK_OK;
   }
 };
@@ -358,10 +371,8 @@ int h4mk_reader_metadata(h4mk_reader* r, size_t index, const char** key, const c
 int h4mk_reader_track_tag(h4mk_reader* r, size_t track_index, size_t index, const char** key,
                           const char** value) {
   r->parse();
-  if (track_index >= r->track_objects.size()) return H4MK_ERR_INVALID_ARGUMENT;
-  const auto& t = r->track_objects[track_index];
-  if (!t.contains("tags")) return H4MK_ERR_NOT_FOUND;
-  return r->entry(t["tags"], index, key, value);
+  if (track_index >= r->track_tags.size()) return H4MK_ERR_INVALID_ARGUMENT;
+  return r->entry(r->track_tags[track_index], index, key, value);
 }
 
 size_t h4mk_reader_chapter_count(const h4mk_reader* r) { return r->reader->chapters().size(); }

@@ -1218,6 +1218,48 @@ TEST(FFmpeg, H4coreNullAdapterOnPcmIsBitExact) {
 // ffmpeg: its pictures hash the whole chain, so they equal libh4mk's own
 // decode only if ffmpeg's decoder gives every B block both anchors and puts
 // frames in presentation order.
+// Nothing a file says loads code: neither a track's adapter that is a path
+// nor an adapter header hidden in a track's own extradata makes ffprobe or
+// ffmpeg load a library, and the current directory is never searched. The
+// planted library (its constructor writes a marker) does load when the user
+// names it with -adapter, so the test can fail.
+TEST(FFmpeg, NothingAFileNamesIsLoadedAsCode) {
+  const fs::path dir = process_work_dir("/tmp", "h4ff");  // short: fits a TRAK adapter
+  const fs::path evil = dir / "evil.so";
+  const fs::path marker = dir / "marker";
+  fs::copy_file(H4MK_MARKER_PLUGIN, evil);
+  for (const std::string name : {"null", "dsp"}) {
+    fs::create_directories(dir / "h4mk" / "adapters");
+    fs::copy_file(H4MK_MARKER_PLUGIN, dir / "h4mk" / "adapters" / ("h4mk-adapter-" + name + ".so"));
+  }
+  std::vector<uint8_t> header = {'H', '4', 'A', 'D', uint8_t(evil.string().size())};
+  header.insert(header.end(), evil.string().begin(), evil.string().end());
+  write_file((dir / "path.h4mk").string(), h4core_file_naming(evil.string()));
+  write_file((dir / "relative.h4mk").string(), h4core_file_naming("./evil.so"));
+  write_file((dir / "extradata.h4mk").string(), h4core_file_naming("", header));
+  write_file((dir / "named.h4mk").string(), h4core_file_naming("null"));
+
+  auto in_dir = [&](const std::string& cmd) {
+    return run("cd '" + dir.string() + "' && env -u H4MK_ADAPTER_PATH H4MK_TEST_MARKER='" +
+               marker.string() + "' " + cmd);
+  };
+  for (const std::string f : {"path", "relative", "extradata", "named"}) {
+    SCOPED_TRACE(f);
+    Result r = in_dir(kFfprobe + " -v warning -show_streams " + f + ".h4mk");
+    EXPECT_FALSE(fs::exists(marker)) << r.err;
+    EXPECT_NE(r.out.find("codec_name=h4core_audio"), std::string::npos) << r.out << r.err;
+    r = in_dir(kFfmpeg + " -nostdin -v warning -i " + f + ".h4mk -f null -");
+    EXPECT_FALSE(fs::exists(marker)) << r.err;
+    if (f == "named")  // found in the installed directory, not the planted one
+      EXPECT_EQ(r.status, 0) << r.err;
+    if (f == "path" || f == "relative")
+      EXPECT_NE(r.err.find("is not an adapter name"), std::string::npos) << r.err;
+  }
+  // The user's own path is loaded.
+  Result r = in_dir(kFfmpeg + " -nostdin -v warning -adapter ./evil.so -i named.h4mk -f null -");
+  EXPECT_TRUE(fs::exists(marker)) << r.err;
+}
+
 TEST(FFmpeg, H4coreVideoDecoderLoadsAPluginByPathAndReordersBBlocks) {
   make_sources();
   const std::string plugin = H4MK_ORDER_PLUGIN;

@@ -78,8 +78,7 @@ std::vector<std::string> adapter_search_path();
 // that is not a bare name, Error(kNotFound) naming the places searched,
 // Error(kUnsupportedVersion) on an ABI mismatch, Error(kInvalidArgument) when
 // the plugin refuses its options.
-std::unique_ptr<ModelAdapter> load_adapter(const std::string& name,
-                                           const std::string& options = {},
+std::unique_ptr<ModelAdapter> load_adapter(const std::string& name, const std::string& options = {},
                                            const std::string& config_json = "{}");
 // Loads the plugin at `path`. Only for a path the user gave (a command-line
 // option, a program's own choice): never for text read from a file.
@@ -90,8 +89,7 @@ std::unique_ptr<ModelAdapter> load_adapter_file(const std::string& path,
 // Error(kNotFound) when the plugin has none.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& name, const std::string& options,
                                           const h4mk_tokenizer_params& params);
-std::unique_ptr<Tokenizer> load_tokenizer_file(const std::string& path,
-                                               const std::string& options,
+std::unique_ptr<Tokenizer> load_tokenizer_file(const std::string& path, const std::string& options,
                                                const h4mk_tokenizer_params& params);
 
 }  // namespace h4mk

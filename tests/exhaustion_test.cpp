@@ -1,0 +1,112 @@
+// Small hostile files must not cost time or memory out of proportion to
+// their size (issue "hostile input"). Each case would run for minutes or
+// write gigabytes without its bound; with it, it finishes at once, so the
+// ctest timeout is what catches a regression (no timed assertions here).
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+#include "h4mk/h4mk.h"
+#include "test_util.hpp"
+
+using namespace h4mk;
+using namespace h4mk::test;
+
+namespace {
+
+struct MemoryIo {
+  std::span<const uint8_t> bytes;
+  size_t pos = 0;
+  h4mk_io io() {
+    h4mk_io io{};
+    io.opaque = this;
+    io.read = [](void* o, uint8_t* buf, size_t n) -> int64_t {
+      auto* m = static_cast<MemoryIo*>(o);
+      n = std::min(n, m->bytes.size() - m->pos);
+      std::memcpy(buf, m->bytes.data() + m->pos, n);
+      m->pos += n;
+      return int64_t(n);
+    };
+    io.seek = [](void* o, int64_t off) -> int64_t {
+      auto* m = static_cast<MemoryIo*>(o);
+      if (off < 0 || size_t(off) > m->bytes.size()) return -1;
+      m->pos = size_t(off);
+      return off;
+    };
+    io.size = [](void* o) -> int64_t { return int64_t(static_cast<MemoryIo*>(o)->bytes.size()); };
+    return io;
+  }
+};
+
+// 100,000 metadata keys and as many tags of one track, listed one by one
+// through the C API as ffprobe does: each lookup is constant time (a walk
+// from the start for each index took 43.7 s for 20,000 keys in ffprobe).
+TEST(Exhaustion, ListingManyMetadataKeysIsLinear) {
+  constexpr size_t kKeys = 100000;
+  Track t = h4core_audio_track(8000, 1, "null");
+  for (size_t i = 0; i < kKeys; i++) t.tags["t" + std::to_string(i)] = "v";
+  MemorySink sink;
+  Writer w(sink);
+  w.add_track(t);
+  for (size_t i = 0; i < kKeys; i++) w.set_metadata("k" + std::to_string(i), std::to_string(i));
+  w.finish();
+  auto file = sink.take();
+
+  MemoryIo m{file};
+  h4mk_io io = m.io();
+  h4mk_reader* r = nullptr;
+  ASSERT_EQ(h4mk_reader_open(&r, &io), H4MK_OK) << h4mk_open_error();
+  const char *key, *value;
+  size_t n = 0;
+  while (h4mk_reader_metadata(r, n, &key, &value) == H4MK_OK) n++;
+  EXPECT_EQ(n, kKeys);
+  size_t tags = 0;
+  while (h4mk_reader_track_tag(r, 0, tags, &key, &value) == H4MK_OK) tags++;
+  EXPECT_EQ(tags, kKeys);
+  // The same entry twice gives the same string: nothing piles up per call.
+  const char *k1, *k2;
+  ASSERT_EQ(h4mk_reader_metadata(r, 7, &k1, &value), H4MK_OK);
+  ASSERT_EQ(h4mk_reader_metadata(r, 7, &k2, &value), H4MK_OK);
+  EXPECT_EQ(k1, k2);
+  h4mk_reader_free(r);
+}
+
+// Blocks of one sample each, 59 s apart: each gap is under the 60 s a gap
+// may be filled with silence, but together they asked for unbounded output
+// (an 816-byte file wrote 10.4 GB). The output now stays within twice the
+// audio decoded plus 60 s, and the decode stops with an error naming the
+// track and pts.
+TEST(Exhaustion, DecodedAudioIsBoundedByWhatTheBlocksDecodeTo) {
+  constexpr int64_t kRate = 8000;
+  Track t = h4core_audio_track(uint32_t(kRate), 1, "null");
+  MemorySink sink;
+  Writer w(sink);
+  w.add_track(t);
+  const std::vector<uint8_t> one_sample(2);
+  for (int64_t i = 0; i < 1000; i++)
+    w.write_block({1, BlockType::kI, i * 59 * kRate, i * 59 * kRate, 1}, one_sample);
+  w.finish();
+  auto file = sink.take();
+  ASSERT_LT(file.size(), 100000u);  // and it asked for ~1 GB of silence
+
+  MemorySource src(file);
+  Reader reader(src);
+  auto adapter = load_adapter("null", "", adapter_config_json(*reader.track(1)));
+  uint64_t bytes = 0;
+  const uint64_t bound = 2 * 1000 * 2 + 60 * kRate * 2;  // 2 x decoded + 60 s, s16 mono
+  try {
+    stream_audio_range(reader, 1, kRangeStart, kRangeEnd, *adapter,
+                       [&](const DecodedAudio&, std::span<const uint8_t> s) {
+                         bytes += s.size();
+                         if (bytes > bound) throw std::runtime_error("past the bound");
+                       });
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kCorrupt);
+    EXPECT_NE(std::string(e.what()).find("track 1"), std::string::npos) << e.what();
+  }
+  EXPECT_LE(bytes, bound);
+}
+
+}  // namespace
