@@ -428,5 +428,77 @@ TEST(Cli, SignAndVerifyWithAPublicKey) {
   EXPECT_EQ(h4mk("sign demo.h4mk -o x.h4mk --private-key pub.pem").status, 2);
 }
 
+// Hostile input, at the command line: outputs that name their input, time
+// arguments that do not fit, text that is not UTF-8 or drives the terminal.
+
+TEST(CliHostile, AnOutputNamingItsInputLeavesTheInputWhole) {
+  make_demo();
+  ASSERT_EQ(h4mk("build --demo -o same.h4mk").status, 0);
+  const auto before = bytes("same.h4mk");
+  Result r = h4mk("repair same.h4mk -o same.h4mk");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(bytes("same.h4mk"), before);  // repair of a whole file gives the same bytes
+  ASSERT_EQ(shell("openssl genpkey -algorithm ed25519 -out same-key.pem").status, 0);
+  r = h4mk("sign same.h4mk -o same.h4mk --private-key same-key.pem");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(h4mk("verify same.h4mk").status, 0);
+  auto signed_file = read_all(bytes("same.h4mk"));
+  EXPECT_EQ(signed_file.blocks.size(), read_all(before).blocks.size());
+  ASSERT_EQ(shell("openssl rand -hex 32 > same.key").status, 0);
+  r = h4mk("mask same.h4mk -o same.h4mk --key-file same.key");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(read_all(bytes("same.h4mk")).blocks.size(), signed_file.blocks.size());
+  // A failed command leaves neither a partial output nor a temporary file.
+  r = h4mk("mask no-such-input.h4mk -o never.h4mk --key-file same.key");
+  EXPECT_NE(r.status, 0);
+  EXPECT_FALSE(fs::exists(path("never.h4mk")));
+  for (const auto& e : fs::directory_iterator(dir()))
+    EXPECT_EQ(e.path().string().find(".h4mk-partial-"), std::string::npos) << e.path();
+}
+
+TEST(CliHostile, TimesThatDoNotFitAreRefused) {
+  make_demo();
+  for (const char* t : {"1e308s", "infs", "nans", "1e19ms", "0x10s", "0x10", "1e3", "-infs",
+                        "99999999999999999999", "5e-1s", ".5s", "1.s"}) {
+    Result r = h4mk(std::string("seek demo.h4mk --track 1 --t ") + t);
+    EXPECT_EQ(r.status, 2) << t << ": " << r.err;
+    EXPECT_NE(r.err.find("bad time"), std::string::npos) << t << ": " << r.err;
+  }
+  EXPECT_EQ(h4mk("seek demo.h4mk --track 1 --t 2.5s").status, 0);
+  EXPECT_EQ(h4mk("seek demo.h4mk --track 1 --t 2500ms").status, 0);
+  EXPECT_EQ(h4mk("seek demo.h4mk --track 1 --t -3").status, 4);  // fits; before the first block
+}
+
+// A file's text reaches the terminal escaped, and JSON output of text that
+// is not UTF-8 does not abort.
+TEST(CliHostile, FileTextIsEscapedAndNeverAborts) {
+  Track t = h4core_audio_track(8000, 1, "null");
+  t.name = "name\x1b]0;owned\x07";
+  MemorySink sink;
+  Writer w(sink);
+  w.add_track(t);
+  w.set_note("NOTEXX");
+  w.finish();
+  auto file = sink.take();
+  for (const auto& c : chunk_layout(file)) {
+    if (c.tag != "NOTE") continue;
+    auto at = std::search(file.begin() + long(c.offset), file.begin() + long(c.end),
+                          std::begin("XX"), std::end("XX") - 1);
+    ASSERT_NE(at, file.begin() + long(c.end));
+    at[0] = char(0xff);
+    at[1] = '\x1b';
+    reseal_chunk(file, c.offset);
+  }
+  write_file(path("hostile-text.h4mk"), file);
+  Result r = h4mk("inspect hostile-text.h4mk");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\\x1b]0;owned\\x07"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("NOTE\\xff\\x1b"), std::string::npos) << r.out;
+  r = h4mk("inspect --json hostile-text.h4mk");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(r.j().is_object()) << r.out;
+}
+
 }  // namespace
 }  // namespace h4mk::test

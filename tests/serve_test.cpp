@@ -336,6 +336,16 @@ TEST(Serve, ExportPacksAnUploadWhenAllowed) {
   r = c.Post("/v1/export?block_size=10&fps=fast", raw, "application/octet-stream");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400);
+  // A request for protection is refused, never ignored (it once got plaintext).
+  r = c.Post("/v1/export?block_size=4096&mask=true&master_key_hex=" + std::string(64, 'a'), raw,
+             "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400) << r->body;
+  EXPECT_NE(r->body.find("unknown parameter 'mask'"), std::string::npos) << r->body;
+  EXPECT_NE(r->body.find("nothing was exported"), std::string::npos) << r->body;
+  r = c.Get("/v1/files/demo.h4mk/seek?track=1&t=0&tolerance=5");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400) << r->body;
 }
 
 TEST(Serve, MaskedBlocksStayMaskedWithoutTheKey) {

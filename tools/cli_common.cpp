@@ -1,9 +1,12 @@
 #include "cli_common.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace h4mk::cli {
 
@@ -11,21 +14,31 @@ int64_t parse_time(const std::string& text, const Rational& tb) {
   auto fail = [&] {
     return Failure{kExitUsage, "bad time \"" + text + "\": use 1.5s, 1500ms or a tick count"};
   };
+  // Decimal digits only: no hex, exponents, inf or nan (std::stod takes them all).
+  auto decimal = [](std::string_view v, bool fraction) {
+    if (!v.empty() && v.front() == '-') v.remove_prefix(1);
+    size_t dot = fraction ? v.find('.') : std::string_view::npos;
+    std::string_view whole = v.substr(0, dot);
+    std::string_view frac = dot == std::string_view::npos ? "" : v.substr(dot + 1);
+    auto digits = [](std::string_view d) {
+      return !d.empty() && d.find_first_not_of("0123456789") == std::string_view::npos;
+    };
+    return digits(whole) && (dot == std::string_view::npos || digits(frac));
+  };
+  auto scaled = [&](std::string_view number, long double per_second) {
+    if (!decimal(number, true)) throw fail();
+    long double ticks = std::strtold(std::string(number).c_str(), nullptr) * per_second *
+                        static_cast<long double>(tb.den) / static_cast<long double>(tb.num);
+    if (!std::isfinite(ticks) || std::fabs(ticks) >= 9.2e18L) throw fail();
+    return static_cast<int64_t>(std::llround(ticks));
+  };
+  if (text.size() > 2 && text.compare(text.size() - 2, 2, "ms") == 0)
+    return scaled(std::string_view(text).substr(0, text.size() - 2), 0.001L);
+  if (text.size() > 1 && text.back() == 's')
+    return scaled(std::string_view(text).substr(0, text.size() - 1), 1.0L);
+  if (!decimal(text, false)) throw fail();
   try {
-    size_t used = 0;
-    if (text.size() > 2 && text.compare(text.size() - 2, 2, "ms") == 0) {
-      double ms = std::stod(text.substr(0, text.size() - 2), &used);
-      if (used != text.size() - 2) throw fail();
-      return std::llround(ms / 1000.0 * double(tb.den) / double(tb.num));
-    }
-    if (text.size() > 1 && text.back() == 's') {
-      double s = std::stod(text.substr(0, text.size() - 1), &used);
-      if (used != text.size() - 1) throw fail();
-      return std::llround(s * double(tb.den) / double(tb.num));
-    }
-    long long ticks = std::stoll(text, &used);
-    if (used != text.size()) throw fail();
-    return ticks;
+    return std::stoll(text);
   } catch (const std::logic_error&) {
     throw fail();
   }
@@ -109,20 +122,74 @@ Progress::~Progress() {
   if (on_ && last_ >= 0) std::fprintf(stderr, "\r%*s\r", 40, "");
 }
 
-std::unique_ptr<FileSink> open_output(const std::string& path) {
+OutputFile::OutputFile(const std::string& path) : final_(path) {
   try {
-    return path == "-" ? std::make_unique<FileSink>(stdout) : std::make_unique<FileSink>(path);
+    if (path == "-") {
+      sink_ = std::make_unique<FileSink>(stdout);
+      return;
+    }
+    struct stat st {};
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      sink_ = std::make_unique<FileSink>(path);
+      return;
+    }
+    temp_ = path + ".h4mk-partial-" + std::to_string(::getpid());
+    sink_ = std::make_unique<FileSink>(temp_);
   } catch (const Error& e) {
-    throw Failure{kExitOutput, e.what()};
+    throw Failure{kExitOutput, path + ": " + e.what()};
   }
 }
 
-void close_output(FileSink& sink) {
+OutputFile::~OutputFile() {
+  sink_.reset();
+  if (!temp_.empty()) std::remove(temp_.c_str());
+}
+
+void OutputFile::write(std::span<const uint8_t> data) {
   try {
-    sink.close();
-  } catch (const Error& e) {
-    throw Failure{kExitOutput, e.what()};
+    sink_->write(data);
+  } catch (const Error&) {
+    failed_ = true;
+    throw;
   }
 }
+
+void OutputFile::flush() {
+  try {
+    sink_->flush();
+  } catch (const Error&) {
+    failed_ = true;
+    throw;
+  }
+}
+
+void OutputFile::write_at(uint64_t offset, std::span<const uint8_t> data) {
+  try {
+    sink_->write_at(offset, data);
+  } catch (const Error&) {
+    failed_ = true;
+    throw;
+  }
+}
+
+void OutputFile::commit() {
+  try {
+    sink_->close();
+  } catch (const Error& e) {
+    failed_ = true;
+    throw Failure{kExitOutput, e.what()};
+  }
+  if (temp_.empty()) return;
+  if (std::rename(temp_.c_str(), final_.c_str()) != 0)
+    throw Failure{kExitOutput,
+                  final_ + ": cannot rename " + temp_ + " into place: " + std::strerror(errno)};
+  temp_.clear();
+}
+
+std::unique_ptr<OutputFile> open_output(const std::string& path) {
+  return std::make_unique<OutputFile>(path);
+}
+
+void close_output(OutputFile& sink) { sink.commit(); }
 
 }  // namespace h4mk::cli

@@ -41,10 +41,35 @@ Rational time_base_for_fps(const std::string& fps);
 
 // Opens FILE ("-" = standard input) for reading.
 std::unique_ptr<FileSource> open_input(const std::string& path);
+// An output file written beside its final name and renamed over it by
+// close_output, so a command never truncates its own input (`-o` naming the
+// input) and a failed command leaves no partial file. Standard output ("-")
+// and files that are not regular (a FIFO, /dev/null) are written in place.
+class OutputFile final : public Sink {
+ public:
+  explicit OutputFile(const std::string& path);
+  ~OutputFile() override;  // removes the temporary file unless committed
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+  void write(std::span<const uint8_t> data) override;
+  void flush() override;
+  bool seekable() const override { return sink_->seekable(); }
+  void write_at(uint64_t offset, std::span<const uint8_t> data) override;
+  // Closes and renames into place; throws Failure{kExitOutput}.
+  void commit();
+  // A write to this output failed (so an error is the output's, not the input's).
+  bool failed() const { return failed_; }
+
+ private:
+  std::string final_, temp_;
+  std::unique_ptr<FileSink> sink_;
+  bool failed_ = false;
+};
+
 // Opens FILE ("-" = standard output) for writing; close_output reports what a
 // destructor would swallow. Both throw Failure{kExitOutput}.
-std::unique_ptr<FileSink> open_output(const std::string& path);
-void close_output(FileSink& sink);
+std::unique_ptr<OutputFile> open_output(const std::string& path);
+void close_output(OutputFile& sink);
 
 const Track& require_track(const Reader& r, uint16_t id, const std::string& file);
 

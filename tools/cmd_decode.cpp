@@ -141,7 +141,7 @@ int decode(const Options& o, const std::string& file, std::optional<uint16_t> tr
     summary["bytes"] = bytes;
   }
   if (o.json)
-    std::cout << summary.dump(2) << "\n";
+    std::cout << summary.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   else if (!o.quiet)
     std::fprintf(stderr, "h4mk: decoded %s track %u with adapter %s to %s\n", file.c_str(),
                  unsigned(track.id), adapter->name().c_str(), out.c_str());

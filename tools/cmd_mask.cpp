@@ -62,11 +62,12 @@ void report(const Options& o, const std::string& what, const std::string& in,
                                         {"output", out},
                                         {"blocks", blocks},
                                         {"tracks", tracks}}
-                     .dump(2)
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
   else if (!o.quiet)
     std::fprintf(stderr, "h4mk: %s %s -> %s: %llu blocks, tracks %s\n", what.c_str(), in.c_str(),
-                 out.c_str(), (unsigned long long)blocks, tracks.dump().c_str());
+                 out.c_str(), (unsigned long long)blocks,
+                 tracks.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
 }
 
 }  // namespace
@@ -186,6 +187,7 @@ int sign(const Options& o, const std::string& in, const std::string& out,
     sign_file(*src, *sink, pem);
   } catch (const Error& e) {
     OPENSSL_cleanse(pem.data(), pem.size());
+    if (sink->failed()) throw Failure{kExitOutput, out + ": " + e.what()};
     if (e.code() == ErrorCode::kInvalidArgument)
       throw Failure{kExitUsage, private_key_file + ": " + e.what()};
     throw Failure{e.code() == ErrorCode::kVerifyFailed ? kExitProblems : kExitInput,
@@ -194,7 +196,10 @@ int sign(const Options& o, const std::string& in, const std::string& out,
   OPENSSL_cleanse(pem.data(), pem.size());
   close_output(*sink);
   if (!o.quiet && !o.json) std::fprintf(stderr, "h4mk: signed %s -> %s\n", in.c_str(), out.c_str());
-  if (o.json) std::cout << nlohmann::ordered_json{{"input", in}, {"output", out}}.dump(2) << "\n";
+  if (o.json)
+    std::cout << nlohmann::ordered_json{{"input", in}, {"output", out}}.dump(
+                     2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
   return kExitOk;
 }
 

@@ -11,7 +11,9 @@ using nlohmann::ordered_json;
 
 namespace {
 
-void print_json(const ordered_json& j) { std::cout << j.dump(2) << "\n"; }
+void print_json(const ordered_json& j) {
+  std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+}
 
 ordered_json parse_or_null(const std::string& text) {
   if (text.empty()) return nullptr;
@@ -81,29 +83,31 @@ int inspect(const Options& o, const std::string& file) {
               r.has_index() ? "complete, indexed" : "incomplete (no index)");
   for (const Track& t : r.tracks()) {
     std::printf("  track %u: %s %s, time base %lld/%lld", t.id, track_kind_name(t.kind),
-                t.codec.c_str(), (long long)t.time_base.num, (long long)t.time_base.den);
-    if (!t.name.empty()) std::printf(", \"%s\"", t.name.c_str());
+                printable(t.codec).c_str(), (long long)t.time_base.num, (long long)t.time_base.den);
+    if (!t.name.empty()) std::printf(", \"%s\"", printable(t.name).c_str());
     if (t.mask)
-      std::printf(", masked %s (key id %s)", mask_scheme_name(t.mask->scheme), t.mask->kid.c_str());
+      std::printf(", masked %s (key id %s)", mask_scheme_name(t.mask->scheme),
+                  printable(t.mask->kid).c_str());
     if (auto s = r.summary(t.id))
       std::printf(", %llu blocks, %.3f..%.3f s, %zu index entries",
                   (unsigned long long)s->block_count, seconds(s->start_pts, t.time_base),
                   seconds(s->end_pts, t.time_base), r.index(t.id).size());
     std::printf("\n");
   }
-  if (!r.metadata_json().empty()) std::printf("  metadata: %s\n", r.metadata_json().c_str());
+  if (!r.metadata_json().empty())
+    std::printf("  metadata: %s\n", printable(r.metadata_json()).c_str());
   for (size_t i = 0; i < r.chapters().size(); ++i) {
     const Chapter& c = r.chapters()[i];
     std::printf("  chapter %zu: %.3f", i + 1, seconds(c.start, c.time_base));
     if (c.end) std::printf("..%.3f", seconds(*c.end, c.time_base));
-    std::printf(" s%s%s%s\n", c.title.empty() ? "" : ", \"", c.title.c_str(),
+    std::printf(" s%s%s%s\n", c.title.empty() ? "" : ", \"", printable(c.title).c_str(),
                 c.title.empty() ? "" : "\"");
   }
-  if (!r.safe_json().empty()) std::printf("  safe: %s\n", r.safe_json().c_str());
-  if (!r.note().empty()) std::printf("  note: %s\n", r.note().c_str());
+  if (!r.safe_json().empty()) std::printf("  safe: %s\n", printable(r.safe_json()).c_str());
+  if (!r.note().empty()) std::printf("  note: %s\n", printable(r.note()).c_str());
   std::printf("  veri: %s\n", r.veri_json().empty() ? "absent" : r.veri_json().c_str());
   if (!r.signature_json().empty()) std::printf("  signature: %s\n", r.signature_json().c_str());
-  for (const Damage& d : r.damage()) std::printf("  damage: %s\n", d.message.c_str());
+  for (const Damage& d : r.damage()) std::printf("  damage: %s\n", printable(d.message).c_str());
   return kExitOk;
 }
 
@@ -125,7 +129,8 @@ int list(const Options& o, const std::string& file, std::optional<uint16_t> trac
     if (ev == ReadEvent::kDamage) {
       damage.push_back(r.last_damage());
       if (!o.quiet)
-        std::fprintf(stderr, "h4mk: %s: %s\n", file.c_str(), r.last_damage().message.c_str());
+        std::fprintf(stderr, "h4mk: %s: %s\n", file.c_str(),
+                     printable(r.last_damage().message).c_str());
       continue;
     }
     if (track && b.info.track_id != *track) continue;

@@ -7,13 +7,16 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <initializer_list>
 #include <iostream>
 #include <regex>
+#include <string_view>
 #include <thread>
 
 #include "commands.hpp"
@@ -37,7 +40,8 @@ struct HttpError {
 
 void send_json(httplib::Response& res, const ordered_json& j, int status = 200) {
   res.status = status;
-  res.set_content(j.dump(2) + "\n", "application/json");
+  res.set_content(j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+                  "application/json");
 }
 
 std::string http_date(time_t t) {
@@ -173,6 +177,18 @@ class Service {
     return r;
   }
 
+  // No parameter is ignored: one the endpoint does not take is a 400 naming it
+  // (an ignored mask=true once gave a plaintext export).
+  static void only_params(const httplib::Request& req,
+                          std::initializer_list<std::string_view> known) {
+    for (const auto& [key, value] : req.params)
+      if (std::find(known.begin(), known.end(), key) == known.end())
+        throw HttpError{400, "unknown parameter '" + key + "'" +
+                                 (key == "mask" || key.find("key") != std::string::npos
+                                      ? ": this endpoint does not mask; nothing was exported"
+                                      : "")};
+  }
+
   static std::string param(const httplib::Request& req, const char* key, bool required) {
     if (!req.has_param(key)) {
       if (required) throw HttpError{400, std::string("missing parameter ") + key};
@@ -276,6 +292,7 @@ class Service {
   }
 
   void seek_or_chain(const httplib::Request& req, httplib::Response& res) const {
+    only_params(req, {"track", "t"});
     auto src = open(req.matches[1]);
     auto r = reader(*src);
     const Track& t = track_param(*r, req);
@@ -293,6 +310,7 @@ class Service {
 
   // One block's payload; masked blocks stay masked unless the server has the key.
   void block(const httplib::Request& req, httplib::Response& res) const {
+    only_params(req, {"track", "index", "offset"});
     auto src = open(req.matches[1]);
     auto r = reader(*src);
     std::optional<uint16_t> track;
@@ -318,6 +336,7 @@ class Service {
   // Server-Sent Events, one per block (metadata and base64 payload), read as
   // the client takes them; pace=1 sends each block at its time.
   void stream(const httplib::Request& req, httplib::Response& res) const {
+    only_params(req, {"track", "from", "to", "pace"});
     struct State {
       std::unique_ptr<FileSource> src;
       std::unique_ptr<Reader> reader;
@@ -352,70 +371,79 @@ class Service {
     }
     s->pace = req.has_param("pace") && req.get_param_value("pace") == "1";
     res.set_header("Cache-Control", "no-cache");
-    res.set_chunked_content_provider(
-        "text/event-stream", [this, s](size_t, httplib::DataSink& sink) {
-          Block b;
-          for (;;) {
-            ReadEvent ev;
-            try {
-              ev = s->reader->next(b);
-            } catch (const Error& e) {  // e.g. a masked block that does not authenticate
-              std::string msg =
-                  "event: error\ndata: " + ordered_json{{"error", e.what()}}.dump() + "\n\n";
-              if (!sink.write(msg.data(), msg.size())) return false;
-              continue;
-            }
-            if (ev == ReadEvent::kEnd) {
-              std::string msg =
-                  "event: end\ndata: " + ordered_json{{"blocks", s->sent}}.dump() + "\n\n";
-              sink.write(msg.data(), msg.size());
-              sink.done();
-              return true;
-            }
-            if (ev == ReadEvent::kDamage) {
-              const Damage& d = s->reader->last_damage();
-              std::string msg = "event: damage\ndata: " +
-                                ordered_json{{"offset", d.offset}, {"message", d.message}}.dump() +
-                                "\n\n";
-              if (!sink.write(msg.data(), msg.size())) return false;
-              continue;
-            }
-            if (s->track && b.info.track_id != *s->track) continue;
-            if (b.info.pts < s->from) continue;
-            if (b.info.pts >= s->to) {
-              if (b.info.type == BlockType::kI) {  // nothing later presents before `to`
-                std::string msg =
-                    "event: end\ndata: " + ordered_json{{"blocks", s->sent}}.dump() + "\n\n";
-                sink.write(msg.data(), msg.size());
-                sink.done();
-                return true;
-              }
-              continue;
-            }
-            const Track& t = *s->reader->track(b.info.track_id);
-            if (s->pace) {
-              const double at = seconds(b.info.pts, t.time_base);
-              if (!s->start) {
-                s->start = std::chrono::steady_clock::now();
-                s->first_seconds = at;
-              }
-              std::this_thread::sleep_until(
-                  *s->start + std::chrono::duration<double>(std::max(0.0, at - s->first_seconds)));
-            }
-            ordered_json j = block_json(b, t);
-            j["payload"] = base64(b.data);
-            std::string msg = "event: block\ndata: " + j.dump() + "\n\n";
-            s->sent++;
-            counters_.bytes_sent += msg.size();
-            return sink.write(msg.data(), msg.size());
+    res.set_chunked_content_provider("text/event-stream", [this, s](size_t,
+                                                                    httplib::DataSink& sink) {
+      Block b;
+      for (;;) {
+        ReadEvent ev;
+        try {
+          ev = s->reader->next(b);
+        } catch (const Error& e) {  // e.g. a masked block that does not authenticate
+          std::string msg = "event: error\ndata: " +
+                            ordered_json{{"error", e.what()}}.dump(
+                                -1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                            "\n\n";
+          if (!sink.write(msg.data(), msg.size())) return false;
+          continue;
+        }
+        if (ev == ReadEvent::kEnd) {
+          std::string msg = "event: end\ndata: " +
+                            ordered_json{{"blocks", s->sent}}.dump(
+                                -1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                            "\n\n";
+          sink.write(msg.data(), msg.size());
+          sink.done();
+          return true;
+        }
+        if (ev == ReadEvent::kDamage) {
+          const Damage& d = s->reader->last_damage();
+          std::string msg = "event: damage\ndata: " +
+                            ordered_json{{"offset", d.offset}, {"message", d.message}}.dump(
+                                -1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                            "\n\n";
+          if (!sink.write(msg.data(), msg.size())) return false;
+          continue;
+        }
+        if (s->track && b.info.track_id != *s->track) continue;
+        if (b.info.pts < s->from) continue;
+        if (b.info.pts >= s->to) {
+          if (b.info.type == BlockType::kI) {  // nothing later presents before `to`
+            std::string msg = "event: end\ndata: " +
+                              ordered_json{{"blocks", s->sent}}.dump(
+                                  -1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                              "\n\n";
+            sink.write(msg.data(), msg.size());
+            sink.done();
+            return true;
           }
-        });
+          continue;
+        }
+        const Track& t = *s->reader->track(b.info.track_id);
+        if (s->pace) {
+          const double at = seconds(b.info.pts, t.time_base);
+          if (!s->start) {
+            s->start = std::chrono::steady_clock::now();
+            s->first_seconds = at;
+          }
+          std::this_thread::sleep_until(
+              *s->start + std::chrono::duration<double>(std::max(0.0, at - s->first_seconds)));
+        }
+        ordered_json j = block_json(b, t);
+        j["payload"] = base64(b.data);
+        std::string msg = "event: block\ndata: " +
+                          j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
+        s->sent++;
+        counters_.bytes_sent += msg.size();
+        return sink.write(msg.data(), msg.size());
+      }
+    });
   }
 
   // The seeds' video export: a raw body cut into blocks (pack), returned as .h4mk.
   void upload(const httplib::Request& req, httplib::Response& res) const {
     if (!so_.allow_upload)
       throw HttpError{403, "uploads are disabled: start the server with --allow-upload"};
+    only_params(req, {"block_size", "gop", "fps"});
     const auto block_size = static_cast<uint32_t>(number(req, "block_size", 64u << 20));
     const auto gop =
         static_cast<uint32_t>(req.has_param("gop") ? number(req, "gop", 1u << 20) : 30);

@@ -34,7 +34,7 @@ int verify(const Options& o, const std::string& file, const std::string& public_
                                                     : "absent"},
                                         {"signature", signature},
                                         {"problems", problems}}
-                     .dump(2)
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
   } else {
     for (const Problem& p : v.problems)

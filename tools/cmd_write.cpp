@@ -14,9 +14,9 @@ int build_demo(const Options& o, const std::string& out) {
   demo::DemoStats s = demo::write_demo(*sink);
   close_output(*sink);
   if (o.json)
-    std::cout
-        << nlohmann::ordered_json{{"file", out}, {"blocks", s.blocks}, {"bytes", s.bytes}}.dump(2)
-        << "\n";
+    std::cout << nlohmann::ordered_json{{"file", out}, {"blocks", s.blocks}, {"bytes", s.bytes}}
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
   else if (!o.quiet)
     std::fprintf(stderr, "h4mk: wrote %s: %llu blocks, %llu bytes\n", out.c_str(),
                  (unsigned long long)s.blocks, (unsigned long long)s.bytes);
@@ -78,7 +78,7 @@ int pack(const Options& o, const std::string& raw, const std::string& out, uint3
                                         {"blocks", r.blocks},
                                         {"payload_bytes", r.payload_bytes},
                                         {"bytes", r.bytes}}
-                     .dump(2)
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
   else if (!o.quiet)
     std::fprintf(stderr, "h4mk: packed %llu bytes into %llu blocks (%s)\n",
@@ -101,7 +101,7 @@ int repair(const Options& o, const std::string& in, const std::string& out) {
                                         {"blocks_rejected", rep.blocks_rejected},
                                         {"dropped", dropped},
                                         {"notes", rep.notes}}
-                     .dump(2)
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
   } else if (!o.quiet) {
     std::fprintf(stderr, "h4mk: %s -> %s: %llu blocks kept, %zu damaged regions dropped\n",

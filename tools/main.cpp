@@ -191,11 +191,14 @@ int main(int argc, char** argv) {
     app.exit(e);
     return kExitUsage;
   } catch (const Failure& f) {
-    std::fprintf(stderr, "h4mk: %s\n", f.message.c_str());
+    std::fprintf(stderr, "h4mk: %s\n", printable(f.message).c_str());
     return f.exit;
   } catch (const Error& e) {
-    std::fprintf(stderr, "h4mk: %s: %s\n", file.c_str(), e.what());
+    std::fprintf(stderr, "h4mk: %s: %s\n", printable(file).c_str(), printable(e.what()).c_str());
     return e.code() == ErrorCode::kIo ? kExitOutput : kExitInput;
+  } catch (const std::exception& e) {  // never an abort, whatever a file holds
+    std::fprintf(stderr, "h4mk: %s: %s\n", printable(file).c_str(), printable(e.what()).c_str());
+    return kExitInput;
   }
   return result;
 }

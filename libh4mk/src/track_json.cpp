@@ -62,6 +62,8 @@ std::optional<TrackMask> decode_mask(const json& v, std::string& why) {
       v["kid"].get<std::string>().size() > 64)
     return why = "\"kid\" is not a string of 1..64 characters", std::nullopt;
   m.kid = v["kid"].get<std::string>();
+  for (char c : m.kid)
+    if (c < 0x20 || c > 0x7e) return why = "\"kid\" is not printable ASCII", std::nullopt;
   if (!v.contains("salt") || !decode_hex(v["salt"], m.salt))
     return why = "\"salt\" is not 32 lowercase hex digits", std::nullopt;
   if (!v.contains("check") || !decode_hex(v["check"], m.check))
