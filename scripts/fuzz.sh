@@ -19,13 +19,16 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus"
   cp -n fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null || true
   # Regression: every saved input, once.
-  "$bin" -runs=0 fuzz/corpus/"$t" >"build-fuzz/$t.replay.log" 2>&1 ||
+  # Limits low enough that an input costing memory or time out of proportion
+  # to its few KiB fails (ASan's quarantine alone takes 256 MB).
+  limits=(-timeout=10 -rss_limit_mb=1024 -malloc_limit_mb=512)
+  "$bin" -runs=0 "${limits[@]}" fuzz/corpus/"$t" >"build-fuzz/$t.replay.log" 2>&1 ||
     { tail -n 30 "build-fuzz/$t.replay.log"; echo "fuzz: $t: a saved input fails" >&2; exit 1; }
   # Fuzzing.
   # Whole files stay small so the byte-by-byte resync scans stay fast.
   max_len=65536
   [ "$t" = reader ] && max_len=16384
-  "$bin" -max_total_time="$seconds" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \
+  "$bin" -max_total_time="$seconds" -max_len="$max_len" "${limits[@]}" \
     -artifact_prefix="build-fuzz/artifacts/$t-" "$corpus" >"build-fuzz/$t.log" 2>&1 ||
     { tail -n 40 "build-fuzz/$t.log"; echo "fuzz: $t: crash (see build-fuzz/artifacts)" >&2; exit 1; }
   runs=$(grep -o 'Done [0-9]* runs' "build-fuzz/$t.log" | grep -o '[0-9]*' || echo 0)

@@ -2,6 +2,11 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
+#include <optional>
+#include <queue>
+#include <set>
+#include <vector>
 
 #include "block_group.hpp"
 #include "byte_order.hpp"
@@ -77,42 +82,113 @@ ChunkStatus ChunkReader::peek_chunk(ChunkView& v) {
   return ChunkStatus::kOk;
 }
 
-// A CORE candidate must start with a sane group header for a known track.
-bool ChunkReader::plausible_core_start() {
-  if (stream_.fill(kChunkHeaderSize + kGroupHeaderSize) < kChunkHeaderSize + kGroupHeaderSize)
-    return false;
-  const uint8_t* p = stream_.data();
-  if (load_u32(p + 4) < kGroupHeaderSize) return false;
-  const uint8_t* g = p + kChunkHeaderSize;
-  if (load_u32(g) != kMagicGroup || (g[6] & ~(kGroupUniform | kGroupFixedSize))) return false;
-  uint16_t track = load_u16(g + 4);
-  return track != 0 && (!known_track_ || known_track_(track));
-}
-
+// Scans for the first position where a valid chunk starts, in time linear in
+// the bytes scanned plus O(log n) per candidate position. Each candidate's
+// CRC comes from one running CRC of the scanned bytes: with P(x) the CRC of
+// the first x bytes, a payload [s, e) starting from the head's CRC h has
+// CRC crc32(h, [s, e)), the affine image of P(e) = crc32(P(s), [s, e)). So
+// no byte is passed over twice, whatever sizes the candidates claim (a file
+// of "NOTE" + size headers made the old scan, one CRC per candidate,
+// quadratic: 17.5 s for 2 MiB).
 bool ChunkReader::resync() {
-  constexpr size_t kWindow = 4096;  // small: bisection probes resync often
-  for (;;) {
-    size_t avail = stream_.fill(kWindow);
-    if (avail < kChunkHeaderSize) {
-      stream_.consume(avail);
-      return false;
+  struct Candidate {
+    uint64_t start, payload_end;  // relative to where the scan began
+    uint32_t head_crc, expected;
+    uint32_t crc_at_payload = 0;  // P(start + 12)
+  };
+  enum EventKind { kPayloadStart = 0, kPayloadEnd = 1 };
+  struct Event {
+    uint64_t at;
+    EventKind kind;
+    size_t candidate;
+    bool operator>(const Event& o) const { return at != o.at ? at > o.at : kind > o.kind; }
+  };
+  std::vector<Candidate> candidates;
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> events;
+  std::set<uint64_t> pending;     // starts of candidates not yet decided
+  std::optional<uint64_t> found;  // the earliest start found valid
+  uint64_t base = 0;              // bytes consumed since the scan began
+  uint64_t crc_pos = 0;           // P is known up to here
+  uint32_t crc = 0;               // P(crc_pos)
+  CrcJoin join;
+  const std::optional<uint64_t> total =
+      stream_.size() ? std::optional<uint64_t>(*stream_.size() - stream_.position()) : std::nullopt;
+
+  // Makes bytes [base, at) of the scan available; false at the end of data.
+  auto have = [&](uint64_t at) {
+    const size_t need = size_t(at - base);
+    if (stream_.available() >= need) return true;
+    return stream_.fill(std::max({need, stream_.available() * 2, size_t(64) << 10})) >= need;
+  };
+  auto advance_crc = [&](uint64_t to) {
+    if (to > crc_pos) {
+      crc = crc32(crc, stream_.data() + (crc_pos - base), size_t(to - crc_pos));
+      crc_pos = to;
     }
-    size_t i = 0;
-    bool restart = false;
-    for (; i + kChunkHeaderSize <= avail; ++i) {
-      Tag tag = load_u32(stream_.data() + i);
-      if (!is_known_tag(tag)) continue;
-      stream_.consume(i);
-      if (tag != kTagCore || plausible_core_start()) {
-        ChunkView v;
-        if (peek_chunk(v) == ChunkStatus::kOk) return true;
+  };
+  auto done = [&]() {  // the earliest undecided or valid start is a valid one
+    return found && (pending.empty() || *pending.begin() > *found);
+  };
+
+  for (uint64_t i = 0;; ++i) {
+    // Decide what ends here, in order.
+    while (!events.empty() && events.top().at <= i) {
+      const Event e = events.top();
+      events.pop();
+      Candidate& c = candidates[e.candidate];
+      advance_crc(e.at);
+      if (e.kind == kPayloadStart) {
+        c.crc_at_payload = crc;
+        events.push({c.payload_end, kPayloadEnd, e.candidate});
+        continue;
       }
-      stream_.consume(1);  // not a chunk after all; keep scanning after it
-      restart = true;
-      break;
+      pending.erase(c.start);
+      const uint64_t n = c.payload_end - c.start - kChunkHeaderSize;
+      if (join.continue_from(c.head_crc, c.crc_at_payload, crc, n) == c.expected &&
+          (!found || c.start < *found))
+        found = c.start;
     }
-    if (!restart) stream_.consume(i);
+    if (done()) break;
+    if (events.empty()) {  // nothing to check: the running CRC may start afresh here
+      crc_pos = i;
+      crc = 0;
+    }
+    // Drop what no candidate needs any more.
+    const uint64_t keep =
+        std::min({i, crc_pos, pending.empty() ? i : *pending.begin(), found.value_or(i)});
+    if (keep - base >= (size_t(64) << 10)) {
+      stream_.consume(size_t(keep - base));
+      base = keep;
+    }
+    if (!have(i + 1)) break;                             // the data ends
+    if (found || !have(i + kChunkHeaderSize)) continue;  // later starts cannot win
+    const uint8_t* p = stream_.data() + (i - base);
+    const Tag tag = load_u32(p);
+    if (!is_known_tag(tag)) continue;
+    const ChunkHeader h = parse_chunk_header(p);
+    if (h.size > size_limit_for(tag, limits_) || (tag == kTagTail && h.size != kTailPayloadSize))
+      continue;
+    const uint64_t end = i + kChunkHeaderSize + h.size;
+    if (total && end > *total) continue;  // runs past the end of the file
+    if (tag == kTagCore) {                // a sane group header for a known track, before any CRC
+      if (h.size < kGroupHeaderSize || !have(i + kChunkHeaderSize + kGroupHeaderSize)) continue;
+      p = stream_.data() + (i - base);
+      const uint8_t* g = p + kChunkHeaderSize;
+      const uint16_t track = load_u16(g + 4);
+      if (load_u32(g) != kMagicGroup || (g[6] & ~(kGroupUniform | kGroupFixedSize)) || track == 0 ||
+          (known_track_ && !known_track_(track)))
+        continue;
+    }
+    candidates.push_back({i, end, head_crc_(p), h.crc});
+    pending.insert(i);
+    events.push({i + kChunkHeaderSize, kPayloadStart, candidates.size() - 1});
   }
+  if (!found) {
+    stream_.consume(stream_.available());
+    return false;
+  }
+  stream_.consume(size_t(*found - base));
+  return true;
 }
 
 }  // namespace h4mk::detail

@@ -66,7 +66,6 @@ class ChunkReader {
   void consume(const ChunkView& v);
 
  private:
-  bool plausible_core_start();
   ChunkStream& stream_;
   const ReaderLimits& limits_;
   std::function<bool(uint16_t)> known_track_;
