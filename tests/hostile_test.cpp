@@ -167,7 +167,12 @@ TEST_F(Hostile, CountsThatDoNotFit) {
   g.push_back(0);  // flags
   g.push_back(0);  // size 0
   expect_group_damage(g, ErrorCode::kLimitExceeded, "block_count");
-  auto ok = group_header(kGroupUniform | kGroupFixedSize, 65536);
+  // Nor within the limit: a group of empty payloads holds one block (§5.3).
+  auto empties = group_header(kGroupUniform | kGroupFixedSize, 65536);
+  empties.push_back(0);
+  empties.push_back(0);
+  expect_group_damage(empties, ErrorCode::kCorrupt, "may hold only one");
+  auto ok = group_header(kGroupUniform | kGroupFixedSize, 1);
   ok.push_back(0);
   ok.push_back(0);
   EXPECT_TRUE(damage_of(file_with_group(ok)).empty());

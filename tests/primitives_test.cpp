@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <random>
 
 #include "../libh4mk/src/base64.hpp"
@@ -325,6 +326,11 @@ TEST(BlockGroup, DecodedGroupReusedAcrossLayoutsMatchesRecordsAndScan) {
                         kind == 0 ? 5u : uint32_t(rng() % 9)});
       pts = p;
     }
+    // Empty payloads, but not all of them: a group of only empty payloads
+    // holds one block (FORMAT.md §5.3).
+    if (blocks.size() > 1 && std::all_of(blocks.begin(), blocks.end(),
+                                         [](const PendingBlock& b) { return b.size == 0; }))
+      blocks.back().size = 1;
     std::vector<uint8_t> payloads, enc;
     for (const auto& b : blocks) payloads.resize(payloads.size() + b.size, 0x5C);
     encode_group(9, 2, blocks, payloads, enc);
@@ -530,6 +536,10 @@ TEST(GroupBuilder, MakesTheBytesOfTheAllAtOnceEncoding) {
       for (uint32_t k = 0; k < s; ++k) payloads.push_back(uint8_t(tag + k));
       blocks.push_back({b, s, side});
       pts = b.pts + b.duration;
+    }
+    if (n > 1 && payloads.empty()) {  // all empty: a group of them holds one block (§5.3)
+      blocks.back().size = 1;
+      payloads.push_back(0xEE);
     }
     const std::vector<uint8_t> want = encode_all_at_once(20, blocks, payloads);
     layouts[want[6]] += 1;

@@ -144,6 +144,12 @@ UniformHead read_uniform_head(const GroupHeader& g, int64_t default_duration, ui
     u.fixed_size = c.size(0);
     if (uint64_t(u.fixed_size) * g.block_count != c.left())
       corrupt(chunk_offset, "FIXED_SIZE payloads do not fill the chunk exactly");
+    // Every other group spends at least a byte per block; this one would
+    // spend none, so it holds one block (§5.3): 65,536 empty blocks in 34
+    // bytes cost ffprobe 1.5 GB.
+    if (u.fixed_size == 0 && g.block_count > 1)
+      corrupt(chunk_offset, "a FIXED_SIZE group of empty payloads holds " +
+                                std::to_string(g.block_count) + " blocks; it may hold only one");
   }
   // Block i starts at pts + i * duration (duration >= 0): the first i past
   // INT64_MAX, from the room above the group's pts, in unsigned arithmetic.

@@ -284,8 +284,12 @@ struct Writer::Impl {
   void add_to_group(TrackState& ts, const BlockInfo& b, std::span<const uint8_t> payload,
                     std::span<const uint8_t> side) {
     GroupBuilder& group = *ts.group;
+    // An empty block after only empty blocks starts a group: a group of
+    // empty payloads holds one block (docs/FORMAT.md §5.3).
+    const bool empty_after_empty = group.data_bytes() == 0 && payload.size() + side.size() == 0;
     if (!group.empty() &&
-        (group.data_bytes() + payload.size() + side.size() > opt.max_group_bytes ||
+        (empty_after_empty ||
+         group.data_bytes() + payload.size() + side.size() > opt.max_group_bytes ||
          group.block_count() >= opt.max_group_blocks ||
          b.dts - group.first().dts >= ts.max_group_ticks))
       close_group(ts);
@@ -360,7 +364,8 @@ struct Writer::Impl {
   uint32_t blocks_that_close_nothing(const TrackState& ts, const BlockInfo& b, size_t size,
                                      uint32_t left) const {
     const GroupBuilder& group = *ts.group;
-    if (group.empty() || left == 0) return 0;  // the group was closed: a new one starts
+    if (group.empty() || left == 0) return 0;            // the group was closed: a new one starts
+    if (size == 0 && group.data_bytes() == 0) return 0;  // empty blocks: a group each
     uint64_t n = left;
     // Bytes: each stays under max_group_bytes once added (a block reaching
     // it closes the group after itself, and goes through add_block).
