@@ -337,6 +337,7 @@ TEST_F(Hostile, VersionsAndUnknownChunks) {
   grp.insert(grp.end(), {0x00, 0x01, 0xAA, 0xBB});
   append_chunk(g, "CORE", grp);
   append_text(g, "ZZZZ", "future block data");
+  grp.back() = 0xBC;  // another group (the same one again would be a duplicate)
   append_chunk(g, "CORE", grp);
   MemorySource src(g);
   Reader r(src);

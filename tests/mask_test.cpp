@@ -10,7 +10,9 @@
 #include <set>
 #include <unordered_set>
 
+#include "../libh4mk/src/block_group.hpp"
 #include "../libh4mk/src/byte_order.hpp"
+#include "../libh4mk/src/chunk.hpp"
 #include "test_util.hpp"
 
 namespace h4mk::test {
@@ -339,6 +341,57 @@ TEST(Mask, DecodeChainComesOutUnmasked) {
 
 // --- the checked-in vector against raw OpenSSL (docs/FORMAT.md §13) ---
 
+// Every block of a masked track is masked (FORMAT.md §13): a plain block
+// injected by someone without the key (a well-formed group with a good CRC)
+// is damage to the reader, with or without the key, a problem to verify, and
+// never handed out; the writer refuses to make one.
+TEST(Mask, APlainBlockInjectedIntoAMaskedTrackIsRefused) {
+  const auto blocks = make_stream({});
+  const MaskKey key = key_of(1);
+  const auto good = write_masked(blocks, key);
+  const auto layout = chunk_layout(good);
+  uint64_t veri_at = 0;
+  for (const auto& c : layout)
+    if (c.tag == "VERI") veri_at = c.offset;
+  ASSERT_GT(veri_at, 0u);
+  // A plain I block on track 2 (gcm) after its last block.
+  const std::vector<uint8_t> plain = {'f', 'o', 'r', 'g', 'e', 'd'};
+  const detail::PendingBlock forged{
+      {2, BlockType::kI, int64_t(1) << 40, int64_t(1) << 40, 1}, uint32_t(plain.size()), 0};
+  std::vector<uint8_t> group;
+  detail::encode_group(2, 0, {&forged, 1}, plain, group);
+  const auto head = detail::make_chunk_header(detail::kTagCore, group);
+  std::vector<uint8_t> f(good.begin(), good.begin() + long(veri_at));
+  f.insert(f.end(), head.begin(), head.end());
+  f.insert(f.end(), group.begin(), group.end());
+  f.insert(f.end(), good.begin() + long(veri_at), good.end());
+
+  for (bool with_key : {false, true}) {
+    ReadBack r = with_key ? read_with_key(f, key) : read_all(f);
+    for (const auto& b : r.blocks) EXPECT_NE(b.info.pts, int64_t(1) << 40) << "handed out";
+    if (!with_key) {
+      ASSERT_FALSE(r.damage.empty());
+      EXPECT_EQ(r.damage[0].offset, veri_at);
+      EXPECT_NE(r.damage[0].message.find("holds a plain block"), std::string::npos);
+    }
+  }
+  MemorySource src(f);
+  VerifyReport v = verify(src);
+  EXPECT_TRUE(std::any_of(v.problems.begin(), v.problems.end(), [&](const Problem& p) {
+    return p.offset == veri_at && p.message.find("holds a plain block") != std::string::npos;
+  }));
+
+  // The writer: a track declared with mask parameters takes no plain block.
+  {
+    MemorySource s2(good);
+    Reader reader(s2);
+    MemorySink sink;
+    Writer w(sink);
+    for (const auto& t : reader.tracks()) w.add_track(t);
+    EXPECT_THROW(w.write_block({2, BlockType::kI, 0, 0, 1}, plain), Error);
+  }
+}
+
 std::vector<uint8_t> raw_hkdf(std::span<const uint8_t> key, std::span<const uint8_t> salt,
                               const std::string& info, size_t n) {
   EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr);
@@ -408,8 +461,8 @@ TEST(MaskVector, EnvelopesAreWhatTheSpecSaysInRawOpenSSL) {
     EVP_CIPHER_CTX_free(ctx);
     plains.emplace_back(out.begin(), out.end());
   }
-  EXPECT_EQ(plains,
-            (std::vector<std::string>{"token block 0", "token block 1", "pan:+3", "zoom:1.5"}));
+  EXPECT_EQ(plains, (std::vector<std::string>{"token block 0", "token block 1", "token block 2",
+                                              "pan:+3", "zoom:1.5"}));
 }
 
 }  // namespace

@@ -184,6 +184,26 @@ TEST(Recovery, DuplicatedChunkIsReportedAndItsBlocksComeOnce) {
   }));
 }
 
+// The same group again right after itself: its first dts equals the last dts
+// read, so only its CRC tells it is a copy (FORMAT.md §9.4).
+TEST(Recovery, AGroupRepeatedRightAfterItselfComesOnce) {
+  const auto good = read_file(std::string(H4MK_VECTORS_DIR) + "/multitrack.h4mk");
+  ChunkExtent last{};
+  for (const auto& c : chunk_layout(good))
+    if (c.tag == "CORE") last = c;
+  ASSERT_EQ(last.tag, "CORE");
+  std::vector<uint8_t> f(good.begin(), good.begin() + long(last.end));
+  f.insert(f.end(), good.begin() + long(last.offset), good.begin() + long(last.end));
+  f.insert(f.end(), good.begin() + long(last.end), good.end());
+  ReadBack r = read_all(f);
+  EXPECT_TRUE(r.blocks == read_all(good).blocks) << "every block exactly once";
+  ASSERT_EQ(r.damage.size(), 1u);
+  EXPECT_EQ(r.damage[0].offset, last.end);
+  EXPECT_NE(r.damage[0].message.find("duplicated or misplaced"), std::string::npos);
+  MemorySource src(f);
+  EXPECT_FALSE(verify(src).ok());
+}
+
 TEST(Recovery, ReorderedChunksLoseOnlyTheMisplacedGroup) {
   SmallFile s = small_file(many_groups());
   auto video = cores_of_track(s, 2);

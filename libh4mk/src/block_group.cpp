@@ -311,6 +311,13 @@ long DecodedGroup::last_key_at_or_before(int64_t t) const {
   return long(std::min<uint64_t>(steps, count_ - 1));
 }
 
+bool DecodedGroup::any_plain() const {
+  if (layout_ != Layout::kRecords) return count_ && !first_.masked;
+  for (size_t i = 0; i < count_; ++i)
+    if (!records_[i].info.masked) return true;
+  return false;
+}
+
 GroupSummary summarize_group(std::span<const uint8_t> payload, int64_t default_duration,
                              uint32_t max_blocks, uint64_t chunk_offset) {
   return summarize_group(payload, decode_group_header(payload, chunk_offset), default_duration,
@@ -328,6 +335,7 @@ GroupSummary summarize_group(std::span<const uint8_t> payload, const GroupHeader
     walk_records(g, default_duration, chunk_offset, c, [&](const RecordFields& r) {
       fold_block(s, (r.flags & kBlockTypeMask) == uint8_t(BlockType::kI), r.pts, r.dts, r.duration,
                  first);
+      s.any_plain |= !(r.flags & kBlockMasked);
       first = false;
     });
     c.expect_end();
@@ -344,6 +352,7 @@ GroupSummary summarize_group(std::span<const uint8_t> payload, const GroupHeader
   const int64_t last_pts =
       int64_t(uint64_t(g.pts) + uint64_t(g.block_count - 1) * uint64_t(u.duration));
   const bool is_key = (u.flags & kBlockTypeMask) == uint8_t(BlockType::kI);
+  s.any_plain = !(u.flags & kBlockMasked);
   fold_block(s, is_key, g.pts, g.pts, u.duration, true);
   if (g.block_count > 1) fold_block(s, is_key, last_pts, last_pts, u.duration, false);
   return s;

@@ -74,6 +74,8 @@ class DecodedGroup {
  public:
   size_t size() const { return count_; }
   bool empty() const { return count_ == 0; }
+  // Some block is not MASKED.
+  bool any_plain() const;
   void clear() { count_ = 0; }
   uint16_t track_id() const { return first_.track_id; }
 
@@ -156,6 +158,7 @@ struct GroupSummary {
   int64_t max_end;  // of pts + duration, INT64_MAX where that overflows
   int64_t first_dts, last_dts;
   bool out_of_bounds;  // a pts, dts or duration of 2^62 or more in magnitude
+  bool any_plain;      // some block is not MASKED (summarize_group only)
 };
 
 // Adds one block, in group order, to a summary (`first`: the group's first).

@@ -82,6 +82,7 @@ struct Reader::Impl {
   // Per track slot, the dts of the last group read since the last
   // reposition (a vector: a seek clears it without freeing or allocating).
   std::vector<std::optional<int64_t>> last_dts;
+  std::vector<uint32_t> last_group_crc;  // per track slot, with last_dts
 
   // Unmasking (set_mask_key): one cipher per keyed track, one reused buffer.
   std::unordered_map<uint16_t, std::unique_ptr<BlockMasker>> maskers;
@@ -158,6 +159,7 @@ struct Reader::Impl {
     tracks = decode_tracks(trak_json, v.offset, opt.limits);
     for (size_t i = 0; i < tracks.size(); ++i) slot_of_id[tracks[i].id] = i;
     last_dts.assign(tracks.size(), std::nullopt);
+    last_group_crc.assign(tracks.size(), 0);
     stream.consume(v.total());
 
     // META, SAFE, NOTE (and chunks of tags this reader does not know) come
@@ -256,8 +258,15 @@ struct Reader::Impl {
       const size_t track_slot = slot->second;
       decode_group(v.payload, tracks[track_slot].default_duration, opt.limits.max_blocks_per_group,
                    v.offset, group);
-      check_order(track_slot, v.offset);
+      check_order(track_slot, v);
+      if (tracks[track_slot].mask && group.any_plain())
+        throw Error(ErrorCode::kCorrupt,
+                    "CORE chunk at offset " + std::to_string(v.offset) + ": track " +
+                        std::to_string(g.track_id) +
+                        " is masked, but this group holds a plain block (FORMAT.md §13)",
+                    v.offset);
       last_dts[track_slot] = group.info(group.size() - 1).dts;
+      last_group_crc[track_slot] = v.header.crc;
     } catch (const Error& e) {
       group.clear();
       record(v.offset, v.total(), e.code(), e.what());
@@ -274,10 +283,14 @@ struct Reader::Impl {
   // dts never goes back within a track (§5.5): a group that starts before
   // the track's last block read is a duplicated or misplaced chunk, whose
   // blocks must not be handed out a second time or out of order.
-  void check_order(size_t track_slot, uint64_t offset) const {
+  // A group that starts at the track's last dts and has the last group's
+  // CRC is that group again: a copy that equal dts alone cannot tell apart.
+  void check_order(size_t track_slot, const ChunkView& v) const {
+    const uint64_t offset = v.offset;
     const std::optional<int64_t>& last = last_dts[track_slot];
     const int64_t first_dts = group.info(0).dts;
-    if (last && first_dts < *last)
+    if (last &&
+        (first_dts < *last || (first_dts == *last && v.header.crc == last_group_crc[track_slot])))
       throw Error(ErrorCode::kCorrupt,
                   "CORE chunk at offset " + std::to_string(offset) + ": track " +
                       std::to_string(tracks[track_slot].id) + " goes back in time (dts " +

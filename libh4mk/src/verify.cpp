@@ -75,6 +75,7 @@ class Verifier {
   struct TrackState {
     Track track;
     std::optional<int64_t> last_dts;  // of its last group, once it has one
+    uint32_t last_crc = 0;            // that group's chunk CRC
     SeekTable rebuilt;                // the index the groups call for
   };
 
@@ -197,13 +198,20 @@ class Verifier {
       chain_.allow_thread();
     }
     report_.blocks += g.header.block_count;
-    if (track->last_dts && g.first_dts < *track->last_dts)
+    if (track->last_dts && (g.first_dts < *track->last_dts ||
+                            (g.first_dts == *track->last_dts && v.header.crc == track->last_crc)))
       problem(v.offset, kTagCore, ErrorCode::kCorrupt,
               "CORE chunk at offset " + std::to_string(v.offset) + ": track " +
                   std::to_string(g.header.track_id) + " goes back in time (dts " +
                   std::to_string(g.first_dts) + " after " + std::to_string(*track->last_dts) +
                   "): a duplicated or misplaced chunk");
     track->last_dts = g.last_dts;
+    track->last_crc = v.header.crc;
+    if (track->track.mask && g.any_plain)
+      problem(v.offset, kTagCore, ErrorCode::kCorrupt,
+              "CORE chunk at offset " + std::to_string(v.offset) + ": track " +
+                  std::to_string(g.header.track_id) +
+                  " is masked, but this group holds a plain block (FORMAT.md §13)");
     add_group(track->rebuilt, g, v.offset);
     if (g.out_of_bounds)
       problem(v.offset, kTagCore, ErrorCode::kCorrupt,

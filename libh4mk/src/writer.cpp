@@ -244,6 +244,9 @@ struct Writer::Impl {
     if (size > kMaxGroupPayload - 64 || side.size() > kMaxGroupPayload - 64 - size)
       reject(b, "payload of " + std::to_string(size) + " bytes is too large");
     if (!side.empty() && !valid_side_data(side)) reject(b, "side data entries are malformed");
+    // Every block of a masked track is masked (docs/FORMAT.md §13).
+    if (ts.track.mask && !ts.masker && !b.masked)
+      reject(b, "a plain block on a masked track (give the writer the track's key to mask it)");
   }
 
   [[noreturn, gnu::cold, gnu::noinline]] void reject_track(const BlockInfo& info) const {
