@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
 
 #include "test_util.hpp"
 
@@ -498,6 +500,63 @@ TEST(CliHostile, FileTextIsEscapedAndNeverAborts) {
   r = h4mk("inspect --json hostile-text.h4mk");
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(r.j().is_object()) << r.out;
+}
+
+// mask, unmask and repair keep everything they do not mean to change: META,
+// SAFE (but for the mask summary the writer owns), NOTE, chapters with their
+// tags, and each track's fields and tags (but for its mask parameters).
+TEST(CliHostile, RewritesKeepEveryHeaderChunk) {
+  Track t = h4core_audio_track(8000, 1, "null");
+  t.name = "voice";
+  t.tags["lang-detail"] = "en-GB";
+  MemorySink sink;
+  Writer w(sink);
+  w.add_track(t);
+  w.set_metadata("title", "all chunks");
+  w.set_safe_json(R"({"policy":"keep me"})");
+  w.set_note("a note");
+  Chapter c;
+  c.start = 0;
+  c.end = 500;
+  c.title = "one";
+  c.tags["artist"] = "someone";
+  w.add_chapter(c);
+  c.start = 500;
+  c.end.reset();
+  c.title = "two";
+  w.add_chapter(c);
+  const std::vector<uint8_t> pcm(320);
+  for (int i = 0; i < 20; i++) w.write_block({1, BlockType::kI, i * 160, i * 160, 160}, pcm);
+  w.finish();
+  write_file(path("chunks.h4mk"), sink.take());
+  ASSERT_EQ(shell("openssl rand -hex 32 > chunks.key").status, 0);
+  ASSERT_EQ(h4mk("mask chunks.h4mk -o chunks-masked.h4mk --key-file chunks.key").status, 0);
+  ASSERT_EQ(h4mk("unmask chunks-masked.h4mk -o chunks-plain.h4mk --key-file chunks.key").status, 0);
+  ASSERT_EQ(h4mk("repair chunks-plain.h4mk -o chunks-repaired.h4mk").status, 0);
+
+  auto open_file = [](const std::string& name) {
+    auto bytes = std::make_shared<std::vector<uint8_t>>(read_file(path(name)));
+    auto src = std::make_shared<MemorySource>(*bytes);
+    return std::make_tuple(bytes, src, std::make_shared<Reader>(*src));
+  };
+  auto [b0, s0, want] = open_file("chunks.h4mk");
+  auto safe_without_mask = [](const Reader& r) {
+    auto j = json::parse(r.safe_json());
+    j.erase("mask");
+    return j;
+  };
+  for (const char* name : {"chunks-masked.h4mk", "chunks-plain.h4mk", "chunks-repaired.h4mk"}) {
+    SCOPED_TRACE(name);
+    auto [b, s, got] = open_file(name);
+    EXPECT_EQ(got->metadata_json(), want->metadata_json());
+    EXPECT_EQ(safe_without_mask(*got), safe_without_mask(*want));
+    EXPECT_EQ(got->note(), want->note());
+    EXPECT_EQ(got->chapters(), want->chapters());
+    ASSERT_EQ(got->tracks().size(), 1u);
+    Track g = got->tracks()[0];
+    g.mask.reset();
+    EXPECT_EQ(g, want->tracks()[0]);
+  }
 }
 
 }  // namespace

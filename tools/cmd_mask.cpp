@@ -49,12 +49,6 @@ uint64_t copy_blocks(const Options& o, Source& src, Reader& r, Writer& w) {
   return n;
 }
 
-void copy_header(const Reader& r, Writer& w) {
-  if (!r.metadata_json().empty()) w.set_metadata_json(r.metadata_json());
-  if (!r.safe_json().empty()) w.set_safe_json(r.safe_json());
-  if (!r.note().empty()) w.set_note(r.note());
-}
-
 void report(const Options& o, const std::string& what, const std::string& in,
             const std::string& out, uint64_t blocks, const nlohmann::ordered_json& tracks) {
   if (o.json)

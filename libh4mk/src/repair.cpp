@@ -1,6 +1,7 @@
 // repair(): every intact block of a cut or damaged file, rewritten through the
 // normal writer so the result is complete and indexed.
 #include "h4mk/verify.hpp"
+#include "h4mk/writer.hpp"
 
 namespace h4mk {
 
@@ -9,9 +10,7 @@ RepairReport repair(Source& in, Sink& out, const WriterOptions& options) {
   Reader reader(in);
   Writer writer(out, options);
   for (const Track& t : reader.tracks()) writer.add_track(t);
-  if (!reader.metadata_json().empty()) writer.set_metadata_json(reader.metadata_json());
-  if (!reader.safe_json().empty()) writer.set_safe_json(reader.safe_json());
-  if (!reader.note().empty()) writer.set_note(reader.note());
+  copy_header(reader, writer);
 
   Block b;
   for (ReadEvent ev; (ev = reader.next(b)) != ReadEvent::kEnd;) {

@@ -84,4 +84,13 @@ class Writer {
   std::unique_ptr<Impl> impl_;
 };
 
+class Reader;
+
+// What a command that rewrites a file keeps besides tracks and blocks: META,
+// SAFE, NOTE and the chapters (with their tags), copied from `from` into `to`
+// before its first block. (SIGN cannot stay valid over new bytes, HINT, VERI,
+// TSEK and TAIL are the writer's own, and chunks of unknown tags are not
+// kept by readers.)
+void copy_header(const Reader& from, Writer& to);
+
 }  // namespace h4mk
