@@ -207,6 +207,36 @@ class NoGoingBackSink final : public Sink {
   std::vector<uint8_t> bytes;
 };
 
+// A HINT whose summaries no file of its size can have (a block count above
+// the byte count, INT64_MIN frames in ffprobe; pts going backwards; a
+// timestamp past §5.5's bounds) is damage at open and ignored: the summaries
+// come from the index.
+TEST(Hint, OneThatCannotDescribeTheFileIsIgnoredAtOpen) {
+  auto spec = three_tracks();
+  auto file = write_stream(test_tracks(spec), make_stream(spec));
+  const auto want = indexed_summaries(file);
+  const uint64_t at = chunk_at(file, "HINT");
+  const uint16_t id = test_tracks(spec)[0].id;
+  // Track 1's summary: block_count at +28, start_pts at +36, end_pts at +44.
+  const std::pair<size_t, uint64_t> lies[] = {{28, uint64_t(1) << 63},    // more blocks than bytes
+                                              {28, file.size() + 1},      // likewise
+                                              {36, uint64_t(INT64_MAX)},  // starts after it ends
+                                              {44, uint64_t(INT64_MAX)},  // ends past 2^63 - 2
+                                              {20, file.size()}};  // the index starts at the end
+  for (const auto& [field, value] : lies) {
+    SCOPED_TRACE(field);
+    auto forged = file;
+    store_u64(&forged[at + field], value);
+    reseal_chunk(forged, at);
+    MemorySource src(forged);
+    Reader r(src);
+    ASSERT_FALSE(r.damage().empty());
+    EXPECT_NE(r.damage()[0].message.find("HINT chunk at offset " + std::to_string(at)),
+              std::string::npos);
+    EXPECT_EQ(r.summary(id), want[0]);  // from the index
+  }
+}
+
 TEST(Hint, FailingToFillItInLosesNoBlock) {
   auto spec = three_tracks();
   auto tracks = test_tracks(spec);

@@ -205,6 +205,25 @@ struct Reader::Impl {
       Hint h = decode_hint(v.payload, tracks.size(), v.offset);
       const auto size = stream.size();
       if (h.file_size == 0 || (size && *size != h.file_size)) return;
+      // What can be checked without reading the end: a HINT that fails this
+      // is no writer's, and is ignored (the index is read instead).
+      if (h.index_offset >= h.file_size)
+        throw Error(ErrorCode::kCorrupt, "HINT chunk at offset " + std::to_string(v.offset) +
+                                             ": index offset " + std::to_string(h.index_offset) +
+                                             " is past the file's end");
+      for (size_t i = 0; i < h.tracks.size(); ++i) {
+        const TrackSummary& t = h.tracks[i];
+        // Every block takes at least a byte (§5.3); timestamps stay within §5.5's bounds.
+        const int64_t bound = 2 * kMaxTimestamp;
+        if (t.block_count > h.file_size || t.start_pts > t.end_pts || t.start_pts < -bound ||
+            t.end_pts > bound || (t.block_count == 0 && (t.start_pts || t.end_pts)))
+          throw Error(ErrorCode::kCorrupt,
+                      "HINT chunk at offset " + std::to_string(v.offset) + ": track " +
+                          std::to_string(tracks[i].id) + "'s summary (" +
+                          std::to_string(t.block_count) + " blocks, pts " +
+                          std::to_string(t.start_pts) + ".." + std::to_string(t.end_pts) +
+                          ") cannot describe a file of " + std::to_string(h.file_size) + " bytes");
+      }
       hint = std::move(h);
       hint_offset = v.offset;
     } catch (const Error& e) {
