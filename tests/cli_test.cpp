@@ -450,6 +450,11 @@ TEST(CliHostile, AnOutputNamingItsInputLeavesTheInputWhole) {
   r = h4mk("mask same.h4mk -o same.h4mk --key-file same.key");
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(read_all(bytes("same.h4mk")).blocks.size(), signed_file.blocks.size());
+  // A key on the command line works, with a warning that it shows in ps.
+  const std::string hex = shell("cat same.key").out.substr(0, 64);
+  r = h4mk("unmask same.h4mk -o same-plain.h4mk --key " + hex);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("prefer --key-file"), std::string::npos) << r.err;
   // A failed command leaves neither a partial output nor a temporary file.
   r = h4mk("mask no-such-input.h4mk -o never.h4mk --key-file same.key");
   EXPECT_NE(r.status, 0);

@@ -45,6 +45,7 @@ class ServeProcess {
   ~ServeProcess() {
     if (pid_ > 0) stop();
   }
+  pid_t pid() const { return pid_; }
   ServeProcess(const ServeProcess&) = delete;
   ServeProcess& operator=(const ServeProcess&) = delete;
 

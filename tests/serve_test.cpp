@@ -12,8 +12,11 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "serve_process.hpp"
@@ -395,4 +398,31 @@ TEST(Serve, SigtermStopsItCleanlyWhileAClientIsConnected) {
 }
 
 }  // namespace
+// A key given with --key is gone from the process list once parsed, and a
+// server holding a key leaves no core dump.
+TEST(Serve, AKeyOnTheCommandLineLeavesTheProcessList) {
+  const std::string hex(64, 'c');
+  Server srv({"--key", hex});
+  ASSERT_GT(srv.pid(), 0);
+  auto c = srv.client();
+  auto r = c.Get("/health");
+  ASSERT_TRUE(r);
+  std::ifstream cmdline("/proc/" + std::to_string(srv.pid()) + "/cmdline", std::ios::binary);
+  std::string args((std::istreambuf_iterator<char>(cmdline)), {});
+  EXPECT_NE(args.find("--key"), std::string::npos);
+  EXPECT_EQ(args.find(hex), std::string::npos);
+  std::ifstream limits("/proc/" + std::to_string(srv.pid()) + "/limits");
+  std::string line;
+  bool found = false;
+  while (std::getline(limits, line))
+    if (line.rfind("Max core file size", 0) == 0) {
+      found = true;
+      std::istringstream fields(line.substr(18));
+      std::string soft;
+      fields >> soft;
+      EXPECT_EQ(soft, "0") << line;
+    }
+  EXPECT_TRUE(found);
+}
+
 }  // namespace h4mk::test

@@ -1,6 +1,8 @@
 // mask, unmask, sign: commands that rewrite a file's protection. Keys come
 // from the command line, a file or the environment and are never printed.
 #include <openssl/crypto.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cctype>
@@ -70,6 +72,14 @@ MaskKey load_mask_key(const KeySource& k) {
   const int given = !k.hex.empty() + !k.file.empty() + !k.env.empty();
   if (given != 1)
     throw Failure{kExitUsage, "give the key once: --key HEX, --key-file F or --key-env VAR"};
+  if (!k.hex.empty())
+    std::fprintf(stderr,
+                 "h4mk: warning: a key given with --key can be read from the process list while "
+                 "h4mk starts; prefer --key-file or --key-env\n");
+  // A process holding a key leaves no core dump and cannot be attached to.
+  const rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   std::string text;
   if (!k.hex.empty()) text = k.hex;
   if (!k.env.empty()) {

@@ -1,7 +1,9 @@
 // h4mk: inspect, list, seek, extract, build, pack, verify and repair H4MK files.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstring>
 #include <optional>
+#include <string>
 
 #include "commands.hpp"
 
@@ -14,6 +16,20 @@ const char* kExitCodes =
     "Exit codes: 0 success; 1 verify found problems; 2 bad command line; "
     "3 an input cannot be read or is not H4MK; 4 no such track, block or target; "
     "5 an I/O error (an output cannot be written, a read fails mid-file).";
+
+// Overwrites a key given on the command line in the process's own argument
+// memory once parsed, so it leaves the process list (/proc/PID/cmdline) for
+// the rest of a long run such as serve.
+void scrub_argument(int argc, char** argv, const std::string& value) {
+  if (value.empty()) return;
+  for (int i = 1; i < argc; ++i) {
+    char* a = argv[i];
+    const size_t n = std::strlen(a);
+    if (n >= value.size() && std::memcmp(a + n - value.size(), value.data(), value.size()) == 0 &&
+        (n == value.size() || a[n - value.size() - 1] == '='))
+      std::memset(a + n - value.size(), 'x', value.size());
+  }
+}
 
 }  // namespace
 
@@ -103,7 +119,8 @@ int main(int argc, char** argv) {
   cli::KeySource key;
   std::vector<uint16_t> mask_tracks;
   auto key_options = [&](CLI::App* cmd) {
-    cmd->add_option("--key", key.hex, "the 32-byte key as 64 hex digits");
+    cmd->add_option("--key", key.hex, "the 32-byte key as 64 hex digits (prefer --key-file)")
+        ->each([argc, argv](const std::string& value) { scrub_argument(argc, argv, value); });
     cmd->add_option("--key-file", key.file, "a file holding the key (64 hex digits or 32 bytes)");
     cmd->add_option("--key-env", key.env, "an environment variable holding the key in hex");
   };

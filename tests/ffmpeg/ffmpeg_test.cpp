@@ -1232,9 +1232,10 @@ TEST(FFmpeg, NothingAFileNamesIsLoadedAsCode) {
     fs::create_directories(dir / "h4mk" / "adapters");
     fs::copy_file(H4MK_MARKER_PLUGIN, dir / "h4mk" / "adapters" / ("h4mk-adapter-" + name + ".so"));
   }
-  std::vector<uint8_t> header = {'H', '4', 'A', 'D', uint8_t(evil.string().size())};
-  header.insert(header.end(), evil.string().begin(), evil.string().end());
-  write_file((dir / "path.h4mk").string(), h4core_file_naming(evil.string()));
+  const std::string evil_path = evil.string();
+  std::vector<uint8_t> header = {'H', '4', 'A', 'D', uint8_t(evil_path.size())};
+  header.insert(header.end(), evil_path.begin(), evil_path.end());
+  write_file((dir / "path.h4mk").string(), h4core_file_naming(evil_path));
   write_file((dir / "relative.h4mk").string(), h4core_file_naming("./evil.so"));
   write_file((dir / "extradata.h4mk").string(), h4core_file_naming("", header));
   write_file((dir / "named.h4mk").string(), h4core_file_naming("null"));
