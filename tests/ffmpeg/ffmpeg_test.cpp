@@ -1233,8 +1233,8 @@ TEST(FFmpeg, NothingAFileNamesIsLoadedAsCode) {
     fs::copy_file(H4MK_MARKER_PLUGIN, dir / "h4mk" / "adapters" / ("h4mk-adapter-" + name + ".so"));
   }
   const std::string evil_path = evil.string();
-  std::vector<uint8_t> header = {'H', '4', 'A', 'D', uint8_t(evil_path.size())};
-  header.insert(header.end(), evil_path.begin(), evil_path.end());
+  const std::string head = "H4AD" + std::string(1, char(evil_path.size())) + evil_path;
+  const std::vector<uint8_t> header(head.begin(), head.end());
   write_file((dir / "path.h4mk").string(), h4core_file_naming(evil_path));
   write_file((dir / "relative.h4mk").string(), h4core_file_naming("./evil.so"));
   write_file((dir / "extradata.h4mk").string(), h4core_file_naming("", header));
