@@ -116,31 +116,7 @@ TEST(Exhaustion, DecodedAudioIsBoundedByWhatTheBlocksDecodeTo) {
 // reader path that resyncs (reading, verify, repair) now passes over each
 // byte once.
 TEST(Exhaustion, ResyncOverClaimingHeadersIsLinear) {
-  Track t = h4core_audio_track(8000, 1, "null");
-  MemorySink sink;
-  Writer w(sink);
-  w.add_track(t);
-  const std::vector<uint8_t> pcm(320);
-  for (int i = 0; i < 50; i++) w.write_block({1, BlockType::kI, i * 160, i * 160, 160}, pcm);
-  w.finish();
-  const auto good = sink.take();
-  size_t after_trak = 0;
-  for (const auto& c : chunk_layout(good))
-    if (c.tag == "TRAK") after_trak = size_t(c.end);
-  ASSERT_GT(after_trak, 0u);
-
-  constexpr size_t kRegion = 8u << 20;
-  std::vector<uint8_t> region(kRegion);
-  for (size_t at = 0; at + 12 <= kRegion; at += 12) {
-    const uint32_t claim = uint32_t(kRegion - at - 12);
-    std::memcpy(&region[at], "NOTE", 4);
-    for (int k = 0; k < 4; k++) region[at + 4 + size_t(k)] = uint8_t(claim >> (8 * k));
-  }
-  std::vector<uint8_t> file(good.begin(), good.begin() + long(after_trak));
-  file.insert(file.end(), {'J', 'U', 'N', 'K'});  // the bad chunk
-  file.insert(file.end(), region.begin(), region.end());
-  file.insert(file.end(), good.begin() + long(after_trak), good.end());
-
+  const auto file = file_with_claiming_headers(8u << 20, 50);
   MemorySource src(file);
   Reader r(src);
   Block b;

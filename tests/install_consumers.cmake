@@ -29,8 +29,25 @@ run(cc -std=c17 -o ${WORK_DIR}/consumer_static ${SOURCE_DIR}/tests/install_consu
     -Wl,-Bstatic -lh4mk -Wl,-Bdynamic ${sflags})
 run(${WORK_DIR}/consumer_static)
 
+# The adapter runtime, a library of its own on top of libh4mk.
+run(pkg-config --cflags --libs h4mk-adapters)
+string(STRIP "${LAST_OUTPUT}" aflags)
+separate_arguments(aflags)
+run(cc -std=c17 -o ${WORK_DIR}/consumer_adapters ${SOURCE_DIR}/tests/install_consumer/consumer_adapters.c
+    ${aflags} -Wl,-rpath,${pcdir}/..)
+run(${WORK_DIR}/consumer_adapters)
+run(pkg-config --static --cflags --libs h4mk-adapters)
+string(STRIP "${LAST_OUTPUT}" asflags)
+separate_arguments(asflags)
+run(cc -std=c17 -o ${WORK_DIR}/consumer_adapters_static
+    ${SOURCE_DIR}/tests/install_consumer/consumer_adapters.c
+    -Wl,-Bstatic -lh4mk-adapters -lh4mk -Wl,-Bdynamic ${asflags})
+run(${WORK_DIR}/consumer_adapters_static)
+
 run(${CMAKE_COMMAND} -S ${SOURCE_DIR}/tests/install_consumer -B ${WORK_DIR}/cmake_consumer
     -DCMAKE_PREFIX_PATH=${prefix})
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/cmake_consumer)
 run(${WORK_DIR}/cmake_consumer/consumer)
-message(STATUS "installed package works: ${LAST_OUTPUT}")
+set(tracks "${LAST_OUTPUT}")
+run(${WORK_DIR}/cmake_consumer/consumer_adapters)
+message(STATUS "installed package works: ${tracks}${LAST_OUTPUT}")

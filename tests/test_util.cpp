@@ -58,6 +58,28 @@ std::vector<uint8_t> h4core_file_naming(const std::string& adapter,
   throw std::runtime_error("no TRAK");
 }
 
+std::vector<uint8_t> file_with_claiming_headers(size_t region_bytes, int blocks) {
+  MemorySink sink;
+  Writer w(sink);
+  w.add_track(h4core_audio_track(8000, 1, "null"));
+  const std::vector<uint8_t> pcm(320);
+  for (int i = 0; i < blocks; i++) w.write_block({1, BlockType::kI, i * 160, i * 160, 160}, pcm);
+  w.finish();
+  const auto good = sink.take();
+  size_t after_trak = 0;
+  for (const auto& c : chunk_layout(good))
+    if (c.tag == "TRAK") after_trak = size_t(c.end);
+  std::vector<uint8_t> f(good.begin(), good.begin() + long(after_trak));
+  f.insert(f.end(), {'J', 'U', 'N', 'K'});  // the bad chunk
+  for (size_t at = 0; at + 12 <= region_bytes; at += 12) {
+    uint8_t h[12] = {'N', 'O', 'T', 'E'};
+    detail::store_u32(h + 4, uint32_t(region_bytes - at - 12));
+    f.insert(f.end(), h, h + 12);
+  }
+  f.insert(f.end(), good.begin() + long(after_trak), good.end());
+  return f;
+}
+
 std::vector<Track> test_tracks(const StreamSpec& spec) {
   std::vector<Track> t(2);
   t[0].id = 1;

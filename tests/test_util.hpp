@@ -41,6 +41,10 @@ Track h4core_audio_track(uint32_t rate, uint32_t channels, const std::string& ad
 // no writer would make) and whose extradata is `extradata`.
 std::vector<uint8_t> h4core_file_naming(const std::string& adapter,
                                         const std::vector<uint8_t>& extradata = {});
+// A bad chunk after TRAK, then region_bytes of "NOTE" chunk headers each
+// claiming the rest of the region (a quadratic resync's worst case), then
+// `blocks` blocks of 160 s16 samples on track 1.
+std::vector<uint8_t> file_with_claiming_headers(size_t region_bytes, int blocks);
 // All tracks' blocks interleaved by decode time.
 std::vector<TestBlock> make_stream(const StreamSpec& spec);
 

@@ -189,6 +189,13 @@ class Service {
                                       : "")};
   }
 
+  // One Server-Sent Event; text that is not UTF-8 is replaced, never thrown on.
+  static std::string sse(const char* event, const ordered_json& data) {
+    return std::string("event: ") + event +
+           "\ndata: " + data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+           "\n\n";
+  }
+
   static std::string param(const httplib::Request& req, const char* key, bool required) {
     if (!req.has_param(key)) {
       if (required) throw HttpError{400, std::string("missing parameter ") + key};
@@ -371,72 +378,60 @@ class Service {
     }
     s->pace = req.has_param("pace") && req.get_param_value("pace") == "1";
     res.set_header("Cache-Control", "no-cache");
-    res.set_chunked_content_provider("text/event-stream", [this, s](size_t,
-                                                                    httplib::DataSink& sink) {
-      Block b;
-      for (;;) {
-        ReadEvent ev;
-        try {
-          ev = s->reader->next(b);
-        } catch (const Error& e) {  // e.g. a masked block that does not authenticate
-          std::string msg = "event: error\ndata: " +
-                            ordered_json{{"error", e.what()}}.dump(
-                                -1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                            "\n\n";
-          if (!sink.write(msg.data(), msg.size())) return false;
-          continue;
-        }
-        if (ev == ReadEvent::kEnd) {
-          std::string msg = "event: end\ndata: " +
-                            ordered_json{{"blocks", s->sent}}.dump(
-                                -1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                            "\n\n";
-          sink.write(msg.data(), msg.size());
-          sink.done();
-          return true;
-        }
-        if (ev == ReadEvent::kDamage) {
-          const Damage& d = s->reader->last_damage();
-          std::string msg = "event: damage\ndata: " +
-                            ordered_json{{"offset", d.offset}, {"message", d.message}}.dump(
-                                -1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                            "\n\n";
-          if (!sink.write(msg.data(), msg.size())) return false;
-          continue;
-        }
-        if (s->track && b.info.track_id != *s->track) continue;
-        if (b.info.pts < s->from) continue;
-        if (b.info.pts >= s->to) {
-          if (b.info.type == BlockType::kI) {  // nothing later presents before `to`
-            std::string msg = "event: end\ndata: " +
-                              ordered_json{{"blocks", s->sent}}.dump(
-                                  -1, ' ', false, nlohmann::json::error_handler_t::replace) +
-                              "\n\n";
-            sink.write(msg.data(), msg.size());
-            sink.done();
-            return true;
+    res.set_chunked_content_provider(
+        "text/event-stream", [this, s](size_t, httplib::DataSink& sink) {
+          Block b;
+          for (;;) {
+            ReadEvent ev;
+            try {
+              ev = s->reader->next(b);
+            } catch (const Error& e) {  // e.g. a masked block that does not authenticate
+              std::string msg = sse("error", ordered_json{{"error", e.what()}});
+              if (!sink.write(msg.data(), msg.size())) return false;
+              continue;
+            }
+            if (ev == ReadEvent::kEnd) {
+              std::string msg = sse("end", ordered_json{{"blocks", s->sent}});
+              sink.write(msg.data(), msg.size());
+              sink.done();
+              return true;
+            }
+            if (ev == ReadEvent::kDamage) {
+              const Damage& d = s->reader->last_damage();
+              std::string msg =
+                  sse("damage", ordered_json{{"offset", d.offset}, {"message", d.message}});
+              if (!sink.write(msg.data(), msg.size())) return false;
+              continue;
+            }
+            if (s->track && b.info.track_id != *s->track) continue;
+            if (b.info.pts < s->from) continue;
+            if (b.info.pts >= s->to) {
+              if (b.info.type == BlockType::kI) {  // nothing later presents before `to`
+                std::string msg = sse("end", ordered_json{{"blocks", s->sent}});
+                sink.write(msg.data(), msg.size());
+                sink.done();
+                return true;
+              }
+              continue;
+            }
+            const Track& t = *s->reader->track(b.info.track_id);
+            if (s->pace) {
+              const double at = seconds(b.info.pts, t.time_base);
+              if (!s->start) {
+                s->start = std::chrono::steady_clock::now();
+                s->first_seconds = at;
+              }
+              std::this_thread::sleep_until(
+                  *s->start + std::chrono::duration<double>(std::max(0.0, at - s->first_seconds)));
+            }
+            ordered_json j = block_json(b, t);
+            j["payload"] = base64(b.data);
+            std::string msg = sse("block", j);
+            s->sent++;
+            counters_.bytes_sent += msg.size();
+            return sink.write(msg.data(), msg.size());
           }
-          continue;
-        }
-        const Track& t = *s->reader->track(b.info.track_id);
-        if (s->pace) {
-          const double at = seconds(b.info.pts, t.time_base);
-          if (!s->start) {
-            s->start = std::chrono::steady_clock::now();
-            s->first_seconds = at;
-          }
-          std::this_thread::sleep_until(
-              *s->start + std::chrono::duration<double>(std::max(0.0, at - s->first_seconds)));
-        }
-        ordered_json j = block_json(b, t);
-        j["payload"] = base64(b.data);
-        std::string msg = "event: block\ndata: " +
-                          j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
-        s->sent++;
-        counters_.bytes_sent += msg.size();
-        return sink.write(msg.data(), msg.size());
-      }
-    });
+        });
   }
 
   // The seeds' video export: a raw body cut into blocks (pack), returned as .h4mk.

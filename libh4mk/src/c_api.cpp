@@ -153,6 +153,7 @@ struct h4mk_reader {
   using Entries = std::vector<std::pair<std::string, std::string>>;
   Entries meta;
   std::vector<Entries> track_tags;
+  std::vector<Entries> chapter_tags;  // made on first use
   bool parsed = false;
   std::deque<std::string> strings;  // keeps returned strings alive
   std::vector<h4mk_index_entry> index;
@@ -398,13 +399,11 @@ int h4mk_reader_chapter_tag(h4mk_reader* r, size_t chapter, size_t index, const 
                             const char** value) {
   const auto& list = r->reader->chapters();
   if (chapter >= list.size()) return H4MK_ERR_INVALID_ARGUMENT;
-  if (!key || !value) return H4MK_ERR_INVALID_ARGUMENT;
-  const auto& tags = list[chapter].tags;
-  if (index >= tags.size()) return H4MK_ERR_NOT_FOUND;
-  auto it = std::next(tags.begin(), static_cast<long>(index));
-  *key = it->first.c_str();
-  *value = it->second.c_str();
-  return H4MK_OK;
+  if (r->chapter_tags.empty()) {  // flattened once: the i-th tag in constant time
+    r->chapter_tags.reserve(list.size());
+    for (const Chapter& c : list) r->chapter_tags.emplace_back(c.tags.begin(), c.tags.end());
+  }
+  return r->entry(r->chapter_tags[chapter], index, key, value);
 }
 
 int h4mk_reader_track_property(h4mk_reader* r, size_t track_index, const char* path,
