@@ -450,6 +450,9 @@ TEST(CliHostile, AnOutputNamingItsInputLeavesTheInputWhole) {
   r = h4mk("mask same.h4mk -o same.h4mk --key-file same.key");
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(read_all(bytes("same.h4mk")).blocks.size(), signed_file.blocks.size());
+  // A full disk is the output's fault: exit 5, as for every other command.
+  r = h4mk("sign same.h4mk -o /dev/full --private-key same-key.pem");
+  EXPECT_EQ(r.status, 5) << r.err;
   // A key on the command line works, with a warning that it shows in ps.
   const std::string hex = shell("cat same.key").out.substr(0, 64);
   r = h4mk("unmask same.h4mk -o same-plain.h4mk --key " + hex);

@@ -425,4 +425,19 @@ TEST(Serve, AKeyOnTheCommandLineLeavesTheProcessList) {
   EXPECT_TRUE(found);
 }
 
+// A file name that is not UTF-8 in the served directory is listed (its bad
+// bytes replaced), never a 500 for everyone.
+TEST(Serve, AFileNameThatIsNotUtf8DoesNotBreakTheListing) {
+  demo_file();
+  const fs::path odd = dir() / "root" / "bad\xff\xfe.h4mk";
+  write_file(odd.string(), demo_file());
+  Server srv;
+  auto c = srv.client();
+  auto r = c.Get("/v1/files");
+  fs::remove(odd);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(json::parse(r->body)["files"].size(), 2u) << r->body;
+}
+
 }  // namespace h4mk::test

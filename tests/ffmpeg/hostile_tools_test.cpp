@@ -158,7 +158,7 @@ TEST(HostileTools, EveryToolStaysWithinItsBounds) {
       {"empty-blocks", empty_blocks_file(h4core_audio_track(8000, 1, "null"), 44), 1 << 20},
       {"empty-blocks-h264", empty_blocks_file(video, 300), 1 << 20},
       {"resync-notes", file_with_claiming_headers(4u << 20, 10), 16 << 20},
-      {"many-meta", many_meta_file(20000), 16 << 20},
+      {"many-meta", many_meta_file(200000), 32 << 20},
       {"silence-gaps", silence_gaps_file(14), 64 << 20},
   };
   for (const auto& f : files) write_file((dir() / (f.name + ".h4mk")).string(), f.bytes);
