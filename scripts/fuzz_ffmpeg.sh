@@ -19,14 +19,15 @@ src=$root/build/ffmpeg-9.0.2/src
 # The patched source tree (build_ffmpeg.sh unpacks, verifies and patches it).
 [ -d "$src/libavformat" ] && [ -f "$src/libavformat/h4mkdec.c" ] || ./build_ffmpeg.sh
 
-# libh4mk, static, with the fuzzer's coverage and ASan.
+# libh4mk and libh4mk-adapters, static, with the fuzzer's coverage and ASan.
 flags="-fsanitize=fuzzer-no-link,address -fno-omit-frame-pointer -g"
 CC=clang CXX=clang++ cmake -S . -B "$out/libh4mk" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" -DH4MK_BUILD_TESTS=OFF \
   -DH4MK_BUILD_BENCH=OFF >/dev/null
-cmake --build "$out/libh4mk" --target h4mk_static h4mk_shared h4mk >/dev/null
+cmake --build "$out/libh4mk" --target h4mk_static h4mk_shared h4mk_adapters_static \
+  h4mk_adapters_shared h4mk >/dev/null
 cmake --install "$out/libh4mk" --prefix "$out/prefix" >/dev/null
-find "$out/prefix" -name 'libh4mk.so*' -delete  # link the static library
+find "$out/prefix" -name 'libh4mk*.so*' -delete  # link the static libraries
 pcdir=$(dirname "$(find "$out/prefix" -name h4mk.pc | head -n 1)")
 
 # FFmpeg: the h4mk demuxer, nothing else.

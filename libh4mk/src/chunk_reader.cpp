@@ -149,7 +149,27 @@ bool ChunkReader::resync() {
         found = c.start;
     }
     if (done()) break;
-    if (events.empty()) {  // nothing to check: the running CRC may start afresh here
+    if (events.empty()) {
+      // Nothing to check: the running CRC may start afresh, and the scan
+      // skips to the next known tag in a tight loop (the common case).
+      bool more = true;
+      for (;;) {
+        if (i - base >= (size_t(64) << 10)) {
+          stream_.consume(size_t(i - base));
+          base = i;
+        }
+        if (!have(i + kChunkHeaderSize)) {
+          more = false;
+          break;
+        }
+        const uint8_t* d = stream_.data();
+        const size_t avail = stream_.available();
+        size_t j = size_t(i - base);
+        while (j + kChunkHeaderSize <= avail && !is_known_tag(load_u32(d + j))) ++j;
+        i = base + j;
+        if (j + kChunkHeaderSize <= avail) break;  // a known tag at i
+      }
+      if (!more) break;
       crc_pos = i;
       crc = 0;
     }
@@ -160,8 +180,16 @@ bool ChunkReader::resync() {
       stream_.consume(size_t(keep - base));
       base = keep;
     }
-    if (!have(i + 1)) break;                             // the data ends
-    if (found || !have(i + kChunkHeaderSize)) continue;  // later starts cannot win
+    if (found) {  // later starts cannot win: on to the next candidate's next event
+      const uint64_t next = events.top().at;
+      if (!have(next)) break;
+      i = next - 1;
+      continue;
+    }
+    if (!have(i + kChunkHeaderSize)) {  // no chunk starts this close to the end
+      if (!have(i + 1)) break;          // the data ends
+      continue;
+    }
     const uint8_t* p = stream_.data() + (i - base);
     const Tag tag = load_u32(p);
     if (!is_known_tag(tag)) continue;
