@@ -438,20 +438,26 @@ static void adapters(void) {
         !h4mk_is_adapter_name("abcdefghijklmnopqrstuvwxyz0123456"));
   a = NULL;
   CHECK(h4mk_adapter_open(&a, "/nonexistent/h4mk-adapter-null.so", NULL, NULL) ==
-            H4MK_ERR_INVALID_ARGUMENT && !a);
+            H4MK_ERR_INVALID_ARGUMENT &&
+        !a);
   CHECK(strstr(h4mk_open_error(), "not an adapter name") != NULL);
   CHECK(h4mk_adapter_open_file(&a, "/nonexistent/h4mk-adapter-null.so", NULL, NULL) ==
-            H4MK_ERR_NOT_FOUND && !a);
+            H4MK_ERR_NOT_FOUND &&
+        !a);
 
   /* The chain decoder: I P B P in decode order out in presentation order. */
   CHECK(h4mk_adapter_open(&a, "null", "format=f32",
                           "{\"kind\":\"audio\",\"sample_rate\":8000,\"channels\":1}") == H4MK_OK);
   h4mk_chain_decoder* d = NULL;
   CHECK(h4mk_chain_decoder_open(&d, a) == H4MK_OK && d);
-  const struct { int type; int64_t pts; } order[] = {
-      {H4MK_ADAPTER_BLOCK_P, 0}, /* no reference yet: skipped */
-      {H4MK_ADAPTER_BLOCK_I, 0}, {H4MK_ADAPTER_BLOCK_P, 2}, {H4MK_ADAPTER_BLOCK_B, 1},
-      {H4MK_ADAPTER_BLOCK_P, 3}};
+  const struct {
+    int type;
+    int64_t pts;
+  } order[] = {{H4MK_ADAPTER_BLOCK_P, 0}, /* no reference yet: skipped */
+               {H4MK_ADAPTER_BLOCK_I, 0},
+               {H4MK_ADAPTER_BLOCK_P, 2},
+               {H4MK_ADAPTER_BLOCK_B, 1},
+               {H4MK_ADAPTER_BLOCK_P, 3}};
   int64_t out_pts[8];
   int n_out = 0;
   h4mk_adapter_block info;

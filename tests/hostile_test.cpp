@@ -60,12 +60,6 @@ std::vector<uint8_t> header(uint16_t major = 1, uint16_t minor = 0) {
   return {h.begin(), h.end()};
 }
 
-void append_chunk(std::vector<uint8_t>& f, const char (&tag)[5], std::span<const uint8_t> payload) {
-  auto h = make_chunk_header(make_tag(tag), payload);
-  f.insert(f.end(), h.begin(), h.end());
-  f.insert(f.end(), payload.begin(), payload.end());
-}
-
 void append_text(std::vector<uint8_t>& f, const char (&tag)[5], const std::string& text) {
   append_chunk(f, tag, {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
 }

@@ -266,6 +266,13 @@ std::vector<ChunkExtent> chunk_layout(std::span<const uint8_t> file) {
   return out;
 }
 
+void append_chunk(std::vector<uint8_t>& file, const char (&tag)[5],
+                  std::span<const uint8_t> payload) {
+  const auto head = detail::make_chunk_header(detail::make_tag(tag), payload);
+  file.insert(file.end(), head.begin(), head.end());
+  file.insert(file.end(), payload.begin(), payload.end());
+}
+
 void reseal_chunk(std::vector<uint8_t>& file, uint64_t at) {
   const uint32_t size = detail::load_u32(&file[at + 4]);
   std::span<const uint8_t> payload(&file[at + 12], size);

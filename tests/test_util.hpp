@@ -101,6 +101,9 @@ struct ChunkExtent {
 };
 // Walks the chunk headers of a well-formed file (test oracle, no CRC checks).
 std::vector<ChunkExtent> chunk_layout(std::span<const uint8_t> file);
+// Appends a chunk (header with its CRC, then the payload) to `file`.
+void append_chunk(std::vector<uint8_t>& file, const char (&tag)[5],
+                  std::span<const uint8_t> payload);
 // Rewrites the CRCs a forger would after editing the chunk at `at`: the
 // chunk's own (over the tag and size its header now says) and the container's.
 void reseal_chunk(std::vector<uint8_t>& file, uint64_t at);

@@ -145,31 +145,27 @@ OutputFile::~OutputFile() {
   if (!temp_.empty()) std::remove(temp_.c_str());
 }
 
-void OutputFile::write(std::span<const uint8_t> data) {
+// A write error is the output's: remembered, so a command can say so.
+template <typename F>
+void OutputFile::writing(F&& f) {
   try {
-    sink_->write(data);
+    f();
   } catch (const Error&) {
     failed_ = true;
     throw;
   }
+}
+
+void OutputFile::write(std::span<const uint8_t> data) {
+  writing([&] { sink_->write(data); });
 }
 
 void OutputFile::flush() {
-  try {
-    sink_->flush();
-  } catch (const Error&) {
-    failed_ = true;
-    throw;
-  }
+  writing([&] { sink_->flush(); });
 }
 
 void OutputFile::write_at(uint64_t offset, std::span<const uint8_t> data) {
-  try {
-    sink_->write_at(offset, data);
-  } catch (const Error&) {
-    failed_ = true;
-    throw;
-  }
+  writing([&] { sink_->write_at(offset, data); });
 }
 
 void OutputFile::commit() {

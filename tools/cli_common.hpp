@@ -61,6 +61,8 @@ class OutputFile final : public Sink {
   bool failed() const { return failed_; }
 
  private:
+  template <typename F>
+  void writing(F&& f);
   std::string final_, temp_;
   std::unique_ptr<FileSink> sink_;
   bool failed_ = false;

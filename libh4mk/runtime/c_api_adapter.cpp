@@ -118,7 +118,6 @@ void h4mk_adapter_state_free(h4mk_adapter_state* s) { delete s; }
 struct h4mk_chain_decoder {
   h4mk_adapter* adapter;
   ChainDecoder chain;
-  BlockInfo info;  // of the last frame handed out
   std::string error;
 };
 
@@ -126,7 +125,7 @@ int h4mk_chain_decoder_open(h4mk_chain_decoder** out, h4mk_adapter* adapter) {
   if (!out || !adapter) return H4MK_ERR_INVALID_ARGUMENT;
   *out = nullptr;
   return detail::guarded(detail::c_open_error(), [&] {
-    *out = new h4mk_chain_decoder{adapter, ChainDecoder(*adapter->adapter), {}, {}};
+    *out = new h4mk_chain_decoder{adapter, ChainDecoder(*adapter->adapter), {}};
   });
 }
 

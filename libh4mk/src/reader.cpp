@@ -79,10 +79,14 @@ struct Reader::Impl {
   std::unordered_map<uint16_t, ResumePoint> resume;
 
   std::vector<Damage> damage;
-  // Per track slot, the dts of the last group read since the last
-  // reposition (a vector: a seek clears it without freeing or allocating).
-  std::vector<std::optional<int64_t>> last_dts;
-  std::vector<uint32_t> last_group_crc;  // per track slot, with last_dts
+  // Per track slot, the last group read since the last reposition: its
+  // last dts and its chunk CRC (a vector: a seek clears it without freeing
+  // or allocating).
+  struct LastGroup {
+    int64_t dts;
+    uint32_t crc;
+  };
+  std::vector<std::optional<LastGroup>> last_group;
 
   // Unmasking (set_mask_key): one cipher per keyed track, one reused buffer.
   std::unordered_map<uint16_t, std::unique_ptr<BlockMasker>> maskers;
@@ -158,8 +162,7 @@ struct Reader::Impl {
     trak_json = text_of(v.payload);
     tracks = decode_tracks(trak_json, v.offset, opt.limits);
     for (size_t i = 0; i < tracks.size(); ++i) slot_of_id[tracks[i].id] = i;
-    last_dts.assign(tracks.size(), std::nullopt);
-    last_group_crc.assign(tracks.size(), 0);
+    last_group.assign(tracks.size(), std::nullopt);
     stream.consume(v.total());
 
     // META, SAFE, NOTE (and chunks of tags this reader does not know) come
@@ -284,8 +287,7 @@ struct Reader::Impl {
                         std::to_string(g.track_id) +
                         " is masked, but this group holds a plain block (FORMAT.md §13)",
                     v.offset);
-      last_dts[track_slot] = group.info(group.size() - 1).dts;
-      last_group_crc[track_slot] = v.header.crc;
+      last_group[track_slot] = LastGroup{group.info(group.size() - 1).dts, v.header.crc};
     } catch (const Error& e) {
       group.clear();
       record(v.offset, v.total(), e.code(), e.what());
@@ -306,14 +308,13 @@ struct Reader::Impl {
   // CRC is that group again: a copy that equal dts alone cannot tell apart.
   void check_order(size_t track_slot, const ChunkView& v) const {
     const uint64_t offset = v.offset;
-    const std::optional<int64_t>& last = last_dts[track_slot];
+    const std::optional<LastGroup>& last = last_group[track_slot];
     const int64_t first_dts = group.info(0).dts;
-    if (last &&
-        (first_dts < *last || (first_dts == *last && v.header.crc == last_group_crc[track_slot])))
+    if (last && (first_dts < last->dts || (first_dts == last->dts && v.header.crc == last->crc)))
       throw Error(ErrorCode::kCorrupt,
                   "CORE chunk at offset " + std::to_string(offset) + ": track " +
                       std::to_string(tracks[track_slot].id) + " goes back in time (dts " +
-                      std::to_string(first_dts) + " after " + std::to_string(*last) +
+                      std::to_string(first_dts) + " after " + std::to_string(last->dts) +
                       "): a duplicated or misplaced chunk",
                   offset);
   }
@@ -421,7 +422,7 @@ struct Reader::Impl {
 
   void reposition(uint64_t offset) {
     resume.clear();
-    std::fill(last_dts.begin(), last_dts.end(), std::nullopt);
+    std::fill(last_group.begin(), last_group.end(), std::nullopt);
     group.clear();
     group_pos = 0;
     at_end = false;

@@ -50,12 +50,6 @@ std::vector<uint8_t> header_of(const Track& track) {
   return file;
 }
 
-void append_chunk(std::vector<uint8_t>& f, detail::Tag tag, const std::vector<uint8_t>& payload) {
-  const auto head = detail::make_chunk_header(tag, payload);
-  f.insert(f.end(), head.begin(), head.end());
-  f.insert(f.end(), payload.begin(), payload.end());
-}
-
 // 34-byte CORE chunks, each declaring 65,536 empty blocks (UNIFORM +
 // FIXED_SIZE of size 0): a group the format no longer allows (§5.3).
 std::vector<uint8_t> empty_blocks_file(const Track& track, size_t groups) {
@@ -69,7 +63,7 @@ std::vector<uint8_t> empty_blocks_file(const Track& track, size_t groups) {
     detail::store_i64(&g[12], int64_t(i) * 65536);
     g[20] = 0;  // flags: I, default duration
     g[21] = 0;  // size 0
-    append_chunk(f, detail::kTagCore, g);
+    append_chunk(f, "CORE", g);
   }
   return f;
 }
