@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds FFmpeg with the h4mk patch series (ffmpeg_patches/*.patch, then
-# ffmpeg_patches/VERSION/*.patch) against libh4mk,
+# Builds FFmpeg with the h4mk patch series (ffmpeg_patches/series) against
+# libh4mk,
 # and installs it into the build tree (build/ffmpeg-VERSION/install).
 #
 # The FFmpeg release tarball is pinned by SHA-256 and taken, in order, from:
@@ -71,7 +71,7 @@ mkdir -p "$CACHE" "$BUILD_DIR"
 
 # ------------------------------------------------------------ dependencies
 # FFmpeg's, and the project's own (the libh4mk step configures the whole tree).
-ffmpeg_deps=(nasm pkgconf make gcc xz-utils patch cmake ninja-build g++
+ffmpeg_deps=(nasm pkgconf make gcc xz-utils git cmake ninja-build g++
              libssl-dev libdeflate-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
              libgtest-dev libbenchmark-dev)
 missing=()
@@ -202,9 +202,9 @@ command -v ccache >/dev/null && args+=(--cc="ccache gcc" --cxx="ccache g++")
 [ "$FULL" -eq 1 ] || args+=("${lean[@]}")
 
 # ------------------------------------------------------------ up to date?
-# The series: common patches, then the ones specific to this release (the
-# version bump and Changelog, whose context differs between releases).
-patches=("$ROOT"/ffmpeg_patches/*.patch "$ROOT"/ffmpeg_patches/"$VERSION"/*.patch)
+# The series (ffmpeg_patches/series), with this release's own patches.
+mapfile -t patches < <("$ROOT/scripts/ffmpeg-series.sh" list "$VERSION")
+[ ${#patches[@]} -gt 0 ] || die "no patches in ffmpeg_patches/series"
 for p in "${patches[@]}"; do [ -e "$p" ] || die "missing patch: $p"; done
 fingerprint=$( {
   echo "$SHA256"
@@ -214,23 +214,22 @@ fingerprint=$( {
 } | sha256sum | cut -d' ' -f1)
 SRC=$BUILD_DIR/src
 OBJ=$BUILD_DIR/obj
-if [ -f "$BUILD_DIR/.stamp" ] && [ "$(cat "$BUILD_DIR/.stamp")" = "$fingerprint" ] &&
+if [ -f "$BUILD_DIR/.stamp" ] && [ "$(cat "$BUILD_DIR/.stamp")" = "$fingerprint" ] && [ -f "$SRC/.git/h4mk-source" ] &&
    [ -x "$INSTALL/bin/ffmpeg" ] && [ -x "$INSTALL/bin/ffprobe" ]; then
   say "FFmpeg $VERSION is up to date in $INSTALL"
   exit 0
 fi
 
 # ------------------------------------------------------------ source + patches
+# A git tree with one commit per patch (scripts/ffmpeg-series.sh unpack), so
+# that `scripts/ffmpeg-series.sh prefixes` can build each prefix here.
 source_stamp=$( { echo "$SHA256"; cat "${patches[@]}"; } | sha256sum | cut -d' ' -f1)
-if [ ! -f "$SRC/.h4mk-source" ] || [ "$(cat "$SRC/.h4mk-source")" != "$source_stamp" ]; then
+if [ ! -f "$SRC/.git/h4mk-source" ] || [ "$(cat "$SRC/.git/h4mk-source")" != "$source_stamp" ]; then
   say "unpacking FFmpeg $VERSION and applying ${#patches[@]} patches"
   rm -rf "$SRC" "$OBJ"
-  mkdir -p "$SRC"
-  tar -xJf "$CACHED" -C "$SRC" --strip-components=1
-  for p in "${patches[@]}"; do
-    patch -d "$SRC" -p1 -s -N <"$p" || die "patch $(basename "$p") does not apply to FFmpeg $VERSION"
-  done
-  echo "$source_stamp" >"$SRC/.h4mk-source"
+  "$ROOT/scripts/ffmpeg-series.sh" unpack "$SRC" "$VERSION" >/dev/null ||
+    die "the patch series does not apply to FFmpeg $VERSION"
+  echo "$source_stamp" >"$SRC/.git/h4mk-source"
 fi
 
 # ------------------------------------------------------------ build
@@ -241,6 +240,10 @@ if [ ! -f "$OBJ/.h4mk-config" ] || [ "$(cat "$OBJ/.h4mk-config")" != "$config_st
   (cd "$OBJ" && PKG_CONFIG_PATH="$PCDIR" "$SRC/configure" "${args[@]}" >configure.log 2>&1) ||
     { tail -n 30 "$OBJ/configure.log" "$OBJ/ffbuild/config.log" 2>/dev/null; die "configure failed (see $OBJ/configure.log)"; }
   echo "$config_stamp" >"$OBJ/.h4mk-config"
+  # For scripts/ffmpeg-series.sh prefixes: the same arguments, so that only
+  # what a patch changes is rebuilt.
+  printf '%s\0' "${args[@]}" >"$OBJ/.h4mk-configure-args"
+  echo "$PCDIR" >"$OBJ/.h4mk-pkg-config-path"
 fi
 say "building with $JOBS jobs"
 (cd "$OBJ" && make -j"$JOBS" >make.log 2>&1 && make install >>make.log 2>&1) ||

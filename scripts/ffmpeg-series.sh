@@ -1,49 +1,152 @@
 #!/usr/bin/env bash
-# The FFmpeg patch series as a git tree, and back.
+# The FFmpeg patch series (ffmpeg_patches/series) as a git tree, and back.
 #
+#   scripts/ffmpeg-series.sh list [VERSION]
+#       The series' patch files for VERSION, in order.
 #   scripts/ffmpeg-series.sh unpack DIR [VERSION]
 #       DIR becomes a git repository: the pinned release (tag "base"), then
-#       one commit per patch of ffmpeg_patches/, then the release's own
-#       patches (ffmpeg_patches/VERSION/), which stay the last commits.
+#       one commit per patch of the series, release-specific ones included.
 #   scripts/ffmpeg-series.sh export DIR
-#       Writes the commits from base up to the release's own patches back to
-#       ffmpeg_patches/*.patch (the release's own patches are left as they are).
+#       Writes each commit from base on back to the series entry it came
+#       from (one commit per entry; add a new patch to the series first).
+#   scripts/ffmpeg-series.sh prefixes [VERSION [--quick]]
+#       Builds every prefix of the series (patch 1 alone, 1-2, ...) in the
+#       tree and build directory of ./build_ffmpeg.sh --ffmpeg-version
+#       VERSION, which must have run; then the whole series again. --quick
+#       (CI) only configures patch 1 alone, which would rebuild everything.
 #
-# Edit the files in DIR, commit each fix as `git commit --fixup=<commit of
-# the patch it belongs to>`, fold them in with
+# ffmpeg_patches/series names one patch per line, in order; "@VERSION@/"
+# stands for the release's directory (the patches whose context differs
+# between releases). Edit the files in DIR, commit each fix as
+# `git commit --fixup=<commit of the patch it belongs to>`, fold them in with
 #   GIT_SEQUENCE_EDITOR=: git -C DIR rebase -i --autosquash base
-# then export.
+# then export. Common patches are written against 9.0.2 and exported from
+# a 9.0.2 tree; they apply to 8.1.2 with reduced context (git am -C1,
+# patch's fuzz), which build_ffmpeg.sh and the prefixes command check.
 # VERSION defaults to 9.0.2; the tarball comes from build/ffmpeg-cache
 # (build_ffmpeg.sh fetches and verifies it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 die() { echo "ffmpeg-series: $*" >&2; exit 1; }
-[ $# -ge 2 ] || die "usage: $0 unpack DIR [VERSION] | export DIR"
-cmd=$1 dir=$2 version=${3:-9.0.2}
+primary=9.0.2  # the release the common patches are written against
 git_q() { git -C "$dir" -c user.name=h4mk-developers -c user.email=dev@h4mk.invalid "$@"; }
 
+# The series entries for a release, as paths relative to ffmpeg_patches/.
+entries() {
+  sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' -e "s|@VERSION@|$1|" "$root/ffmpeg_patches/series"
+}
+
+unpack() {
+  local version=$1 tarball=$root/build/ffmpeg-cache/ffmpeg-$1.tar.xz
+  [ -f "$tarball" ] || die "no $tarball: run ./build_ffmpeg.sh --ffmpeg-version $version first"
+  [ ! -e "$dir" ] || die "$dir exists"
+  mkdir -p "$dir"
+  tar -xJf "$tarball" -C "$dir" --strip-components=1
+  git_q init -q
+  git_q add -A
+  git_q commit -q -m "FFmpeg $version"
+  git_q tag base
+  entries "$version" >"$dir/.git/h4mk-series"
+  echo "$version" >"$dir/.git/h4mk-version"
+  while read -r p; do
+    git_q am -q -C1 --committer-date-is-author-date "$root/ffmpeg_patches/$p" ||
+      die "$p does not apply to FFmpeg $version"
+  done <"$dir/.git/h4mk-series"
+  echo "ffmpeg-series: $dir holds FFmpeg $version with the series applied"
+}
+
+[ $# -ge 1 ] || die "usage: $0 list [VERSION] | unpack DIR [VERSION] | export DIR | prefixes [VERSION]"
+cmd=$1
 case $cmd in
+  list)
+    entries "${2:-9.0.2}" | sed "s|^|$root/ffmpeg_patches/|"
+    ;;
   unpack)
-    tarball=$root/build/ffmpeg-cache/ffmpeg-$version.tar.xz
-    [ -f "$tarball" ] || die "no $tarball: run ./build_ffmpeg.sh --ffmpeg-version $version first"
-    [ ! -e "$dir" ] || die "$dir exists"
-    mkdir -p "$dir"
-    tar -xJf "$tarball" -C "$dir" --strip-components=1
-    git_q init -q
-    git_q add -A
-    git_q commit -q -m "FFmpeg $version"
-    git_q tag base
-    git_q am -q --committer-date-is-author-date "$root"/ffmpeg_patches/*.patch
-    git_q am -q --committer-date-is-author-date "$root"/ffmpeg_patches/"$version"/*.patch
-    ls "$root"/ffmpeg_patches/"$version"/*.patch | wc -l >"$dir/.git/h4mk-release-patches"
-    echo "ffmpeg-series: $dir holds FFmpeg $version with the series applied"
+    [ $# -ge 2 ] || die "usage: $0 unpack DIR [VERSION]"
+    dir=$2
+    unpack "${3:-9.0.2}"
     ;;
   export)
-    [ -f "$dir/.git/h4mk-release-patches" ] || die "$dir was not made by '$0 unpack'"
-    common=HEAD~$(cat "$dir/.git/h4mk-release-patches")
-    rm -f "$root"/ffmpeg_patches/*.patch
-    git -C "$dir" format-patch -q --no-signature --zero-commit -N -o "$root/ffmpeg_patches" "base..$common"
-    echo "ffmpeg-series: wrote $(git -C "$dir" rev-list --count "base..$common") patches to ffmpeg_patches/"
+    [ $# -ge 2 ] || die "usage: $0 export DIR"
+    dir=$2
+    [ -f "$dir/.git/h4mk-series" ] || die "$dir was not made by '$0 unpack'"
+    mapfile -t names <"$dir/.git/h4mk-series"
+    mapfile -t commits < <(git -C "$dir" rev-list --reverse base..HEAD)
+    [ ${#commits[@]} -eq ${#names[@]} ] ||
+      die "$dir has ${#commits[@]} commits on base, the series ${#names[@]} entries: fold fixes in, or add the new patch to ffmpeg_patches/series"
+    version=$(cat "$dir/.git/h4mk-version")
+    written=0
+    for i in "${!commits[@]}"; do
+      # Common patches are written from a tree of the primary release only:
+      # on another, their line numbers and blob ids would be that release's.
+      case ${names[$i]} in
+        "$version"/*) ;;
+        *) [ "$version" = "$primary" ] || continue ;;
+      esac
+      git -C "$dir" format-patch -q --no-signature --zero-commit -1 --stdout "${commits[$i]}" \
+        >"$root/ffmpeg_patches/${names[$i]}"
+      written=$((written + 1))
+    done
+    echo "ffmpeg-series: wrote $written patches"
+    [ "$version" = "$primary" ] ||
+      echo "ffmpeg-series: common patches are exported from a $primary tree; this one's were left as they are"
+    ;;
+  prefixes)
+    # In build_ffmpeg.sh's tree and build directory: each prefix is checked
+    # out, configured with the build's own arguments (again only where a
+    # patch changes what configure reads) and built incrementally; the
+    # whole series is built again at the end.
+    version=${2:-9.0.2} quick=0
+    [ "${3:-}" = --quick ] && quick=1
+    dir=$root/build/ffmpeg-$version/src
+    obj=$root/build/ffmpeg-$version/obj
+    [ -f "$dir/.git/h4mk-series" ] && [ -f "$obj/.h4mk-configure-args" ] ||
+      die "no FFmpeg $version build: run ./build_ffmpeg.sh --ffmpeg-version $version first"
+    mapfile -d '' -t args <"$obj/.h4mk-configure-args"
+    pcdir=$(cat "$obj/.h4mk-pkg-config-path")
+    mapfile -t commits < <(git -C "$dir" rev-list --reverse base..HEAD)
+    tip=$(git -C "$dir" rev-parse HEAD)
+    [ "$(git -C "$dir" rev-parse "${commits[-1]}")" = "$tip" ] || die "$dir is not at its series' tip"
+    restore() { git -C "$dir" checkout -q "$tip"; }
+    trap restore EXIT
+    build() {  # commit, label
+      local c=$1 label=$2 start=$SECONDS prev
+      prev=$(git -C "$dir" rev-parse HEAD)
+      git -C "$dir" checkout -q "$c"
+      if [ "$prev" = "$c" ] || ! git -C "$dir" diff --quiet "$prev" "$c" -- configure \
+           'libavformat/all*.c' 'libavcodec/all*.c' libavcodec/bitstream_filters.c \
+           libavcodec/codec_id.h 'lib*/Makefile' 'lib*/*/Makefile'; then
+        (cd "$obj" && PKG_CONFIG_PATH="$pcdir" "$dir/configure" "${args[@]}" >configure.log 2>&1) ||
+          { tail -n 20 "$obj/ffbuild/config.log"; die "FFmpeg $version, $label: configure fails"; }
+      fi
+      (cd "$obj" && make -j"$(nproc)" >make.log 2>&1) ||
+        { grep -E 'error|Error' "$obj/make.log" | head -n 20; die "FFmpeg $version, $label: the build fails"; }
+      echo "ffmpeg-series: FFmpeg $version, $label: builds ($((SECONDS - start)) s)"
+    }
+    first=0
+    if [ "$quick" -eq 1 ]; then
+      # Patch 1 (configure) alone, configured but not built: its sources are
+      # the release's own, and checking it out here would rebuild them all
+      # (every file includes codec_id.h, which patch 2 changes).
+      label="patch 1 ($(git -C "$dir" log -1 --format=%s "${commits[0]}"))"
+      tmp=$(mktemp -d)
+      git -C "$dir" worktree add -q --detach "$tmp/src" "${commits[0]}"
+      mkdir "$tmp/obj"
+      (cd "$tmp/obj" && PKG_CONFIG_PATH="$pcdir" "$tmp/src/configure" "${args[@]}" >configure.log 2>&1 &&
+         grep -q '^#define CONFIG_LIBH4MK 1' config.h) ||
+        { tail -n 20 "$tmp/obj/ffbuild/config.log"; die "FFmpeg $version, $label: configure fails"; }
+      git -C "$dir" worktree remove --force "$tmp/src"
+      rm -rf "$tmp"
+      echo "ffmpeg-series: FFmpeg $version, $label: configures with libh4mk (not built: --quick)"
+      first=1
+    fi
+    for i in "${!commits[@]}"; do
+      [ "$i" -ge "$first" ] || continue
+      [ "$i" -lt $((${#commits[@]} - 1)) ] || break  # the tip is the build itself
+      build "${commits[$i]}" "patches 1-$((i + 1)) ($(git -C "$dir" log -1 --format=%s "${commits[$i]}"))"
+    done
+    build "$tip" "the whole series again"
+    trap - EXIT
     ;;
   *) die "unknown command $cmd" ;;
 esac

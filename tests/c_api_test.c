@@ -192,6 +192,15 @@ static int read_all(membuf* m, int seekable) {
     CHECK(h4mk_reader_track_property(r, 0, "ffmpeg.bits_per_coded_sample", &v) == H4MK_OK &&
           !strcmp(v, "16"));
     CHECK(h4mk_reader_track_property(r, 0, "ffmpeg.nothing", &v) == H4MK_ERR_NOT_FOUND);
+    /* Asking again hands out the same string: nothing piles up per call. */
+    const char* again = NULL;
+    CHECK(h4mk_reader_track_property(r, 0, "ffmpeg.format", &v) == H4MK_OK &&
+          h4mk_reader_track_property(r, 0, "ffmpeg.format", &again) == H4MK_OK && v == again);
+    int64_t i = 0;
+    CHECK(h4mk_reader_track_property_int(r, 0, "ffmpeg.bits_per_coded_sample", &i) == H4MK_OK &&
+          i == 16);
+    CHECK(h4mk_reader_track_property_int(r, 0, "ffmpeg.format", &i) == H4MK_ERR_CORRUPT);
+    CHECK(h4mk_reader_track_property_int(r, 0, "ffmpeg.nothing", &i) == H4MK_ERR_NOT_FOUND);
   }
   int n = 0;
   h4mk_block b;
@@ -479,7 +488,65 @@ static void adapters(void) {
   CHECK(strstr(h4mk_open_error(), "has no tokenizer") != NULL);
 }
 
+/* Every entry point taking a handle refuses NULL: an error, "" or 0. */
+static void null_handles(void) {
+  CHECK(h4mk_reader_open(NULL, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_reader_track_count(NULL) == 0);
+  CHECK(h4mk_reader_track_info(NULL, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(!strcmp(h4mk_reader_tracks_json(NULL), ""));
+  CHECK(!strcmp(h4mk_reader_metadata_json(NULL), ""));
+  CHECK(!strcmp(h4mk_reader_safe_json(NULL), ""));
+  CHECK(!strcmp(h4mk_reader_note(NULL), ""));
+  CHECK(!strcmp(h4mk_reader_veri_json(NULL), ""));
+  CHECK(h4mk_reader_data_offset(NULL) == 0);
+  CHECK(h4mk_reader_has_index(NULL) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_reader_track_summary(NULL, 0, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_reader_index(NULL, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_reader_next_block(NULL, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_reader_metadata(NULL, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_reader_track_tag(NULL, 0, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_reader_track_property(NULL, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_reader_track_property_int(NULL, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_reader_chapter_count(NULL) == 0);
+  CHECK(h4mk_reader_chapter(NULL, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_reader_chapter_tag(NULL, 0, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_reader_seek(NULL, 0, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_reader_seek_all(NULL, 0, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_reader_seek_to_group(NULL, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_reader_rewind(NULL) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_reader_bytes_read(NULL) == 0);
+  CHECK(h4mk_reader_damage_count(NULL) == 0);
+  CHECK(h4mk_reader_damage(NULL, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_writer_open(NULL, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_writer_add_track(NULL, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_writer_set_track_tag(NULL, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_writer_set_track_property(NULL, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_writer_set_track_property_int(NULL, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_writer_set_metadata(NULL, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_writer_set_metadata_json(NULL, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_writer_set_safe_json(NULL, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_writer_set_note(NULL, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_writer_add_chapter(NULL, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_writer_set_chapter_tag(NULL, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_writer_write_block(NULL, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_writer_write_run(NULL, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_writer_flush(NULL) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_writer_finish(NULL) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_writer_set_mask_key(NULL, 0, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_writer_set_track_mask(NULL, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_reader_set_mask_key(NULL, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_masker_create(NULL, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_masker_open(NULL, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(!strcmp(h4mk_masker_params_json(NULL), ""));
+  CHECK(h4mk_masker_scheme(NULL) == H4MK_MASK_AES_256_GCM);
+  CHECK(!strcmp(h4mk_masker_kid(NULL), ""));
+  CHECK(h4mk_masker_overhead(NULL) == 0);
+  CHECK(h4mk_masker_mask(NULL, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_masker_unmask(NULL, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+}
+
 int main(void) {
+  null_handles();
   CHECK(h4mk_version() ==
         ((H4MK_VERSION_MAJOR << 16) | (H4MK_VERSION_MINOR << 8) | H4MK_VERSION_PATCH));
   CHECK(strcmp(h4mk_version_string(), H4MK_VERSION_STRING) == 0);

@@ -3,8 +3,8 @@
 #include <openssl/crypto.h>
 
 #include <cstring>
-#include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -155,7 +155,9 @@ struct h4mk_reader {
   std::vector<Entries> track_tags;
   std::vector<Entries> chapter_tags;  // made on first use
   bool parsed = false;
-  std::deque<std::string> strings;  // keeps returned strings alive
+  // Track properties handed out, by (track, path): asking again returns the
+  // same string, so repeated calls do not pile up memory.
+  std::map<std::pair<size_t, std::string>, std::string> properties;
   std::vector<h4mk_index_entry> index;
 
   static Entries entries_of(const nlohmann::json& obj) {
@@ -180,7 +182,15 @@ struct h4mk_reader {
                : entries_of(nlohmann::json::parse(reader->metadata_json()));
     parsed = true;
   }
-  const char* keep(std::string s) { return strings.emplace_back(std::move(s)).c_str(); }
+  const char* property(size_t track, const char* path, const nlohmann::json& v) {
+    auto [it, added] = properties.try_emplace({track, path});
+    if (added) it->second = value_text(v);
+    return it->second.c_str();
+  }
+  // parse(), with its exceptions (out of memory) as a status.
+  int parsed_or_error() {
+    return parsed ? H4MK_OK : guarded(error, [&] { parse(); });
+  }
 
   static int entry(const Entries& list, size_t position, const char** key, const char** value) {
     if (!key || !value) return H4MK_ERR_INVALID_ARGUMENT;
@@ -254,12 +264,16 @@ void h4mk_reader_free(h4mk_reader* r) { delete r; }
 
 const char* h4mk_reader_last_error(const h4mk_reader* r) { return r ? r->error.c_str() : ""; }
 
-size_t h4mk_reader_track_count(const h4mk_reader* r) { return r->reader->tracks().size(); }
+size_t h4mk_reader_track_count(const h4mk_reader* r) {
+  if (!r) return 0;
+  return r->reader->tracks().size();
+}
 
 int h4mk_reader_track_info(h4mk_reader* r, size_t index, h4mk_track_info* out) {
+  if (!r) return H4MK_ERR_INVALID_ARGUMENT;
   const auto& tracks = r->reader->tracks();
   if (index >= tracks.size() || !out) return H4MK_ERR_INVALID_ARGUMENT;
-  r->parse();
+  if (int e = r->parsed_or_error()) return e;
   const Track& t = tracks[index];
   *out = h4mk_track_info{};
   out->id = t.id;
@@ -284,25 +298,39 @@ int h4mk_reader_track_info(h4mk_reader* r, size_t index, h4mk_track_info* out) {
   return H4MK_OK;
 }
 
+namespace {
+// A text the reader holds, or "" without a reader.
+const char* reader_text(const h4mk_reader* r, const std::string& (Reader::*text)() const) {
+  return r ? ((*r->reader).*text)().c_str() : "";
+}
+}  // namespace
+
 const char* h4mk_reader_tracks_json(const h4mk_reader* r) {
-  return r->reader->tracks_json().c_str();
+  return reader_text(r, &Reader::tracks_json);
 }
 const char* h4mk_reader_metadata_json(const h4mk_reader* r) {
-  return r->reader->metadata_json().c_str();
+  return reader_text(r, &Reader::metadata_json);
 }
-const char* h4mk_reader_safe_json(const h4mk_reader* r) { return r->reader->safe_json().c_str(); }
-const char* h4mk_reader_note(const h4mk_reader* r) { return r->reader->note().c_str(); }
+const char* h4mk_reader_safe_json(const h4mk_reader* r) {
+  return reader_text(r, &Reader::safe_json);
+}
+const char* h4mk_reader_note(const h4mk_reader* r) { return reader_text(r, &Reader::note); }
 
 const char* h4mk_reader_veri_json(h4mk_reader* r) {
+  if (!r) return "";
   static const std::string kEmpty;
   const std::string* s = &kEmpty;
   guarded(r->error, [&] { s = &r->reader->veri_json(); });
   return s->c_str();
 }
 
-uint64_t h4mk_reader_data_offset(const h4mk_reader* r) { return r->reader->data_offset(); }
+uint64_t h4mk_reader_data_offset(const h4mk_reader* r) {
+  if (!r) return 0;
+  return r->reader->data_offset();
+}
 
 int h4mk_reader_has_index(h4mk_reader* r) {
+  if (!r) return H4MK_ERR_INVALID_ARGUMENT;
   bool yes = false;
   guarded(r->error, [&] { yes = r->reader->has_index(); });
   return yes ? 1 : 0;
@@ -310,6 +338,7 @@ int h4mk_reader_has_index(h4mk_reader* r) {
 
 int h4mk_reader_track_summary(h4mk_reader* r, uint16_t track_id, uint64_t* block_count,
                               int64_t* start_pts, int64_t* end_pts) {
+  if (!r) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(r->error, [&] {
     auto s = r->reader->summary(track_id);
     if (!s)
@@ -322,6 +351,7 @@ int h4mk_reader_track_summary(h4mk_reader* r, uint16_t track_id, uint64_t* block
 
 int h4mk_reader_index(h4mk_reader* r, uint16_t track_id, const h4mk_index_entry** entries,
                       size_t* count) {
+  if (!r) return H4MK_ERR_INVALID_ARGUMENT;
   if (!entries || !count) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(r->error, [&] {
     auto idx = r->reader->index(track_id);
@@ -333,6 +363,7 @@ int h4mk_reader_index(h4mk_reader* r, uint16_t track_id, const h4mk_index_entry*
 }
 
 int h4mk_reader_next_block(h4mk_reader* r, h4mk_block* out, uint64_t* damage_offset) {
+  if (!r) return H4MK_ERR_INVALID_ARGUMENT;
   if (!out) return H4MK_ERR_INVALID_ARGUMENT;
   int result = H4MK_OK;
   int rc = guarded(r->error, [&] {
@@ -365,20 +396,26 @@ int h4mk_reader_next_block(h4mk_reader* r, h4mk_block* out, uint64_t* damage_off
 }
 
 int h4mk_reader_metadata(h4mk_reader* r, size_t index, const char** key, const char** value) {
-  r->parse();
+  if (!r) return H4MK_ERR_INVALID_ARGUMENT;
+  if (int e = r->parsed_or_error()) return e;
   return r->entry(r->meta, index, key, value);
 }
 
 int h4mk_reader_track_tag(h4mk_reader* r, size_t track_index, size_t index, const char** key,
                           const char** value) {
-  r->parse();
+  if (!r) return H4MK_ERR_INVALID_ARGUMENT;
+  if (int e = r->parsed_or_error()) return e;
   if (track_index >= r->track_tags.size()) return H4MK_ERR_INVALID_ARGUMENT;
   return r->entry(r->track_tags[track_index], index, key, value);
 }
 
-size_t h4mk_reader_chapter_count(const h4mk_reader* r) { return r->reader->chapters().size(); }
+size_t h4mk_reader_chapter_count(const h4mk_reader* r) {
+  if (!r) return 0;
+  return r->reader->chapters().size();
+}
 
 int h4mk_reader_chapter(h4mk_reader* r, size_t index, h4mk_chapter* out) {
+  if (!r) return H4MK_ERR_INVALID_ARGUMENT;
   if (!out) return H4MK_ERR_INVALID_ARGUMENT;
   const auto& list = r->reader->chapters();
   if (index >= list.size()) return H4MK_ERR_NOT_FOUND;
@@ -397,6 +434,7 @@ int h4mk_reader_chapter(h4mk_reader* r, size_t index, h4mk_chapter* out) {
 
 int h4mk_reader_chapter_tag(h4mk_reader* r, size_t chapter, size_t index, const char** key,
                             const char** value) {
+  if (!r) return H4MK_ERR_INVALID_ARGUMENT;
   const auto& list = r->reader->chapters();
   if (chapter >= list.size()) return H4MK_ERR_INVALID_ARGUMENT;
   if (r->chapter_tags.empty()) {  // flattened once: the i-th tag in constant time
@@ -406,14 +444,35 @@ int h4mk_reader_chapter_tag(h4mk_reader* r, size_t chapter, size_t index, const 
   return r->entry(r->chapter_tags[chapter], index, key, value);
 }
 
+namespace {
+// The member of the track object at `path`: H4MK_OK with *v set, or an error.
+int find_track_property(h4mk_reader* r, size_t track_index, const char* path,
+                        const nlohmann::json** v) {
+  if (!r || !path) return H4MK_ERR_INVALID_ARGUMENT;
+  if (int e = r->parsed_or_error()) return e;
+  if (track_index >= r->track_objects.size()) return H4MK_ERR_INVALID_ARGUMENT;
+  *v = find_path(r->track_objects[track_index], path);
+  return *v ? H4MK_OK : H4MK_ERR_NOT_FOUND;
+}
+}  // namespace
+
 int h4mk_reader_track_property(h4mk_reader* r, size_t track_index, const char* path,
                                const char** value) {
-  if (!path || !value) return H4MK_ERR_INVALID_ARGUMENT;
-  r->parse();
-  if (track_index >= r->track_objects.size()) return H4MK_ERR_INVALID_ARGUMENT;
-  const nlohmann::json* v = find_path(r->track_objects[track_index], path);
-  if (!v) return H4MK_ERR_NOT_FOUND;
-  *value = r->keep(value_text(*v));
+  const nlohmann::json* v = nullptr;
+  if (!value) return H4MK_ERR_INVALID_ARGUMENT;
+  if (int e = find_track_property(r, track_index, path, &v)) return e;
+  *value = r->property(track_index, path, *v);
+  return H4MK_OK;
+}
+
+int h4mk_reader_track_property_int(h4mk_reader* r, size_t track_index, const char* path,
+                                   int64_t* value) {
+  const nlohmann::json* v = nullptr;
+  if (!value) return H4MK_ERR_INVALID_ARGUMENT;
+  if (int e = find_track_property(r, track_index, path, &v)) return e;
+  if (!v->is_number_integer() || (v->is_number_unsigned() && v->get<uint64_t>() > INT64_MAX))
+    return H4MK_ERR_CORRUPT;
+  *value = v->get<int64_t>();
   return H4MK_OK;
 }
 
@@ -441,6 +500,7 @@ void describe_landing(const SeekPoint& p, const BlockInfo* info, h4mk_block* lan
 
 int h4mk_reader_seek(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mode mode,
                      h4mk_block* landed) {
+  if (!r) return H4MK_ERR_INVALID_ARGUMENT;
   if (enum_value(mode) > H4MK_SEEK_ANY_BEFORE) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(r->error, [&] {
     SeekPoint p = r->reader->seek(track_id, t, static_cast<SeekMode>(mode));
@@ -454,6 +514,7 @@ int h4mk_reader_seek(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mod
 
 int h4mk_reader_seek_all(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mode mode,
                          h4mk_block* landed) {
+  if (!r) return H4MK_ERR_INVALID_ARGUMENT;
   if (enum_value(mode) > H4MK_SEEK_ANY_BEFORE) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(r->error, [&] {
     BlockInfo info;
@@ -463,18 +524,27 @@ int h4mk_reader_seek_all(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek
 }
 
 int h4mk_reader_seek_to_group(h4mk_reader* r, uint64_t chunk_offset, uint32_t index_in_group) {
+  if (!r) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(r->error, [&] { r->reader->seek_to_group(chunk_offset, index_in_group); });
 }
 
 int h4mk_reader_rewind(h4mk_reader* r) {
+  if (!r) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(r->error, [&] { r->reader->rewind(); });
 }
 
-uint64_t h4mk_reader_bytes_read(const h4mk_reader* r) { return r->reader->bytes_read(); }
+uint64_t h4mk_reader_bytes_read(const h4mk_reader* r) {
+  if (!r) return 0;
+  return r->reader->bytes_read();
+}
 
-size_t h4mk_reader_damage_count(const h4mk_reader* r) { return r->reader->damage().size(); }
+size_t h4mk_reader_damage_count(const h4mk_reader* r) {
+  if (!r) return 0;
+  return r->reader->damage().size();
+}
 
 int h4mk_reader_damage(const h4mk_reader* r, size_t index, uint64_t* offset, const char** message) {
+  if (!r) return H4MK_ERR_INVALID_ARGUMENT;
   if (!offset || !message) return H4MK_ERR_INVALID_ARGUMENT;
   const auto& list = r->reader->damage();
   if (index >= list.size()) return H4MK_ERR_NOT_FOUND;
@@ -508,6 +578,7 @@ void h4mk_writer_free(h4mk_writer* w) { delete w; }
 const char* h4mk_writer_last_error(const h4mk_writer* w) { return w ? w->error.c_str() : ""; }
 
 int h4mk_writer_add_track(h4mk_writer* w, const h4mk_track_desc* d) {
+  if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!d || !d->kind || !d->codec) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
     if (w->started)
@@ -545,6 +616,7 @@ int h4mk_writer_add_track(h4mk_writer* w, const h4mk_track_desc* d) {
 
 int h4mk_writer_set_track_tag(h4mk_writer* w, uint16_t track_id, const char* key,
                               const char* value) {
+  if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!key || !value) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
     if (w->started)
@@ -582,16 +654,19 @@ int set_property(h4mk_writer* w, uint16_t track_id, const char* path, nlohmann::
 
 int h4mk_writer_set_track_property(h4mk_writer* w, uint16_t track_id, const char* path,
                                    const char* value) {
+  if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!value) return H4MK_ERR_INVALID_ARGUMENT;
   return set_property(w, track_id, path, value);
 }
 
 int h4mk_writer_set_track_property_int(h4mk_writer* w, uint16_t track_id, const char* path,
                                        int64_t value) {
+  if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   return set_property(w, track_id, path, value);
 }
 
 int h4mk_writer_add_chapter(h4mk_writer* w, const h4mk_chapter* chapter) {
+  if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!chapter) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
     Chapter c;
@@ -606,31 +681,37 @@ int h4mk_writer_add_chapter(h4mk_writer* w, const h4mk_chapter* chapter) {
 
 int h4mk_writer_set_chapter_tag(h4mk_writer* w, size_t chapter, const char* key,
                                 const char* value) {
+  if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!key || !value) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] { w->writer->set_chapter_tag(chapter, key, value); });
 }
 
 int h4mk_writer_set_metadata(h4mk_writer* w, const char* key, const char* value) {
+  if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!key || !value) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] { w->writer->set_metadata(key, value); });
 }
 
 int h4mk_writer_set_metadata_json(h4mk_writer* w, const char* json_object) {
+  if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!json_object) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] { w->writer->set_metadata_json(json_object); });
 }
 
 int h4mk_writer_set_safe_json(h4mk_writer* w, const char* json_object) {
+  if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!json_object) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] { w->writer->set_safe_json(json_object); });
 }
 
 int h4mk_writer_set_note(h4mk_writer* w, const char* utf8) {
+  if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!utf8) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] { w->writer->set_note(utf8); });
 }
 
 int h4mk_writer_write_block(h4mk_writer* w, const h4mk_block* b) {
+  if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!b || (!b->data && b->size)) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
     w->start();
@@ -640,6 +721,7 @@ int h4mk_writer_write_block(h4mk_writer* w, const h4mk_block* b) {
 }
 
 int h4mk_writer_write_run(h4mk_writer* w, const h4mk_block* first, uint32_t count) {
+  if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!first || (!first->data && first->size) || first->side_data) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
     w->start();
@@ -648,6 +730,7 @@ int h4mk_writer_write_run(h4mk_writer* w, const h4mk_block* first, uint32_t coun
 }
 
 int h4mk_writer_flush(h4mk_writer* w) {
+  if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
     w->start();
     w->writer->flush();
@@ -655,6 +738,7 @@ int h4mk_writer_flush(h4mk_writer* w) {
 }
 
 int h4mk_writer_finish(h4mk_writer* w) {
+  if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
     w->start();
     w->writer->finish();
@@ -738,6 +822,7 @@ int h4mk_mask_key_from_hex(const char* hex, uint8_t key[H4MK_MASK_KEY_SIZE]) {
 int h4mk_writer_set_mask_key(h4mk_writer* w, uint16_t track_id,
                              const uint8_t key[H4MK_MASK_KEY_SIZE], h4mk_mask_scheme scheme,
                              const char* kid) {
+  if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
     if (w->started)
       throw Error(ErrorCode::kBadState, "mask keys must be set before the first block");
@@ -751,6 +836,7 @@ int h4mk_writer_set_mask_key(h4mk_writer* w, uint16_t track_id,
 }
 
 int h4mk_writer_set_track_mask(h4mk_writer* w, uint16_t track_id, const char* params_json) {
+  if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!params_json) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
     if (w->started)
@@ -767,6 +853,7 @@ int h4mk_writer_set_track_mask(h4mk_writer* w, uint16_t track_id, const char* pa
 
 int h4mk_reader_set_mask_key(h4mk_reader* r, uint16_t track_id,
                              const uint8_t key[H4MK_MASK_KEY_SIZE]) {
+  if (!r) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(r->error, [&] {
     MaskKey k = key_of(key);
     r->reader->set_mask_key(k, track_id);
@@ -805,12 +892,22 @@ int h4mk_masker_open(h4mk_masker** out, const char* params_json,
 
 void h4mk_masker_free(h4mk_masker* m) { delete m; }
 const char* h4mk_masker_last_error(const h4mk_masker* m) { return m ? m->error.c_str() : ""; }
-const char* h4mk_masker_params_json(const h4mk_masker* m) { return m->params_json.c_str(); }
-const char* h4mk_masker_kid(const h4mk_masker* m) { return m->params.kid.c_str(); }
+const char* h4mk_masker_params_json(const h4mk_masker* m) {
+  if (!m) return "";
+  return m->params_json.c_str();
+}
+const char* h4mk_masker_kid(const h4mk_masker* m) {
+  if (!m) return "";
+  return m->params.kid.c_str();
+}
 h4mk_mask_scheme h4mk_masker_scheme(const h4mk_masker* m) {
+  if (!m) return H4MK_MASK_AES_256_GCM;
   return m->params.scheme == MaskScheme::kAes256Ctr ? H4MK_MASK_AES_256_CTR : H4MK_MASK_AES_256_GCM;
 }
-size_t h4mk_masker_overhead(const h4mk_masker* m) { return m->masker->overhead(); }
+size_t h4mk_masker_overhead(const h4mk_masker* m) {
+  if (!m) return 0;
+  return m->masker->overhead();
+}
 
 int h4mk_masker_mask(h4mk_masker* m, const h4mk_block* b, uint8_t* out, size_t out_size) {
   if (!m || !b || !out || (!b->data && b->size)) return H4MK_ERR_INVALID_ARGUMENT;

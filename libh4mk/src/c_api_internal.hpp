@@ -6,11 +6,13 @@
 #include <string>
 
 #include "h4mk/error.hpp"
+#include "h4mk/export.h"
 #include "h4mk/h4mk.h"
 
 namespace h4mk::detail {
 
-std::string& c_open_error();
+// Exported for libh4mk-adapters, whose open functions report through it.
+H4MK_API std::string& c_open_error();
 
 // Runs f, mapping exceptions to a status and storing the message in `err`.
 template <typename F>

@@ -991,6 +991,80 @@ Layout layout_of(const fs::path& p) {
   return l;
 }
 
+// MPEG-TS with AAC: the audio starts 23 ms (the encoder delay) before the
+// video, so a BACKWARD seek to 0 of the video finds no keyframe at or
+// before it. Reading starts from the beginning then, as matroska's does;
+// it used to fail, and the packets read while probing were lost with it.
+TEST(FFmpeg, SeekBeforeTheFirstKeyframeStartsFromTheBeginningAsMatroskaDoes) {
+  make_sources();
+  ffmpeg("-f lavfi -i testsrc=duration=6:size=160x120:rate=25 -f lavfi -i sine=duration=6 "
+         "-c:v mpeg4 -g 25 -c:a aac -f mpegts early.ts");
+  ffmpeg("-i early.ts -map 0 -c copy early.h4mk");
+  ffmpeg("-i early.ts -map 0 -c copy early.mkv");
+  const auto all = packet_lines(ffmpeg("-i early.h4mk -map 0:v -f framecrc -"));
+  ASSERT_EQ(all.size(), 150u);
+  const auto all_audio =
+      first_packets(ffmpeg("-i early.h4mk -map 0:a -c copy -copyts -f framecrc -"));
+  ASSERT_EQ(all_audio.count(0), 1u);
+  for (const char* ss : {"0", "-1", "0.01"}) {
+    const std::string opts = std::string("-ss ") + ss;
+    const auto mkv = packet_lines(ffmpeg(opts + " -i early.mkv -map 0:v -f framecrc -"));
+    const auto h4mk = packet_lines(ffmpeg(opts + " -i early.h4mk -map 0:v -f framecrc -"));
+    EXPECT_EQ(h4mk, mkv) << opts;
+    if (std::string(ss) != "0.01") EXPECT_EQ(h4mk.size(), all.size()) << opts;
+    // The audio from its first packet, which matroska's seek to the video
+    // cue leaves out.
+    const auto audio = first_packets(
+        ffmpeg(opts + " -i early.h4mk -map 0:a -c copy -copyts -f framecrc -"));
+    const auto audio_mkv = first_packets(
+        ffmpeg(opts + " -i early.mkv -map 0:a -c copy -copyts -f framecrc -"));
+    ASSERT_EQ(audio.count(0), 1u) << opts;
+    EXPECT_NEAR(audio.at(0).pts, all_audio.at(0).pts, 1e-6) << opts;
+    EXPECT_EQ(audio.at(0).count, all_audio.at(0).count) << opts;
+    EXPECT_LE(audio.at(0).pts, audio_mkv.at(0).pts) << opts;
+    EXPECT_GE(audio.at(0).count, audio_mkv.at(0).count) << opts;
+  }
+}
+
+// A pipe cannot seek: -ss reads forward and every stream resumes with its
+// first keyframe at or after the target, as matroska does on a pipe. It
+// used to fail, and decoding began on whatever P frame came next.
+TEST(FFmpeg, SeekOnAPipeReadsForwardToAKeyframeAsMatroskaDoes) {
+  make_sources();
+  ffmpeg("-f lavfi -i testsrc=duration=6:size=160x120:rate=25 -f lavfi -i sine=duration=6 "
+         "-c:v mpeg4 -g 25 -c:a aac -f mpegts pipe-seek.ts");
+  ffmpeg("-i pipe-seek.ts -map 0 -c copy pipe-seek.h4mk");
+  ffmpeg("-i pipe-seek.ts -map 0 -c copy pipe-seek.mkv");
+  // Every picture of the whole file, by pts.
+  std::set<std::string> pictures;
+  for (const std::string& line :
+       packet_lines(ffmpeg("-i pipe-seek.h4mk -map 0:v -copyts -f framecrc -")))
+    pictures.insert(line.substr(line.find(',') + 1));
+  for (const char* ss : {"2.3", "4"}) {
+    const std::string args =
+        std::string("-v warning -ss ") + ss + " -i - -map 0 -copyts -f framecrc -";
+    Result h = run("cat pipe-seek.h4mk | " + kFfmpeg + " -nostdin -hide_banner " + args);
+    Result m = run("cat pipe-seek.mkv | " + kFfmpeg + " -nostdin -hide_banner " + args);
+    ASSERT_EQ(h.status, 0) << h.err;
+    ASSERT_EQ(m.status, 0) << m.err;
+    EXPECT_EQ(h.err.find("no keyframe"), std::string::npos) << h.err;
+    EXPECT_EQ(h.err.find("rror"), std::string::npos) << h.err;
+    std::vector<std::string> video, video_mkv;
+    for (const std::string& line : packet_lines(h.out))
+      if (line.rfind("0,", 0) == 0) video.push_back(line);
+    for (const std::string& line : packet_lines(m.out))
+      if (line.rfind("0,", 0) == 0) video_mkv.push_back(line);
+    ASSERT_FALSE(video.empty()) << ss;
+    EXPECT_EQ(video, video_mkv) << ss;
+    for (const std::string& line : video)
+      EXPECT_EQ(pictures.count(line.substr(line.find(',') + 1)), 1u)
+          << "-ss " << ss << ": a picture the file does not hold at that time: " << line;
+    const auto first = first_packets(h.out);
+    ASSERT_EQ(first.count(1), 1u) << "-ss " << ss << ": no audio";
+    EXPECT_LE(first.at(1).pts, first.at(0).pts + 0.05) << ss;
+  }
+}
+
 TEST(FFmpeg, DamagedAndCutFilesKeepEveryIntactPacket) {
   make_sources();
   ffmpeg("-i mpeg4.nut -map 0 -c copy -group_blocks 10 dmg.h4mk");

@@ -12,6 +12,9 @@
 #include "h4mk/block.hpp"
 #include "h4mk/track.hpp"
 
+#include "h4mk/export.h"
+
+H4MK_CXX_API_BEGIN
 namespace h4mk {
 
 // A model's state after some blocks; what it holds is the adapter's business.
@@ -93,3 +96,4 @@ std::unique_ptr<Tokenizer> load_tokenizer_file(const std::string& path, const st
                                                const h4mk_tokenizer_params& params);
 
 }  // namespace h4mk
+H4MK_CXX_API_END

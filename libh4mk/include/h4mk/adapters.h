@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "h4mk/adapter.h"
+#include "h4mk/export.h"
 #include "h4mk/h4mk.h"
 
 #ifdef __cplusplus
@@ -33,24 +34,24 @@ extern "C" {
  * h4mk_open_error(). */
 typedef struct h4mk_adapter h4mk_adapter;
 typedef struct h4mk_adapter_state h4mk_adapter_state;
-int h4mk_adapter_open(h4mk_adapter** out, const char* name, const char* options,
-                      const char* config_json);
-int h4mk_adapter_open_file(h4mk_adapter** out, const char* path, const char* options,
-                           const char* config_json);
-void h4mk_adapter_free(h4mk_adapter* a);
-const char* h4mk_adapter_name(const h4mk_adapter* a);
-int h4mk_adapter_supports_b(const h4mk_adapter* a);
-const char* h4mk_adapter_last_error(const h4mk_adapter* a);
+H4MK_API int h4mk_adapter_open(h4mk_adapter** out, const char* name, const char* options,
+                               const char* config_json);
+H4MK_API int h4mk_adapter_open_file(h4mk_adapter** out, const char* path, const char* options,
+                                    const char* config_json);
+H4MK_API void h4mk_adapter_free(h4mk_adapter* a);
+H4MK_API const char* h4mk_adapter_name(const h4mk_adapter* a);
+H4MK_API int h4mk_adapter_supports_b(const h4mk_adapter* a);
+H4MK_API const char* h4mk_adapter_last_error(const h4mk_adapter* a);
 /* One block: I (prev and next NULL), P (prev = its reference), B (prev and
  * next = the two anchors around it). *out is a new state; free each state
  * with h4mk_adapter_state_free (states may outlive the adapter). */
-int h4mk_adapter_decode(h4mk_adapter* a, const h4mk_adapter_block* block,
-                        const h4mk_adapter_state* prev, const h4mk_adapter_state* next,
-                        h4mk_adapter_state** out);
+H4MK_API int h4mk_adapter_decode(h4mk_adapter* a, const h4mk_adapter_block* block,
+                                 const h4mk_adapter_state* prev, const h4mk_adapter_state* next,
+                                 h4mk_adapter_state** out);
 /* The state's output; buffers valid until the next call on `a`. */
-int h4mk_adapter_finalize(h4mk_adapter* a, const h4mk_adapter_state* state,
-                          h4mk_adapter_output* output);
-void h4mk_adapter_state_free(h4mk_adapter_state* s);
+H4MK_API int h4mk_adapter_finalize(h4mk_adapter* a, const h4mk_adapter_state* state,
+                                   h4mk_adapter_output* output);
+H4MK_API void h4mk_adapter_state_free(h4mk_adapter_state* s);
 
 /* ----------------------------------------------------------- decode chain */
 
@@ -68,16 +69,16 @@ void h4mk_adapter_state_free(h4mk_adapter_state* s);
  * before a reset). reset forgets the chain (a seek, damage). The adapter is
  * borrowed and must outlive the decoder. */
 typedef struct h4mk_chain_decoder h4mk_chain_decoder;
-int h4mk_chain_decoder_open(h4mk_chain_decoder** out, h4mk_adapter* adapter);
-int h4mk_chain_decoder_push(h4mk_chain_decoder* d, const h4mk_adapter_block* block,
-                            h4mk_adapter_block* info, h4mk_adapter_output* frame);
-int h4mk_chain_decoder_drain(h4mk_chain_decoder* d, h4mk_adapter_block* info,
-                             h4mk_adapter_output* frame);
-void h4mk_chain_decoder_reset(h4mk_chain_decoder* d);
+H4MK_API int h4mk_chain_decoder_open(h4mk_chain_decoder** out, h4mk_adapter* adapter);
+H4MK_API int h4mk_chain_decoder_push(h4mk_chain_decoder* d, const h4mk_adapter_block* block,
+                                     h4mk_adapter_block* info, h4mk_adapter_output* frame);
+H4MK_API int h4mk_chain_decoder_drain(h4mk_chain_decoder* d, h4mk_adapter_block* info,
+                                      h4mk_adapter_output* frame);
+H4MK_API void h4mk_chain_decoder_reset(h4mk_chain_decoder* d);
 /* Blocks skipped so far because their references were missing. */
-uint64_t h4mk_chain_decoder_skipped(const h4mk_chain_decoder* d);
-const char* h4mk_chain_decoder_last_error(const h4mk_chain_decoder* d);
-void h4mk_chain_decoder_free(h4mk_chain_decoder* d);
+H4MK_API uint64_t h4mk_chain_decoder_skipped(const h4mk_chain_decoder* d);
+H4MK_API const char* h4mk_chain_decoder_last_error(const h4mk_chain_decoder* d);
+H4MK_API void h4mk_chain_decoder_free(h4mk_chain_decoder* d);
 
 /* ------------------------------------------------- adapter in extradata */
 
@@ -91,9 +92,9 @@ void h4mk_chain_decoder_free(h4mk_chain_decoder* d);
  * NUL-terminated; name_size 0 for none) and what follows it; 0 when the
  * bytes carry no header (all of them are the track's own); or
  * H4MK_ERR_CORRUPT for a header whose name is not an adapter name. */
-int h4mk_adapter_config_header(const char* name, uint8_t* out, size_t out_size);
-int h4mk_adapter_config_parse(const uint8_t* data, size_t size, const char** name,
-                              size_t* name_size, const uint8_t** rest, size_t* rest_size);
+H4MK_API int h4mk_adapter_config_header(const char* name, uint8_t* out, size_t out_size);
+H4MK_API int h4mk_adapter_config_parse(const uint8_t* data, size_t size, const char** name,
+                                       size_t* name_size, const uint8_t** rest, size_t* rest_size);
 
 /* --------------------------------------------------------------- tokenizer */
 
@@ -102,15 +103,15 @@ int h4mk_adapter_config_parse(const uint8_t* data, size_t size, const char** nam
  * returns 1 and a block (valid until the next call), 0 when none is ready.
  * Opened by name or by the caller's path, as adapters are. */
 typedef struct h4mk_tokenizer h4mk_tokenizer;
-int h4mk_tokenizer_open(h4mk_tokenizer** out, const char* name, const char* options,
-                        const h4mk_tokenizer_params* params);
-int h4mk_tokenizer_open_file(h4mk_tokenizer** out, const char* path, const char* options,
-                             const h4mk_tokenizer_params* params);
-int h4mk_tokenizer_push(h4mk_tokenizer* t, const float* const* planes, size_t nb_samples);
-int h4mk_tokenizer_finish(h4mk_tokenizer* t);
-int h4mk_tokenizer_next(h4mk_tokenizer* t, h4mk_adapter_block* block);
-const char* h4mk_tokenizer_last_error(const h4mk_tokenizer* t);
-void h4mk_tokenizer_free(h4mk_tokenizer* t);
+H4MK_API int h4mk_tokenizer_open(h4mk_tokenizer** out, const char* name, const char* options,
+                                 const h4mk_tokenizer_params* params);
+H4MK_API int h4mk_tokenizer_open_file(h4mk_tokenizer** out, const char* path, const char* options,
+                                      const h4mk_tokenizer_params* params);
+H4MK_API int h4mk_tokenizer_push(h4mk_tokenizer* t, const float* const* planes, size_t nb_samples);
+H4MK_API int h4mk_tokenizer_finish(h4mk_tokenizer* t);
+H4MK_API int h4mk_tokenizer_next(h4mk_tokenizer* t, h4mk_adapter_block* block);
+H4MK_API const char* h4mk_tokenizer_last_error(const h4mk_tokenizer* t);
+H4MK_API void h4mk_tokenizer_free(h4mk_tokenizer* t);
 
 #ifdef __cplusplus
 }

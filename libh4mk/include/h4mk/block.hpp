@@ -4,6 +4,9 @@
 #include <cstdint>
 #include <span>
 
+#include "h4mk/export.h"
+
+H4MK_CXX_API_BEGIN
 namespace h4mk {
 
 enum class BlockType : uint8_t { kI = 0, kP = 1, kB = 2 };
@@ -35,3 +38,4 @@ struct Block {
 };
 
 }  // namespace h4mk
+H4MK_CXX_API_END

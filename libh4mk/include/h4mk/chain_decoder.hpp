@@ -9,6 +9,9 @@
 #include "h4mk/adapter.hpp"
 #include "h4mk/block.hpp"
 
+#include "h4mk/export.h"
+
+H4MK_CXX_API_BEGIN
 namespace h4mk {
 
 class ChainDecoder {
@@ -45,3 +48,4 @@ class ChainDecoder {
 };
 
 }  // namespace h4mk
+H4MK_CXX_API_END

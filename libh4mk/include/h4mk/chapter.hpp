@@ -8,6 +8,9 @@
 
 #include "h4mk/track.hpp"
 
+#include "h4mk/export.h"
+
+H4MK_CXX_API_BEGIN
 namespace h4mk {
 
 struct Chapter {
@@ -22,3 +25,4 @@ struct Chapter {
 };
 
 }  // namespace h4mk
+H4MK_CXX_API_END

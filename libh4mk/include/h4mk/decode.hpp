@@ -11,6 +11,9 @@
 #include "h4mk/adapter.hpp"
 #include "h4mk/reader.hpp"
 
+#include "h4mk/export.h"
+
+H4MK_CXX_API_BEGIN
 namespace h4mk {
 
 inline constexpr int64_t kRangeStart = std::numeric_limits<int64_t>::min();
@@ -55,3 +58,4 @@ DecodedAudio decode_audio_range(Reader& reader, uint16_t track_id, int64_t t0, i
                                 ModelAdapter& adapter);
 
 }  // namespace h4mk
+H4MK_CXX_API_END

@@ -7,6 +7,9 @@
 #include <string>
 #include <string_view>
 
+#include "h4mk/export.h"
+
+H4MK_CXX_API_BEGIN
 namespace h4mk {
 
 enum class ErrorCode : int {
@@ -51,3 +54,4 @@ class Error : public std::runtime_error {
 };
 
 }  // namespace h4mk
+H4MK_CXX_API_END

@@ -6,6 +6,9 @@
 
 #include "h4mk/block.hpp"
 
+#include "h4mk/export.h"
+
+H4MK_CXX_API_BEGIN
 namespace h4mk {
 
 inline constexpr uint32_t kGopFlagsMaxPtsMs = (1u << 28) - 1;  // ~74.6 hours
@@ -21,3 +24,4 @@ struct GopFlags {
 GopFlags unpack_gop_flags(uint32_t flags);
 
 }  // namespace h4mk
+H4MK_CXX_API_END

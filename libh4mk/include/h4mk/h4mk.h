@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "h4mk/export.h"
 #include "h4mk/version.h"
 
 #ifdef __cplusplus
@@ -41,9 +42,9 @@ typedef enum h4mk_status {
 } h4mk_status;
 
 /* Library version as (major << 16) | (minor << 8) | patch. */
-unsigned h4mk_version(void);
-const char* h4mk_version_string(void);
-const char* h4mk_strerror(int status);
+H4MK_API unsigned h4mk_version(void);
+H4MK_API const char* h4mk_version_string(void);
+H4MK_API const char* h4mk_strerror(int status);
 
 /*
  * I/O callbacks. read returns bytes read (0 at end of stream, < 0 on error);
@@ -89,12 +90,13 @@ typedef struct h4mk_block {
 
 /* Appends one entry to dst (capacity cap) at *size if it fits; returns the
  * bytes the entry takes either way, 0 for an empty key. */
-size_t h4mk_side_data_put(uint8_t* dst, size_t cap, size_t* size, const char* key,
-                          const uint8_t* value, size_t value_size);
+H4MK_API size_t h4mk_side_data_put(uint8_t* dst, size_t cap, size_t* size, const char* key,
+                                   const uint8_t* value, size_t value_size);
 /* The entry at *pos, advancing *pos: H4MK_OK, H4MK_ERR_EOF at the end, or
  * H4MK_ERR_CORRUPT. The key is not NUL-terminated. */
-int h4mk_side_data_next(const uint8_t* blob, size_t blob_size, size_t* pos, const char** key,
-                        size_t* key_size, const uint8_t** value, size_t* value_size);
+H4MK_API int h4mk_side_data_next(const uint8_t* blob, size_t blob_size, size_t* pos,
+                                 const char** key, size_t* key_size, const uint8_t** value,
+                                 size_t* value_size);
 
 typedef struct h4mk_track_info {
   uint16_t id;
@@ -116,12 +118,12 @@ typedef struct h4mk_track_info {
 /* 1 when `name` is a name a file may give an adapter (docs/FORMAT.md §17.1):
  * 1 to 32 of a-z 0-9 '_' '-', starting with a letter or digit; 0 otherwise
  * (a path, empty, NULL). */
-int h4mk_is_adapter_name(const char* name);
+H4MK_API int h4mk_is_adapter_name(const char* name);
 
 /* Probe score 0..100 for the first bytes of a file: 100 when they hold a
  * valid H4MK 1.x file header (magic, CRC, major version), 0 otherwise.
  * Cheap and allocation-free. */
-int h4mk_probe(const uint8_t* buf, size_t size);
+H4MK_API int h4mk_probe(const uint8_t* buf, size_t size);
 
 /* ---------------------------------------------------------------- reader */
 
@@ -129,36 +131,36 @@ typedef struct h4mk_reader h4mk_reader;
 
 /* Opens a reader over io (copied). On failure *out is NULL; the message is
  * available through h4mk_open_error() until the next open on this thread. */
-int h4mk_reader_open(h4mk_reader** out, const h4mk_io* io);
-const char* h4mk_open_error(void);
-void h4mk_reader_free(h4mk_reader* r);
-const char* h4mk_reader_last_error(const h4mk_reader* r);
+H4MK_API int h4mk_reader_open(h4mk_reader** out, const h4mk_io* io);
+H4MK_API const char* h4mk_open_error(void);
+H4MK_API void h4mk_reader_free(h4mk_reader* r);
+H4MK_API const char* h4mk_reader_last_error(const h4mk_reader* r);
 
-size_t h4mk_reader_track_count(const h4mk_reader* r);
+H4MK_API size_t h4mk_reader_track_count(const h4mk_reader* r);
 /* Track by position (0 .. count-1). */
-int h4mk_reader_track_info(h4mk_reader* r, size_t index, h4mk_track_info* out);
-const char* h4mk_reader_tracks_json(const h4mk_reader* r);
-const char* h4mk_reader_metadata_json(const h4mk_reader* r); /* "" if absent */
-const char* h4mk_reader_safe_json(const h4mk_reader* r);     /* "" if absent */
-const char* h4mk_reader_note(const h4mk_reader* r);          /* "" if absent */
+H4MK_API int h4mk_reader_track_info(h4mk_reader* r, size_t index, h4mk_track_info* out);
+H4MK_API const char* h4mk_reader_tracks_json(const h4mk_reader* r);
+H4MK_API const char* h4mk_reader_metadata_json(const h4mk_reader* r); /* "" if absent */
+H4MK_API const char* h4mk_reader_safe_json(const h4mk_reader* r);     /* "" if absent */
+H4MK_API const char* h4mk_reader_note(const h4mk_reader* r);          /* "" if absent */
 /* VERI payload (loads the tail index on seekable sources); "" if absent. */
-const char* h4mk_reader_veri_json(h4mk_reader* r);
-uint64_t h4mk_reader_data_offset(const h4mk_reader* r);
+H4MK_API const char* h4mk_reader_veri_json(h4mk_reader* r);
+H4MK_API uint64_t h4mk_reader_data_offset(const h4mk_reader* r);
 
 /* 1 if the file is complete and its index loaded, 0 otherwise. */
-int h4mk_reader_has_index(h4mk_reader* r);
+H4MK_API int h4mk_reader_has_index(h4mk_reader* r);
 /* Per-track totals: from the HINT chunk when the file has a filled-in one
  * (no read at the end of the file), else from the index (loading it);
  * H4MK_ERR_NOT_FOUND with neither. */
-int h4mk_reader_track_summary(h4mk_reader* r, uint16_t track_id, uint64_t* block_count,
-                              int64_t* start_pts, int64_t* end_pts);
+H4MK_API int h4mk_reader_track_summary(h4mk_reader* r, uint16_t track_id, uint64_t* block_count,
+                                       int64_t* start_pts, int64_t* end_pts);
 typedef struct h4mk_index_entry {
   int64_t pts;
   uint64_t offset;
 } h4mk_index_entry;
 /* The track's seek entries (owned by the reader); *count 0 without an index. */
-int h4mk_reader_index(h4mk_reader* r, uint16_t track_id, const h4mk_index_entry** entries,
-                      size_t* count);
+H4MK_API int h4mk_reader_index(h4mk_reader* r, uint16_t track_id, const h4mk_index_entry** entries,
+                               size_t* count);
 
 /*
  * Next block in file order. Returns H4MK_OK with *out filled, H4MK_ERR_EOF at
@@ -166,18 +168,23 @@ int h4mk_reader_index(h4mk_reader* r, uint16_t track_id, const h4mk_index_entry*
  * h4mk_reader_last_error, offset in *damage_offset if non-NULL); reading may
  * continue after such an error. Fatal I/O errors return H4MK_ERR_IO.
  */
-int h4mk_reader_next_block(h4mk_reader* r, h4mk_block* out, uint64_t* damage_offset);
+H4MK_API int h4mk_reader_next_block(h4mk_reader* r, h4mk_block* out, uint64_t* damage_offset);
 
 /* META entries in key order: strings as they are, other JSON values as JSON
  * text. H4MK_ERR_NOT_FOUND once index >= the number of entries. */
-int h4mk_reader_metadata(h4mk_reader* r, size_t index, const char** key, const char** value);
+H4MK_API int h4mk_reader_metadata(h4mk_reader* r, size_t index, const char** key,
+                                  const char** value);
 /* The same for the "tags" object of the track at position track_index. */
-int h4mk_reader_track_tag(h4mk_reader* r, size_t track_index, size_t index, const char** key,
-                          const char** value);
+H4MK_API int h4mk_reader_track_tag(h4mk_reader* r, size_t track_index, size_t index,
+                                   const char** key, const char** value);
 /* A member of the track object by dotted path (e.g. "ffmpeg.format"):
  * strings as they are, other values as JSON text; H4MK_ERR_NOT_FOUND if absent. */
-int h4mk_reader_track_property(h4mk_reader* r, size_t track_index, const char* path,
-                               const char** value);
+H4MK_API int h4mk_reader_track_property(h4mk_reader* r, size_t track_index, const char* path,
+                                        const char** value);
+/* The same member as an integer: H4MK_ERR_NOT_FOUND if absent, H4MK_ERR_CORRUPT
+ * if it is not a JSON integer that fits in int64_t. */
+H4MK_API int h4mk_reader_track_property_int(h4mk_reader* r, size_t track_index, const char* path,
+                                            int64_t* value);
 
 /* A chapter (CHAP chunk, docs/FORMAT.md §7.1). Times are in time_base. */
 typedef struct h4mk_chapter {
@@ -190,12 +197,12 @@ typedef struct h4mk_chapter {
 } h4mk_chapter;
 
 /* The file's chapters, in file order (none when CHAP is absent or damaged). */
-size_t h4mk_reader_chapter_count(const h4mk_reader* r);
+H4MK_API size_t h4mk_reader_chapter_count(const h4mk_reader* r);
 /* H4MK_ERR_NOT_FOUND once index >= the count. */
-int h4mk_reader_chapter(h4mk_reader* r, size_t index, h4mk_chapter* out);
+H4MK_API int h4mk_reader_chapter(h4mk_reader* r, size_t index, h4mk_chapter* out);
 /* The chapter's tags in key order, as h4mk_reader_track_tag. */
-int h4mk_reader_chapter_tag(h4mk_reader* r, size_t chapter, size_t index, const char** key,
-                            const char** value);
+H4MK_API int h4mk_reader_chapter_tag(h4mk_reader* r, size_t chapter, size_t index, const char** key,
+                                     const char** value);
 
 typedef enum h4mk_seek_mode {
   H4MK_SEEK_KEY_BEFORE = 0, /* the last I block with pts <= t */
@@ -206,26 +213,28 @@ typedef enum h4mk_seek_mode {
 /* Positions reading so that the next block returned is the one the mode
  * names for track_id and time t. Fills *landed (timing, type, offsets; no
  * data) if non-NULL. H4MK_ERR_NOT_FOUND when there is no such block. */
-int h4mk_reader_seek(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mode mode,
-                     h4mk_block* landed);
+H4MK_API int h4mk_reader_seek(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mode mode,
+                              h4mk_block* landed);
 /* As h4mk_reader_seek for track_id, and every other track resumes with the
  * block it needs to present the landing time (its last I block at or before
  * it while that presents then or has P/B blocks after it, else its first I
  * block after): what a player or FFmpeg reading every track wants. Blocks
  * before each track's point are skipped until the next seek (FORMAT.md §9.5). */
-int h4mk_reader_seek_all(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mode mode,
-                         h4mk_block* landed);
+H4MK_API int h4mk_reader_seek_all(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mode mode,
+                                  h4mk_block* landed);
 /* Positions reading at a group (e.g. an index entry's offset) and block. */
-int h4mk_reader_seek_to_group(h4mk_reader* r, uint64_t chunk_offset, uint32_t index_in_group);
+H4MK_API int h4mk_reader_seek_to_group(h4mk_reader* r, uint64_t chunk_offset,
+                                       uint32_t index_in_group);
 /* Back to the first block. */
-int h4mk_reader_rewind(h4mk_reader* r);
-uint64_t h4mk_reader_bytes_read(const h4mk_reader* r);
+H4MK_API int h4mk_reader_rewind(h4mk_reader* r);
+H4MK_API uint64_t h4mk_reader_bytes_read(const h4mk_reader* r);
 /* Damage reported so far, in the order found: at open, a damaged META, SAFE,
  * CHAP or HINT (ignored, reading goes on); later, each skipped region.
  * H4MK_ERR_NOT_FOUND once index >= the count. The message stays valid until
  * the reader reads again (next block, seek) or is freed. */
-size_t h4mk_reader_damage_count(const h4mk_reader* r);
-int h4mk_reader_damage(const h4mk_reader* r, size_t index, uint64_t* offset, const char** message);
+H4MK_API size_t h4mk_reader_damage_count(const h4mk_reader* r);
+H4MK_API int h4mk_reader_damage(const h4mk_reader* r, size_t index, uint64_t* offset,
+                                const char** message);
 
 /* ---------------------------------------------------------------- writer */
 
@@ -259,40 +268,42 @@ typedef struct h4mk_track_desc {
 typedef struct h4mk_writer h4mk_writer;
 
 /* opts may be NULL for defaults. io is copied; it needs write only. */
-int h4mk_writer_open(h4mk_writer** out, const h4mk_io* io, const h4mk_writer_options* opts);
+H4MK_API int h4mk_writer_open(h4mk_writer** out, const h4mk_io* io,
+                              const h4mk_writer_options* opts);
 /* Frees the writer; without h4mk_writer_finish the output stays incomplete
  * (readable up to the last complete group, like a cut file). */
-void h4mk_writer_free(h4mk_writer* w);
-const char* h4mk_writer_last_error(const h4mk_writer* w);
+H4MK_API void h4mk_writer_free(h4mk_writer* w);
+H4MK_API const char* h4mk_writer_last_error(const h4mk_writer* w);
 
-int h4mk_writer_add_track(h4mk_writer* w, const h4mk_track_desc* track);
-int h4mk_writer_set_track_tag(h4mk_writer* w, uint16_t track_id, const char* key,
-                              const char* value);
+H4MK_API int h4mk_writer_add_track(h4mk_writer* w, const h4mk_track_desc* track);
+H4MK_API int h4mk_writer_set_track_tag(h4mk_writer* w, uint16_t track_id, const char* key,
+                                       const char* value);
 /* Sets a member of the track object by dotted path (e.g. "ffmpeg.format"), for
  * parameters beyond h4mk_track_desc. The first component must not be one of
  * the standard keys of docs/FORMAT.md §6. */
-int h4mk_writer_set_track_property(h4mk_writer* w, uint16_t track_id, const char* path,
-                                   const char* value);
-int h4mk_writer_set_track_property_int(h4mk_writer* w, uint16_t track_id, const char* path,
-                                       int64_t value);
-int h4mk_writer_set_metadata(h4mk_writer* w, const char* key, const char* value);
-int h4mk_writer_set_metadata_json(h4mk_writer* w, const char* json_object);
-int h4mk_writer_set_safe_json(h4mk_writer* w, const char* json_object);
-int h4mk_writer_set_note(h4mk_writer* w, const char* utf8);
+H4MK_API int h4mk_writer_set_track_property(h4mk_writer* w, uint16_t track_id, const char* path,
+                                            const char* value);
+H4MK_API int h4mk_writer_set_track_property_int(h4mk_writer* w, uint16_t track_id, const char* path,
+                                                int64_t value);
+H4MK_API int h4mk_writer_set_metadata(h4mk_writer* w, const char* key, const char* value);
+H4MK_API int h4mk_writer_set_metadata_json(h4mk_writer* w, const char* json_object);
+H4MK_API int h4mk_writer_set_safe_json(h4mk_writer* w, const char* json_object);
+H4MK_API int h4mk_writer_set_note(h4mk_writer* w, const char* utf8);
 /* Before the first block; chapters keep the order they are added in. */
-int h4mk_writer_add_chapter(h4mk_writer* w, const h4mk_chapter* chapter);
+H4MK_API int h4mk_writer_add_chapter(h4mk_writer* w, const h4mk_chapter* chapter);
 /* chapter: 0 for the first one added, and so on. */
-int h4mk_writer_set_chapter_tag(h4mk_writer* w, size_t chapter, const char* key, const char* value);
+H4MK_API int h4mk_writer_set_chapter_tag(h4mk_writer* w, size_t chapter, const char* key,
+                                         const char* value);
 
 /* block->data/size is the payload; chunk_offset and index_in_group are ignored. */
-int h4mk_writer_write_block(h4mk_writer* w, const h4mk_block* block);
+H4MK_API int h4mk_writer_write_block(h4mk_writer* w, const h4mk_block* block);
 /* count blocks at once (Writer::write_run): first->data/size holds their
  * payloads back to back, size / count bytes each; block k is as *first but
  * at pts = dts = first->pts + k * first->duration. first->dts must equal
  * first->pts; no side data. The same file as count write_block calls. */
-int h4mk_writer_write_run(h4mk_writer* w, const h4mk_block* first, uint32_t count);
-int h4mk_writer_flush(h4mk_writer* w);
-int h4mk_writer_finish(h4mk_writer* w);
+H4MK_API int h4mk_writer_write_run(h4mk_writer* w, const h4mk_block* first, uint32_t count);
+H4MK_API int h4mk_writer_flush(h4mk_writer* w);
+H4MK_API int h4mk_writer_finish(h4mk_writer* w);
 
 /* ------------------------------------------------------ masking (h4mask) */
 /* docs/FORMAT.md §13. Keys are 32 bytes; nothing here ever writes one to a
@@ -311,81 +322,83 @@ enum { H4MK_MASK_KEY_SIZE = 32, H4MK_MASK_GCM_OVERHEAD = 28 };
 
 /* "aes-256-gcm" / "aes-256-ctr"; from_name returns H4MK_ERR_INVALID_ARGUMENT
  * for any other name. */
-const char* h4mk_mask_scheme_name(h4mk_mask_scheme scheme);
-int h4mk_mask_scheme_from_name(const char* name, h4mk_mask_scheme* out);
+H4MK_API const char* h4mk_mask_scheme_name(h4mk_mask_scheme scheme);
+H4MK_API int h4mk_mask_scheme_from_name(const char* name, h4mk_mask_scheme* out);
 /* 64 hex digits -> key. */
-int h4mk_mask_key_from_hex(const char* hex, uint8_t key[H4MK_MASK_KEY_SIZE]);
+H4MK_API int h4mk_mask_key_from_hex(const char* hex, uint8_t key[H4MK_MASK_KEY_SIZE]);
 
 /* Masks every block of the track that is not already flagged masked (before
  * the first block). kid NULL or "" = derived from the key. */
-int h4mk_writer_set_mask_key(h4mk_writer* w, uint16_t track_id,
-                             const uint8_t key[H4MK_MASK_KEY_SIZE], h4mk_mask_scheme scheme,
-                             const char* kid);
+H4MK_API int h4mk_writer_set_mask_key(h4mk_writer* w, uint16_t track_id,
+                                      const uint8_t key[H4MK_MASK_KEY_SIZE],
+                                      h4mk_mask_scheme scheme, const char* kid);
 /* Declares a track's mask parameters (its TRAK "mask" object, JSON text from
  * h4mk_masker_params_json) without a key, before the first block: blocks
  * that arrive flagged H4MK_BLOCK_FLAG_MASKED are envelopes made with them
  * (a remux, or packets masked by the h4mask filter). */
-int h4mk_writer_set_track_mask(h4mk_writer* w, uint16_t track_id, const char* params_json);
+H4MK_API int h4mk_writer_set_track_mask(h4mk_writer* w, uint16_t track_id, const char* params_json);
 /* Unmasks the blocks of the track (0: of every masked track the key fits)
  * from now on: H4MK_ERR_KEY when the key is not the track's. A block that
  * then fails authentication is reported by h4mk_reader_next_block as
  * H4MK_ERR_AUTH (message names track, pts and offset); reading may go on. */
-int h4mk_reader_set_mask_key(h4mk_reader* r, uint16_t track_id,
-                             const uint8_t key[H4MK_MASK_KEY_SIZE]);
+H4MK_API int h4mk_reader_set_mask_key(h4mk_reader* r, uint16_t track_id,
+                                      const uint8_t key[H4MK_MASK_KEY_SIZE]);
 
 /* One track's masker, for code that handles packets rather than files (the
  * FFmpeg h4mask bitstream filter). */
 typedef struct h4mk_masker h4mk_masker;
 /* Fresh parameters: a random salt. kid NULL or "" = derived from the key. */
-int h4mk_masker_create(h4mk_masker** out, const uint8_t key[H4MK_MASK_KEY_SIZE],
-                       h4mk_mask_scheme scheme, const char* kid);
+H4MK_API int h4mk_masker_create(h4mk_masker** out, const uint8_t key[H4MK_MASK_KEY_SIZE],
+                                h4mk_mask_scheme scheme, const char* kid);
 /* The parameters of a track: its TRAK "mask" object as JSON text (from
  * h4mk_reader_track_property(r, i, "mask", ...) or h4mk_masker_params_json).
  * H4MK_ERR_KEY when the key is not the track's. On failure *out is NULL and
  * the message is in h4mk_open_error(). */
-int h4mk_masker_open(h4mk_masker** out, const char* params_json,
-                     const uint8_t key[H4MK_MASK_KEY_SIZE]);
-void h4mk_masker_free(h4mk_masker* m);
-const char* h4mk_masker_last_error(const h4mk_masker* m);
+H4MK_API int h4mk_masker_open(h4mk_masker** out, const char* params_json,
+                              const uint8_t key[H4MK_MASK_KEY_SIZE]);
+H4MK_API void h4mk_masker_free(h4mk_masker* m);
+H4MK_API const char* h4mk_masker_last_error(const h4mk_masker* m);
 /* The TRAK "mask" object for these parameters (scheme, kid, salt, check). */
-const char* h4mk_masker_params_json(const h4mk_masker* m);
-h4mk_mask_scheme h4mk_masker_scheme(const h4mk_masker* m);
-const char* h4mk_masker_kid(const h4mk_masker* m);
+H4MK_API const char* h4mk_masker_params_json(const h4mk_masker* m);
+H4MK_API h4mk_mask_scheme h4mk_masker_scheme(const h4mk_masker* m);
+H4MK_API const char* h4mk_masker_kid(const h4mk_masker* m);
 /* Bytes an envelope adds: H4MK_MASK_GCM_OVERHEAD or 0. */
-size_t h4mk_masker_overhead(const h4mk_masker* m);
+H4MK_API size_t h4mk_masker_overhead(const h4mk_masker* m);
 /* block->type, pts and dts place the envelope (docs/FORMAT.md §13.3);
  * block->data/size is the input. out_size must be size + overhead (mask) or
  * size - overhead (unmask). Unmask returns H4MK_ERR_AUTH for an envelope
  * that does not authenticate and then leaves out zeroed. */
-int h4mk_masker_mask(h4mk_masker* m, const h4mk_block* block, uint8_t* out, size_t out_size);
-int h4mk_masker_unmask(h4mk_masker* m, const h4mk_block* block, uint8_t* out, size_t out_size);
+H4MK_API int h4mk_masker_mask(h4mk_masker* m, const h4mk_block* block, uint8_t* out,
+                              size_t out_size);
+H4MK_API int h4mk_masker_unmask(h4mk_masker* m, const h4mk_block* block, uint8_t* out,
+                                size_t out_size);
 
 /* What a block's envelope is bound to (type, pts, dts; docs/FORMAT.md
  * §13.3), as bytes that travel with a masked packet outside its file
  * (FFmpeg's AVEncryptionInfo.iv). parse fills type, pts and dts of *block and
  * returns H4MK_ERR_INVALID_ARGUMENT for bytes that are not a binding. */
 enum { H4MK_MASK_BINDING_SIZE = 17 };
-void h4mk_mask_binding(const h4mk_block* block, uint8_t out[H4MK_MASK_BINDING_SIZE]);
-int h4mk_mask_binding_parse(const uint8_t* in, size_t size, h4mk_block* block);
+H4MK_API void h4mk_mask_binding(const h4mk_block* block, uint8_t out[H4MK_MASK_BINDING_SIZE]);
+H4MK_API int h4mk_mask_binding_parse(const uint8_t* in, size_t size, h4mk_block* block);
 
 /* ---------------------------------------------------------- signed files */
 
 /* Copies the complete file `in` (seekable) to `out` with an Ed25519
  * signature over VERI (docs/FORMAT.md §8.1). private_key_pem is the key as
  * PEM text. The message is in h4mk_open_error() on failure. */
-int h4mk_sign(const h4mk_io* in, const h4mk_io* out, const char* private_key_pem);
+H4MK_API int h4mk_sign(const h4mk_io* in, const h4mk_io* out, const char* private_key_pem);
 /* Checks the whole file (CRCs, VERI) and its signature against a trusted
  * public key (PEM): H4MK_OK, or H4MK_ERR_AUTH / H4MK_ERR_VERIFY with the first
  * problem in h4mk_open_error(). In a process that may run on more than one
  * CPU, VERI may be hashed on a second thread during the call; `in`'s
  * callbacks are only ever called on the caller's thread. */
-int h4mk_verify_signature(const h4mk_io* in, const char* public_key_pem);
+H4MK_API int h4mk_verify_signature(const h4mk_io* in, const char* public_key_pem);
 
 /* ---------------------------------------------------------------- helpers */
 
 /* The seeds' 32-bit GOP flags: pts_ms in bits 0..27, block type in 28..29. */
-int h4mk_gop_flags_pack(uint32_t pts_ms, h4mk_block_type type, uint32_t* flags);
-int h4mk_gop_flags_unpack(uint32_t flags, uint32_t* pts_ms, h4mk_block_type* type);
+H4MK_API int h4mk_gop_flags_pack(uint32_t pts_ms, h4mk_block_type type, uint32_t* flags);
+H4MK_API int h4mk_gop_flags_unpack(uint32_t flags, uint32_t* pts_ms, h4mk_block_type* type);
 
 #ifdef __cplusplus
 }

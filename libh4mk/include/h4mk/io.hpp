@@ -11,6 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "h4mk/export.h"
+
+H4MK_CXX_API_BEGIN
 namespace h4mk {
 
 class Source {
@@ -160,3 +163,4 @@ class CallbackSink final : public Sink {
 };
 
 }  // namespace h4mk
+H4MK_CXX_API_END

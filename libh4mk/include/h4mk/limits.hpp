@@ -3,6 +3,9 @@
 
 #include <cstdint>
 
+#include "h4mk/export.h"
+
+H4MK_CXX_API_BEGIN
 namespace h4mk {
 
 struct ReaderLimits {
@@ -15,3 +18,4 @@ struct ReaderLimits {
 };
 
 }  // namespace h4mk
+H4MK_CXX_API_END

@@ -17,6 +17,9 @@
 
 #include "h4mk/block.hpp"
 
+#include "h4mk/export.h"
+
+H4MK_CXX_API_BEGIN
 namespace h4mk {
 
 enum class MaskScheme : uint8_t {
@@ -97,3 +100,4 @@ class BlockMasker {
 };
 
 }  // namespace h4mk
+H4MK_CXX_API_END

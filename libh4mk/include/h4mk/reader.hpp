@@ -18,6 +18,9 @@
 #include "h4mk/mask.hpp"
 #include "h4mk/track.hpp"
 
+#include "h4mk/export.h"
+
+H4MK_CXX_API_BEGIN
 namespace h4mk {
 
 struct ReaderOptions {
@@ -162,3 +165,4 @@ class Reader {
 };
 
 }  // namespace h4mk
+H4MK_CXX_API_END

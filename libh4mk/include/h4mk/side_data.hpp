@@ -8,6 +8,9 @@
 #include <string_view>
 #include <vector>
 
+#include "h4mk/export.h"
+
+H4MK_CXX_API_BEGIN
 namespace h4mk {
 
 struct SideDataEntry {
@@ -27,3 +30,4 @@ bool next_side_data(std::span<const uint8_t> blob, size_t& pos, SideDataEntry& o
 bool valid_side_data(std::span<const uint8_t> blob) noexcept;
 
 }  // namespace h4mk
+H4MK_CXX_API_END

@@ -8,6 +8,9 @@
 
 #include "h4mk/io.hpp"
 
+#include "h4mk/export.h"
+
+H4MK_CXX_API_BEGIN
 namespace h4mk {
 
 // Copies the complete file `in` (seekable, of known size) to `out` with a
@@ -26,3 +29,4 @@ std::string check_signature(std::string_view sign_json, std::string_view veri_js
                             std::string_view public_key_pem);
 
 }  // namespace h4mk
+H4MK_CXX_API_END

@@ -11,6 +11,9 @@
 
 #include "h4mk/mask.hpp"
 
+#include "h4mk/export.h"
+
+H4MK_CXX_API_BEGIN
 namespace h4mk {
 
 enum class TrackKind { kAudio, kVideo, kData, kSubtitle, kControl };
@@ -65,3 +68,4 @@ struct Track {
 std::string adapter_config_json(const Track& track);
 
 }  // namespace h4mk
+H4MK_CXX_API_END

@@ -11,6 +11,9 @@
 
 #include "h4mk/adapter.hpp"
 
+#include "h4mk/export.h"
+
+H4MK_CXX_API_BEGIN
 namespace h4mk {
 
 class TransportTokenizer {
@@ -34,3 +37,4 @@ class TransportTokenizer {
 };
 
 }  // namespace h4mk
+H4MK_CXX_API_END

@@ -11,6 +11,9 @@
 #include "h4mk/reader.hpp"
 #include "h4mk/writer.hpp"
 
+#include "h4mk/export.h"
+
+H4MK_CXX_API_BEGIN
 namespace h4mk {
 
 struct VerifyOptions {
@@ -61,3 +64,4 @@ struct RepairReport {
 RepairReport repair(Source& in, Sink& out, const WriterOptions& options = {});
 
 }  // namespace h4mk
+H4MK_CXX_API_END

@@ -15,6 +15,9 @@
 #include "h4mk/mask.hpp"
 #include "h4mk/track.hpp"
 
+#include "h4mk/export.h"
+
+H4MK_CXX_API_BEGIN
 namespace h4mk {
 
 struct WriterOptions {
@@ -94,3 +97,4 @@ class Reader;
 void copy_header(const Reader& from, Writer& to);
 
 }  // namespace h4mk
+H4MK_CXX_API_END
