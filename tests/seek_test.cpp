@@ -309,6 +309,16 @@ bool presents_at_or_after(const BlockInfo& b, int64_t t) {
   return b.pts >= t || b.pts + b.duration > t;
 }
 
+// The same for all[i], where a block of duration 0 lasts until the next
+// block of its track in its group (§9.5).
+bool presents_in_group(const std::vector<Placed>& all, size_t i, int64_t t) {
+  if (presents_at_or_after(all[i].info, t)) return true;
+  if (all[i].info.duration != 0) return false;
+  for (size_t k = i + 1; k < all.size() && all[k].chunk_offset == all[i].chunk_offset; ++k)
+    if (all[k].info.track_id == all[i].info.track_id) return all[k].info.pts > t;
+  return false;
+}
+
 // The oracle, from the whole file in file order and the rule as FORMAT.md
 // §9.5 states it: what reading after seek_all must return.
 std::vector<Placed> expected_after_seek_all(const std::vector<Placed>& all,
@@ -350,7 +360,7 @@ std::vector<Placed> expected_after_seek_all(const std::vector<Placed>& all,
       if (all[i].info.track_id == t.id) next = i;
     const bool dependents = !next || all[*next].chunk_offset != all[*key].chunk_offset ||
                             all[*next].info.type != BlockType::kI;
-    if (presents_at_or_after(all[*key].info, at) || dependents) {
+    if (presents_in_group(all, *key, at) || dependents) {
       from_block[t.id] = *key;
       by_time.erase(t.id);
     }
@@ -365,9 +375,8 @@ std::vector<Placed> expected_after_seek_all(const std::vector<Placed>& all,
       if (auto b = from_block.find(id); b != from_block.end() && i < b->second) continue;
       if (auto g = entry_group.find(id); g != entry_group.end() && p.chunk_offset < g->second)
         continue;
-      if (auto t = by_time.find(id);
-          t != by_time.end() &&
-          !(p.info.type == BlockType::kI && presents_at_or_after(p.info, t->second)))
+      if (auto t = by_time.find(id); t != by_time.end() && !(p.info.type == BlockType::kI &&
+                                                             presents_in_group(all, i, t->second)))
         continue;
       resumed.insert(id);
     }
@@ -376,19 +385,27 @@ std::vector<Placed> expected_after_seek_all(const std::vector<Placed>& all,
   return out;
 }
 
-TEST(SeekAll, EveryTrackResumesWithTheBlockItNeeds) {
-  // Groups of 0.7 s: audio, video and data groups start at different times,
-  // so a landing group is often preceded in the file by another track's group
-  // holding blocks for the landing time, and followed by stale ones.
-  const auto [spec, tracks, file] = test_file(91, 40, 700'000);
-  MemorySource whole_src(file);
-  Reader whole(whole_src);
-  const std::vector<Placed> all = rest_of(whole);
-  CountingSource src(file);
+// Every block of the file, in file order.
+std::vector<Placed> whole_file(const std::vector<uint8_t>& file) {
+  MemorySource src(file);
   Reader r(src);
-  std::mt19937 rng(5);
-  int audio_gaps_with_plain_seek = 0, seeks = 0;
-  std::map<int, int> reads_per_seek;
+  return rest_of(r);
+}
+
+// 40 random seek targets per track, each with where a linear scan lands
+// (targets with no keyframe at or before them are left out) and the
+// position of that block in `all`, the whole file in file order.
+struct SeekCase {
+  const Track* track;
+  int64_t target;
+  Landing want;
+  size_t landing;
+};
+std::vector<SeekCase> seek_cases(const std::vector<uint8_t>& file, const std::vector<Track>& tracks,
+                                 const StreamSpec& spec, const std::vector<Placed>& all,
+                                 uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<SeekCase> out;
   for (const Track& t : tracks) {
     const int64_t end = int64_t(spec.seconds * double(t.time_base.den) / double(t.time_base.num));
     for (int i = 0; i < 40; ++i) {
@@ -399,32 +416,49 @@ TEST(SeekAll, EveryTrackResumesWithTheBlockItNeeds) {
       while (
           !(all[landing].chunk_offset == want->chunk_offset && all[landing].index == want->index))
         ++landing;
-      const int reads_before = src.reads;
-      SeekPoint p = r.seek_all(t.id, target);
-      ASSERT_EQ(p.pts, want->pts);
-      Block first;
-      ASSERT_EQ(r.next(first), ReadEvent::kBlock);
-      ++reads_per_seek[src.reads - reads_before];
-      std::vector<Placed> got = rest_of(r);
-      got.insert(got.begin(), {first.info, first.chunk_offset, first.index_in_group});
-      ASSERT_EQ(got, expected_after_seek_all(all, tracks, landing))
-          << "track " << t.id << " t=" << target;
-      ++seeks;
-      // What a player hears: the first audio block presents the landing time.
-      const int64_t at = floor_ticks(p.pts, t.time_base, tracks[0].time_base);
-      auto first_audio = [](const std::vector<Placed>& v) {
-        return *std::find_if(v.begin(), v.end(),
-                             [](const Placed& b) { return b.info.track_id == 1; });
-      };
-      const Placed a = first_audio(got);
-      EXPECT_TRUE(a.info.pts <= at && at < a.info.pts + a.info.duration)
-          << "track " << t.id << " t=" << target << ": audio resumes at " << a.info.pts << " for "
-          << at;
-      // The plain seek positions only its own track (the gap this fixes).
-      r.seek(t.id, target);
-      const Placed plain = first_audio(rest_of(r));
-      if (plain.info.pts > at) ++audio_gaps_with_plain_seek;
+      out.push_back({&t, target, *want, landing});
     }
+  }
+  return out;
+}
+
+TEST(SeekAll, EveryTrackResumesWithTheBlockItNeeds) {
+  // Groups of 0.7 s: audio, video and data groups start at different times,
+  // so a landing group is often preceded in the file by another track's group
+  // holding blocks for the landing time, and followed by stale ones.
+  const auto [spec, tracks, file] = test_file(91, 40, 700'000);
+  const std::vector<Placed> all = whole_file(file);
+  CountingSource src(file);
+  Reader r(src);
+  int audio_gaps_with_plain_seek = 0, seeks = 0;
+  std::map<int, int> reads_per_seek;
+  for (const auto& [track, target, want, landing] : seek_cases(file, tracks, spec, all, 5)) {
+    const Track& t = *track;
+    const int reads_before = src.reads;
+    SeekPoint p = r.seek_all(t.id, target);
+    ASSERT_EQ(p.pts, want.pts);
+    Block first;
+    ASSERT_EQ(r.next(first), ReadEvent::kBlock);
+    ++reads_per_seek[src.reads - reads_before];
+    std::vector<Placed> got = rest_of(r);
+    got.insert(got.begin(), {first.info, first.chunk_offset, first.index_in_group});
+    ASSERT_EQ(got, expected_after_seek_all(all, tracks, landing))
+        << "track " << t.id << " t=" << target;
+    ++seeks;
+    // What a player hears: the first audio block presents the landing time.
+    const int64_t at = floor_ticks(p.pts, t.time_base, tracks[0].time_base);
+    auto first_audio = [](const std::vector<Placed>& v) {
+      return *std::find_if(v.begin(), v.end(),
+                           [](const Placed& b) { return b.info.track_id == 1; });
+    };
+    const Placed a = first_audio(got);
+    EXPECT_TRUE(a.info.pts <= at && at < a.info.pts + a.info.duration)
+        << "track " << t.id << " t=" << target << ": audio resumes at " << a.info.pts << " for "
+        << at;
+    // The plain seek positions only its own track (the gap this fixes).
+    r.seek(t.id, target);
+    const Placed plain = first_audio(rest_of(r));
+    if (plain.info.pts > at) ++audio_gaps_with_plain_seek;
   }
   // One read per seek_all: the other tracks' groups and the landing group
   // together (the first seek also reads the index).
@@ -436,6 +470,46 @@ TEST(SeekAll, EveryTrackResumesWithTheBlockItNeeds) {
   RecordProperty("audio_gaps_with_plain_seek", audio_gaps_with_plain_seek);
   EXPECT_GE(seeks, 100);
   EXPECT_GT(audio_gaps_with_plain_seek, 0);  // the layout exercises the case
+}
+
+// Audio whose blocks have duration 0 (not known: FLAC remuxed from NUT).
+// Such a block plays until the next one, so after seek_all the audio starts
+// with the block playing at the landing time, not the one after it.
+TEST(SeekAll, AudioOfUnknownDurationResumesWithTheBlockPlaying) {
+  StreamSpec spec;
+  spec.seed = 93;
+  spec.seconds = 30;
+  std::vector<Track> tracks = test_tracks(spec);
+  tracks[0].default_duration = 0;
+  std::vector<TestBlock> blocks = make_stream(spec);
+  for (TestBlock& b : blocks)
+    if (b.info.track_id == 1) b.info.duration = 0;
+  WriterOptions o;
+  o.max_group_duration_us = 700'000;
+  const std::vector<uint8_t> file = write_stream(tracks, blocks, o);
+  const std::vector<Placed> all = whole_file(file);
+  MemorySource src(file);
+  Reader r(src);
+  int seeks = 0, playing_before_landing = 0;
+  for (const auto& [track, target, want, landing] : seek_cases(file, tracks, spec, all, 6)) {
+    const Track& t = *track;
+    SeekPoint p = r.seek_all(t.id, target);
+    const std::vector<Placed> got = rest_of(r);
+    ASSERT_EQ(got, expected_after_seek_all(all, tracks, landing))
+        << "track " << t.id << " t=" << target;
+    const int64_t at = floor_ticks(p.pts, t.time_base, tracks[0].time_base);
+    std::vector<int64_t> audio;
+    for (const Placed& b : got)
+      if (b.info.track_id == 1 && audio.size() < 2) audio.push_back(b.info.pts);
+    ASSERT_EQ(audio.size(), 2u);
+    EXPECT_TRUE(audio[0] <= at && at < audio[1])
+        << "track " << t.id << " t=" << target << ": audio resumes at " << audio[0] << ", next "
+        << audio[1] << ", for " << at;
+    playing_before_landing += audio[0] < at;
+    ++seeks;
+  }
+  EXPECT_GE(seeks, 60);
+  EXPECT_GT(playing_before_landing, 20);  // the case is exercised, not only exact hits
 }
 
 TEST(SeekAll, ASparseTracksLongPastBlockIsNotReadBackFor) {

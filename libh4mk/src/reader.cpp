@@ -626,7 +626,7 @@ struct Reader::Impl {
       const bool before = r.kind == ResumePoint::kAtBlock
                               ? group_chunk_offset < r.chunk_offset ||
                                     (group_chunk_offset == r.chunk_offset && group_pos < r.index)
-                              : !(b.type == BlockType::kI && presents_at_or_after(b, r.t));
+                              : !(b.type == BlockType::kI && presents_in_group(group_pos, r.t));
       if (!before) {
         resume.erase(it);
         return;
@@ -643,7 +643,7 @@ struct Reader::Impl {
     if (k >= 0) {
       const size_t i = size_t(k);
       const bool dependents = i + 1 == group.size() || group.info(i + 1).type != BlockType::kI;
-      if (presents_at_or_after(group.info(i), t) || dependents)
+      if (presents_in_group(i, t) || dependents)
         return {ResumePoint::kAtBlock, group_chunk_offset, uint32_t(i), t};
     }
     return {ResumePoint::kByTime, 0, 0, t};
@@ -653,6 +653,15 @@ struct Reader::Impl {
     int64_t end;
     if (__builtin_add_overflow(b.pts, b.duration, &end)) end = INT64_MAX;
     return b.pts >= t || end > t;
+  }
+
+  // Whether block pos of the loaded group presents at or after t. A block
+  // of duration 0 (not known: FLAC from NUT) lasts until the next block of
+  // its track, when the group holds that block.
+  bool presents_in_group(size_t pos, int64_t t) const {
+    const BlockInfo b = group.info(pos);
+    return presents_at_or_after(b, t) ||
+           (b.duration == 0 && pos + 1 < group.size() && group.info(pos + 1).pts > t);
   }
 
   // t in ticks of `from`, in ticks of `to`, rounded down (saturating).

@@ -991,6 +991,41 @@ Layout layout_of(const fs::path& p) {
   return l;
 }
 
+// FLAC remuxed from NUT has no packet durations (0 in the file). After a
+// seek the audio resumes with the frame playing at the video's landing time
+// (the NUT demuxer itself starts with the frame after it).
+TEST(FFmpeg, SeekResumesAudioOfUnknownDurationWithTheFramePlaying) {
+  make_sources();
+  ffmpeg("-f lavfi -i sine=duration=10 -itsoffset 0.5 -f lavfi "
+         "-i testsrc=duration=9:size=160x120:rate=25 -map 1 -map 0 -c:v mpeg4 -g 25 -c:a flac "
+         "zero-duration.nut");
+  ffmpeg("-i zero-duration.nut -map 0 -c copy zero-duration.h4mk");
+  int playing_before = 0;
+  for (const char* ss : {"3.1", "4.7", "5.2", "7.3"}) {
+    const std::string crc =
+        ffmpeg("-ss " + std::string(ss) + " -i zero-duration.h4mk -c copy -copyts -f framecrc -");
+    std::map<int, double> tb;
+    std::vector<double> video, audio;
+    std::istringstream in(crc);
+    for (std::string line; std::getline(in, line);) {
+      int stream = 0;
+      long num = 0, den = 0;
+      long long dts = 0, pts = 0, duration = 0;
+      if (std::sscanf(line.c_str(), "#tb %d: %ld/%ld", &stream, &num, &den) == 3)
+        tb[stream] = double(num) / double(den);
+      else if (line[0] != '#' && std::sscanf(line.c_str(), "%d, %lld, %lld, %lld", &stream, &dts,
+                                             &pts, &duration) == 4)
+        (stream == 0 ? video : audio).push_back(double(pts) * tb[stream]);
+    }
+    ASSERT_FALSE(video.empty()) << ss;
+    ASSERT_GE(audio.size(), 2u) << ss;
+    EXPECT_LE(audio[0], video[0] + 1e-6) << "-ss " << ss << ": the frame playing is missing";
+    EXPECT_GT(audio[1], video[0]) << "-ss " << ss << ": a frame that ended before the landing";
+    playing_before += audio[0] < video[0] - 1e-6;
+  }
+  EXPECT_GT(playing_before, 0);  // the landing falls inside a frame, not only on its start
+}
+
 // MPEG-TS with AAC: the audio starts 23 ms (the encoder delay) before the
 // video, so a BACKWARD seek to 0 of the video finds no keyframe at or
 // before it. Reading starts from the beginning then, as matroska's does;
