@@ -21,8 +21,8 @@
 # `git commit --fixup=<commit of the patch it belongs to>`, fold them in with
 #   GIT_SEQUENCE_EDITOR=: git -C DIR rebase -i --autosquash base
 # then export. Common patches are written against 9.0.2 and exported from
-# a 9.0.2 tree; they apply to 8.1.2 with reduced context (git am -C1,
-# patch's fuzz), which build_ffmpeg.sh and the prefixes command check.
+# a 9.0.2 tree; they apply to 8.1.2 with one line of context required
+# (git am -C1), which every build of 8.1.2 checks.
 # VERSION defaults to 9.0.2; the tarball comes from build/ffmpeg-cache
 # (build_ffmpeg.sh fetches and verifies it).
 set -euo pipefail
