@@ -10,9 +10,8 @@
 
 #include "h4mk/adapter.h"
 #include "h4mk/block.hpp"
-#include "h4mk/track.hpp"
-
 #include "h4mk/export.h"
+#include "h4mk/track.hpp"
 
 H4MK_CXX_API_BEGIN
 namespace h4mk {

@@ -8,7 +8,6 @@
 
 #include "h4mk/adapter.hpp"
 #include "h4mk/block.hpp"
-
 #include "h4mk/export.h"
 
 H4MK_CXX_API_BEGIN

@@ -6,9 +6,8 @@
 #include <optional>
 #include <string>
 
-#include "h4mk/track.hpp"
-
 #include "h4mk/export.h"
+#include "h4mk/track.hpp"
 
 H4MK_CXX_API_BEGIN
 namespace h4mk {

@@ -9,9 +9,8 @@
 #include <vector>
 
 #include "h4mk/adapter.hpp"
-#include "h4mk/reader.hpp"
-
 #include "h4mk/export.h"
+#include "h4mk/reader.hpp"
 
 H4MK_CXX_API_BEGIN
 namespace h4mk {

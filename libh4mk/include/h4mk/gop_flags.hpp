@@ -5,7 +5,6 @@
 #include <cstdint>
 
 #include "h4mk/block.hpp"
-
 #include "h4mk/export.h"
 
 H4MK_CXX_API_BEGIN

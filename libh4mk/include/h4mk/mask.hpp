@@ -16,7 +16,6 @@
 #include <string_view>
 
 #include "h4mk/block.hpp"
-
 #include "h4mk/export.h"
 
 H4MK_CXX_API_BEGIN

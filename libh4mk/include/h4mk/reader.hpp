@@ -13,12 +13,11 @@
 #include "h4mk/block.hpp"
 #include "h4mk/chapter.hpp"
 #include "h4mk/error.hpp"
+#include "h4mk/export.h"
 #include "h4mk/io.hpp"
 #include "h4mk/limits.hpp"
 #include "h4mk/mask.hpp"
 #include "h4mk/track.hpp"
-
-#include "h4mk/export.h"
 
 H4MK_CXX_API_BEGIN
 namespace h4mk {

@@ -6,9 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "h4mk/io.hpp"
-
 #include "h4mk/export.h"
+#include "h4mk/io.hpp"
 
 H4MK_CXX_API_BEGIN
 namespace h4mk {

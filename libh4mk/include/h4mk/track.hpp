@@ -9,9 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "h4mk/mask.hpp"
-
 #include "h4mk/export.h"
+#include "h4mk/mask.hpp"
 
 H4MK_CXX_API_BEGIN
 namespace h4mk {

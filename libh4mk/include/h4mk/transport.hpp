@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "h4mk/adapter.hpp"
-
 #include "h4mk/export.h"
 
 H4MK_CXX_API_BEGIN

@@ -6,12 +6,11 @@
 #include <vector>
 
 #include "h4mk/error.hpp"
+#include "h4mk/export.h"
 #include "h4mk/io.hpp"
 #include "h4mk/limits.hpp"
 #include "h4mk/reader.hpp"
 #include "h4mk/writer.hpp"
-
-#include "h4mk/export.h"
 
 H4MK_CXX_API_BEGIN
 namespace h4mk {
