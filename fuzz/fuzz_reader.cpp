@@ -1,4 +1,5 @@
-// Whole-file fuzzing: open, iterate every block, seek (one track, every
+// Whole-file fuzzing: open (attachments included), iterate every block,
+// strictly and then handing out damaged groups, seek (one track, every
 // track), decode chains, verify.
 // The input is a file; the reader must never crash, hang or over-allocate.
 #include <cstddef>
@@ -15,6 +16,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Block b;
     size_t n = 0;
     for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd && n < 100000; ++n) {
+    }
+    size_t attached = 0;
+    for (const Attachment& a : r.attachments()) attached += a.data.size() + a.filename.size();
+    (void)attached;
+    {
+      MemorySource src2(file);
+      Reader salvaging(src2);
+      salvaging.hand_out_damaged_groups();
+      n = 0;
+      for (ReadEvent ev; (ev = salvaging.next(b)) != ReadEvent::kEnd && n < 100000; ++n) {
+      }
     }
     for (const Track& t : r.tracks()) {
       r.summary(t.id);

@@ -100,6 +100,17 @@ static void write_file(membuf* m, int seekable) {
     CHECK(h4mk_writer_add_chapter(w, &backwards) == H4MK_ERR_INVALID_ARGUMENT);
     CHECK(strstr(h4mk_writer_last_error(w), "chapter #2: \"end\" is before") != NULL);
   }
+  {
+    static const uint8_t font[] = {0, 1, 0, 0, 0x42};
+    h4mk_attachment a = {.filename = "sub.ttf", .mimetype = "font/ttf", .data = font, .size = 5};
+    h4mk_attachment up = {.filename = "../x.ttf", .data = font, .size = 5};
+    h4mk_attachment pic = {.filename = "cover.png", .mimetype = "image/png", .track_id = 9};
+    CHECK(h4mk_writer_add_attachment(w, &a) == H4MK_OK);
+    CHECK(h4mk_writer_add_attachment(w, &up) == H4MK_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(h4mk_writer_last_error(w), "attachment #1: \"filename\" is not a bare") != NULL);
+    CHECK(h4mk_writer_add_attachment(w, &pic) == H4MK_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(h4mk_writer_last_error(w), "track 9 is not declared") != NULL);
+  }
 
   uint8_t payload[3840];
   for (int i = 0; i < 200; ++i) {
@@ -180,6 +191,14 @@ static int read_all(membuf* m, int seekable) {
     CHECK(h4mk_reader_chapter_tag(r, 1, 0, &key, &value) == H4MK_OK);
     CHECK(strcmp(key, "comment") == 0 && strcmp(value, "second") == 0);
     CHECK(h4mk_reader_chapter(r, 2, &c) == H4MK_ERR_NOT_FOUND);
+  }
+  {
+    h4mk_attachment a;
+    CHECK(h4mk_reader_attachment_count(r) == 1);
+    CHECK(h4mk_reader_attachment(r, 0, &a) == H4MK_OK);
+    CHECK(!strcmp(a.filename, "sub.ttf") && !strcmp(a.mimetype, "font/ttf"));
+    CHECK(!strcmp(a.description, "") && a.track_id == 0 && a.size == 5 && a.data[4] == 0x42);
+    CHECK(h4mk_reader_attachment(r, 1, &a) == H4MK_ERR_NOT_FOUND);
   }
   {
     const char *k, *v;
@@ -492,6 +511,10 @@ static void adapters(void) {
 static void null_handles(void) {
   CHECK(h4mk_reader_open(NULL, 0) == H4MK_ERR_INVALID_ARGUMENT);
   CHECK(h4mk_reader_track_count(NULL) == 0);
+  CHECK(h4mk_reader_attachment_count(NULL) == 0);
+  CHECK(h4mk_reader_hand_out_damaged_groups(NULL, 1) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_reader_attachment(NULL, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_writer_add_attachment(NULL, 0) == H4MK_ERR_INVALID_ARGUMENT);
   CHECK(h4mk_reader_track_info(NULL, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
   CHECK(!strcmp(h4mk_reader_tracks_json(NULL), ""));
   CHECK(!strcmp(h4mk_reader_metadata_json(NULL), ""));

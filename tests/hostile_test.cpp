@@ -254,6 +254,47 @@ TEST_F(Hostile, DeepNestingOfNothing) {
   EXPECT_TRUE(d.empty() || d[0].code == ErrorCode::kCorrupt);
 }
 
+// TRAK, then a `tag` chunk holding `payload` (at kHeaderChunkAt), then a
+// CORE of two blocks.
+const size_t kHeaderChunkAt = 16 + 12 + kTrak.size();
+std::vector<uint8_t> file_with_header_chunk(const char (&tag)[5],
+                                            std::span<const uint8_t> payload) {
+  auto f = header();
+  append_text(f, "TRAK", kTrak);
+  append_chunk(f, tag, payload);
+  auto grp = group_header(kGroupUniform | kGroupFixedSize, 2);
+  grp.insert(grp.end(), {0x00, 0x01, 0xAA, 0xBB});
+  append_chunk(f, "CORE", grp);
+  return f;
+}
+
+std::span<const uint8_t> as_bytes(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+
+// The chunk at kHeaderChunkAt is reported once, naming it and `needle`, and
+// ignored: both blocks after it are read, and verify names the same problem.
+void expect_reported_and_ignored(const std::vector<uint8_t>& f, const std::string& tag,
+                                 const std::string& needle) {
+  MemorySource src(f);
+  Reader r(src);
+  EXPECT_EQ(read_all(f).blocks.size(), 2u) << needle;
+  ASSERT_EQ(r.damage().size(), 1u) << needle;
+  const std::string msg = r.damage()[0].message;
+  EXPECT_EQ(r.damage()[0].offset, kHeaderChunkAt) << needle;
+  EXPECT_NE(msg.find(tag + " chunk at offset " + std::to_string(kHeaderChunkAt)), std::string::npos)
+      << msg;
+  EXPECT_NE(msg.find(needle), std::string::npos) << needle << ": " << msg;
+  // verify names the same problem (among those of a file without a TAIL).
+  MemorySource again(f);
+  VerifyReport v = verify(again);
+  EXPECT_TRUE(std::any_of(v.problems.begin(), v.problems.end(),
+                          [&](const auto& p) {
+                            return p.message + "; ignored" == msg;  // the reader adds what it did
+                          }))
+      << needle << ": " << (v.problems.empty() ? "" : v.problems[0].message);
+}
+
 // A CHAP that breaks a rule of FORMAT.md §7.1 is reported, naming the chunk,
 // the chapter and the field, and ignored; the blocks after it are read.
 TEST_F(Hostile, DamagedChaptersAreReportedAndIgnored) {
@@ -276,33 +317,74 @@ TEST_F(Hostile, DamagedChaptersAreReportedAndIgnored) {
        "tag \"a\" is not a string"},
   };
   for (const auto& [chap, needle] : cases) {
-    auto f = header();
-    append_text(f, "TRAK", kTrak);
-    const size_t chap_offset = f.size();
-    append_text(f, "CHAP", chap);
-    auto grp = group_header(kGroupUniform | kGroupFixedSize, 2);
-    grp.insert(grp.end(), {0x00, 0x01, 0xAA, 0xBB});
-    append_chunk(f, "CORE", grp);
+    auto f = file_with_header_chunk("CHAP", as_bytes(chap));
     MemorySource src(f);
-    Reader r(src);
-    EXPECT_TRUE(r.chapters().empty()) << chap;
-    ReadBack rb = read_all(f);
-    EXPECT_EQ(rb.blocks.size(), 2u) << chap;
-    ASSERT_EQ(r.damage().size(), 1u) << chap;
-    const std::string msg = r.damage()[0].message;
-    EXPECT_EQ(r.damage()[0].offset, chap_offset) << chap;
-    EXPECT_NE(msg.find("CHAP chunk at offset " + std::to_string(chap_offset)), std::string::npos)
-        << msg;
-    EXPECT_NE(msg.find(needle), std::string::npos) << chap << ": " << msg;
-    // verify names the same problem (among those of a file without a TAIL).
-    MemorySource again(f);
-    VerifyReport v = verify(again);
-    EXPECT_TRUE(std::any_of(v.problems.begin(), v.problems.end(),
-                            [&](const auto& p) {
-                              return p.message + "; ignored" == msg;  // the reader adds what it did
-                            }))
-        << chap << ": " << (v.problems.empty() ? "" : v.problems[0].message);
+    EXPECT_TRUE(Reader(src).chapters().empty()) << chap;
+    expect_reported_and_ignored(f, "CHAP", needle);
   }
+}
+
+// An ATCH that breaks a rule of FORMAT.md §7.2 is reported, naming the
+// chunk and the field, and ignored: a name that would leave the directory it
+// is saved in, a track that is not declared, a header that overruns the
+// chunk. The blocks after it are read, and verify names the same problem.
+TEST_F(Hostile, DamagedAttachmentsAreReportedAndIgnored) {
+  auto atch = [](const std::string& header, uint32_t claimed, const std::string& data) {
+    std::vector<uint8_t> p(4);
+    store_u32(p.data(), claimed);
+    p.insert(p.end(), header.begin(), header.end());
+    p.insert(p.end(), data.begin(), data.end());
+    return p;
+  };
+  auto plain = [&](const std::string& header) {
+    return atch(header, uint32_t(header.size()), "d");
+  };
+  const std::pair<std::vector<uint8_t>, const char*> cases[] = {
+      {{1, 0}, "shorter than its header size field"},
+      {atch("{}", 0xFFFFFFF0, ""), "header of 4294967280 bytes does not fit"},
+      {plain("not json"), "header is not a JSON object"},
+      {plain(R"({"mimetype":""})"), "\"filename\" is missing"},
+      {plain(R"({"filename":"a","mimetype":1})"), "\"mimetype\" is missing or not a string"},
+      {plain(R"({"filename":"../../.bashrc","mimetype":""})"), "not a bare file name"},
+      {plain(R"({"filename":"a\\b","mimetype":""})"), "not a bare file name"},
+      {plain(R"({"filename":"..","mimetype":""})"), "not a bare file name"},
+      {plain(R"({"filename":"a","mimetype":"","track":0})"), "\"track\" is not a track id"},
+      {plain(R"({"filename":"a","mimetype":"","track":"1"})"), "\"track\" is not a track id"},
+      {plain(R"({"filename":"a","mimetype":"","track":7})"), "\"track\" 7 is not a declared track"},
+      {plain(R"({"filename":"a","mimetype":"","description":[]})"), "\"description\" is not"},
+  };
+  for (const auto& [payload, needle] : cases) {
+    auto f = file_with_header_chunk("ATCH", payload);
+    MemorySource src(f);
+    EXPECT_TRUE(Reader(src).attachments().empty()) << needle;
+    expect_reported_and_ignored(f, "ATCH", needle);
+  }
+}
+
+// Attachments are held from open: past the reader's limit (in all, not per
+// chunk) the rest are reported and left out, and no more is allocated.
+TEST_F(Hostile, AttachmentsBeyondTheLimitAreLeftOut) {
+  auto f = header();
+  append_text(f, "TRAK", kTrak);
+  const std::string head = R"({"filename":"a","mimetype":""})";
+  for (int i = 0; i < 3; ++i) {
+    std::vector<uint8_t> p(4);
+    store_u32(p.data(), uint32_t(head.size()));
+    p.insert(p.end(), head.begin(), head.end());
+    p.insert(p.end(), 600'000, uint8_t(i));
+    append_chunk(f, "ATCH", p);
+  }
+  ReaderOptions o;
+  o.limits.max_attachment_bytes = 1'300'000;
+  MemorySource src(f);
+  Reader r(src, o);
+  ASSERT_EQ(r.attachments().size(), 2u);
+  EXPECT_EQ(r.attachments()[1].data.at(0), 1);
+  ASSERT_EQ(r.damage().size(), 1u);
+  EXPECT_EQ(r.damage()[0].code, ErrorCode::kLimitExceeded);
+  EXPECT_NE(r.damage()[0].message.find("exceed the reader's limit of 1300000 bytes"),
+            std::string::npos)
+      << r.damage()[0].message;
 }
 
 TEST_F(Hostile, TooManyTracks) {

@@ -136,6 +136,91 @@ TEST(Recovery, EverySingleByteFlipIsDetectedAndOnlyItsChunkIsLost) {
   }
 }
 
+// With hand_out_damaged_groups, a flipped byte no longer loses its group
+// when the group still parses: every block outside the flipped chunk comes
+// back exactly, in order and unmarked; what the flipped chunk yields is
+// marked damaged. A flip inside a payload always keeps the whole group,
+// with that one byte changed. A masked track's group is never handed out
+// damaged.
+TEST(Recovery, DamagedGroupsThatStillParseAreHandedOutMarked) {
+  WriterOptions o;
+  o.max_group_blocks = 6;
+  SmallFile s = small_file(o);
+  struct Got {
+    TestBlock block;
+    uint64_t chunk;
+    bool damaged;
+  };
+  auto read_marked = [](std::span<const uint8_t> file, std::vector<uint64_t>* data_offsets) {
+    MemorySource src(file);
+    Reader r(src);
+    r.hand_out_damaged_groups();
+    std::vector<Got> got;
+    Block b;
+    for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;) {
+      if (ev != ReadEvent::kBlock) continue;
+      got.push_back(
+          {{b.info, {b.data.begin(), b.data.end()}, {b.side_data.begin(), b.side_data.end()}},
+           b.chunk_offset,
+           b.damaged});
+      if (data_offsets) data_offsets->push_back(b.data_offset);
+    }
+    return got;
+  };
+  std::vector<uint64_t> data_offsets;
+  ASSERT_EQ(read_marked(s.file, &data_offsets).size(), s.full.blocks.size());
+  size_t salvaged = 0, in_payload = 0;
+  for (size_t at = 16; at < s.file.size(); ++at) {
+    const ChunkExtent* c = chunk_at(s, at);
+    if (!c || c->tag == "TRAK") continue;
+    std::vector<uint8_t> bad = s.file;
+    bad[at] ^= 0x5a;
+    std::vector<TestBlock> unmarked, expected, marked, original;
+    for (const Got& g : read_marked(bad, nullptr)) {
+      if (!g.damaged) {
+        unmarked.push_back(g.block);
+        continue;
+      }
+      ASSERT_EQ(g.chunk, c->offset) << "flip at " << at;
+      marked.push_back(g.block);
+    }
+    for (size_t i = 0; i < s.full.blocks.size(); ++i)
+      (c->tag == "CORE" && s.full.chunk_offsets[i] == c->offset ? original : expected)
+          .push_back(s.full.blocks[i]);
+    ASSERT_TRUE(unmarked == expected) << "flip at " << at << " in " << c->tag;
+    salvaged += !marked.empty();
+    bool payload_flip = false;
+    for (size_t i = 0; i < data_offsets.size(); ++i)
+      payload_flip |= at >= data_offsets[i] && at < data_offsets[i] + s.full.blocks[i].data.size();
+    if (!payload_flip) continue;
+    ++in_payload;
+    ASSERT_EQ(marked.size(), original.size()) << "payload flip at " << at << " lost its group";
+    size_t changed = 0;
+    for (size_t i = 0; i < marked.size(); ++i) {
+      ASSERT_EQ(marked[i].info, original[i].info) << "flip at " << at;
+      ASSERT_EQ(marked[i].data.size(), original[i].data.size()) << "flip at " << at;
+      for (size_t k = 0; k < marked[i].data.size(); ++k)
+        changed += marked[i].data[k] != original[i].data[k];
+    }
+    EXPECT_EQ(changed, 1u) << "flip at " << at;
+  }
+  EXPECT_GT(in_payload, 1000u);
+  EXPECT_GE(salvaged, in_payload);
+
+  // A masked track: its group is lost, as without the option.
+  MemorySink sink;
+  Writer w(sink);
+  w.add_track({.id = 1, .kind = TrackKind::kData, .codec = "x", .time_base = {1, 1000}});
+  w.set_mask_key(1, MaskKey{});
+  for (int i = 0; i < 4; ++i)
+    w.write_block({1, BlockType::kI, i, i, 1}, std::vector<uint8_t>(64, 7));
+  w.finish();
+  std::vector<uint8_t> masked = sink.take();
+  for (const ChunkExtent& c : chunk_layout(masked))
+    if (c.tag == "CORE") masked[c.end - 3] ^= 1;
+  EXPECT_TRUE(read_marked(masked, nullptr).empty());
+}
+
 TEST(Recovery, GarbageInsertedMidFileIsSkipped) {
   SmallFile s = small_file(many_groups());
   const ChunkExtent& c = s.layout.at(s.layout.size() / 2);

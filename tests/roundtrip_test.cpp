@@ -335,6 +335,75 @@ TEST(Writer, ChaptersComeBackAsGiven) {
   EXPECT_FALSE(verify(altered).veri_ok);
 }
 
+// Attachments (§7.2) come back as given, in order, survive copy_header()
+// (what mask, unmask and repair keep), and are part of the hash chain.
+// Names a reader could be made to save outside its directory are refused.
+TEST(Writer, AttachmentsComeBackAndSurviveARewrite) {
+  MemorySink sink;
+  Writer w(sink);
+  Track audio{.id = 1, .kind = TrackKind::kAudio, .codec = "pcm_s16le", .time_base = {1, 8000}};
+  Track cover{.id = 2, .kind = TrackKind::kVideo, .codec = "mjpeg", .time_base = {1, 1000}};
+  w.add_track(audio);
+  w.add_track(cover);
+  const Attachment font{"Font Name.ttf", "font/ttf", "", 0, std::vector<uint8_t>(70000, 0x5A)};
+  const Attachment pic{"cover.jpg", "image/jpeg", "Front cover", 2, {0xFF, 0xD8, 0xFF, 0xD9}};
+  const Attachment empty{"empty.bin", "", "", 0, {}};
+  EXPECT_EQ(w.add_attachment(font), 0u);
+  EXPECT_EQ(w.add_attachment(pic), 1u);
+  EXPECT_EQ(w.add_attachment(empty), 2u);
+  for (const char* name : {"", ".", "..", "../x", "a/b", "a\\b", "/etc/passwd"}) {
+    try {
+      w.add_attachment({name, "", "", 0, {1}});
+      ADD_FAILURE() << "accepted " << name;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+      EXPECT_NE(std::string(e.what()).find("attachment #3: \"filename\""), std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_THROW(w.add_attachment({std::string("a\0b", 3), "", "", 0, {}}), Error);
+  EXPECT_THROW(w.add_attachment({"x", "\xff", "", 0, {}}), Error);
+  try {
+    w.add_attachment({"x.png", "image/png", "", 3, {}});
+    ADD_FAILURE() << "accepted an undeclared track";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("track 3 is not declared"), std::string::npos) << e.what();
+  }
+  std::vector<uint8_t> p(4);
+  w.write_block({1, BlockType::kI, 0, 0, 2}, p);
+  EXPECT_THROW(w.add_attachment(font), Error);  // after the first block
+  w.finish();
+
+  MemorySource src(sink.bytes());
+  Reader r(src);
+  EXPECT_EQ(r.attachments(), (std::vector<Attachment>{font, pic, empty}));
+  EXPECT_TRUE(r.damage().empty());
+  VerifyReport v = verify(src);
+  EXPECT_TRUE(v.ok()) << (v.problems.empty() ? "" : v.problems[0].message);
+
+  MemorySink copy;
+  Writer w2(copy);
+  for (const Track& t : r.tracks()) w2.add_track(t);
+  copy_header(r, w2);
+  w2.write_block({1, BlockType::kI, 0, 0, 2}, p);
+  w2.finish();
+  MemorySource copied(copy.bytes());
+  EXPECT_EQ(Reader(copied).attachments(), r.attachments());
+
+  // A changed byte of data breaks the chain (CRC recomputed so only VERI sees it).
+  std::vector<uint8_t> bytes = sink.bytes();
+  for (const ChunkExtent& c : chunk_layout(bytes))
+    if (c.tag == "ATCH" && c.end - c.offset > 1000) {
+      bytes[c.end - 1] ^= 1;
+      std::span<const uint8_t> payload(&bytes[c.offset + 12], c.end - c.offset - 12);
+      detail::store_u32(&bytes[c.offset + 8], detail::chunk_crc(detail::make_tag("ATCH"),
+                                                                uint32_t(payload.size()), payload));
+    }
+  MemorySource altered(bytes);
+  EXPECT_EQ(Reader(altered).attachments().at(0).data.back(), 0x5B);
+  EXPECT_FALSE(verify(altered).veri_ok);
+}
+
 // The largest steps the writer accepts, in one group: a pts step and a pts -
 // dts of 2^63 - 2, and a block ending at 2^63 - 2. They come back exactly.
 TEST(Writer, TimestampsAtTheLimitsComeBackExactly) {

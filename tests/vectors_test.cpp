@@ -66,6 +66,28 @@ std::vector<uint8_t> chapters() {
   return sink.take();
 }
 
+// `minimal` with attachments (§7.2): a font, and a picture of a video
+// track (cover art) with a description.
+std::vector<uint8_t> attachments() {
+  MemorySink sink;
+  Writer w(sink);
+  w.add_track(audio_ms_track());
+  Track pic;
+  pic.id = 2;
+  pic.kind = TrackKind::kVideo;
+  pic.codec = "png";
+  pic.time_base = {1, 1000};
+  w.add_track(pic);
+  w.add_attachment({"sub.ttf", "font/ttf", "", 0, {0x00, 0x01, 0x00, 0x00}});
+  w.add_attachment({"cover.png", "image/png", "Front", 2, {0x89, 'P', 'N', 'G'}});
+  for (int i = 0; i < 3; ++i) {
+    std::vector<uint8_t> p = {uint8_t(0xA0 + i)};
+    w.write_block({1, BlockType::kI, 20 * i, 20 * i, 20}, p);
+  }
+  w.finish();
+  return sink.take();
+}
+
 std::vector<uint8_t> multitrack() {
   MemorySink sink;
   WriterOptions o;
@@ -251,6 +273,15 @@ ordered_json describe(std::span<const uint8_t> file) {
                                {"title", c.title},
                                {"tags", c.tags}});
   }
+  if (!r.attachments().empty()) {  // only the vectors that have attachments say so
+    j["attachments"] = ordered_json::array();
+    for (const Attachment& a : r.attachments())
+      j["attachments"].push_back({{"filename", a.filename},
+                                  {"mimetype", a.mimetype},
+                                  {"description", a.description},
+                                  {"track", a.track},
+                                  {"data", hex(a.data)}});
+  }
   j["data_offset"] = r.data_offset();
   j["has_index"] = r.has_index();
   j["blocks"] = ordered_json::array();
@@ -304,9 +335,10 @@ struct Vector {
   std::vector<uint8_t> (*build)();
 };
 
-const Vector kVectors[] = {{"minimal", minimal},       {"multitrack", multitrack},
-                           {"incomplete", incomplete}, {"future_minor", future_minor},
-                           {"masked", masked},         {"chapters", chapters}};
+const Vector kVectors[] = {{"minimal", minimal},        {"multitrack", multitrack},
+                           {"incomplete", incomplete},  {"future_minor", future_minor},
+                           {"masked", masked},          {"chapters", chapters},
+                           {"attachments", attachments}};
 
 bool updating() {
   const char* e = std::getenv("H4MK_UPDATE_VECTORS");
@@ -376,6 +408,18 @@ TEST(Vectors, ExpectedResultsSayWhatTheSpecSays) {
   EXPECT_LT(chap_at, ch_text.find("CORE"));
   EXPECT_EQ(load_u32(&ch[chap_at + 4]), chap_json.size());
   EXPECT_EQ(ch_text.substr(chap_at + 12, chap_json.size()), chap_json);
+  // §7.2: ATCH is a u32 header size, the header (compact JSON, sorted keys),
+  // then the data, before the first CORE.
+  auto at = read_file(kDir + "/attachments.h4mk");
+  const std::string at_text(at.begin(), at.end());
+  const std::string cover_json =
+      R"({"description":"Front","filename":"cover.png","mimetype":"image/png","track":2})";
+  const size_t font_at = at_text.find("ATCH"), cover_at = at_text.find("ATCH", font_at + 1);
+  ASSERT_NE(cover_at, std::string::npos);
+  EXPECT_LT(cover_at, at_text.find("CORE"));
+  EXPECT_EQ(load_u32(&at[cover_at + 4]), 4 + cover_json.size() + 4);
+  EXPECT_EQ(load_u32(&at[cover_at + 12]), cover_json.size());
+  EXPECT_EQ(at_text.substr(cover_at + 16, cover_json.size() + 4), cover_json + "\x89PNG");
   auto fut = describe(read_file(kDir + "/future_minor.h4mk"));
   EXPECT_EQ(fut["version_minor"], 1);
   EXPECT_EQ(fut["blocks"].size(), 4u);

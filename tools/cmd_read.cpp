@@ -98,6 +98,14 @@ ordered_json manifest_json(Reader& r, const std::string& file) {
     chapters.push_back(std::move(o));
   }
   j["chapters"] = std::move(chapters);
+  ordered_json attachments = ordered_json::array();
+  for (const Attachment& a : r.attachments()) {
+    ordered_json o = {{"filename", a.filename}, {"mimetype", a.mimetype}, {"size", a.data.size()}};
+    if (!a.description.empty()) o["description"] = a.description;
+    if (a.track) o["track"] = a.track;
+    attachments.push_back(std::move(o));
+  }
+  j["attachments"] = std::move(attachments);
   j["safe"] = parse_or_null(r.safe_json());
   j["note"] = r.note().empty() ? ordered_json(nullptr) : ordered_json(r.note());
   j["veri"] = parse_or_null(r.veri_json());
@@ -137,6 +145,12 @@ int inspect(const Options& o, const std::string& file) {
     if (c.end) std::printf("..%.3f", seconds(*c.end, c.time_base));
     std::printf(" s%s%s%s\n", c.title.empty() ? "" : ", \"", printable(c.title).c_str(),
                 c.title.empty() ? "" : "\"");
+  }
+  for (const Attachment& a : r.attachments()) {
+    std::printf("  attachment \"%s\": %s, %zu bytes", printable(a.filename).c_str(),
+                a.mimetype.empty() ? "no type" : printable(a.mimetype).c_str(), a.data.size());
+    if (a.track) std::printf(", picture of track %u", a.track);
+    std::printf("\n");
   }
   if (!r.safe_json().empty()) std::printf("  safe: %s\n", printable(r.safe_json()).c_str());
   if (!r.note().empty()) std::printf("  note: %s\n", printable(r.note()).c_str());

@@ -2,6 +2,7 @@
 // status codes and keeps the strings it hands out alive.
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "attachment_chunk.hpp"
 #include "byte_order.hpp"
 #include "c_api_internal.hpp"
 #include "chunk.hpp"
@@ -92,7 +94,8 @@ void fill_block(const Block& b, h4mk_block* out) {
   out->track_id = b.info.track_id;
   out->type = static_cast<h4mk_block_type>(b.info.type);
   out->flags = (b.info.masked ? H4MK_BLOCK_FLAG_MASKED : 0) |
-               (b.info.discardable ? H4MK_BLOCK_FLAG_DISCARDABLE : 0);
+               (b.info.discardable ? H4MK_BLOCK_FLAG_DISCARDABLE : 0) |
+               (b.damaged ? H4MK_BLOCK_FLAG_DAMAGED : 0);
   out->pts = b.info.pts;
   out->dts = b.info.dts;
   out->duration = b.info.duration;
@@ -212,12 +215,15 @@ struct h4mk_writer {
     MaskScheme scheme;
     std::string kid;
   };
-  std::vector<PendingMask> masks;  // applied with the tracks, then wiped
+  std::vector<PendingMask> masks;       // applied with the tracks, then wiped
+  std::vector<Attachment> attachments;  // handed over after the tracks they may name
   std::string error;
 
   void start() {
     if (started) return;
     for (const Track& t : pending) writer->add_track(t);
+    for (const Attachment& a : attachments) writer->add_attachment(a);
+    attachments.clear();
     for (PendingMask& m : masks) {
       writer->set_mask_key(m.track_id, m.key, m.scheme, m.kid);
       OPENSSL_cleanse(m.key.data(), m.key.size());
@@ -429,6 +435,27 @@ int h4mk_reader_chapter(h4mk_reader* r, size_t index, h4mk_chapter* out) {
   out->has_id = c.id.has_value();
   out->id = c.id.value_or(0);
   out->title = c.title.c_str();
+  return H4MK_OK;
+}
+
+int h4mk_reader_hand_out_damaged_groups(h4mk_reader* r, int on) {
+  if (!r) return H4MK_ERR_INVALID_ARGUMENT;
+  r->reader->hand_out_damaged_groups(on != 0);
+  return H4MK_OK;
+}
+
+size_t h4mk_reader_attachment_count(const h4mk_reader* r) {
+  if (!r) return 0;
+  return r->reader->attachments().size();
+}
+
+int h4mk_reader_attachment(const h4mk_reader* r, size_t index, h4mk_attachment* out) {
+  if (!r || !out) return H4MK_ERR_INVALID_ARGUMENT;
+  const auto& list = r->reader->attachments();
+  if (index >= list.size()) return H4MK_ERR_NOT_FOUND;
+  const Attachment& a = list[index];
+  *out = h4mk_attachment{a.filename.c_str(), a.mimetype.c_str(), a.description.c_str(), a.track,
+                         a.data.data(),      a.data.size()};
   return H4MK_OK;
 }
 
@@ -676,6 +703,33 @@ int h4mk_writer_add_chapter(h4mk_writer* w, const h4mk_chapter* chapter) {
     if (chapter->has_id) c.id = chapter->id;
     c.title = str_or_empty(chapter->title);
     w->writer->add_chapter(c);
+  });
+}
+
+int h4mk_writer_add_attachment(h4mk_writer* w, const h4mk_attachment* attachment) {
+  if (!w) return H4MK_ERR_INVALID_ARGUMENT;
+  if (!attachment || !attachment->filename || (!attachment->data && attachment->size))
+    return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(w->error, [&] {
+    Attachment a;
+    a.filename = attachment->filename;
+    a.mimetype = str_or_empty(attachment->mimetype);
+    a.description = str_or_empty(attachment->description);
+    a.track = attachment->track_id;
+    if (attachment->size) a.data.assign(attachment->data, attachment->data + attachment->size);
+    if (w->started) {  // refused: after the first block
+      w->writer->add_attachment(a);
+      return;
+    }
+    // Checked now, so the error names this call rather than the first block.
+    const std::string at = "attachment #" + std::to_string(w->attachments.size()) + ": ";
+    if (std::string why = detail::attachment_problem(a); !why.empty())
+      throw Error(ErrorCode::kInvalidArgument, at + why);
+    if (a.track && std::none_of(w->pending.begin(), w->pending.end(),
+                                [&](const Track& t) { return t.id == a.track; }))
+      throw Error(ErrorCode::kInvalidArgument,
+                  at + "track " + std::to_string(a.track) + " is not declared");
+    w->attachments.push_back(std::move(a));
   });
 }
 

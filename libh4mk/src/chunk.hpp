@@ -28,6 +28,7 @@ inline constexpr Tag kTagMeta = make_tag("META");
 inline constexpr Tag kTagSafe = make_tag("SAFE");
 inline constexpr Tag kTagNote = make_tag("NOTE");
 inline constexpr Tag kTagChap = make_tag("CHAP");
+inline constexpr Tag kTagAtch = make_tag("ATCH");
 inline constexpr Tag kTagCore = make_tag("CORE");
 inline constexpr Tag kTagVeri = make_tag("VERI");
 inline constexpr Tag kTagSign = make_tag("SIGN");

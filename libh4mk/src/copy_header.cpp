@@ -9,6 +9,7 @@ void copy_header(const Reader& from, Writer& to) {
   if (!from.safe_json().empty()) to.set_safe_json(from.safe_json());
   if (!from.note().empty()) to.set_note(from.note());
   for (const Chapter& c : from.chapters()) to.add_chapter(c);
+  for (const Attachment& a : from.attachments()) to.add_attachment(a);
 }
 
 }  // namespace h4mk

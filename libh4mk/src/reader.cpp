@@ -5,6 +5,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "attachment_chunk.hpp"
 #include "block_group.hpp"
 #include "chapter_json.hpp"
 #include "chunk.hpp"
@@ -55,6 +56,8 @@ struct Reader::Impl {
   std::unordered_map<uint16_t, size_t> slot_of_id;
   std::string trak_json, meta_json, safe_json, note, veri_json, sign_json;
   std::vector<Chapter> chapters;
+  std::vector<Attachment> attachments;
+  uint64_t attachment_bytes = 0;
   uint64_t data_offset = 0;
 
   // The group being handed out.
@@ -62,6 +65,8 @@ struct Reader::Impl {
   size_t group_pos = 0;
   const uint8_t* group_base = nullptr;
   uint64_t group_chunk_offset = 0;
+  bool group_damaged = false;     // its CRC failed (salvage_group)
+  bool hand_out_damaged = false;  // Reader::hand_out_damaged_groups
   bool at_end = false;
 
   // After seek_all, where each track resumes: its blocks before that point
@@ -192,12 +197,36 @@ struct Reader::Impl {
         } catch (const Error& e) {
           record(v.offset, v.total(), e.code(), std::string(e.what()) + "; ignored");
         }
+      } else if (tag == kTagAtch) {
+        take_attachment(v);
       } else if (tag == kTagHint) {
         take_hint(v);
       }
       stream.consume(v.total());
     }
     data_offset = stream.position();
+  }
+
+  // An attachment that cannot be read, names an undeclared track, or would
+  // take the attachments past the reader's limit is reported and ignored.
+  void take_attachment(const ChunkView& v) {
+    try {
+      Attachment a = decode_attachment(v.payload, v.offset, opt.limits);
+      const std::string at = "ATCH chunk at offset " + std::to_string(v.offset) + ": ";
+      if (a.track && !slot_of_id.count(a.track))
+        throw Error(ErrorCode::kCorrupt,
+                    at + "\"track\" " + std::to_string(a.track) + " is not a declared track",
+                    v.offset);
+      if (a.data.size() > opt.limits.max_attachment_bytes - attachment_bytes)
+        throw Error(ErrorCode::kLimitExceeded,
+                    at + "the attachments exceed the reader's limit of " +
+                        std::to_string(opt.limits.max_attachment_bytes) + " bytes",
+                    v.offset);
+      attachment_bytes += a.data.size();
+      attachments.push_back(std::move(a));
+    } catch (const Error& e) {
+      record(v.offset, v.total(), e.code(), std::string(e.what()) + "; ignored");
+    }
   }
 
   // A HINT left as zeros (the writer did not finish) or written for a file of
@@ -268,36 +297,69 @@ struct Reader::Impl {
 
   // --- sequential reading ---
 
-  bool load_group(const ChunkView& v) {
-    try {
-      GroupHeader g = decode_group_header(v.payload, v.offset);
-      const auto slot = slot_of_id.find(g.track_id);
-      if (slot == slot_of_id.end())
-        throw Error(ErrorCode::kCorrupt,
-                    "CORE chunk at offset " + std::to_string(v.offset) + ": track " +
-                        std::to_string(g.track_id) + " is not declared in TRAK",
-                    v.offset);
-      const size_t track_slot = slot->second;
-      decode_group(v.payload, tracks[track_slot].default_duration, opt.limits.max_blocks_per_group,
-                   v.offset, group);
-      check_order(track_slot, v);
-      if (tracks[track_slot].mask && group.any_plain())
-        throw Error(ErrorCode::kCorrupt,
-                    "CORE chunk at offset " + std::to_string(v.offset) + ": track " +
-                        std::to_string(g.track_id) +
-                        " is masked, but this group holds a plain block (FORMAT.md §13)",
-                    v.offset);
+  // Parses the group of a CORE chunk (throws Error naming what is wrong).
+  void parse_group(const ChunkView& v) {
+    GroupHeader g = decode_group_header(v.payload, v.offset);
+    const auto slot = slot_of_id.find(g.track_id);
+    if (slot == slot_of_id.end())
+      throw Error(ErrorCode::kCorrupt,
+                  "CORE chunk at offset " + std::to_string(v.offset) + ": track " +
+                      std::to_string(g.track_id) + " is not declared in TRAK",
+                  v.offset);
+    const size_t track_slot = slot->second;
+    if (group_damaged && tracks[track_slot].mask)
+      throw Error(ErrorCode::kCorrupt, "a masked track's group is never handed out damaged");
+    decode_group(v.payload, tracks[track_slot].default_duration, opt.limits.max_blocks_per_group,
+                 v.offset, group);
+    check_order(track_slot, v);
+    if (tracks[track_slot].mask && group.any_plain())
+      throw Error(ErrorCode::kCorrupt,
+                  "CORE chunk at offset " + std::to_string(v.offset) + ": track " +
+                      std::to_string(g.track_id) +
+                      " is masked, but this group holds a plain block (FORMAT.md §13)",
+                  v.offset);
+    // A damaged group's timing is not trusted to judge the groups after it.
+    if (!group_damaged)
       last_group[track_slot] = LastGroup{group.info(group.size() - 1).dts, v.header.crc};
+    group_pos = 0;
+    group_base = v.payload.data();
+    group_chunk_offset = v.offset;
+  }
+
+  bool load_group(const ChunkView& v) {
+    group_damaged = false;
+    try {
+      parse_group(v);
     } catch (const Error& e) {
       group.clear();
       record(v.offset, v.total(), e.code(), e.what());
       stream.consume(v.total());
       return false;
     }
-    group_pos = 0;
-    group_base = v.payload.data();
-    group_chunk_offset = v.offset;
     stream.consume(v.total());
+    return true;
+  }
+
+  // A CORE whose CRC fails but whose group parses and keeps the order of
+  // §5.5 (hand_out_damaged_groups): reported, and its blocks handed out
+  // marked damaged so decoders can conceal what changed. Never a masked
+  // track's: an envelope that may have changed is not handed out.
+  bool salvage_group(const ChunkView& v) {
+    if (!hand_out_damaged || v.header.tag != kTagCore || v.code != ErrorCode::kCrcMismatch)
+      return false;
+    group_damaged = true;
+    try {
+      parse_group(v);
+    } catch (const Error&) {
+      group.clear();
+      group_damaged = false;
+      return false;
+    }
+    record(
+        v.offset, v.total(), v.code,
+        v.why + "; its " + std::to_string(group.size()) + " blocks are handed out marked damaged");
+    stream.consume(v.total());
+    if (!resume.empty()) skip_to_resume_point();
     return true;
   }
 
@@ -327,6 +389,7 @@ struct Reader::Impl {
     out.chunk_offset = group_chunk_offset;
     out.data_offset = group_chunk_offset + kChunkHeaderSize + payload.offset;
     out.index_in_group = static_cast<uint32_t>(pos);
+    out.damaged = group_damaged;
     if (out.info.masked && !maskers.empty()) unmask(out);
   }
 
@@ -384,7 +447,7 @@ struct Reader::Impl {
           at_end = true;
           return ReadEvent::kEnd;
         case ChunkStatus::kBad:
-          skip_bad_chunk(v);
+          if (!salvage_group(v)) skip_bad_chunk(v);
           return ReadEvent::kDamage;
         case ChunkStatus::kOk:
           break;
@@ -887,6 +950,8 @@ const std::string& Reader::metadata_json() const { return impl_->meta_json; }
 const std::string& Reader::safe_json() const { return impl_->safe_json; }
 const std::string& Reader::note() const { return impl_->note; }
 const std::vector<Chapter>& Reader::chapters() const { return impl_->chapters; }
+const std::vector<Attachment>& Reader::attachments() const { return impl_->attachments; }
+void Reader::hand_out_damaged_groups(bool on) { impl_->hand_out_damaged = on; }
 uint64_t Reader::data_offset() const { return impl_->data_offset; }
 const std::string& Reader::signature_json() {
   impl_->ensure_index();

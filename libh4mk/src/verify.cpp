@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 
+#include "attachment_chunk.hpp"
 #include "background_hash_chain.hpp"
 #include "block_group.hpp"
 #include "byte_order.hpp"
@@ -132,6 +133,10 @@ class Verifier {
           order("is not a JSON object within the reader's limits");
         if (tag == kTagChap) check_chapters(v);
         break;
+      case kTagAtch:
+        if (report_.core_chunks) order("comes after the first CORE");
+        check_attachment(v);
+        break;
       case kTagCore:
         check_group(v);
         break;
@@ -236,6 +241,18 @@ class Verifier {
       (void)decode_chapters(as_text(v.payload), v.offset, opt_.limits);
     } catch (const Error& e) {
       problem(v.offset, kTagChap, e.code(), e.what());
+    }
+  }
+
+  void check_attachment(const ChunkView& v) {
+    try {
+      const Attachment a = decode_attachment(v.payload, v.offset, opt_.limits);
+      if (a.track && !tracks_.count(a.track))
+        problem(v.offset, kTagAtch, ErrorCode::kCorrupt,
+                "ATCH chunk at offset " + std::to_string(v.offset) + ": \"track\" " +
+                    std::to_string(a.track) + " is not a declared track");
+    } catch (const Error& e) {
+      problem(v.offset, kTagAtch, e.code(), e.what());
     }
   }
 

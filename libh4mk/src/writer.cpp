@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "attachment_chunk.hpp"
 #include "background_hash_chain.hpp"
 #include "block_group.hpp"
 #include "byte_order.hpp"
@@ -69,6 +70,7 @@ struct Writer::Impl {
   std::string safe;
   std::string note;
   std::vector<Chapter> chapters;
+  std::vector<Attachment> attachments;
 
   uint64_t offset = 0;
   // The CRC of the whole file, or, with a HINT, of the bytes after it
@@ -163,6 +165,7 @@ struct Writer::Impl {
     if (!safe_text.empty()) emit_text_chunk(kTagSafe, safe_text);
     if (!note.empty()) emit_text_chunk(kTagNote, note);
     if (!chap_text.empty()) emit_text_chunk(kTagChap, chap_text);
+    for (const Attachment& a : attachments) emit_chunk(kTagAtch, encode_attachment(a));
     state = State::kWriting;
   }
 
@@ -547,6 +550,21 @@ size_t Writer::add_chapter(const Chapter& chapter) {
   validate_chapter(chapter, impl_->chapters.size());
   impl_->chapters.push_back(chapter);
   return impl_->chapters.size() - 1;
+}
+
+size_t Writer::add_attachment(const Attachment& attachment) {
+  impl_->require_setup("add_attachment");
+  const std::string at = "attachment #" + std::to_string(impl_->attachments.size()) + ": ";
+  if (std::string why = attachment_problem(attachment); !why.empty())
+    throw Error(ErrorCode::kInvalidArgument, at + why);
+  if (attachment.track && impl_->slot_of_id[attachment.track] < 0)
+    throw Error(ErrorCode::kInvalidArgument,
+                at + "track " + std::to_string(attachment.track) + " is not declared");
+  // The chunk size field is 32 bits.
+  if (attachment.data.size() > UINT32_MAX - (1u << 20))
+    throw Error(ErrorCode::kInvalidArgument, at + "data larger than an ATCH chunk holds");
+  impl_->attachments.push_back(attachment);
+  return impl_->attachments.size() - 1;
 }
 
 void Writer::set_chapter_tag(size_t index, std::string_view key, std::string_view value) {

@@ -35,6 +35,7 @@ struct Block {
   uint64_t chunk_offset = 0;           // offset of the CORE chunk header holding the block
   uint64_t data_offset = 0;            // offset of the payload's first byte in the file
   uint32_t index_in_group = 0;
+  bool damaged = false;  // its group's CRC failed (Reader::hand_out_damaged_groups)
 };
 
 }  // namespace h4mk

@@ -69,7 +69,8 @@ typedef enum h4mk_block_type {
   H4MK_BLOCK_B = 2
 } h4mk_block_type;
 
-enum { H4MK_BLOCK_FLAG_MASKED = 1, H4MK_BLOCK_FLAG_DISCARDABLE = 2 };
+/* DAMAGED is set by readers only (h4mk_reader_hand_out_damaged_groups). */
+enum { H4MK_BLOCK_FLAG_MASKED = 1, H4MK_BLOCK_FLAG_DISCARDABLE = 2, H4MK_BLOCK_FLAG_DAMAGED = 4 };
 
 typedef struct h4mk_block {
   uint16_t track_id;
@@ -204,6 +205,28 @@ H4MK_API int h4mk_reader_chapter(h4mk_reader* r, size_t index, h4mk_chapter* out
 H4MK_API int h4mk_reader_chapter_tag(h4mk_reader* r, size_t chapter, size_t index, const char** key,
                                      const char** value);
 
+/* A file attached to the container (ATCH chunk, docs/FORMAT.md §7.2): a font,
+ * or with track_id set, that track's picture (cover art). From a reader the
+ * pointers are valid while it lives. */
+typedef struct h4mk_attachment {
+  const char* filename;    /* a bare name: no '/', '\\' or NUL, not "." or ".." */
+  const char* mimetype;    /* NULL or "" = unknown */
+  const char* description; /* NULL or "" = none */
+  uint16_t track_id;       /* 0 = none */
+  const uint8_t* data;
+  size_t size;
+} h4mk_attachment;
+
+/* From now on, blocks of a CORE whose CRC fails but whose group parses are
+ * handed out (after the damage is reported) with H4MK_BLOCK_FLAG_DAMAGED,
+ * so decoders can conceal them; never a masked track's. Off by default. */
+H4MK_API int h4mk_reader_hand_out_damaged_groups(h4mk_reader* r, int on);
+
+/* The file's attachments, in file order (a damaged one is left out). */
+H4MK_API size_t h4mk_reader_attachment_count(const h4mk_reader* r);
+/* H4MK_ERR_NOT_FOUND once index >= the count. */
+H4MK_API int h4mk_reader_attachment(const h4mk_reader* r, size_t index, h4mk_attachment* out);
+
 typedef enum h4mk_seek_mode {
   H4MK_SEEK_KEY_BEFORE = 0, /* the last I block with pts <= t */
   H4MK_SEEK_KEY_AFTER = 1,  /* the first I block with pts >= t */
@@ -291,6 +314,8 @@ H4MK_API int h4mk_writer_set_safe_json(h4mk_writer* w, const char* json_object);
 H4MK_API int h4mk_writer_set_note(h4mk_writer* w, const char* utf8);
 /* Before the first block; chapters keep the order they are added in. */
 H4MK_API int h4mk_writer_add_chapter(h4mk_writer* w, const h4mk_chapter* chapter);
+/* Before the first block; the data is copied. */
+H4MK_API int h4mk_writer_add_attachment(h4mk_writer* w, const h4mk_attachment* attachment);
 /* chapter: 0 for the first one added, and so on. */
 H4MK_API int h4mk_writer_set_chapter_tag(h4mk_writer* w, size_t chapter, const char* key,
                                          const char* value);

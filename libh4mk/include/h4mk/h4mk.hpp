@@ -1,6 +1,7 @@
 // libh4mk C++ API, all of it (the adapter runtime: h4mk/adapters.hpp).
 #pragma once
 
+#include "h4mk/attachment.hpp"
 #include "h4mk/block.hpp"
 #include "h4mk/chapter.hpp"
 #include "h4mk/error.hpp"

@@ -14,7 +14,8 @@ struct ReaderLimits {
   uint32_t max_core_chunk = 256u << 20;   // one block group
   uint32_t max_blocks_per_group = 65536;  // writers never exceed this
   uint32_t max_tracks = 4096;
-  uint32_t max_index_chunk = 256u << 20;  // one TSEK
+  uint32_t max_index_chunk = 256u << 20;       // one TSEK
+  uint64_t max_attachment_bytes = 256u << 20;  // ATCH chunks in all, held from open
 };
 
 }  // namespace h4mk

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "h4mk/attachment.hpp"
 #include "h4mk/block.hpp"
 #include "h4mk/chapter.hpp"
 #include "h4mk/error.hpp"
@@ -93,7 +94,17 @@ class Reader {
   const std::string& note() const;           // NOTE payload, "" if absent
   // From the CHAP chunk; none when it is absent or damaged (then reported).
   const std::vector<Chapter>& chapters() const;
+  // From the ATCH chunks before the first CORE, in file order; a damaged one
+  // is reported and left out.
+  const std::vector<Attachment>& attachments() const;
   uint64_t data_offset() const;  // offset of the first CORE
+
+  // From now on, a CORE whose CRC fails but whose group still parses (and
+  // keeps the order of FORMAT.md §5.5) is reported as damage and its blocks
+  // are handed out after it with Block::damaged set, so a decoder can
+  // conceal the changed bytes (FFmpeg's AV_PKT_FLAG_CORRUPT) instead of
+  // losing the group. Never for a masked track. Off by default.
+  void hand_out_damaged_groups(bool on = true);
 
   // --- masked tracks (h4mask)
   // From now on, blocks of the masked track (track_id 0: of every masked

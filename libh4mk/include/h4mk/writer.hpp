@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "h4mk/attachment.hpp"
 #include "h4mk/block.hpp"
 #include "h4mk/chapter.hpp"
 #include "h4mk/export.h"
@@ -52,6 +53,9 @@ class Writer {
   // Chapters (CHAP chunk), in the order given; returns the chapter's index.
   size_t add_chapter(const Chapter& chapter);
   void set_chapter_tag(size_t index, std::string_view key, std::string_view value);
+  // A file attached to the container (ATCH chunk), such as a font; with
+  // attachment.track set, that track's picture (cover art). Returns its index.
+  size_t add_attachment(const Attachment& attachment);
   // Masks every block of the track that is not already masked (h4mask,
   // docs/FORMAT.md §13): draws a random salt, stores scheme, key id, salt and
   // check value in TRAK, and derives the track key once. An empty kid becomes
@@ -89,7 +93,7 @@ class Writer {
 class Reader;
 
 // What a command that rewrites a file keeps besides tracks and blocks: META,
-// SAFE, NOTE and the chapters (with their tags), copied from `from` into `to`
+// SAFE, NOTE, the chapters (with their tags) and the attachments, copied from `from` into `to`
 // before its first block. (SIGN cannot stay valid over new bytes, HINT, VERI,
 // TSEK and TAIL are the writer's own, and chunks of unknown tags are not
 // kept by readers.)
