@@ -406,6 +406,79 @@ TEST(Writer, AttachmentsComeBackAndSurviveARewrite) {
 
 // The largest steps the writer accepts, in one group: a pts step and a pts -
 // dts of 2^63 - 2, and a block ending at 2^63 - 2. They come back exactly.
+// 10 s of 20 ms audio blocks and (with_video) 40 ms video blocks, written
+// in dts order as a muxer hands them over.
+std::vector<uint8_t> audio_video(bool with_video, WriterOptions o = {}) {
+  MemorySink sink;
+  Writer w(sink, o);
+  w.add_track({.id = 1, .kind = TrackKind::kAudio, .codec = "opus", .time_base = {1, 48000}});
+  if (with_video)
+    w.add_track({.id = 2, .kind = TrackKind::kVideo, .codec = "h264", .time_base = {1, 90000}});
+  const std::vector<uint8_t> p(100, 1);
+  for (int ms = 0; ms < 10'000; ms += 20) {
+    if (with_video && ms % 40 == 0)
+      w.write_block({2, ms % 1000 ? BlockType::kP : BlockType::kI, ms * 90, ms * 90, 3600}, p);
+    w.write_block({1, BlockType::kI, ms * 48, ms * 48, 960}, p);
+  }
+  w.finish();
+  return sink.take();
+}
+
+// In file order: the largest step back in dts (seconds) between consecutive
+// blocks, and the groups (each its blocks' track and dts).
+struct FileOrder {
+  double max_back = 0;
+  std::vector<std::vector<std::pair<uint16_t, int64_t>>> groups;
+};
+FileOrder file_order(std::span<const uint8_t> file) {
+  MemorySource src(file);
+  Reader r(src);
+  FileOrder f;
+  Block b;
+  double last = -1e9;
+  uint64_t chunk = UINT64_MAX;
+  for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;) {
+    if (ev != ReadEvent::kBlock) continue;
+    const Rational tb = r.track(b.info.track_id)->time_base;
+    const double t = double(b.info.dts) * double(tb.num) / double(tb.den);
+    f.max_back = std::max(f.max_back, last - t);
+    last = t;
+    if (b.chunk_offset != chunk) f.groups.emplace_back();
+    chunk = b.chunk_offset;
+    f.groups.back().emplace_back(b.info.track_id, b.info.dts);
+  }
+  return f;
+}
+
+// With two or more audio or video tracks a reader meets every track within
+// 0.5 s (WriterOptions::interleave_duration_us): consecutive blocks' dts
+// never go back by more than that plus a block, where 2 s groups made it
+// 2 s (ffmpeg -re stalled, ffprobe -read_intervals missed tracks). One
+// track keeps its 2 s groups (the token-block overhead), and 0 turns it off.
+TEST(Writer, SeveralMediaTracksInterleaveWithinHalfASecond) {
+  const FileOrder av = file_order(audio_video(true));
+  EXPECT_LE(av.max_back, 0.5 + 0.04);
+  EXPECT_GT(av.max_back, 0.3);  // groups do span about 0.5 s
+  const FileOrder audio = file_order(audio_video(false));
+  EXPECT_EQ(audio.groups.size(), 5u);  // 2 s each
+  WriterOptions off;
+  off.interleave_duration_us = 0;
+  EXPECT_GT(file_order(audio_video(true, off)).max_back, 1.5);
+}
+
+// A rewrite (repair, mask, unmask) keeps the source's groups, in the
+// source's order, whatever the writer's own defaults would make of them.
+TEST(Writer, ARewriteKeepsTheGroupsOfItsSource) {
+  for (const WriterOptions& o : {WriterOptions{.max_group_blocks = 3}, WriterOptions{}}) {
+    const std::vector<uint8_t> source = audio_video(true, o);
+    MemorySource in(source);
+    MemorySink out;
+    RepairReport rep = repair(in, out);
+    EXPECT_EQ(rep.blocks_kept, 750u);
+    EXPECT_EQ(file_order(out.bytes()).groups, file_order(source).groups);
+  }
+}
+
 TEST(Writer, TimestampsAtTheLimitsComeBackExactly) {
   MemorySink sink;
   Writer w(sink);

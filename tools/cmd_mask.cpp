@@ -38,13 +38,14 @@ std::string trimmed(std::string s) {
 uint64_t copy_blocks(const Options& o, Source& src, Reader& r, Writer& w) {
   Progress progress(o, src.size().value_or(0));
   uint64_t n = 0;
+  GroupCopier copier(w);
   Block b;
   for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;) {
     if (ev != ReadEvent::kBlock) {
       std::fprintf(stderr, "h4mk: skipped damage: %s\n", r.last_damage().message.c_str());
       continue;
     }
-    w.write_block(b.info, b.data, b.side_data);
+    copier.copy(b);
     ++n;
     if (n % 1024 == 0) progress.update(b.chunk_offset);
   }
@@ -117,7 +118,7 @@ int mask(const Options& o, const std::string& in, const std::string& out, const 
   auto src = open_input(in);
   Reader r(*src);
   auto sink = open_output(out);
-  Writer w(*sink);
+  Writer w(*sink, rewrite_options());
   nlohmann::ordered_json masked = nlohmann::ordered_json::array();
   for (const Track& t : r.tracks()) w.add_track(t);
   for (uint16_t id : only) require_track(r, id, in);
@@ -165,7 +166,7 @@ int unmask(const Options& o, const std::string& in, const std::string& out, cons
   }
   OPENSSL_cleanse(key.data(), key.size());
   auto sink = open_output(out);
-  Writer w(*sink);
+  Writer w(*sink, rewrite_options());
   for (const Track& t : tracks) w.add_track(t);
   copy_header(r, w);
   uint64_t n = 0;

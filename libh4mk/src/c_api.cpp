@@ -590,6 +590,8 @@ int h4mk_writer_open(h4mk_writer** out, const h4mk_io* io, const h4mk_writer_opt
       if (opts->max_group_bytes) o.max_group_bytes = opts->max_group_bytes;
       if (opts->max_group_blocks) o.max_group_blocks = opts->max_group_blocks;
       if (opts->max_group_duration_us) o.max_group_duration_us = opts->max_group_duration_us;
+      if (opts->interleave_duration_us)
+        o.interleave_duration_us = std::max<int64_t>(opts->interleave_duration_us, 0);
       o.write_veri = !opts->no_veri;
       o.write_index = !opts->no_index;
     }

@@ -12,11 +12,12 @@ RepairReport repair(Source& in, Sink& out, const WriterOptions& options) {
   for (const Track& t : reader.tracks()) writer.add_track(t);
   copy_header(reader, writer);
 
+  GroupCopier copier(writer);
   Block b;
   for (ReadEvent ev; (ev = reader.next(b)) != ReadEvent::kEnd;) {
     if (ev != ReadEvent::kBlock) continue;
     try {
-      writer.write_block(b.info, b.data, b.side_data);
+      copier.copy(b);
       ++report.blocks_kept;
     } catch (const Error& e) {
       if (e.code() != ErrorCode::kInvalidArgument) throw;

@@ -39,6 +39,13 @@ int64_t to_microseconds(int64_t ts, const Rational& tb) {
   return static_cast<int64_t>(std::clamp<Int128>(v, -kMaxTimestamp, kMaxTimestamp));
 }
 
+// The smallest tick count >= us microseconds, at least 1.
+int64_t ticks_at_least(int64_t us, const Rational& tb) {
+  Int128 num = Int128(us) * tb.den;
+  Int128 den = Int128(tb.num) * 1'000'000;
+  return static_cast<int64_t>(std::clamp<Int128>((num + den - 1) / den, 1, kMaxTimestamp));
+}
+
 struct TrackState {
   Track track;
   // The open group, encoded as its blocks arrive (set in add_track).
@@ -63,6 +70,9 @@ struct Writer::Impl {
 
   Sink& sink;
   WriterOptions opt;
+  // The span a group keeps: max_group_duration_us, or the interleave span
+  // once begin() finds two or more audio or video tracks.
+  int64_t group_duration_us;
   State state = State::kSetup;
   std::vector<TrackState> tracks;
   std::vector<int32_t> slot_of_id = std::vector<int32_t>(65536, -1);
@@ -86,7 +96,11 @@ struct Writer::Impl {
   std::vector<uint8_t> chunk_buf;
   std::vector<uint8_t> mask_buf;  // the envelope of the block being written
 
-  Impl(Sink& s, WriterOptions o) : sink(s), opt(o), chain(o.write_veri && o.veri_thread) {
+  Impl(Sink& s, WriterOptions o)
+      : sink(s),
+        opt(o),
+        group_duration_us(o.max_group_duration_us),
+        chain(o.write_veri && o.veri_thread) {
     if (opt.max_group_bytes == 0 || opt.max_group_blocks == 0 || opt.max_group_duration_us <= 0)
       throw Error(ErrorCode::kInvalidArgument, "group limits must be positive");
     if (opt.max_group_blocks > ReaderLimits{}.max_blocks_per_group)
@@ -141,6 +155,15 @@ struct Writer::Impl {
 
   void begin() {
     if (tracks.empty()) throw Error(ErrorCode::kBadState, "no tracks declared");
+    const auto media = std::count_if(tracks.begin(), tracks.end(), [](const TrackState& ts) {
+      return ts.track.kind == TrackKind::kAudio || ts.track.kind == TrackKind::kVideo;
+    });
+    if (media >= 2 && opt.interleave_duration_us > 0 &&
+        opt.interleave_duration_us < group_duration_us) {
+      group_duration_us = opt.interleave_duration_us;
+      for (TrackState& ts : tracks)
+        ts.max_group_ticks = ticks_at_least(group_duration_us, ts.track.time_base);
+    }
     // The texts are made before the first byte is written: a begin() that
     // throws leaves nothing behind to be written twice.
     std::vector<Track> list;
@@ -305,7 +328,7 @@ struct Writer::Impl {
     if (tracks.size() > 1)
       for (auto& other : tracks)
         if (&other != &ts && !other.group->empty() &&
-            dts_us - other.group_first_dts_us >= opt.max_group_duration_us)
+            dts_us - other.group_first_dts_us >= group_duration_us)
           close_group(other);
 
     if (group.empty()) ts.group_first_dts_us = dts_us;
@@ -402,7 +425,7 @@ struct Writer::Impl {
           earliest = std::min(earliest, other.group_first_dts_us);
       auto closes = [&](uint64_t i) {
         return to_microseconds(b.dts + int64_t(i) * d, ts.track.time_base) - earliest >=
-               opt.max_group_duration_us;
+               group_duration_us;
       };
       if (earliest != INT64_MAX && closes(n - 1)) {
         uint64_t lo = 0, hi = n - 1;  // the first block that closes is in [lo, hi]
@@ -496,11 +519,7 @@ void Writer::add_track(const Track& track) {
   TrackState& ts = impl_->tracks.back();
   ts.track = track;
   ts.group.emplace(track.id, track.default_duration, kChunkHeaderSize);
-  // Smallest tick count >= the duration limit, at least 1.
-  Int128 num = Int128(impl_->opt.max_group_duration_us) * track.time_base.den;
-  Int128 den = Int128(track.time_base.num) * 1'000'000;
-  ts.max_group_ticks =
-      static_cast<int64_t>(std::clamp<Int128>((num + den - 1) / den, 1, kMaxTimestamp));
+  ts.max_group_ticks = ticks_at_least(impl_->opt.max_group_duration_us, track.time_base);
 }
 
 void Writer::set_mask_key(uint16_t track_id, const MaskKey& key, MaskScheme scheme,
@@ -585,6 +604,33 @@ void Writer::write_block(const BlockInfo& info, std::span<const uint8_t> payload
 
 void Writer::write_run(const BlockInfo& first, uint32_t count, std::span<const uint8_t> payloads) {
   impl_->guarded([&] { impl_->write_run(first, count, payloads); });
+}
+
+void Writer::close_group(uint16_t track_id) {
+  impl_->guarded([&] {
+    const int32_t slot = impl_->slot_of_id[track_id];
+    if (slot < 0)
+      throw Error(ErrorCode::kInvalidArgument,
+                  "close_group: track " + std::to_string(track_id) + " is not declared");
+    if (impl_->state == Impl::State::kWriting)
+      impl_->close_group(impl_->tracks[static_cast<size_t>(slot)]);
+  });
+}
+
+WriterOptions rewrite_options() {
+  WriterOptions o;
+  o.max_group_bytes = 256u << 20;  // ReaderLimits::max_core_chunk
+  o.max_group_blocks = 65536;      // ReaderLimits::max_blocks_per_group
+  o.max_group_duration_us = INT64_MAX;
+  o.interleave_duration_us = 0;
+  return o;
+}
+
+void GroupCopier::copy(const Block& b) {
+  if (track_ && b.chunk_offset != chunk_) to_.close_group(track_);
+  to_.write_block(b.info, b.data, b.side_data);
+  track_ = b.info.track_id;
+  chunk_ = b.chunk_offset;
 }
 
 void Writer::flush() {

@@ -1095,7 +1095,10 @@ TEST(FFmpeg, HttpThroughH4mkServe) {
   const uint64_t used = server.stats()["range_requests"].get<uint64_t>() - before;
   std::printf("h4mk serve: ffmpeg open + seek used %llu range requests\n",
               (unsigned long long)used);
-  EXPECT_LE(used, 3u);
+  // Open, the index at the end, the landing group; with three tracks in
+  // 0.5 s groups (interleaving), one more read for the earlier groups the
+  // other tracks resume in, which the seek's prefetch does not yet cover.
+  EXPECT_LE(used, 4u);
   EXPECT_EQ(via_http, ffmpeg("-ss 3 -i three.h4mk -map 0:1 -c copy -frames:v 1 -f framecrc -"));
   EXPECT_EQ(server.stop(), 0);
 }
@@ -1256,6 +1259,34 @@ TEST(FFmpeg, ThreeFlippedBytesCostNoMoreFramesThanInMatroska) {
   const size_t mkv = frames("flip3.mkv"), h4mk = frames("flip3.h4mk");
   EXPECT_GE(h4mk, mkv) << "of " << whole;
   EXPECT_GT(mkv, whole - 5);
+}
+
+// Audio and video remuxed with the default options: a reader meets both
+// within 0.5 s (consecutive packets' dts go back by at most 0.5 s plus a
+// packet), so ffprobe -read_intervals %+0.6 lists audio and video packets as
+// from matroska, where 2 s groups gave it video only (and ffmpeg -re stalled).
+// An interval shorter than the bound can still see one stream only: groups
+// are per track, where matroska interleaves packet by packet.
+TEST(FFmpeg, AudioAndVideoAreInterleavedWithinHalfASecond) {
+  make_sources();
+  ffmpeg("-i wrap.ts -map 0 -c copy interleaved.h4mk");
+  ffmpeg("-i wrap.ts -map 0 -c copy interleaved.mkv");
+  const json all = probe("interleaved.h4mk");
+  double last = -1e9, max_back = 0;
+  for (const json& p : all["packets"]) {
+    const double t = std::stod(p["dts_time"].get<std::string>());
+    max_back = std::max(max_back, last - t);
+    last = t;
+  }
+  EXPECT_LE(max_back, 0.5 + 0.05);
+  for (const char* file : {"interleaved.mkv", "interleaved.h4mk"}) {
+    Result r = run(kFfprobe + " -v error -of json -show_packets -read_intervals %+0.6 " + file);
+    ASSERT_EQ(r.status, 0) << r.err;
+    std::set<std::string> types;
+    const json got = json::parse(r.out);
+    for (const json& p : got["packets"]) types.insert(p["codec_type"].get<std::string>());
+    EXPECT_EQ(types, (std::set<std::string>{"audio", "video"})) << file;
+  }
 }
 
 TEST(FFmpeg, DamagedAndCutFilesKeepEveryIntactPacket) {

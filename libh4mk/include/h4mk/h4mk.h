@@ -262,16 +262,18 @@ H4MK_API int h4mk_reader_damage(const h4mk_reader* r, size_t index, uint64_t* of
 /* ---------------------------------------------------------------- writer */
 
 typedef struct h4mk_writer_options {
-  uint32_t max_group_bytes;      /* 0 = default (1 MiB) */
-  uint32_t max_group_blocks;     /* 0 = default (4096) */
-  int64_t max_group_duration_us; /* 0 = default (2 s) */
-  int no_veri;                   /* non-zero: no VERI chunk. With VERI, a process
-                                    that may run on more than one CPU hashes it on
-                                    a second thread (the same bytes); pin the
-                                    process to one CPU before opening to avoid it.
-                                    A child forked while the writer is open must
-                                    not use it: the thread stays in the parent */
-  int no_index;                  /* non-zero: no TSEK chunks */
+  uint32_t max_group_bytes;       /* 0 = default (1 MiB) */
+  uint32_t max_group_blocks;      /* 0 = default (4096) */
+  int64_t max_group_duration_us;  /* 0 = default (2 s) */
+  int no_veri;                    /* non-zero: no VERI chunk. With VERI, a process
+                                     that may run on more than one CPU hashes it on
+                                     a second thread (the same bytes); pin the
+                                     process to one CPU before opening to avoid it.
+                                     A child forked while the writer is open must
+                                     not use it: the thread stays in the parent */
+  int no_index;                   /* non-zero: no TSEK chunks */
+  int64_t interleave_duration_us; /* 0 = default: with two or more audio or video
+                                     tracks, groups span at most 0.5 s; < 0: off */
 } h4mk_writer_options;
 
 typedef struct h4mk_track_desc {

@@ -60,7 +60,7 @@ struct RepairReport {
 };
 
 // Copies every intact block of `in` into a new complete, indexed file on `out`.
-RepairReport repair(Source& in, Sink& out, const WriterOptions& options = {});
+RepairReport repair(Source& in, Sink& out, const WriterOptions& options = rewrite_options());
 
 }  // namespace h4mk
 H4MK_CXX_API_END

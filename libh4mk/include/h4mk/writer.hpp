@@ -27,7 +27,11 @@ struct WriterOptions {
   uint32_t max_group_bytes = 1u << 20;
   uint32_t max_group_blocks = 4096;
   int64_t max_group_duration_us = 2'000'000;  // span of dts within a group
-  bool write_veri = true;                     // SHA-256 hash chain chunk
+  // With two or more audio or video tracks, groups span at most this (0:
+  // off): a reader then meets every track within it, and consecutive blocks'
+  // dts never go back by more than it plus one block (players, ffmpeg -re).
+  int64_t interleave_duration_us = 500'000;
+  bool write_veri = true;  // SHA-256 hash chain chunk
   // Compute the VERI chain on a second thread when the process may run on
   // more than one CPU; the file is the same either way. That thread is not
   // in a child forked while the writer is open: finish the writer in the
@@ -77,6 +81,9 @@ class Writer {
   // checked once, not block by block. Nothing is written if the run is
   // refused. No side data.
   void write_run(const BlockInfo& first, uint32_t count, std::span<const uint8_t> payloads);
+  // Closes the track's open group, if any: the next block of the track
+  // starts a new one (a rewrite keeps its source's groups this way).
+  void close_group(uint16_t track_id);
   // Closes every open group and flushes the sink (live streaming).
   void flush();
   // Writes the remaining groups, VERI, TSEK, TAIL and the container CRC.
@@ -98,6 +105,25 @@ class Reader;
 // TSEK and TAIL are the writer's own, and chunks of unknown tags are not
 // kept by readers.)
 void copy_header(const Reader& from, Writer& to);
+
+// Options for a rewrite (mask, unmask, repair) whose groups are the groups of
+// the file it reads: no limit of the writer's own splits them (up to the
+// format's), when every block goes through a GroupCopier.
+WriterOptions rewrite_options();
+
+// Writes the blocks read from another file group for group: each group of
+// the source becomes one group, written where the source has it, so a
+// rewrite keeps the source's interleaving and seek points.
+class GroupCopier {
+ public:
+  explicit GroupCopier(Writer& to) : to_(to) {}
+  void copy(const Block& b);
+
+ private:
+  Writer& to_;
+  uint16_t track_ = 0;  // of the group being copied; 0 before the first block
+  uint64_t chunk_ = 0;
+};
 
 }  // namespace h4mk
 H4MK_CXX_API_END
