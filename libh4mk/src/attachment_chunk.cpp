@@ -50,7 +50,8 @@ std::vector<uint8_t> encode_attachment(const Attachment& a) {
 }
 
 Attachment decode_attachment(std::span<const uint8_t> payload, uint64_t chunk_offset,
-                             const ReaderLimits& limits) {
+                             const ReaderLimits& limits,
+                             const std::function<bool(uint16_t)>& declared) {
   auto corrupt = [&](const std::string& why) {
     return Error(ErrorCode::kCorrupt,
                  "ATCH chunk at offset " + std::to_string(chunk_offset) + ": " + why, chunk_offset);
@@ -79,6 +80,8 @@ Attachment decode_attachment(std::span<const uint8_t> payload, uint64_t chunk_of
     if (!it->is_number_unsigned() || it->get<uint64_t>() < 1 || it->get<uint64_t>() > 65535)
       throw corrupt("\"track\" is not a track id (1..65535)");
     a.track = uint16_t(it->get<uint64_t>());
+    if (!declared(a.track))
+      throw corrupt("\"track\" " + std::to_string(a.track) + " is not a declared track");
   }
   if (std::string why = attachment_problem(a); !why.empty()) throw corrupt(why);
   a.data.assign(payload.begin() + kHeaderSizeField + header_size, payload.end());

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -17,8 +18,10 @@ namespace h4mk::detail {
 std::string attachment_problem(const Attachment& a);
 
 std::vector<uint8_t> encode_attachment(const Attachment& a);
-// Throws Error(kCorrupt) naming the chunk offset and the field.
+// Throws Error(kCorrupt) naming the chunk offset and the field, also for a
+// track that `declared` says TRAK does not declare.
 Attachment decode_attachment(std::span<const uint8_t> payload, uint64_t chunk_offset,
-                             const ReaderLimits& limits);
+                             const ReaderLimits& limits,
+                             const std::function<bool(uint16_t)>& declared);
 
 }  // namespace h4mk::detail

@@ -211,15 +211,12 @@ struct Reader::Impl {
   // take the attachments past the reader's limit is reported and ignored.
   void take_attachment(const ChunkView& v) {
     try {
-      Attachment a = decode_attachment(v.payload, v.offset, opt.limits);
-      const std::string at = "ATCH chunk at offset " + std::to_string(v.offset) + ": ";
-      if (a.track && !slot_of_id.count(a.track))
-        throw Error(ErrorCode::kCorrupt,
-                    at + "\"track\" " + std::to_string(a.track) + " is not a declared track",
-                    v.offset);
+      Attachment a = decode_attachment(v.payload, v.offset, opt.limits,
+                                       [&](uint16_t id) { return slot_of_id.count(id) != 0; });
       if (a.data.size() > opt.limits.max_attachment_bytes - attachment_bytes)
         throw Error(ErrorCode::kLimitExceeded,
-                    at + "the attachments exceed the reader's limit of " +
+                    "ATCH chunk at offset " + std::to_string(v.offset) +
+                        ": the attachments exceed the reader's limit of " +
                         std::to_string(opt.limits.max_attachment_bytes) + " bytes",
                     v.offset);
       attachment_bytes += a.data.size();
