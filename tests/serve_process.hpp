@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -77,6 +79,27 @@ class ServeProcess {
   nlohmann::json stats() const {
     auto r = client().Get("/v1/stats");
     return r ? nlohmann::json::parse(r->body) : nlohmann::json();
+  }
+
+  // The server's own resources, from /proc: a field of status in kB
+  // ("VmHWM", "VmRSS"), the peak reset, and its open descriptors.
+  long status_kb(const std::string& field) const {
+    std::ifstream f("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(f, line))
+      if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
+    return -1;
+  }
+  void reset_peak_memory() const {
+    std::ofstream("/proc/" + std::to_string(pid_) + "/clear_refs") << "5";
+  }
+  size_t open_descriptors() const {
+    size_t n = 0;
+    std::error_code ec;
+    for (auto it = std::filesystem::directory_iterator("/proc/" + std::to_string(pid_) + "/fd", ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+      n++;
+    return n;
   }
 
  private:

@@ -27,7 +27,7 @@ int build_demo(const Options& o, const std::string& out) {
 // of block_size bytes, an I block every gop blocks, pts from the frame rate.
 PackResult pack_stream(Source& in, Sink& out, uint32_t block_size, const Rational& time_base,
                        uint32_t gop, const std::string& track_name,
-                       const std::function<void(uint64_t)>& progress) {
+                       const std::function<void(uint64_t)>& progress, const MaskKey* key) {
   Writer w(out);
   Track t;
   t.id = 1;
@@ -40,6 +40,7 @@ PackResult pack_stream(Source& in, Sink& out, uint32_t block_size, const Rationa
   t.adapter = "null";  // decodes back to the same bytes
   t.notes = "video transport: raw bytes in blocks of " + std::to_string(block_size);
   w.add_track(t);
+  if (key) w.set_mask_key(t.id, *key);
   TransportTokenizer tokens(block_size, gop);
   TokenBlock b;
   std::vector<uint8_t> buf(1 << 16);

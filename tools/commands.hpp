@@ -36,9 +36,11 @@ int build_demo(const Options& o, const std::string& out);
 struct PackResult {
   uint64_t blocks = 0, payload_bytes = 0, bytes = 0;
 };
+// key: masks the track (aes-256-gcm, the key's default id).
 PackResult pack_stream(Source& in, Sink& out, uint32_t block_size, const Rational& time_base,
                        uint32_t gop, const std::string& track_name,
-                       const std::function<void(uint64_t)>& progress = {});
+                       const std::function<void(uint64_t)>& progress = {},
+                       const MaskKey* key = nullptr);
 int pack(const Options& o, const std::string& raw, const std::string& out, uint32_t block_size,
          const std::string& fps, uint32_t gop, const std::string& track_name);
 int repair(const Options& o, const std::string& in, const std::string& out);
@@ -70,11 +72,15 @@ int decode(const Options& o, const std::string& file, std::optional<uint16_t> tr
 struct ServeOptions {
   std::string root;
   std::string host = "127.0.0.1";
-  int port = 8080;        // 0: any free port (printed on standard output)
-  unsigned threads = 32;  // one per open connection (httplib)
+  int port = 8080;       // 0: any free port (printed on standard output)
+  unsigned threads = 2;  // polling threads; connections do not hold one
+  unsigned max_connections = 1000;
+  unsigned max_connections_per_ip = 0;  // 0: no per-address limit
+  unsigned idle_timeout = 10;           // seconds a connection may send and take nothing
   bool allow_upload = false;
   uint64_t max_upload = 64u << 20;  // bytes of a request body
-  std::optional<MaskKey> key;       // unmask blocks it opens
+  std::string tls_cert, tls_key;    // PEM files: HTTPS
+  std::optional<MaskKey> key;       // unmasks blocks it opens; masks exports that ask
 };
 int serve(const Options& o, const ServeOptions& so);
 

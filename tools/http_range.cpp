@@ -6,13 +6,15 @@
 namespace h4mk::cli {
 namespace {
 
-// Digits only, no sign or space, and no overflow.
+// Digits only, no sign or space; a value beyond 2^64 - 1 becomes 2^64 - 1,
+// which every bound below clamps (a last byte past the end means the end).
 bool parse_u64(const std::string& s, uint64_t& v) {
-  if (s.empty() || s.size() > 19) return false;
+  if (s.empty()) return false;
   v = 0;
   for (char c : s) {
     if (!std::isdigit(static_cast<unsigned char>(c))) return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
+    const auto d = static_cast<uint64_t>(c - '0');
+    v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
   }
   return true;
 }

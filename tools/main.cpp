@@ -184,9 +184,18 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--host", serve_opts.host, "address to listen on (default 127.0.0.1)");
   serve_cmd->add_option("--port", serve_opts.port, "port (default 8080; 0 = any free port)");
   serve_cmd->add_option("--threads", serve_opts.threads,
-                        "worker threads, one per open connection (default 32)");
+                        "polling threads; connections do not hold one (default 2)");
+  serve_cmd->add_option("--max-connections", serve_opts.max_connections,
+                        "open connections at most; more are refused (default 1000)");
+  serve_cmd->add_option("--max-connections-per-ip", serve_opts.max_connections_per_ip,
+                        "open connections per client address (default 0 = no limit)");
+  serve_cmd->add_option("--idle-timeout", serve_opts.idle_timeout,
+                        "seconds a connection may send and take nothing (default 10)");
   serve_cmd->add_flag("--allow-upload", serve_opts.allow_upload, "enable POST /v1/export");
-  serve_cmd->add_option("--max-upload", serve_opts.max_upload, "request body limit in bytes");
+  serve_cmd->add_option("--max-upload", serve_opts.max_upload,
+                        "request body limit in bytes, whatever its transfer encoding");
+  serve_cmd->add_option("--tls-cert", serve_opts.tls_cert, "certificate (PEM): serve HTTPS");
+  serve_cmd->add_option("--tls-key", serve_opts.tls_key, "private key (PEM) of --tls-cert");
   key_options(serve_cmd);
   serve_cmd->callback([&] {
     if (!key.hex.empty() || !key.file.empty() || !key.env.empty())

@@ -1,0 +1,342 @@
+// h4mk serve under load and abuse, as an attacker on loopback would try it:
+// idle and slowloris sockets, paced streams left behind, bodies beyond the
+// limit in any transfer encoding, huge blocks, huge Range ends, SIGTERM in the
+// middle of it all, and HTTPS. The bounds are the issue's: /health within 1 s
+// with 500 sockets open, a stream's resources freed within 1 s of its client
+// leaving, SIGTERM within 2 s, memory per request at most 2x the block.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "serve_process.hpp"
+#include "test_util.hpp"
+
+namespace h4mk::test {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+fs::path dir() {
+  static const fs::path d = [] {
+    fs::path p = process_work_dir(H4MK_WORK_DIR, "serve_abuse");
+    fs::create_directories(p / "root");
+    StreamSpec spec;
+    spec.seconds = 20;
+    write_file((p / "root" / "a.h4mk").string(),
+               write_stream(test_tracks(spec), make_stream(spec)));
+    return p;
+  }();
+  return d;
+}
+
+class Server : public ServeProcess {
+ public:
+  explicit Server(std::vector<std::string> extra = {})
+      : ServeProcess(H4MK_TOOL, (dir() / "root").string(), std::move(extra)) {}
+};
+
+int connect_to(int port, in_addr_t addr = htonl(INADDR_LOOPBACK)) {
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(uint16_t(port));
+  a.sin_addr.s_addr = addr;
+  if (connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(s);
+    return -1;
+  }
+  return s;
+}
+
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Waits up to `limit` seconds for pred; returns the seconds it took, or -1.
+template <typename F>
+double within(double limit, F pred) {
+  const auto t0 = Clock::now();
+  while (since(t0) < limit) {
+    if (pred()) return since(t0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred() ? since(t0) : -1;
+}
+
+// A client that must be answered within 1 s.
+httplib::Client quick_client(const Server& srv) {
+  httplib::Client c("127.0.0.1", srv.port());
+  c.set_connection_timeout(1);
+  c.set_read_timeout(1);
+  return c;
+}
+
+TEST(ServeAbuse, FiveHundredIdleAndSlowlorisSocketsDoNotStarveHealth) {
+  Server srv;
+  std::vector<int> socks;
+  for (int i = 0; i < 500; i++) {
+    int s = connect_to(srv.port());
+    ASSERT_GE(s, 0) << i;
+    // Every other one is a slowloris: a request that never ends.
+    if (i % 2) send(s, "GET /health HTTP/1.1\r\nHost: x\r\n", 32, MSG_NOSIGNAL);
+    socks.push_back(s);
+  }
+  std::atomic<bool> stop{false};
+  std::thread drip([&] {  // a header line now and then on every slow socket
+    while (!stop)
+      for (size_t i = 1; i < socks.size() && !stop; i += 2) {
+        send(socks[i], "X-a: b\r\n", 8, MSG_NOSIGNAL);
+        std::this_thread::sleep_for(std::chrono::milliseconds(4));
+      }
+  });
+  for (int i = 0; i < 5; i++) {
+    auto r = quick_client(srv).Get("/health");
+    ASSERT_TRUE(r) << "no answer within 1 s, try " << i;
+    EXPECT_EQ(r->status, 200);
+  }
+  // SIGTERM ends it with every socket still open.
+  const auto t0 = Clock::now();
+  EXPECT_EQ(srv.stop(), 0);
+  EXPECT_LT(since(t0), 2.0);
+  stop = true;
+  drip.join();
+  for (int s : socks) close(s);
+}
+
+TEST(ServeAbuse, PacedStreamsThatClientsLeaveFreeEverythingWithinASecond) {
+  Server srv;
+  ASSERT_TRUE(quick_client(srv).Get("/health"));
+  const size_t fds_before = srv.open_descriptors();
+  std::vector<int> socks;
+  for (int i = 0; i < 32; i++) {
+    int s = connect_to(srv.port());
+    ASSERT_GE(s, 0);
+    const std::string req = "GET /v1/files/a.h4mk/stream?pace=1 HTTP/1.1\r\nHost: x\r\n\r\n";
+    send(s, req.data(), req.size(), MSG_NOSIGNAL);
+    socks.push_back(s);
+  }
+  // Each stream holds its file open while it runs.
+  EXPECT_GE(within(2, [&] { return srv.open_descriptors() >= fds_before + 64; }), 0)
+      << srv.open_descriptors() << " descriptors";
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  auto r = quick_client(srv).Get("/health");
+  ASSERT_TRUE(r);
+  for (int s : socks) close(s);
+  const double freed = within(1.0, [&] { return srv.open_descriptors() <= fds_before; });
+  EXPECT_GE(freed, 0) << srv.open_descriptors() << " descriptors open, " << fds_before
+                      << " before the streams";
+  r = quick_client(srv).Get("/health");
+  ASSERT_TRUE(r);
+  // SIGTERM with paced streams asleep.
+  std::vector<std::thread> waiting;
+  for (int i = 0; i < 8; i++)
+    waiting.emplace_back([&] {
+      httplib::Client c("127.0.0.1", srv.port());
+      c.set_read_timeout(30);
+      c.Get("/v1/files/a.h4mk/stream?pace=1");
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  const auto t0 = Clock::now();
+  EXPECT_EQ(srv.stop(), 0);
+  EXPECT_LT(since(t0), 2.0);
+  for (auto& t : waiting) t.join();
+}
+
+// Sends a chunked body of `total` bytes (or until the server closes) and
+// returns what came back.
+std::string chunked_post(int port, const std::string& target, uint64_t total) {
+  int s = connect_to(port);
+  if (s < 0) return "";
+  const std::string head = "POST " + target +
+                           " HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                           "Content-Type: application/octet-stream\r\n\r\n";
+  send(s, head.data(), head.size(), MSG_NOSIGNAL);
+  const std::string chunk = "100000\r\n" + std::string(0x100000, 'z') + "\r\n";
+  for (uint64_t sent = 0; sent < total; sent += 0x100000)
+    if (send(s, chunk.data(), chunk.size(), MSG_NOSIGNAL) <= 0) break;
+  send(s, "0\r\n\r\n", 5, MSG_NOSIGNAL);
+  timeval wait{5, 0};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = recv(s, buf, sizeof buf, 0)) > 0;) out.append(buf, size_t(n));
+  close(s);
+  return out;
+}
+
+TEST(ServeAbuse, ChunkedBodiesAreLimitedBeforeTheyAreKept) {
+  {
+    Server closed;  // uploads disabled: refused before the body is read
+    closed.reset_peak_memory();
+    std::string reply = chunked_post(closed.port(), "/v1/export?block_size=1000", 300ull << 20);
+    EXPECT_EQ(reply.rfind("HTTP/1.1 403", 0), 0u) << reply.substr(0, 200);
+    EXPECT_LT(closed.status_kb("VmHWM"), 64 * 1024);
+  }
+  Server open({"--allow-upload", "--max-upload", "1048576"});
+  open.reset_peak_memory();
+  std::string reply = chunked_post(open.port(), "/v1/export?block_size=1000", 1ull << 30);
+  // The answer is a 413 (the client may not read it once the server closes).
+  EXPECT_TRUE(reply.empty() || reply.find(" 413 ") != std::string::npos) << reply.substr(0, 200);
+  EXPECT_LT(open.status_kb("VmHWM"), 64 * 1024) << "kB at the peak";
+  auto r = quick_client(open).Get("/health");
+  ASSERT_TRUE(r);
+  // Within the limit, chunked works.
+  reply = chunked_post(open.port(), "/v1/export?block_size=65536", 1 << 20);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << reply.substr(0, 200);
+  // A body where none is taken is refused, not read.
+  reply = chunked_post(open.port(), "/health", 64ull << 20);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 405", 0), 0u) << reply.substr(0, 200);
+  EXPECT_LT(open.status_kb("VmHWM"), 64 * 1024) << "kB at the peak";
+}
+
+TEST(ServeAbuse, MemoryPerRequestIsAtMostTwiceTheBlock) {
+  const size_t size = 64u << 20;
+  std::vector<uint8_t> payload(size);
+  std::mt19937 rng(5);
+  for (size_t i = 0; i < size; i += 4) {
+    const uint32_t v = rng();
+    std::memcpy(&payload[i], &v, 4);
+  }
+  {
+    FileSink sink((dir() / "root" / "huge.h4mk").string());
+    Writer w(sink);
+    Track t;
+    t.id = 1;
+    t.kind = TrackKind::kVideo;
+    t.codec = "h4core";
+    t.time_base = {1, 30};
+    w.add_track(t);
+    w.write_block({1, BlockType::kI, 0, 0, 1}, payload);
+    w.finish();
+  }
+  Server srv;
+  ASSERT_TRUE(quick_client(srv).Get("/health"));
+  const long base = srv.status_kb("VmRSS");
+  httplib::Client c("127.0.0.1", srv.port());
+  c.set_read_timeout(60);
+  srv.reset_peak_memory();
+  auto r = c.Get("/v1/files/huge.h4mk/block?index=0");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->body.size(), size);
+  EXPECT_EQ(std::memcmp(r->body.data(), payload.data(), size), 0);
+  const long block_peak = srv.status_kb("VmHWM") - base;
+  srv.reset_peak_memory();
+  r = c.Get("/v1/files/huge.h4mk/stream");
+  ASSERT_TRUE(r);
+  EXPECT_GT(r->body.size(), size * 4 / 3);
+  const long stream_peak = srv.status_kb("VmHWM") - base;
+  std::printf("64 MiB block: /block peak +%ld kB, /stream peak +%ld kB (base %ld kB)\n", block_peak,
+              stream_peak, base);
+  EXPECT_LE(block_peak, 2 * long(size / 1024));
+  EXPECT_LE(stream_peak, 2 * long(size / 1024));
+  fs::remove(dir() / "root" / "huge.h4mk");
+}
+
+TEST(ServeAbuse, ARangeEndBeyondTheFileIsClampedNotRefused) {
+  Server srv;
+  auto c = quick_client(srv);
+  const auto size = fs::file_size(dir() / "root" / "a.h4mk");
+  for (std::string range : {"bytes=0-18446744073709551615", "bytes=0-99999999999999999999999999",
+                            "bytes=10-18446744073709551616"}) {
+    auto r = c.Get("/v1/files/a.h4mk", httplib::Headers{{"Range", range}});
+    ASSERT_TRUE(r) << range;
+    EXPECT_EQ(r->status, 206) << range;
+    const uint64_t first = range[6] == '1' ? 10 : 0;
+    EXPECT_EQ(r->body.size(), size - first) << range;
+    EXPECT_EQ(r->get_header_value("Content-Range"), "bytes " + std::to_string(first) + "-" +
+                                                        std::to_string(size - 1) + "/" +
+                                                        std::to_string(size));
+  }
+  auto r = c.Get("/v1/files/a.h4mk", httplib::Headers{{"Range", "bytes=18446744073709551616-"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 416);
+}
+
+// A self-signed certificate made with the openssl command.
+bool make_certificate(const fs::path& cert, const fs::path& key) {
+  const std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+      "-subj /CN=127.0.0.1 -days 2 -keyout '" +
+      key.string() + "' -out '" + cert.string() + "' 2>/dev/null";
+  return std::system(cmd.c_str()) == 0;
+}
+
+TEST(ServeAbuse, HttpsWhenGivenACertificateAndNothingInTheClear) {
+  const fs::path cert = dir() / "cert.pem", key = dir() / "key.pem";
+  ASSERT_TRUE(make_certificate(cert, key));
+  Server srv({"--tls-cert", cert.string(), "--tls-key", key.string(), "--allow-upload"});
+  ASSERT_GT(srv.port(), 0);
+  httplib::SSLClient c("127.0.0.1", srv.port());
+  c.set_ca_cert_path(cert.string());
+  c.enable_server_certificate_verification(true);
+  c.set_read_timeout(5);
+  auto r = c.Get("/health");
+  ASSERT_TRUE(r) << httplib::to_string(r.error());
+  EXPECT_EQ(r->status, 200);
+  r = c.Post("/v1/export?block_size=100&mask=true&master_key_hex=" + std::string(64, 'b'),
+             std::string(1000, 'q'), "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("X-H4MK-Masked-Tracks"), "1");
+  // Plain HTTP to the HTTPS port gets no answer in the clear.
+  httplib::Client plain("127.0.0.1", srv.port());
+  plain.set_read_timeout(2);
+  auto p = plain.Get("/health");
+  EXPECT_TRUE(!p || p->status >= 400);
+  // A key that is not the certificate's is refused at start.
+  const fs::path other_cert = dir() / "other.pem", other_key = dir() / "other.key";
+  ASSERT_TRUE(make_certificate(other_cert, other_key));
+  Server wrong({"--tls-cert", cert.string(), "--tls-key", other_key.string()});
+  EXPECT_EQ(wrong.port(), 0);
+}
+
+// An address of this machine that is not loopback, if it has one.
+std::optional<in_addr_t> outside_address() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return std::nullopt;
+  std::optional<in_addr_t> found;
+  for (ifaddrs* a = list; a && !found; a = a->ifa_next)
+    if (a->ifa_addr && a->ifa_addr->sa_family == AF_INET) {
+      const in_addr_t v = reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr;
+      if ((ntohl(v) >> 24) != 127) found = v;
+    }
+  freeifaddrs(list);
+  return found;
+}
+
+TEST(ServeAbuse, AKeyInAPlainHttpRequestIsRefusedUnlessFromLoopback) {
+  auto outside = outside_address();
+  if (!outside) GTEST_SKIP() << "this machine has no address but loopback";
+  char text[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &*outside, text, sizeof text);
+  Server srv({"--host", "0.0.0.0", "--allow-upload"});
+  httplib::Client c(text, srv.port());
+  c.set_read_timeout(5);
+  const std::string target =
+      "/v1/export?block_size=100&mask=true&master_key_hex=" + std::string(64, 'b');
+  auto r = c.Post(target, std::string(1000, 'q'), "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403) << r->body;
+  EXPECT_NE(r->body.find("HTTPS"), std::string::npos) << r->body;
+  httplib::Client local("127.0.0.1", srv.port());
+  r = local.Post(target, std::string(1000, 'q'), "application/octet-stream");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200) << r->body;
+}
+
+}  // namespace
+}  // namespace h4mk::test

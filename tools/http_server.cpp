@@ -1,0 +1,499 @@
+// The libmicrohttpd side of http::Server: requests are routed on their first
+// call, refused there when they must be (before any body is read), bodies are
+// streamed to a temporary file, and producers that wait are suspended and woken
+// by one timer thread instead of holding a polling thread.
+#include "http_server.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "http_url.hpp"
+
+namespace h4mk::cli::http {
+
+Body::~Body() {
+  if (fd >= 0) ::close(fd);
+}
+
+const std::string* Request::param(std::string_view key) const {
+  for (const auto& [k, v] : params)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+Response Response::json(const nlohmann::ordered_json& j, int status) {
+  Response r;
+  r.status = status;
+  r.text = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return r;
+}
+
+Response Response::error(int status, const std::string& message) {
+  return json({{"error", message}, {"status", status}}, status);
+}
+
+namespace {
+
+// An unlinked file in the temporary directory: it vanishes with its descriptor.
+int temporary_file() {
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) return fd;
+  std::string name = dir + "/h4mk-upload-XXXXXX";
+  fd = ::mkostemp(name.data(), O_CLOEXEC);
+  if (fd >= 0) ::unlink(name.c_str());
+  return fd;
+}
+
+bool write_all(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+bool is_loopback(const sockaddr* a) {
+  if (!a) return false;
+  if (a->sa_family == AF_INET)
+    return (ntohl(reinterpret_cast<const sockaddr_in*>(a)->sin_addr.s_addr) >> 24) == 127;
+  if (a->sa_family == AF_INET6) {
+    const in6_addr& x = reinterpret_cast<const sockaddr_in6*>(a)->sin6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(&x)) return true;
+    return IN6_IS_ADDR_V4MAPPED(&x) && x.s6_addr[12] == 127;
+  }
+  return false;
+}
+
+std::optional<std::string> header_of(MHD_Connection* c, const char* name) {
+  const char* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+  if (!v) return std::nullopt;
+  return std::string(v);
+}
+
+size_t unescape(void*, MHD_Connection*, char* s) { return percent_decode(s); }
+
+constexpr size_t kMaxFormFields = 64, kMaxFieldBytes = 4096;
+
+}  // namespace
+
+struct Server::Impl {
+  std::vector<Route> routes;
+  ServerOptions opt;
+  RequestLog log;
+  MHD_Daemon* daemon = nullptr;
+
+  // Paced producers asleep: suspended connections and when to resume them.
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  std::multimap<Clock::time_point, MHD_Connection*> sleeping;
+  std::thread waker;
+
+  // Suspends `c` until `t`; false once the server is stopping.
+  bool sleep(MHD_Connection* c, Clock::time_point t) {
+    std::lock_guard<std::mutex> lock(mu);
+    if (stopping) return false;
+    MHD_suspend_connection(c);
+    sleeping.emplace(t, c);
+    cv.notify_one();
+    return true;
+  }
+
+  void wake_loop() {
+    std::unique_lock<std::mutex> lock(mu);
+    while (!stopping) {
+      if (sleeping.empty()) {
+        cv.wait(lock);
+        continue;
+      }
+      auto first = sleeping.begin();
+      if (Clock::now() >= first->first) {
+        MHD_resume_connection(first->second);
+        sleeping.erase(first);
+        continue;
+      }
+      cv.wait_until(lock, first->first);
+    }
+  }
+};
+
+namespace {
+
+using Impl = Server::Impl;
+
+// A response body from a Producer, with waits and heartbeats.
+struct Stream {
+  Stream(Impl* s, MHD_Connection* c, std::unique_ptr<Producer> p, std::string h)
+      : server(s), connection(c), producer(std::move(p)), heartbeat(std::move(h)) {}
+  Impl* server;
+  MHD_Connection* connection;
+  std::unique_ptr<Producer> producer;
+  std::string heartbeat;
+  std::optional<Clock::time_point> until;
+  Clock::time_point last_sent = Clock::now();
+
+  static ssize_t read(void* cls, uint64_t, char* buf, size_t max) {
+    auto* s = static_cast<Stream*>(cls);
+    const auto interval = s->server->opt.heartbeat_interval;
+    for (;;) {
+      const auto now = Clock::now();
+      if (s->until) {
+        if (now < *s->until) {
+          if (!s->heartbeat.empty() && now - s->last_sent >= interval &&
+              max >= s->heartbeat.size()) {
+            std::memcpy(buf, s->heartbeat.data(), s->heartbeat.size());
+            s->last_sent = now;
+            return static_cast<ssize_t>(s->heartbeat.size());
+          }
+          auto wake = *s->until;
+          if (!s->heartbeat.empty()) wake = std::min(wake, s->last_sent + interval);
+          if (!s->server->sleep(s->connection, wake)) return MHD_CONTENT_READER_END_WITH_ERROR;
+          return 0;  // suspended: called again when woken
+        }
+        s->until.reset();
+      }
+      Step step;
+      try {
+        step = s->producer->produce(buf, max);
+      } catch (...) {
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+      }
+      switch (step.kind) {
+        case Step::kData:
+          if (step.size == 0) continue;
+          s->last_sent = now;
+          return static_cast<ssize_t>(step.size);
+        case Step::kWait:
+          s->until = step.until;
+          continue;
+        case Step::kEnd:
+          return MHD_CONTENT_READER_END_OF_STREAM;
+        case Step::kError:
+          return MHD_CONTENT_READER_END_WITH_ERROR;
+      }
+    }
+  }
+  static void free(void* cls) { delete static_cast<Stream*>(cls); }
+};
+
+// One request, from its first call to its completion.
+struct Exchange {
+  Exchange(Impl* s, MHD_Connection* c) : server(s), connection(c) {}
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+  Impl* server;
+  MHD_Connection* connection;
+  Request req;
+  const Route* route = nullptr;
+  bool answered = false;
+  int status = 0;
+  uint64_t received = 0;
+  std::optional<Error> body_error;  // once set, the rest of the body is discarded
+  MHD_PostProcessor* form = nullptr;
+  size_t field_bytes = 0;
+
+  ~Exchange() {
+    if (form) MHD_destroy_post_processor(form);
+  }
+
+  MHD_Result answer(Response r) {
+    MHD_Response* m = nullptr;
+    if (r.producer) {
+      auto* s = new Stream(server, connection, std::move(r.producer), r.heartbeat);
+      m = MHD_create_response_from_callback(r.producer_length.value_or(MHD_SIZE_UNKNOWN), 64 * 1024,
+                                            &Stream::read, s, &Stream::free);
+      if (!m) delete s;
+    } else if (r.fd >= 0 && r.length > 0) {
+      m = MHD_create_response_from_fd_at_offset64(r.length, r.fd, r.offset);
+      if (!m) ::close(r.fd);
+    } else {
+      if (r.fd >= 0) ::close(r.fd);
+      m = MHD_create_response_from_buffer(r.text.size(), r.text.data(), MHD_RESPMEM_MUST_COPY);
+    }
+    if (!m) return MHD_NO;
+    MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, r.content_type.c_str());
+    for (const auto& [k, v] : r.headers) MHD_add_response_header(m, k.c_str(), v.c_str());
+    MHD_Result ok = MHD_queue_response(connection, static_cast<unsigned>(r.status), m);
+    MHD_destroy_response(m);
+    answered = true;
+    status = r.status;
+    return ok;
+  }
+
+  MHD_Result answer_error(const Error& e) { return answer(Response::error(e.status, e.message)); }
+
+  Response run() {
+    try {
+      return route->handle(req);
+    } catch (const Error& e) {
+      return Response::error(e.status, e.message);
+    } catch (const std::bad_alloc&) {
+      return Response::error(503, "out of memory for this request");
+    } catch (const std::exception& e) {
+      return Response::error(500, e.what());
+    }
+  }
+
+  // The first call: route, parameters, admission. Throws Error.
+  void begin(const char* url, const char* method) {
+    req.method = method;
+    req.path = url;
+    MHD_get_connection_values(
+        connection, MHD_GET_ARGUMENT_KIND,
+        [](void* cls, MHD_ValueKind, const char* k, const char* v) -> MHD_Result {
+          static_cast<Request*>(cls)->params.emplace_back(k ? k : "", v ? v : "");
+          return MHD_YES;
+        },
+        &req);
+    const MHD_ConnectionInfo* ci =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    req.loopback = ci && is_loopback(ci->client_addr);
+    req.tls = !server->opt.tls_cert_pem.empty();
+    MHD_Connection* c = connection;
+    req.header = [c](const char* name) { return header_of(c, name); };
+
+    bool path_known = false;
+    const std::string m = req.method == "HEAD" ? "GET" : req.method;
+    for (const Route& r : server->routes) {
+      std::smatch sm;
+      if (!std::regex_match(req.path, sm, r.pattern)) continue;
+      path_known = true;
+      if (r.method != m) continue;
+      route = &r;
+      for (size_t i = 1; i < sm.size(); i++) req.matches.push_back(sm[i].str());
+      break;
+    }
+    if (!route) {
+      if (path_known) throw Error{405, req.method + " is not allowed on " + req.path};
+      throw Error{404, "no such endpoint: " + req.path};
+    }
+    if (!route->body.accepted) return;
+    if (route->body.admit) route->body.admit(req);
+    if (auto len = header_of(connection, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+      char* end = nullptr;
+      errno = 0;
+      unsigned long long n = std::strtoull(len->c_str(), &end, 10);
+      if (!errno && end && *end == '\0' && n > route->body.limit)
+        throw Error{413, "request body of " + *len + " bytes is above this endpoint's limit of " +
+                             std::to_string(route->body.limit)};
+    }
+    auto type = header_of(connection, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (type && type->rfind("multipart/form-data", 0) == 0) {
+      form = MHD_create_post_processor(connection, 64 * 1024, &Exchange::on_field, this);
+      if (!form) throw Error{400, "malformed multipart/form-data Content-Type: " + *type};
+    }
+  }
+
+  void store(const char* data, size_t n) {
+    if (req.body.fd < 0) {
+      req.body.fd = temporary_file();
+      if (req.body.fd < 0) {
+        body_error = Error{507, "cannot store the request body: no temporary file"};
+        return;
+      }
+    }
+    if (!write_all(req.body.fd, data, n)) {
+      body_error = Error{507, "cannot store the request body: write failed"};
+      return;
+    }
+    req.body.size += n;
+  }
+
+  static MHD_Result on_field(void* cls, MHD_ValueKind, const char* key, const char* filename,
+                             const char*, const char*, const char* data, uint64_t off,
+                             size_t size) {
+    auto* x = static_cast<Exchange*>(cls);
+    const std::string k = key ? key : "";
+    if (filename) {  // the file part
+      if (off == 0 && x->req.body.fd >= 0) {
+        x->body_error = Error{400, "more than one file part in the form (field '" + k + "')"};
+        return MHD_NO;
+      }
+      if (off == 0) {
+        x->req.body.file_field = k;
+        x->req.body.filename = filename;
+        x->req.body.fd = temporary_file();
+        if (x->req.body.fd < 0) {
+          x->body_error = Error{507, "cannot store the upload: no temporary file"};
+          return MHD_NO;
+        }
+      }
+      if (size) x->store(data, size);
+      return x->body_error ? MHD_NO : MHD_YES;
+    }
+    auto& fields = x->req.body.fields;
+    if (off == 0) {
+      if (fields.size() >= kMaxFormFields) {
+        x->body_error = Error{400, "more than " + std::to_string(kMaxFormFields) + " form fields"};
+        return MHD_NO;
+      }
+      fields.emplace_back(k, "");
+      x->field_bytes = 0;
+    }
+    x->field_bytes += size;
+    if (x->field_bytes > kMaxFieldBytes) {
+      x->body_error = Error{400, "form field '" + k + "' is longer than " +
+                                     std::to_string(kMaxFieldBytes) + " bytes"};
+      return MHD_NO;
+    }
+    fields.back().second.append(data, size);
+    return MHD_YES;
+  }
+
+  void take(const char* data, size_t n) {
+    received += n;
+    if (received > route->body.limit) {
+      body_error = Error{413, "request body is above this endpoint's limit of " +
+                                  std::to_string(route->body.limit) + " bytes"};
+      return;
+    }
+    if (!form) {
+      store(data, n);
+      return;
+    }
+    if (MHD_post_process(form, data, n) != MHD_YES && !body_error)
+      body_error =
+          Error{400, "malformed multipart/form-data body near byte " + std::to_string(received)};
+  }
+
+  // The whole body has arrived: fields become parameters after the query's.
+  void end_body() {
+    if (form) {
+      const bool complete = MHD_destroy_post_processor(form) == MHD_YES;
+      form = nullptr;
+      if (!complete && !body_error) body_error = Error{400, "truncated multipart/form-data body"};
+      for (auto& f : req.body.fields) req.params.push_back(f);
+    }
+    if (req.body.fd >= 0 && ::lseek(req.body.fd, 0, SEEK_SET) != 0)
+      body_error = Error{507, "cannot read the stored request body back"};
+  }
+};
+
+MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method,
+                      const char*, const char* upload, size_t* upload_size, void** con_cls) {
+  auto* server = static_cast<Impl*>(cls);
+  auto* x = static_cast<Exchange*>(*con_cls);
+  if (!x) {
+    x = new Exchange(server, c);
+    *con_cls = x;
+    try {
+      x->begin(url, method);
+    } catch (const Error& e) {
+      return x->answer_error(e);
+    }
+    return MHD_YES;  // answered on the next call, once the library knows if a body follows
+  }
+  if (x->answered) return *upload_size ? MHD_NO : MHD_YES;  // a body nobody asked for: close
+  if (!x->route->body.accepted) {
+    if (*upload_size) return x->answer_error(Error{413, x->req.path + " takes no request body"});
+    return x->answer(x->run());
+  }
+  if (*upload_size) {
+    // The library takes an answer only once the body has ended: after an
+    // error the rest is read and dropped, up to the limit; a body beyond the
+    // limit closes the connection (a declared one got its 413 from the headers).
+    if (!x->body_error)
+      x->take(upload, *upload_size);
+    else
+      x->received += *upload_size;
+    *upload_size = 0;
+    return x->received > x->route->body.limit ? MHD_NO : MHD_YES;
+  }
+  x->end_body();
+  if (x->body_error) return x->answer_error(*x->body_error);
+  return x->answer(x->run());
+}
+
+void on_completed(void* cls, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
+  auto* server = static_cast<Impl*>(cls);
+  auto* x = static_cast<Exchange*>(*con_cls);
+  if (!x) return;
+  if (server->log) server->log(x->req.method, x->req.path, x->status);
+  delete x;
+  *con_cls = nullptr;
+}
+
+}  // namespace
+
+Server::Server(std::vector<Route> routes, ServerOptions options, RequestLog log)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->routes = std::move(routes);
+  impl_->opt = std::move(options);
+  impl_->log = std::move(log);
+}
+
+Server::~Server() { stop(); }
+
+int Server::start() {
+  const ServerOptions& o = impl_->opt;
+  addrinfo hints{}, *ai = nullptr;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  hints.ai_socktype = SOCK_STREAM;
+  if (::getaddrinfo(o.host.c_str(), std::to_string(o.port).c_str(), &hints, &ai) != 0 || !ai)
+    throw std::runtime_error("cannot resolve the address " + o.host);
+  sockaddr_storage addr{};
+  std::memcpy(&addr, ai->ai_addr, std::min<size_t>(ai->ai_addrlen, sizeof addr));
+  const bool v6 = ai->ai_family == AF_INET6;
+  ::freeaddrinfo(ai);
+
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME;
+  if (v6) flags |= MHD_USE_IPv6;
+  const bool tls = !o.tls_cert_pem.empty();
+  if (tls) flags |= MHD_USE_TLS;
+  std::vector<MHD_OptionItem> opts = {
+      {MHD_OPTION_SOCK_ADDR, 0, &addr},
+      {MHD_OPTION_CONNECTION_LIMIT, o.max_connections, nullptr},
+      {MHD_OPTION_PER_IP_CONNECTION_LIMIT, o.max_connections_per_ip, nullptr},
+      {MHD_OPTION_CONNECTION_TIMEOUT, o.idle_timeout_s, nullptr},
+      {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&on_completed), impl_.get()},
+      {MHD_OPTION_UNESCAPE_CALLBACK, reinterpret_cast<intptr_t>(&unescape), nullptr},
+  };
+  if (o.threads > 1) opts.push_back({MHD_OPTION_THREAD_POOL_SIZE, o.threads, nullptr});
+  if (tls) {
+    opts.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, const_cast<char*>(o.tls_cert_pem.c_str())});
+    opts.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(o.tls_key_pem.c_str())});
+  }
+  opts.push_back({MHD_OPTION_END, 0, nullptr});
+  impl_->daemon = MHD_start_daemon(flags, 0, nullptr, nullptr, &on_request, impl_.get(),
+                                   MHD_OPTION_ARRAY, opts.data(), MHD_OPTION_END);
+  if (!impl_->daemon)
+    throw std::runtime_error("cannot listen on " + o.host + ":" + std::to_string(o.port) +
+                             (tls ? " with this certificate and key" : ""));
+  impl_->waker = std::thread([this] { impl_->wake_loop(); });
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(impl_->daemon, MHD_DAEMON_INFO_BIND_PORT);
+  return info ? info->port : o.port;
+}
+
+void Server::stop() {
+  if (!impl_ || !impl_->daemon) return;
+  {
+    // Every sleeping connection is resumed (the library requires it before
+    // stopping) and no producer may sleep again: they end with an error.
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    impl_->stopping = true;
+    for (auto& [t, c] : impl_->sleeping) MHD_resume_connection(c);
+    impl_->sleeping.clear();
+    impl_->cv.notify_all();
+  }
+  if (impl_->waker.joinable()) impl_->waker.join();
+  MHD_stop_daemon(impl_->daemon);
+  impl_->daemon = nullptr;
+}
+
+}  // namespace h4mk::cli::http

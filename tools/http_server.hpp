@@ -1,0 +1,134 @@
+// An HTTP/1.1 server for `h4mk serve` over GNU libmicrohttpd: event-driven
+// (epoll, a few polling threads), so idle, slow and paced connections hold no
+// thread; connection count, per-connection memory and idle time are bounded by
+// the library; request bodies arrive in pieces and are counted against the
+// route's limit whatever their transfer encoding, before anything is kept.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace h4mk::cli::http {
+
+using Clock = std::chrono::steady_clock;
+
+// An error a handler throws; answered as {"error": message, "status": status}.
+struct Error {
+  int status;
+  std::string message;
+};
+
+// A request body: the raw body, or the parts of a multipart/form-data body
+// (small text fields, and one file part kept like a raw body). Body bytes go
+// to an unlinked temporary file, never to memory.
+struct Body {
+  int fd = -1;  // the raw body or the file part; -1 when there was none
+  uint64_t size = 0;
+  std::string file_field, filename;  // the file part's field and file name
+  std::vector<std::pair<std::string, std::string>> fields;
+  Body() = default;
+  Body(const Body&) = delete;
+  Body& operator=(const Body&) = delete;
+  ~Body();
+};
+
+struct Request {
+  std::string method, path;
+  std::vector<std::string> matches;  // the route pattern's groups
+  // Query parameters, then (for a form body) its text fields, in order.
+  std::vector<std::pair<std::string, std::string>> params;
+  bool tls = false, loopback = false;
+  Body body;
+  std::function<std::optional<std::string>(const char*)> header;
+
+  const std::string* param(std::string_view key) const;
+};
+
+// A response's body is produced in pieces by a Producer when it is large or
+// open-ended: each call fills `buf` or says to wait or to stop.
+struct Step {
+  enum Kind { kData, kWait, kEnd, kError } kind;
+  size_t size = 0;            // kData: bytes written to buf
+  Clock::time_point until{};  // kWait: call again at this time
+};
+class Producer {
+ public:
+  virtual ~Producer() = default;
+  virtual Step produce(char* buf, size_t max) = 0;
+};
+
+struct Response {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string content_type = "application/json";
+  // Exactly one body source: text, a file range (fd is owned), or a producer.
+  std::string text;
+  int fd = -1;
+  uint64_t offset = 0, length = 0;
+  std::unique_ptr<Producer> producer;
+  std::optional<uint64_t> producer_length;  // known length, else chunked
+  // While a producer waits, this is sent every heartbeat_interval so that a
+  // client that has gone away is noticed (an SSE comment for event streams).
+  std::string heartbeat;
+
+  static Response json(const nlohmann::ordered_json& j, int status = 200);
+  static Response error(int status, const std::string& message);
+};
+
+// What a route does with a request body.
+struct BodyRule {
+  bool accepted = false;
+  uint64_t limit = 0;  // bytes of raw body, or of the file part plus fields
+  // Refuses a request before any body is read (permission, parameters): an
+  // Error thrown here is answered at once and the body is never taken.
+  std::function<void(const Request&)> admit;
+};
+
+struct Route {
+  std::string method;
+  std::regex pattern;
+  BodyRule body;
+  std::function<Response(Request&)> handle;
+};
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  unsigned threads = 2;                   // polling threads
+  unsigned max_connections = 1000;        // beyond: refused at accept
+  unsigned max_connections_per_ip = 0;    // 0: no per-address limit
+  unsigned idle_timeout_s = 10;           // a connection that sends nothing is closed
+  std::string tls_cert_pem, tls_key_pem;  // both set: HTTPS only
+  std::chrono::milliseconds heartbeat_interval{500};
+};
+
+using RequestLog =
+    std::function<void(const std::string& method, const std::string& path, int status)>;
+
+class Server {
+ public:
+  Server(std::vector<Route> routes, ServerOptions options, RequestLog log);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Starts listening; returns the bound port. Throws std::runtime_error.
+  int start();
+  // Ends every paced wait, closes every connection and joins the threads.
+  void stop();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace h4mk::cli::http
