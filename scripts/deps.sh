@@ -7,7 +7,7 @@ packages=(
   libssl-dev libdeflate-dev zlib1g-dev nlohmann-json3-dev
   libgtest-dev libbenchmark-dev
   nginx-light libcli11-dev openssl espeak-ng
-  libmicrohttpd-dev libcpp-httplib-dev wrk
+  libmicrohttpd-dev libsndfile1-dev libcpp-httplib-dev wrk chromium curl
 )
 
 # ISA-L computes CRC-32 on amd64 and arm64, where it has SIMD code (Debian

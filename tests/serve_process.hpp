@@ -16,9 +16,23 @@
 #include <thread>
 #include <vector>
 
+#include "test_util.hpp"
+
 extern char** environ;
 
 namespace h4mk::test {
+
+// A work directory for one test program: `root/` (what the server serves)
+// holding a.h4mk, `seconds` of the test streams.
+inline std::filesystem::path served_work_dir(const std::filesystem::path& parent,
+                                             const std::string& name, double seconds) {
+  std::filesystem::path p = process_work_dir(parent, name);
+  std::filesystem::create_directories(p / "root");
+  StreamSpec spec;
+  spec.seconds = seconds;
+  write_file((p / "root" / "a.h4mk").string(), write_stream(test_tracks(spec), make_stream(spec)));
+  return p;
+}
 
 class ServeProcess {
  public:

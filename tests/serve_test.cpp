@@ -445,6 +445,49 @@ TEST(Serve, ExportTakesTheSeedsMultipartFormAndCurlsRawBody) {
   EXPECT_NE(reply.find("limit of 1000000"), std::string::npos) << reply;
 }
 
+// The tokenizing uploads refuse, with a 4xx naming the problem, what they
+// cannot do: never a 500, a crash or an answer that ignores a parameter.
+TEST(Serve, TokenizingUploadsRefuseWhatTheyCannotDo) {
+  Server srv({"--allow-upload", "--max-upload", "1000000"});
+  auto c = srv.client();
+  const std::string pcm(4000, '\x01');
+  std::string wav_lies = "RIFF" + std::string("\xff\xff\xff\x7f", 4) + "WAVEfmt " +
+                         std::string("\x10\0\0\0\x01\0\xff\x7f\x40\x1f\0\0", 16) +
+                         std::string(16, '\0') + "data" + std::string("\xff\xff\xff\x7f", 4) +
+                         std::string(100, 'x');
+  struct Case {
+    std::string target, body, says;
+  } cases[] = {
+      {"/v1/audio/stream", pcm, "needs sample_rate"},
+      {"/v1/audio/stream?sample_rate=8000&frame_size=1023", pcm, "frame_size"},
+      {"/v1/audio/stream?sample_rate=8000&frame_size=1024&hop=512", pcm, "not both"},
+      {"/v1/audio/stream?sample_rate=8000&format=mp3", pcm, "wav, s16le or f32le"},
+      {"/v1/audio/stream?sample_rate=8000&channels=9", pcm, "channels"},
+      {"/v1/audio/stream?sample_rate=0", pcm, "positive"},
+      {"/v1/audio/stream?format=wav", pcm, "not wav audio"},
+      {"/v1/audio/stream", wav_lies, "not wav audio"},
+      {"/v1/audio/stream?sample_rate=8000&top_k=0", pcm, "positive"},
+      {"/v1/audio/stream?sample_rate=8000&window=hann", pcm, "unknown parameter 'window'"},
+      {"/v1/audio/export?sample_rate=8000&mask=true", pcm, "nothing was exported"},
+      {"/v1/audio/export?sample_rate=8000&master_key_hex=00", pcm, "without mask=true"},
+      {"/v1/audio/mask?block_size=100", pcm, "masking needs master_key_hex"},
+      {"/v1/audio/mask?block_size=100&master_key_hex=abc", pcm, "master_key_hex"},
+      {"/v1/audio/mask?block_size=100&mask=true", pcm, "unknown parameter 'mask'"},
+      {"/v1/video/stream?block_size=100&mask=true", pcm, "unknown parameter 'mask'"},
+      {"/v1/video/stream?block_size=0", pcm, "positive"},
+      {"/v1/video/stream?block_size=100", "", "empty"},
+  };
+  for (const Case& k : cases) {
+    auto r = c.Post(k.target, k.body, "application/octet-stream");
+    ASSERT_TRUE(r) << k.target;
+    EXPECT_EQ(r->status / 100, 4) << k.target << ": " << r->body;
+    EXPECT_NE(r->body.find(k.says), std::string::npos) << k.target << ": " << r->body;
+  }
+  auto r = c.Get("/health");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+}
+
 TEST(Serve, MaskedBlocksStayMaskedWithoutTheKey) {
   const auto& file = demo_file();
   MaskKey key{};

@@ -18,12 +18,15 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <regex>
 #include <sstream>
 #include <string_view>
 
 #include "commands.hpp"
 #include "http_range.hpp"
 #include "http_server.hpp"
+#include "openapi.hpp"
+#include "serve_events.hpp"
 
 namespace h4mk::cli {
 namespace {
@@ -46,170 +49,6 @@ std::string http_date(time_t t) {
   return buf;
 }
 
-// One Server-Sent Event; text that is not UTF-8 is replaced, never thrown on.
-std::string sse(const char* event, const ordered_json& data) {
-  return std::string("event: ") + event +
-         "\ndata: " + data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n\n";
-}
-
-// Copies from `text` at `pos` into buf; returns the bytes copied.
-size_t drain(const std::string& text, size_t& pos, char* buf, size_t max) {
-  const size_t n = std::min(max, text.size() - pos);
-  std::memcpy(buf, text.data() + pos, n);
-  pos += n;
-  return n;
-}
-
-// Base64 of data[pos..] into buf, whole 3-byte groups (the last may be short).
-size_t base64_piece(std::span<const uint8_t> data, size_t& pos, char* buf, size_t max) {
-  if (max < 5) return 0;
-  size_t n = std::min(data.size() - pos, (max - 1) / 4 * 3);  // EVP adds a NUL
-  if (n == 0) return 0;
-  int w = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(buf), data.data() + pos,
-                          static_cast<int>(n));
-  pos += n;
-  return static_cast<size_t>(w);
-}
-
-// A block's payload as the body of a /block response; the payload lives in
-// the reader's buffer, so the reader lives as long as the response.
-class BlockBody final : public http::Producer {
- public:
-  BlockBody(std::unique_ptr<FileSource> src, std::unique_ptr<Reader> reader, Block b)
-      : src_(std::move(src)), reader_(std::move(reader)), b_(b) {}
-  http::Step produce(char* buf, size_t max) override {
-    const size_t n = std::min(max, b_.data.size() - pos_);
-    if (n == 0) return {http::Step::kEnd};
-    std::memcpy(buf, b_.data.data() + pos_, n);
-    pos_ += n;
-    return {http::Step::kData, n};
-  }
-
- private:
-  std::unique_ptr<FileSource> src_;
-  std::unique_ptr<Reader> reader_;
-  Block b_;
-  size_t pos_ = 0;
-};
-
-// The SSE body of /stream: a meta event, one block event per block (payload
-// in base64, encoded as the client takes it), damage and error events, end.
-class BlockEvents final : public http::Producer {
- public:
-  struct Range {
-    std::optional<uint16_t> track;
-    int64_t from = INT64_MIN, to = INT64_MAX;
-    bool pace = false;
-  };
-  BlockEvents(std::unique_ptr<FileSource> src, std::unique_ptr<Reader> reader, Range range,
-              std::string meta, Counters& counters)
-      : src_(std::move(src)),
-        reader_(std::move(reader)),
-        range_(range),
-        text_(std::move(meta)),
-        counters_(counters) {}
-
-  http::Step produce(char* buf, size_t max) override {
-    for (;;) {
-      if (text_pos_ < text_.size()) return sent(drain(text_, text_pos_, buf, max));
-      if (payload_) {
-        if (payload_pos_ < block_.data.size())
-          return sent(base64_piece(block_.data, payload_pos_, buf, max));
-        payload_ = false;
-        set_text("\"}\n\n");
-        continue;
-      }
-      if (ended_) return {http::Step::kEnd};
-      if (!have_block_ && !next()) continue;  // queued an event, or the end
-      if (auto wait = pace_wait()) return {http::Step::kWait, 0, *wait};
-      have_block_ = false;
-      const Track& t = *reader_->track(block_.info.track_id);
-      ordered_json j = block_json(block_, t);
-      std::string head = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      head.pop_back();  // the closing brace: the payload follows
-      set_text("event: block\ndata: " + head + ",\"payload\":\"");
-      payload_ = true;
-      payload_pos_ = 0;
-      blocks_++;
-    }
-  }
-
- private:
-  http::Step sent(size_t n) {
-    counters_.bytes_sent += n;
-    return {http::Step::kData, n};
-  }
-  void set_text(std::string s) {
-    text_ = std::move(s);
-    text_pos_ = 0;
-  }
-  void end() {
-    set_text(sse("end", ordered_json{{"blocks", blocks_}}));
-    ended_ = true;
-  }
-
-  // Reads until a block to send (true) or an event to send (false).
-  bool next() {
-    for (;;) {
-      ReadEvent ev;
-      try {
-        ev = reader_->next(block_);
-      } catch (const Error& e) {  // e.g. a masked block that does not authenticate
-        set_text(sse("error", ordered_json{{"error", e.what()}}));
-        return false;
-      }
-      if (ev == ReadEvent::kEnd) {
-        end();
-        return false;
-      }
-      if (ev == ReadEvent::kDamage) {
-        const Damage& d = reader_->last_damage();
-        set_text(sse("damage", ordered_json{{"offset", d.offset}, {"message", d.message}}));
-        return false;
-      }
-      if (range_.track && block_.info.track_id != *range_.track) continue;
-      if (block_.info.pts < range_.from) continue;
-      if (block_.info.pts >= range_.to) {
-        if (block_.info.type == BlockType::kI) {  // nothing later presents before `to`
-          end();
-          return false;
-        }
-        continue;
-      }
-      have_block_ = true;
-      return true;
-    }
-  }
-
-  // pace=1: a block goes out at its time after the first one.
-  std::optional<http::Clock::time_point> pace_wait() {
-    if (!range_.pace) return std::nullopt;
-    const double at = seconds(block_.info.pts, reader_->track(block_.info.track_id)->time_base);
-    const auto now = http::Clock::now();
-    if (!start_) {
-      start_ = now;
-      first_ = at;
-    }
-    const auto due = *start_ + std::chrono::duration_cast<http::Clock::duration>(
-                                   std::chrono::duration<double>(std::max(0.0, at - first_)));
-    if (now >= due) return std::nullopt;
-    return due;
-  }
-
-  std::unique_ptr<FileSource> src_;
-  std::unique_ptr<Reader> reader_;
-  Range range_;
-  std::string text_;
-  size_t text_pos_ = 0;
-  Block block_;
-  bool have_block_ = false, payload_ = false, ended_ = false;
-  size_t payload_pos_ = 0;
-  uint64_t blocks_ = 0;
-  std::optional<http::Clock::time_point> start_;
-  double first_ = 0;
-  Counters& counters_;
-};
-
 class Service {
  public:
   Service(const ServeOptions& so) : so_(so) {
@@ -220,41 +59,79 @@ class Service {
 
   std::vector<http::Route> routes() {
     std::vector<http::Route> r;
-    auto get = [&](const char* pattern, std::function<Response(Request&)> f) {
-      r.push_back({"GET", std::regex(pattern), {}, counted(std::move(f))});
+    auto get = [&](const char* path, std::vector<std::string> params,
+                   std::function<Response(Request&)> f) {
+      r.push_back({"GET", path, std::move(params), {}, counted(std::move(f))});
     };
-    get("/health", [](Request& req) {
-      only_params(req, {});
-      return Response::json({{"status", "ok"}});
-    });
-    get("/v1/stats", [this](Request& req) {
-      only_params(req, {});
+    get("/health", {}, [](Request&) { return Response::json({{"status", "ok"}}); });
+    get("/v1/stats", {}, [this](Request&) {
       return Response::json({{"requests", counters_.requests.load()},
                              {"file_requests", counters_.file_requests.load()},
                              {"range_requests", counters_.range_requests.load()},
                              {"bytes_sent", counters_.bytes_sent.load()}});
     });
-    get("/v1/files", [this](Request& req) { return list(req); });
-    get("/v1/files/([^/]+)", [this](Request& req) { return file(req); });
-    get("/v1/files/([^/]+)/manifest", [this](Request& req) {
-      only_params(req, {});
+    get("/v1/files", {}, [this](Request&) { return list(); });
+    get("/v1/files/{name}", {}, [this](Request& req) { return file(req); });
+    get("/v1/files/{name}/manifest", {}, [this](Request& req) {
       auto src = open(req.matches[0]);
       Reader rd(*src);
       return Response::json(manifest_json(rd, req.matches[0]));
     });
-    get("/v1/files/([^/]+)/(seek|chain)", [this](Request& req) { return seek_or_chain(req); });
-    get("/v1/files/([^/]+)/block", [this](Request& req) { return block(req); });
-    get("/v1/files/([^/]+)/stream", [this](Request& req) { return stream(req); });
-    http::BodyRule upload_rule{true, so_.max_upload, [this](const Request& req) {
-                                 if (!so_.allow_upload)
-                                   throw HttpError{403,
-                                                   "uploads are disabled: start the server with "
-                                                   "--allow-upload"};
-                                 export_params(req, false);
-                               }};
-    for (const char* path : {"/v1/export", "/v1/video/export", "/video/export"})
-      r.push_back({"POST", std::regex(path), upload_rule,
-                   counted([this](Request& req) { return export_upload(req); })});
+    get("/v1/files/{name}/seek", {"track", "t"},
+        [this](Request& req) { return seek_or_chain(req, true); });
+    get("/v1/files/{name}/chain", {"track", "t"},
+        [this](Request& req) { return seek_or_chain(req, false); });
+    get("/v1/files/{name}/block", {"track", "index", "offset"},
+        [this](Request& req) { return block(req); });
+    get("/v1/files/{name}/stream", {"track", "from", "to", "pace"},
+        [this](Request& req) { return stream(req); });
+    get("/openapi.json", {}, [](Request&) {
+      Response res;
+      res.text = std::string(openapi_document());
+      return res;
+    });
+    get("/docs", {}, [](Request&) {
+      Response res;
+      res.content_type = "text/html; charset=utf-8";
+      res.text = std::string(docs_page());
+      return res;
+    });
+    get("/docs/redoc.standalone.js", {}, [](Request&) {
+      Response res;
+      res.content_type = "text/javascript; charset=utf-8";
+      res.headers = {{"Cache-Control", "max-age=86400"}};
+      res.text = std::string(docs_renderer());
+      return res;
+    });
+    // Uploads are refused from their headers (403 when uploads are off; a key
+    // over plain HTTP from another host) before the body is read.
+    using Handler = Response (Service::*)(Request&);
+    auto post = [&](std::initializer_list<const char*> paths, Handler h,
+                    std::vector<std::string> params) {
+      http::BodyRule rule{true, so_.max_upload, [this](const Request& req) {
+                            if (!so_.allow_upload)
+                              throw HttpError{403,
+                                              "uploads are disabled: start the server with "
+                                              "--allow-upload"};
+                            key_may_travel(req);
+                          }};
+      for (const char* path : paths)
+        r.push_back({"POST", path, params, rule, counted([this, h](Request& req) {
+                       key_may_travel(req);  // a key in the form
+                       return (this->*h)(req);
+                     })});
+    };
+    post({"/v1/export", "/v1/video/export", "/video/export"}, &Service::video_export,
+         {"block_size", "gop", "fps", "fps_hint", "mask", "master_key_hex"});
+    post({"/v1/video/stream", "/video/stream"}, &Service::video_stream,
+         {"block_size", "gop", "fps", "fps_hint"});
+    post({"/v1/audio/stream", "/audio/stream"}, &Service::audio_stream,
+         {"format", "sample_rate", "channels", "frame_size", "hop", "top_k", "gop"});
+    post({"/v1/audio/export", "/audio/export"}, &Service::audio_export,
+         {"format", "sample_rate", "channels", "frame_size", "hop", "top_k", "gop", "mask",
+          "master_key_hex"});
+    post({"/v1/audio/mask", "/audio/mask"}, &Service::audio_mask,
+         {"block_size", "block_rate", "master_key_hex"});
     return r;
   }
 
@@ -302,22 +179,6 @@ class Service {
     return r;
   }
 
-  // No parameter is ignored: one the endpoint does not take, or one given
-  // twice, is a 400 naming it (an ignored mask=true once gave a plaintext export).
-  static void only_params(const Request& req, std::initializer_list<std::string_view> known) {
-    for (size_t i = 0; i < req.params.size(); i++) {
-      const std::string& key = req.params[i].first;
-      if (std::find(known.begin(), known.end(), key) == known.end())
-        throw HttpError{400, "unknown parameter '" + key + "'" +
-                                 (key == "mask" || key.find("key") != std::string::npos
-                                      ? ": this endpoint does not mask; nothing was done"
-                                      : "")};
-      for (size_t j = 0; j < i; j++)
-        if (req.params[j].first == key)
-          throw HttpError{400, "parameter '" + key + "' is given twice"};
-    }
-  }
-
   static std::string param(const Request& req, const char* key, bool required) {
     const std::string* v = req.param(key);
     if (!v) {
@@ -341,8 +202,9 @@ class Service {
   static bool flag(const Request& req, const char* key) {
     const std::string* v = req.param(key);
     if (!v) return false;
-    if (*v == "1" || *v == "true") return true;
-    if (*v == "0" || *v == "false") return false;
+    // "True"/"False" as Python's requests sends a bool.
+    if (*v == "1" || *v == "true" || *v == "True") return true;
+    if (*v == "0" || *v == "false" || *v == "False") return false;
     throw HttpError{400, std::string("parameter ") + key + "=" + *v + " is not true/false/1/0"};
   }
 
@@ -361,8 +223,7 @@ class Service {
     return *t;
   }
 
-  Response list(const Request& req) const {
-    only_params(req, {});
+  Response list() const {
     ordered_json files = ordered_json::array();
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(root_, ec)) {
@@ -379,7 +240,6 @@ class Service {
   // The file itself: Range (one range, clamped to the file; 416 when it
   // cannot be met), ETag and Last-Modified, sent from the file by the kernel.
   Response file(const Request& req) {
-    only_params(req, {});
     const fs::path p = resolve(req.matches[0]);
     const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw HttpError{404, "cannot open " + req.matches[0]};
@@ -430,19 +290,17 @@ class Service {
     return res;
   }
 
-  Response seek_or_chain(const Request& req) const {
-    only_params(req, {"track", "t"});
+  Response seek_or_chain(const Request& req, bool seek) const {
     auto src = open(req.matches[0]);
     auto r = reader(*src);
     const Track& t = track_param(*r, req);
     const int64_t ticks = time_param(req, "t", t);
-    if (req.matches[1] == "seek") return Response::json(seek_json(*r, t, ticks));
+    if (seek) return Response::json(seek_json(*r, t, ticks));
     return Response::json({{"track", t.id}, {"t", ticks}, {"chain", chain_json(*r, t, ticks)}});
   }
 
   // One block's payload; masked blocks stay masked unless the server has the key.
   Response block(const Request& req) {
-    only_params(req, {"track", "index", "offset"});
     auto src = open(req.matches[0]);
     auto r = reader(*src);
     std::optional<uint16_t> track;
@@ -467,17 +325,16 @@ class Service {
                    {"X-H4MK-Masked", b.info.masked ? "1" : "0"}};
     res.producer_length = b.data.size();
     if (req.method != "HEAD") counters_.bytes_sent += b.data.size();
-    res.producer = std::make_unique<BlockBody>(std::move(src), std::move(r), b);
+    res.producer = block_body(std::move(src), std::move(r), b);
     return res;
   }
 
   // Server-Sent Events, one per block, read as the client takes them;
   // pace=1 sends each block at its time.
   Response stream(const Request& req) {
-    only_params(req, {"track", "from", "to", "pace"});
     auto src = open(req.matches[0]);
     auto rd = reader(*src);
-    BlockEvents::Range range;
+    BlockSelection range;
     if (req.param("track")) {
       const Track& t = track_param(*rd, req);
       range.track = t.id;
@@ -508,101 +365,306 @@ class Service {
     res.content_type = "text/event-stream";
     res.headers = {{"Cache-Control", "no-cache"}};
     res.heartbeat = ":\n\n";
-    res.producer = std::make_unique<BlockEvents>(std::move(src), std::move(rd), range,
-                                                 sse("meta", meta), counters_);
+    res.producer =
+        block_events(std::move(src), std::move(rd), range, sse("meta", meta), counters_.bytes_sent);
     return res;
   }
 
-  // The export parameters, from the query (before the body) or the form.
-  // complete: the form has arrived, so a missing block_size is an error.
-  void export_params(const Request& req, bool complete) const {
-    only_params(req, {"block_size", "gop", "fps", "fps_hint", "mask", "master_key_hex"});
-    if (req.param("fps") && req.param("fps_hint"))
-      throw HttpError{400, "give fps or fps_hint (the same), not both"};
+  // --- uploads ---
+
+  // Key material held for one request, wiped when it ends.
+  struct KeyHold {
+    std::optional<MaskKey> key;
+    const MaskKey* get() const { return key ? &*key : nullptr; }
+    ~KeyHold() {
+      if (key) OPENSSL_cleanse(key->data(), key->size());
+    }
+  };
+
+  struct StdioFile {
+    std::FILE* f;
+    ~StdioFile() {
+      if (f) std::fclose(f);
+    }
+  };
+
+  // A key may travel only over HTTPS or from loopback.
+  static void key_may_travel(const Request& req) {
     if (req.param("master_key_hex") && !req.tls && !req.loopback)
       throw HttpError{403, "a key may travel only over HTTPS (--tls-cert) or from loopback"};
-    if (complete && !req.param("block_size")) throw HttpError{400, "missing parameter block_size"};
   }
 
-  // The seeds' video export: the upload (raw body, or a form's file part) cut
-  // into blocks, returned as .h4mk; mask=true masks the track.
-  Response export_upload(Request& req) {
-    export_params(req, true);
-    const auto block_size = static_cast<uint32_t>(number(req, "block_size", 64u << 20));
-    const auto gop = static_cast<uint32_t>(req.param("gop") ? number(req, "gop", 1u << 20) : 30);
-    if (block_size == 0 || gop == 0) throw HttpError{400, "block_size and gop must be positive"};
-    const std::string* fps = req.param("fps") ? req.param("fps") : req.param("fps_hint");
-    Rational tb;
-    try {
-      tb = time_base_for_fps(fps ? *fps : "30");
-    } catch (const Failure& f) {
-      throw HttpError{400, f.message};
+  // The upload (a form's file part, or the raw body), read from its start.
+  static StdioFile upload(const Request& req) {
+    if (req.body.fd < 0 || req.body.size == 0)
+      throw HttpError{400, !req.body.fields.empty() && req.body.file_field.empty()
+                               ? "the form has no file part"
+                               : "the upload is empty"};
+    const int fd = ::dup(req.body.fd);
+    std::FILE* f = fd >= 0 && ::lseek(fd, 0, SEEK_SET) == 0 ? ::fdopen(fd, "rb") : nullptr;
+    if (!f) {
+      if (fd >= 0) ::close(fd);
+      throw HttpError{507, "cannot read the stored upload"};
     }
-    // The key: the request's, else the server's (--key-file); mask=true with
-    // neither is refused, and a key without mask=true is not ignored either.
-    const bool mask = flag(req, "mask");
-    std::optional<MaskKey> key;
+    return {f};
+  }
+
+  // The key to mask with: the request's master_key_hex, else the server's
+  // (--key-file). mask with neither is refused, and so is a key without mask.
+  KeyHold mask_key(const Request& req, bool mask) const {
+    KeyHold k;
     if (const std::string* hex = req.param("master_key_hex")) {
       if (!mask) throw HttpError{400, "master_key_hex is given without mask=true"};
       try {
-        key = parse_mask_key_hex(*hex);
+        k.key = parse_mask_key_hex(*hex);
       } catch (const Error& e) {
         throw HttpError{400, std::string("master_key_hex: ") + e.what()};
       }
     } else if (mask) {
       if (!so_.key)
         throw HttpError{400,
-                        "mask=true needs master_key_hex or a server started with a key "
+                        "masking needs master_key_hex or a server started with a key "
                         "(--key-file); nothing was exported"};
-      key = so_.key;
+      k.key = so_.key;
     }
-    if (req.body.fd < 0 || req.body.size == 0)
-      throw HttpError{400, req.body.file_field.empty() && !req.body.fields.empty()
-                               ? "the form has no file part"
-                               : "the upload is empty"};
-    std::FILE* in_stream = ::fdopen(::dup(req.body.fd), "rb");
-    if (!in_stream) throw HttpError{507, "cannot read the stored upload"};
-    FileSource in(in_stream);
-    const int out_fd = dup_temporary();
-    std::FILE* out_stream = ::fdopen(::dup(out_fd), "wb");
-    if (!out_stream) {
-      ::close(out_fd);
-      throw HttpError{507, "cannot store the export"};
-    }
-    PackResult packed;
+    return k;
+  }
+
+  static void say_masked(Response& res, const KeyHold& k, const Request& req) {
+    res.headers.emplace_back("X-H4MK-Masked-Tracks", k.key ? "1" : "");
+    if (!k.key) return;
+    res.headers.emplace_back("X-H4MK-KID", default_key_id(*k.key));
+    res.headers.emplace_back("X-H4MK-Key-Source",
+                             req.param("master_key_hex") ? "request" : "server");
+  }
+
+  // A .h4mk that `write` makes in an unlinked temporary file, as the answer.
+  template <typename F>
+  Response h4mk_download(const std::string& filename, F&& write) {
+    const std::string dir = fs::temp_directory_path().string();
+    const int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) throw HttpError{507, "cannot store the answer: no temporary file"};
+    const int wfd = ::dup(fd);
+    StdioFile out{wfd >= 0 ? ::fdopen(wfd, "wb") : nullptr};
+    struct stat st {};
     try {
-      FileSink out(out_stream);
-      packed = pack_stream(in, out, block_size, tb, gop, "", {}, key ? &*key : nullptr);
-      out.flush();
+      if (!out.f) throw HttpError{507, "cannot store the answer"};
+      FileSink sink(out.f);
+      write(sink);
+      sink.flush();
+      if (std::fflush(out.f) != 0 || ::fstat(fd, &st) != 0)
+        throw HttpError{507, "cannot store the answer"};
     } catch (...) {
-      std::fclose(out_stream);
-      ::close(out_fd);
-      if (key) OPENSSL_cleanse(key->data(), key->size());
+      if (!out.f && wfd >= 0) ::close(wfd);
+      ::close(fd);
       throw;
     }
-    std::fclose(out_stream);
     Response res;
     res.content_type = "application/octet-stream";
-    res.fd = out_fd;
-    res.length = packed.bytes;
-    res.headers = {{"Content-Disposition", "attachment; filename=\"export.h4mk\""},
-                   {"X-H4MK-Blocks", std::to_string(packed.blocks)},
-                   {"X-H4MK-Masked-Tracks", key ? "1" : ""}};
-    if (key) {
-      res.headers.emplace_back("X-H4MK-KID", default_key_id(*key));
-      res.headers.emplace_back("X-H4MK-Key-Source",
-                               req.param("master_key_hex") ? "request" : "server");
-      OPENSSL_cleanse(key->data(), key->size());
-    }
-    counters_.bytes_sent += packed.bytes;
+    res.fd = fd;
+    res.length = static_cast<uint64_t>(st.st_size);
+    res.headers = {{"Content-Disposition", "attachment; filename=\"" + filename + "\""}};
+    counters_.bytes_sent += res.length;
     return res;
   }
 
-  static int dup_temporary() {
-    const std::string dir = fs::temp_directory_path().string();
-    int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd < 0) throw HttpError{507, "cannot store the export: no temporary file"};
-    return fd;
+  static Response event_stream() {
+    Response res;
+    res.content_type = "text/event-stream";
+    res.headers = {{"Cache-Control", "no-cache"}};
+    res.heartbeat = ":\n\n";
+    return res;
+  }
+
+  struct TransportParams {
+    uint32_t block_size, gop;
+    Rational time_base;
+  };
+  static TransportParams transport_params(const Request& req) {
+    if (req.param("fps") && req.param("fps_hint"))
+      throw HttpError{400, "give fps or fps_hint (the same), not both"};
+    TransportParams p;
+    p.block_size = static_cast<uint32_t>(number(req, "block_size", 64u << 20));
+    p.gop = static_cast<uint32_t>(req.param("gop") ? number(req, "gop", 1u << 20) : 30);
+    if (p.block_size == 0 || p.gop == 0)
+      throw HttpError{400, "block_size and gop must be positive"};
+    const std::string* fps = req.param("fps") ? req.param("fps") : req.param("fps_hint");
+    try {
+      p.time_base = time_base_for_fps(fps ? *fps : "30");
+    } catch (const Failure& f) {
+      throw HttpError{400, f.message};
+    }
+    return p;
+  }
+
+  // The seeds' video export: the upload cut into blocks, as .h4mk.
+  Response video_export(Request& req) {
+    const TransportParams p = transport_params(req);
+    KeyHold key = mask_key(req, flag(req, "mask"));
+    StdioFile in_file = upload(req);
+    FileSource in(in_file.f);
+    PackResult packed;
+    Response res = h4mk_download("export.h4mk", [&](Sink& out) {
+      packed = pack_stream(in, out,
+                           {p.block_size, p.time_base, p.gop, "", TrackKind::kVideo, key.get()});
+    });
+    res.headers.emplace_back("X-H4MK-Blocks", std::to_string(packed.blocks));
+    say_masked(res, key, req);
+    return res;
+  }
+
+  // The same cut as events: one per block, as export would write it.
+  Response video_stream(Request& req) {
+    const TransportParams p = transport_params(req);
+    StdioFile in = upload(req);
+    const int fd = ::dup(::fileno(in.f));
+    if (fd < 0) throw HttpError{507, "cannot read the stored upload"};
+    const ordered_json meta{{"blocks", (req.body.size + p.block_size - 1) / p.block_size},
+                            {"block_size", p.block_size},
+                            {"fps", double(p.time_base.den) / double(p.time_base.num)},
+                            {"gop", p.gop},
+                            {"bytes", req.body.size}};
+    Response res = event_stream();
+    res.producer = transport_events(fd, p.block_size, p.time_base, p.gop, sse("meta", meta));
+    return res;
+  }
+
+  struct AudioParams {
+    AudioFormat format;
+    DspSettings dsp;
+  };
+  static AudioParams audio_params(const Request& req) {
+    AudioParams p;
+    if (const std::string* f = req.param("format")) p.format.container = *f;
+    if (req.param("sample_rate"))
+      p.format.sample_rate = static_cast<uint32_t>(number(req, "sample_rate", 768000));
+    if (req.param("channels"))
+      p.format.channels = static_cast<uint32_t>(number(req, "channels", 8));
+    if (req.param("sample_rate") && !p.format.sample_rate)
+      throw HttpError{400, "sample_rate must be positive"};
+    if (req.param("channels") && !p.format.channels)
+      throw HttpError{400, "channels must be positive"};
+    if (req.param("frame_size") && req.param("hop"))
+      throw HttpError{400, "give frame_size or hop (frame_size = 2 hop), not both"};
+    if (req.param("frame_size")) {
+      const auto n = number(req, "frame_size", 16384);
+      if (n < 32 || n % 4) throw HttpError{400, "frame_size is a multiple of 4 in [32, 16384]"};
+      p.dsp.hop = static_cast<unsigned>(n / 2);
+    }
+    if (req.param("hop")) {
+      const auto n = number(req, "hop", 8192);
+      if (n < 16 || n % 2) throw HttpError{400, "hop is even, in [16, 8192]"};
+      p.dsp.hop = static_cast<unsigned>(n);
+    }
+    if (req.param("top_k")) p.dsp.top_k = static_cast<unsigned>(number(req, "top_k", 8193));
+    if (req.param("gop")) p.dsp.gop = static_cast<unsigned>(number(req, "gop", 100000));
+    if (!p.dsp.top_k || !p.dsp.gop) throw HttpError{400, "top_k and gop must be positive"};
+    return p;
+  }
+
+  static std::unique_ptr<AudioInput> audio_input(const Request& req, const AudioFormat& format) {
+    StdioFile in = upload(req);  // says what is wrong with an empty one
+    try {
+      return std::make_unique<AudioInput>(::fileno(in.f), format);
+    } catch (const std::invalid_argument& e) {
+      throw HttpError{400, e.what()};
+    }
+  }
+
+  static std::unique_ptr<Tokenizer> dsp_tokenizer(const DspSettings& s, const AudioInput& a) {
+    const std::string options = "hop=" + std::to_string(s.hop) + ":k=" + std::to_string(s.top_k) +
+                                ":gop=" + std::to_string(s.gop);
+    try {
+      return load_tokenizer("dsp", options, {a.sample_rate(), a.channels()});
+    } catch (const Error& e) {
+      if (e.code() == ErrorCode::kNotFound)
+        throw HttpError{503, std::string("the dsp tokenizer is not installed here: ") + e.what()};
+      throw HttpError{400, std::string("dsp tokenizer: ") + e.what()};
+    }
+  }
+
+  static ordered_json audio_meta(const AudioInput& a, const DspSettings& s) {
+    return {{"sample_rate", a.sample_rate()},
+            {"channels", a.channels()},
+            {"format", a.container()},
+            {"frame_size", 2 * s.hop},
+            {"hop", s.hop},
+            {"top_k", s.top_k},
+            {"gop", s.gop}};
+  }
+
+  // The seeds' audio stream: the dsp tokenizer's bins, as events.
+  Response audio_stream(Request& req) {
+    const AudioParams p = audio_params(req);
+    auto audio = audio_input(req, p.format);
+    auto tok = dsp_tokenizer(p.dsp, *audio);
+    const ordered_json meta = audio_meta(*audio, p.dsp);
+    Response res = event_stream();
+    res.producer = dsp_token_events(std::move(audio), std::move(tok), p.dsp, sse("meta", meta));
+    return res;
+  }
+
+  // The same tokens as .h4mk: an h4core audio track the dsp adapter decodes
+  // (ffmpeg -i gives the audio back).
+  Response audio_export(Request& req) {
+    const AudioParams p = audio_params(req);
+    KeyHold key = mask_key(req, flag(req, "mask"));
+    auto audio = audio_input(req, p.format);
+    auto tok = dsp_tokenizer(p.dsp, *audio);
+    uint64_t blocks = 0;
+    Response res = h4mk_download("audio.h4mk", [&](Sink& out) {
+      Writer w(out);
+      Track t;
+      t.id = 1;
+      t.kind = TrackKind::kAudio;
+      t.codec = "h4core";
+      t.adapter = "dsp";
+      t.sample_rate = audio->sample_rate();
+      t.channels = audio->channels();
+      t.time_base = {1, audio->sample_rate()};
+      t.notes = "dsp tokens: hop " + std::to_string(p.dsp.hop) + ", top " +
+                std::to_string(p.dsp.top_k) + " bins";
+      w.add_track(t);
+      if (key.key) w.set_mask_key(t.id, *key.key);
+      TokenBlock b;
+      auto drain = [&] {
+        for (; tok->next(b); blocks++) w.write_block({1, b.type, b.pts, b.dts, b.duration}, b.data);
+      };
+      for (size_t n; (n = audio->read(4096)) > 0;) {
+        tok->push(audio->planes(), n);
+        drain();
+      }
+      tok->finish();
+      drain();
+      w.finish();
+    });
+    res.headers.emplace_back("X-H4MK-Blocks", std::to_string(blocks));
+    say_masked(res, key, req);
+    return res;
+  }
+
+  // The seeds' audio mask: the upload cut into transport blocks of
+  // block_size, every one masked with the library's masking (never XOR).
+  Response audio_mask(Request& req) {
+    const auto block_size = static_cast<uint32_t>(number(req, "block_size", 64u << 20));
+    if (block_size == 0) throw HttpError{400, "block_size must be positive"};
+    Rational tb;
+    try {
+      const std::string* rate = req.param("block_rate");
+      tb = time_base_for_fps(rate ? *rate : "50");
+    } catch (const Failure& f) {
+      throw HttpError{400, "block_rate: " + f.message};
+    }
+    KeyHold key = mask_key(req, true);
+    StdioFile in_file = upload(req);
+    FileSource in(in_file.f);
+    PackResult packed;
+    Response res = h4mk_download("audio.masked.h4mk", [&](Sink& out) {
+      packed = pack_stream(in, out, {block_size, tb, 1, "", TrackKind::kAudio, key.get()});
+    });
+    res.headers.emplace_back("X-H4MK-Blocks", std::to_string(packed.blocks));
+    say_masked(res, key, req);
+    return res;
   }
 
   ServeOptions so_;
@@ -624,6 +686,14 @@ int serve(const Options& o, const ServeOptions& so) {
   if (so.tls_cert.empty() != so.tls_key.empty())
     throw Failure{kExitUsage, "--tls-cert and --tls-key go together"};
   Service service(so);
+  if (so.list_routes) {
+    for (const http::Route& r : service.routes()) {
+      std::string params;
+      for (const auto& p : r.params) params += (params.empty() ? "" : ",") + p;
+      std::printf("%s %s %s\n", r.method.c_str(), r.path.c_str(), params.c_str());
+    }
+    return kExitOk;
+  }
   http::ServerOptions ho;
   ho.host = so.host;
   ho.port = so.port;

@@ -25,23 +25,23 @@ int build_demo(const Options& o, const std::string& out) {
 
 // The seeds' video transport export: a raw byte stream cut into opaque blocks
 // of block_size bytes, an I block every gop blocks, pts from the frame rate.
-PackResult pack_stream(Source& in, Sink& out, uint32_t block_size, const Rational& time_base,
-                       uint32_t gop, const std::string& track_name,
-                       const std::function<void(uint64_t)>& progress, const MaskKey* key) {
+PackResult pack_stream(Source& in, Sink& out, const PackOptions& o,
+                       const std::function<void(uint64_t)>& progress) {
   Writer w(out);
   Track t;
   t.id = 1;
-  t.kind = TrackKind::kVideo;
+  t.kind = o.kind;
   t.codec = "h4core";
-  t.time_base = time_base;
-  t.frame_rate = {time_base.den, time_base.num};
+  t.time_base = o.time_base;
+  t.frame_rate = {o.time_base.den, o.time_base.num};
   t.default_duration = 1;
-  t.name = track_name;
+  t.name = o.track_name;
   t.adapter = "null";  // decodes back to the same bytes
-  t.notes = "video transport: raw bytes in blocks of " + std::to_string(block_size);
+  t.notes = std::string(track_kind_name(o.kind)) + " transport: raw bytes in blocks of " +
+            std::to_string(o.block_size);
   w.add_track(t);
-  if (key) w.set_mask_key(t.id, *key);
-  TransportTokenizer tokens(block_size, gop);
+  if (o.key) w.set_mask_key(t.id, *o.key);
+  TransportTokenizer tokens(o.block_size, o.gop);
   TokenBlock b;
   std::vector<uint8_t> buf(1 << 16);
   PackResult r;
@@ -71,7 +71,7 @@ int pack(const Options& o, const std::string& raw, const std::string& out, uint3
   auto in = open_input(raw);
   auto sink = open_output(out);
   Progress progress(o, in->size().value_or(0));
-  PackResult r = pack_stream(*in, *sink, block_size, tb, gop, track_name,
+  PackResult r = pack_stream(*in, *sink, {block_size, tb, gop, track_name},
                              [&](uint64_t done) { progress.update(done); });
   close_output(*sink);
   if (o.json)

@@ -31,16 +31,22 @@ int block(const Options& o, const std::string& file, std::optional<uint16_t> tra
 
 // Writing (cmd_write.cpp)
 int build_demo(const Options& o, const std::string& out);
-// The video transport tokenizer over a whole stream: one h4core video track
-// (adapter null) of block_size-byte blocks, an I block every gop.
+// The video transport tokenizer over a whole stream: one h4core track
+// (adapter null) of block_size-byte blocks, an I block every gop; with a key,
+// the track is masked (aes-256-gcm, the key's default id).
 struct PackResult {
   uint64_t blocks = 0, payload_bytes = 0, bytes = 0;
 };
-// key: masks the track (aes-256-gcm, the key's default id).
-PackResult pack_stream(Source& in, Sink& out, uint32_t block_size, const Rational& time_base,
-                       uint32_t gop, const std::string& track_name,
-                       const std::function<void(uint64_t)>& progress = {},
-                       const MaskKey* key = nullptr);
+struct PackOptions {
+  uint32_t block_size = 0;
+  Rational time_base{1, 30};
+  uint32_t gop = 30;
+  std::string track_name;
+  TrackKind kind = TrackKind::kVideo;
+  const MaskKey* key = nullptr;
+};
+PackResult pack_stream(Source& in, Sink& out, const PackOptions& options,
+                       const std::function<void(uint64_t)>& progress = {});
 int pack(const Options& o, const std::string& raw, const std::string& out, uint32_t block_size,
          const std::string& fps, uint32_t gop, const std::string& track_name);
 int repair(const Options& o, const std::string& in, const std::string& out);
@@ -81,6 +87,7 @@ struct ServeOptions {
   uint64_t max_upload = 64u << 20;  // bytes of a request body
   std::string tls_cert, tls_key;    // PEM files: HTTPS
   std::optional<MaskKey> key;       // unmasks blocks it opens; masks exports that ask
+  bool list_routes = false;         // print the routes and their parameters, then exit
 };
 int serve(const Options& o, const ServeOptions& so);
 

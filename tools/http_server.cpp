@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <regex>
 #include <stdexcept>
 #include <thread>
 
@@ -92,8 +93,28 @@ constexpr size_t kMaxFormFields = 64, kMaxFieldBytes = 4096;
 
 }  // namespace
 
+// A route's template as a regular expression: {x} is one path segment.
+static std::regex path_pattern(const std::string& path) {
+  std::string re;
+  for (size_t i = 0; i < path.size(); i++) {
+    if (path[i] == '{') {
+      const size_t end = path.find('}', i);
+      if (end == std::string::npos) throw std::invalid_argument("bad route " + path);
+      re += "([^/]+)";
+      i = end;
+    } else if (std::strchr(".^$|()[]*+?\\", path[i])) {
+      re += '\\';
+      re += path[i];
+    } else {
+      re += path[i];
+    }
+  }
+  return std::regex(re);
+}
+
 struct Server::Impl {
   std::vector<Route> routes;
+  std::vector<std::regex> patterns;
   ServerOptions opt;
   RequestLog log;
   MHD_Daemon* daemon = nullptr;
@@ -270,19 +291,21 @@ struct Exchange {
 
     bool path_known = false;
     const std::string m = req.method == "HEAD" ? "GET" : req.method;
-    for (const Route& r : server->routes) {
+    for (size_t i = 0; i < server->routes.size(); i++) {
+      const Route& r = server->routes[i];
       std::smatch sm;
-      if (!std::regex_match(req.path, sm, r.pattern)) continue;
+      if (!std::regex_match(req.path, sm, server->patterns[i])) continue;
       path_known = true;
       if (r.method != m) continue;
       route = &r;
-      for (size_t i = 1; i < sm.size(); i++) req.matches.push_back(sm[i].str());
+      for (size_t g = 1; g < sm.size(); g++) req.matches.push_back(sm[g].str());
       break;
     }
     if (!route) {
       if (path_known) throw Error{405, req.method + " is not allowed on " + req.path};
       throw Error{404, "no such endpoint: " + req.path};
     }
+    only_known_params();
     if (!route->body.accepted) return;
     if (route->body.admit) route->body.admit(req);
     if (auto len = header_of(connection, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
@@ -297,6 +320,21 @@ struct Exchange {
     if (type && type->rfind("multipart/form-data", 0) == 0) {
       form = MHD_create_post_processor(connection, 64 * 1024, &Exchange::on_field, this);
       if (!form) throw Error{400, "malformed multipart/form-data Content-Type: " + *type};
+    }
+  }
+
+  void only_known_params() const {
+    const auto& known = route->params;
+    for (size_t i = 0; i < req.params.size(); i++) {
+      const std::string& key = req.params[i].first;
+      if (std::find(known.begin(), known.end(), key) == known.end())
+        throw Error{400, "unknown parameter '" + key + "' for " + route->method + " " +
+                             route->path +
+                             (key == "mask" || key.find("key") != std::string::npos
+                                  ? ": this endpoint does not mask; nothing was done"
+                                  : "")};
+      for (size_t j = 0; j < i; j++)
+        if (req.params[j].first == key) throw Error{400, "parameter '" + key + "' is given twice"};
     }
   }
 
@@ -379,6 +417,13 @@ struct Exchange {
       form = nullptr;
       if (!complete && !body_error) body_error = Error{400, "truncated multipart/form-data body"};
       for (auto& f : req.body.fields) req.params.push_back(f);
+      if (!body_error) {
+        try {
+          only_known_params();
+        } catch (const Error& e) {
+          body_error = e;
+        }
+      }
     }
     if (req.body.fd >= 0 && ::lseek(req.body.fd, 0, SEEK_SET) != 0)
       body_error = Error{507, "cannot read the stored request body back"};
@@ -434,6 +479,7 @@ void on_completed(void* cls, MHD_Connection*, void** con_cls, MHD_RequestTermina
 Server::Server(std::vector<Route> routes, ServerOptions options, RequestLog log)
     : impl_(std::make_unique<Impl>()) {
   impl_->routes = std::move(routes);
+  for (const Route& r : impl_->routes) impl_->patterns.push_back(path_pattern(r.path));
   impl_->opt = std::move(options);
   impl_->log = std::move(log);
 }

@@ -11,7 +11,6 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <regex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -94,7 +93,13 @@ struct BodyRule {
 
 struct Route {
   std::string method;
-  std::regex pattern;
+  // An OpenAPI path template: "/v1/files/{name}/block"; each {x} matches one
+  // non-empty path segment, handed over in Request::matches.
+  std::string path;
+  // The parameters it takes, from the query or a form's text fields: any
+  // other, or one given twice, is a 400 naming it (an ignored mask=true once
+  // gave a plaintext export).
+  std::vector<std::string> params;
   BodyRule body;
   std::function<Response(Request&)> handle;
 };

@@ -196,6 +196,8 @@ int main(int argc, char** argv) {
                         "request body limit in bytes, whatever its transfer encoding");
   serve_cmd->add_option("--tls-cert", serve_opts.tls_cert, "certificate (PEM): serve HTTPS");
   serve_cmd->add_option("--tls-key", serve_opts.tls_key, "private key (PEM) of --tls-cert");
+  serve_cmd->add_flag("--routes", serve_opts.list_routes,
+                      "print each route (method, path, parameters) and exit");
   key_options(serve_cmd);
   serve_cmd->callback([&] {
     if (!key.hex.empty() || !key.file.empty() || !key.env.empty())

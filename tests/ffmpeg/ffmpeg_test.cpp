@@ -1103,6 +1103,53 @@ TEST(FFmpeg, HttpThroughH4mkServe) {
   EXPECT_EQ(server.stop(), 0);
 }
 
+// The seeds' audio export: PCM posted to h4mk serve comes back as an .h4mk of
+// dsp tokens that ffmpeg decodes to the same tone (and, masked, only with the key).
+TEST(FFmpeg, AudioExportedByH4mkServeDecodesBackToTheUpload) {
+  const fs::path dir = work_dir() / "audio_export";
+  fs::create_directories(dir);
+  std::string pcm(96000, '\0');  // 1 s of 440 Hz at 48 kHz, s16le
+  for (size_t i = 0; i < 48000; i++) {
+    const auto v = int16_t(12000 * std::sin(2 * M_PI * 440 * double(i) / 48000));
+    pcm[2 * i] = char(v & 0xff);
+    pcm[2 * i + 1] = char((v >> 8) & 0xff);
+  }
+  ServeProcess server(kTool, dir.string(), {"--allow-upload"});
+  ASSERT_GT(server.port(), 0);
+  auto c = server.client();
+  auto r = c.Post("/v1/audio/export?sample_rate=48000&frame_size=1024&top_k=64", pcm,
+                  "application/octet-stream");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  { std::ofstream(dir / "tone.h4mk", std::ios::binary) << r->body; }
+  ffmpeg("-i audio_export/tone.h4mk -f s16le -c:a pcm_s16le audio_export/back.pcm");
+  const std::string back = slurp(dir / "back.pcm");
+  ASSERT_EQ(back.size(), pcm.size());
+  double s = 0, e = 0;
+  for (size_t i = 0; i < 48000; i++) {
+    const double a = int16_t(uint8_t(pcm[2 * i]) | uint8_t(pcm[2 * i + 1]) << 8);
+    const double b = int16_t(uint8_t(back[2 * i]) | uint8_t(back[2 * i + 1]) << 8);
+    s += a * a;
+    e += (a - b) * (a - b);
+  }
+  const double snr = 10 * std::log10(s / e);
+  std::printf("audio export through ffmpeg: SNR %.1f dB\n", snr);
+  EXPECT_GT(snr, 40.0);
+
+  const std::string hex(64, 'd');
+  r = c.Post("/v1/audio/export?sample_rate=48000&mask=true&master_key_hex=" + hex, pcm,
+             "application/octet-stream");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("X-H4MK-Masked-Tracks"), "1");
+  { std::ofstream(dir / "masked.h4mk", std::ios::binary) << r->body; }
+  Result denied = run(kFfmpeg +
+                      " -nostdin -v error -y -i audio_export/masked.h4mk -f s16le "
+                      "-c:a pcm_s16le audio_export/denied.pcm");
+  EXPECT_NE(denied.status, 0) << "a masked track decoded without its key";
+  EXPECT_EQ(server.stop(), 0);
+}
+
 TEST(FFmpeg, LavfSeekTestRunsClean) {
   make_sources();
   Result r = run(kLavfSeek + " three.h4mk");
