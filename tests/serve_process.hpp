@@ -4,7 +4,7 @@
 
 #include <httplib.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,12 +44,20 @@ class ServeProcess {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    if (posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid_ = 0;
-    posix_spawn_file_actions_destroy(&fa);
+    // fork + exec rather than posix_spawn: the server is told to end with
+    // this process, so a test that crashes leaves no server holding ctest's pipe.
+    const pid_t parent = getpid();
+    pid_ = fork();
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (getppid() != parent) _exit(127);
+      dup2(out[1], 1);
+      close(out[0]);
+      close(out[1]);
+      execve(argv[0], argv.data(), environ);
+      _exit(127);
+    }
+    if (pid_ < 0) pid_ = 0;
     close(out[1]);
     std::string line;
     char c;

@@ -451,10 +451,15 @@ TEST(Serve, TokenizingUploadsRefuseWhatTheyCannotDo) {
   Server srv({"--allow-upload", "--max-upload", "1000000"});
   auto c = srv.client();
   const std::string pcm(4000, '\x01');
-  std::string wav_lies = "RIFF" + std::string("\xff\xff\xff\x7f", 4) + "WAVEfmt " +
-                         std::string("\x10\0\0\0\x01\0\xff\x7f\x40\x1f\0\0", 16) +
-                         std::string(16, '\0') + "data" + std::string("\xff\xff\xff\x7f", 4) +
-                         std::string(100, 'x');
+  // A WAV header claiming 65,535 channels and a data chunk of 2 GiB.
+  auto le = [](uint32_t v, int n) {
+    std::string out;
+    for (int i = 0; i < n; i++) out += char((v >> (8 * i)) & 0xff);
+    return out;
+  };
+  const std::string wav_lies = "RIFF" + le(0x7fffffff, 4) + "WAVEfmt " + le(16, 4) + le(1, 2) +
+                               le(65535, 2) + le(8000, 4) + le(16000, 4) + le(2, 2) + le(16, 2) +
+                               "data" + le(0x7fffffff, 4) + std::string(100, 'x');
   struct Case {
     std::string target, body, says;
   } cases[] = {

@@ -700,6 +700,7 @@ int serve(const Options& o, const ServeOptions& so) {
   ho.threads = std::clamp(so.threads, 1u, 64u);
   ho.idle_timeout_s = so.idle_timeout;
   ho.max_connections_per_ip = so.max_connections_per_ip;
+  ho.max_stored_bytes = std::max(so.max_upload_total, so.max_upload);
   // Each connection is a descriptor, and so is every file a request opens.
   rlimit nofile{};
   if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <filesystem>
@@ -115,6 +116,7 @@ static std::regex path_pattern(const std::string& path) {
 struct Server::Impl {
   std::vector<Route> routes;
   std::vector<std::regex> patterns;
+  std::atomic<uint64_t> stored{0};  // bytes of request bodies held in temporary files
   ServerOptions opt;
   RequestLog log;
   MHD_Daemon* daemon = nullptr;
@@ -149,7 +151,8 @@ struct Server::Impl {
         sleeping.erase(first);
         continue;
       }
-      cv.wait_until(lock, first->first);
+      const Clock::time_point t = first->first;  // not a reference: stop() may clear the map
+      cv.wait_until(lock, t);
     }
   }
 };
@@ -224,13 +227,14 @@ struct Exchange {
   const Route* route = nullptr;
   bool answered = false;
   int status = 0;
-  uint64_t received = 0;
+  uint64_t received = 0, stored = 0;
   std::optional<Error> body_error;  // once set, the rest of the body is discarded
   MHD_PostProcessor* form = nullptr;
   size_t field_bytes = 0;
 
   ~Exchange() {
     if (form) MHD_destroy_post_processor(form);
+    server->stored -= stored;
   }
 
   MHD_Result answer(Response r) {
@@ -268,6 +272,8 @@ struct Exchange {
       return Response::error(503, "out of memory for this request");
     } catch (const std::exception& e) {
       return Response::error(500, e.what());
+    } catch (...) {
+      return Response::error(500, "internal error");
     }
   }
 
@@ -306,7 +312,12 @@ struct Exchange {
       throw Error{404, "no such endpoint: " + req.path};
     }
     only_known_params();
-    if (!route->body.accepted) return;
+    if (!route->body.accepted) {
+      const auto len = header_of(connection, MHD_HTTP_HEADER_CONTENT_LENGTH);
+      if ((len && *len != "0") || header_of(connection, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+        throw Error{413, route->method + " " + route->path + " takes no request body"};
+      return;
+    }
     if (route->body.admit) route->body.admit(req);
     if (auto len = header_of(connection, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
       char* end = nullptr;
@@ -339,6 +350,12 @@ struct Exchange {
   }
 
   void store(const char* data, size_t n) {
+    if (server->stored.fetch_add(n) + n > server->opt.max_stored_bytes) {
+      server->stored -= n;
+      body_error = Error{503, "the server holds as many uploads as it may; try again later"};
+      return;
+    }
+    stored += n;
     if (req.body.fd < 0) {
       req.body.fd = temporary_file();
       if (req.body.fd < 0) {
@@ -357,37 +374,47 @@ struct Exchange {
                              const char*, const char*, const char* data, uint64_t off,
                              size_t size) {
     auto* x = static_cast<Exchange*>(cls);
+    try {
+      return x->field(key, filename, data, off, size);
+    } catch (...) {
+      x->body_error = Error{503, "out of memory for this form"};
+      return MHD_NO;
+    }
+  }
+
+  MHD_Result field(const char* key, const char* filename, const char* data, uint64_t off,
+                   size_t size) {
     const std::string k = key ? key : "";
     if (filename) {  // the file part
-      if (off == 0 && x->req.body.fd >= 0) {
-        x->body_error = Error{400, "more than one file part in the form (field '" + k + "')"};
+      if (off == 0 && req.body.fd >= 0) {
+        body_error = Error{400, "more than one file part in the form (field '" + k + "')"};
         return MHD_NO;
       }
       if (off == 0) {
-        x->req.body.file_field = k;
-        x->req.body.filename = filename;
-        x->req.body.fd = temporary_file();
-        if (x->req.body.fd < 0) {
-          x->body_error = Error{507, "cannot store the upload: no temporary file"};
+        req.body.file_field = k;
+        req.body.filename = filename;
+        req.body.fd = temporary_file();
+        if (req.body.fd < 0) {
+          body_error = Error{507, "cannot store the upload: no temporary file"};
           return MHD_NO;
         }
       }
-      if (size) x->store(data, size);
-      return x->body_error ? MHD_NO : MHD_YES;
+      if (size) store(data, size);
+      return body_error ? MHD_NO : MHD_YES;
     }
-    auto& fields = x->req.body.fields;
+    auto& fields = req.body.fields;
     if (off == 0) {
       if (fields.size() >= kMaxFormFields) {
-        x->body_error = Error{400, "more than " + std::to_string(kMaxFormFields) + " form fields"};
+        body_error = Error{400, "more than " + std::to_string(kMaxFormFields) + " form fields"};
         return MHD_NO;
       }
       fields.emplace_back(k, "");
-      x->field_bytes = 0;
+      field_bytes = 0;
     }
-    x->field_bytes += size;
-    if (x->field_bytes > kMaxFieldBytes) {
-      x->body_error = Error{400, "form field '" + k + "' is longer than " +
-                                     std::to_string(kMaxFieldBytes) + " bytes"};
+    field_bytes += size;
+    if (field_bytes > kMaxFieldBytes) {
+      body_error = Error{400, "form field '" + k + "' is longer than " +
+                                  std::to_string(kMaxFieldBytes) + " bytes"};
       return MHD_NO;
     }
     fields.back().second.append(data, size);
@@ -430,9 +457,8 @@ struct Exchange {
   }
 };
 
-MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method,
-                      const char*, const char* upload, size_t* upload_size, void** con_cls) {
-  auto* server = static_cast<Impl*>(cls);
+MHD_Result handle_call(Impl* server, MHD_Connection* c, const char* url, const char* method,
+                       const char* upload, size_t* upload_size, void** con_cls) {
   auto* x = static_cast<Exchange*>(*con_cls);
   if (!x) {
     x = new Exchange(server, c);
@@ -458,11 +484,22 @@ MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char*
     else
       x->received += *upload_size;
     *upload_size = 0;
+    if (x->body_error && x->body_error->status >= 500) return MHD_NO;  // no room: stop reading
     return x->received > x->route->body.limit ? MHD_NO : MHD_YES;
   }
   x->end_body();
   if (x->body_error) return x->answer_error(*x->body_error);
   return x->answer(x->run());
+}
+
+// No exception crosses into the library: one that escapes closes the connection.
+MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method,
+                      const char*, const char* upload, size_t* upload_size, void** con_cls) {
+  try {
+    return handle_call(static_cast<Impl*>(cls), c, url, method, upload, upload_size, con_cls);
+  } catch (...) {
+    return MHD_NO;
+  }
 }
 
 void on_completed(void* cls, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {

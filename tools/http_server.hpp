@@ -113,6 +113,9 @@ struct ServerOptions {
   unsigned idle_timeout_s = 10;           // a connection that sends nothing is closed
   std::string tls_cert_pem, tls_key_pem;  // both set: HTTPS only
   std::chrono::milliseconds heartbeat_interval{500};
+  // Request bodies held in temporary files, all requests together: beyond,
+  // a body is cut off with 503 (uploads cannot fill the disk).
+  uint64_t max_stored_bytes = 1ull << 30;
 };
 
 using RequestLog =

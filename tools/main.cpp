@@ -194,6 +194,8 @@ int main(int argc, char** argv) {
   serve_cmd->add_flag("--allow-upload", serve_opts.allow_upload, "enable POST /v1/export");
   serve_cmd->add_option("--max-upload", serve_opts.max_upload,
                         "request body limit in bytes, whatever its transfer encoding");
+  serve_cmd->add_option("--max-upload-total", serve_opts.max_upload_total,
+                        "bytes of all request bodies held at once (default 1 GiB); beyond: 503");
   serve_cmd->add_option("--tls-cert", serve_opts.tls_cert, "certificate (PEM): serve HTTPS");
   serve_cmd->add_option("--tls-key", serve_opts.tls_key, "private key (PEM) of --tls-cert");
   serve_cmd->add_flag("--routes", serve_opts.list_routes,

@@ -84,8 +84,15 @@ class BlockEvents final : public http::Producer {
     for (;;) {
       if (text_pos_ < text_.size()) return sent(drain(text_, text_pos_, buf, max));
       if (payload_) {
-        if (payload_pos_ < block_.data.size())
+        if (payload_pos_ < block_.data.size()) {
+          if (max < 5) {  // too small for a group and EVP's NUL: stage one
+            std::string group(5, '\0');
+            group.resize(base64_piece(block_.data, payload_pos_, group.data(), group.size()));
+            set_text(std::move(group));
+            continue;
+          }
           return sent(base64_piece(block_.data, payload_pos_, buf, max));
+        }
         payload_ = false;
         set_text("\"}\n\n");
         continue;
