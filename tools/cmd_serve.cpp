@@ -382,10 +382,13 @@ class Service {
   };
 
   struct StdioFile {
-    std::FILE* f;
+    explicit StdioFile(std::FILE* file) : f(file) {}
+    StdioFile(const StdioFile&) = delete;
+    StdioFile& operator=(const StdioFile&) = delete;
     ~StdioFile() {
       if (f) std::fclose(f);
     }
+    std::FILE* f;
   };
 
   // A key may travel only over HTTPS or from loopback.
@@ -406,7 +409,7 @@ class Service {
       if (fd >= 0) ::close(fd);
       throw HttpError{507, "cannot read the stored upload"};
     }
-    return {f};
+    return StdioFile(f);
   }
 
   // The key to mask with: the request's master_key_hex, else the server's

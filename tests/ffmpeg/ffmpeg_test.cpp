@@ -1122,8 +1122,11 @@ TEST(FFmpeg, AudioExportedByH4mkServeDecodesBackToTheUpload) {
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   { std::ofstream(dir / "tone.h4mk", std::ios::binary) << r->body; }
-  ffmpeg("-i audio_export/tone.h4mk -f s16le -c:a pcm_s16le audio_export/back.pcm");
-  const std::string back = slurp(dir / "back.pcm");
+  ffmpeg("-i audio_export/tone.h4mk -c:a pcm_s16le audio_export/back.wav");
+  const std::string wav = slurp(dir / "back.wav");
+  const size_t data = wav.find("data");
+  ASSERT_NE(data, std::string::npos);
+  const std::string back = wav.substr(data + 8);
   ASSERT_EQ(back.size(), pcm.size());
   double s = 0, e = 0;
   for (size_t i = 0; i < 48000; i++) {
@@ -1143,10 +1146,15 @@ TEST(FFmpeg, AudioExportedByH4mkServeDecodesBackToTheUpload) {
   ASSERT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(r->get_header_value("X-H4MK-Masked-Tracks"), "1");
   { std::ofstream(dir / "masked.h4mk", std::ios::binary) << r->body; }
+  // Without the key ffmpeg refuses the masked track and says why.
   Result denied = run(kFfmpeg +
-                      " -nostdin -v error -y -i audio_export/masked.h4mk -f s16le "
-                      "-c:a pcm_s16le audio_export/denied.pcm");
+                      " -nostdin -v error -y -i audio_export/masked.h4mk -c:a pcm_s16le "
+                      "audio_export/denied.wav");
   EXPECT_NE(denied.status, 0) << "a masked track decoded without its key";
+  EXPECT_NE(denied.err.find("mask"), std::string::npos) << denied.err;
+  ffmpeg("-decryption_key " + hex + " -i audio_export/masked.h4mk -c:a pcm_s16le " +
+         "audio_export/opened.wav");
+  EXPECT_EQ(slurp(dir / "opened.wav"), wav);
   EXPECT_EQ(server.stop(), 0);
 }
 
