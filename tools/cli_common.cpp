@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace h4mk::cli {
 
@@ -187,5 +189,13 @@ std::unique_ptr<OutputFile> open_output(const std::string& path) {
 }
 
 void close_output(OutputFile& sink) { sink.commit(); }
+
+std::string read_text_file(const std::string& path, const char* what) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Failure{kExitInput, std::string("cannot read the ") + what + " file " + path};
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
 
 }  // namespace h4mk::cli

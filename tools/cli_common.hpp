@@ -73,6 +73,9 @@ class OutputFile final : public Sink {
 std::unique_ptr<OutputFile> open_output(const std::string& path);
 void close_output(OutputFile& sink);
 
+// A small file the user names (a key, a certificate) in whole; what: "key"...
+std::string read_text_file(const std::string& path, const char* what);
+
 const Track& require_track(const Reader& r, uint16_t id, const std::string& file);
 
 nlohmann::ordered_json block_json(const Block& b, const Track& t);

@@ -8,23 +8,13 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "commands.hpp"
 
 namespace h4mk::cli {
 
 namespace {
-
-std::string read_text_file(const std::string& path, const char* what) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Failure{kExitInput, std::string("cannot read the ") + what + " file " + path};
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 std::string trimmed(std::string s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();

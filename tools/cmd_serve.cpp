@@ -16,10 +16,8 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <initializer_list>
 #include <regex>
-#include <sstream>
 #include <string_view>
 
 #include "commands.hpp"
@@ -444,8 +442,7 @@ class Service {
   // A .h4mk that `write` makes in an unlinked temporary file, as the answer.
   template <typename F>
   Response h4mk_download(const std::string& filename, F&& write) {
-    const std::string dir = fs::temp_directory_path().string();
-    const int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    const int fd = http::temporary_file();
     if (fd < 0) throw HttpError{507, "cannot store the answer: no temporary file"};
     const int wfd = ::dup(fd);
     StdioFile out{wfd >= 0 ? ::fdopen(wfd, "wb") : nullptr};
@@ -675,14 +672,6 @@ class Service {
   Counters counters_;
 };
 
-std::string read_pem(const std::string& path, const char* what) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Failure{kExitInput, std::string("cannot read the TLS ") + what + " " + path};
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 }  // namespace
 
 int serve(const Options& o, const ServeOptions& so) {
@@ -714,8 +703,8 @@ int serve(const Options& o, const ServeOptions& so) {
   const uint64_t fd_room = nofile.rlim_cur > 128 ? (nofile.rlim_cur - 64) / 2 : 16;
   ho.max_connections = static_cast<unsigned>(std::min<uint64_t>(so.max_connections, fd_room));
   if (!so.tls_cert.empty()) {
-    ho.tls_cert_pem = read_pem(so.tls_cert, "certificate");
-    ho.tls_key_pem = read_pem(so.tls_key, "key");
+    ho.tls_cert_pem = read_text_file(so.tls_cert, "TLS certificate");
+    ho.tls_key_pem = read_text_file(so.tls_key, "TLS key");
   }
   http::RequestLog log;
   if (!o.quiet)

@@ -46,9 +46,6 @@ Response Response::error(int status, const std::string& message) {
   return json({{"error", message}, {"status", status}}, status);
 }
 
-namespace {
-
-// An unlinked file in the temporary directory: it vanishes with its descriptor.
 int temporary_file() {
   const std::string dir = std::filesystem::temp_directory_path().string();
   int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -58,6 +55,8 @@ int temporary_file() {
   if (fd >= 0) ::unlink(name.c_str());
   return fd;
 }
+
+namespace {
 
 bool write_all(int fd, const char* p, size_t n) {
   while (n > 0) {

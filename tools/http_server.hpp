@@ -118,6 +118,10 @@ struct ServerOptions {
   uint64_t max_stored_bytes = 1ull << 30;
 };
 
+// An unlinked file in the temporary directory, read-write: it vanishes with
+// its descriptor. -1 when none can be made.
+int temporary_file();
+
 using RequestLog =
     std::function<void(const std::string& method, const std::string& path, int status)>;
 
