@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds FFmpeg with the h4mk patch series (ffmpeg_patches/series) against
-# libh4mk,
-# and installs it into the build tree (build/ffmpeg-VERSION/install).
+# libh4mk, and installs it into the build tree: the full build (what users
+# run) into build/ffmpeg-VERSION/install, the lean one (CI's) into
+# build/ffmpeg-VERSION-lean/install. Both have ffplay.
 #
 # The FFmpeg release tarball is pinned by SHA-256 and taken, in order, from:
 #   --tarball PATH (or $FFMPEG_TARBALL), the local cache (build/ffmpeg-cache),
@@ -12,7 +13,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")" && pwd)
 VERSION=9.0.2
-FULL=0
+LEAN=0
 JOBS=$(nproc 2>/dev/null || echo 2)
 TARBALL=${FFMPEG_TARBALL:-}
 URL=${FFMPEG_URL:-}
@@ -23,14 +24,17 @@ usage() {
 Usage: $(basename "$0") [options]
 
 Builds and installs libh4mk, then FFmpeg with --enable-libh4mk and the patch
-series in ffmpeg_patches/, into build/ffmpeg-VERSION/install.
+series in ffmpeg_patches/, into build/ffmpeg-VERSION/install: FFmpeg's default
+component set with the codec libraries Debian ships (see EXTERNAL below), and
+ffplay. --lean builds only what the tests use (with ffplay), into
+build/ffmpeg-VERSION-lean/install.
 
 Options:
   --ffmpeg-version V   9.0.2 (default) or 8.1.2
   --tarball PATH       use this release tarball (also: FFMPEG_TARBALL)
   --url URL            download the tarball from URL if nothing else has it
                        (also: FFMPEG_URL)
-  --full               FFmpeg's default component set instead of the lean one
+  --lean               only the components the tests use (CI's build)
   --jobs N             parallel make jobs (default: $JOBS)
   --build-dir DIR      where to build (default: build/ffmpeg-VERSION)
   -h, --help           this text
@@ -48,7 +52,8 @@ while [ $# -gt 0 ]; do
     --ffmpeg-version) VERSION=${2:?}; shift 2 ;;
     --tarball) TARBALL=${2:?}; shift 2 ;;
     --url) URL=${2:?}; shift 2 ;;
-    --full) FULL=1; shift ;;
+    --lean) LEAN=1; shift ;;
+    --full) LEAN=0; shift ;;
     --jobs) JOBS=${2:?}; shift 2 ;;
     --build-dir) BUILD_DIR=${2:?}; shift 2 ;;
     -h|--help) usage; exit 0 ;;
@@ -62,7 +67,8 @@ case "$VERSION" in
   *) die "unsupported FFmpeg version $VERSION (9.0.2 or 8.1.2)" ;;
 esac
 
-BUILD_DIR=${BUILD_DIR:-$ROOT/build/ffmpeg-$VERSION}
+variant=; [ "$LEAN" -eq 0 ] || variant=-lean
+BUILD_DIR=${BUILD_DIR:-$ROOT/build/ffmpeg-$VERSION$variant}
 CACHE=$ROOT/build/ffmpeg-cache
 CACHED=$CACHE/ffmpeg-$VERSION.tar.xz
 PREFIX=$ROOT/build/prefix          # libh4mk
@@ -73,7 +79,25 @@ mkdir -p "$CACHE" "$BUILD_DIR"
 # FFmpeg's, and the project's own (the libh4mk step configures the whole tree).
 ffmpeg_deps=(nasm pkgconf make gcc xz-utils git cmake ninja-build g++
              libssl-dev libdeflate-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
-             libgtest-dev libbenchmark-dev)
+             libgtest-dev libbenchmark-dev libsdl2-dev)
+# The full build's codec and filter libraries, all from Debian:
+#   dav1d (AV1 decoding, faster than FFmpeg's own), aom and SVT-AV1 (AV1
+#   encoding), x264 and x265 (H.264/HEVC encoding; they make the build GPL),
+#   vpx (VP8/VP9 encoding), opus and vorbis (FFmpeg's own encoders for them
+#   are experimental or weak), lame (MP3 encoding), webp; libass with
+#   freetype, fribidi, harfbuzz and fontconfig (subtitles burnt in, drawtext);
+#   zimg (zscale: HDR and colour-space conversion), soxr (resampling);
+#   gnutls (https, as Debian's ffmpeg does) and libxml2 (DASH manifests).
+# Left out: hardware APIs (they need the machine's drivers), and libraries
+# whose formats FFmpeg decodes itself well.
+EXTERNAL=(libdav1d libaom libsvtav1 libx264 libx265 libvpx libopus libvorbis libmp3lame
+          libwebp libass libfreetype libfribidi libharfbuzz libfontconfig libzimg libsoxr
+          gnutls libxml2)
+external_deps=(libdav1d-dev libaom-dev libsvtav1enc-dev libx264-dev libx265-dev libvpx-dev
+               libopus-dev libvorbis-dev libmp3lame-dev libwebp-dev libass-dev libfreetype-dev
+               libfribidi-dev libharfbuzz-dev libfontconfig-dev libzimg-dev libsoxr-dev
+               libgnutls28-dev libxml2-dev)
+[ "$LEAN" -eq 1 ] || ffmpeg_deps+=("${external_deps[@]}")
 missing=()
 for p in "${ffmpeg_deps[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -195,11 +219,14 @@ lean=(
   --enable-indev=lavfi
   --enable-filter=sine,aevalsrc,testsrc,aresample,scale,format,aformat,null,anull,setpts,asetpts,trim,atrim
 )
+# ffplay needs SDL2; asked for explicitly so that configure fails without it.
 args=(--prefix="$INSTALL" --enable-libh4mk --disable-doc --disable-debug
-      --extra-ldflags="-Wl,-rpath,$LIBDIR")
+      --enable-ffplay --enable-sdl2 --extra-ldflags="-Wl,-rpath,$LIBDIR")
 # ccache, where installed, makes rebuilding after a patch edit cheap.
 command -v ccache >/dev/null && args+=(--cc="ccache gcc" --cxx="ccache g++")
-[ "$FULL" -eq 1 ] || args+=("${lean[@]}")
+full=(--enable-gpl)
+for lib in "${EXTERNAL[@]}"; do full+=(--enable-"$lib"); done
+if [ "$LEAN" -eq 1 ]; then args+=("${lean[@]}"); else args+=("${full[@]}"); fi
 
 # ------------------------------------------------------------ up to date?
 # The series (ffmpeg_patches/series), with this release's own patches.
@@ -215,7 +242,7 @@ fingerprint=$( {
 SRC=$BUILD_DIR/src
 OBJ=$BUILD_DIR/obj
 if [ -f "$BUILD_DIR/.stamp" ] && [ "$(cat "$BUILD_DIR/.stamp")" = "$fingerprint" ] && [ -f "$SRC/.git/h4mk-source" ] &&
-   [ -x "$INSTALL/bin/ffmpeg" ] && [ -x "$INSTALL/bin/ffprobe" ]; then
+   [ -x "$INSTALL/bin/ffmpeg" ] && [ -x "$INSTALL/bin/ffprobe" ] && [ -x "$INSTALL/bin/ffplay" ]; then
   say "FFmpeg $VERSION is up to date in $INSTALL"
   exit 0
 fi
@@ -236,7 +263,7 @@ fi
 mkdir -p "$OBJ"
 config_stamp=$( { printf '%s\n' "${args[@]}"; echo "$source_stamp"; } | sha256sum | cut -d' ' -f1)
 if [ ! -f "$OBJ/.h4mk-config" ] || [ "$(cat "$OBJ/.h4mk-config")" != "$config_stamp" ]; then
-  say "configuring ($( [ "$FULL" -eq 1 ] && echo full || echo lean ) component set)"
+  say "configuring ($( [ "$LEAN" -eq 1 ] && echo lean || echo full ) component set)"
   (cd "$OBJ" && PKG_CONFIG_PATH="$PCDIR" "$SRC/configure" "${args[@]}" >configure.log 2>&1) ||
     { tail -n 30 "$OBJ/configure.log" "$OBJ/ffbuild/config.log" 2>/dev/null; die "configure failed (see $OBJ/configure.log)"; }
   echo "$config_stamp" >"$OBJ/.h4mk-config"

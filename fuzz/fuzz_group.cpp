@@ -1,7 +1,9 @@
 // Block group decoding: a CORE payload must decode within its bounds or be
 // rejected; what decodes re-encodes to a group that decodes the same; verify's
 // summarize_group accepts and rejects exactly what decode_group does; a seek's
-// landing block in a DecodedGroup is the one a scan of the blocks finds.
+// landing block in a DecodedGroup is the one a scan of the blocks finds; a
+// cut group (decode_cut_group on a prefix) gives exactly the blocks of the
+// whole group that end before the cut, and stays within the prefix.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -48,6 +50,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       __builtin_trap();
     DecodedGroup group;
     decode_group(payload, default_duration, 65536, 0, group);
+    // Cut at a point the input picks (its last byte), and at the end of the
+    // first and the last block's payload.
+    for (size_t cut : {size_t(data[size - 1]) * payload.size() / 256,
+                       size_t(blocks.front().offset + blocks.front().size),
+                       size_t(blocks.back().offset + blocks.back().size)}) {
+      size_t whole = 0;
+      while (whole < blocks.size() && blocks[whole].offset + uint64_t(blocks[whole].size) <= cut)
+        ++whole;
+      DecodedGroup cut_group;
+      try {
+        decode_cut_group(payload.first(cut), default_duration, 65536, 0, cut_group);
+      } catch (const Error&) {
+        if (whole != 0) __builtin_trap();
+        continue;
+      }
+      if (cut_group.size() != whole) __builtin_trap();
+      for (size_t i = 0; i < whole; ++i) {
+        const DecodedBlock c = cut_group.block(i);
+        if (!(c.info == blocks[i].info) || c.offset != blocks[i].offset ||
+            c.size != blocks[i].size || c.offset + uint64_t(c.size) > cut)
+          __builtin_trap();
+      }
+    }
     const int64_t below = lo == INT64_MIN ? lo : lo - 1;
     const int64_t middle = lo + int64_t((uint64_t(hi) - uint64_t(lo)) / 2);  // hi >= lo
     for (int64_t t : {INT64_MIN, INT64_MAX, lo, below, hi, blocks.back().info.pts, middle}) {

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Builds everything: libh4mk, its tests and benchmarks, the demo, and FFmpeg
-# with the h4mk patch series (build_ffmpeg.sh) plus the tests that drive it.
+# Builds everything the tests need: libh4mk, its tests and benchmarks, the
+# demo, and FFmpeg with the h4mk patch series, lean (build_ffmpeg.sh --lean:
+# the components the tests use, and ffplay) plus the tests that drive it.
 # The series is also built on FFmpeg 8.1.2 (its FATE tests run in ctest);
-# H4MK_NO_FFMPEG=1 builds the library side only.
+# H4MK_NO_FFMPEG=1 builds the library side only. Users' full FFmpeg is
+# scripts/setup.sh's (./build_ffmpeg.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
 ffmpeg_build= ffmpeg_812=
 if [ "${H4MK_NO_FFMPEG:-0}" != 1 ]; then
-  ./build_ffmpeg.sh
-  ./build_ffmpeg.sh --ffmpeg-version 8.1.2
-  ffmpeg_build=$PWD/build/ffmpeg-9.0.2
-  ffmpeg_812=$PWD/build/ffmpeg-8.1.2
+  ./build_ffmpeg.sh --lean
+  ./build_ffmpeg.sh --lean --ffmpeg-version 8.1.2
+  ffmpeg_build=$PWD/build/ffmpeg-9.0.2-lean
+  ffmpeg_812=$PWD/build/ffmpeg-8.1.2-lean
 fi
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)

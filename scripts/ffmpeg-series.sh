@@ -9,11 +9,12 @@
 #   scripts/ffmpeg-series.sh export DIR
 #       Writes each commit from base on back to the series entry it came
 #       from (one commit per entry; add a new patch to the series first).
-#   scripts/ffmpeg-series.sh prefixes [VERSION [--quick]]
+#   scripts/ffmpeg-series.sh prefixes [VERSION [--quick] [--full]]
 #       Builds every prefix of the series (patch 1 alone, 1-2, ...) in the
 #       tree and build directory of ./build_ffmpeg.sh --ffmpeg-version
-#       VERSION, which must have run; then the whole series again. --quick
-#       (CI) only configures patch 1 alone, which would rebuild everything.
+#       VERSION --lean (or, with --full, of the full build), which must have
+#       run; then the whole series again. --quick (CI) only configures
+#       patch 1 alone, which would rebuild everything.
 #
 # ffmpeg_patches/series names one patch per line, in order; "@VERSION@/"
 # stands for the release's directory (the patches whose context differs
@@ -96,12 +97,14 @@ case $cmd in
     # out, configured with the build's own arguments (again only where a
     # patch changes what configure reads) and built incrementally; the
     # whole series is built again at the end.
-    version=${2:-9.0.2} quick=0
-    [ "${3:-}" = --quick ] && quick=1
-    dir=$root/build/ffmpeg-$version/src
-    obj=$root/build/ffmpeg-$version/obj
+    version=${2:-9.0.2} quick=0 variant=-lean
+    for opt in "${@:3}"; do
+      case "$opt" in --quick) quick=1 ;; --full) variant= ;; *) die "unknown option: $opt" ;; esac
+    done
+    dir=$root/build/ffmpeg-$version$variant/src
+    obj=$root/build/ffmpeg-$version$variant/obj
     [ -f "$dir/.git/h4mk-series" ] && [ -f "$obj/.h4mk-configure-args" ] ||
-      die "no FFmpeg $version build: run ./build_ffmpeg.sh --ffmpeg-version $version first"
+      die "no FFmpeg $version build in build/ffmpeg-$version$variant: run ./build_ffmpeg.sh --ffmpeg-version $version${variant:+ --lean} first"
     mapfile -d '' -t args <"$obj/.h4mk-configure-args"
     pcdir=$(cat "$obj/.h4mk-pkg-config-path")
     mapfile -t commits < <(git -C "$dir" rev-list --reverse base..HEAD)

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# Sets everything up and runs the main job on built-in examples: builds
-# libh4mk and the patched FFmpeg, writes, verifies, seeks, cuts and repairs a
+# Sets up what a user needs and runs the main job on built-in examples: builds
+# libh4mk, the h4mk command line, the adapters and the full patched FFmpeg
+# 9.0.2 (ffmpeg, ffprobe, ffplay), writes, verifies, seeks, cuts and repairs a
 # demo file, then remuxes generated audio and video through H4MK with ffmpeg.
+# (The tests' builds, lean FFmpeg 9.0.2 and 8.1.2 among them, are
+# scripts/build.sh's.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh
+scripts/deps.sh
+./build_ffmpeg.sh
+cmake --build build --target h4mk h4mk_demo h4mk_adapter_null h4mk_adapter_dsp >/dev/null
+cmake --install build --prefix build/prefix >/dev/null
 out=build/demo
 mkdir -p "$out"
 build/examples/h4mk_demo "$out/demo.h4mk"

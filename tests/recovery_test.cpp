@@ -221,6 +221,105 @@ TEST(Recovery, DamagedGroupsThatStillParseAreHandedOutMarked) {
   EXPECT_TRUE(read_marked(masked, nullptr).empty());
 }
 
+// With hand_out_damaged_groups, a cut file also gives the blocks of the
+// group it ends in that lie wholly before the cut, marked damaged (their CRC
+// cannot be checked), after every complete group's blocks unmarked; from a
+// file and a pipe alike, in every group layout. A masked track's cut group
+// is not handed out.
+TEST(Recovery, CutGroupsHandOutTheirCompleteBlocksMarkedDamaged) {
+  for (bool fixed : {false, true}) {
+    StreamSpec spec;
+    spec.seed = 7;
+    spec.seconds = 0.6;
+    spec.max_video_block = 60;
+    spec.audio_fixed_size = fixed;
+    const std::vector<uint8_t> file =
+        write_stream(test_tracks(spec), make_stream(spec), many_groups());
+    const std::vector<ChunkExtent> layout = chunk_layout(file);
+    // Each block in file order, its chunk and where its payload ends.
+    std::vector<TestBlock> blocks;
+    std::vector<uint64_t> chunk, payload_end;
+    {
+      MemorySource src(file);
+      Reader r(src);
+      Block b;
+      for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;) {
+        ASSERT_EQ(ev, ReadEvent::kBlock);
+        blocks.push_back(
+            {b.info, {b.data.begin(), b.data.end()}, {b.side_data.begin(), b.side_data.end()}});
+        chunk.push_back(b.chunk_offset);
+        payload_end.push_back(b.data_offset + b.data.size());
+      }
+    }
+    ASSERT_GT(blocks.size(), 40u);
+    size_t salvaged = 0;
+    for (size_t cut = layout.at(0).end; cut < file.size(); ++cut) {
+      uint64_t cut_chunk = UINT64_MAX;  // the CORE chunk the cut falls in
+      for (const ChunkExtent& c : layout)
+        if (c.tag == "CORE" && cut > c.offset && cut < c.end) cut_chunk = c.offset;
+      std::vector<TestBlock> whole, partial;
+      for (size_t i = 0; i < blocks.size(); ++i) {
+        if (chunk[i] == cut_chunk && payload_end[i] <= cut) partial.push_back(blocks[i]);
+        if (chunk[i] != cut_chunk && chunk[i] < cut) whole.push_back(blocks[i]);
+      }
+      for (bool pipe : {false, true}) {
+        std::span<const uint8_t> part(file.data(), cut);
+        MemorySource mem(part);
+        PipeLikeSource pipe_src(part, 333);
+        Reader r(pipe ? static_cast<Source&>(pipe_src) : mem);
+        r.hand_out_damaged_groups();
+        std::vector<TestBlock> unmarked, marked;
+        Block b;
+        for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;) {
+          if (ev != ReadEvent::kBlock) continue;
+          ASSERT_TRUE(marked.empty() || b.damaged) << "an unmarked block after the cut group";
+          (b.damaged ? marked : unmarked)
+              .push_back({b.info, {b.data.begin(), b.data.end()},
+                          {b.side_data.begin(), b.side_data.end()}});
+        }
+        const std::string where = "cut at " + std::to_string(cut) + (pipe ? " (pipe)" : "") +
+                                  (fixed ? ", FIXED_SIZE audio" : "");
+        ASSERT_TRUE(unmarked == whole) << where;
+        ASSERT_EQ(marked.size(), partial.size()) << where;
+        for (size_t i = 0; i < marked.size(); ++i) {
+          ASSERT_EQ(marked[i].info, partial[i].info) << where << " block " << i;
+          ASSERT_TRUE(marked[i].data == partial[i].data) << where << " block " << i;
+          ASSERT_TRUE(marked[i].side == partial[i].side) << where << " block " << i;
+        }
+        if (!partial.empty()) {
+          const std::vector<Damage>& d = r.damage();
+          ASSERT_FALSE(d.empty()) << where;
+          EXPECT_EQ(d.back().offset, cut_chunk) << where;
+          EXPECT_NE(d.back().message.find("complete blocks are handed out marked damaged"),
+                    std::string::npos)
+              << d.back().message;
+        }
+        salvaged += !partial.empty();
+      }
+    }
+    EXPECT_GT(salvaged, 1000u);
+  }
+
+  MemorySink sink;
+  Writer w(sink);
+  w.add_track({.id = 1, .kind = TrackKind::kData, .codec = "x", .time_base = {1, 1000}});
+  w.set_mask_key(1, MaskKey{});
+  for (int i = 0; i < 4; ++i) w.write_block({1, BlockType::kI, i, i, 1}, std::vector<uint8_t>(64, 7));
+  w.finish();
+  const std::vector<uint8_t> masked = sink.take();
+  const ChunkExtent core = [&] {
+    for (const ChunkExtent& c : chunk_layout(masked))
+      if (c.tag == "CORE") return c;
+    return ChunkExtent{};
+  }();
+  MemorySource src(std::span<const uint8_t>(masked.data(), core.end - 10));
+  Reader r(src);
+  r.hand_out_damaged_groups();
+  Block b;
+  for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;)
+    EXPECT_NE(ev, ReadEvent::kBlock) << "a masked track's cut group was handed out";
+}
+
 TEST(Recovery, GarbageInsertedMidFileIsSkipped) {
   SmallFile s = small_file(many_groups());
   const ChunkExtent& c = s.layout.at(s.layout.size() / 2);

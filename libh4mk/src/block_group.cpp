@@ -36,14 +36,20 @@ GroupHeader decode_group_header(std::span<const uint8_t> payload, uint64_t chunk
   return g;
 }
 
-GroupHeader check_group_limits(std::span<const uint8_t> payload, const GroupHeader& g,
-                               uint32_t max_blocks, uint64_t chunk_offset) {
+namespace {
+void check_block_limit(const GroupHeader& g, uint32_t max_blocks, uint64_t chunk_offset) {
   if (g.block_count > max_blocks)
     throw Error(ErrorCode::kLimitExceeded,
                 "CORE chunk at offset " + std::to_string(chunk_offset) + ": block_count " +
                     std::to_string(g.block_count) + " exceeds the reader limit of " +
                     std::to_string(max_blocks),
                 chunk_offset);
+}
+}  // namespace
+
+GroupHeader check_group_limits(std::span<const uint8_t> payload, const GroupHeader& g,
+                               uint32_t max_blocks, uint64_t chunk_offset) {
+  check_block_limit(g, max_blocks, chunk_offset);
   // Every record takes at least one byte unless all payloads are empty.
   const size_t records = payload.size() - kGroupHeaderSize;
   if (!(g.flags & kGroupFixedSize) && g.block_count > records)
@@ -132,8 +138,10 @@ struct UniformHead {
   uint32_t pts_overflow_at;  // first block whose pts passes int64, or block_count
 };
 
+// `cut`: the payload may end early (decode_cut_group), so FIXED_SIZE
+// payloads need not fill it.
 UniformHead read_uniform_head(const GroupHeader& g, int64_t default_duration, uint64_t chunk_offset,
-                              RecordCursor& c) {
+                              RecordCursor& c, bool cut = false) {
   UniformHead u{};
   u.flags = c.flags(0);
   if (u.flags & (kBlockPtsDelta | kBlockDtsOffset | kBlockSideData))
@@ -142,7 +150,7 @@ UniformHead read_uniform_head(const GroupHeader& g, int64_t default_duration, ui
   u.fixed = g.flags & kGroupFixedSize;
   if (u.fixed) {
     u.fixed_size = c.size(0);
-    if (uint64_t(u.fixed_size) * g.block_count != c.left())
+    if (!cut && uint64_t(u.fixed_size) * g.block_count != c.left())
       corrupt(chunk_offset, "FIXED_SIZE payloads do not fill the chunk exactly");
     // Every other group spends at least a byte per block; this one would
     // spend none, so it holds one block (§5.3): 65,536 empty blocks in 34
@@ -229,7 +237,32 @@ void walk_records(const GroupHeader& g, int64_t default_duration, uint64_t chunk
   }
 }
 
+[[gnu::always_inline]] inline void store_record(std::vector<DecodedBlock>& records,
+                                                uint16_t track_id, const RecordFields& r) {
+  DecodedBlock& d = records.emplace_back();  // filled in place: building each
+  d.info.track_id = track_id;                // on the stack stalled store forwarding
+  d.info.type = static_cast<BlockType>(r.flags & kBlockTypeMask);
+  d.info.pts = r.pts;
+  d.info.dts = r.dts;
+  d.info.duration = r.duration;
+  d.info.masked = r.flags & kBlockMasked;
+  d.info.discardable = r.flags & kBlockDiscardable;
+  d.offset = r.offset;
+  d.size = r.size;
+  d.side_offset = r.side_offset;
+  d.side_size = r.side_size;
+}
+
 }  // namespace
+
+std::vector<DecodedBlock>& DecodedGroup::begin_records(uint16_t track_id, size_t reserve) {
+  layout_ = Layout::kRecords;
+  first_ = BlockInfo{};
+  first_.track_id = track_id;
+  records_.clear();
+  records_.reserve(reserve);
+  return records_;
+}
 
 GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_duration,
                          uint32_t max_blocks, uint64_t chunk_offset, DecodedGroup& out) {
@@ -260,29 +293,57 @@ GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_durat
       }
     }
   } else {
-    out.layout_ = DecodedGroup::Layout::kRecords;
-    out.first_ = BlockInfo{};
-    out.first_.track_id = g.track_id;
-    std::vector<DecodedBlock>& records = out.records_;
-    records.clear();
-    records.reserve(g.block_count);
-    walk_records(g, default_duration, chunk_offset, c, [&](const RecordFields& r) {
-      DecodedBlock& d = records.emplace_back();  // filled in place: building each
-      d.info.track_id = g.track_id;              // on the stack stalled store forwarding
-      d.info.type = static_cast<BlockType>(r.flags & kBlockTypeMask);
-      d.info.pts = r.pts;
-      d.info.dts = r.dts;
-      d.info.duration = r.duration;
-      d.info.masked = r.flags & kBlockMasked;
-      d.info.discardable = r.flags & kBlockDiscardable;
-      d.offset = r.offset;
-      d.size = r.size;
-      d.side_offset = r.side_offset;
-      d.side_size = r.side_size;
-    });
+    std::vector<DecodedBlock>& records = out.begin_records(g.track_id, g.block_count);
+    walk_records(g, default_duration, chunk_offset, c,
+                 [&](const RecordFields& r) { store_record(records, g.track_id, r); });
   }
   c.expect_end();
   out.count_ = g.block_count;
+  return g;
+}
+
+GroupHeader decode_cut_group(std::span<const uint8_t> prefix, int64_t default_duration,
+                             uint32_t max_blocks, uint64_t chunk_offset, DecodedGroup& out) {
+  out.count_ = 0;
+  const GroupHeader g = decode_group_header(prefix, chunk_offset);
+  check_block_limit(g, max_blocks, chunk_offset);
+  RecordCursor c(prefix, chunk_offset);
+  uint32_t n = 0;
+  if (g.flags & kGroupUniform) {
+    const UniformHead u = read_uniform_head(g, default_duration, chunk_offset, c, /*cut=*/true);
+    out.first_ = make_info(g.track_id, u.flags, g.pts, g.pts, u.duration);
+    const uint32_t fits = std::min(g.block_count, u.pts_overflow_at);
+    if (u.fixed) {
+      out.layout_ = DecodedGroup::Layout::kFixedSize;
+      out.first_offset_ = c.offset();
+      out.fixed_size_ = u.fixed_size;
+      n = u.fixed_size ? uint32_t(std::min<uint64_t>(fits, c.left() / u.fixed_size)) : fits;
+    } else {
+      out.layout_ = DecodedGroup::Layout::kUniform;
+      // Every size takes a byte: no more than c.left() records fit.
+      const size_t most = std::min<size_t>(fits, c.left());
+      if (out.extents_.size() < most) out.extents_.resize(most);
+      try {
+        for (; n < most; ++n) {
+          const uint32_t size = c.size(n);
+          out.extents_[n] = {c.offset(), size};
+          c.skip(size);
+        }
+      } catch (const Error&) {  // the first record the cut left incomplete
+      }
+    }
+  } else {
+    std::vector<DecodedBlock>& records =
+        out.begin_records(g.track_id, std::min<size_t>(g.block_count, c.left()));
+    try {
+      walk_records(g, default_duration, chunk_offset, c,
+                   [&](const RecordFields& r) { store_record(records, g.track_id, r); });
+    } catch (const Error&) {  // the first record the cut left incomplete
+    }
+    n = uint32_t(records.size());
+  }
+  if (n == 0) corrupt(chunk_offset, "the file ends before the group's first block is complete");
+  out.count_ = n;
   return g;
 }
 

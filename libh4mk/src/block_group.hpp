@@ -121,7 +121,11 @@ class DecodedGroup {
  private:
   friend GroupHeader decode_group(std::span<const uint8_t>, int64_t, uint32_t, uint64_t,
                                   DecodedGroup&);
+  friend GroupHeader decode_cut_group(std::span<const uint8_t>, int64_t, uint32_t, uint64_t,
+                                      DecodedGroup&);
   enum class Layout : uint8_t { kRecords, kUniform, kFixedSize };
+  // A group without UNIFORM: its records, cleared, with room for `reserve`.
+  std::vector<DecodedBlock>& begin_records(uint16_t track_id, size_t reserve);
 
   // decode_group checked that no block's pts passes int64.
   int64_t uniform_pts(size_t i) const {
@@ -143,6 +147,15 @@ class DecodedGroup {
 // any bad field.
 GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_duration,
                          uint32_t max_blocks, uint64_t chunk_offset, DecodedGroup& out);
+
+// The blocks of a group cut short (a file that ends inside its CORE chunk):
+// `prefix` is the part of the payload that is there. Decodes the header and
+// every block whose record and payload lie wholly in it, stopping at the
+// first that does not (or that is malformed: nothing after the cut can be
+// checked). Throws Error as decode_group does if the header is bad or no
+// block is complete (docs/FORMAT.md §9.4).
+GroupHeader decode_cut_group(std::span<const uint8_t> prefix, int64_t default_duration,
+                             uint32_t max_blocks, uint64_t chunk_offset, DecodedGroup& out);
 
 // The same, every block as a record (tests and fuzzers).
 GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_duration,

@@ -142,6 +142,38 @@ struct Reader::Impl {
                         : " to the end of the file"));
     }
     if (!found) at_end = true;
+    if (!found && v.incomplete) salvage_cut_group(v);
+  }
+
+  // The CORE chunk a cut file ends in (hand_out_damaged_groups): the blocks
+  // it holds whole are handed out marked damaged, as matroska hands out the
+  // blocks before a cut; its CRC cannot be checked. Only once the scan has
+  // found nothing valid after it, so a chunk whose size field was damaged is
+  // not taken for a cut, and at most once per file: the bytes are read
+  // again from the chunk (still in the window on a pipe: nothing was read
+  // past the end).
+  void salvage_cut_group(const ChunkView& v) {
+    if (!hand_out_damaged || v.header.tag != kTagCore || v.code != ErrorCode::kTruncated ||
+        v.header.size == 0)
+      return;
+    const uint64_t end = stream.position(), from = v.offset + kChunkHeaderSize;
+    if (end <= from) return;
+    group_damaged = true;
+    size_t got = 0;
+    try {
+      stream.seek(from);
+      got = stream.fill(size_t(std::min<uint64_t>(v.header.size, end - from)));
+      parse_group(v, {stream.data(), got}, /*cut=*/true);
+    } catch (const Error&) {
+      group.clear();
+      group_damaged = false;
+      if (stream.position() != end) stream.seek(end);
+      return;
+    }
+    damage.back().message +=
+        "; its " + std::to_string(group.size()) + " complete blocks are handed out marked damaged";
+    stream.consume(got);  // the views into the window stay valid
+    if (!resume.empty()) skip_to_resume_point();
   }
 
   void open() {
@@ -294,9 +326,11 @@ struct Reader::Impl {
 
   // --- sequential reading ---
 
-  // Parses the group of a CORE chunk (throws Error naming what is wrong).
-  void parse_group(const ChunkView& v) {
-    GroupHeader g = decode_group_header(v.payload, v.offset);
+  // Parses the group of a CORE chunk (throws Error naming what is wrong);
+  // `cut`: `payload` is what a cut file holds of it (decode_cut_group).
+  void parse_group(const ChunkView& v) { parse_group(v, v.payload, false); }
+  void parse_group(const ChunkView& v, std::span<const uint8_t> payload, bool cut) {
+    GroupHeader g = decode_group_header(payload, v.offset);
     const auto slot = slot_of_id.find(g.track_id);
     if (slot == slot_of_id.end())
       throw Error(ErrorCode::kCorrupt,
@@ -306,8 +340,12 @@ struct Reader::Impl {
     const size_t track_slot = slot->second;
     if (group_damaged && tracks[track_slot].mask)
       throw Error(ErrorCode::kCorrupt, "a masked track's group is never handed out damaged");
-    decode_group(v.payload, tracks[track_slot].default_duration, opt.limits.max_blocks_per_group,
-                 v.offset, group);
+    if (cut)
+      decode_cut_group(payload, tracks[track_slot].default_duration,
+                       opt.limits.max_blocks_per_group, v.offset, group);
+    else
+      decode_group(payload, tracks[track_slot].default_duration, opt.limits.max_blocks_per_group,
+                   v.offset, group);
     check_order(track_slot, v);
     if (tracks[track_slot].mask && group.any_plain())
       throw Error(ErrorCode::kCorrupt,
@@ -319,7 +357,7 @@ struct Reader::Impl {
     if (!group_damaged)
       last_group[track_slot] = LastGroup{group.info(group.size() - 1).dts, v.header.crc};
     group_pos = 0;
-    group_base = v.payload.data();
+    group_base = payload.data();
     group_chunk_offset = v.offset;
   }
 

@@ -42,9 +42,11 @@ int main(int argc, char** argv) {
   if ((ret = avformat_open_input(&fmt, argv[1], NULL, NULL)) < 0) return fail("open", ret);
   if (stream >= (int)fmt->nb_streams) return fail("stream", AVERROR(EINVAL));
 
-  /* Oracle: every keyframe of the stream, in decode order. */
+  /* Oracle: every keyframe of the stream, in decode order. Packets marked
+   * corrupt (the complete blocks of the group a cut file ends in) are read
+   * on to, never sought to: seeking finds intact groups only. */
   while ((ret = av_read_frame(fmt, pkt)) >= 0) {
-    if (pkt->stream_index == stream) {
+    if (pkt->stream_index == stream && !(pkt->flags & AV_PKT_FLAG_CORRUPT)) {
       if (first_pts == AV_NOPTS_VALUE) first_pts = pkt->pts;
       if (pkt->flags & AV_PKT_FLAG_KEY) {
         if (nkeys == cap) {
