@@ -20,8 +20,10 @@ command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DC
 # Installed to build/prefix (below), so that is where plugins are looked for.
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" \
   -DCMAKE_INSTALL_PREFIX="$PWD/build/prefix" "${launcher[@]}" \
-  -DH4MK_FFMPEG_BUILD="$ffmpeg_build" -DH4MK_FFMPEG_812_BUILD="$ffmpeg_812" >/dev/null
+  -DH4MK_FFMPEG_BUILD="$ffmpeg_build" -DH4MK_FFMPEG_812_BUILD="$ffmpeg_812" -DH4MK_PYTHON_TESTS=ON >/dev/null
 cmake --build build --parallel "$(nproc)"
 # The patched ffmpeg links libh4mk from build/prefix and finds the adapter
 # plugins next to it (build/prefix/lib/h4mk/adapters).
 cmake --install build --prefix build/prefix >/dev/null
+# The Python package, over the static libh4mk just installed.
+scripts/python.sh >/dev/null

@@ -8,6 +8,8 @@ packages=(
   libgtest-dev libbenchmark-dev
   nginx-light libcli11-dev openssl espeak-ng
   libmicrohttpd-dev libsndfile1-dev libcpp-httplib-dev wrk chromium curl
+  python3-dev python3-venv python3-pip python3-wheel python3-setuptools python3-pybind11
+  python3-numpy python3-pytest
 )
 
 # ISA-L computes CRC-32 on amd64 and arm64, where it has SIMD code (Debian

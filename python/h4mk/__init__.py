@@ -1,0 +1,263 @@
+"""H4MK files from Python, over libh4mk (the format is the library's: this
+package only converts between it and Python).
+
+Writing::
+
+    with h4mk.Writer("tokens.h4mk") as w:
+        w.add_track(h4mk.Track(id=1, kind="audio", time_base=(1, 50), adapter="null"))
+        w.write_block(1, "I", pts=0, duration=1, payload=b"...")
+
+Reading::
+
+    with h4mk.Reader("tokens.h4mk") as r:
+        for block in r:
+            print(block.track, block.type, block.pts, len(block.data))
+        arrays = r.read_track(1)      # numpy arrays for training pipelines
+
+Every failure of the library raises an :class:`h4mk.errors.Error` subclass
+carrying its code and, where it is about a byte of the file, its offset.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, Iterator, Optional, Union
+
+from . import _h4mk
+from .errors import Error, FormatError, InvalidArgument, IOFailure, KeyMismatch, NotFound
+
+__all__ = [
+    "Block", "Error", "FormatError", "InvalidArgument", "IOFailure", "KeyMismatch",
+    "NotFound", "Reader", "Track", "Writer", "verify", "library_version",
+]
+
+library_version: str = _h4mk.library_version
+
+Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO]
+
+
+@dataclass
+class Track:
+    """A track as the TRAK chunk declares it (docs/FORMAT.md §6).
+
+    ``time_base`` is (num, den) seconds per tick; timestamps of its blocks
+    are in ticks. ``codec`` is an FFmpeg codec name, or ``"h4core"`` for
+    opaque model payloads decoded by the adapter named in ``adapter``.
+    """
+
+    id: int
+    kind: str = "data"  # audio, video, data, subtitle, control
+    codec: str = "h4core"
+    time_base: tuple[int, int] = (1, 1000)
+    name: str = ""
+    language: str = ""
+    channel_layout: str = ""
+    adapter: str = ""
+    sample_rate: int = 0
+    channels: int = 0
+    width: int = 0
+    height: int = 0
+    frame_rate: tuple[int, int] = (0, 0)
+    default_duration: int = 0
+    extradata: bytes = b""
+    notes: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    masked: bool = False  # read only: the track's blocks are masked (h4mask)
+
+
+@dataclass
+class Block:
+    """One block as read: its timing in the track's ticks, its type
+    (``"I"``, ``"P"`` or ``"B"``) and its payload. ``damaged`` is set on
+    blocks of a group whose CRC failed or that a cut ended, which a reader
+    hands out only when asked to (``Reader(..., damaged_blocks=True)``)."""
+
+    track: int
+    type: str
+    pts: int
+    dts: int
+    duration: int
+    data: bytes
+    masked: bool = False
+    discardable: bool = False
+    side_data: bytes = b""
+    offset: int = 0  # of the payload in the file
+    chunk_offset: int = 0
+    index_in_group: int = 0
+    damaged: bool = False
+
+
+class Reader:
+    """Reads an H4MK file from a path, a bytes-like object or a binary file
+    object (seekable or not).
+
+    Iterating gives every intact block in file order; damage the reader
+    skipped over is listed in :attr:`damage` (offset, length, code, message).
+    """
+
+    def __init__(self, source: Source, *, damaged_blocks: bool = False):
+        self._r = _h4mk.Reader(source, damaged_blocks, Block)
+
+    def __enter__(self) -> "Reader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._r.close()
+
+    @property
+    def tracks(self) -> list[Track]:
+        return [Track(**t) for t in self._r.tracks()]
+
+    def track(self, track_id: int) -> Track:
+        for t in self.tracks:
+            if t.id == track_id:
+                return t
+        raise NotFound(f"no track with id {track_id}", "not_found", None)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The META chunk (container metadata) as a dict; {} if absent."""
+        text = self._r.metadata_json()
+        return json.loads(text) if text else {}
+
+    @property
+    def safe(self) -> dict[str, Any]:
+        text = self._r.safe_json()
+        return json.loads(text) if text else {}
+
+    @property
+    def note(self) -> str:
+        return self._r.note()
+
+    @property
+    def damage(self) -> list[dict[str, Any]]:
+        return self._r.damage()
+
+    def __iter__(self) -> Iterator[Block]:
+        while (b := self._r.next_block()) is not None:
+            yield b
+
+    def next_block(self) -> Optional[Block]:
+        """The next block, or None at the end of the file."""
+        return self._r.next_block()
+
+    def rewind(self) -> None:
+        self._r.rewind()
+
+    def seek(self, track: int, t: int, mode: str = "key_before") -> dict[str, int]:
+        """Positions reading at the track's keyframe for tick ``t``
+        (``mode``: ``key_before``, ``key_after`` or ``any_before``) and
+        returns where it landed (pts, dts, chunk_offset, index_in_group).
+        Raises :class:`NotFound` when no block qualifies."""
+        return self._r.seek(track, t, mode, False)
+
+    def seek_all(self, track: int, t: int, mode: str = "key_before") -> dict[str, int]:
+        """As :meth:`seek`, and every other track resumes with the block it
+        needs at the time landed on (docs/FORMAT.md §9.5)."""
+        return self._r.seek(track, t, mode, True)
+
+    def chain(self, track: int, t: int) -> list[dict[str, Any]]:
+        """The blocks a decoder needs to show the track at tick ``t``: its
+        keyframe and what follows it up to ``t``, in decode order."""
+        return self._r.chain(track, t)
+
+    def read_track(self, track: int) -> dict[str, Any]:
+        """Every block of one track as numpy arrays: ``pts``, ``dts``,
+        ``duration`` (int64), ``types`` (uint8: 0 I, 1 P, 2 B), ``flags``
+        (uint8: 1 masked, 2 discardable, 4 damaged), ``offsets`` (uint64,
+        n + 1 positions) into ``payload`` (uint8, every payload back to back).
+        Reading starts again from the beginning afterwards."""
+        return self._r.read_track(track)
+
+    def set_mask_key(self, key: Union[str, bytes], track: int = 0) -> None:
+        """Unmask blocks with this 32-byte key (or 64 hex digits); track 0:
+        every masked track it opens. A key that is not the track's raises
+        :class:`KeyMismatch`."""
+        self._r.set_mask_key(key, track)
+
+
+class Writer:
+    """Writes an H4MK file to a path or a binary file object.
+
+    Declare tracks (and metadata) first, then write blocks in decode order
+    per track; :meth:`finish` (or leaving the ``with`` block without an
+    exception) writes the index and closes the file. A writer left without
+    finishing leaves a file readable up to its last complete group.
+
+    Options: ``max_group_bytes``, ``max_group_blocks``,
+    ``max_group_duration_us``, ``interleave_duration_us``, ``write_veri``,
+    ``write_index`` (docs/FORMAT.md §12.2).
+    """
+
+    def __init__(self, target: Union[str, "os.PathLike[str]", BinaryIO], **options: Any):
+        self._w = _h4mk.Writer(target, options)
+
+    def __enter__(self) -> "Writer":
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None and not self._w.finished():
+            self.finish()
+
+    def add_track(self, track: Track) -> None:
+        self._w.add_track(track)
+
+    def set_metadata(self, metadata: dict[str, Any]) -> None:
+        self._w.set_metadata_json(json.dumps(metadata))
+
+    def set_safe(self, safe: dict[str, Any]) -> None:
+        self._w.set_safe_json(json.dumps(safe))
+
+    def set_note(self, note: str) -> None:
+        self._w.set_note(note)
+
+    def set_mask_key(self, track: int, key: Union[str, bytes], scheme: str = "aes-256-gcm",
+                     kid: str = "") -> None:
+        """Mask every block of ``track`` (h4mask, docs/FORMAT.md §13)."""
+        self._w.set_mask_key(track, key, scheme, kid)
+
+    def write_block(self, track: int, type: Union[str, int], pts: int, dts: Optional[int] = None,
+                    duration: int = 0, payload: Any = b"", side_data: Any = b"",
+                    discardable: bool = False) -> None:
+        """One block; ``payload`` is any bytes-like object (bytes, memoryview,
+        a contiguous numpy array)."""
+        self._w.write_block(track, type, pts, dts, duration, memoryview(payload).cast("B"),
+                            memoryview(side_data).cast("B"), discardable)
+
+    def write_blocks(self, track: int, types: Any, pts: Any, payload: Any, *,
+                     offsets: Any = None, size: Optional[int] = None, dts: Any = None,
+                     durations: Any = None) -> None:
+        """Many blocks of one track in one call: ``types`` (0 I, 1 P, 2 B)
+        and ``pts`` per block (numpy arrays or sequences), optionally ``dts``
+        and ``durations``; ``payload`` one buffer holding every payload, cut
+        at ``offsets`` (n + 1 positions) or into pieces of ``size`` bytes."""
+        self._w.write_blocks(track, types, pts, memoryview(payload).cast("B"), offsets, size, dts,
+                             durations)
+
+    def close_group(self, track: int) -> None:
+        """Ends the track's open group here: its next block starts a new
+        one (a rewrite keeps a source's groups this way)."""
+        self._w.close_group(track)
+
+    def flush(self) -> None:
+        """Writes every open group now (live streaming)."""
+        self._w.flush()
+
+    def finish(self) -> None:
+        self._w.finish()
+
+    @property
+    def bytes_written(self) -> int:
+        return self._w.bytes_written()
+
+
+def verify(source: Source, public_key_pem: str = "") -> dict[str, Any]:
+    """Checks every CRC, the SHA-256 chain and (with ``public_key_pem``) the
+    signature; returns a report whose ``problems`` each give an offset, a
+    chunk, a code and a message (``ok`` is True when there are none)."""
+    return _h4mk.verify(source, public_key_pem)

@@ -1,0 +1,46 @@
+"""Builds h4mk._h4mk against the static libh4mk that CMake installed.
+
+The library is found with pkg-config in H4MK_PREFIX (default: the
+repository's build/prefix, which scripts/build.sh installs); it is linked
+statically, so the installed package needs nothing from the build tree.
+"""
+import os
+import shlex
+import subprocess
+
+from pybind11.setup_helpers import Pybind11Extension
+from setuptools import setup
+
+here = os.path.dirname(os.path.abspath(__file__))
+prefix = os.environ.get("H4MK_PREFIX", os.path.join(here, "..", "build", "prefix"))
+pc_path = os.path.join(prefix, "lib", "pkgconfig")
+if not os.path.isfile(os.path.join(pc_path, "h4mk.pc")):
+    raise SystemExit(f"h4mk: no libh4mk in {prefix} (run scripts/build.sh, or set H4MK_PREFIX)")
+env = dict(os.environ, PKG_CONFIG_PATH=pc_path)
+
+
+def pkg_config(*args):
+    out = subprocess.run(["pkg-config", *args, "h4mk"], env=env, check=True, capture_output=True,
+                         text=True).stdout
+    return shlex.split(out)
+
+
+cflags = pkg_config("--cflags")
+libdir = os.path.join(prefix, "lib")
+# The static archive, then what it needs (Libs.private and Requires.private).
+libs = [os.path.join(libdir, "libh4mk.a")] + [
+    f for f in pkg_config("--static", "--libs") if f not in ("-lh4mk",) and not f.startswith("-L" + prefix)
+]
+
+setup(
+    ext_modules=[
+        Pybind11Extension(
+            "h4mk._h4mk",
+            ["src/_h4mk.cpp"],
+            cxx_std=20,
+            extra_compile_args=cflags,
+            # libh4mk's symbols stay inside the module.
+            extra_link_args=libs + ["-Wl,--exclude-libs,ALL"],
+        )
+    ],
+)

@@ -1,0 +1,577 @@
+// The h4mk Python package's native core: libh4mk's Reader, Writer and
+// verify behind pybind11. Everything about the format is libh4mk's; this file
+// converts between its types and Python's, and turns h4mk::Error into the
+// package's exceptions (h4mk/errors.py) with their code and file offset.
+// The GIL is held throughout: sources and sinks may call back into Python.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "h4mk/h4mk.hpp"
+
+namespace py = pybind11;
+using namespace h4mk;
+
+namespace {
+
+// The code names the Python exceptions are chosen by (h4mk/errors.py).
+const char* code_id(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kOk: return "ok";
+    case ErrorCode::kEndOfStream: return "end_of_stream";
+    case ErrorCode::kIo: return "io";
+    case ErrorCode::kInvalidArgument: return "invalid_argument";
+    case ErrorCode::kBadMagic: return "bad_magic";
+    case ErrorCode::kUnsupportedVersion: return "unsupported_version";
+    case ErrorCode::kCrcMismatch: return "crc_mismatch";
+    case ErrorCode::kCorrupt: return "corrupt";
+    case ErrorCode::kLimitExceeded: return "limit_exceeded";
+    case ErrorCode::kTruncated: return "truncated";
+    case ErrorCode::kNotSeekable: return "not_seekable";
+    case ErrorCode::kNotFound: return "not_found";
+    case ErrorCode::kOutOfMemory: return "out_of_memory";
+    case ErrorCode::kBadState: return "bad_state";
+    case ErrorCode::kVerifyFailed: return "verify_failed";
+    case ErrorCode::kKeyMismatch: return "key_mismatch";
+    case ErrorCode::kAuthFailed: return "auth_failed";
+    case ErrorCode::kInternal: return "internal";
+  }
+  return "internal";
+}
+
+// --- Python file objects as Source and Sink ---------------------------------
+
+// A binary file object: read(n); seek/tell where seekable() says so.
+class PyFileSource final : public Source {
+ public:
+  explicit PyFileSource(py::object file) : file_(std::move(file)) {
+    seekable_ = py::hasattr(file_, "seekable") && file_.attr("seekable")().cast<bool>();
+    if (seekable_) {
+      const int64_t here = file_.attr("tell")().cast<int64_t>();
+      size_ = uint64_t(file_.attr("seek")(0, 2).cast<int64_t>());
+      file_.attr("seek")(here);
+    }
+  }
+  size_t read(std::span<uint8_t> buf) override {
+    py::object got = file_.attr("read")(buf.size());
+    py::buffer_info info = py::buffer(got).request();
+    const size_t n = size_t(info.size * info.itemsize);
+    if (n > buf.size()) throw Error(ErrorCode::kIo, "read() returned more bytes than asked for");
+    std::memcpy(buf.data(), info.ptr, n);
+    return n;
+  }
+  bool seekable() const override { return seekable_; }
+  void seek(uint64_t offset) override { file_.attr("seek")(offset); }
+  std::optional<uint64_t> size() const override { return size_; }
+
+ private:
+  py::object file_;
+  bool seekable_ = false;
+  std::optional<uint64_t> size_;
+};
+
+class PyFileSink final : public Sink {
+ public:
+  explicit PyFileSink(py::object file) : file_(std::move(file)) {
+    seekable_ = py::hasattr(file_, "seekable") && file_.attr("seekable")().cast<bool>();
+    if (seekable_) start_ = file_.attr("tell")().cast<uint64_t>();
+  }
+  void write(std::span<const uint8_t> data) override {
+    file_.attr("write")(py::memoryview::from_memory(data.data(), ssize_t(data.size())));
+  }
+  void flush() override {
+    if (py::hasattr(file_, "flush")) file_.attr("flush")();
+  }
+  bool seekable() const override { return seekable_; }
+  void write_at(uint64_t offset, std::span<const uint8_t> data) override {
+    py::object end = file_.attr("tell")();
+    file_.attr("seek")(start_ + offset);
+    write(data);
+    file_.attr("seek")(end);
+  }
+
+ private:
+  py::object file_;
+  bool seekable_ = false;
+  uint64_t start_ = 0;
+};
+
+// --- conversions ------------------------------------------------------------
+
+BlockType block_type(const py::object& t) {
+  if (py::isinstance<py::str>(t)) {
+    const std::string s = t.cast<std::string>();
+    if (s == "I") return BlockType::kI;
+    if (s == "P") return BlockType::kP;
+    if (s == "B") return BlockType::kB;
+  } else if (py::isinstance<py::int_>(t)) {
+    const int v = t.cast<int>();
+    if (v >= 0 && v <= 2) return BlockType(v);
+  }
+  throw Error(ErrorCode::kInvalidArgument,
+              "block type is 'I', 'P' or 'B' (or 0, 1, 2); got " + py::repr(t).cast<std::string>());
+}
+
+SeekMode seek_mode(const std::string& mode) {
+  if (mode == "key_before") return SeekMode::kKeyBefore;
+  if (mode == "key_after") return SeekMode::kKeyAfter;
+  if (mode == "any_before") return SeekMode::kAnyBefore;
+  throw Error(ErrorCode::kInvalidArgument,
+              "seek mode is 'key_before', 'key_after' or 'any_before'; got '" + mode + "'");
+}
+
+MaskKey mask_key(const py::object& key) {
+  if (py::isinstance<py::str>(key)) return parse_mask_key_hex(key.cast<std::string>());
+  const std::string bytes = py::bytes(key).cast<std::string>();
+  if (bytes.size() != kMaskKeySize)
+    throw Error(ErrorCode::kInvalidArgument, "a mask key is 32 bytes (or 64 hex digits); got " +
+                                                 std::to_string(bytes.size()) + " bytes");
+  MaskKey k;
+  std::memcpy(k.data(), bytes.data(), k.size());
+  return k;
+}
+
+// A contiguous byte view of any buffer (bytes, bytearray, memoryview, numpy).
+std::span<const uint8_t> byte_view(const py::buffer& b, py::buffer_info& info) {
+  info = b.request();
+  py::ssize_t step = info.itemsize;
+  for (py::ssize_t i = info.ndim - 1; i >= 0; --i) {
+    if (info.shape[size_t(i)] > 1 && info.strides[size_t(i)] != step)
+      throw Error(ErrorCode::kInvalidArgument, "a payload buffer must be C-contiguous");
+    step *= info.shape[size_t(i)];
+  }
+  return {static_cast<const uint8_t*>(info.ptr), size_t(info.size * info.itemsize)};
+}
+
+py::dict block_dict(const BlockInfo& info) {
+  py::dict d;
+  d["track"] = info.track_id;
+  d["type"] = block_type_name(info.type);
+  d["pts"] = info.pts;
+  d["dts"] = info.dts;
+  d["duration"] = info.duration;
+  d["masked"] = info.masked;
+  d["discardable"] = info.discardable;
+  return d;
+}
+
+// The Python-side Block (h4mk/_types.py) built from a block handed out.
+py::object make_block(const py::object& block_class, const Block& b) {
+  py::dict d = block_dict(b.info);
+  d["data"] = py::bytes(reinterpret_cast<const char*>(b.data.data()), b.data.size());
+  d["side_data"] = py::bytes(reinterpret_cast<const char*>(b.side_data.data()), b.side_data.size());
+  d["offset"] = b.data_offset;
+  d["chunk_offset"] = b.chunk_offset;
+  d["index_in_group"] = b.index_in_group;
+  d["damaged"] = b.damaged;
+  return block_class(**d);
+}
+
+py::dict track_dict(const Track& t) {
+  py::dict d;
+  d["id"] = t.id;
+  d["kind"] = track_kind_name(t.kind);
+  d["codec"] = t.codec;
+  d["time_base"] = py::make_tuple(t.time_base.num, t.time_base.den);
+  d["name"] = t.name;
+  d["language"] = t.language;
+  d["channel_layout"] = t.channel_layout;
+  d["adapter"] = t.adapter;
+  d["sample_rate"] = t.sample_rate;
+  d["channels"] = t.channels;
+  d["width"] = t.width;
+  d["height"] = t.height;
+  d["frame_rate"] = py::make_tuple(t.frame_rate.num, t.frame_rate.den);
+  d["default_duration"] = t.default_duration;
+  d["extradata"] = py::bytes(reinterpret_cast<const char*>(t.extradata.data()), t.extradata.size());
+  d["notes"] = t.notes;
+  d["tags"] = t.tags;
+  d["masked"] = t.mask.has_value();
+  return d;
+}
+
+Track track_from(const py::handle& spec) {
+  Track t;
+  auto get = [&](const char* name) { return spec.attr(name); };
+  t.id = get("id").cast<uint16_t>();
+  t.kind = track_kind_from_name(get("kind").cast<std::string>());
+  t.codec = get("codec").cast<std::string>();
+  auto tb = get("time_base").cast<std::pair<int64_t, int64_t>>();
+  t.time_base = {tb.first, tb.second};
+  t.name = get("name").cast<std::string>();
+  t.language = get("language").cast<std::string>();
+  t.channel_layout = get("channel_layout").cast<std::string>();
+  t.adapter = get("adapter").cast<std::string>();
+  t.sample_rate = get("sample_rate").cast<uint32_t>();
+  t.channels = get("channels").cast<uint32_t>();
+  t.width = get("width").cast<uint32_t>();
+  t.height = get("height").cast<uint32_t>();
+  auto fr = get("frame_rate").cast<std::pair<int64_t, int64_t>>();
+  t.frame_rate = {fr.first, fr.second};
+  t.default_duration = get("default_duration").cast<int64_t>();
+  const std::string extradata = py::bytes(get("extradata")).cast<std::string>();
+  t.extradata.assign(extradata.begin(), extradata.end());
+  t.notes = get("notes").cast<std::string>();
+  t.tags = get("tags").cast<std::map<std::string, std::string>>();
+  return t;
+}
+
+// --- Reader -----------------------------------------------------------------
+
+// A source for a path (str or os.PathLike), a bytes-like object (kept alive
+// in `keep`, its memory read in place) or a binary file object.
+std::unique_ptr<Source> open_source(const py::object& source, py::object& keep,
+                                    py::buffer_info& buffer) {
+  if (py::isinstance<py::str>(source) || py::hasattr(source, "__fspath__"))
+    return std::make_unique<FileSource>(
+        py::module_::import("os").attr("fsdecode")(source).cast<std::string>());
+  if (PyObject_CheckBuffer(source.ptr())) {
+    keep = source;
+    buffer = py::buffer(source).request();
+    return std::make_unique<MemorySource>(std::span<const uint8_t>(
+        static_cast<const uint8_t*>(buffer.ptr), size_t(buffer.size * buffer.itemsize)));
+  }
+  if (py::hasattr(source, "read")) return std::make_unique<PyFileSource>(source);
+  throw Error(ErrorCode::kInvalidArgument,
+              "a path, a bytes-like object or a binary file object is needed");
+}
+
+class PyReader {
+ public:
+  // `source`: a path (str or os.PathLike), a bytes-like object, or a binary
+  // file object.
+  PyReader(py::object source, bool damaged_blocks, py::object block_class)
+      : block_class_(std::move(block_class)), source_(open_source(source, keep_, buffer_)) {
+    reader_ = std::make_unique<Reader>(*source_);
+    if (damaged_blocks) reader_->hand_out_damaged_groups(true);
+  }
+
+  Reader& r() {
+    if (!reader_) throw Error(ErrorCode::kBadState, "the reader is closed");
+    return *reader_;
+  }
+  void close() {
+    reader_.reset();
+    source_.reset();
+    keep_ = py::none();
+  }
+
+  py::list tracks() {
+    py::list out;
+    for (const Track& t : r().tracks()) out.append(track_dict(t));
+    return out;
+  }
+
+  // The next block, or None at the end; damage is recorded, not returned.
+  py::object next_block() {
+    Block b;
+    for (;;) {
+      switch (r().next(b)) {
+        case ReadEvent::kBlock:
+          return make_block(block_class_, b);
+        case ReadEvent::kDamage:
+          continue;
+        case ReadEvent::kEnd:
+          return py::none();
+      }
+    }
+  }
+
+  py::list damage() {
+    py::list out;
+    for (const Damage& d : r().damage()) {
+      py::dict e;
+      e["offset"] = d.offset;
+      e["length"] = d.length;
+      e["code"] = code_id(d.code);
+      e["message"] = d.message;
+      out.append(e);
+    }
+    return out;
+  }
+
+  py::dict seek(uint16_t track, int64_t t, const std::string& mode, bool all) {
+    BlockInfo landed;
+    const SeekPoint p =
+        all ? r().seek_all(track, t, seek_mode(mode), &landed) : r().seek(track, t, seek_mode(mode));
+    py::dict d;
+    d["track"] = p.track_id;
+    d["pts"] = p.pts;
+    d["dts"] = p.dts;
+    d["chunk_offset"] = p.chunk_offset;
+    d["index_in_group"] = p.index_in_group;
+    return d;
+  }
+
+  py::list chain(uint16_t track, int64_t t) {
+    py::list out;
+    for (const ChainLink& link : r().decode_chain(track, t)) {
+      py::dict d = block_dict(link.info);
+      d["data"] = py::bytes(reinterpret_cast<const char*>(link.payload.data()), link.payload.size());
+      d["chunk_offset"] = link.chunk_offset;
+      d["index_in_group"] = link.index_in_group;
+      out.append(d);
+    }
+    return out;
+  }
+
+  // One track as arrays, read from the start: timing, types, flags, and
+  // every payload back to back in one buffer (offsets into it).
+  py::dict read_track(uint16_t track) {
+    r().rewind();
+    std::vector<int64_t> pts, dts, duration;
+    std::vector<uint8_t> types, flags;
+    std::vector<uint64_t> offsets{0};
+    std::vector<uint8_t> payload;
+    Block b;
+    for (ReadEvent ev; (ev = r().next(b)) != ReadEvent::kEnd;) {
+      if (ev != ReadEvent::kBlock || b.info.track_id != track) continue;
+      pts.push_back(b.info.pts);
+      dts.push_back(b.info.dts);
+      duration.push_back(b.info.duration);
+      types.push_back(uint8_t(b.info.type));
+      flags.push_back(uint8_t((b.info.masked ? 1 : 0) | (b.info.discardable ? 2 : 0) |
+                              (b.damaged ? 4 : 0)));
+      payload.insert(payload.end(), b.data.begin(), b.data.end());
+      offsets.push_back(payload.size());
+    }
+    r().rewind();
+    auto array = [](auto& v) {
+      using T = typename std::decay_t<decltype(v)>::value_type;
+      return py::array_t<T>(py::ssize_t(v.size()), v.data());
+    };
+    py::dict d;
+    d["pts"] = array(pts);
+    d["dts"] = array(dts);
+    d["duration"] = array(duration);
+    d["types"] = array(types);
+    d["flags"] = array(flags);
+    d["offsets"] = array(offsets);
+    d["payload"] = array(payload);
+    return d;
+  }
+
+ private:
+  py::object block_class_;
+  py::object keep_ = py::none();
+  py::buffer_info buffer_;
+  std::unique_ptr<Source> source_;
+  std::unique_ptr<Reader> reader_;
+};
+
+// --- Writer -----------------------------------------------------------------
+
+class PyWriter {
+ public:
+  PyWriter(py::object target, py::dict options) {
+    py::module_ os = py::module_::import("os");
+    if (py::isinstance<py::str>(target) || py::hasattr(target, "__fspath__"))
+      sink_ = std::make_unique<FileSink>(os.attr("fsdecode")(target).cast<std::string>());
+    else if (py::hasattr(target, "write"))
+      sink_ = std::make_unique<PyFileSink>(target);
+    else
+      throw Error(ErrorCode::kInvalidArgument, "Writer takes a path or a binary file object");
+    WriterOptions o;
+    o.veri_thread = false;  // the sink may call into Python, which needs the GIL
+    for (auto [k, v] : options) {
+      const std::string key = k.cast<std::string>();
+      if (key == "max_group_bytes") o.max_group_bytes = v.cast<uint32_t>();
+      else if (key == "max_group_blocks") o.max_group_blocks = v.cast<uint32_t>();
+      else if (key == "max_group_duration_us") o.max_group_duration_us = v.cast<int64_t>();
+      else if (key == "interleave_duration_us") o.interleave_duration_us = v.cast<int64_t>();
+      else if (key == "write_veri") o.write_veri = v.cast<bool>();
+      else if (key == "write_index") o.write_index = v.cast<bool>();
+      else throw Error(ErrorCode::kInvalidArgument, "unknown Writer option '" + key + "'");
+    }
+    writer_ = std::make_unique<Writer>(*sink_, o);
+  }
+
+  Writer& w() {
+    if (!writer_) throw Error(ErrorCode::kBadState, "the writer is finished");
+    return *writer_;
+  }
+
+  void write_block(uint16_t track, const py::object& type, int64_t pts, std::optional<int64_t> dts,
+                   int64_t duration, const py::buffer& payload, const py::buffer& side_data,
+                   bool discardable) {
+    BlockInfo info{track, block_type(type), pts, dts.value_or(pts), duration, false, discardable};
+    py::buffer_info pi, si;
+    w().write_block(info, byte_view(payload, pi), byte_view(side_data, si));
+  }
+
+  // Many blocks of one track in one call: per-block arrays (types, pts, and
+  // optionally dts and durations) and one payload buffer cut at `offsets`
+  // (n + 1 ascending positions) or into equal `size` pieces.
+  void write_blocks(uint16_t track, py::array_t<uint8_t, py::array::c_style | py::array::forcecast> types,
+                    py::array_t<int64_t, py::array::c_style | py::array::forcecast> pts,
+                    const py::buffer& payload, std::optional<py::array_t<uint64_t>> offsets,
+                    std::optional<uint64_t> size,
+                    std::optional<py::array_t<int64_t, py::array::c_style | py::array::forcecast>> dts,
+                    std::optional<py::array_t<int64_t, py::array::c_style | py::array::forcecast>> durations) {
+    const size_t n = size_t(pts.size());
+    auto need = [&](py::ssize_t got, const char* what) {
+      if (size_t(got) != n)
+        throw Error(ErrorCode::kInvalidArgument, std::string(what) + " has " + std::to_string(got) +
+                                                     " entries for " + std::to_string(n) + " blocks");
+    };
+    need(types.size(), "types");
+    if (dts) need(dts->size(), "dts");
+    if (durations) need(durations->size(), "durations");
+    py::buffer_info pi;
+    const std::span<const uint8_t> bytes = byte_view(payload, pi);
+    std::vector<uint64_t> cut;
+    if (offsets) {
+      auto o = offsets->unchecked<1>();
+      if (size_t(o.shape(0)) != n + 1)
+        throw Error(ErrorCode::kInvalidArgument, "offsets has " + std::to_string(o.shape(0)) +
+                                                     " entries; n + 1 = " + std::to_string(n + 1) +
+                                                     " are needed");
+      for (size_t i = 0; i <= n; ++i) cut.push_back(o(i));
+    } else if (size) {
+      for (size_t i = 0; i <= n; ++i) cut.push_back(*size * i);
+    } else {
+      throw Error(ErrorCode::kInvalidArgument, "write_blocks needs offsets or size");
+    }
+    for (size_t i = 0; i < n; ++i)
+      if (cut[i] > cut[i + 1] || cut[i + 1] > bytes.size())
+        throw Error(ErrorCode::kInvalidArgument,
+                    "block " + std::to_string(i) + "'s payload [" + std::to_string(cut[i]) + ", " +
+                        std::to_string(cut[i + 1]) + ") is not inside the " +
+                        std::to_string(bytes.size()) + "-byte buffer");
+    const uint8_t* t = types.data();
+    const int64_t* p = pts.data();
+    const int64_t* d = dts ? dts->data() : nullptr;
+    const int64_t* du = durations ? durations->data() : nullptr;
+    for (size_t i = 0; i < n; ++i) {
+      if (t[i] > 2)
+        throw Error(ErrorCode::kInvalidArgument,
+                    "block " + std::to_string(i) + ": type " + std::to_string(t[i]) +
+                        " is not 0 (I), 1 (P) or 2 (B)");
+      BlockInfo info{track, BlockType(t[i]), p[i], d ? d[i] : p[i], du ? du[i] : 0, false, false};
+      w().write_block(info, bytes.subspan(cut[i], cut[i + 1] - cut[i]));
+    }
+  }
+
+  void finish() {
+    w().finish();
+    writer_.reset();
+    sink_.reset();
+  }
+  bool finished() const { return !writer_; }
+
+ private:
+  std::unique_ptr<Sink> sink_;
+  std::unique_ptr<Writer> writer_;
+};
+
+py::dict verify_source(py::object source, const std::string& public_key_pem) {
+  py::object keep = py::none();
+  py::buffer_info buffer;
+  std::unique_ptr<Source> src = open_source(source, keep, buffer);
+  VerifyOptions o;
+  o.public_key_pem = public_key_pem;
+  o.veri_thread = false;
+  const VerifyReport v = verify(*src, o);
+  py::list problems;
+  for (const Problem& p : v.problems) {
+    py::dict d;
+    d["offset"] = p.offset;
+    d["chunk"] = p.chunk;
+    d["code"] = code_id(p.code);
+    d["message"] = p.message;
+    problems.append(d);
+  }
+  py::dict d;
+  d["ok"] = v.ok();
+  d["problems"] = problems;
+  d["chunks"] = v.chunks;
+  d["blocks"] = v.blocks;
+  d["complete"] = v.complete;
+  d["has_veri"] = v.has_veri;
+  d["veri_ok"] = v.veri_ok;
+  d["veri_hash"] = v.veri_hash;
+  d["has_signature"] = v.has_signature;
+  d["signature_ok"] = v.signature_ok;
+  return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_h4mk, m) {
+  m.doc() = "libh4mk's reader, writer and verify (the h4mk package wraps them)";
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const Error& e) {
+      py::object errors = py::module_::import("h4mk.errors");
+      py::object offset = py::none();
+      if (e.offset() != kNoOffset) offset = py::int_(e.offset());
+      py::object exc = errors.attr("from_code")(code_id(e.code()), e.what(), offset);
+      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
+    }
+  });
+
+  py::class_<PyReader>(m, "Reader")
+      .def(py::init<py::object, bool, py::object>(), py::arg("source"),
+           py::arg("damaged_blocks"), py::arg("block_class"))
+      .def("close", &PyReader::close)
+      .def("tracks", &PyReader::tracks)
+      .def("metadata_json", [](PyReader& r) { return r.r().metadata_json(); })
+      .def("safe_json", [](PyReader& r) { return r.r().safe_json(); })
+      .def("note", [](PyReader& r) { return r.r().note(); })
+      .def("veri_json", [](PyReader& r) { return r.r().veri_json(); })
+      .def("next_block", &PyReader::next_block)
+      .def("damage", &PyReader::damage)
+      .def("rewind", [](PyReader& r) { r.r().rewind(); })
+      .def("has_index", [](PyReader& r) { return r.r().has_index(); })
+      .def("seek", &PyReader::seek)
+      .def("chain", &PyReader::chain)
+      .def("read_track", &PyReader::read_track)
+      .def("set_mask_key", [](PyReader& r, const py::object& key, uint16_t track) {
+        r.r().set_mask_key(mask_key(key), track);
+      });
+
+  py::class_<PyWriter>(m, "Writer")
+      .def(py::init<py::object, py::dict>())
+      .def("add_track", [](PyWriter& w, const py::object& spec) { w.w().add_track(track_from(spec)); })
+      .def("set_metadata_json", [](PyWriter& w, const std::string& j) { w.w().set_metadata_json(j); })
+      .def("set_safe_json", [](PyWriter& w, const std::string& j) { w.w().set_safe_json(j); })
+      .def("set_note", [](PyWriter& w, const std::string& s) { w.w().set_note(s); })
+      .def("set_mask_key",
+           [](PyWriter& w, uint16_t track, const py::object& key, const std::string& scheme,
+              const std::string& kid) {
+             if (scheme != "aes-256-gcm" && scheme != "aes-256-ctr")
+               throw Error(ErrorCode::kInvalidArgument,
+                           "mask scheme is 'aes-256-gcm' or 'aes-256-ctr'; got '" + scheme + "'");
+             w.w().set_mask_key(track, mask_key(key),
+                                scheme == "aes-256-ctr" ? MaskScheme::kAes256Ctr
+                                                        : MaskScheme::kAes256Gcm,
+                                kid);
+           })
+      .def("write_block", &PyWriter::write_block)
+      .def("write_blocks", &PyWriter::write_blocks)
+      .def("close_group", [](PyWriter& w, uint16_t track) { w.w().close_group(track); })
+      .def("flush", [](PyWriter& w) { w.w().flush(); })
+      .def("finish", &PyWriter::finish)
+      .def("finished", &PyWriter::finished)
+      .def("bytes_written", [](PyWriter& w) { return w.w().bytes_written(); });
+
+  m.def("verify", &verify_source, py::arg("source"), py::arg("public_key_pem") = "");
+  m.def("make_flags", [](uint32_t pts_ms, int type) {
+    if (type < 0 || type > 2)
+      throw Error(ErrorCode::kInvalidArgument, "block type is 0 (I), 1 (P) or 2 (B); got " +
+                                                   std::to_string(type));
+    return pack_gop_flags(pts_ms, BlockType(type));
+  });
+  m.def("parse_flags", [](uint32_t flags) {
+    const GopFlags f = unpack_gop_flags(flags);
+    return py::make_tuple(f.pts_ms, int(f.type));
+  });
+  m.attr("library_version") = H4MK_VERSION_STRING;
+}

@@ -1,0 +1,247 @@
+"""The package against libh4mk's own tools: what Python writes the C++ side
+reads and the reverse, every error with its code and offset, damaged, cut
+and masked files, and no leak over a million blocks."""
+import io
+import json
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+import h4mk
+
+
+def cli_blocks(cli, path):
+    out = subprocess.run([cli, "list", str(path), "--json"], check=True, capture_output=True).stdout
+    return json.loads(out)["blocks"]
+
+
+def tokens_file(target, n=500, **options):
+    with h4mk.Writer(target, **options) as w:
+        w.add_track(h4mk.Track(id=1, kind="audio", time_base=(1, 50), adapter="null",
+                               sample_rate=16000, channels=1, name="tokens"))
+        w.set_metadata({"title": "tokens", "model": "test"})
+        w.set_note("written from Python")
+        for i in range(n):
+            w.write_block(1, "I" if i % 25 == 0 else "P", pts=i, duration=1,
+                          payload=(i * 7919).to_bytes(4, "little") * 4)
+
+
+def test_python_writes_what_the_cli_reads(tmp_path, h4mk_cli):
+    path = tmp_path / "tokens.h4mk"
+    tokens_file(path)
+    subprocess.run([h4mk_cli, "verify", str(path)], check=True, capture_output=True)
+    blocks = cli_blocks(h4mk_cli, path)
+    assert [(b["pts"], b["type"], b["size"]) for b in blocks] == [
+        (i, "I" if i % 25 == 0 else "P", 16) for i in range(500)]
+    with h4mk.Reader(path) as r:
+        assert r.metadata == {"title": "tokens", "model": "test"}
+        assert r.note == "written from Python"
+        assert [t.name for t in r.tracks] == ["tokens"]
+
+
+def test_reading_the_cpp_demo_gives_what_the_cli_lists(demo_file, h4mk_cli):
+    want = cli_blocks(h4mk_cli, demo_file)
+    with h4mk.Reader(demo_file) as r:
+        got = list(r)
+    assert len(got) == len(want) > 100
+    for g, w in zip(got, want):
+        assert (g.track, g.type, g.pts, g.dts, g.duration, len(g.data), g.offset, g.chunk_offset) == (
+            w["track"], w["type"], w["pts"], w["dts"], w["duration"], w["size"], w["data_offset"],
+            w["chunk_offset"])
+    raw = demo_file.read_bytes()
+    for g in got[::17]:
+        assert g.data == raw[g.offset:g.offset + len(g.data)]
+
+
+def test_every_source_kind_reads_the_same(demo_file):
+    def blocks(source):
+        with h4mk.Reader(source) as r:
+            return [(b.track, b.pts, b.data) for b in r]
+
+    from_path = blocks(demo_file)
+    assert blocks(str(demo_file)) == from_path
+    assert blocks(demo_file.read_bytes()) == from_path
+    assert blocks(memoryview(bytearray(demo_file.read_bytes()))) == from_path
+    with open(demo_file, "rb") as f:
+        assert blocks(f) == from_path
+
+    class Pipe(io.RawIOBase):  # not seekable, short reads
+        def __init__(self, data):
+            self.data, self.at = data, 0
+
+        def readable(self):
+            return True
+
+        def read(self, n=-1):
+            n = min(n, 333)
+            out = self.data[self.at:self.at + n]
+            self.at += len(out)
+            return out
+
+    assert blocks(Pipe(demo_file.read_bytes())) == from_path
+
+
+def test_a_rewrite_in_python_is_byte_identical_to_the_cpp_writer(demo_file, h4mk_cli, tmp_path):
+    # h4mk repair rewrites with the C++ writer and the file's own groups; the
+    # same blocks through the Python writer with the same options and header.
+    cpp = tmp_path / "cpp.h4mk"
+    subprocess.run([h4mk_cli, "repair", str(demo_file), "-o", str(cpp)], check=True,
+                   capture_output=True)
+    py = tmp_path / "py.h4mk"
+    with h4mk.Reader(cpp) as r, h4mk.Writer(py, max_group_blocks=65536,
+                                              max_group_bytes=1 << 30,
+                                              max_group_duration_us=1 << 62,
+                                              interleave_duration_us=0) as w:
+        for t in r.tracks:
+            w.add_track(t)
+        if r.metadata:
+            w.set_metadata(r.metadata)
+        if r.safe:
+            w.set_safe(r.safe)
+        if r.note:
+            w.set_note(r.note)
+        last = None
+        for b in r:
+            if last is not None and b.chunk_offset != last:
+                w.close_group(prev_track)
+            w.write_block(b.track, b.type, b.pts, b.dts, b.duration, b.data, b.side_data,
+                          b.discardable)
+            last, prev_track = b.chunk_offset, b.track
+    assert py.read_bytes() == cpp.read_bytes()
+
+
+def test_bulk_numpy_writes_equal_per_block_writes(tmp_path):
+    n = 3000
+    rng = np.random.default_rng(5)
+    payload = rng.integers(0, 256, n * 16, dtype=np.uint8)
+    types = np.where(np.arange(n) % 50 == 0, 0, 1).astype(np.uint8)
+    pts = np.arange(n, dtype=np.int64)
+
+    def write(path, bulk):
+        with h4mk.Writer(path) as w:
+            w.add_track(h4mk.Track(id=1, kind="audio", time_base=(1, 50), adapter="null"))
+            if bulk:
+                w.write_blocks(1, types, pts, payload, size=16, durations=np.ones(n, np.int64))
+            else:
+                for i in range(n):
+                    w.write_block(1, int(types[i]), int(pts[i]), duration=1,
+                                  payload=payload[i * 16:(i + 1) * 16])
+        return path.read_bytes()
+
+    assert write(tmp_path / "bulk.h4mk", True) == write(tmp_path / "each.h4mk", False)
+    with h4mk.Reader(tmp_path / "bulk.h4mk") as r:
+        a = r.read_track(1)
+    assert np.array_equal(a["pts"], pts) and np.array_equal(a["types"], types)
+    assert np.array_equal(a["payload"], payload)
+    assert np.array_equal(a["offsets"], np.arange(n + 1, dtype=np.uint64) * 16)
+
+
+def test_errors_carry_the_library_code_and_the_offset(tmp_path):
+    with pytest.raises(h4mk.FormatError) as e:
+        h4mk.Reader(b"RIFF" + bytes(60))
+    assert e.value.code == "bad_magic" and e.value.offset == 0
+    buf = io.BytesIO()
+    tokens_file(buf, 50)
+    data = buf.getvalue()
+    with pytest.raises(h4mk.FormatError) as e:
+        h4mk.Reader(data[:40])
+    assert e.value.code == "truncated" and "offset 16" in str(e.value)
+    with pytest.raises(h4mk.FormatError) as e:
+        h4mk.Reader(data[:20] + bytes([data[20] ^ 1]) + data[21:])
+    assert e.value.code == "crc_mismatch" and e.value.offset == 16
+    with h4mk.Reader(data) as r:
+        with pytest.raises(h4mk.NotFound):
+            r.seek(7, 0)
+        with pytest.raises(h4mk.InvalidArgument):
+            r.seek(1, 0, "sideways")
+    with h4mk.Writer(io.BytesIO()) as w:
+        w.add_track(h4mk.Track(id=1, time_base=(1, 1000)))
+        with pytest.raises(h4mk.InvalidArgument):
+            w.write_block(1, "X", 0, payload=b"")
+        with pytest.raises(h4mk.Error) as e:
+            w.write_block(1, "I", pts=0, dts=5, payload=b"x")  # dts after pts
+        assert "track 1" in str(e.value)
+        w.write_block(1, "I", 0, payload=b"ok")  # the writer stays usable
+
+
+def test_damage_is_reported_with_its_offset_and_the_rest_is_read(tmp_path):
+    buf = io.BytesIO()
+    tokens_file(buf, 500, max_group_blocks=50)
+    original = buf.getvalue()
+    data = bytearray(original)
+    with h4mk.Reader(bytes(data)) as r:
+        whole = [(b.pts, b.data) for b in r]
+        cores = sorted({b.chunk_offset for b in h4mk.Reader(bytes(data))})
+    data[cores[3] + 40] ^= 0xFF
+    with h4mk.Reader(bytes(data)) as r:
+        got = [(b.pts, b.data) for b in r]
+        assert [d["offset"] for d in r.damage] == [cores[3]]
+        assert r.damage[0]["code"] == "crc_mismatch"
+    assert got == whole[:150] + whole[200:]
+    with h4mk.Reader(bytes(data), damaged_blocks=True) as r:
+        marked = [b for b in r if b.damaged]
+    assert [b.pts for b in marked] == list(range(150, 200))
+    cut = original[:cores[5] + 200]
+    with h4mk.Reader(cut) as r:
+        assert len(list(r)) == 250 and r.damage[-1]["code"] == "truncated"
+    with h4mk.Reader(cut, damaged_blocks=True) as r:
+        tail = [b for b in r if b.damaged and b.pts >= 250]
+    assert tail and all(b.data == whole[b.pts][1] for b in tail)
+
+
+def test_masked_tracks_open_with_their_key_only(tmp_path):
+    key = os.urandom(32)
+    path = tmp_path / "masked.h4mk"
+    with h4mk.Writer(path) as w:
+        w.add_track(h4mk.Track(id=1, kind="audio", time_base=(1, 50), adapter="null"))
+        w.set_mask_key(1, key)
+        for i in range(20):
+            w.write_block(1, "I", i, duration=1, payload=bytes([i]) * 32)
+    with h4mk.Reader(path) as r:
+        assert r.tracks[0].masked
+        locked = list(r)
+    assert all(b.masked and b.data != bytes([b.pts]) * 32 for b in locked)
+    with h4mk.Reader(path) as r:
+        r.set_mask_key(key.hex())
+        assert [b.data for b in r] == [bytes([i]) * 32 for i in range(20)]
+    with h4mk.Reader(path) as r, pytest.raises(h4mk.KeyMismatch):
+        r.set_mask_key(bytes(32))
+    with pytest.raises(h4mk.InvalidArgument):
+        h4mk.Reader(path).set_mask_key(b"short")
+
+
+def test_files_ffmpeg_writes_read_as_ffprobe_lists_them(tmp_path, ffmpeg):
+    path = tmp_path / "ff.h4mk"
+    subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+                    "sine=duration=2:sample_rate=48000", "-c:a", "flac", path], check=True)
+    probe = subprocess.run([ffmpeg.parent / "ffprobe", "-v", "error", "-show_packets", "-of", "json",
+                            path], check=True, capture_output=True).stdout
+    want = [(int(p["pts"]), int(p["size"])) for p in json.loads(probe)["packets"]]
+    with h4mk.Reader(path) as r:
+        assert r.tracks[0].codec == "flac"
+        assert [(b.pts, len(b.data)) for b in r] == want
+
+
+def test_a_million_blocks_read_in_a_loop_keep_memory_flat(tmp_path):
+    path = tmp_path / "many.h4mk"
+    n = 100_000
+    with h4mk.Writer(path) as w:
+        w.add_track(h4mk.Track(id=1, time_base=(1, 1000)))
+        w.write_blocks(1, np.zeros(n, np.uint8), np.arange(n), np.zeros(n * 4, np.uint8), size=4)
+
+    def rss():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    def read_all():
+        with h4mk.Reader(path) as r:
+            count = sum(1 for _ in r)
+            r.read_track(1)
+        return count
+
+    read_all()
+    before = rss()
+    assert sum(read_all() for _ in range(10)) == 10 * n
+    assert rss() - before < 8 << 20, f"RSS grew by {rss() - before} bytes over 1,000,000 blocks"
