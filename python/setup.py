@@ -20,16 +20,18 @@ env = dict(os.environ, PKG_CONFIG_PATH=pc_path)
 
 
 def pkg_config(*args):
-    out = subprocess.run(["pkg-config", *args, "h4mk"], env=env, check=True, capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(["pkg-config", *args, "h4mk-adapters", "h4mk"], env=env, check=True,
+                         capture_output=True, text=True).stdout
     return shlex.split(out)
 
 
 cflags = pkg_config("--cflags")
 libdir = os.path.join(prefix, "lib")
-# The static archive, then what it needs (Libs.private and Requires.private).
-libs = [os.path.join(libdir, "libh4mk.a")] + [
-    f for f in pkg_config("--static", "--libs") if f not in ("-lh4mk",) and not f.startswith("-L" + prefix)
+# The static archives (the adapter runtime, then the library), then what
+# they need (Libs.private and Requires.private).
+libs = [os.path.join(libdir, "libh4mk-adapters.a"), os.path.join(libdir, "libh4mk.a")] + [
+    f for f in pkg_config("--static", "--libs")
+    if f not in ("-lh4mk", "-lh4mk-adapters") and not f.startswith("-L")
 ]
 
 setup(

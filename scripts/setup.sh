@@ -11,6 +11,7 @@ scripts/deps.sh
 ./build_ffmpeg.sh
 cmake --build build --target h4mk h4mk_demo h4mk_adapter_null h4mk_adapter_dsp >/dev/null
 cmake --install build --prefix build/prefix >/dev/null
+scripts/python.sh
 out=build/demo
 mkdir -p "$out"
 build/examples/h4mk_demo "$out/demo.h4mk"
@@ -55,3 +56,8 @@ espeak-ng -w "$out/speech.wav" "H4MK carries model tokens, and adapters turn the
 "$bin/ffmpeg" -nostdin -hide_banner -v error -y -i "$out/tokens.h4mk" "$out/tokens.wav"
 build/tools/h4mk decode "$out/tokens.h4mk" --from 1s --to 2s -o "$out/tokens-1s-2s.wav" --json
 echo "$(stat -c %s "$out/speech.wav") bytes of PCM -> $(stat -c %s "$out/tokens.h4mk") bytes of tokens -> $out/tokens.wav"
+
+echo
+echo "python: the seeds' quick starts (examples/python) through the h4mk package"
+(cd "$out" && ../python-venv/bin/python ../../examples/python/build_container.py &&
+   ../python-venv/bin/python ../../examples/python/decode_time_range.py)

@@ -7,7 +7,9 @@ seeds' interface (docs/FORMAT.md §17 is the C plugins' equivalent)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Optional, Union
+
+from . import _h4mk
 
 
 class DecodeState:
@@ -51,11 +53,66 @@ class NullAdapter(ModelAdapter):
         return NullState([bytes(opaque)])
 
     def apply_P(self, state: NullState, opaque: bytes) -> NullState:
-        state.parts.append(bytes(opaque))
-        return state
+        # A new state: the chain keeps two anchors for B blocks.
+        return NullState(state.parts + [bytes(opaque)])
 
     def apply_B(self, prev: NullState, next: NullState, opaque: bytes) -> NullState:
         return NullState(prev.parts + [bytes(opaque)])
 
     def finalize(self, state: NullState) -> bytes:
         return b"".join(state.parts)
+
+
+class Plugin:
+    """A C adapter plugin (docs/FORMAT.md §17.1), by its bare name from the
+    adapter search path (``$H4MK_ADAPTER_PATH``, then the installed adapter
+    directory), or by a ``path`` the program itself chooses (never text from
+    a file). ``reader`` and ``track`` give the plugin the track's parameters
+    (sample rate, channels, ...), as ffmpeg and ``h4mk decode`` do.
+
+    It has the seeds' calls (states are opaque handles) and works with
+    :func:`decode_range`. Outputs: bytes, audio as a (samples, channels)
+    numpy array, pictures as numpy arrays.
+    """
+
+    def __init__(self, name: str = "", options: str = "", *, reader: Any = None,
+                 track: Optional[int] = None, path: Optional[str] = None):
+        config = _h4mk.track_config_json(reader._r, track) if reader is not None else "{}"
+        self._p = _h4mk.Plugin(path if path else name, options, config, path is not None)
+
+    @property
+    def name(self) -> str:
+        return self._p.name()
+
+    def decode_I(self, opaque: bytes, pts: int = 0) -> Any:
+        return self._p.decode_I(bytes(opaque), pts)
+
+    def apply_P(self, state: Any, opaque: bytes, pts: int = 0) -> Any:
+        return self._p.apply_P(state, bytes(opaque), pts)
+
+    def apply_B(self, prev: Any, next: Any, opaque: bytes, pts: int = 0) -> Any:
+        return self._p.apply_B(prev, next, bytes(opaque), pts)
+
+    def finalize(self, state: Any) -> Any:
+        return self._p.finalize(state)
+
+
+class DSPAdapter(Plugin):
+    """The ``dsp`` plugin: top-K FFT bins per frame back to audio
+    (docs/FORMAT.md §17.4)."""
+
+    def __init__(self, options: str = "", *, reader: Any = None, track: Optional[int] = None):
+        super().__init__("dsp", options, reader=reader, track=track)
+
+
+def decode_range(reader: Any, track: int, t0: int, t1: int,
+                 adapter: Union[ModelAdapter, Plugin]) -> list:
+    """Decodes the blocks of ``track`` whose presentation meets [t0, t1)
+    (ticks of the track's time base) through ``adapter``: libh4mk's own
+    decode_range, the chain ffmpeg and ``h4mk decode`` run (from the last I
+    block at or before t0, I/P/B in decode order, outputs in presentation
+    order, restarting at the next I block after damage). Returns
+    ``[(block, output), ...]``; ``block`` is a dict of the block's timing.
+    Repositions the reader."""
+    target = adapter._p if isinstance(adapter, Plugin) else adapter
+    return _h4mk.decode_range(reader._r, track, t0, t1, target)
