@@ -67,26 +67,7 @@ class Track:
     masked: bool = False  # read only: the track's blocks are masked (h4mask)
 
 
-@dataclass
-class Block:
-    """One block as read: its timing in the track's ticks, its type
-    (``"I"``, ``"P"`` or ``"B"``) and its payload. ``damaged`` is set on
-    blocks of a group whose CRC failed or that a cut ended, which a reader
-    hands out only when asked to (``Reader(..., damaged_blocks=True)``)."""
-
-    track: int
-    type: str
-    pts: int
-    dts: int
-    duration: int
-    data: bytes
-    masked: bool = False
-    discardable: bool = False
-    side_data: bytes = b""
-    offset: int = 0  # of the payload in the file
-    chunk_offset: int = 0
-    index_in_group: int = 0
-    damaged: bool = False
+Block = _h4mk.Block
 
 
 class Reader:
@@ -98,7 +79,7 @@ class Reader:
     """
 
     def __init__(self, source: Source, *, damaged_blocks: bool = False):
-        self._r = _h4mk.Reader(source, damaged_blocks, Block)
+        self._r = _h4mk.Reader(source, damaged_blocks)
 
     def __enter__(self) -> "Reader":
         return self
@@ -139,8 +120,7 @@ class Reader:
         return self._r.damage()
 
     def __iter__(self) -> Iterator[Block]:
-        while (b := self._r.next_block()) is not None:
-            yield b
+        return iter(self._r)
 
     def next_block(self) -> Optional[Block]:
         """The next block, or None at the end of the file."""
