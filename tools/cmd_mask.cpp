@@ -23,27 +23,15 @@ std::string trimmed(std::string s) {
   return s.substr(i);
 }
 
-// Copies every block of `r` to `w`, with a progress bar on a terminal.
-// Blocks that fail to unmask stop the copy with an error naming them.
-uint64_t copy_blocks(const Options& o, Source& src, Reader& r, Writer& w) {
-  Progress progress(o, src.size().value_or(0));
-  uint64_t n = 0;
-  GroupCopier copier(w);
-  Block b;
-  for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;) {
-    if (ev != ReadEvent::kBlock) {
-      std::fprintf(stderr, "h4mk: skipped damage: %s\n", r.last_damage().message.c_str());
-      continue;
-    }
-    copier.copy(b);
-    ++n;
-    if (n % 1024 == 0) progress.update(b.chunk_offset);
-  }
-  return n;
+// Each region of the source a rewrite skipped, as `h4mk` reports damage.
+void report_damage(const RewriteReport& r) {
+  for (const Damage& d : r.damage)
+    std::fprintf(stderr, "h4mk: skipped damage: %s\n", d.message.c_str());
 }
 
 void report(const Options& o, const std::string& what, const std::string& in,
-            const std::string& out, uint64_t blocks, const nlohmann::ordered_json& tracks) {
+            const std::string& out, uint64_t blocks, const std::vector<uint16_t>& track_ids) {
+  const nlohmann::ordered_json tracks = track_ids;
   if (o.json)
     std::cout << nlohmann::ordered_json{{"input", in},
                                         {"output", out},
@@ -106,69 +94,45 @@ int mask(const Options& o, const std::string& in, const std::string& out, const 
   if (!scheme) throw Failure{kExitUsage, "--scheme is aes-256-gcm or aes-256-ctr"};
   MaskKey key = load_mask_key(ks);
   auto src = open_input(in);
-  Reader r(*src);
+  Reader reader(*src);
   auto sink = open_output(out);
-  Writer w(*sink, rewrite_options());
-  nlohmann::ordered_json masked = nlohmann::ordered_json::array();
-  for (const Track& t : r.tracks()) w.add_track(t);
-  for (uint16_t id : only) require_track(r, id, in);
-  for (const Track& t : r.tracks()) {
-    if (!only.empty() && std::find(only.begin(), only.end(), t.id) == only.end()) continue;
-    if (t.mask) {
-      if (!only.empty())
-        throw Failure{kExitUsage, in + ": track " + std::to_string(t.id) + " is masked already"};
-      continue;
-    }
-    w.set_mask_key(t.id, key, *scheme, kid);
-    masked.push_back(t.id);
+  Progress progress(o, src->size().value_or(0));
+  RewriteReport r;
+  try {
+    r = mask_file(reader, *sink, key, *scheme, kid, only,
+                  [&](uint64_t at) { progress.update(at); });
+  } catch (const Error& e) {
+    OPENSSL_cleanse(key.data(), key.size());
+    if (e.code() == ErrorCode::kNotFound) throw Failure{kExitNotFound, in + ": " + e.what()};
+    if (e.code() == ErrorCode::kInvalidArgument) throw Failure{kExitUsage, in + ": " + e.what()};
+    throw;
   }
   OPENSSL_cleanse(key.data(), key.size());
-  copy_header(r, w);
-  const uint64_t n = copy_blocks(o, *src, r, w);
-  w.finish();
   close_output(*sink);
-  report(o, "masked", in, out, n, masked);
+  report_damage(r);
+  report(o, "masked", in, out, r.blocks, r.tracks);
   return kExitOk;
 }
 
 int unmask(const Options& o, const std::string& in, const std::string& out, const KeySource& ks) {
   MaskKey key = load_mask_key(ks);
   auto src = open_input(in);
-  Reader r(*src);
-  // Which tracks the key opens: those come out plain; the others stay masked.
-  nlohmann::ordered_json opened = nlohmann::ordered_json::array();
-  std::vector<Track> tracks = r.tracks();
-  for (Track& t : tracks) {
-    if (!t.mask) continue;
-    try {
-      BlockMasker probe(*t.mask, key, t.id);
-      t.mask.reset();
-      opened.push_back(t.id);
-    } catch (const Error& e) {
-      if (e.code() != ErrorCode::kKeyMismatch) throw;
-    }
-  }
+  Reader reader(*src);
+  auto sink = open_output(out);
+  Progress progress(o, src->size().value_or(0));
+  RewriteReport r;
   try {
-    r.set_mask_key(key);
+    r = unmask_file(reader, *sink, key, [&](uint64_t at) { progress.update(at); });
   } catch (const Error& e) {
     OPENSSL_cleanse(key.data(), key.size());
-    throw Failure{kExitInput, in + ": " + e.what()};
+    if (e.code() == ErrorCode::kKeyMismatch) throw Failure{kExitInput, in + ": " + e.what()};
+    if (e.code() == ErrorCode::kAuthFailed) throw Failure{kExitProblems, in + ": " + e.what()};
+    throw;
   }
   OPENSSL_cleanse(key.data(), key.size());
-  auto sink = open_output(out);
-  Writer w(*sink, rewrite_options());
-  for (const Track& t : tracks) w.add_track(t);
-  copy_header(r, w);
-  uint64_t n = 0;
-  try {
-    n = copy_blocks(o, *src, r, w);
-  } catch (const Error& e) {
-    if (e.code() != ErrorCode::kAuthFailed) throw;
-    throw Failure{kExitProblems, in + ": " + e.what()};
-  }
-  w.finish();
   close_output(*sink);
-  report(o, "unmasked", in, out, n, opened);
+  report_damage(r);
+  report(o, "unmasked", in, out, r.blocks, r.tracks);
   return kExitOk;
 }
 

@@ -30,7 +30,8 @@ from .errors import Error, FormatError, InvalidArgument, IOFailure, KeyMismatch,
 
 __all__ = [
     "Block", "Error", "FormatError", "InvalidArgument", "IOFailure", "KeyMismatch",
-    "NotFound", "Reader", "Track", "Writer", "verify", "library_version",
+    "NotFound", "Reader", "Track", "Writer", "library_version", "mask", "repair", "sign",
+    "unmask", "verify", "verify_signature",
 ]
 
 library_version: str = _h4mk.library_version
@@ -241,3 +242,40 @@ def verify(source: Source, public_key_pem: str = "") -> dict[str, Any]:
     signature; returns a report whose ``problems`` each give an offset, a
     chunk, a code and a message (``ok`` is True when there are none)."""
     return _h4mk.verify(source, public_key_pem)
+
+
+Target = Union[str, "os.PathLike[str]", BinaryIO]
+
+
+def mask(source: Source, target: Target, key: Union[str, bytes], *,
+         tracks: Optional[list[int]] = None, scheme: str = "aes-256-gcm", kid: str = "") -> dict:
+    """Writes ``source`` to ``target`` with ``tracks`` (every track not masked
+    yet when None) masked with the 32-byte ``key`` (h4mask, docs/FORMAT.md
+    §13); everything else is kept as it is. Returns the tracks masked, the
+    blocks copied and any damage the source had (skipped, not copied)."""
+    return _h4mk.mask_file(source, target, key, scheme, kid, tracks or [])
+
+
+def unmask(source: Source, target: Target, key: Union[str, bytes]) -> dict:
+    """Writes ``source`` to ``target`` with every track ``key`` opens unmasked.
+    Raises :class:`KeyMismatch` when it opens none, and when a block does not
+    authenticate (naming it)."""
+    return _h4mk.unmask_file(source, target, key)
+
+
+def sign(source: Source, target: Target, private_key_pem: str) -> None:
+    """Writes ``source`` to ``target`` signed (Ed25519 over VERI, docs/FORMAT.md
+    §8.1) with the PEM private key; refuses a file whose hash chain does not hold."""
+    _h4mk.sign_file(source, target, private_key_pem)
+
+
+def verify_signature(source: Source, public_key_pem: str) -> bool:
+    """True when the file is intact and signed by the key's holder."""
+    report = verify(source, public_key_pem)
+    return bool(report["ok"] and report["has_signature"] and report["signature_ok"])
+
+
+def repair(source: Source, target: Target) -> dict:
+    """Writes every intact block of a damaged or cut ``source`` to ``target``
+    as a complete, indexed file; returns what was kept and lost."""
+    return _h4mk.repair_file(source, target)

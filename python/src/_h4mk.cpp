@@ -16,6 +16,7 @@
 #include "h4mk/adapter.hpp"
 #include "h4mk/decode.hpp"
 #include "h4mk/h4mk.hpp"
+#include "h4mk/rewrite.hpp"
 
 namespace py = pybind11;
 using namespace h4mk;
@@ -267,6 +268,29 @@ Track track_from(const py::handle& spec) {
 
 // --- Reader -----------------------------------------------------------------
 
+// A sink for a path (str or os.PathLike) or a binary file object.
+std::unique_ptr<Sink> open_sink(const py::object& target) {
+  if (py::isinstance<py::str>(target) || py::hasattr(target, "__fspath__"))
+    return std::make_unique<FileSink>(
+        py::module_::import("os").attr("fsdecode")(target).cast<std::string>());
+  if (py::hasattr(target, "write")) return std::make_unique<PyFileSink>(target);
+  throw Error(ErrorCode::kInvalidArgument, "a path or a binary file object is needed to write to");
+}
+
+py::list damage_list(const std::vector<Damage>& damage) {
+  py::list out;
+  for (const Damage& d : damage) {
+    py::dict e;
+    e["offset"] = d.offset;
+    e["length"] = d.length;
+    e["code"] = code_id(d.code);
+    e["message"] = d.message;
+    out.append(e);
+  }
+  return out;
+}
+
+
 // A source for a path (str or os.PathLike), a bytes-like object (kept alive
 // in `keep`, its memory read in place) or a binary file object.
 std::unique_ptr<Source> open_source(const py::object& source, py::object& keep,
@@ -326,18 +350,7 @@ class PyReader {
     }
   }
 
-  py::list damage() {
-    py::list out;
-    for (const Damage& d : r().damage()) {
-      py::dict e;
-      e["offset"] = d.offset;
-      e["length"] = d.length;
-      e["code"] = code_id(d.code);
-      e["message"] = d.message;
-      out.append(e);
-    }
-    return out;
-  }
+  py::list damage() { return damage_list(r().damage()); }
 
   py::dict seek(uint16_t track, int64_t t, const std::string& mode, bool all) {
     BlockInfo landed;
@@ -411,14 +424,7 @@ class PyReader {
 
 class PyWriter {
  public:
-  PyWriter(py::object target, py::dict options) {
-    py::module_ os = py::module_::import("os");
-    if (py::isinstance<py::str>(target) || py::hasattr(target, "__fspath__"))
-      sink_ = std::make_unique<FileSink>(os.attr("fsdecode")(target).cast<std::string>());
-    else if (py::hasattr(target, "write"))
-      sink_ = std::make_unique<PyFileSink>(target);
-    else
-      throw Error(ErrorCode::kInvalidArgument, "Writer takes a path or a binary file object");
+  PyWriter(py::object target, py::dict options) : sink_(open_sink(target)) {
     WriterOptions o;
     o.veri_thread = false;  // the sink may call into Python, which needs the GIL
     for (auto [k, v] : options) {
@@ -738,6 +744,57 @@ PYBIND11_MODULE(_h4mk, m) {
       .def("bytes_written", [](PyWriter& w) { return w.w().bytes_written(); });
 
   m.def("verify", &verify_source, py::arg("source"), py::arg("public_key_pem") = "");
+  auto rewrite_dict = [](const RewriteReport& r) {
+    py::dict d;
+    d["tracks"] = r.tracks;
+    d["blocks"] = r.blocks;
+    d["damage"] = damage_list(r.damage);
+    return d;
+  };
+  m.def("mask_file", [rewrite_dict](py::object src, py::object dst, py::object key,
+                                    const std::string& scheme, const std::string& kid,
+                                    std::vector<uint16_t> tracks) {
+    const auto s = mask_scheme_from_name(scheme);
+    if (!s)
+      throw Error(ErrorCode::kInvalidArgument,
+                  "mask scheme is 'aes-256-gcm' or 'aes-256-ctr'; got '" + scheme + "'");
+    MaskKey k = mask_key(key);
+    py::object keep = py::none();
+    py::buffer_info buffer;
+    auto in = open_source(src, keep, buffer);
+    Reader r(*in);
+    auto out = open_sink(dst);
+    return rewrite_dict(mask_file(r, *out, k, *s, kid, tracks));
+  });
+  m.def("unmask_file", [rewrite_dict](py::object src, py::object dst, py::object key) {
+    MaskKey k = mask_key(key);
+    py::object keep = py::none();
+    py::buffer_info buffer;
+    auto in = open_source(src, keep, buffer);
+    Reader r(*in);
+    auto out = open_sink(dst);
+    return rewrite_dict(unmask_file(r, *out, k));
+  });
+  m.def("sign_file", [](py::object src, py::object dst, const std::string& private_key_pem) {
+    py::object keep = py::none();
+    py::buffer_info buffer;
+    auto in = open_source(src, keep, buffer);
+    auto out = open_sink(dst);
+    sign_file(*in, *out, private_key_pem);
+  });
+  m.def("repair_file", [](py::object src, py::object dst) {
+    py::object keep = py::none();
+    py::buffer_info buffer;
+    auto in = open_source(src, keep, buffer);
+    auto out = open_sink(dst);
+    const RepairReport r = repair(*in, *out);
+    py::dict d;
+    d["blocks_kept"] = r.blocks_kept;
+    d["blocks_rejected"] = r.blocks_rejected;
+    d["damage"] = damage_list(r.damage);
+    d["notes"] = r.notes;
+    return d;
+  });
 
   py::class_<PluginState>(m, "PluginState");
   py::class_<PyPlugin>(m, "Plugin")

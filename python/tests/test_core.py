@@ -245,3 +245,42 @@ def test_a_million_blocks_read_in_a_loop_keep_memory_flat(tmp_path):
     before = rss()
     assert sum(read_all() for _ in range(10)) == 10 * n
     assert rss() - before < 8 << 20, f"RSS grew by {rss() - before} bytes over 1,000,000 blocks"
+
+
+def test_mask_unmask_sign_and_repair_as_the_cli_does(tmp_path, demo_file, h4mk_cli):
+    key = os.urandom(32)
+    masked, plain = tmp_path / "masked.h4mk", tmp_path / "plain.h4mk"
+    report = h4mk.mask(demo_file, masked, key, tracks=[2])
+    assert report["tracks"] == [2] and report["blocks"] > 100 and not report["damage"]
+    with h4mk.Reader(masked) as r:
+        assert [t.masked for t in r.tracks] == [t.id == 2 for t in r.tracks]
+    with pytest.raises(h4mk.InvalidArgument):
+        h4mk.mask(masked, tmp_path / "again.h4mk", key, tracks=[2])
+    with pytest.raises(h4mk.NotFound):
+        h4mk.mask(demo_file, tmp_path / "none.h4mk", key, tracks=[99])
+    with pytest.raises(h4mk.KeyMismatch):
+        h4mk.unmask(masked, tmp_path / "wrong.h4mk", bytes(32))
+    assert h4mk.unmask(masked, plain, key.hex())["tracks"] == [2]
+    # The CLI unmasks to the same bytes; unmasked, the blocks are the demo's.
+    cli_plain = tmp_path / "cli-plain.h4mk"
+    subprocess.run([h4mk_cli, "unmask", masked, "-o", cli_plain, "--key", key.hex()], check=True,
+                   capture_output=True)
+    assert plain.read_bytes() == cli_plain.read_bytes()
+    with h4mk.Reader(plain) as a, h4mk.Reader(demo_file) as b:
+        assert [(x.track, x.pts, x.data) for x in a] == [(x.track, x.pts, x.data) for x in b]
+
+    priv, pub = tmp_path / "key.pem", tmp_path / "pub.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", priv], check=True)
+    subprocess.run(["openssl", "pkey", "-in", priv, "-pubout", "-out", pub], check=True)
+    signed = tmp_path / "signed.h4mk"
+    h4mk.sign(demo_file, signed, priv.read_text())
+    assert h4mk.verify_signature(signed, pub.read_text())
+    assert not h4mk.verify_signature(demo_file, pub.read_text())
+    subprocess.run([h4mk_cli, "verify", signed, "--pubkey", pub], check=True, capture_output=True)
+
+    cut = tmp_path / "cut.h4mk"
+    cut.write_bytes(demo_file.read_bytes()[:9000])
+    fixed = tmp_path / "fixed.h4mk"
+    report = h4mk.repair(cut, fixed)
+    assert report["blocks_kept"] > 0 and report["damage"][0]["code"] == "truncated"
+    assert h4mk.verify(fixed)["ok"]
