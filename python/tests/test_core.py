@@ -284,3 +284,48 @@ def test_mask_unmask_sign_and_repair_as_the_cli_does(tmp_path, demo_file, h4mk_c
     report = h4mk.repair(cut, fixed)
     assert report["blocks_kept"] > 0 and report["damage"][0]["code"] == "truncated"
     assert h4mk.verify(fixed)["ok"]
+
+
+def test_hostile_file_objects_and_arguments_are_refused_loudly(tmp_path):
+    buf = io.BytesIO()
+    tokens_file(buf, 50)
+    data = buf.getvalue()
+
+    class TooMuch(io.RawIOBase):
+        def readable(self):
+            return True
+
+        def read(self, n=-1):
+            return b"H" * (n + 1)
+
+    class Text(io.RawIOBase):
+        def readable(self):
+            return True
+
+        def read(self, n=-1):
+            return "H4MK"
+
+    with pytest.raises(h4mk.IOFailure):
+        h4mk.Reader(TooMuch())
+    with pytest.raises(Exception):
+        h4mk.Reader(Text())
+    with pytest.raises(h4mk.InvalidArgument):
+        h4mk.Reader(12345)
+    with h4mk.Writer(io.BytesIO()) as w:
+        w.add_track(h4mk.Track(id=1))
+        n = 4
+        for offsets in (np.array([0, 4, 2, 8, 8], np.uint64),
+                        np.array([0, 1, 2, 3, 1 << 63], np.uint64),
+                        np.array([-1, 0, 0, 0, 0], np.int64).astype(np.uint64)):
+            with pytest.raises(h4mk.InvalidArgument, match="payload"):
+                w.write_blocks(1, np.zeros(n, np.uint8), np.arange(n), bytes(8), offsets=offsets)
+        with pytest.raises(h4mk.InvalidArgument):
+            w.write_blocks(1, np.zeros(n, np.uint8), np.arange(n), bytes(8), size=1 << 62)
+        with pytest.raises(h4mk.InvalidArgument, match="type 7"):
+            w.write_blocks(1, np.full(n, 7, np.uint8), np.arange(n), bytes(8), size=2)
+        with pytest.raises(h4mk.InvalidArgument, match="entries"):
+            w.write_blocks(1, np.zeros(3, np.uint8), np.arange(n), bytes(8), size=2)
+        with pytest.raises(TypeError, match="C-contiguous"):
+            w.write_block(1, "I", 0, payload=np.zeros((4, 4), np.uint8)[:, 1])
+    with pytest.raises(h4mk.InvalidArgument):
+        h4mk.Writer(tmp_path / "x.h4mk", max_group_size=5)
