@@ -329,3 +329,24 @@ def test_hostile_file_objects_and_arguments_are_refused_loudly(tmp_path):
             w.write_block(1, "I", 0, payload=np.zeros((4, 4), np.uint8)[:, 1])
     with pytest.raises(h4mk.InvalidArgument):
         h4mk.Writer(tmp_path / "x.h4mk", max_group_size=5)
+
+
+def test_ffmpeg_decodes_what_python_writes(tmp_path, ffmpeg):
+    # 16-bit PCM in h4core blocks through the null adapter: ffmpeg decodes
+    # it bit-exactly.
+    rate, n = 16000, 16000
+    samples = (np.sin(np.arange(n) * 2 * np.pi * 300 / rate) * 20000).astype("<i2")
+    path = tmp_path / "pcm.h4mk"
+    with h4mk.Writer(path) as w:
+        w.add_track(h4mk.Track(id=1, kind="audio", codec="h4core", time_base=(1, rate),
+                               adapter="null", sample_rate=rate, channels=1))
+        starts = np.arange(0, n, 320)
+        w.write_blocks(1, np.where(starts % 3200 == 0, 0, 1).astype(np.uint8), starts,
+                       samples.view(np.uint8), size=640, durations=np.full(len(starts), 320))
+    wav = tmp_path / "pcm.wav"  # (the lean test build has no raw PCM muxer)
+    subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-i", path, "-c:a", "pcm_s16le", wav],
+                   check=True)
+    import wave
+    with wave.open(str(wav)) as f:
+        assert (f.getframerate(), f.getnchannels()) == (rate, 1)
+        assert np.array_equal(np.frombuffer(f.readframes(f.getnframes()), "<i2"), samples)
