@@ -6,7 +6,6 @@ C++; best of ROUNDS (default 3) for each.
 
     build/python-venv/bin/python bench/python/bench.py [ROUNDS]
 """
-import io
 import json
 import pathlib
 import subprocess
@@ -59,8 +58,7 @@ def case(name, n, size, gop):
     names = "IPB"
 
     def write(bulk):
-        out = io.BytesIO()
-        with h4mk.Writer(out) as w:
+        with h4mk.Writer() as w:  # in memory, as the C++ peer's MemorySink
             w.add_track(track)
             if bulk:
                 w.write_blocks(1, types, pts, payload, size=size, dts=dts,
@@ -70,7 +68,7 @@ def case(name, n, size, gop):
                 t, p, d = types.tolist(), pts.tolist(), dts.tolist()
                 for i in range(n):
                     w.write_block(1, names[t[i]], p[i], d[i], 1, view[i * size:(i + 1) * size])
-        return out.getvalue()
+        return w.getvalue()
 
     data = write(True)
     assert data == write(False)

@@ -163,7 +163,8 @@ class Reader:
 
 
 class Writer:
-    """Writes an H4MK file to a path or a binary file object.
+    """Writes an H4MK file to a path or a binary file object, or (no
+    target) into memory, given back by :meth:`getvalue`.
 
     Declare tracks (and metadata) first, then write blocks in decode order
     per track; :meth:`finish` (or leaving the ``with`` block without an
@@ -175,7 +176,8 @@ class Writer:
     ``write_index`` (docs/FORMAT.md §12.2).
     """
 
-    def __init__(self, target: Union[str, "os.PathLike[str]", BinaryIO], **options: Any):
+    def __init__(self, target: Union[str, "os.PathLike[str]", BinaryIO, None] = None,
+                 **options: Any):
         self._w = _h4mk.Writer(target, options)
 
     def __enter__(self) -> "Writer":
@@ -231,6 +233,11 @@ class Writer:
 
     def finish(self) -> None:
         self._w.finish()
+
+    def getvalue(self) -> bytes:
+        """The file, for a writer made without a target (in memory), once
+        finished; the writer lets go of it."""
+        return self._w.take()
 
     @property
     def bytes_written(self) -> int:

@@ -17,7 +17,6 @@ Differences a prototype user meets:
 
 from __future__ import annotations
 
-import io
 import struct
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -116,8 +115,7 @@ def _timing(pts: Sequence[int]) -> Tuple[List[int], List[int]]:
 
 def _mux(tracks: List[Track], per_track: Dict[int, List[Tuple[int, int, bytes]]],
          meta: Optional[dict], safe: Optional[dict]) -> bytes:
-    out = io.BytesIO()
-    with Writer(out) as w:
+    with Writer() as w:
         for t in tracks:
             w.add_track(t)
         if meta:
@@ -132,7 +130,7 @@ def _mux(tracks: List[Track], per_track: Dict[int, List[Tuple[int, int, bytes]]]
         # Tracks interleaved by decode time; each in its own order.
         for d, track_id, _, pts, kind, duration, blob in sorted(queue, key=lambda q: q[:3]):
             w.write_block(track_id, kind, pts, d, duration, blob)
-    return out.getvalue()
+    return w.getvalue()
 
 
 def mux_multitrack_gop(tracks: Iterable[TrackSpec], blocks: Dict[int, List[Block]],

@@ -386,6 +386,20 @@ class PyReader {
     std::vector<uint8_t> types, flags;
     std::vector<uint64_t> offsets{0};
     std::vector<uint8_t> payload;
+    // Sized from the file's own count where it has one (HINT or index):
+    // growing the arrays block by block was most of the time.
+    if (const auto summary = r().summary(track)) {
+      const size_t n = size_t(std::min<uint64_t>(summary->block_count, uint64_t(1) << 26));
+      for (auto* v : {&pts, &dts, &duration}) v->reserve(n);
+      types.reserve(n);
+      flags.reserve(n);
+      offsets.reserve(n + 1);
+    }
+    // The payloads fit in the file: reserving its size (address space; the
+    // pages are touched only as they are written) spares the regrowth.
+    if (const auto size = source_->size())
+      payload.reserve(size_t(std::min<uint64_t>(*size, uint64_t(1) << 34)));
+    r().rewind();
     Block b;
     for (ReadEvent ev; (ev = r().next(b)) != ReadEvent::kEnd;) {
       if (ev != ReadEvent::kBlock || b.info.track_id != track) continue;
@@ -399,18 +413,22 @@ class PyReader {
       offsets.push_back(payload.size());
     }
     r().rewind();
-    auto array = [](auto& v) {
-      using T = typename std::decay_t<decltype(v)>::value_type;
-      return py::array_t<T>(py::ssize_t(v.size()), v.data());
+    // Each vector handed to numpy as it is: the array owns it, no copy.
+    auto array = [](auto&& v) {
+      using V = std::decay_t<decltype(v)>;
+      auto* owned = new V(std::move(v));
+      py::capsule free_it(owned, [](void* p) { delete static_cast<V*>(p); });
+      return py::array_t<typename V::value_type>(py::ssize_t(owned->size()), owned->data(),
+                                                 free_it);
     };
     py::dict d;
-    d["pts"] = array(pts);
-    d["dts"] = array(dts);
-    d["duration"] = array(duration);
-    d["types"] = array(types);
-    d["flags"] = array(flags);
-    d["offsets"] = array(offsets);
-    d["payload"] = array(payload);
+    d["pts"] = array(std::move(pts));
+    d["dts"] = array(std::move(dts));
+    d["duration"] = array(std::move(duration));
+    d["types"] = array(std::move(types));
+    d["flags"] = array(std::move(flags));
+    d["offsets"] = array(std::move(offsets));
+    d["payload"] = array(std::move(payload));
     return d;
   }
 
@@ -425,7 +443,9 @@ class PyReader {
 
 class PyWriter {
  public:
-  PyWriter(py::object target, py::dict options) : sink_(open_sink(target)) {
+  // target None: into memory, given back by take().
+  PyWriter(py::object target, py::dict options)
+      : sink_(target.is_none() ? std::make_unique<MemorySink>() : open_sink(target)) {
     WriterOptions o;
     o.veri_thread = false;  // the sink may call into Python, which needs the GIL
     for (auto [k, v] : options) {
@@ -510,13 +530,21 @@ class PyWriter {
   void finish() {
     w().finish();
     writer_.reset();
+    if (auto* memory = dynamic_cast<MemorySink*>(sink_.get())) bytes_ = memory->take();
     sink_.reset();
+  }
+  py::bytes take() {
+    if (writer_) throw Error(ErrorCode::kBadState, "the writer is not finished");
+    py::bytes out(reinterpret_cast<const char*>(bytes_.data()), bytes_.size());
+    std::vector<uint8_t>().swap(bytes_);
+    return out;
   }
   bool finished() const { return !writer_; }
 
  private:
   std::unique_ptr<Sink> sink_;
   std::unique_ptr<Writer> writer_;
+  std::vector<uint8_t> bytes_;  // a memory writer's file, once finished
 };
 
 py::dict verify_source(py::object source, const std::string& public_key_pem) {
@@ -811,6 +839,7 @@ PYBIND11_MODULE(_h4mk, m) {
       .def("flush", [](PyWriter& w) { w.w().flush(); })
       .def("finish", &PyWriter::finish)
       .def("finished", &PyWriter::finished)
+      .def("take", &PyWriter::take)
       .def("bytes_written", [](PyWriter& w) { return w.w().bytes_written(); });
 
   m.def("verify", &verify_source, py::arg("source"), py::arg("public_key_pem") = "");
