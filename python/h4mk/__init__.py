@@ -188,6 +188,12 @@ class Writer:
             self.finish()
 
     def add_track(self, track: Track) -> None:
+        if track.masked:
+            # A track read from a masked file: its blocks are envelopes this
+            # writer cannot re-mask; copying them as plain would be wrong.
+            raise InvalidArgument(
+                f"track {track.id} is masked: mask a track with set_mask_key, copy a masked "
+                "file with h4mk.mask/h4mk.unmask", "invalid_argument", None)
         self._w.add_track(track)
 
     def set_metadata(self, metadata: dict[str, Any]) -> None:

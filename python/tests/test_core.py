@@ -208,6 +208,8 @@ def test_masked_tracks_open_with_their_key_only(tmp_path):
         assert [b.data for b in r] == [bytes([i]) * 32 for i in range(20)]
     with h4mk.Reader(path) as r, pytest.raises(h4mk.KeyMismatch):
         r.set_mask_key(bytes(32))
+    with h4mk.Reader(path) as r, pytest.raises(h4mk.InvalidArgument, match="masked"):
+        h4mk.Writer(tmp_path / "copy.h4mk").add_track(r.tracks[0])  # envelopes as plain payloads
     with pytest.raises(h4mk.InvalidArgument):
         h4mk.Reader(path).set_mask_key(b"short")
 
