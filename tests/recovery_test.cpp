@@ -274,7 +274,8 @@ TEST(Recovery, CutGroupsHandOutTheirCompleteBlocksMarkedDamaged) {
           if (ev != ReadEvent::kBlock) continue;
           ASSERT_TRUE(marked.empty() || b.damaged) << "an unmarked block after the cut group";
           (b.damaged ? marked : unmarked)
-              .push_back({b.info, {b.data.begin(), b.data.end()},
+              .push_back({b.info,
+                          {b.data.begin(), b.data.end()},
                           {b.side_data.begin(), b.side_data.end()}});
         }
         const std::string where = "cut at " + std::to_string(cut) + (pipe ? " (pipe)" : "") +
@@ -304,7 +305,8 @@ TEST(Recovery, CutGroupsHandOutTheirCompleteBlocksMarkedDamaged) {
   Writer w(sink);
   w.add_track({.id = 1, .kind = TrackKind::kData, .codec = "x", .time_base = {1, 1000}});
   w.set_mask_key(1, MaskKey{});
-  for (int i = 0; i < 4; ++i) w.write_block({1, BlockType::kI, i, i, 1}, std::vector<uint8_t>(64, 7));
+  for (int i = 0; i < 4; ++i)
+    w.write_block({1, BlockType::kI, i, i, 1}, std::vector<uint8_t>(64, 7));
   w.finish();
   const std::vector<uint8_t> masked = sink.take();
   const ChunkExtent core = [&] {

@@ -36,7 +36,8 @@ std::vector<Spec> layout(size_t n, int gop) {
       continue;
     }
     out.push_back({BlockType::kP, base, base - 2});
-    for (int64_t b = base - 2; b < base && out.size() < n; ++b) out.push_back({BlockType::kB, b, b});
+    for (int64_t b = base - 2; b < base && out.size() < n; ++b)
+      out.push_back({BlockType::kB, b, b});
   }
   return out;
 }

@@ -31,7 +31,8 @@ RewriteReport mask_file(Reader& r, Sink& out, const MaskKey& key, MaskScheme sch
     const Track* t = r.track(id);
     if (!t) throw Error(ErrorCode::kNotFound, "no track " + std::to_string(id));
     if (t->mask)
-      throw Error(ErrorCode::kInvalidArgument, "track " + std::to_string(id) + " is masked already");
+      throw Error(ErrorCode::kInvalidArgument,
+                  "track " + std::to_string(id) + " is masked already");
   }
   RewriteReport report;
   Writer w(out, rewrite_options());

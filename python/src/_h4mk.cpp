@@ -16,8 +16,8 @@
 #include "h4mk/adapter.hpp"
 #include "h4mk/decode.hpp"
 #include "h4mk/h4mk.hpp"
-#include "h4mk/transport.hpp"
 #include "h4mk/rewrite.hpp"
+#include "h4mk/transport.hpp"
 
 namespace py = pybind11;
 using namespace h4mk;
@@ -27,24 +27,42 @@ namespace {
 // The code names the Python exceptions are chosen by (h4mk/errors.py).
 const char* code_id(ErrorCode code) {
   switch (code) {
-    case ErrorCode::kOk: return "ok";
-    case ErrorCode::kEndOfStream: return "end_of_stream";
-    case ErrorCode::kIo: return "io";
-    case ErrorCode::kInvalidArgument: return "invalid_argument";
-    case ErrorCode::kBadMagic: return "bad_magic";
-    case ErrorCode::kUnsupportedVersion: return "unsupported_version";
-    case ErrorCode::kCrcMismatch: return "crc_mismatch";
-    case ErrorCode::kCorrupt: return "corrupt";
-    case ErrorCode::kLimitExceeded: return "limit_exceeded";
-    case ErrorCode::kTruncated: return "truncated";
-    case ErrorCode::kNotSeekable: return "not_seekable";
-    case ErrorCode::kNotFound: return "not_found";
-    case ErrorCode::kOutOfMemory: return "out_of_memory";
-    case ErrorCode::kBadState: return "bad_state";
-    case ErrorCode::kVerifyFailed: return "verify_failed";
-    case ErrorCode::kKeyMismatch: return "key_mismatch";
-    case ErrorCode::kAuthFailed: return "auth_failed";
-    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kOk:
+      return "ok";
+    case ErrorCode::kEndOfStream:
+      return "end_of_stream";
+    case ErrorCode::kIo:
+      return "io";
+    case ErrorCode::kInvalidArgument:
+      return "invalid_argument";
+    case ErrorCode::kBadMagic:
+      return "bad_magic";
+    case ErrorCode::kUnsupportedVersion:
+      return "unsupported_version";
+    case ErrorCode::kCrcMismatch:
+      return "crc_mismatch";
+    case ErrorCode::kCorrupt:
+      return "corrupt";
+    case ErrorCode::kLimitExceeded:
+      return "limit_exceeded";
+    case ErrorCode::kTruncated:
+      return "truncated";
+    case ErrorCode::kNotSeekable:
+      return "not_seekable";
+    case ErrorCode::kNotFound:
+      return "not_found";
+    case ErrorCode::kOutOfMemory:
+      return "out_of_memory";
+    case ErrorCode::kBadState:
+      return "bad_state";
+    case ErrorCode::kVerifyFailed:
+      return "verify_failed";
+    case ErrorCode::kKeyMismatch:
+      return "key_mismatch";
+    case ErrorCode::kAuthFailed:
+      return "auth_failed";
+    case ErrorCode::kInternal:
+      return "internal";
   }
   return "internal";
 }
@@ -291,7 +309,6 @@ py::list damage_list(const std::vector<Damage>& damage) {
   return out;
 }
 
-
 // A source for a path (str or os.PathLike), a bytes-like object (kept alive
 // in `keep`, its memory read in place) or a binary file object.
 std::unique_ptr<Source> open_source(const py::object& source, py::object& keep,
@@ -314,8 +331,7 @@ class PyReader {
  public:
   // `source`: a path (str or os.PathLike), a bytes-like object, or a binary
   // file object.
-  PyReader(py::object source, bool damaged_blocks)
-      : source_(open_source(source, keep_, buffer_)) {
+  PyReader(py::object source, bool damaged_blocks) : source_(open_source(source, keep_, buffer_)) {
     reader_ = std::make_unique<Reader>(*source_);
     if (damaged_blocks) reader_->hand_out_damaged_groups(true);
   }
@@ -355,8 +371,8 @@ class PyReader {
 
   py::dict seek(uint16_t track, int64_t t, const std::string& mode, bool all) {
     BlockInfo landed;
-    const SeekPoint p =
-        all ? r().seek_all(track, t, seek_mode(mode), &landed) : r().seek(track, t, seek_mode(mode));
+    const SeekPoint p = all ? r().seek_all(track, t, seek_mode(mode), &landed)
+                            : r().seek(track, t, seek_mode(mode));
     py::dict d;
     d["track"] = p.track_id;
     d["pts"] = p.pts;
@@ -370,7 +386,8 @@ class PyReader {
     py::list out;
     for (const ChainLink& link : r().decode_chain(track, t)) {
       py::dict d = block_dict(link.info);
-      d["data"] = py::bytes(reinterpret_cast<const char*>(link.payload.data()), link.payload.size());
+      d["data"] =
+          py::bytes(reinterpret_cast<const char*>(link.payload.data()), link.payload.size());
       d["chunk_offset"] = link.chunk_offset;
       d["index_in_group"] = link.index_in_group;
       out.append(d);
@@ -381,12 +398,12 @@ class PyReader {
   // One track as arrays, read from the start: timing, types, flags, and
   // every payload back to back in one buffer (offsets into it).
   py::dict read_track(uint16_t track) {
-    r().rewind();
     std::vector<int64_t> pts, dts, duration;
     std::vector<uint8_t> types, flags;
     std::vector<uint64_t> offsets{0};
     std::vector<uint8_t> payload;
-    // Sized from the file's own count where it has one (HINT or index):
+    // Sized from the file's own count where it has one (HINT or index;
+    // reading the index moves the reader, hence the rewind after):
     // growing the arrays block by block was most of the time.
     if (const auto summary = r().summary(track)) {
       const size_t n = size_t(std::min<uint64_t>(summary->block_count, uint64_t(1) << 26));
@@ -407,8 +424,8 @@ class PyReader {
       dts.push_back(b.info.dts);
       duration.push_back(b.info.duration);
       types.push_back(uint8_t(b.info.type));
-      flags.push_back(uint8_t((b.info.masked ? 1 : 0) | (b.info.discardable ? 2 : 0) |
-                              (b.damaged ? 4 : 0)));
+      flags.push_back(
+          uint8_t((b.info.masked ? 1 : 0) | (b.info.discardable ? 2 : 0) | (b.damaged ? 4 : 0)));
       payload.insert(payload.end(), b.data.begin(), b.data.end());
       offsets.push_back(payload.size());
     }
@@ -450,13 +467,20 @@ class PyWriter {
     o.veri_thread = false;  // the sink may call into Python, which needs the GIL
     for (auto [k, v] : options) {
       const std::string key = k.cast<std::string>();
-      if (key == "max_group_bytes") o.max_group_bytes = v.cast<uint32_t>();
-      else if (key == "max_group_blocks") o.max_group_blocks = v.cast<uint32_t>();
-      else if (key == "max_group_duration_us") o.max_group_duration_us = v.cast<int64_t>();
-      else if (key == "interleave_duration_us") o.interleave_duration_us = v.cast<int64_t>();
-      else if (key == "write_veri") o.write_veri = v.cast<bool>();
-      else if (key == "write_index") o.write_index = v.cast<bool>();
-      else throw Error(ErrorCode::kInvalidArgument, "unknown Writer option '" + key + "'");
+      if (key == "max_group_bytes")
+        o.max_group_bytes = v.cast<uint32_t>();
+      else if (key == "max_group_blocks")
+        o.max_group_blocks = v.cast<uint32_t>();
+      else if (key == "max_group_duration_us")
+        o.max_group_duration_us = v.cast<int64_t>();
+      else if (key == "interleave_duration_us")
+        o.interleave_duration_us = v.cast<int64_t>();
+      else if (key == "write_veri")
+        o.write_veri = v.cast<bool>();
+      else if (key == "write_index")
+        o.write_index = v.cast<bool>();
+      else
+        throw Error(ErrorCode::kInvalidArgument, "unknown Writer option '" + key + "'");
     }
     writer_ = std::make_unique<Writer>(*sink_, o);
   }
@@ -477,17 +501,19 @@ class PyWriter {
   // Many blocks of one track in one call: per-block arrays (types, pts, and
   // optionally dts and durations) and one payload buffer cut at `offsets`
   // (n + 1 ascending positions) or into equal `size` pieces.
-  void write_blocks(uint16_t track, py::array_t<uint8_t, py::array::c_style | py::array::forcecast> types,
-                    py::array_t<int64_t, py::array::c_style | py::array::forcecast> pts,
-                    const py::buffer& payload, std::optional<py::array_t<uint64_t>> offsets,
-                    std::optional<uint64_t> size,
-                    std::optional<py::array_t<int64_t, py::array::c_style | py::array::forcecast>> dts,
-                    std::optional<py::array_t<int64_t, py::array::c_style | py::array::forcecast>> durations) {
+  void write_blocks(
+      uint16_t track, py::array_t<uint8_t, py::array::c_style | py::array::forcecast> types,
+      py::array_t<int64_t, py::array::c_style | py::array::forcecast> pts,
+      const py::buffer& payload, std::optional<py::array_t<uint64_t>> offsets,
+      std::optional<uint64_t> size,
+      std::optional<py::array_t<int64_t, py::array::c_style | py::array::forcecast>> dts,
+      std::optional<py::array_t<int64_t, py::array::c_style | py::array::forcecast>> durations) {
     const size_t n = size_t(pts.size());
     auto need = [&](py::ssize_t got, const char* what) {
       if (size_t(got) != n)
         throw Error(ErrorCode::kInvalidArgument, std::string(what) + " has " + std::to_string(got) +
-                                                     " entries for " + std::to_string(n) + " blocks");
+                                                     " entries for " + std::to_string(n) +
+                                                     " blocks");
     };
     need(types.size(), "types");
     if (dts) need(dts->size(), "dts");
@@ -519,9 +545,9 @@ class PyWriter {
     const int64_t* du = durations ? durations->data() : nullptr;
     for (size_t i = 0; i < n; ++i) {
       if (t[i] > 2)
-        throw Error(ErrorCode::kInvalidArgument,
-                    "block " + std::to_string(i) + ": type " + std::to_string(t[i]) +
-                        " is not 0 (I), 1 (P) or 2 (B)");
+        throw Error(ErrorCode::kInvalidArgument, "block " + std::to_string(i) + ": type " +
+                                                     std::to_string(t[i]) +
+                                                     " is not 0 (I), 1 (P) or 2 (B)");
       BlockInfo info{track, BlockType(t[i]), p[i], d ? d[i] : p[i], du ? du[i] : 0, false, false};
       w().write_block(info, bytes.subspan(cut[i], cut[i + 1] - cut[i]));
     }
@@ -604,9 +630,10 @@ py::object output_object(const AdapterOutput& o) {
     }
     case H4MK_OUTPUT_VIDEO:
       if (o.pixel_format == H4MK_PIXEL_YUV420P)
-        return py::make_tuple(plane(o.planes[0], o.linesize[0], o.width, o.height, 1),
-                              plane(o.planes[1], o.linesize[1], (o.width + 1) / 2, (o.height + 1) / 2, 1),
-                              plane(o.planes[2], o.linesize[2], (o.width + 1) / 2, (o.height + 1) / 2, 1));
+        return py::make_tuple(
+            plane(o.planes[0], o.linesize[0], o.width, o.height, 1),
+            plane(o.planes[1], o.linesize[1], (o.width + 1) / 2, (o.height + 1) / 2, 1),
+            plane(o.planes[2], o.linesize[2], (o.width + 1) / 2, (o.height + 1) / 2, 1));
       if (o.pixel_format == H4MK_PIXEL_RGB24)
         return plane(o.planes[0], o.linesize[0], o.width, o.height, 3)
             .attr("reshape")(o.height, o.width, 3);
@@ -639,7 +666,8 @@ class PyModelAdapter final : public ModelAdapter {
     return wrap(a_.attr("apply_P")(object(s), bytes(b)));
   }
   bool supports_B() const override { return supports_b_; }
-  StatePtr apply_B(const DecodeState& prev, const DecodeState& next, const AdapterBlock& b) override {
+  StatePtr apply_B(const DecodeState& prev, const DecodeState& next,
+                   const AdapterBlock& b) override {
     return wrap(a_.attr("apply_B")(object(prev), object(next), bytes(b)));
   }
   AdapterOutput finalize(const DecodeState& s) override {
@@ -654,7 +682,9 @@ class PyModelAdapter final : public ModelAdapter {
   static py::bytes bytes(const AdapterBlock& b) {
     return py::bytes(reinterpret_cast<const char*>(b.data.data()), b.data.size());
   }
-  static const py::object& object(const DecodeState& s) { return static_cast<const PyState&>(s).obj; }
+  static const py::object& object(const DecodeState& s) {
+    return static_cast<const PyState&>(s).obj;
+  }
   static StatePtr wrap(py::object o) { return std::make_shared<PyState>(std::move(o)); }
   py::object a_;
   bool supports_b_ = false;
@@ -674,8 +704,7 @@ class PyPlugin {
                          : load_adapter(name, options, config_json)) {}
   ModelAdapter& adapter() { return *adapter_; }
   static AdapterBlock block(BlockType type, const std::string& data, int64_t pts) {
-    return {type, pts, pts, 0,
-            {reinterpret_cast<const uint8_t*>(data.data()), data.size()}};
+    return {type, pts, pts, 0, {reinterpret_cast<const uint8_t*>(data.data()), data.size()}};
   }
 
  private:
@@ -758,8 +787,9 @@ py::list decode_range_py(PyReader& reader, uint16_t track, int64_t t0, int64_t t
     frames.append(py::make_tuple(block_dict(info), std::move(output)));
   };
   if (py::isinstance<PyPlugin>(adapter)) {
-    decode_range(reader.r(), track, t0, t1, adapter.cast<PyPlugin&>().adapter(),
-                 [&](const BlockInfo& info, const AdapterOutput& out) { add(info, output_object(out)); });
+    decode_range(
+        reader.r(), track, t0, t1, adapter.cast<PyPlugin&>().adapter(),
+        [&](const BlockInfo& info, const AdapterOutput& out) { add(info, output_object(out)); });
   } else {
     PyModelAdapter a(adapter);
     decode_range(reader.r(), track, t0, t1, a,
@@ -818,8 +848,10 @@ PYBIND11_MODULE(_h4mk, m) {
 
   py::class_<PyWriter>(m, "Writer")
       .def(py::init<py::object, py::dict>())
-      .def("add_track", [](PyWriter& w, const py::object& spec) { w.w().add_track(track_from(spec)); })
-      .def("set_metadata_json", [](PyWriter& w, const std::string& j) { w.w().set_metadata_json(j); })
+      .def("add_track",
+           [](PyWriter& w, const py::object& spec) { w.w().add_track(track_from(spec)); })
+      .def("set_metadata_json",
+           [](PyWriter& w, const std::string& j) { w.w().set_metadata_json(j); })
       .def("set_safe_json", [](PyWriter& w, const std::string& j) { w.w().set_safe_json(j); })
       .def("set_note", [](PyWriter& w, const std::string& s) { w.w().set_note(s); })
       .def("set_mask_key",
@@ -828,10 +860,9 @@ PYBIND11_MODULE(_h4mk, m) {
              if (scheme != "aes-256-gcm" && scheme != "aes-256-ctr")
                throw Error(ErrorCode::kInvalidArgument,
                            "mask scheme is 'aes-256-gcm' or 'aes-256-ctr'; got '" + scheme + "'");
-             w.w().set_mask_key(track, mask_key(key),
-                                scheme == "aes-256-ctr" ? MaskScheme::kAes256Ctr
-                                                        : MaskScheme::kAes256Gcm,
-                                kid);
+             w.w().set_mask_key(
+                 track, mask_key(key),
+                 scheme == "aes-256-ctr" ? MaskScheme::kAes256Ctr : MaskScheme::kAes256Gcm, kid);
            })
       .def("write_block", &PyWriter::write_block)
       .def("write_blocks", &PyWriter::write_blocks)
@@ -850,21 +881,21 @@ PYBIND11_MODULE(_h4mk, m) {
     d["damage"] = damage_list(r.damage);
     return d;
   };
-  m.def("mask_file", [rewrite_dict](py::object src, py::object dst, py::object key,
-                                    const std::string& scheme, const std::string& kid,
-                                    std::vector<uint16_t> tracks) {
-    const auto s = mask_scheme_from_name(scheme);
-    if (!s)
-      throw Error(ErrorCode::kInvalidArgument,
-                  "mask scheme is 'aes-256-gcm' or 'aes-256-ctr'; got '" + scheme + "'");
-    MaskKey k = mask_key(key);
-    py::object keep = py::none();
-    py::buffer_info buffer;
-    auto in = open_source(src, keep, buffer);
-    Reader r(*in);
-    auto out = open_sink(dst);
-    return rewrite_dict(mask_file(r, *out, k, *s, kid, tracks));
-  });
+  m.def("mask_file",
+        [rewrite_dict](py::object src, py::object dst, py::object key, const std::string& scheme,
+                       const std::string& kid, std::vector<uint16_t> tracks) {
+          const auto s = mask_scheme_from_name(scheme);
+          if (!s)
+            throw Error(ErrorCode::kInvalidArgument,
+                        "mask scheme is 'aes-256-gcm' or 'aes-256-ctr'; got '" + scheme + "'");
+          MaskKey k = mask_key(key);
+          py::object keep = py::none();
+          py::buffer_info buffer;
+          auto in = open_source(src, keep, buffer);
+          Reader r(*in);
+          auto out = open_sink(dst);
+          return rewrite_dict(mask_file(r, *out, k, *s, kid, tracks));
+        });
   m.def("unmask_file", [rewrite_dict](py::object src, py::object dst, py::object key) {
     MaskKey k = mask_key(key);
     py::object keep = py::none();
@@ -915,8 +946,9 @@ PYBIND11_MODULE(_h4mk, m) {
              return PluginState{p.adapter().apply_B(*prev.state, *next.state,
                                                     PyPlugin::block(BlockType::kB, data, pts))};
            })
-      .def("finalize",
-           [](PyPlugin& p, const PluginState& s) { return output_object(p.adapter().finalize(*s.state)); });
+      .def("finalize", [](PyPlugin& p, const PluginState& s) {
+        return output_object(p.adapter().finalize(*s.state));
+      });
   m.def("decode_range", &decode_range_py);
   py::class_<PyAudioTokenizer>(m, "AudioTokenizer")
       .def(py::init<const std::string&, const std::string&, uint32_t, uint32_t>())
@@ -935,8 +967,8 @@ PYBIND11_MODULE(_h4mk, m) {
   });
   m.def("make_flags", [](uint32_t pts_ms, int type) {
     if (type < 0 || type > 2)
-      throw Error(ErrorCode::kInvalidArgument, "block type is 0 (I), 1 (P) or 2 (B); got " +
-                                                   std::to_string(type));
+      throw Error(ErrorCode::kInvalidArgument,
+                  "block type is 0 (I), 1 (P) or 2 (B); got " + std::to_string(type));
     return pack_gop_flags(pts_ms, BlockType(type));
   });
   m.def("parse_flags", [](uint32_t flags) {

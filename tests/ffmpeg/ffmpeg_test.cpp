@@ -169,7 +169,8 @@ void check_remux(const std::string& src, const std::string& opts, const std::str
   // The one difference: MPEG-TS packets' stream id side data (1 byte), which
   // the muxer leaves out as matroska's does (FORMAT.md §6.1).
   if (src.ends_with(".ts"))
-    want = std::regex_replace(want, std::regex(", S=1,( MPEGTS Stream ID,)? +1, 0x[0-9a-f]{8}"), "");
+    want =
+        std::regex_replace(want, std::regex(", S=1,( MPEGTS Stream ID,)? +1, 0x[0-9a-f]{8}"), "");
   EXPECT_EQ(framecrc(h4, opts), want) << src << " " << opts;
   ffmpeg(opts + " -i " + h4 + " -map 0 -c copy " + src + tag + ".via-h4mk.mkv");
   ffmpeg(opts + " -i " + src + " -map 0 -c copy " + src + tag + ".direct.mkv");
@@ -397,8 +398,8 @@ TEST(FFmpeg, PipeReadsTrimAnEncodersLastFrameAsFileReadsDo) {
     Block b;
     while (r.next(b) == ReadEvent::kBlock)
       if (b.info.track_id == aac->id)
-        once.push_back({b.info, {b.data.begin(), b.data.end()},
-                        {b.side_data.begin(), b.side_data.end()}});
+        once.push_back(
+            {b.info, {b.data.begin(), b.data.end()}, {b.side_data.begin(), b.side_data.end()}});
     ASSERT_GT(once.size(), 40u);
     const BlockInfo& last = once.back().info;
     ASSERT_LT(last.duration, 1024) << "the encoder's last frame is not short";
@@ -1508,8 +1509,8 @@ TEST(FFmpeg, CutFilesKeepAsManyPacketsAsMatroska) {
       for (const std::string& line : got)
         EXPECT_TRUE(whole.count(key_of(line))) << src << " cut at " << percent << "%: " << line;
     }
-    std::printf("%s cut at 25 points: h4mk %zu packets, matroska %zu; fewer at:%s\n",
-                src.c_str(), sum_h4, sum_mkv, fewer.empty() ? " none" : fewer.c_str());
+    std::printf("%s cut at 25 points: h4mk %zu packets, matroska %zu; fewer at:%s\n", src.c_str(),
+                sum_h4, sum_mkv, fewer.empty() ? " none" : fewer.c_str());
     EXPECT_GE(sum_h4, sum_mkv) << src;
   }
 }
@@ -1721,8 +1722,9 @@ TEST(FFmpeg, FfplayPlaysH4mkFilesWithASeekAndAnAdapterTrack) {
   ffmpeg(
       "-f lavfi -i testsrc=duration=3:size=160x120:rate=25 -f lavfi -i sine=duration=3 "
       "-c:v mpeg4 -g 25 -c:a flac play.h4mk");
-  ffmpeg("-f lavfi -i sine=frequency=500:duration=3:sample_rate=48000 -c:a h4core -f h4mk "
-         "play-tokens.h4mk");
+  ffmpeg(
+      "-f lavfi -i sine=frequency=500:duration=3:sample_rate=48000 -c:a h4core -f h4mk "
+      "play-tokens.h4mk");
   const std::string env = "SDL_AUDIODRIVER=dummy SDL_VIDEODRIVER=dummy ";
   struct Case {
     std::string args;
@@ -1731,9 +1733,9 @@ TEST(FFmpeg, FfplayPlaysH4mkFilesWithASeekAndAnAdapterTrack) {
   // The clock starts a little before 0 (audio buffered ahead); -ss 1.5
   // lands on the keyframe at 1.0 s (ffplay plays from the keyframe, as
   // with any format).
-  for (const Case& c : {Case{"-nodisp play.h4mk", -0.1, 0.5}, Case{"play.h4mk", -0.1, 0.5},
-                        Case{"-ss 1.5 play.h4mk", 0.9, 1.6},
-                        Case{"-nodisp play-tokens.h4mk", -0.1, 0.5}}) {
+  for (const Case& c :
+       {Case{"-nodisp play.h4mk", -0.1, 0.5}, Case{"play.h4mk", -0.1, 0.5},
+        Case{"-ss 1.5 play.h4mk", 0.9, 1.6}, Case{"-nodisp play-tokens.h4mk", -0.1, 0.5}}) {
     Result r = run(env + kFfplay + " -hide_banner -autoexit -loglevel info " + c.args);
     ASSERT_EQ(r.status, 0) << c.args << "\n" << r.err;
     const std::vector<double> clock = ffplay_clock(r.err);
