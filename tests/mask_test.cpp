@@ -461,8 +461,8 @@ TEST(MaskVector, EnvelopesAreWhatTheSpecSaysInRawOpenSSL) {
     EVP_CIPHER_CTX_free(ctx);
     plains.emplace_back(out.begin(), out.end());
   }
-  EXPECT_EQ(plains, (std::vector<std::string>{"token block 0", "token block 1", "token block 2",
-                                              "pan:+3", "zoom:1.5"}));
+  EXPECT_EQ(plains, (std::vector<std::string>{"pan:+3", "zoom:1.5", "token block 0",
+                                              "token block 1", "token block 2"}));
 }
 
 }  // namespace

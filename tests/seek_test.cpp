@@ -423,9 +423,10 @@ std::vector<SeekCase> seek_cases(const std::vector<uint8_t>& file, const std::ve
 }
 
 TEST(SeekAll, EveryTrackResumesWithTheBlockItNeeds) {
-  // Groups of 0.7 s: audio, video and data groups start at different times,
-  // so a landing group is often preceded in the file by another track's group
-  // holding blocks for the landing time, and followed by stale ones.
+  // The tracks' groups close together every 0.5 s (the interleave span),
+  // the densest first: a landing group is often preceded in the file by
+  // another track's group holding blocks for the landing time, and followed by
+  // stale ones.
   const auto [spec, tracks, file] = test_file(91, 40, 700'000);
   const std::vector<Placed> all = whole_file(file);
   CountingSource src(file);

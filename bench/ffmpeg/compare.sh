@@ -13,20 +13,37 @@ cd "$(dirname "$0")/../.."
 bin=build/ffmpeg-9.0.2-lean/install/bin  # what lavf_bench links (scripts/build.sh)
 tool=build/bench/lavf_bench
 [ -x "$bin/ffmpeg" ] && [ -x "$tool" ] || { echo "run scripts/build.sh first" >&2; exit 1; }
-minutes=${MINUTES:-10}
+# STREAM=opus (default): one track of 20 ms Opus packets, MINUTES long (10).
+# STREAM=av: MPEG-4 video (320x240, 25 fps, a keyframe a second) and AAC
+# audio, MINUTES long (2): two tracks, which h4mk's demuxer hands out in dts
+# order across its per-track groups.
+stream=${STREAM:-opus}
 rounds=${ROUNDS:-5}
 seeks=${SEEKS:-2000}
-out=build/bench/ffmpeg
-mkdir -p "$out"
 pin=(taskset -c "$(( $(nproc) - 1 ))")
 command -v taskset >/dev/null || pin=()
-formats=(h4mk mkv nut mp4 ogg)
-
-src=$out/src.ogg
+case $stream in
+  opus)
+    minutes=${MINUTES:-10}
+    out=build/bench/ffmpeg
+    formats=(h4mk mkv nut mp4 ogg)
+    src=$out/src.ogg
+    encode=(-f lavfi -i "sine=frequency=300:duration=$((minutes * 60)):sample_rate=48000"
+            -c:a opus -strict experimental -b:a 24k) ;;
+  av)
+    minutes=${MINUTES:-2}
+    out=build/bench/ffmpeg/av
+    formats=(h4mk mkv nut mp4)
+    src=$out/src.nut
+    encode=(-f lavfi -i "testsrc=duration=$((minutes * 60)):size=320x240:rate=25"
+            -f lavfi -i "sine=frequency=300:duration=$((minutes * 60)):sample_rate=48000"
+            -c:v mpeg4 -g 25 -q:v 5 -c:a aac -b:a 64k) ;;
+  *) echo "STREAM is opus or av" >&2; exit 1 ;;
+esac
+mkdir -p "$out"
 if [ ! -f "$src" ]; then
-  echo "encoding $minutes min of 20 ms Opus packets" >&2
-  "$bin/ffmpeg" -nostdin -v error -y -f lavfi -i "sine=frequency=300:duration=$((minutes * 60)):sample_rate=48000" \
-    -c:a opus -strict experimental -b:a 24k "$src"
+  echo "encoding $minutes min of the $stream stream" >&2
+  "$bin/ffmpeg" -nostdin -v error -y "${encode[@]}" "$src"
 fi
 for ext in "${formats[@]}"; do
   [ "$ext" = ogg ] && { cp "$src" "$out/stream.ogg"; continue; }

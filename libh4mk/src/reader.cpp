@@ -812,11 +812,12 @@ struct Reader::Impl {
     return landed;
   }
 
-  // Reads, in one go, from where seek_all will most likely start reading (the
-  // other tracks' groups for the time of the first I block of the track's
-  // landing group, at most the landing time) to the end of the span seek()
-  // reads: then landing, and going back to where reading starts, cost no
-  // further read (a system call, or a range request).
+  // Reads, in one go, the span seek_all will read from: the other tracks'
+  // groups for the landing time (which lies between the first I block of the
+  // track's landing group and t; a writer may put them before or after the
+  // landing group) to the end of the span seek() reads. Then landing, and
+  // going back to where reading starts, cost no further read (a system call,
+  // or a range request).
   void prefetch_for_seek_all(uint16_t id, int64_t t) {
     ensure_index();
     auto table = tables.find(id);
@@ -824,13 +825,17 @@ struct Reader::Impl {
     const auto found = entry_at_or_before(table->second, t);
     if (!found) return;
     const Rational base = require_track(id).time_base;
-    uint64_t from = found->entry->offset;
-    for (const Track& other : tracks)
-      if (other.id != id)
-        if (const IndexEntry* o =
-                entry_to_resume_in(other, rescale(found->entry->pts, base, other.time_base)))
+    const uint64_t landing = found->entry->offset;
+    uint64_t from = landing, last = landing;
+    for (const Track& other : tracks) {
+      if (other.id == id) continue;
+      for (const int64_t at : {found->entry->pts, t})
+        if (const IndexEntry* o = entry_to_resume_in(other, rescale(at, base, other.time_base))) {
           from = std::min(from, o->offset);
-    if (from == found->entry->offset) return;
+          last = std::max(last, o->offset);
+        }
+    }
+    if (from == landing && last == landing) return;  // seek() reads what it needs
     const uint64_t end = found->next_offset;
     if (end <= from || end - from > kMaxSeekPrefetch) return;
     reposition(from);

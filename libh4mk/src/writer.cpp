@@ -233,12 +233,18 @@ struct Writer::Impl {
     group.clear();
   }
 
-  // Closes open groups oldest first, so the file stays interleaved by time.
+  // Closes every open group. Their spans overlap, so their order only
+  // matters to a file cut short: the groups with the most blocks per byte go
+  // first, and such a file keeps at least as many blocks as one interleaved
+  // block by block would (docs/FORMAT.md §12.2).
   void close_all_groups() {
     std::vector<TrackState*> open;
     for (auto& ts : tracks)
       if (!ts.group->empty()) open.push_back(&ts);
     std::stable_sort(open.begin(), open.end(), [](const TrackState* a, const TrackState* b) {
+      const Int128 a_density = Int128(a->group->block_count()) * (b->group->data_bytes() + 1);
+      const Int128 b_density = Int128(b->group->block_count()) * (a->group->data_bytes() + 1);
+      if (a_density != b_density) return a_density > b_density;
       return a->group_first_dts_us < b->group_first_dts_us;
     });
     for (TrackState* ts : open) close_group(*ts);
@@ -316,20 +322,23 @@ struct Writer::Impl {
     // An empty block after only empty blocks starts a group: a group of
     // empty payloads holds one block (docs/FORMAT.md §5.3).
     const bool empty_after_empty = group.data_bytes() == 0 && payload.size() + side.size() == 0;
-    if (!group.empty() &&
-        (empty_after_empty ||
-         group.data_bytes() + payload.size() + side.size() > opt.max_group_bytes ||
-         group.block_count() >= opt.max_group_blocks ||
-         b.dts - group.first().dts >= ts.max_group_ticks))
-      close_group(ts);
-    // Groups of other tracks that fell behind in time are closed too, which
-    // bounds how far apart in the file blocks of equal time can be.
+    const bool own_expired = !group.empty() && b.dts - group.first().dts >= ts.max_group_ticks;
     const int64_t dts_us = tracks.size() > 1 ? to_microseconds(b.dts, ts.track.time_base) : 0;
+    // With several tracks, a group whose span is used up closes them all, so
+    // every track's groups cover the same spans: blocks of equal time stay
+    // within one span of each other in the file.
+    bool span_used_up = own_expired;
     if (tracks.size() > 1)
-      for (auto& other : tracks)
-        if (&other != &ts && !other.group->empty() &&
-            dts_us - other.group_first_dts_us >= group_duration_us)
-          close_group(other);
+      for (size_t i = 0; i < tracks.size() && !span_used_up; ++i)
+        span_used_up = &tracks[i] != &ts && !tracks[i].group->empty() &&
+                       dts_us - tracks[i].group_first_dts_us >= group_duration_us;
+    if (tracks.size() > 1 && span_used_up)
+      close_all_groups();
+    else if (!group.empty() &&
+             (empty_after_empty || own_expired ||
+              group.data_bytes() + payload.size() + side.size() > opt.max_group_bytes ||
+              group.block_count() >= opt.max_group_blocks))
+      close_group(ts);
 
     if (group.empty()) ts.group_first_dts_us = dts_us;
     group.add(b, side, payload);

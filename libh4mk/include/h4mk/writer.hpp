@@ -23,7 +23,9 @@ namespace h4mk {
 struct WriterOptions {
   // A track's open group is closed (written) when adding the next block would
   // exceed one of these, or on flush(). A block larger than max_group_bytes is
-  // written alone in its own group.
+  // written alone in its own group. With several tracks, a group whose
+  // duration is used up closes every open group, densest (blocks per byte)
+  // first (docs/FORMAT.md §12.2).
   uint32_t max_group_bytes = 1u << 20;
   uint32_t max_group_blocks = 4096;
   int64_t max_group_duration_us = 2'000'000;  // span of dts within a group
