@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 python=/usr/bin/python3  # Debian's: its numpy and pybind11 are the ones installed
 venv=build/python-venv
 [ -x "$venv/bin/python" ] || "$python" -m venv --system-site-packages "$venv"
+# setuptools relinks only for changed sources, not for a changed libh4mk.a.
+rm -rf python/build
 H4MK_PREFIX=$PWD/build/prefix "$venv/bin/pip" install --quiet --no-build-isolation --no-index \
   --force-reinstall --no-deps ./python
 "$venv/bin/python" -c "import h4mk; print('h4mk', h4mk.library_version, 'in', h4mk.__file__)"

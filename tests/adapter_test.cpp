@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 
+#include "h4mk/adapters.h"
 #include "test_util.hpp"
 
 using namespace h4mk;
@@ -275,6 +276,43 @@ TEST(Adapter, PluginErrorsNameWhatIsWrong) {
   EXPECT_NE(m.find("takes no options"), std::string::npos) << m;
   m = message([] { load_tokenizer_file(H4MK_ORDER_PLUGIN, "", {48000, 1}); });
   EXPECT_NE(m.find("has no tokenizer"), std::string::npos) << m;
+}
+
+// The python adapter runs the Python code its options name: a name from a
+// file (load_adapter, h4mk_adapter_open) never loads it, whatever the
+// search path holds; the user's choice (load_user_adapter) does.
+TEST(Adapter, OnlyTheUserCanChooseThePythonAdapter) {
+  for (int c_api = 0; c_api < 2; ++c_api) {
+    std::string why;
+    if (c_api) {
+      h4mk_adapter* a = nullptr;
+      EXPECT_EQ(h4mk_adapter_open(&a, "python", "module=os:class=system", nullptr),
+                H4MK_ERR_INVALID_ARGUMENT);
+      EXPECT_EQ(a, nullptr);
+      why = h4mk_open_error();
+    } else {
+      try {
+        load_adapter("python", "module=os:class=system");
+      } catch (const Error& e) {
+        EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+        why = e.what();
+      }
+    }
+    EXPECT_NE(why.find("only the user can choose it"), std::string::npos) << why;
+  }
+  // A user's path still goes to load_adapter_file, a user's name to load_adapter.
+  try {
+    load_user_adapter("/nonexistent/dir/plugin.so");
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no such file"), std::string::npos) << e.what();
+  }
+  try {
+    load_user_adapter("no-such-adapter");
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("h4mk-adapter-no-such-adapter.so"), std::string::npos);
+  }
 }
 
 TEST(Adapter, MaskedBlocksAreRefusedWithoutTheKey) {

@@ -67,11 +67,8 @@ int decode(const Options& o, const std::string& file, std::optional<uint16_t> tr
   std::unique_ptr<ModelAdapter> adapter;
   try {
     const std::string config = adapter_config_json(track);
-    if (adapter_name.find('/') != std::string::npos)
-      adapter = load_adapter_file(adapter_name, adapter_options, config);
-    else
-      adapter = load_adapter(adapter_name.empty() ? track.adapter : adapter_name, adapter_options,
-                             config);
+    adapter = adapter_name.empty() ? load_adapter(track.adapter, adapter_options, config)
+                                   : load_user_adapter(adapter_name, adapter_options, config);
   } catch (const Error& e) {
     throw Failure{kExitUsage,
                   (adapter_name.empty() ? file + ": track " + std::to_string(track.id) + ": "

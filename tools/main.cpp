@@ -165,7 +165,9 @@ int main(int argc, char** argv) {
   decode_cmd->add_option("--track", decode_track, "track id (default: the first h4core track)");
   decode_cmd->add_option(
       "--adapter", adapter_name,
-      "adapter name, or a plugin path containing a / (default: the name the track gives)");
+      "adapter name, a plugin path containing a /, or python (a ModelAdapter class in Python: "
+      "--adapter-options module=M:class=C[:path=DIR][:python=EXE]) (default: the name the track "
+      "gives)");
   decode_cmd->add_option("--adapter-options", adapter_options, "key=value:key=value");
   decode_cmd->add_option("--from", from_time, "start TIME: 1.5s, 1500ms or ticks");
   decode_cmd->add_option("--to", to_time, "end TIME (exclusive)");

@@ -46,22 +46,31 @@ struct Library {
   }
 };
 
+// The first `file` in the search path.
+std::string find_plugin_file(const std::string& file, const std::string& what) {
+  std::string searched;
+  for (const auto& dir : adapter_search_path()) {
+    std::string candidate = dir + "/" + file;
+    if (is_file(candidate)) return candidate;
+    searched += (searched.empty() ? "" : ", ") + dir;
+  }
+  throw Error(ErrorCode::kNotFound,
+              "no " + what + " (looked for " + file + " in " +
+                  (searched.empty() ? "no directory" : searched) +
+                  "; set H4MK_ADAPTER_PATH to absolute directories, or give a plugin path)");
+}
+
 std::string find_named_plugin(const std::string& name) {
   if (!is_adapter_name(name))
     throw Error(ErrorCode::kInvalidArgument,
                 "'" + printable(name) +
                     "' is not an adapter name (1-32 of a-z 0-9 _ -, starting with a letter or "
                     "digit); a plugin is loaded by path only when the user gives the path");
-  std::string searched;
-  for (const auto& dir : adapter_search_path()) {
-    std::string candidate = dir + "/h4mk-adapter-" + name + ".so";
-    if (is_file(candidate)) return candidate;
-    searched += (searched.empty() ? "" : ", ") + dir;
-  }
-  throw Error(ErrorCode::kNotFound,
-              "no adapter named '" + name + "' (looked for h4mk-adapter-" + name + ".so in " +
-                  (searched.empty() ? "no directory" : searched) +
-                  "; set H4MK_ADAPTER_PATH to absolute directories, or give a plugin path)");
+  if (name == kPythonAdapter)
+    throw Error(ErrorCode::kInvalidArgument,
+                "adapter 'python' runs the Python code its options name: only the user can "
+                "choose it (ffmpeg -adapter python, h4mk decode --adapter python), never a file");
+  return find_plugin_file("h4mk-adapter-" + name + ".so", "adapter named '" + name + "'");
 }
 
 std::shared_ptr<Library> open_library(const std::string& path) {
@@ -296,6 +305,17 @@ std::unique_ptr<ModelAdapter> load_adapter(const std::string& name, const std::s
 std::unique_ptr<ModelAdapter> load_adapter_file(const std::string& path, const std::string& options,
                                                 const std::string& config_json) {
   return std::make_unique<PluginAdapter>(open_library(path), options, config_json);
+}
+
+std::unique_ptr<ModelAdapter> load_user_adapter(const std::string& choice,
+                                                const std::string& options,
+                                                const std::string& config_json) {
+  if (choice.find('/') != std::string::npos) return load_adapter_file(choice, options, config_json);
+  if (choice == kPythonAdapter)
+    return load_adapter_file(
+        find_plugin_file("h4mk-python-adapter.so", "python adapter (h4mk-python-adapter.so)"),
+        options, config_json);
+  return load_adapter(choice, options, config_json);
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& name, const std::string& options,

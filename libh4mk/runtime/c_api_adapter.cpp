@@ -68,6 +68,14 @@ int h4mk_adapter_open_file(h4mk_adapter** out, const char* path, const char* opt
                       });
 }
 
+int h4mk_adapter_open_user(h4mk_adapter** out, const char* choice, const char* options,
+                           const char* config_json) {
+  return open_adapter(out, choice, options, config_json,
+                      [](const std::string& p, const std::string& o, const std::string& c) {
+                        return load_user_adapter(p, o, c);
+                      });
+}
+
 void h4mk_adapter_free(h4mk_adapter* a) { delete a; }
 const char* h4mk_adapter_name(const h4mk_adapter* a) { return a ? a->name.c_str() : ""; }
 int h4mk_adapter_supports_b(const h4mk_adapter* a) { return a && a->adapter->supports_B(); }

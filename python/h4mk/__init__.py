@@ -29,9 +29,10 @@ from . import _h4mk
 from .errors import Error, FormatError, InvalidArgument, IOFailure, KeyMismatch, NotFound
 
 __all__ = [
-    "Block", "Error", "FormatError", "InvalidArgument", "IOFailure", "KeyMismatch",
-    "NotFound", "Reader", "Track", "Writer", "library_version", "mask", "repair", "sign",
-    "unmask", "verify", "verify_signature",
+    "AudioFFTTokenizer", "Block", "DSPAdapter", "Error", "FormatError", "InvalidArgument",
+    "IOFailure", "KeyMismatch", "ModelAdapter", "NotFound", "NullAdapter", "Plugin", "Reader",
+    "Track", "VideoTransportTokenizer", "Writer", "decode_range", "library_version", "mask",
+    "repair", "sign", "unmask", "verify", "verify_signature",
 ]
 
 library_version: str = _h4mk.library_version
@@ -187,7 +188,13 @@ class Writer:
         if exc_type is None and not self._w.finished():
             self.finish()
 
-    def add_track(self, track: Track) -> None:
+    def add_track(self, track: Optional[Track] = None, **fields: Any) -> None:
+        """Declares a track: a :class:`Track`, or its fields as keywords
+        (``add_track(id=1, kind="audio", time_base=(1, 50), adapter="null")``)."""
+        if track is None:
+            track = Track(**fields)
+        elif fields:
+            raise TypeError("give a Track or its fields, not both")
         if track.masked:
             # A track read from a masked file: its blocks are envelopes this
             # writer cannot re-mask; copying them as plain would be wrong.
@@ -292,3 +299,8 @@ def repair(source: Source, target: Target) -> dict:
     """Writes every intact block of a damaged or cut ``source`` to ``target``
     as a complete, indexed file; returns what was kept and lost."""
     return _h4mk.repair_file(source, target)
+
+
+# The adapters and tokenizers, as the seeds name them (h4mk.ModelAdapter, ...).
+from .adapters import DSPAdapter, ModelAdapter, NullAdapter, Plugin, decode_range  # noqa: E402
+from .tokenizers import AudioFFTTokenizer, VideoTransportTokenizer  # noqa: E402

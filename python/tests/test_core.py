@@ -121,7 +121,11 @@ def test_bulk_numpy_writes_equal_per_block_writes(tmp_path):
 
     def write(path, bulk):
         with h4mk.Writer(path) as w:
-            w.add_track(h4mk.Track(id=1, kind="audio", time_base=(1, 50), adapter="null"))
+            # The fields as keywords, or a Track: the same file.
+            if bulk:
+                w.add_track(id=1, kind="audio", time_base=(1, 50), adapter="null")
+            else:
+                w.add_track(h4mk.Track(id=1, kind="audio", time_base=(1, 50), adapter="null"))
             if bulk:
                 w.write_blocks(1, types, pts, payload, size=16, durations=np.ones(n, np.int64))
             else:

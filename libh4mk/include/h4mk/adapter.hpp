@@ -87,6 +87,15 @@ std::unique_ptr<ModelAdapter> load_adapter(const std::string& name, const std::s
 std::unique_ptr<ModelAdapter> load_adapter_file(const std::string& path,
                                                 const std::string& options = {},
                                                 const std::string& config_json = "{}");
+// What a user names (a command-line option, a program's own choice; never
+// text read from a file or a request): a plugin path, "python" (the python
+// adapter, h4mk-python-adapter.so in the search path, which runs the Python
+// class its options name; load_adapter refuses that name), or an adapter
+// name as load_adapter takes it.
+inline constexpr const char* kPythonAdapter = "python";
+std::unique_ptr<ModelAdapter> load_user_adapter(const std::string& choice,
+                                                const std::string& options = {},
+                                                const std::string& config_json = "{}");
 // The tokenizer of an adapter plugin, by name or by the user's path;
 // Error(kNotFound) when the plugin has none.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& name, const std::string& options,

@@ -38,6 +38,12 @@ H4MK_API int h4mk_adapter_open(h4mk_adapter** out, const char* name, const char*
                                const char* config_json);
 H4MK_API int h4mk_adapter_open_file(h4mk_adapter** out, const char* path, const char* options,
                                     const char* config_json);
+/* What the user chose (an -adapter or --adapter option; never text from a
+ * file or a request): a path (containing '/') as h4mk_adapter_open_file,
+ * "python" (the python adapter, which runs the Python class its options name
+ * and which h4mk_adapter_open refuses), or a name as h4mk_adapter_open. */
+H4MK_API int h4mk_adapter_open_user(h4mk_adapter** out, const char* choice, const char* options,
+                                    const char* config_json);
 H4MK_API void h4mk_adapter_free(h4mk_adapter* a);
 H4MK_API const char* h4mk_adapter_name(const h4mk_adapter* a);
 H4MK_API int h4mk_adapter_supports_b(const h4mk_adapter* a);
