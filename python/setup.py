@@ -4,6 +4,7 @@ The library is found with pkg-config in H4MK_PREFIX (default: the
 repository's build/prefix, which scripts/build.sh installs); it is linked
 statically, so the installed package needs nothing from the build tree.
 """
+import glob
 import os
 import shlex
 import subprocess
@@ -38,7 +39,7 @@ setup(
     ext_modules=[
         Pybind11Extension(
             "h4mk._h4mk",
-            ["src/_h4mk.cpp"],
+            sorted(glob.glob(os.path.join("src", "*.cpp"))),
             cxx_std=20,
             extra_compile_args=cflags,
             # libh4mk's symbols stay inside the module.

@@ -94,26 +94,32 @@ int main(int argc, char** argv) {
     }
     read_ns = std::min(read_ns, ns_per(t0, n));
 
-    // Bulk: arrays of timing and one payload buffer, as read_track builds.
+    // Bulk: the arrays read_track builds (timing, types, flags, offsets) and
+    // one payload buffer.
     t0 = Clock::now();
     {
       MemorySource src(file);
       Reader r(src);
-      std::vector<int64_t> pts, dts;
-      std::vector<uint8_t> types, out;
+      std::vector<int64_t> pts, dts, duration;
+      std::vector<uint8_t> types, flags, out;
       std::vector<uint64_t> offsets{0};
       // Sized at once: the C++ best case (page faults of growing buffers
       // were most of this loop's time on this VM).
       pts.reserve(n);
       dts.reserve(n);
+      duration.reserve(n);
       types.reserve(n);
+      flags.reserve(n);
       out.reserve(n * size);
       offsets.reserve(n + 1);
       Block b;
       while (r.next(b) == ReadEvent::kBlock) {
         pts.push_back(b.info.pts);
         dts.push_back(b.info.dts);
+        duration.push_back(b.info.duration);
         types.push_back(uint8_t(b.info.type));
+        flags.push_back(uint8_t((b.info.masked ? 1 : 0) | (b.info.discardable ? 2 : 0) |
+                                (b.damaged ? 4 : 0)));
         out.insert(out.end(), b.data.begin(), b.data.end());
         offsets.push_back(out.size());
       }

@@ -1,0 +1,63 @@
+// What the files of the native module (h4mk._h4mk) share: pybind11, libh4mk
+// and the conversions between their types. Everything about the format is
+// libh4mk's; these files convert, and turn h4mk::Error into the package's
+// exceptions (h4mk/errors.py) with their code and file offset. The GIL is held
+// throughout: sources and sinks may call back into Python.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "h4mk/adapter.hpp"
+#include "h4mk/decode.hpp"
+#include "h4mk/h4mk.hpp"
+#include "h4mk/rewrite.hpp"
+#include "h4mk/transport.hpp"
+
+namespace h4mk::python {
+
+namespace py = pybind11;
+
+// errors.cpp: the code names the Python exceptions are chosen by, and the
+// translation of h4mk::Error into them.
+const char* code_id(ErrorCode code);
+void register_errors();
+
+// io.cpp: a path (str or os.PathLike), a bytes-like object (kept alive in
+// `keep`, its memory read in place) or a binary file object to read; a path
+// or a binary file object to write.
+std::unique_ptr<Source> open_source(const py::object& source, py::object& keep,
+                                    py::buffer_info& buffer);
+std::unique_ptr<Sink> open_sink(const py::object& target);
+
+// convert.cpp
+BlockType block_type(const py::object& t);
+SeekMode seek_mode(const std::string& mode);
+MaskKey mask_key(const py::object& key);
+// A contiguous byte view of any buffer (bytes, bytearray, memoryview, numpy).
+std::span<const uint8_t> byte_view(const py::buffer& b, py::buffer_info& info);
+py::dict block_dict(const BlockInfo& info);
+py::dict track_dict(const Track& t);
+Track track_from(const py::handle& spec);
+py::list damage_list(const std::vector<Damage>& damage);
+
+// block.cpp: h4mk.Block, the struct sequence blocks are read as.
+void bind_block(py::module_& m);
+py::object make_block(const Block& b);
+
+// The module's parts, each in its file.
+void bind_reader(py::module_& m);
+void bind_writer(py::module_& m);
+void bind_files(py::module_& m);
+void bind_adapters(py::module_& m);
+void bind_tokenizers(py::module_& m);
+
+}  // namespace h4mk::python

@@ -1,0 +1,27 @@
+// The h4mk package's native module, h4mk._h4mk: libh4mk behind pybind11
+// (binding.hpp says how the files divide it).
+#include "binding.hpp"
+
+PYBIND11_MODULE(_h4mk, m) {
+  using namespace h4mk;
+  using namespace h4mk::python;
+  m.doc() = "libh4mk's reader, writer and verify (the h4mk package wraps them)";
+  register_errors();
+  bind_block(m);
+  bind_reader(m);
+  bind_writer(m);
+  bind_files(m);
+  bind_adapters(m);
+  bind_tokenizers(m);
+  m.def("make_flags", [](uint32_t pts_ms, int type) {
+    if (type < 0 || type > 2)
+      throw Error(ErrorCode::kInvalidArgument,
+                  "block type is 0 (I), 1 (P) or 2 (B); got " + std::to_string(type));
+    return pack_gop_flags(pts_ms, BlockType(type));
+  });
+  m.def("parse_flags", [](uint32_t flags) {
+    const GopFlags f = unpack_gop_flags(flags);
+    return py::make_tuple(f.pts_ms, int(f.type));
+  });
+  m.attr("library_version") = H4MK_VERSION_STRING;
+}

@@ -1,0 +1,34 @@
+// h4mk.Reader's core, bound.
+#include "reader.hpp"
+
+namespace h4mk::python {
+
+void bind_reader(py::module_& m) {
+  py::class_<PyReader>(m, "Reader")
+      .def(py::init<py::object, bool>(), py::arg("source"), py::arg("damaged_blocks"))
+      .def("close", &PyReader::close)
+      .def("tracks", &PyReader::tracks)
+      .def("metadata_json", [](PyReader& r) { return r.r().metadata_json(); })
+      .def("safe_json", [](PyReader& r) { return r.r().safe_json(); })
+      .def("note", [](PyReader& r) { return r.r().note(); })
+      .def("veri_json", [](PyReader& r) { return r.r().veri_json(); })
+      .def("next_block", &PyReader::next_block)
+      .def("__iter__", [](py::object self) { return self; })
+      .def("__next__",
+           [](PyReader& r) {
+             py::object b = r.next_block();
+             if (b.is_none()) throw py::stop_iteration();
+             return b;
+           })
+      .def("damage", &PyReader::damage)
+      .def("rewind", [](PyReader& r) { r.r().rewind(); })
+      .def("has_index", [](PyReader& r) { return r.r().has_index(); })
+      .def("seek", &PyReader::seek)
+      .def("chain", &PyReader::chain)
+      .def("read_track", &PyReader::read_track)
+      .def("set_mask_key", [](PyReader& r, const py::object& key, uint16_t track) {
+        r.r().set_mask_key(mask_key(key), track);
+      });
+}
+
+}  // namespace h4mk::python

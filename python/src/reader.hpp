@@ -1,0 +1,137 @@
+// h4mk.Reader's core: libh4mk's Reader over a path, bytes or a file object.
+#pragma once
+
+#include "binding.hpp"
+
+namespace h4mk::python {
+
+class PyReader {
+ public:
+  // `source`: a path (str or os.PathLike), a bytes-like object, or a binary
+  // file object.
+  PyReader(py::object source, bool damaged_blocks) : source_(open_source(source, keep_, buffer_)) {
+    reader_ = std::make_unique<Reader>(*source_);
+    if (damaged_blocks) reader_->hand_out_damaged_groups(true);
+  }
+
+  Reader& r() {
+    if (!reader_) throw Error(ErrorCode::kBadState, "the reader is closed");
+    return *reader_;
+  }
+  void close() {
+    reader_.reset();
+    source_.reset();
+    keep_ = py::none();
+  }
+
+  py::list tracks() {
+    py::list out;
+    for (const Track& t : r().tracks()) out.append(track_dict(t));
+    return out;
+  }
+
+  // The next block, or None at the end; damage is recorded, not returned.
+  py::object next_block() {
+    Block b;
+    for (;;) {
+      switch (r().next(b)) {
+        case ReadEvent::kBlock:
+          return make_block(b);
+        case ReadEvent::kDamage:
+          continue;
+        case ReadEvent::kEnd:
+          return py::none();
+      }
+    }
+  }
+
+  py::list damage() { return damage_list(r().damage()); }
+
+  py::dict seek(uint16_t track, int64_t t, const std::string& mode, bool all) {
+    BlockInfo landed;
+    const SeekPoint p = all ? r().seek_all(track, t, seek_mode(mode), &landed)
+                            : r().seek(track, t, seek_mode(mode));
+    py::dict d;
+    d["track"] = p.track_id;
+    d["pts"] = p.pts;
+    d["dts"] = p.dts;
+    d["chunk_offset"] = p.chunk_offset;
+    d["index_in_group"] = p.index_in_group;
+    return d;
+  }
+
+  py::list chain(uint16_t track, int64_t t) {
+    py::list out;
+    for (const ChainLink& link : r().decode_chain(track, t)) {
+      py::dict d = block_dict(link.info);
+      d["data"] =
+          py::bytes(reinterpret_cast<const char*>(link.payload.data()), link.payload.size());
+      d["chunk_offset"] = link.chunk_offset;
+      d["index_in_group"] = link.index_in_group;
+      out.append(d);
+    }
+    return out;
+  }
+
+  // One track as arrays, read from the start: timing, types, flags, and
+  // every payload back to back in one buffer (offsets into it).
+  py::dict read_track(uint16_t track) {
+    std::vector<int64_t> pts, dts, duration;
+    std::vector<uint8_t> types, flags;
+    std::vector<uint64_t> offsets{0};
+    std::vector<uint8_t> payload;
+    // Sized from the file's own count where it has one (HINT or index;
+    // reading the index moves the reader, hence the rewind after):
+    // growing the arrays block by block was most of the time.
+    if (const auto summary = r().summary(track)) {
+      const size_t n = size_t(std::min<uint64_t>(summary->block_count, uint64_t(1) << 26));
+      for (auto* v : {&pts, &dts, &duration}) v->reserve(n);
+      types.reserve(n);
+      flags.reserve(n);
+      offsets.reserve(n + 1);
+    }
+    // The payloads fit in the file: reserving its size (address space; the
+    // pages are touched only as they are written) spares the regrowth.
+    if (const auto size = source_->size())
+      payload.reserve(size_t(std::min<uint64_t>(*size, uint64_t(1) << 34)));
+    r().rewind();
+    Block b;
+    for (ReadEvent ev; (ev = r().next(b)) != ReadEvent::kEnd;) {
+      if (ev != ReadEvent::kBlock || b.info.track_id != track) continue;
+      pts.push_back(b.info.pts);
+      dts.push_back(b.info.dts);
+      duration.push_back(b.info.duration);
+      types.push_back(uint8_t(b.info.type));
+      flags.push_back(
+          uint8_t((b.info.masked ? 1 : 0) | (b.info.discardable ? 2 : 0) | (b.damaged ? 4 : 0)));
+      payload.insert(payload.end(), b.data.begin(), b.data.end());
+      offsets.push_back(payload.size());
+    }
+    r().rewind();
+    // Each vector handed to numpy as it is: the array owns it, no copy.
+    auto array = [](auto&& v) {
+      using V = std::decay_t<decltype(v)>;
+      auto* owned = new V(std::move(v));
+      py::capsule free_it(owned, [](void* p) { delete static_cast<V*>(p); });
+      return py::array_t<typename V::value_type>(py::ssize_t(owned->size()), owned->data(),
+                                                 free_it);
+    };
+    py::dict d;
+    d["pts"] = array(std::move(pts));
+    d["dts"] = array(std::move(dts));
+    d["duration"] = array(std::move(duration));
+    d["types"] = array(std::move(types));
+    d["flags"] = array(std::move(flags));
+    d["offsets"] = array(std::move(offsets));
+    d["payload"] = array(std::move(payload));
+    return d;
+  }
+
+ private:
+  py::object keep_ = py::none();
+  py::buffer_info buffer_;
+  std::unique_ptr<Source> source_;
+  std::unique_ptr<Reader> reader_;
+};
+
+}  // namespace h4mk::python
