@@ -28,15 +28,7 @@ struct Instance {
 };
 
 size_t picture_bytes(const Instance& in) {
-  size_t px = size_t(in.width) * in.height;
-  switch (in.pixel_format) {
-    case H4MK_PIXEL_RGB24:
-      return px * 3;
-    case H4MK_PIXEL_YUV420P:
-      return px + 2 * (size_t((in.width + 1) / 2) * ((in.height + 1) / 2));
-    default:
-      return px;
-  }
+  return h4mk_plugin::picture_bytes(in.pixel_format, in.width, in.height);
 }
 
 int create(const char* options, const char* config_json, void** out, char* error, size_t size) {
@@ -137,22 +129,7 @@ int finalize(void* instance, const void* state, h4mk_adapter_output* out) {
                   std::to_string(picture_bytes(*in)) + " bytes)";
       return kErrCorrupt;
     }
-    out->pixel_format = in->pixel_format;
-    out->width = in->width;
-    out->height = in->height;
-    const uint8_t* p = bytes.data();
-    if (in->pixel_format == H4MK_PIXEL_YUV420P) {
-      size_t cw = (in->width + 1) / 2, ch = (in->height + 1) / 2;
-      out->planes[0] = p;
-      out->linesize[0] = in->width;
-      out->planes[1] = p + size_t(in->width) * in->height;
-      out->linesize[1] = cw;
-      out->planes[2] = out->planes[1] + cw * ch;
-      out->linesize[2] = cw;
-    } else {
-      out->planes[0] = p;
-      out->linesize[0] = size_t(in->width) * (in->pixel_format == H4MK_PIXEL_RGB24 ? 3 : 1);
-    }
+    set_picture(out, bytes.data(), in->pixel_format, in->width, in->height);
   }
   return 0;
 }

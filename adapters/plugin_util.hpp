@@ -55,6 +55,38 @@ inline void copy_error(char* error, size_t size, const std::string& what) {
   if (error && size) std::snprintf(error, size, "%s", what.c_str());
 }
 
+// The bytes of one packed picture (planes back to back, no padding).
+inline size_t picture_bytes(int pixel_format, uint32_t width, uint32_t height) {
+  const size_t px = size_t(width) * height;
+  switch (pixel_format) {
+    case H4MK_PIXEL_RGB24:
+      return px * 3;
+    case H4MK_PIXEL_YUV420P:
+      return px + 2 * (size_t((width + 1) / 2) * ((height + 1) / 2));
+    default:
+      return px;
+  }
+}
+
+// A video output for a packed picture of picture_bytes() at `data`.
+inline void set_picture(h4mk_adapter_output* out, const uint8_t* data, int pixel_format,
+                        uint32_t width, uint32_t height) {
+  out->kind = H4MK_OUTPUT_VIDEO;
+  out->pixel_format = pixel_format;
+  out->width = width;
+  out->height = height;
+  out->data = data;
+  out->size = picture_bytes(pixel_format, width, height);
+  out->planes[0] = data;
+  out->linesize[0] = size_t(width) * (pixel_format == H4MK_PIXEL_RGB24 ? 3 : 1);
+  if (pixel_format == H4MK_PIXEL_YUV420P) {
+    const size_t cw = (width + 1) / 2, ch = (height + 1) / 2;
+    out->planes[1] = data + size_t(width) * height;
+    out->planes[2] = out->planes[1] + cw * ch;
+    out->linesize[1] = out->linesize[2] = cw;
+  }
+}
+
 // Negative H4MK_ERR_* codes the plugins return (h4mk.h).
 constexpr int kErrInvalid = -3;
 constexpr int kErrCorrupt = -7;

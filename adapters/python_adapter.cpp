@@ -314,7 +314,7 @@ int video_output(Instance& in, h4mk_adapter_output* out) {
       format = H4MK_PIXEL_GRAY8;
     else if (len == 3 * px)
       format = H4MK_PIXEL_RGB24;
-    else if (v.ndim <= 1 && len == px + 2 * (size_t((in.width + 1) / 2) * ((in.height + 1) / 2)))
+    else if (v.ndim <= 1 && len == picture_bytes(H4MK_PIXEL_YUV420P, in.width, in.height))
       format = H4MK_PIXEL_YUV420P;
   }
   if (format < 0) {
@@ -323,21 +323,7 @@ int video_output(Instance& in, h4mk_adapter_output* out) {
                " picture: give uint8 (height, width) gray or (height, width, 3) RGB";
     return kErrInvalid;
   }
-  const uint8_t* p = static_cast<const uint8_t*>(v.buf);
-  out->kind = H4MK_OUTPUT_VIDEO;
-  out->pixel_format = format;
-  out->width = in.width;
-  out->height = in.height;
-  out->data = p;
-  out->size = len;
-  out->planes[0] = p;
-  out->linesize[0] = format == H4MK_PIXEL_RGB24 ? 3 * size_t(in.width) : in.width;
-  if (format == H4MK_PIXEL_YUV420P) {
-    const size_t cw = (in.width + 1) / 2, ch = (in.height + 1) / 2;
-    out->planes[1] = p + px;
-    out->planes[2] = p + px + cw * ch;
-    out->linesize[1] = out->linesize[2] = cw;
-  }
+  set_picture(out, static_cast<const uint8_t*>(v.buf), format, in.width, in.height);
   return 0;
 }
 

@@ -118,8 +118,8 @@ int main(int argc, char** argv) {
         dts.push_back(b.info.dts);
         duration.push_back(b.info.duration);
         types.push_back(uint8_t(b.info.type));
-        flags.push_back(uint8_t((b.info.masked ? 1 : 0) | (b.info.discardable ? 2 : 0) |
-                                (b.damaged ? 4 : 0)));
+        flags.push_back(
+            uint8_t((b.info.masked ? 1 : 0) | (b.info.discardable ? 2 : 0) | (b.damaged ? 4 : 0)));
         out.insert(out.end(), b.data.begin(), b.data.end());
         offsets.push_back(out.size());
       }
