@@ -14,10 +14,10 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 root=$PWD
 out=$root/build-fuzz-ffmpeg
-src=$root/build/ffmpeg-9.0.2-lean/src
+src=$root/build/ffmpeg-9.0.2/src
 
 # The patched source tree (build_ffmpeg.sh unpacks, verifies and patches it).
-[ -d "$src/libavformat" ] && [ -f "$src/libavformat/h4mkdec.c" ] || ./build_ffmpeg.sh --lean
+[ -d "$src/libavformat" ] && [ -f "$src/libavformat/h4mkdec.c" ] || ./build_ffmpeg.sh
 
 # libh4mk and libh4mk-adapters, static, with the fuzzer's coverage and ASan.
 flags="-fsanitize=fuzzer-no-link,address -fno-omit-frame-pointer -g"

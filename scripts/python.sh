@@ -12,8 +12,19 @@ cd "$(dirname "$0")/.."
 python=/usr/bin/python3  # Debian's: its numpy and pybind11 are the ones installed
 venv=build/python-venv
 [ -x "$venv/bin/python" ] || "$python" -m venv --system-site-packages "$venv"
-# setuptools relinks only for changed sources, not for a changed libh4mk.a.
+# Reinstalled only when the package's sources or the libraries it links
+# changed; then from scratch, since setuptools relinks only for changed
+# sources, not for a changed libh4mk.a.
+stamp=$(cat python/setup.py python/pyproject.toml python/h4mk/* python/src/* \
+          build/prefix/lib/libh4mk.a build/prefix/lib/libh4mk-adapters.a build/prefix/include/h4mk/* |
+        sha256sum | cut -d' ' -f1)
+if [ -f "$venv/.h4mk-stamp" ] && [ "$(cat "$venv/.h4mk-stamp")" = "$stamp" ] &&
+   "$venv/bin/python" -c "import h4mk" 2>/dev/null; then
+  "$venv/bin/python" -c "import h4mk; print('h4mk', h4mk.library_version, 'in', h4mk.__file__, '(up to date)')"
+  exit 0
+fi
 rm -rf python/build
 H4MK_PREFIX=$PWD/build/prefix "$venv/bin/pip" install --quiet --no-build-isolation --no-index \
   --force-reinstall --no-deps ./python
 "$venv/bin/python" -c "import h4mk; print('h4mk', h4mk.library_version, 'in', h4mk.__file__)"
+echo "$stamp" >"$venv/.h4mk-stamp"

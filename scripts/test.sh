@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
-# Runs every test: builds everything (library, CLI, FFmpeg with the h4mk
-# patches, 9.0.2 and 8.1.2), every prefix of the patch series on 9.0.2
-# (the short version: scripts/ffmpeg-series.sh prefixes VERSION builds each
-# in full, on either release), the library and CLI tests under ASan + UBSan,
-# the fuzz targets (saved corpus replayed, then FUZZ_SECONDS each, default 30;
-# libh4mk's and FFmpeg's target_dem_h4mk_fuzzer),
-# and finally the whole ctest suite.
+# Runs every test: builds everything (scripts/build.sh --tests: the library,
+# CLI, adapters, the full patched FFmpeg 9.0.2 that scripts/setup.sh builds
+# too, and the lean 8.1.2 for its FATE tests), every prefix of the patch
+# series on 9.0.2 (the short version: scripts/ffmpeg-series.sh prefixes
+# VERSION builds each in full, on either release), the library and CLI tests
+# under ASan + UBSan, the fuzz targets (saved corpus replayed, then
+# FUZZ_SECONDS each, default 30; libh4mk's and FFmpeg's
+# target_dem_h4mk_fuzzer), and finally the whole ctest suite.
+# Each step prints how long it took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/build.sh
-scripts/ffmpeg-series.sh prefixes 9.0.2 --quick
-scripts/sanitize.sh
-scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
-scripts/fuzz_ffmpeg.sh "${FUZZ_SECONDS:-30}"
+timed() {
+  local name=$1 start=$SECONDS; shift
+  "$@" || { echo "test: step '$name' failed after $((SECONDS - start)) s" >&2; return 1; }
+  echo "test: step '$name' took $((SECONDS - start)) s"
+}
+timed build scripts/build.sh --tests
+timed "series prefixes" scripts/ffmpeg-series.sh prefixes 9.0.2 --quick --full
+timed sanitizers scripts/sanitize.sh
+timed fuzz scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
+timed "fuzz ffmpeg" scripts/fuzz_ffmpeg.sh "${FUZZ_SECONDS:-30}"
 cd build
-ctest --output-on-failure --parallel "$(nproc)" "$@"
+timed ctest ctest --output-on-failure --parallel "$(nproc)" "$@"

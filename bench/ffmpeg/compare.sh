@@ -10,7 +10,7 @@
 # (default 5) and the median of the per-round ratios.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-bin=build/ffmpeg-9.0.2-lean/install/bin  # what lavf_bench links (scripts/build.sh)
+bin=build/ffmpeg-9.0.2/install/bin  # what lavf_bench links (scripts/build.sh)
 tool=build/bench/lavf_bench
 [ -x "$bin/ffmpeg" ] && [ -x "$tool" ] || { echo "run scripts/build.sh first" >&2; exit 1; }
 # STREAM=opus (default): one track of 20 ms Opus packets, MINUTES long (10).

@@ -31,7 +31,7 @@ def demo_file(tmp_path_factory) -> pathlib.Path:
 
 @pytest.fixture(scope="session")
 def ffmpeg() -> pathlib.Path:
-    for name in ("ffmpeg-9.0.2-lean", "ffmpeg-9.0.2"):
+    for name in ("ffmpeg-9.0.2", "ffmpeg-9.0.2-lean"):
         path = BUILD / name / "install" / "bin" / "ffmpeg"
         if path.exists():
             return path
