@@ -119,7 +119,13 @@ class Reader:
 
     @property
     def damage(self) -> list[dict[str, Any]]:
+        """The first 1000 damaged regions and the latest 24 (memory stays
+        bounded whatever the file); :attr:`damage_count` counts them all."""
         return self._r.damage()
+
+    @property
+    def damage_count(self) -> int:
+        return self._r.damage_count()
 
     def __iter__(self) -> Iterator[Block]:
         return iter(self._r)
@@ -221,9 +227,8 @@ class Writer:
                     duration: int = 0, payload: Any = b"", side_data: Any = b"",
                     discardable: bool = False) -> None:
         """One block; ``payload`` is any bytes-like object (bytes, memoryview,
-        a contiguous numpy array)."""
-        self._w.write_block(track, type, pts, dts, duration, memoryview(payload).cast("B"),
-                            memoryview(side_data).cast("B"), discardable)
+        a numpy array: its bytes in C order, copied when not contiguous)."""
+        self._w.write_block(track, type, pts, dts, duration, payload, side_data, discardable)
 
     def write_blocks(self, track: int, types: Any, pts: Any, payload: Any, *,
                      offsets: Any = None, size: Optional[int] = None, dts: Any = None,
@@ -232,8 +237,7 @@ class Writer:
         and ``pts`` per block (numpy arrays or sequences), optionally ``dts``
         and ``durations``; ``payload`` one buffer holding every payload, cut
         at ``offsets`` (n + 1 positions) or into pieces of ``size`` bytes."""
-        self._w.write_blocks(track, types, pts, memoryview(payload).cast("B"), offsets, size, dts,
-                             durations)
+        self._w.write_blocks(track, types, pts, payload, offsets, size, dts, durations)
 
     def close_group(self, track: int) -> None:
         """Ends the track's open group here: its next block starts a new

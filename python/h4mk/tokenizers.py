@@ -49,7 +49,7 @@ class VideoTransportTokenizer:
         self._t = _h4mk.TransportTokenizer(block_size, gop)
 
     def push(self, data: Any) -> List[Token]:
-        self._t.push(memoryview(data).cast("B"))
+        self._t.push(data)
         return [Token(*t) for t in self._t.take()]
 
     def finish(self) -> List[Token]:

@@ -73,6 +73,12 @@ class PyModelAdapter final : public ModelAdapter {
     last_output = a_.attr("finalize")(object(s));
     AdapterOutput o{};
     o.kind = H4MK_OUTPUT_BYTES;
+    // Only its size, which decode_range bounds (DecodeLimits); the object
+    // itself is handed to Python as it is.
+    if (PyObject_CheckBuffer(last_output.ptr()))
+      o.size = py::memoryview(last_output).attr("nbytes").cast<size_t>();
+    else if (py::hasattr(last_output, "__len__"))
+      o.size = py::len(last_output);
     return o;
   }
   py::object last_output = py::none();

@@ -31,19 +31,35 @@ namespace py = pybind11;
 const char* code_id(ErrorCode code);
 void register_errors();
 
-// io.cpp: a path (str or os.PathLike), a bytes-like object (kept alive in
-// `keep`, its memory read in place) or a binary file object to read; a path
-// or a binary file object to write.
-std::unique_ptr<Source> open_source(const py::object& source, py::object& keep,
-                                    py::buffer_info& buffer);
+// The bytes of an object with the buffer protocol (bytes, bytearray,
+// memoryview, numpy), in C order: its memory in place when that is
+// C-contiguous, else copied element by element in C order (a reversed or
+// strided view is never read as if it were contiguous). The exporter's
+// buffer is held until this is destroyed.
+class ByteBuffer {
+ public:
+  explicit ByteBuffer(const py::handle& obj);
+  ~ByteBuffer();
+  ByteBuffer(const ByteBuffer&) = delete;
+  ByteBuffer& operator=(const ByteBuffer&) = delete;
+  std::span<const uint8_t> span() const { return bytes_; }
+
+ private:
+  Py_buffer view_{};
+  std::vector<uint8_t> copy_;
+  std::span<const uint8_t> bytes_;
+};
+
+// io.cpp: a path (str or os.PathLike), a bytes-like object (its buffer held
+// in `keep`, read in place) or a binary file object to read; a path or a
+// binary file object to write.
+std::unique_ptr<Source> open_source(const py::object& source, std::unique_ptr<ByteBuffer>& keep);
 std::unique_ptr<Sink> open_sink(const py::object& target);
 
 // convert.cpp
 BlockType block_type(const py::object& t);
 SeekMode seek_mode(const std::string& mode);
 MaskKey mask_key(const py::object& key);
-// A contiguous byte view of any buffer (bytes, bytearray, memoryview, numpy).
-std::span<const uint8_t> byte_view(const py::buffer& b, py::buffer_info& info);
 py::dict block_dict(const BlockInfo& info);
 py::dict track_dict(const Track& t);
 Track track_from(const py::handle& spec);

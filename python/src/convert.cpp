@@ -36,16 +36,29 @@ MaskKey mask_key(const py::object& key) {
   return k;
 }
 
-std::span<const uint8_t> byte_view(const py::buffer& b, py::buffer_info& info) {
-  info = b.request();
-  py::ssize_t step = info.itemsize;
-  for (py::ssize_t i = info.ndim - 1; i >= 0; --i) {
-    if (info.shape[size_t(i)] > 1 && info.strides[size_t(i)] != step)
-      throw Error(ErrorCode::kInvalidArgument, "a payload buffer must be C-contiguous");
-    step *= info.shape[size_t(i)];
+ByteBuffer::ByteBuffer(const py::handle& obj) {
+  // PyBUF_FULL_RO: the exporter describes its layout (strides, suboffsets)
+  // instead of refusing, and the layout decides whether to copy.
+  if (PyObject_GetBuffer(obj.ptr(), &view_, PyBUF_FULL_RO) != 0) throw py::error_already_set();
+  const size_t n = size_t(view_.len);
+  if (PyBuffer_IsContiguous(&view_, 'C')) {
+    bytes_ = {static_cast<const uint8_t*>(view_.buf), n};
+    return;
   }
-  return {static_cast<const uint8_t*>(info.ptr), size_t(info.size * info.itemsize)};
+  try {
+    copy_.resize(n);
+  } catch (...) {
+    PyBuffer_Release(&view_);
+    throw;
+  }
+  if (PyBuffer_ToContiguous(copy_.data(), &view_, view_.len, 'C') != 0) {
+    PyBuffer_Release(&view_);
+    throw py::error_already_set();
+  }
+  bytes_ = copy_;
 }
+
+ByteBuffer::~ByteBuffer() { PyBuffer_Release(&view_); }
 
 py::dict block_dict(const BlockInfo& info) {
   py::dict d;

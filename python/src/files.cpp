@@ -6,9 +6,8 @@ namespace {
 
 // A file to read, and what keeps a bytes-like object's memory alive.
 struct Input {
-  explicit Input(const py::object& from) : source(open_source(from, keep, buffer)) {}
-  py::object keep = py::none();
-  py::buffer_info buffer;
+  explicit Input(const py::object& from) : source(open_source(from, keep)) {}
+  std::unique_ptr<ByteBuffer> keep;
   std::unique_ptr<Source> source;
 };
 

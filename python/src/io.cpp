@@ -18,10 +18,15 @@ class PyFileSource final : public Source {
   }
   size_t read(std::span<uint8_t> buf) override {
     py::object got = file_.attr("read")(buf.size());
-    py::buffer_info info = py::buffer(got).request();
-    const size_t n = size_t(info.size * info.itemsize);
+    if (got.is_none()) throw Error(ErrorCode::kIo, "read() returned None (a non-blocking file?)");
+    if (!PyObject_CheckBuffer(got.ptr()))
+      throw Error(
+          ErrorCode::kIo,
+          "read() returned " + py::repr(py::type::of(got)).cast<std::string>() + ", not bytes");
+    const ByteBuffer bytes(got);
+    const size_t n = bytes.span().size();
     if (n > buf.size()) throw Error(ErrorCode::kIo, "read() returned more bytes than asked for");
-    std::memcpy(buf.data(), info.ptr, n);
+    std::memcpy(buf.data(), bytes.span().data(), n);
     return n;
   }
   bool seekable() const override { return seekable_; }
@@ -62,18 +67,15 @@ class PyFileSink final : public Sink {
 
 }  // namespace
 
-// A source for a path (str or os.PathLike), a bytes-like object (kept alive
-// in `keep`, its memory read in place) or a binary file object.
-std::unique_ptr<Source> open_source(const py::object& source, py::object& keep,
-                                    py::buffer_info& buffer) {
+// A source for a path (str or os.PathLike), a bytes-like object (its buffer
+// held in `keep`) or a binary file object.
+std::unique_ptr<Source> open_source(const py::object& source, std::unique_ptr<ByteBuffer>& keep) {
   if (py::isinstance<py::str>(source) || py::hasattr(source, "__fspath__"))
     return std::make_unique<FileSource>(
         py::module_::import("os").attr("fsdecode")(source).cast<std::string>());
   if (PyObject_CheckBuffer(source.ptr())) {
-    keep = source;
-    buffer = py::buffer(source).request();
-    return std::make_unique<MemorySource>(std::span<const uint8_t>(
-        static_cast<const uint8_t*>(buffer.ptr), size_t(buffer.size * buffer.itemsize)));
+    keep = std::make_unique<ByteBuffer>(source);
+    return std::make_unique<MemorySource>(keep->span());
   }
   if (py::hasattr(source, "read")) return std::make_unique<PyFileSource>(source);
   throw Error(ErrorCode::kInvalidArgument,

@@ -21,6 +21,7 @@ void bind_reader(py::module_& m) {
              return b;
            })
       .def("damage", &PyReader::damage)
+      .def("damage_count", &PyReader::damage_count)
       .def("rewind", [](PyReader& r) { r.r().rewind(); })
       .def("has_index", [](PyReader& r) { return r.r().has_index(); })
       .def("seek", &PyReader::seek)

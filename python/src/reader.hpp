@@ -9,7 +9,7 @@ class PyReader {
  public:
   // `source`: a path (str or os.PathLike), a bytes-like object, or a binary
   // file object.
-  PyReader(py::object source, bool damaged_blocks) : source_(open_source(source, keep_, buffer_)) {
+  PyReader(py::object source, bool damaged_blocks) : source_(open_source(source, keep_)) {
     reader_ = std::make_unique<Reader>(*source_);
     if (damaged_blocks) reader_->hand_out_damaged_groups(true);
   }
@@ -21,7 +21,7 @@ class PyReader {
   void close() {
     reader_.reset();
     source_.reset();
-    keep_ = py::none();
+    keep_.reset();
   }
 
   py::list tracks() {
@@ -46,6 +46,7 @@ class PyReader {
   }
 
   py::list damage() { return damage_list(r().damage()); }
+  uint64_t damage_count() { return r().damage_count(); }
 
   py::dict seek(uint16_t track, int64_t t, const std::string& mode, bool all) {
     BlockInfo landed;
@@ -128,8 +129,7 @@ class PyReader {
   }
 
  private:
-  py::object keep_ = py::none();
-  py::buffer_info buffer_;
+  std::unique_ptr<ByteBuffer> keep_;
   std::unique_ptr<Source> source_;
   std::unique_ptr<Reader> reader_;
 };

@@ -57,8 +57,8 @@ class PyTransportTokenizer {
  public:
   PyTransportTokenizer(uint32_t block_size, uint32_t gop) : t_(block_size, gop) {}
   void push(const py::buffer& data) {
-    py::buffer_info info;
-    t_.push(byte_view(data, info));
+    const ByteBuffer bytes(data);
+    t_.push(bytes.span());
   }
   void finish() { t_.finish(); }
   py::list take() {

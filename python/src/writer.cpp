@@ -40,8 +40,8 @@ class PyWriter {
                    int64_t duration, const py::buffer& payload, const py::buffer& side_data,
                    bool discardable) {
     BlockInfo info{track, block_type(type), pts, dts.value_or(pts), duration, false, discardable};
-    py::buffer_info pi, si;
-    w().write_block(info, byte_view(payload, pi), byte_view(side_data, si));
+    const ByteBuffer p(payload), s(side_data);
+    w().write_block(info, p.span(), s.span());
   }
 
   // Many blocks of one track in one call: per-block arrays (types, pts, and
@@ -64,8 +64,8 @@ class PyWriter {
     need(types.size(), "types");
     if (dts) need(dts->size(), "dts");
     if (durations) need(durations->size(), "durations");
-    py::buffer_info pi;
-    const std::span<const uint8_t> bytes = byte_view(payload, pi);
+    const ByteBuffer buffer(payload);
+    const std::span<const uint8_t> bytes = buffer.span();
     std::vector<uint64_t> cut;
     if (offsets) {
       auto o = offsets->unchecked<1>();

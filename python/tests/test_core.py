@@ -331,10 +331,59 @@ def test_hostile_file_objects_and_arguments_are_refused_loudly(tmp_path):
             w.write_blocks(1, np.full(n, 7, np.uint8), np.arange(n), bytes(8), size=2)
         with pytest.raises(h4mk.InvalidArgument, match="entries"):
             w.write_blocks(1, np.zeros(3, np.uint8), np.arange(n), bytes(8), size=2)
-        with pytest.raises(TypeError, match="C-contiguous"):
-            w.write_block(1, "I", 0, payload=np.zeros((4, 4), np.uint8)[:, 1])
     with pytest.raises(h4mk.InvalidArgument):
         h4mk.Writer(tmp_path / "x.h4mk", max_group_size=5)
+
+
+def test_reversed_and_strided_buffers_are_read_in_their_own_order(tmp_path):
+    """A buffer whose memory is not C-contiguous (a reversed memoryview, a
+    strided or broadcast numpy view) is read element by element in its own
+    order: never from its first element's address onward, which read out of
+    bounds (a reversed memoryview as the source ended in a bus error)."""
+    buf = io.BytesIO()
+    tokens_file(buf, 200)
+    data = buf.getvalue()
+    with h4mk.Reader(data) as r:
+        expected = [(b.track, b.pts, b.data) for b in r]
+
+    reversed_view = memoryview(data[::-1])[::-1]
+    assert reversed_view.strides == (-1,) and bytes(reversed_view) == data
+    with h4mk.Reader(reversed_view) as r:
+        assert [(b.track, b.pts, b.data) for b in r] == expected
+    strided = np.frombuffer(data, np.uint8).repeat(3)[1::3]
+    assert strided.strides == (3,)
+    with h4mk.Reader(strided) as r:
+        assert [(b.track, b.pts, b.data) for b in r] == expected
+
+    class ReversedReads(io.RawIOBase):
+        def __init__(self):
+            self.at = 0
+
+        def readable(self):
+            return True
+
+        def read(self, n=-1):
+            chunk = data[self.at:self.at + min(n, 1000)]
+            self.at += len(chunk)
+            return memoryview(chunk[::-1])[::-1]
+
+    with h4mk.Reader(ReversedReads()) as r:
+        assert [(b.track, b.pts, b.data) for b in r] == expected
+
+    grid = np.arange(64, dtype=np.uint8).reshape(8, 8)
+    payloads = [grid[:, 1], grid[::-1, ::2], memoryview(bytes(range(30)))[::-3],
+                np.broadcast_to(np.uint8(7), (100,)), np.asfortranarray(grid)]
+    out = io.BytesIO()
+    with h4mk.Writer(out) as w:
+        w.add_track(h4mk.Track(id=1))
+        for i, p in enumerate(payloads):
+            w.write_block(1, "I", i, payload=p)
+        w.write_blocks(1, np.zeros(2, np.uint8), np.arange(5, 7), grid[:, ::4], size=8)
+    with h4mk.Reader(out.getvalue()) as r:
+        got = [b.data for b in r]
+    want = [bytes(np.ascontiguousarray(p)) if isinstance(p, np.ndarray) else bytes(p) for p in payloads]
+    want += [bytes(np.ascontiguousarray(grid[:, ::4]))[:8], bytes(np.ascontiguousarray(grid[:, ::4]))[8:]]
+    assert got == want
 
 
 def test_ffmpeg_decodes_what_python_writes(tmp_path, ffmpeg):
