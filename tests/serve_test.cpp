@@ -390,8 +390,9 @@ TEST(Serve, ExportPacksAnUploadWhenAllowed) {
 }
 
 // The seeds' curl: a multipart form with the file part first and the fields
-// after it, mask=true with the key in the form; and `curl --data-binary`,
-// whose form content type must not change what the raw body means.
+// after it, mask=true with the key in the form; a raw body with its own
+// content type; and `curl --data-binary`'s url-encoded form type, refused
+// (its fields, a mask request among them, would go unread).
 TEST(Serve, ExportTakesTheSeedsMultipartFormAndCurlsRawBody) {
   Server srv({"--allow-upload", "--max-upload", "1000000"});
   auto c = srv.client();
@@ -427,7 +428,14 @@ TEST(Serve, ExportTakesTheSeedsMultipartFormAndCurlsRawBody) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 400) << r->body;
 
-  r = c.Post("/v1/export?block_size=65536", raw, "application/x-www-form-urlencoded");
+  for (const char* type : {"application/x-www-form-urlencoded", "Application/X-WWW-Form-Urlencoded",
+                           "multipart/mixed; boundary=x"}) {
+    r = c.Post("/v1/export?block_size=65536", raw, type);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 415) << type << r->body;
+    EXPECT_NE(r->body.find("is not taken"), std::string::npos) << r->body;
+  }
+  r = c.Post("/v1/export?block_size=65536", raw, "application/octet-stream");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   std::vector<uint8_t> h4(r->body.begin(), r->body.end());
@@ -445,6 +453,53 @@ TEST(Serve, ExportTakesTheSeedsMultipartFormAndCurlsRawBody) {
   EXPECT_NE(reply.find("limit of 1000000"), std::string::npos) << reply;
 }
 
+// Media types are case-insensitive (RFC 9110 §8.3.1): a form whose type is
+// spelt Multipart/Form-Data is parsed as a form and its mask=true honoured,
+// never taken as a raw upload (which once answered plaintext, with the
+// key's hex inside the file).
+TEST(Serve, AFormIsAFormWhateverTheCaseOfItsType) {
+  Server srv({"--allow-upload", "--max-upload", "1000000"});
+  std::string raw(20000, '\0');
+  std::mt19937 rng(11);
+  for (auto& ch : raw) ch = char(rng());
+  const std::string hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+  std::string body;
+  auto part = [&](const std::string& name, const std::string& value, const char* file) {
+    body += "--XyZ\r\nContent-Disposition: form-data; name=\"" + name + "\"" +
+            (file ? std::string("; filename=\"") + file + "\"" : "") + "\r\n\r\n" + value + "\r\n";
+  };
+  part("file", raw, "in.raw");
+  part("block_size", "4096", nullptr);
+  part("mask", "true", nullptr);
+  part("master_key_hex", hex, nullptr);
+  body += "--XyZ--\r\n";
+  for (const char* type : {"Multipart/Form-Data; boundary=XyZ", "MULTIPART/FORM-DATA ;boundary=XyZ",
+                           " multipart/form-data; boundary=XyZ"}) {
+    const std::string reply = raw_exchange(
+        srv.port(), "POST /v1/export HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: " +
+                        std::string(type) + "\r\nContent-Length: " + std::to_string(body.size()) +
+                        "\r\n\r\n" + body);
+    ASSERT_EQ(reply.rfind("HTTP/1.1 200", 0), 0u) << type << "\n" << reply.substr(0, 400);
+    EXPECT_NE(reply.find("X-H4MK-Masked-Tracks: 1"), std::string::npos) << type;
+    const std::string file = reply.substr(reply.find("\r\n\r\n") + 4);
+    EXPECT_EQ(file.find(hex), std::string::npos) << type << ": the key is inside the file";
+    expect_masked_export(file, raw, parse_mask_key_hex(hex));
+  }
+  // Field names count against the form's limits, as values do.
+  std::string many;
+  for (int i = 0; i < 2; i++)
+    many += "--XyZ\r\nContent-Disposition: form-data; name=\"" +
+            std::string(60000, char('a' + i % 26)) + "\"\r\n\r\nv\r\n";
+  many += "--XyZ--\r\n";
+  const std::string reply =
+      raw_exchange(srv.port(),
+                   "POST /v1/export?block_size=4096 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                   "Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: " +
+                       std::to_string(many.size()) + "\r\n\r\n" + many);
+  EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0u) << reply.substr(0, 400);
+  EXPECT_NE(reply.find("name is longer than 4096"), std::string::npos) << reply.substr(0, 400);
+}
+
 // The tokenizing uploads refuse, with a 4xx naming the problem, what they
 // cannot do: never a 500, a crash or an answer that ignores a parameter.
 TEST(Serve, TokenizingUploadsRefuseWhatTheyCannotDo) {
@@ -460,6 +515,10 @@ TEST(Serve, TokenizingUploadsRefuseWhatTheyCannotDo) {
   const std::string wav_lies = "RIFF" + le(0x7fffffff, 4) + "WAVEfmt " + le(16, 4) + le(1, 2) +
                                le(65535, 2) + le(8000, 4) + le(16000, 4) + le(2, 2) + le(16, 2) +
                                "data" + le(0x7fffffff, 4) + std::string(100, 'x');
+  // A-law samples in a WAV file: a codec libsndfile would decode.
+  const std::string wav_alaw = "RIFF" + le(36 + 400, 4) + "WAVEfmt " + le(16, 4) + le(6, 2) +
+                               le(1, 2) + le(8000, 4) + le(8000, 4) + le(1, 2) + le(8, 2) + "data" +
+                               le(400, 4) + std::string(400, 'x');
   struct Case {
     std::string target, body, says;
   } cases[] = {
@@ -469,7 +528,14 @@ TEST(Serve, TokenizingUploadsRefuseWhatTheyCannotDo) {
       {"/v1/audio/stream?sample_rate=8000&format=mp3", pcm, "wav, s16le or f32le"},
       {"/v1/audio/stream?sample_rate=8000&channels=9", pcm, "channels"},
       {"/v1/audio/stream?sample_rate=0", pcm, "positive"},
-      {"/v1/audio/stream?format=wav", pcm, "not wav audio"},
+      {"/v1/audio/stream?format=wav", pcm, "not a WAV file"},
+      // Other formats libsndfile knows never reach it as format=wav.
+      {"/v1/audio/stream?format=wav", "FORM" + le(4000, 4) + "AIFFCOMM" + pcm, "not a WAV file"},
+      {"/v1/audio/stream?format=wav", "fLaC" + pcm, "not a WAV file"},
+      {"/v1/audio/stream?format=wav", "caff" + pcm, "not a WAV file"},
+      {"/v1/audio/stream?format=wav", "OggS" + pcm, "not a WAV file"},
+      {"/v1/audio/stream?format=wav", "RIFF" + le(4000, 4) + "AVI " + pcm, "not a WAV file"},
+      {"/v1/audio/stream", wav_alaw, "coded samples"},
       {"/v1/audio/stream", wav_lies, "not wav audio"},
       {"/v1/audio/stream?sample_rate=8000&top_k=0", pcm, "positive"},
       {"/v1/audio/stream?sample_rate=8000&window=hann", pcm, "unknown parameter 'window'"},

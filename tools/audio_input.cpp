@@ -36,6 +36,10 @@ AudioInput::AudioInput(int fd, const AudioFormat& format) : file_(std::make_uniq
   if (container_ == "wav") {
     if (format.channels)
       throw std::invalid_argument("channels is for PCM; a WAV file says its own");
+    // libsndfile opens every format it knows whatever it is asked for: only
+    // a WAV (or RF64) header reaches it, so none of its other parsers runs.
+    if (!says_wav(fd))
+      throw std::invalid_argument("not a WAV file: it does not start with RIFF/RF64 ... WAVE");
   } else if (container_ == "s16le" || container_ == "f32le") {
     if (!format.sample_rate)
       throw std::invalid_argument("PCM (" + container_ + ") needs sample_rate");
@@ -60,6 +64,18 @@ AudioInput::AudioInput(int fd, const AudioFormat& format) : file_(std::make_uniq
   if (container_ == "wav" && (info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_WAV &&
       (info.format & SF_FORMAT_TYPEMASK) != SF_FORMAT_RF64)
     throw std::invalid_argument("not a WAV file");
+  // Samples as PCM or floats only: no ADPCM, GSM or other codec in a WAV.
+  switch (info.format & SF_FORMAT_SUBMASK) {
+    case SF_FORMAT_PCM_U8:
+    case SF_FORMAT_PCM_16:
+    case SF_FORMAT_PCM_24:
+    case SF_FORMAT_PCM_32:
+    case SF_FORMAT_FLOAT:
+    case SF_FORMAT_DOUBLE:
+      break;
+    default:
+      throw std::invalid_argument("a WAV file of coded samples (not PCM or float) is not taken");
+  }
   if (info.channels < 1 || info.channels > static_cast<int>(kMaxChannels) || info.samplerate < 1 ||
       info.samplerate > static_cast<int>(kMaxRate))
     throw std::invalid_argument("audio of " + std::to_string(info.samplerate) + " Hz, " +

@@ -35,6 +35,8 @@ using http::Response;
 using nlohmann::ordered_json;
 using HttpError = http::Error;
 
+constexpr uint32_t kMinStreamBlock = 16;
+
 struct Counters {
   std::atomic<uint64_t> requests{0}, file_requests{0}, range_requests{0}, bytes_sent{0};
 };
@@ -57,19 +59,30 @@ class Service {
 
   std::vector<http::Route> routes() {
     std::vector<http::Route> r;
+    // quick: answered from memory or an open file on the polling thread;
+    // everything else reads files or uploads on the worker pool.
     auto get = [&](const char* path, std::vector<std::string> params,
-                   std::function<Response(Request&)> f) {
-      r.push_back({"GET", path, std::move(params), {}, counted(std::move(f))});
+                   std::function<Response(Request&)> f, bool quick = false) {
+      r.push_back({"GET", path, std::move(params), {}, counted(std::move(f)), quick});
     };
-    get("/health", {}, [](Request&) { return Response::json({{"status", "ok"}}); });
-    get("/v1/stats", {}, [this](Request&) {
-      return Response::json({{"requests", counters_.requests.load()},
-                             {"file_requests", counters_.file_requests.load()},
-                             {"range_requests", counters_.range_requests.load()},
-                             {"bytes_sent", counters_.bytes_sent.load()}});
-    });
+    get(
+        "/health", {},
+        [](Request&) {
+          return Response::json({{"status", "ok"}});
+        },
+        true);
+    get(
+        "/v1/stats", {},
+        [this](Request&) {
+          return Response::json({{"requests", counters_.requests.load()},
+                                 {"file_requests", counters_.file_requests.load()},
+                                 {"range_requests", counters_.range_requests.load()},
+                                 {"bytes_sent", counters_.bytes_sent.load()}});
+        },
+        true);
     get("/v1/files", {}, [this](Request&) { return list(); });
-    get("/v1/files/{name}", {}, [this](Request& req) { return file(req); });
+    get(
+        "/v1/files/{name}", {}, [this](Request& req) { return file(req); }, true);
     get("/v1/files/{name}/manifest", {}, [this](Request& req) {
       auto src = open(req.matches[0]);
       Reader rd(*src);
@@ -83,24 +96,33 @@ class Service {
         [this](Request& req) { return block(req); });
     get("/v1/files/{name}/stream", {"track", "from", "to", "pace"},
         [this](Request& req) { return stream(req); });
-    get("/openapi.json", {}, [](Request&) {
-      Response res;
-      res.text = std::string(openapi_document());
-      return res;
-    });
-    get("/docs", {}, [](Request&) {
-      Response res;
-      res.content_type = "text/html; charset=utf-8";
-      res.text = std::string(docs_page());
-      return res;
-    });
-    get("/docs/redoc.standalone.js", {}, [](Request&) {
-      Response res;
-      res.content_type = "text/javascript; charset=utf-8";
-      res.headers = {{"Cache-Control", "max-age=86400"}};
-      res.text = std::string(docs_renderer());
-      return res;
-    });
+    get(
+        "/openapi.json", {},
+        [](Request&) {
+          Response res;
+          res.text = std::string(openapi_document());
+          return res;
+        },
+        true);
+    get(
+        "/docs", {},
+        [](Request&) {
+          Response res;
+          res.content_type = "text/html; charset=utf-8";
+          res.text = std::string(docs_page());
+          return res;
+        },
+        true);
+    get(
+        "/docs/redoc.standalone.js", {},
+        [](Request&) {
+          Response res;
+          res.content_type = "text/javascript; charset=utf-8";
+          res.headers = {{"Cache-Control", "max-age=86400"}};
+          res.text = std::string(docs_renderer());
+          return res;
+        },
+        true);
     // Uploads are refused from their headers (403 when uploads are off; a key
     // over plain HTTP from another host) before the body is read.
     using Handler = Response (Service::*)(Request&);
@@ -224,11 +246,16 @@ class Service {
   Response list() const {
     ordered_json files = ordered_json::array();
     std::error_code ec;
+    // What cannot be resolved or sized (a link loop, a dangling link, a
+    // file gone meanwhile) is left out of the listing, not a 500 for it all.
     for (const auto& e : fs::directory_iterator(root_, ec)) {
       const std::string name = e.path().filename().string();
-      if (!e.is_regular_file() || e.path().extension() != ".h4mk" || name[0] == '.') continue;
+      if (e.path().extension() != ".h4mk" || name[0] == '.' || !e.is_regular_file(ec) || ec)
+        continue;
       if (fs::canonical(e.path(), ec).parent_path() != root_ || ec) continue;  // links out
-      files.push_back({{"name", name}, {"size", e.file_size()}});
+      const uintmax_t size = e.file_size(ec);
+      if (ec) continue;
+      files.push_back({{"name", name}, {"size", size}});
     }
     std::sort(files.begin(), files.end(),
               [](const auto& a, const auto& b) { return a["name"] < b["name"]; });
@@ -439,9 +466,30 @@ class Service {
                              req.param("master_key_hex") ? "request" : "server");
   }
 
+  // The answer file as a sink: every byte is charged to the server's storage
+  // budget before it is written, and writing gives up once the server stops.
+  class AnswerSink final : public Sink {
+   public:
+    AnswerSink(std::FILE* f, const Request& req) : file_(f), req_(req) {}
+    void write(std::span<const uint8_t> data) override {
+      if (req_.stopping()) throw HttpError{503, "the server is stopping"};
+      req_.store_answer(data.size());
+      file_.write(data);
+    }
+    void flush() override { file_.flush(); }
+    bool seekable() const override { return file_.seekable(); }
+    void write_at(uint64_t offset, std::span<const uint8_t> data) override {
+      file_.write_at(offset, data);
+    }
+
+   private:
+    FileSink file_;
+    const Request& req_;
+  };
+
   // A .h4mk that `write` makes in an unlinked temporary file, as the answer.
   template <typename F>
-  Response h4mk_download(const std::string& filename, F&& write) {
+  Response h4mk_download(const Request& req, const std::string& filename, F&& write) {
     const int fd = http::temporary_file();
     if (fd < 0) throw HttpError{507, "cannot store the answer: no temporary file"};
     const int wfd = ::dup(fd);
@@ -449,7 +497,7 @@ class Service {
     struct stat st {};
     try {
       if (!out.f) throw HttpError{507, "cannot store the answer"};
-      FileSink sink(out.f);
+      AnswerSink sink(out.f, req);
       write(sink);
       sink.flush();
       if (std::fflush(out.f) != 0 || ::fstat(fd, &st) != 0)
@@ -504,7 +552,7 @@ class Service {
     StdioFile in_file = upload(req);
     FileSource in(in_file.f);
     PackResult packed;
-    Response res = h4mk_download("export.h4mk", [&](Sink& out) {
+    Response res = h4mk_download(req, "export.h4mk", [&](Sink& out) {
       packed = pack_stream(in, out,
                            {p.block_size, p.time_base, p.gop, "", TrackKind::kVideo, key.get()});
     });
@@ -513,9 +561,14 @@ class Service {
     return res;
   }
 
-  // The same cut as events: one per block, as export would write it.
+  // The same cut as events: one per block, as export would write it. An
+  // event is about 190 bytes, so blocks of at least 16 bytes keep the stream
+  // within 12 bytes per byte uploaded.
   Response video_stream(Request& req) {
     const TransportParams p = transport_params(req);
+    if (p.block_size < kMinStreamBlock)
+      throw HttpError{400, "block_size is at least " + std::to_string(kMinStreamBlock) +
+                               " for a stream: every block is an event of its own"};
     StdioFile in = upload(req);
     const int fd = ::dup(::fileno(in.f));
     if (fd < 0) throw HttpError{507, "cannot read the stored upload"};
@@ -556,7 +609,17 @@ class Service {
       if (n < 16 || n % 2) throw HttpError{400, "hop is even, in [16, 8192]"};
       p.dsp.hop = static_cast<unsigned>(n);
     }
-    if (req.param("top_k")) p.dsp.top_k = static_cast<unsigned>(number(req, "top_k", 8193));
+    // Each kept bin becomes an event of about 230 bytes: at most hop/8 bins
+    // a frame keeps the token stream within about 30 bytes per byte of
+    // 8-bit audio uploaded (15 for 16-bit).
+    const unsigned max_top_k = std::max(1u, p.dsp.hop / 8);
+    p.dsp.top_k = std::min(p.dsp.top_k, max_top_k);
+    if (req.param("top_k")) {
+      p.dsp.top_k = static_cast<unsigned>(number(req, "top_k", 8193));
+      if (p.dsp.top_k > max_top_k)
+        throw HttpError{400, "top_k is at most hop/8 = " + std::to_string(max_top_k) +
+                                 " here: every kept bin is an event of its own"};
+    }
     if (req.param("gop")) p.dsp.gop = static_cast<unsigned>(number(req, "gop", 100000));
     if (!p.dsp.top_k || !p.dsp.gop) throw HttpError{400, "top_k and gop must be positive"};
     return p;
@@ -612,7 +675,7 @@ class Service {
     auto audio = audio_input(req, p.format);
     auto tok = dsp_tokenizer(p.dsp, *audio);
     uint64_t blocks = 0;
-    Response res = h4mk_download("audio.h4mk", [&](Sink& out) {
+    Response res = h4mk_download(req, "audio.h4mk", [&](Sink& out) {
       Writer w(out);
       Track t;
       t.id = 1;
@@ -659,7 +722,7 @@ class Service {
     StdioFile in_file = upload(req);
     FileSource in(in_file.f);
     PackResult packed;
-    Response res = h4mk_download("audio.masked.h4mk", [&](Sink& out) {
+    Response res = h4mk_download(req, "audio.masked.h4mk", [&](Sink& out) {
       packed = pack_stream(in, out, {block_size, tb, 1, "", TrackKind::kAudio, key.get()});
     });
     res.headers.emplace_back("X-H4MK-Blocks", std::to_string(packed.blocks));
@@ -690,6 +753,7 @@ int serve(const Options& o, const ServeOptions& so) {
   ho.host = so.host;
   ho.port = so.port;
   ho.threads = std::clamp(so.threads, 1u, 64u);
+  ho.workers = std::clamp(so.workers, 1u, 64u);
   ho.idle_timeout_s = so.idle_timeout;
   ho.max_connections_per_ip = so.max_connections_per_ip;
   ho.max_stored_bytes = std::max(so.max_upload_total, so.max_upload);

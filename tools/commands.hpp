@@ -80,12 +80,13 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;       // 0: any free port (printed on standard output)
   unsigned threads = 2;  // polling threads; connections do not hold one
+  unsigned workers = 2;  // threads for handlers that take time
   unsigned max_connections = 1000;
   unsigned max_connections_per_ip = 0;  // 0: no per-address limit
   unsigned idle_timeout = 10;           // seconds a connection may send and take nothing
   bool allow_upload = false;
   uint64_t max_upload = 64u << 20;         // bytes of a request body
-  uint64_t max_upload_total = 1ull << 30;  // bytes of all bodies held at once
+  uint64_t max_upload_total = 1ull << 30;  // bytes of all bodies and answers held at once
   std::string tls_cert, tls_key;           // PEM files: HTTPS
   std::optional<MaskKey> key;              // unmasks blocks it opens; masks exports that ask
   bool list_routes = false;                // print the routes and their parameters, then exit

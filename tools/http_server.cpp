@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "http_url.hpp"
+#include "worker_pool.hpp"
 
 namespace h4mk::cli::http {
 
@@ -33,6 +34,21 @@ const std::string* Request::param(std::string_view key) const {
   for (const auto& [k, v] : params)
     if (k == key) return &v;
   return nullptr;
+}
+
+namespace {
+bool equals_caseless(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+}  // namespace
+
+std::optional<std::string> Request::header(std::string_view name) const {
+  for (const auto& [k, v] : headers)
+    if (equals_caseless(k, name)) return v;
+  return std::nullopt;
 }
 
 Response Response::json(const nlohmann::ordered_json& j, int status) {
@@ -81,15 +97,52 @@ bool is_loopback(const sockaddr* a) {
   return false;
 }
 
-std::optional<std::string> header_of(MHD_Connection* c, const char* name) {
-  const char* v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
-  if (!v) return std::nullopt;
-  return std::string(v);
-}
-
 size_t unescape(void*, MHD_Connection*, char* s) { return percent_decode(s); }
 
+// Framing a server and a proxy in front of it could read differently (RFC
+// 9112 §6.3, §3.2): a request whose body length or host is ambiguous is
+// refused, and its connection closed, before anything after it is read as a
+// request. Throws Error{400}.
+void check_framing(const Request& req, std::string_view version) {
+  int content_length = 0, transfer_encoding = 0, host = 0;
+  std::string te;
+  for (const auto& [name, value] : req.headers) {
+    if (name.empty() || name.find_first_of(" \t") != std::string::npos)
+      throw Error{400, "white space in the header name '" + name + "'"};
+    if (equals_caseless(name, MHD_HTTP_HEADER_CONTENT_LENGTH)) content_length++;
+    if (equals_caseless(name, MHD_HTTP_HEADER_HOST)) host++;
+    if (equals_caseless(name, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+      transfer_encoding++;
+      te = value;
+    }
+  }
+  if (content_length > 1) throw Error{400, "Content-Length is given more than once"};
+  if (transfer_encoding > 1) throw Error{400, "Transfer-Encoding is given more than once"};
+  if (transfer_encoding && content_length)
+    throw Error{400, "both Transfer-Encoding and Content-Length: the body's length is ambiguous"};
+  if (transfer_encoding && version != MHD_HTTP_VERSION_1_1)
+    throw Error{400, "Transfer-Encoding in an HTTP/1.0 request"};
+  if (transfer_encoding && te != "chunked")
+    throw Error{400, "Transfer-Encoding '" + te + "': only 'chunked' is taken"};
+  if (version == MHD_HTTP_VERSION_1_1 && host != 1)
+    throw Error{400, host ? "Host is given more than once" : "an HTTP/1.1 request without Host"};
+}
+
+// Query parameters: no route takes more than a few.
+constexpr size_t kMaxQueryParams = 32;
+// A form's text fields: their count, and each one's name and value together.
 constexpr size_t kMaxFormFields = 64, kMaxFieldBytes = 4096;
+
+// The media type of a Content-Type value, lower-cased, without parameters
+// or white space (media types are case-insensitive: RFC 9110 §8.3.1).
+std::string media_type(std::string_view v) {
+  v = v.substr(0, v.find(';'));
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  std::string out(v);
+  for (char& ch : out) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
 
 }  // namespace
 
@@ -115,10 +168,19 @@ static std::regex path_pattern(const std::string& path) {
 struct Server::Impl {
   std::vector<Route> routes;
   std::vector<std::regex> patterns;
-  std::atomic<uint64_t> stored{0};  // bytes of request bodies held in temporary files
+  std::atomic<uint64_t> stored{0};  // bytes of bodies and answers held in temporary files
   ServerOptions opt;
   RequestLog log;
   MHD_Daemon* daemon = nullptr;
+  std::unique_ptr<WorkerPool> pool;
+  std::atomic<bool> halting{false};  // stop() has begun: work in progress gives up
+
+  // Takes n bytes of the storage budget; false (and nothing taken) beyond it.
+  bool reserve(uint64_t n) {
+    if (stored.fetch_add(n) + n <= opt.max_stored_bytes) return true;
+    stored -= n;
+    return false;
+  }
 
   // Paced producers asleep: suspended connections and when to resume them.
   std::mutex mu;
@@ -226,7 +288,8 @@ struct Exchange {
   const Route* route = nullptr;
   bool answered = false;
   int status = 0;
-  uint64_t received = 0, stored = 0;
+  uint64_t received = 0;
+  std::atomic<uint64_t> stored{0};  // of the budget, held until the exchange ends
   std::optional<Error> body_error;  // once set, the rest of the body is discarded
   MHD_PostProcessor* form = nullptr;
   size_t field_bytes = 0;
@@ -262,6 +325,26 @@ struct Exchange {
 
   MHD_Result answer_error(const Error& e) { return answer(Response::error(e.status, e.message)); }
 
+  // What a worker made, answered once the connection is resumed.
+  std::optional<Response> result;
+
+  // Runs the handler: here when the route is quick, else on the worker pool
+  // with the connection suspended until the answer is ready.
+  MHD_Result dispatch() {
+    if (route->quick) return answer(run());
+    MHD_suspend_connection(connection);
+    const bool queued = server->pool->submit([this](bool cancelled) {
+      Response r = cancelled ? Response::error(503, "the server is stopping") : run();
+      result.emplace(std::move(r));
+      MHD_resume_connection(connection);
+    });
+    if (queued) return MHD_YES;
+    MHD_resume_connection(connection);
+    Response busy = Response::error(503, "the server is busy; try again later");
+    busy.headers.emplace_back("Retry-After", "1");
+    return answer(std::move(busy));
+  }
+
   Response run() {
     try {
       return route->handle(req);
@@ -276,8 +359,17 @@ struct Exchange {
     }
   }
 
-  // The first call: route, parameters, admission. Throws Error.
-  void begin(const char* url, const char* method) {
+  // The first call: framing, route, parameters, admission. Throws Error.
+  void begin(const char* url, const char* method, const char* version) {
+    // A copy: a handler on a worker thread does not touch the connection.
+    MHD_get_connection_values(
+        connection, MHD_HEADER_KIND,
+        [](void* cls, MHD_ValueKind, const char* k, const char* v) -> MHD_Result {
+          static_cast<Request*>(cls)->headers.emplace_back(k ? k : "", v ? v : "");
+          return MHD_YES;
+        },
+        &req);
+    check_framing(req, version ? version : "");
     req.method = method;
     req.path = url;
     MHD_get_connection_values(
@@ -291,8 +383,13 @@ struct Exchange {
         MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     req.loopback = ci && is_loopback(ci->client_addr);
     req.tls = !server->opt.tls_cert_pem.empty();
-    MHD_Connection* c = connection;
-    req.header = [c](const char* name) { return header_of(c, name); };
+    Impl* s = server;
+    req.stopping = [s] { return s->halting.load(); };
+    req.store_answer = [this](uint64_t n) {
+      if (!server->reserve(n))
+        throw Error{503, "the server holds as many uploads and answers as it may; try again later"};
+      stored += n;
+    };
 
     bool path_known = false;
     const std::string m = req.method == "HEAD" ? "GET" : req.method;
@@ -312,13 +409,13 @@ struct Exchange {
     }
     only_known_params();
     if (!route->body.accepted) {
-      const auto len = header_of(connection, MHD_HTTP_HEADER_CONTENT_LENGTH);
-      if ((len && *len != "0") || header_of(connection, MHD_HTTP_HEADER_TRANSFER_ENCODING))
+      const auto len = req.header(MHD_HTTP_HEADER_CONTENT_LENGTH);
+      if ((len && *len != "0") || req.header(MHD_HTTP_HEADER_TRANSFER_ENCODING))
         throw Error{413, route->method + " " + route->path + " takes no request body"};
       return;
     }
     if (route->body.admit) route->body.admit(req);
-    if (auto len = header_of(connection, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+    if (auto len = req.header(MHD_HTTP_HEADER_CONTENT_LENGTH)) {
       char* end = nullptr;
       errno = 0;
       unsigned long long n = std::strtoull(len->c_str(), &end, 10);
@@ -326,10 +423,20 @@ struct Exchange {
         throw Error{413, "request body of " + *len + " bytes is above this endpoint's limit of " +
                              std::to_string(route->body.limit)};
     }
-    auto type = header_of(connection, MHD_HTTP_HEADER_CONTENT_TYPE);
-    if (type && type->rfind("multipart/form-data", 0) == 0) {
+    // A body is a form only as multipart/form-data; any other form type
+    // is refused rather than taken as the upload, with its fields (a mask
+    // request, a key) unread.
+    const auto type = req.header(MHD_HTTP_HEADER_CONTENT_TYPE);
+    const std::string media = type ? media_type(*type) : "";
+    if (media == "multipart/form-data") {
       form = MHD_create_post_processor(connection, 64 * 1024, &Exchange::on_field, this);
-      if (!form) throw Error{400, "malformed multipart/form-data Content-Type: " + *type};
+      if (!form)
+        throw Error{400, "multipart/form-data without a usable boundary parameter: " + *type};
+    } else if (media == "application/x-www-form-urlencoded" || media.rfind("multipart/", 0) == 0) {
+      throw Error{415, "a " + media +
+                           " body is not taken: send the fields as multipart/form-data, or the "
+                           "upload as the raw body with its own Content-Type (e.g. "
+                           "application/octet-stream) and the parameters in the query"};
     }
   }
 
@@ -349,9 +456,9 @@ struct Exchange {
   }
 
   void store(const char* data, size_t n) {
-    if (server->stored.fetch_add(n) + n > server->opt.max_stored_bytes) {
-      server->stored -= n;
-      body_error = Error{503, "the server holds as many uploads as it may; try again later"};
+    if (!server->reserve(n)) {
+      body_error =
+          Error{503, "the server holds as many uploads and answers as it may; try again later"};
       return;
     }
     stored += n;
@@ -390,6 +497,11 @@ struct Exchange {
         return MHD_NO;
       }
       if (off == 0) {
+        if (k.size() + std::strlen(filename) > kMaxFieldBytes) {
+          body_error = Error{400, "the file part's field and file names are longer than " +
+                                      std::to_string(kMaxFieldBytes) + " bytes"};
+          return MHD_NO;
+        }
         req.body.file_field = k;
         req.body.filename = filename;
         req.body.fd = temporary_file();
@@ -407,8 +519,13 @@ struct Exchange {
         body_error = Error{400, "more than " + std::to_string(kMaxFormFields) + " form fields"};
         return MHD_NO;
       }
+      field_bytes = k.size();
+      if (field_bytes > kMaxFieldBytes) {
+        body_error = Error{
+            400, "a form field's name is longer than " + std::to_string(kMaxFieldBytes) + " bytes"};
+        return MHD_NO;
+      }
       fields.emplace_back(k, "");
-      field_bytes = 0;
     }
     field_bytes += size;
     if (field_bytes > kMaxFieldBytes) {
@@ -456,23 +573,55 @@ struct Exchange {
   }
 };
 
+// What on_uri hands the first call of a request whose query it cut off.
+char too_many_params;
+
+// Called with the raw request target before libmicrohttpd parses its
+// query: each parameter takes room in the connection's memory pool, and
+// libmicrohttpd 0.9.75 stops answering a connection whose query fills it
+// (500 parameters did). A query with more than kMaxQueryParams is cut off
+// before parsing (its first character made the end), and the request is
+// answered 414 on its first call.
+void* on_uri(void*, const char* uri, MHD_Connection*) {
+  char* query = uri ? const_cast<char*>(std::strchr(uri, '?')) : nullptr;
+  if (!query) return nullptr;
+  size_t params = 1;
+  for (const char* p = query + 1; *p; ++p) params += *p == '&' || *p == ';';
+  if (params <= kMaxQueryParams) return nullptr;
+  query[1] = '\0';  // the buffer is the connection's own, written by libmicrohttpd itself
+  return &too_many_params;
+}
+
 MHD_Result handle_call(Impl* server, MHD_Connection* c, const char* url, const char* method,
-                       const char* upload, size_t* upload_size, void** con_cls) {
-  auto* x = static_cast<Exchange*>(*con_cls);
+                       const char* version, const char* upload, size_t* upload_size,
+                       void** con_cls) {
+  const bool cut_query = *con_cls == &too_many_params;
+  auto* x = cut_query ? nullptr : static_cast<Exchange*>(*con_cls);
   if (!x) {
     x = new Exchange(server, c);
     *con_cls = x;
     try {
-      x->begin(url, method);
+      if (cut_query)
+        throw Error{414, "more than " + std::to_string(kMaxQueryParams) + " query parameters"};
+      x->begin(url, method, version);
     } catch (const Error& e) {
-      return x->answer_error(e);
+      // Refused from its headers: whatever follows on the connection (a body,
+      // or bytes that framing read otherwise would make a request) is not read.
+      Response r = Response::error(e.status, e.message);
+      r.headers.emplace_back(MHD_HTTP_HEADER_CONNECTION, "close");
+      return x->answer(std::move(r));
     }
     return MHD_YES;  // answered on the next call, once the library knows if a body follows
+  }
+  if (x->result) {  // a worker's answer, after resuming
+    Response r = std::move(*x->result);
+    x->result.reset();
+    return x->answer(std::move(r));
   }
   if (x->answered) return *upload_size ? MHD_NO : MHD_YES;  // a body nobody asked for: close
   if (!x->route->body.accepted) {
     if (*upload_size) return x->answer_error(Error{413, x->req.path + " takes no request body"});
-    return x->answer(x->run());
+    return x->dispatch();
   }
   if (*upload_size) {
     // The library takes an answer only once the body has ended: after an
@@ -488,14 +637,16 @@ MHD_Result handle_call(Impl* server, MHD_Connection* c, const char* url, const c
   }
   x->end_body();
   if (x->body_error) return x->answer_error(*x->body_error);
-  return x->answer(x->run());
+  return x->dispatch();
 }
 
 // No exception crosses into the library: one that escapes closes the connection.
 MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char* method,
-                      const char*, const char* upload, size_t* upload_size, void** con_cls) {
+                      const char* version, const char* upload, size_t* upload_size,
+                      void** con_cls) {
   try {
-    return handle_call(static_cast<Impl*>(cls), c, url, method, upload, upload_size, con_cls);
+    return handle_call(static_cast<Impl*>(cls), c, url, method, version, upload, upload_size,
+                       con_cls);
   } catch (...) {
     return MHD_NO;
   }
@@ -503,6 +654,7 @@ MHD_Result on_request(void* cls, MHD_Connection* c, const char* url, const char*
 
 void on_completed(void* cls, MHD_Connection*, void** con_cls, MHD_RequestTerminationCode) {
   auto* server = static_cast<Impl*>(cls);
+  if (*con_cls == &too_many_params) *con_cls = nullptr;  // never got to a first call
   auto* x = static_cast<Exchange*>(*con_cls);
   if (!x) return;
   if (server->log) server->log(x->req.method, x->req.path, x->status);
@@ -545,6 +697,7 @@ int Server::start() {
       {MHD_OPTION_CONNECTION_TIMEOUT, o.idle_timeout_s, nullptr},
       {MHD_OPTION_NOTIFY_COMPLETED, reinterpret_cast<intptr_t>(&on_completed), impl_.get()},
       {MHD_OPTION_UNESCAPE_CALLBACK, reinterpret_cast<intptr_t>(&unescape), nullptr},
+      {MHD_OPTION_URI_LOG_CALLBACK, reinterpret_cast<intptr_t>(&on_uri), nullptr},
   };
   if (o.threads > 1) opts.push_back({MHD_OPTION_THREAD_POOL_SIZE, o.threads, nullptr});
   if (tls) {
@@ -557,6 +710,7 @@ int Server::start() {
   if (!impl_->daemon)
     throw std::runtime_error("cannot listen on " + o.host + ":" + std::to_string(o.port) +
                              (tls ? " with this certificate and key" : ""));
+  impl_->pool = std::make_unique<WorkerPool>(std::max(1u, o.workers), o.max_queued);
   impl_->waker = std::thread([this] { impl_->wake_loop(); });
   const MHD_DaemonInfo* info = MHD_get_daemon_info(impl_->daemon, MHD_DAEMON_INFO_BIND_PORT);
   return info ? info->port : o.port;
@@ -564,6 +718,10 @@ int Server::start() {
 
 void Server::stop() {
   if (!impl_ || !impl_->daemon) return;
+  // Work gives up (Request::stopping), queued work is answered 503; every
+  // connection a job suspended is resumed by it before the join returns.
+  impl_->halting = true;
+  if (impl_->pool) impl_->pool->stop();
   {
     // Every sleeping connection is resumed (the library requires it before
     // stopping) and no producer may sleep again: they end with an error.

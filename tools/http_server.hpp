@@ -44,11 +44,18 @@ struct Request {
   std::vector<std::string> matches;  // the route pattern's groups
   // Query parameters, then (for a form body) its text fields, in order.
   std::vector<std::pair<std::string, std::string>> params;
+  std::vector<std::pair<std::string, std::string>> headers;
   bool tls = false, loopback = false;
   Body body;
-  std::function<std::optional<std::string>(const char*)> header;
+  // For work that takes time: true once the server is stopping (the work
+  // gives up: stop() waits for it), and a charge of n more bytes of an
+  // answer kept in a temporary file against the server's storage budget,
+  // held until the answer has been sent; throws Error{503} beyond it.
+  std::function<bool()> stopping;
+  std::function<void(uint64_t n)> store_answer;
 
   const std::string* param(std::string_view key) const;
+  std::optional<std::string> header(std::string_view name) const;  // case-insensitive
 };
 
 // A response's body is produced in pieces by a Producer when it is large or
@@ -102,6 +109,9 @@ struct Route {
   std::vector<std::string> params;
   BodyRule body;
   std::function<Response(Request&)> handle;
+  // Answers from memory or an open file at once: run on the polling thread.
+  // Every other handler runs on the worker pool.
+  bool quick = false;
 };
 
 struct ServerOptions {
@@ -113,9 +123,14 @@ struct ServerOptions {
   unsigned idle_timeout_s = 10;           // a connection that sends nothing is closed
   std::string tls_cert_pem, tls_key_pem;  // both set: HTTPS only
   std::chrono::milliseconds heartbeat_interval{500};
-  // Request bodies held in temporary files, all requests together: beyond,
-  // a body is cut off with 503 (uploads cannot fill the disk).
+  // Request bodies and answers held in temporary files, all requests
+  // together: beyond, a body is cut off and an answer given up with 503
+  // (uploads cannot fill the disk).
   uint64_t max_stored_bytes = 1ull << 30;
+  // Handlers that take time run on `workers` threads; at most `max_queued`
+  // wait for one, beyond which a request is answered 503 at once.
+  unsigned workers = 2;
+  size_t max_queued = 32;
 };
 
 // An unlinked file in the temporary directory, read-write: it vanishes with
@@ -134,7 +149,9 @@ class Server {
 
   // Starts listening; returns the bound port. Throws std::runtime_error.
   int start();
-  // Ends every paced wait, closes every connection and joins the threads.
+  // Ends every paced wait, cancels queued work and waits for running work
+  // (which sees Request::stopping), closes every connection and joins the
+  // threads.
   void stop();
 
   struct Impl;

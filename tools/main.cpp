@@ -187,6 +187,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--port", serve_opts.port, "port (default 8080; 0 = any free port)");
   serve_cmd->add_option("--threads", serve_opts.threads,
                         "polling threads; connections do not hold one (default 2)");
+  serve_cmd->add_option("--workers", serve_opts.workers,
+                        "threads for work that takes time (packing uploads, reading files; "
+                        "default 2); 32 requests wait for one at most, more get 503");
   serve_cmd->add_option("--max-connections", serve_opts.max_connections,
                         "open connections at most; more are refused (default 1000)");
   serve_cmd->add_option("--max-connections-per-ip", serve_opts.max_connections_per_ip,
@@ -197,7 +200,8 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--max-upload", serve_opts.max_upload,
                         "request body limit in bytes, whatever its transfer encoding");
   serve_cmd->add_option("--max-upload-total", serve_opts.max_upload_total,
-                        "bytes of all request bodies held at once (default 1 GiB); beyond: 503");
+                        "bytes of all request bodies and answers held in temporary files at "
+                        "once (default 1 GiB); beyond: 503");
   serve_cmd->add_option("--tls-cert", serve_opts.tls_cert, "certificate (PEM): serve HTTPS");
   serve_cmd->add_option("--tls-key", serve_opts.tls_key, "private key (PEM) of --tls-cert");
   serve_cmd->add_flag("--routes", serve_opts.list_routes,
