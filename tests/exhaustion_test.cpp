@@ -156,3 +156,176 @@ TEST(Exhaustion, EveryBlockTakesAtLeastAByteOfTheFile) {
 }
 
 }  // namespace
+
+// One I block and then P blocks only: a decode chain that grows with the
+// file (1 MB of one-byte P blocks once asked `h4mk chain` for 600 MB). The
+// chain is bounded (ReaderLimits::max_chain_blocks): writers refuse the
+// block past it, readers refuse to build or decode a longer one, loudly.
+TEST(Exhaustion, DecodeChainsAreBounded) {
+  const uint32_t limit = ReaderLimits{}.max_chain_blocks;
+  Track t = h4core_audio_track(8000, 1, "null");
+  auto write = [&](WriterOptions o, uint32_t p_blocks) {
+    MemorySink sink;
+    Writer w(sink, o);
+    w.add_track(t);
+    const std::vector<uint8_t> sample(2, 7);  // one s16 sample: what the null adapter decodes
+    w.write_block({1, BlockType::kI, 0, 0, 1}, sample);
+    w.write_run({1, BlockType::kP, 1, 1, 1}, p_blocks,
+                std::vector<uint8_t>(2 * size_t(p_blocks), 7));
+    w.finish();
+    return sink.take();
+  };
+  // The writer: a chain of exactly the limit is written; one more block is
+  // refused, block by block and as a run, naming the bound.
+  EXPECT_NO_THROW(write({}, limit - 1));
+  try {
+    write({}, limit);
+    ADD_FAILURE() << "a chain past the limit was written";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("at most " + std::to_string(limit)), std::string::npos)
+        << e.what();
+  }
+  {
+    MemorySink sink;
+    Writer w(sink);
+    w.add_track(t);
+    const std::vector<uint8_t> one(1);
+    w.write_block({1, BlockType::kI, 0, 0, 1}, one);
+    for (uint32_t i = 1; i < limit; i++) w.write_block({1, BlockType::kP, i, i, 1}, one);
+    EXPECT_THROW(w.write_block({1, BlockType::kP, limit, limit, 1}, one), Error);
+    w.write_block({1, BlockType::kI, limit, limit, 1}, one);  // an I block starts a new one
+    w.write_block({1, BlockType::kP, limit + 1, limit + 1, 1}, one);
+  }
+
+  // A file with a longer chain (what a hostile or another writer makes).
+  WriterOptions lax;
+  lax.max_chain_blocks = UINT32_MAX;
+  const auto file = write(lax, 4 * limit);
+  MemorySource src(file);
+  Reader reader(src);
+  EXPECT_EQ(reader.decode_chain(1, limit - 1).size(), limit);
+  try {
+    reader.decode_chain(1, 4 * limit);
+    ADD_FAILURE() << "a chain past the limit was built";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kLimitExceeded);
+    EXPECT_NE(std::string(e.what()).find("longer than " + std::to_string(limit)), std::string::npos)
+        << e.what();
+  }
+  // Decoding the whole track: every block up to the limit, then a loud error.
+  auto adapter = load_adapter("null", "", adapter_config_json(*reader.track(1)));
+  uint64_t frames = 0;
+  try {
+    decode_range(reader, 1, kRangeStart, kRangeEnd, *adapter,
+                 [&](const BlockInfo&, const AdapterOutput&) { frames++; });
+    ADD_FAILURE() << "a chain past the limit was decoded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kLimitExceeded) << e.what();
+    EXPECT_NE(std::string(e.what()).find("track 1"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(frames, limit - 1);  // the last anchor is handed out when the next one comes
+  // A reader allowed more builds it.
+  ReaderOptions more;
+  more.limits.max_chain_blocks = 4 * limit + 1;
+  MemorySource again(file);
+  Reader lenient(again, more);
+  EXPECT_EQ(lenient.decode_chain(1, 4 * limit).size(), 4 * limit + 1);
+}
+
+// An adapter whose output is far larger than its input (the dsp adapter
+// turned a 115 KB file of tiny blocks into 734 MB of audio): decoding stops
+// with a loud error once the output passes DecodeLimits, before it is made.
+TEST(Exhaustion, DecodedOutputIsBoundedPerInputByte) {
+  struct State : DecodeState {};
+  struct Amplifier : ModelAdapter {
+    std::vector<uint8_t> picture = std::vector<uint8_t>(1 << 20, 1);
+    std::string name() const override { return "amplifier"; }
+    StatePtr decode_I(const AdapterBlock&) override { return std::make_shared<State>(); }
+    StatePtr apply_P(const DecodeState&, const AdapterBlock&) override {
+      return std::make_shared<State>();
+    }
+    AdapterOutput finalize(const DecodeState&) override {
+      AdapterOutput o{};
+      o.kind = H4MK_OUTPUT_BYTES;
+      o.data = picture.data();
+      o.size = picture.size();
+      return o;
+    }
+  } amplifier;
+  MemorySink sink;
+  Writer w(sink);
+  w.add_track(h4core_audio_track(8000, 1, "null"));
+  const std::vector<uint8_t> one(1);
+  for (int64_t i = 0; i < 1000; i++) w.write_block({1, BlockType::kI, i, i, 1}, one);
+  w.finish();
+  const auto file = sink.take();
+  MemorySource src(file);
+  Reader reader(src);
+  const DecodeLimits limits;
+  uint64_t out = 0, frames = 0;
+  try {
+    decode_range(reader, 1, kRangeStart, kRangeEnd, amplifier,
+                 [&](const BlockInfo&, const AdapterOutput& o) {
+                   out += o.size;
+                   frames++;
+                 });
+    ADD_FAILURE() << "1 GB decoded from " << file.size() << " bytes";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kLimitExceeded);
+    EXPECT_NE(std::string(e.what()).find("DecodeLimits"), std::string::npos) << e.what();
+  }
+  EXPECT_GT(frames, 0u);
+  EXPECT_LE(out, frames * limits.output_per_input_byte + limits.output_allowance);
+  // Allowed more, the same file decodes whole.
+  DecodeLimits more;
+  more.output_allowance = 2u << 30;
+  reader.rewind();
+  EXPECT_EQ(decode_range(
+                reader, 1, kRangeStart, kRangeEnd, amplifier,
+                [](const BlockInfo&, const AdapterOutput&) {}, more),
+            1000u);
+}
+
+// A file with thousands of damaged spots: the reader keeps a bounded record
+// (the first 1000 and the latest 24) and counts them all; every one is still
+// a damage event as it is met (a million spots once held ffprobe at 247 MB).
+TEST(Exhaustion, DamageRecordsAreBounded) {
+  MemorySink sink;
+  WriterOptions o;
+  o.max_group_blocks = 1;
+  Writer w(sink, o);
+  w.add_track(h4core_audio_track(8000, 1, "null"));
+  const std::vector<uint8_t> payload(8, 1);
+  constexpr int kGroups = 5000;
+  for (int64_t i = 0; i < kGroups; i++) w.write_block({1, BlockType::kI, i, i, 1}, payload);
+  w.finish();
+  auto file = sink.take();
+  std::vector<uint64_t> damaged;  // every other group: each a region of its own
+  int core = 0;
+  for (const auto& c : chunk_layout(file))
+    if (c.tag == "CORE" && core++ % 2 == 0) {
+      file[size_t(c.end) - 1] ^= 0x55;  // the last payload byte: the CRC fails
+      damaged.push_back(c.offset);
+    }
+  PipeLikeSource src(file);
+  Reader r(src);
+  Block b;
+  uint64_t events = 0, blocks = 0;
+  for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;) {
+    if (ev == ReadEvent::kDamage) {
+      EXPECT_EQ(r.last_damage().offset, damaged[events]) << events;
+      events++;
+    } else {
+      blocks++;
+    }
+  }
+  EXPECT_EQ(events, damaged.size());
+  EXPECT_EQ(blocks, kGroups / 2);
+  EXPECT_EQ(r.damage_count(), damaged.size());
+  ASSERT_EQ(r.damage().size(), 1000u + 24u);
+  EXPECT_EQ(r.damage().front().offset, damaged.front());
+  EXPECT_EQ(r.damage()[999].offset, damaged[999]);
+  EXPECT_EQ(r.damage()[1000].offset, damaged[damaged.size() - 24]);
+  EXPECT_EQ(r.damage().back().offset, damaged.back());
+}

@@ -111,6 +111,7 @@ ordered_json manifest_json(Reader& r, const std::string& file) {
   j["veri"] = parse_or_null(r.veri_json());
   j["signature"] = parse_or_null(r.signature_json());
   j["damage"] = damage_json(r.damage());
+  j["damage_count"] = r.damage_count();
   return j;
 }
 
@@ -167,16 +168,21 @@ int list(const Options& o, const std::string& file, std::optional<uint16_t> trac
   auto src = open_input(file);
   Reader r(*src);
   if (track) require_track(r, *track, file);
-  ordered_json blocks = ordered_json::array();
-  std::vector<Damage> damage;
   std::map<uint16_t, std::pair<int64_t, int64_t>> bounds;
-  if (!o.json)
+  // JSON is written as blocks are read, so memory stays that of one group
+  // however many blocks the file holds; damage is the reader's bounded record.
+  const auto text = [](const ordered_json& j) {
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  size_t listed = 0;
+  if (o.json)
+    std::printf("{\n  \"file\": %s,\n  \"blocks\": [", text(ordered_json(file)).c_str());
+  else
     std::printf("%10s %5s %4s %12s %12s %8s %12s %8s %6s %10s\n", "offset", "track", "type", "pts",
                 "dts", "duration", "seconds", "size", "masked", "gop_flags");
   Block b;
   for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;) {
     if (ev == ReadEvent::kDamage) {
-      damage.push_back(r.last_damage());
       if (!o.quiet)
         std::fprintf(stderr, "h4mk: %s: %s\n", file.c_str(),
                      printable(r.last_damage().message).c_str());
@@ -193,7 +199,7 @@ int list(const Options& o, const std::string& file, std::optional<uint16_t> trac
     if (b.info.pts < it->second.first || b.info.pts >= it->second.second) continue;
     ordered_json j = block_json(b, t);
     if (o.json) {
-      blocks.push_back(std::move(j));
+      std::printf("%s\n    %s", listed++ ? "," : "", text(j).c_str());
       continue;
     }
     std::printf(
@@ -203,13 +209,15 @@ int list(const Options& o, const std::string& file, std::optional<uint16_t> trac
         j["pts_seconds"].get<double>(), b.data.size(), b.info.masked ? "yes" : "no",
         j["gop_flags"].is_null() ? "-" : std::to_string(j["gop_flags"].get<uint32_t>()).c_str());
   }
-  if (o.json) print_json({{"file", file}, {"blocks", blocks}, {"damage", damage_json(damage)}});
+  if (o.json)
+    std::printf("%s],\n  \"damage\": %s,\n  \"damage_count\": %llu\n}\n", listed ? "\n  " : "",
+                text(damage_json(r.damage())).c_str(), (unsigned long long)r.damage_count());
   return kExitOk;
 }
 
 ordered_json chain_json(Reader& r, const Track& t, int64_t ticks) {
   ordered_json links = ordered_json::array();
-  for (const ChainLink& l : r.decode_chain(t.id, ticks)) {
+  for (const ChainLink& l : r.decode_chain(t.id, ticks, false)) {
     ordered_json j;
     j["chunk_offset"] = l.chunk_offset;
     j["index_in_group"] = l.index_in_group;
@@ -217,7 +225,7 @@ ordered_json chain_json(Reader& r, const Track& t, int64_t ticks) {
     j["pts"] = l.info.pts;
     j["dts"] = l.info.dts;
     j["pts_seconds"] = seconds(l.info.pts, t.time_base);
-    j["size"] = l.payload.size();
+    j["size"] = l.size;
     links.push_back(std::move(j));
   }
   return links;

@@ -12,9 +12,18 @@ std::optional<ChainDecoder::Frame> ChainDecoder::push(const AdapterBlock& block)
   AdapterBlock info = block;
   info.data = {};
   StatePtr state;
+  if (block.type != BlockType::kI && newer_ && chain_ >= max_chain_) {
+    reset();
+    ++skipped_;
+    throw Error(ErrorCode::kLimitExceeded,
+                "a decode chain longer than " + std::to_string(max_chain_) +
+                    " blocks from its I block; the track's blocks up to its next I block are "
+                    "skipped");
+  }
   switch (block.type) {
     case BlockType::kI:
       state = adapter_->decode_I(block);
+      chain_ = 0;
       break;
     case BlockType::kP:
       if (!newer_) {  // its reference is before where decoding started, or lost
@@ -31,8 +40,11 @@ std::optional<ChainDecoder::Frame> ChainDecoder::push(const AdapterBlock& block)
       if (!adapter_->supports_B())
         throw Error(ErrorCode::kInvalidArgument,
                     "adapter " + adapter_->name() + " does not decode B blocks");
-      return Frame{info, adapter_->apply_B(*older_->state, *newer_->state, block)};
+      state = adapter_->apply_B(*older_->state, *newer_->state, block);
+      ++chain_;
+      return Frame{info, std::move(state)};
   }
+  ++chain_;
   std::optional<Frame> ready;
   if (newer_ && newer_held_) ready = *newer_;
   older_ = std::move(newer_);

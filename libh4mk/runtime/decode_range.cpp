@@ -24,10 +24,19 @@ std::string where(uint16_t track_id, const Block& b) {
          std::to_string(b.chunk_offset) + ")";
 }
 
+// The bytes an output holds: a picture's planes, else its buffer.
+uint64_t output_bytes(const AdapterOutput& o) {
+  if (o.kind != H4MK_OUTPUT_VIDEO) return o.size;
+  uint64_t n = 0;
+  for (size_t line : o.linesize) n += uint64_t(line) * o.height;
+  return n;
+}
+
 }  // namespace
 
 uint64_t decode_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
-                      ModelAdapter& adapter, const FrameCallback& on_frame) {
+                      ModelAdapter& adapter, const FrameCallback& on_frame,
+                      const DecodeLimits& limits) {
   if (!reader.track(track_id))
     throw Error(ErrorCode::kNotFound, "no track " + std::to_string(track_id));
   if (t0 >= t1) return 0;
@@ -42,7 +51,7 @@ uint64_t decode_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
   }
   if (!positioned) reader.rewind();
 
-  uint64_t delivered = 0;
+  uint64_t delivered = 0, input = 0, output = 0;
   auto emit = [&](const BlockInfo& info, const DecodeState& state) {
     if (!meets(info, t0, t1)) return;
     AdapterOutput out;
@@ -53,11 +62,22 @@ uint64_t decode_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
                                 block_type_name(info.type) + " block at pts " +
                                 std::to_string(info.pts) + ": " + e.what());
     }
+    output += output_bytes(out);
+    const Int128 allowed =
+        Int128(input) * limits.output_per_input_byte + Int128(limits.output_allowance);
+    if (Int128(output) > allowed)
+      throw Error(ErrorCode::kLimitExceeded,
+                  "track " + std::to_string(track_id) + ", " + block_type_name(info.type) +
+                      " block at pts " + std::to_string(info.pts) + ": decoding gave " +
+                      std::to_string(output) + " bytes for " + std::to_string(input) +
+                      " payload bytes, more than " + std::to_string(limits.output_per_input_byte) +
+                      " per byte plus " + std::to_string(limits.output_allowance) +
+                      " (DecodeLimits)");
     on_frame(info, out);
     ++delivered;
   };
 
-  ChainDecoder chain(adapter);
+  ChainDecoder chain(adapter, reader.limits().max_chain_blocks);
   auto emit_frame = [&](const std::optional<ChainDecoder::Frame>& f) {
     if (!f) return;
     BlockInfo info;
@@ -84,6 +104,7 @@ uint64_t decode_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
                   where(track_id, b) + " is masked: give the reader the track's mask key",
                   b.chunk_offset);
     std::optional<ChainDecoder::Frame> ready;
+    input += b.data.size();
     try {
       ready = chain.push({b.info.type, b.info.pts, b.info.dts, b.info.duration, b.data});
     } catch (const Error& e) {
@@ -124,7 +145,8 @@ constexpr int64_t kMaxSilenceSeconds = 60;
 }  // namespace
 
 DecodedAudio stream_audio_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
-                                ModelAdapter& adapter, const SamplesCallback& on_samples) {
+                                ModelAdapter& adapter, const SamplesCallback& on_samples,
+                                const DecodeLimits& limits) {
   const Track* track = reader.track(track_id);
   if (!track) throw Error(ErrorCode::kNotFound, "no track " + std::to_string(track_id));
   const Rational tb = track->time_base;
@@ -132,7 +154,8 @@ DecodedAudio stream_audio_range(Reader& reader, uint16_t track_id, int64_t t0, i
   size_t frame_bytes = 0;
   int64_t s0 = 0, s1 = 0, written = 0, silence = 0;
   r.frames = decode_range(
-      reader, track_id, t0, t1, adapter, [&](const BlockInfo& info, const AdapterOutput& out) {
+      reader, track_id, t0, t1, adapter,
+      [&](const BlockInfo& info, const AdapterOutput& out) {
         if (out.kind != H4MK_OUTPUT_AUDIO)
           throw Error(ErrorCode::kCorrupt, "track " + std::to_string(track_id) + ": adapter " +
                                                adapter.name() + " gave no audio at pts " +
@@ -197,17 +220,20 @@ DecodedAudio stream_audio_range(Reader& reader, uint16_t track_id, int64_t t0, i
         const uint8_t* from = out.data + (a - start) * frame_bytes;
         on_samples(r, {from, size_t(e - a) * frame_bytes});
         written += e - a;
-      });
+      },
+      limits);
   return r;
 }
 
 DecodedAudio decode_audio_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
-                                ModelAdapter& adapter) {
+                                ModelAdapter& adapter, const DecodeLimits& limits) {
   std::vector<uint8_t> bytes;
-  DecodedAudio r = stream_audio_range(reader, track_id, t0, t1, adapter,
-                                      [&](const DecodedAudio&, std::span<const uint8_t> s) {
-                                        bytes.insert(bytes.end(), s.begin(), s.end());
-                                      });
+  DecodedAudio r = stream_audio_range(
+      reader, track_id, t0, t1, adapter,
+      [&](const DecodedAudio&, std::span<const uint8_t> s) {
+        bytes.insert(bytes.end(), s.begin(), s.end());
+      },
+      limits);
   r.bytes = std::move(bytes);
   return r;
 }

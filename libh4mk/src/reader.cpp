@@ -11,6 +11,7 @@
 #include "chunk.hpp"
 #include "chunk_reader.hpp"
 #include "chunk_stream.hpp"
+#include "damage_log.hpp"
 #include "hint.hpp"
 #include "json_text.hpp"
 #include "seek_table.hpp"
@@ -83,7 +84,7 @@ struct Reader::Impl {
   };
   std::unordered_map<uint16_t, ResumePoint> resume;
 
-  std::vector<Damage> damage;
+  DamageLog damage;
   // Per track slot, the last group read since the last reposition: its
   // last dts and its chunk CRC (a vector: a seek clears it without freeing
   // or allocating).
@@ -124,7 +125,7 @@ struct Reader::Impl {
   }
 
   void record(uint64_t offset, uint64_t length, ErrorCode code, std::string message) {
-    damage.push_back({offset, length, code, std::move(message)});
+    damage.add({offset, length, code, std::move(message)});
   }
 
   // Skips a bad chunk: scans to the next valid chunk and records the region.
@@ -170,7 +171,7 @@ struct Reader::Impl {
       if (stream.position() != end) stream.seek(end);
       return;
     }
-    damage.back().message +=
+    damage.last().message +=
         "; its " + std::to_string(group.size()) + " complete blocks are handed out marked damaged";
     stream.consume(got);  // the views into the window stay valid
     if (!resume.empty()) skip_to_resume_point();
@@ -474,7 +475,7 @@ struct Reader::Impl {
     }
     group.clear();
     group_pos = 0;
-    size_t damage_before = damage.size();
+    uint64_t damage_before = damage.count();
     while (!at_end) {
       ChunkView v;
       switch (chunks.peek_chunk(v)) {
@@ -499,7 +500,7 @@ struct Reader::Impl {
           group_pos = 0;
           continue;
         }
-        if (damage.size() > damage_before) return ReadEvent::kDamage;
+        if (damage.count() > damage_before) return ReadEvent::kDamage;
         continue;
       }
       if (v.header.tag == kTagVeri && veri_json.empty()) veri_json = text_of(v.payload);
@@ -614,9 +615,9 @@ struct Reader::Impl {
     if (read_ahead) stream.fill(read_ahead);
     ChunkView v;
     if (chunks.peek_chunk(v) != ChunkStatus::kOk || v.header.tag != kTagCore) return false;
-    size_t before = damage.size();
+    uint64_t before = damage.count();
     if (!load_group(v)) {
-      damage.resize(before);  // reported when sequential reading reaches it
+      damage.truncate(before);  // reported when sequential reading reaches it
       return false;
     }
     return true;
@@ -864,10 +865,10 @@ struct Reader::Impl {
       if (is_index_tag(v.header.tag)) return std::nullopt;
       if (v.header.tag == kTagCore && v.payload.size() >= kGroupHeaderSize &&
           decode_group_header(v.payload, v.offset).track_id == id) {
-        size_t before = damage.size();
+        uint64_t before = damage.count();
         uint64_t at = v.offset;
         if (load_group(v)) return Probe{at, group.info(0).dts};
-        damage.resize(before);
+        damage.truncate(before);
         continue;
       }
       stream.consume(v.total());
@@ -924,9 +925,9 @@ struct Reader::Impl {
           continue;
         }
         uint64_t at = v.offset;
-        size_t before = damage.size();
+        uint64_t before = damage.count();
         if (!load_group(v)) {
-          damage.resize(before);
+          damage.truncate(before);
           continue;
         }
         if (group.track_id() != id) continue;
@@ -942,16 +943,17 @@ struct Reader::Impl {
     not_found(id, t);
   }
 
-  std::vector<ChainLink> decode_chain(uint16_t id, int64_t t) {
+  std::vector<ChainLink> decode_chain(uint16_t id, int64_t t, bool payloads) {
     seek(id, t);
     std::vector<ChainLink> gop;  // blocks of the track from the key, in decode order
+    uint64_t gop_bytes = 0;
     Block b;
     std::optional<Damage> gap;  // damage met since the last block of the GOP
     for (;;) {
       ReadEvent ev = next(b);
       if (ev == ReadEvent::kEnd) break;
       if (ev == ReadEvent::kDamage) {
-        gap = damage.back();
+        gap = damage.last();
         continue;
       }
       if (b.info.track_id != id) continue;
@@ -962,7 +964,19 @@ struct Reader::Impl {
                     "decode chain for track " + std::to_string(id) + " at " + std::to_string(t) +
                         " crosses damage: " + gap->message,
                     gap->offset);
-      gop.push_back({b.info, b.chunk_offset, b.index_in_group, {b.data.begin(), b.data.end()}});
+      if (payloads) gop_bytes += b.data.size();
+      if (gop.size() >= opt.limits.max_chain_blocks || gop_bytes > opt.limits.max_chain_bytes)
+        throw Error(ErrorCode::kLimitExceeded,
+                    "decode chain for track " + std::to_string(id) + " at " + std::to_string(t) +
+                        " is longer than " + std::to_string(opt.limits.max_chain_blocks) +
+                        " blocks or " + std::to_string(opt.limits.max_chain_bytes) +
+                        " bytes from its I block at offset " +
+                        std::to_string(gop.empty() ? b.chunk_offset : gop.front().chunk_offset) +
+                        " (reader limit)",
+                    b.chunk_offset);
+      ChainLink& link =
+          gop.emplace_back(ChainLink{b.info, b.chunk_offset, b.index_in_group, b.data.size(), {}});
+      if (payloads) link.payload.assign(b.data.begin(), b.data.end());
     }
     // The presenting block: greatest pts <= t, the later one on ties.
     size_t present = 0;
@@ -983,6 +997,7 @@ Reader::Reader(Source& source, ReaderOptions options)
 Reader::~Reader() = default;
 
 uint16_t Reader::version_minor() const { return impl_->version_minor; }
+const ReaderLimits& Reader::limits() const { return impl_->opt.limits; }
 const std::vector<Track>& Reader::tracks() const { return impl_->tracks; }
 const Track* Reader::track(uint16_t id) const { return impl_->track(id); }
 const std::string& Reader::tracks_json() const { return impl_->trak_json; }
@@ -1039,10 +1054,11 @@ bool Reader::peek(Block& out) const {
 
 const Damage& Reader::last_damage() const {
   static const Damage kNone{};
-  return impl_->damage.empty() ? kNone : impl_->damage.back();
+  return impl_->damage.count() == 0 ? kNone : impl_->damage.last();
 }
 
-const std::vector<Damage>& Reader::damage() const { return impl_->damage; }
+const std::vector<Damage>& Reader::damage() const { return impl_->damage.kept(); }
+uint64_t Reader::damage_count() const { return impl_->damage.count(); }
 
 void Reader::rewind() { impl_->reposition(impl_->data_offset); }
 
@@ -1070,8 +1086,8 @@ void Reader::seek_to_group(uint64_t chunk_offset, uint32_t index_in_group) {
   impl_->group_pos = index_in_group;
 }
 
-std::vector<ChainLink> Reader::decode_chain(uint16_t track_id, int64_t t) {
-  return impl_->decode_chain(track_id, t);
+std::vector<ChainLink> Reader::decode_chain(uint16_t track_id, int64_t t, bool payloads) {
+  return impl_->decode_chain(track_id, t, payloads);
 }
 
 uint64_t Reader::bytes_read() const { return impl_->stream.bytes_read(); }

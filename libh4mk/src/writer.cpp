@@ -57,6 +57,7 @@ struct TrackState {
   int64_t last_dts = 0;
   bool has_key = false;
   int64_t last_key_pts = 0;
+  uint64_t chain = 0;  // blocks from the last I block on, that one included
   // Index.
   SeekTable table;
   // Masking (set_mask_key).
@@ -273,12 +274,18 @@ struct Writer::Impl {
     if (b.type == BlockType::kI && ts.has_key && b.pts < ts.last_key_pts)
       reject(b, "I block pts goes backwards (previous I block pts " +
                     std::to_string(ts.last_key_pts) + ")");
+    if (b.type != BlockType::kI && ts.chain >= opt.max_chain_blocks) reject_chain(b);
     if (size > kMaxGroupPayload - 64 || side.size() > kMaxGroupPayload - 64 - size)
       reject(b, "payload of " + std::to_string(size) + " bytes is too large");
     if (!side.empty() && !valid_side_data(side)) reject(b, "side data entries are malformed");
     // Every block of a masked track is masked (docs/FORMAT.md §13).
     if (ts.track.mask && !ts.masker && !b.masked)
       reject(b, "a plain block on a masked track (give the writer the track's key to mask it)");
+  }
+
+  [[noreturn, gnu::cold, gnu::noinline]] void reject_chain(const BlockInfo& b) const {
+    reject(b, "a decode chain holds at most " + std::to_string(opt.max_chain_blocks) +
+                  " blocks from its I block (docs/FORMAT.md §12.1): write an I block");
   }
 
   [[noreturn, gnu::cold, gnu::noinline]] void reject_track(const BlockInfo& info) const {
@@ -344,6 +351,7 @@ struct Writer::Impl {
     group.add(b, side, payload);
     ts.has_blocks = true;
     ts.last_dts = b.dts;
+    ts.chain = b.type == BlockType::kI ? 1 : ts.chain + 1;
     if (b.type == BlockType::kI) {
       ts.has_key = true;
       ts.last_key_pts = b.pts;
@@ -374,6 +382,7 @@ struct Writer::Impl {
       bad("dts " + std::to_string(first.dts) +
           " differs from pts (a run's blocks have dts == pts)");
     validate(ts, first, size, {});
+    if (first.type != BlockType::kI && count > opt.max_chain_blocks - ts.chain) reject_chain(first);
     int64_t span, last_pts;
     if (__builtin_mul_overflow(first.duration, int64_t(count - 1), &span) ||
         __builtin_add_overflow(first.pts, span, &last_pts) || last_pts > kMaxTimestamp)
@@ -391,6 +400,7 @@ struct Writer::Impl {
       k += n;
       ts.last_dts = b.pts + int64_t(n - 1) * first.duration;
       if (b.type == BlockType::kI) ts.last_key_pts = ts.last_dts;
+      ts.chain = b.type == BlockType::kI ? 1 : ts.chain + n;
       block_count += n;
     }
   }

@@ -9,6 +9,7 @@
 #include "h4mk/adapter.hpp"
 #include "h4mk/block.hpp"
 #include "h4mk/export.h"
+#include "h4mk/limits.hpp"
 
 H4MK_CXX_API_BEGIN
 namespace h4mk {
@@ -21,14 +22,18 @@ class ChainDecoder {
     StatePtr state;
   };
 
-  explicit ChainDecoder(ModelAdapter& adapter) : adapter_(&adapter) {}
+  explicit ChainDecoder(ModelAdapter& adapter,
+                        uint32_t max_chain_blocks = ReaderLimits{}.max_chain_blocks)
+      : adapter_(&adapter), max_chain_(max_chain_blocks) {}
 
   // One block in decode order. I starts a chain, P builds on the last anchor,
   // B on the two last anchors; a block whose references are missing is
   // skipped (counted in skipped()). Returns the frame that becomes ready: a B
   // block at once, an anchor when the next anchor arrives. Throws the
-  // adapter's Error (the chain is then unchanged), or Error(kInvalidArgument)
-  // for a B block the adapter cannot decode.
+  // adapter's Error (the chain is then unchanged), Error(kInvalidArgument)
+  // for a B block the adapter cannot decode, or Error(kLimitExceeded) for a
+  // P or B block past max_chain_blocks from its I block (the chain is then
+  // forgotten, as after damage: what follows needs an I block).
   std::optional<Frame> push(const AdapterBlock& block);
   // The anchor still held (end of stream), at most once.
   std::optional<Frame> drain();
@@ -41,6 +46,8 @@ class ChainDecoder {
 
  private:
   ModelAdapter* adapter_;
+  uint32_t max_chain_;
+  uint64_t chain_ = 0;  // blocks from the last I block on
   std::optional<Frame> older_, newer_;
   bool newer_held_ = false;  // newer_ not handed out yet
   uint64_t skipped_ = 0;

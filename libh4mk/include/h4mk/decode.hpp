@@ -18,6 +18,15 @@ namespace h4mk {
 inline constexpr int64_t kRangeStart = std::numeric_limits<int64_t>::min();
 inline constexpr int64_t kRangeEnd = std::numeric_limits<int64_t>::max();
 
+// What decoding may produce for what it reads: at most
+// output_per_input_byte bytes of adapter output per payload byte given to
+// the adapter, plus output_allowance (docs/FORMAT.md §17.3). Past that,
+// Error(kLimitExceeded): a small file cannot decode into gigabytes.
+struct DecodeLimits {
+  uint64_t output_per_input_byte = 4096;
+  uint64_t output_allowance = 64u << 20;
+};
+
 // Called once per decoded block, in presentation order. `output` is valid
 // during the call only.
 using FrameCallback = std::function<void(const BlockInfo& info, const AdapterOutput& output)>;
@@ -32,7 +41,8 @@ using FrameCallback = std::function<void(const BlockInfo& info, const AdapterOut
 // Error(kInvalidArgument) for a masked block (give the reader the key).
 // Returns the number of frames delivered.
 uint64_t decode_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
-                      ModelAdapter& adapter, const FrameCallback& on_frame);
+                      ModelAdapter& adapter, const FrameCallback& on_frame,
+                      const DecodeLimits& limits = {});
 
 // Audio output of a range: exactly the samples of [t0, t1), interleaved.
 struct DecodedAudio {
@@ -49,12 +59,13 @@ struct DecodedAudio {
 using SamplesCallback =
     std::function<void(const DecodedAudio& format, std::span<const uint8_t> interleaved)>;
 DecodedAudio stream_audio_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
-                                ModelAdapter& adapter, const SamplesCallback& on_samples);
+                                ModelAdapter& adapter, const SamplesCallback& on_samples,
+                                const DecodeLimits& limits = {});
 // For tracks whose adapter outputs audio; a block's samples start at its pts
 // converted to samples at the output's rate. Throws Error(kCorrupt) when an
 // output is not audio or its format changes within the range.
 DecodedAudio decode_audio_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
-                                ModelAdapter& adapter);
+                                ModelAdapter& adapter, const DecodeLimits& limits = {});
 
 }  // namespace h4mk
 H4MK_CXX_API_END

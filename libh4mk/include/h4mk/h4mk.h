@@ -253,6 +253,8 @@ H4MK_API int h4mk_reader_rewind(h4mk_reader* r);
 H4MK_API uint64_t h4mk_reader_bytes_read(const h4mk_reader* r);
 /* Damage reported so far, in the order found: at open, a damaged META, SAFE,
  * CHAP or HINT (ignored, reading goes on); later, each skipped region.
+ * Bounded whatever the file: the first 1000 records and the latest 24 are
+ * kept (every one is also reported by h4mk_reader_next_block as it is met).
  * H4MK_ERR_NOT_FOUND once index >= the count. The message stays valid until
  * the reader reads again (next block, seek) or is freed. */
 H4MK_API size_t h4mk_reader_damage_count(const h4mk_reader* r);

@@ -61,11 +61,13 @@ struct SeekPoint {
   friend bool operator==(const SeekPoint&, const SeekPoint&) = default;
 };
 
-// One block of a decode chain, with a copy of its payload.
+// One block of a decode chain, with a copy of its payload (unless asked
+// for without: then payload is empty and size still says how long it is).
 struct ChainLink {
   BlockInfo info;
   uint64_t chunk_offset = 0;
   uint32_t index_in_group = 0;
+  size_t size = 0;  // the payload's bytes
   std::vector<uint8_t> payload;
 };
 
@@ -86,6 +88,7 @@ class Reader {
   Reader& operator=(const Reader&) = delete;
 
   uint16_t version_minor() const;
+  const ReaderLimits& limits() const;
   const std::vector<Track>& tracks() const;
   const Track* track(uint16_t id) const;
   const std::string& tracks_json() const;    // TRAK payload
@@ -133,7 +136,12 @@ class Reader {
   // has to read a new chunk first (e.g. right after a group was used up).
   bool peek(Block& out) const;
   const Damage& last_damage() const;
+  // The damage met so far, bounded whatever the file: the first 1000
+  // records and the latest 24 (damage_count() says how many in all). Each
+  // one is also a kDamage event of next(), where a caller that wants them all
+  // takes them as they come.
   const std::vector<Damage>& damage() const;
+  uint64_t damage_count() const;
   // Back to the first CORE (seekable sources, or before anything was read).
   void rewind();
 
@@ -163,8 +171,10 @@ class Reader {
   SeekPoint seek_without_index(uint16_t track_id, int64_t t);
   // Positions reading at a given group (e.g. an index entry) and block.
   void seek_to_group(uint64_t chunk_offset, uint32_t index_in_group = 0);
-  // The minimal decode chain for presenting t (docs/FORMAT.md, "Decode chain").
-  std::vector<ChainLink> decode_chain(uint16_t track_id, int64_t t);
+  // The minimal decode chain for presenting t (docs/FORMAT.md §17.2), at
+  // most limits().max_chain_blocks long (else Error(kLimitExceeded));
+  // payloads = false lists it without copying payloads.
+  std::vector<ChainLink> decode_chain(uint16_t track_id, int64_t t, bool payloads = true);
 
   // Bytes requested from the source so far (what opening and seeking cost).
   uint64_t bytes_read() const;

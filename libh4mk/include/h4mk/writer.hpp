@@ -14,6 +14,7 @@
 #include "h4mk/chapter.hpp"
 #include "h4mk/export.h"
 #include "h4mk/io.hpp"
+#include "h4mk/limits.hpp"
 #include "h4mk/mask.hpp"
 #include "h4mk/track.hpp"
 
@@ -40,6 +41,9 @@ struct WriterOptions {
   // process that made it (or turn this off).
   bool veri_thread = true;
   bool write_index = true;  // TSEK chunks
+  // A P or B block that would make a decode chain longer than this is
+  // refused (the readers' ReaderLimits::max_chain_blocks).
+  uint32_t max_chain_blocks = ReaderLimits{}.max_chain_blocks;
 };
 
 class Writer {
