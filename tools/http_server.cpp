@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "http_framing.hpp"
 #include "http_url.hpp"
 #include "worker_pool.hpp"
 
@@ -35,15 +36,6 @@ const std::string* Request::param(std::string_view key) const {
     if (k == key) return &v;
   return nullptr;
 }
-
-namespace {
-bool equals_caseless(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-}  // namespace
 
 std::optional<std::string> Request::header(std::string_view name) const {
   for (const auto& [k, v] : headers)
@@ -99,50 +91,10 @@ bool is_loopback(const sockaddr* a) {
 
 size_t unescape(void*, MHD_Connection*, char* s) { return percent_decode(s); }
 
-// Framing a server and a proxy in front of it could read differently (RFC
-// 9112 §6.3, §3.2): a request whose body length or host is ambiguous is
-// refused, and its connection closed, before anything after it is read as a
-// request. Throws Error{400}.
-void check_framing(const Request& req, std::string_view version) {
-  int content_length = 0, transfer_encoding = 0, host = 0;
-  std::string te;
-  for (const auto& [name, value] : req.headers) {
-    if (name.empty() || name.find_first_of(" \t") != std::string::npos)
-      throw Error{400, "white space in the header name '" + name + "'"};
-    if (equals_caseless(name, MHD_HTTP_HEADER_CONTENT_LENGTH)) content_length++;
-    if (equals_caseless(name, MHD_HTTP_HEADER_HOST)) host++;
-    if (equals_caseless(name, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
-      transfer_encoding++;
-      te = value;
-    }
-  }
-  if (content_length > 1) throw Error{400, "Content-Length is given more than once"};
-  if (transfer_encoding > 1) throw Error{400, "Transfer-Encoding is given more than once"};
-  if (transfer_encoding && content_length)
-    throw Error{400, "both Transfer-Encoding and Content-Length: the body's length is ambiguous"};
-  if (transfer_encoding && version != MHD_HTTP_VERSION_1_1)
-    throw Error{400, "Transfer-Encoding in an HTTP/1.0 request"};
-  if (transfer_encoding && te != "chunked")
-    throw Error{400, "Transfer-Encoding '" + te + "': only 'chunked' is taken"};
-  if (version == MHD_HTTP_VERSION_1_1 && host != 1)
-    throw Error{400, host ? "Host is given more than once" : "an HTTP/1.1 request without Host"};
-}
-
 // Query parameters: no route takes more than a few.
 constexpr size_t kMaxQueryParams = 32;
 // A form's text fields: their count, and each one's name and value together.
 constexpr size_t kMaxFormFields = 64, kMaxFieldBytes = 4096;
-
-// The media type of a Content-Type value, lower-cased, without parameters
-// or white space (media types are case-insensitive: RFC 9110 §8.3.1).
-std::string media_type(std::string_view v) {
-  v = v.substr(0, v.find(';'));
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  std::string out(v);
-  for (char& ch : out) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-  return out;
-}
 
 }  // namespace
 
@@ -369,7 +321,7 @@ struct Exchange {
           return MHD_YES;
         },
         &req);
-    check_framing(req, version ? version : "");
+    if (auto why = ambiguous_framing(req.headers, version ? version : "")) throw Error{400, *why};
     req.method = method;
     req.path = url;
     MHD_get_connection_values(
@@ -583,11 +535,8 @@ char too_many_params;
 // before parsing (its first character made the end), and the request is
 // answered 414 on its first call.
 void* on_uri(void*, const char* uri, MHD_Connection*) {
-  char* query = uri ? const_cast<char*>(std::strchr(uri, '?')) : nullptr;
-  if (!query) return nullptr;
-  size_t params = 1;
-  for (const char* p = query + 1; *p; ++p) params += *p == '&' || *p == ';';
-  if (params <= kMaxQueryParams) return nullptr;
+  if (!uri || query_parameters(uri) <= kMaxQueryParams) return nullptr;
+  char* query = const_cast<char*>(std::strchr(uri, '?'));
   query[1] = '\0';  // the buffer is the connection's own, written by libmicrohttpd itself
   return &too_many_params;
 }

@@ -93,6 +93,39 @@ std::vector<uint8_t> silence_gaps_file(int blocks) {
   return sink.take();
 }
 
+// One I block, then P blocks only: a decode chain as long as the file
+// (written past the writers' bound, as another writer could).
+std::vector<uint8_t> long_chain_file(uint32_t p_blocks) {
+  MemorySink sink;
+  WriterOptions lax;
+  lax.max_chain_blocks = UINT32_MAX;
+  Writer w(sink, lax);
+  w.add_track(h4core_audio_track(8000, 1, "null"));
+  const std::vector<uint8_t> sample(2);
+  w.write_block({1, BlockType::kI, 0, 0, 1}, sample);
+  w.write_run({1, BlockType::kP, 1, 1, 1}, p_blocks, std::vector<uint8_t>(2 * size_t(p_blocks)));
+  w.finish();
+  return sink.take();
+}
+
+// One-block groups, every other one with a bad CRC: a damaged spot per
+// 100 bytes or so.
+std::vector<uint8_t> many_damage_file(int groups) {
+  MemorySink sink;
+  WriterOptions o;
+  o.max_group_blocks = 1;
+  Writer w(sink, o);
+  w.add_track(h4core_audio_track(8000, 1, "null"));
+  const std::vector<uint8_t> sample(2);
+  for (int64_t i = 0; i < groups; i++) w.write_block({1, BlockType::kI, i, i, 1}, sample);
+  w.finish();
+  auto file = sink.take();
+  int core = 0;
+  for (const auto& c : chunk_layout(file))
+    if (c.tag == "CORE" && core++ % 2 == 0) file[size_t(c.end) - 1] ^= 0x55;
+  return file;
+}
+
 struct ToolRun {
   int status = -1;      // the exit code, or the signal that ended the run
   bool killed = false;  // by a signal: a crash or the watchdog
@@ -154,6 +187,8 @@ TEST(HostileTools, EveryToolStaysWithinItsBounds) {
       {"resync-notes", file_with_claiming_headers(4u << 20, 10), 16 << 20},
       {"many-meta", many_meta_file(200000), 32 << 20},
       {"silence-gaps", silence_gaps_file(14), 64 << 20},
+      {"long-chain", long_chain_file(200000), 128 << 20},
+      {"many-damage", many_damage_file(200000), 128 << 20},
   };
   for (const auto& f : files) write_file((dir() / (f.name + ".h4mk")).string(), f.bytes);
 
