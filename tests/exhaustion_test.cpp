@@ -328,4 +328,15 @@ TEST(Exhaustion, DamageRecordsAreBounded) {
   EXPECT_EQ(r.damage()[999].offset, damaged[999]);
   EXPECT_EQ(r.damage()[1000].offset, damaged[damaged.size() - 24]);
   EXPECT_EQ(r.damage().back().offset, damaged.back());
+
+  // verify reports every problem as it finds it and keeps the first 1000.
+  MemorySource whole(file);
+  VerifyOptions o2;
+  uint64_t seen = 0;
+  o2.on_problem = [&](const Problem&) { seen++; };
+  const VerifyReport v = verify(whole, o2);
+  EXPECT_FALSE(v.ok());
+  EXPECT_GE(seen, damaged.size());
+  EXPECT_EQ(v.problem_count, seen);
+  EXPECT_EQ(v.problems.size(), VerifyReport::kKeptProblems);
 }

@@ -9,6 +9,14 @@ namespace h4mk::cli {
 int verify(const Options& o, const std::string& file, const std::string& public_key_file) {
   VerifyOptions opt;
   if (!public_key_file.empty()) opt.public_key_pem = read_public_key(public_key_file);
+  // Text: every problem as it is found; JSON: the report's first ones and
+  // the count (memory stays bounded whatever the file).
+  if (!o.json)
+    opt.on_problem = [&](const Problem& p) {
+      std::fprintf(stderr, "h4mk: %s: offset %llu%s%s: %s\n", file.c_str(),
+                   (unsigned long long)p.offset, p.chunk.empty() ? "" : " ", p.chunk.c_str(),
+                   p.message.c_str());
+    };
   auto src = open_input(file);
   VerifyReport v = h4mk::verify(*src, opt);
   const char* signature = !opt.public_key_pem.empty() ? (v.signature_ok ? "ok" : "invalid")
@@ -33,14 +41,11 @@ int verify(const Options& o, const std::string& file, const std::string& public_
                                          v.complete ? (v.container_crc_ok ? "ok" : "mismatch")
                                                     : "absent"},
                                         {"signature", signature},
-                                        {"problems", problems}}
+                                        {"problems", problems},
+                                        {"problem_count", v.problem_count}}
                      .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
   } else {
-    for (const Problem& p : v.problems)
-      std::fprintf(stderr, "h4mk: %s: offset %llu%s%s: %s\n", file.c_str(),
-                   (unsigned long long)p.offset, p.chunk.empty() ? "" : " ", p.chunk.c_str(),
-                   p.message.c_str());
     if (!o.quiet)
       std::printf("%s: %s (%llu chunks, %llu blocks, VERI %s, container CRC %s, signature %s)\n",
                   file.c_str(), v.ok() ? "OK" : "FAILED", (unsigned long long)v.chunks,

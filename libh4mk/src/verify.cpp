@@ -80,8 +80,15 @@ class Verifier {
     SeekTable rebuilt;                // the index the groups call for
   };
 
+  // Memory stays bounded whatever the file: all problems go to
+  // on_problem, the first kKeptProblems into the report.
   void problem(uint64_t offset, Tag tag, ErrorCode code, std::string message) {
-    report_.problems.push_back({offset, tag ? tag_name(tag) : "", code, std::move(message)});
+    Problem p{offset, tag ? tag_name(tag) : "", code, std::move(message)};
+    last_problem_code_ = code;
+    ++report_.problem_count;
+    if (opt_.on_problem) opt_.on_problem(p);
+    if (report_.problems.size() < VerifyReport::kKeptProblems)
+      report_.problems.push_back(std::move(p));
   }
 
   bool check_file_header() {
@@ -356,7 +363,7 @@ class Verifier {
   void finish() {
     check_signature_with_key();
     if (!report_.complete) {
-      if (report_.problems.empty() || report_.problems.back().code != ErrorCode::kTruncated)
+      if (report_.problem_count == 0 || last_problem_code_ != ErrorCode::kTruncated)
         problem(stream_.position(), 0, ErrorCode::kTruncated,
                 "no TAIL: the file is incomplete (cut, or still being written)");
       return;
@@ -381,6 +388,7 @@ class Verifier {
   ChunkStream stream_;
   ChunkReader chunks_;
   VerifyReport report_;
+  ErrorCode last_problem_code_ = ErrorCode::kOk;
   // On the caller's thread until a group with a record per block turns up:
   // checking those costs enough to be worth overlapping with the chain;
   // for other files the hand-off costs more than it wins (bench/RESULTS.md).

@@ -264,7 +264,8 @@ class Writer:
 def verify(source: Source, public_key_pem: str = "") -> dict[str, Any]:
     """Checks every CRC, the SHA-256 chain and (with ``public_key_pem``) the
     signature; returns a report whose ``problems`` each give an offset, a
-    chunk, a code and a message (``ok`` is True when there are none)."""
+    chunk, a code and a message: the first 1000, with ``problem_count``
+    counting them all (``ok`` is True when there are none)."""
     return _h4mk.verify(source, public_key_pem)
 
 

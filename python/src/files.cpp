@@ -29,6 +29,7 @@ py::dict verify_source(py::object source, const std::string& public_key_pem) {
   py::dict d;
   d["ok"] = v.ok();
   d["problems"] = problems;
+  d["problem_count"] = v.problem_count;
   d["chunks"] = v.chunks;
   d["blocks"] = v.blocks;
   d["complete"] = v.complete;

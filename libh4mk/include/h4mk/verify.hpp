@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,9 @@ struct VerifyOptions {
   // the VERI chain on a second thread while this one reads and checks, when
   // the process may run on more than one CPU; the report is the same.
   bool veri_thread = true;
+  // Called with every problem as it is found (the report keeps the first
+  // kKeptProblems): for reporting them all without holding them.
+  std::function<void(const struct Problem&)> on_problem;
 };
 
 struct Problem {
@@ -35,8 +39,10 @@ struct Problem {
 };
 
 struct VerifyReport {
-  bool ok() const { return problems.empty(); }
-  std::vector<Problem> problems;
+  static constexpr size_t kKeptProblems = 1000;
+  bool ok() const { return problem_count == 0; }
+  std::vector<Problem> problems;  // the first kKeptProblems
+  uint64_t problem_count = 0;     // all of them
   uint64_t chunks = 0;
   uint64_t core_chunks = 0;
   uint64_t blocks = 0;
