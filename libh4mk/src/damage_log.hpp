@@ -1,8 +1,7 @@
 // The damage a reader has met, kept for its life with bounded memory: the
 // first kFirst records and the latest kLatest, and how many there were in
 // all (a file with a million damaged spots costs the same as one with a
-// thousand). Undoing the records a probe made (a seek that loads groups and
-// forgets them) takes back the latest ones.
+// thousand).
 #pragma once
 
 #include <cstdint>
@@ -22,8 +21,6 @@ class DamageLog {
   // The latest record; count() must be > 0.
   Damage& last() { return latest_.empty() ? first_.back() : latest_.back(); }
   const Damage& last() const { return latest_.empty() ? first_.back() : latest_.back(); }
-  // Forgets the records made since count() was `count`.
-  void truncate(uint64_t count);
   // The records kept, in order: the first ones, then the latest.
   const std::vector<Damage>& kept() const;
 

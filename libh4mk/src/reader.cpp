@@ -362,18 +362,27 @@ struct Reader::Impl {
     group_chunk_offset = v.offset;
   }
 
-  bool load_group(const ChunkView& v) {
+  // Parses the CORE chunk into the current group and moves past it. A bad
+  // group is cleared and its error returned, recorded nowhere: seeking probes
+  // groups, and their damage is reported when sequential reading reaches it.
+  std::optional<Error> take_group(const ChunkView& v) {
     group_damaged = false;
+    std::optional<Error> bad;
     try {
       parse_group(v);
     } catch (const Error& e) {
       group.clear();
-      record(v.offset, v.total(), e.code(), e.what());
-      stream.consume(v.total());
-      return false;
+      bad = e;
     }
     stream.consume(v.total());
-    return true;
+    return bad;
+  }
+
+  // take_group for sequential reading: a bad group is damage.
+  bool load_group(const ChunkView& v) {
+    const std::optional<Error> bad = take_group(v);
+    if (bad) record(v.offset, v.total(), bad->code(), bad->what());
+    return !bad;
   }
 
   // A CORE whose CRC fails but whose group parses and keeps the order of
@@ -615,12 +624,7 @@ struct Reader::Impl {
     if (read_ahead) stream.fill(read_ahead);
     ChunkView v;
     if (chunks.peek_chunk(v) != ChunkStatus::kOk || v.header.tag != kTagCore) return false;
-    uint64_t before = damage.count();
-    if (!load_group(v)) {
-      damage.truncate(before);  // reported when sequential reading reaches it
-      return false;
-    }
-    return true;
+    return !take_group(v);
   }
 
   SeekPoint land(size_t index) {
@@ -865,10 +869,8 @@ struct Reader::Impl {
       if (is_index_tag(v.header.tag)) return std::nullopt;
       if (v.header.tag == kTagCore && v.payload.size() >= kGroupHeaderSize &&
           decode_group_header(v.payload, v.offset).track_id == id) {
-        uint64_t before = damage.count();
-        uint64_t at = v.offset;
-        if (load_group(v)) return Probe{at, group.info(0).dts};
-        damage.truncate(before);
+        const uint64_t at = v.offset;
+        if (!take_group(v)) return Probe{at, group.info(0).dts};
         continue;
       }
       stream.consume(v.total());
@@ -924,12 +926,8 @@ struct Reader::Impl {
           stream.consume(v.total());
           continue;
         }
-        uint64_t at = v.offset;
-        uint64_t before = damage.count();
-        if (!load_group(v)) {
-          damage.truncate(before);
-          continue;
-        }
+        const uint64_t at = v.offset;
+        if (take_group(v)) continue;
         if (group.track_id() != id) continue;
         long k = group.last_key_at_or_before(t);
         if (k >= 0) best = {at, size_t(k)};
