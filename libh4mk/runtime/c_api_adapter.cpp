@@ -9,6 +9,7 @@
 #include "h4mk/adapter.hpp"
 #include "h4mk/adapters.h"
 #include "h4mk/chain_decoder.hpp"
+#include "h4mk/decode.hpp"
 
 using namespace h4mk;
 
@@ -126,6 +127,7 @@ void h4mk_adapter_state_free(h4mk_adapter_state* s) { delete s; }
 struct h4mk_chain_decoder {
   h4mk_adapter* adapter;
   ChainDecoder chain;
+  OutputBudget budget;  // whatever the adapter makes, bounded per payload byte
   std::string error;
 };
 
@@ -133,7 +135,7 @@ int h4mk_chain_decoder_open(h4mk_chain_decoder** out, h4mk_adapter* adapter) {
   if (!out || !adapter) return H4MK_ERR_INVALID_ARGUMENT;
   *out = nullptr;
   return detail::guarded(detail::c_open_error(), [&] {
-    *out = new h4mk_chain_decoder{adapter, ChainDecoder(*adapter->adapter), {}};
+    *out = new h4mk_chain_decoder{adapter, ChainDecoder(*adapter->adapter), OutputBudget(), {}};
   });
 }
 
@@ -144,7 +146,10 @@ namespace {
 int hand_out(h4mk_chain_decoder* d, const std::optional<ChainDecoder::Frame>& f,
              h4mk_adapter_block* info, h4mk_adapter_output* frame) {
   if (!f) return 0;
-  int rc = detail::guarded(d->error, [&] { *frame = d->adapter->adapter->finalize(*f->state); });
+  int rc = detail::guarded(d->error, [&] {
+    *frame = d->adapter->adapter->finalize(*f->state);
+    d->budget.made(*frame);
+  });
   if (rc < 0) {
     d->error = "pts " + std::to_string(f->info.pts) + ": " + d->error;
     d->chain.reset();
@@ -172,6 +177,7 @@ int h4mk_chain_decoder_push(h4mk_chain_decoder* d, const h4mk_adapter_block* blo
                    block->dts,
                    block->duration,
                    {block->data, block->size}};
+    d->budget.read(block->size);
     ready = d->chain.push(b);
   });
   if (rc < 0) {

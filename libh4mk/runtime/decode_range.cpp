@@ -24,15 +24,21 @@ std::string where(uint16_t track_id, const Block& b) {
          std::to_string(b.chunk_offset) + ")";
 }
 
-// The bytes an output holds: a picture's planes, else its buffer.
-uint64_t output_bytes(const AdapterOutput& o) {
-  if (o.kind != H4MK_OUTPUT_VIDEO) return o.size;
-  uint64_t n = 0;
-  for (size_t line : o.linesize) n += uint64_t(line) * o.height;
-  return n;
-}
-
 }  // namespace
+
+void OutputBudget::made(const AdapterOutput& o) {
+  if (o.kind == H4MK_OUTPUT_VIDEO)
+    for (size_t line : o.linesize) output_ += uint64_t(line) * o.height;
+  else
+    output_ += o.size;
+  if (Int128(output_) >
+      Int128(input_) * limits_.output_per_input_byte + Int128(limits_.output_allowance))
+    throw Error(ErrorCode::kLimitExceeded,
+                "decoding gave " + std::to_string(output_) + " bytes for " +
+                    std::to_string(input_) + " payload bytes, more than " +
+                    std::to_string(limits_.output_per_input_byte) + " per byte plus " +
+                    std::to_string(limits_.output_allowance) + " (DecodeLimits)");
+}
 
 uint64_t decode_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
                       ModelAdapter& adapter, const FrameCallback& on_frame,
@@ -51,7 +57,8 @@ uint64_t decode_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
   }
   if (!positioned) reader.rewind();
 
-  uint64_t delivered = 0, input = 0, output = 0;
+  uint64_t delivered = 0;
+  OutputBudget budget(limits);
   auto emit = [&](const BlockInfo& info, const DecodeState& state) {
     if (!meets(info, t0, t1)) return;
     AdapterOutput out;
@@ -62,17 +69,13 @@ uint64_t decode_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
                                 block_type_name(info.type) + " block at pts " +
                                 std::to_string(info.pts) + ": " + e.what());
     }
-    output += output_bytes(out);
-    const Int128 allowed =
-        Int128(input) * limits.output_per_input_byte + Int128(limits.output_allowance);
-    if (Int128(output) > allowed)
-      throw Error(ErrorCode::kLimitExceeded,
-                  "track " + std::to_string(track_id) + ", " + block_type_name(info.type) +
-                      " block at pts " + std::to_string(info.pts) + ": decoding gave " +
-                      std::to_string(output) + " bytes for " + std::to_string(input) +
-                      " payload bytes, more than " + std::to_string(limits.output_per_input_byte) +
-                      " per byte plus " + std::to_string(limits.output_allowance) +
-                      " (DecodeLimits)");
+    try {
+      budget.made(out);
+    } catch (const Error& e) {
+      throw Error(e.code(), "track " + std::to_string(track_id) + ", " +
+                                block_type_name(info.type) + " block at pts " +
+                                std::to_string(info.pts) + ": " + e.what());
+    }
     on_frame(info, out);
     ++delivered;
   };
@@ -104,7 +107,7 @@ uint64_t decode_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
                   where(track_id, b) + " is masked: give the reader the track's mask key",
                   b.chunk_offset);
     std::optional<ChainDecoder::Frame> ready;
-    input += b.data.size();
+    budget.read(b.data.size());
     try {
       ready = chain.push({b.info.type, b.info.pts, b.info.dts, b.info.duration, b.data});
     } catch (const Error& e) {

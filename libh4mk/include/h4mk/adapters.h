@@ -73,7 +73,10 @@ H4MK_API void h4mk_adapter_state_free(h4mk_adapter_state* s);
  * h4mk_chain_decoder_last_error); after an error the chain restarts at the
  * next I block. drain hands out the anchor still held (end of stream, or
  * before a reset). reset forgets the chain (a seek, damage). The adapter is
- * borrowed and must outlive the decoder. */
+ * borrowed and must outlive the decoder. A chain longer than 65536 blocks
+ * from its I block is an error (H4MK_ERR_LIMIT), and so is output beyond
+ * 4096 bytes per payload byte pushed plus 64 MiB (decode_range's
+ * DecodeLimits): a small stream never decodes into gigabytes. */
 typedef struct h4mk_chain_decoder h4mk_chain_decoder;
 H4MK_API int h4mk_chain_decoder_open(h4mk_chain_decoder** out, h4mk_adapter* adapter);
 H4MK_API int h4mk_chain_decoder_push(h4mk_chain_decoder* d, const h4mk_adapter_block* block,

@@ -27,6 +27,22 @@ struct DecodeLimits {
   uint64_t output_allowance = 64u << 20;
 };
 
+// What a decoder has read and made, against DecodeLimits: decode_range and
+// the C chain decoder (FFmpeg's h4core decoders) each keep one.
+class OutputBudget {
+ public:
+  explicit OutputBudget(const DecodeLimits& limits = {}) : limits_(limits) {}
+  void read(uint64_t payload_bytes) { input_ += payload_bytes; }
+  // Counts an adapter output (a picture by its planes, else its buffer);
+  // throws Error(kLimitExceeded) saying what was made of what once the
+  // output passes the limits.
+  void made(const AdapterOutput& output);
+
+ private:
+  DecodeLimits limits_;
+  uint64_t input_ = 0, output_ = 0;
+};
+
 // Called once per decoded block, in presentation order. `output` is valid
 // during the call only.
 using FrameCallback = std::function<void(const BlockInfo& info, const AdapterOutput& output)>;
