@@ -9,7 +9,7 @@ import os
 import shlex
 import subprocess
 
-from pybind11.setup_helpers import Pybind11Extension
+from pybind11.setup_helpers import ParallelCompile, Pybind11Extension
 from setuptools import setup
 
 here = os.path.dirname(os.path.abspath(__file__))
@@ -25,6 +25,10 @@ def pkg_config(*args):
                          capture_output=True, text=True).stdout
     return shlex.split(out)
 
+
+# The module's sources compile on every core (one at a time took minutes of
+# scripts/setup.sh); H4MK_BUILD_JOBS overrides the count.
+ParallelCompile("H4MK_BUILD_JOBS", default=0).install()
 
 cflags = pkg_config("--cflags")
 libdir = os.path.join(prefix, "lib")
