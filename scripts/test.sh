@@ -6,7 +6,7 @@
 # configured; scripts/ffmpeg-series.sh prefixes VERSION [--full] builds each
 # in full, on either release, and is run by hand), the library and CLI tests
 # under ASan + UBSan, the fuzz targets (saved corpus replayed, then
-# FUZZ_SECONDS each, default 30; libh4mk's and FFmpeg's
+# FUZZ_SECONDS each, default 20; libh4mk's and FFmpeg's
 # target_dem_h4mk_fuzzer), and finally the whole ctest suite.
 # Each step prints how long it took.
 set -euo pipefail
@@ -19,7 +19,7 @@ timed() {
 timed build scripts/build.sh --tests
 timed "series prefixes" scripts/ffmpeg-series.sh prefixes 8.1.2 --quick
 timed sanitizers scripts/sanitize.sh
-timed fuzz scripts/fuzz.sh "${FUZZ_SECONDS:-30}"
-timed "fuzz ffmpeg" scripts/fuzz_ffmpeg.sh "${FUZZ_SECONDS:-30}"
+timed fuzz scripts/fuzz.sh "${FUZZ_SECONDS:-20}"
+timed "fuzz ffmpeg" scripts/fuzz_ffmpeg.sh "${FUZZ_SECONDS:-20}"
 cd build
 timed ctest ctest --output-on-failure --parallel "$(nproc)" "$@"
