@@ -654,12 +654,13 @@ int Server::start() {
     opts.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, const_cast<char*>(o.tls_key_pem.c_str())});
   }
   opts.push_back({MHD_OPTION_END, 0, nullptr});
+  // Before the daemon: its first request may need a worker.
+  impl_->pool = std::make_unique<WorkerPool>(std::max(1u, o.workers), o.max_queued);
   impl_->daemon = MHD_start_daemon(flags, 0, nullptr, nullptr, &on_request, impl_.get(),
                                    MHD_OPTION_ARRAY, opts.data(), MHD_OPTION_END);
   if (!impl_->daemon)
     throw std::runtime_error("cannot listen on " + o.host + ":" + std::to_string(o.port) +
                              (tls ? " with this certificate and key" : ""));
-  impl_->pool = std::make_unique<WorkerPool>(std::max(1u, o.workers), o.max_queued);
   impl_->waker = std::thread([this] { impl_->wake_loop(); });
   const MHD_DaemonInfo* info = MHD_get_daemon_info(impl_->daemon, MHD_DAEMON_INFO_BIND_PORT);
   return info ? info->port : o.port;

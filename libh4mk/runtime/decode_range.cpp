@@ -64,12 +64,6 @@ uint64_t decode_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
     AdapterOutput out;
     try {
       out = adapter.finalize(state);
-    } catch (const Error& e) {
-      throw Error(e.code(), "track " + std::to_string(track_id) + ", " +
-                                block_type_name(info.type) + " block at pts " +
-                                std::to_string(info.pts) + ": " + e.what());
-    }
-    try {
       budget.made(out);
     } catch (const Error& e) {
       throw Error(e.code(), "track " + std::to_string(track_id) + ", " +
