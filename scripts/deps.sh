@@ -6,7 +6,7 @@ packages=(
   cmake ninja-build g++ pkgconf
   libssl-dev libdeflate-dev zlib1g-dev nlohmann-json3-dev
   libgtest-dev libbenchmark-dev
-  nginx-light libcli11-dev openssl espeak-ng
+  nginx-light libcli11-dev openssl espeak-ng time
   libmicrohttpd-dev libsndfile1-dev libcpp-httplib-dev wrk chromium curl
   python3-dev python3-venv python3-pip python3-wheel python3-setuptools python3-pybind11
   python3-numpy python3-pytest
