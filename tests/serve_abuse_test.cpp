@@ -180,6 +180,18 @@ TEST(ServeAbuse, PacedStreamsThatClientsLeaveFreeEverythingWithinASecond) {
   for (auto& t : waiting) t.join();
 }
 
+// Everything the server sends on `s` until it closes (or `seconds` pass);
+// closes s.
+std::string read_until_closed(int s, time_t seconds) {
+  timeval wait{seconds, 0};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = recv(s, buf, sizeof buf, 0)) > 0;) out.append(buf, size_t(n));
+  close(s);
+  return out;
+}
+
 // Sends a chunked body of `total` bytes (or until the server closes) and
 // returns what came back.
 std::string chunked_post(int port, const std::string& target, uint64_t total) {
@@ -199,13 +211,7 @@ std::string chunked_post(int port, const std::string& target, uint64_t total) {
     if (send(s, piece.data(), piece.size(), MSG_NOSIGNAL) <= 0) break;
   }
   send(s, "0\r\n\r\n", 5, MSG_NOSIGNAL);
-  timeval wait{5, 0};
-  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = recv(s, buf, sizeof buf, 0)) > 0;) out.append(buf, size_t(n));
-  close(s);
-  return out;
+  return read_until_closed(s, 5);
 }
 
 TEST(ServeAbuse, ChunkedBodiesAreLimitedBeforeTheyAreKept) {
@@ -415,13 +421,7 @@ std::string exchange(int port, const std::string& bytes) {
   if (s < 0) return "";
   send(s, bytes.data(), bytes.size(), MSG_NOSIGNAL);
   shutdown(s, SHUT_WR);
-  timeval wait{3, 0};
-  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = recv(s, buf, sizeof buf, 0)) > 0;) out.append(buf, size_t(n));
-  close(s);
-  return out;
+  return read_until_closed(s, 3);
 }
 
 size_t count_of(const std::string& s, const std::string& what) {

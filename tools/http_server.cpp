@@ -91,6 +91,19 @@ bool is_loopback(const sockaddr* a) {
 
 size_t unescape(void*, MHD_Connection*, char* s) { return percent_decode(s); }
 
+// A connection's values of one kind (headers, query arguments), in order.
+void collect(MHD_Connection* c, MHD_ValueKind kind,
+             std::vector<std::pair<std::string, std::string>>& out) {
+  MHD_get_connection_values(
+      c, kind,
+      [](void* cls, MHD_ValueKind, const char* k, const char* v) -> MHD_Result {
+        static_cast<std::vector<std::pair<std::string, std::string>>*>(cls)->emplace_back(
+            k ? k : "", v ? v : "");
+        return MHD_YES;
+      },
+      &out);
+}
+
 // Query parameters: no route takes more than a few.
 constexpr size_t kMaxQueryParams = 32;
 // A form's text fields: their count, and each one's name and value together.
@@ -314,23 +327,11 @@ struct Exchange {
   // The first call: framing, route, parameters, admission. Throws Error.
   void begin(const char* url, const char* method, const char* version) {
     // A copy: a handler on a worker thread does not touch the connection.
-    MHD_get_connection_values(
-        connection, MHD_HEADER_KIND,
-        [](void* cls, MHD_ValueKind, const char* k, const char* v) -> MHD_Result {
-          static_cast<Request*>(cls)->headers.emplace_back(k ? k : "", v ? v : "");
-          return MHD_YES;
-        },
-        &req);
+    collect(connection, MHD_HEADER_KIND, req.headers);
     if (auto why = ambiguous_framing(req.headers, version ? version : "")) throw Error{400, *why};
     req.method = method;
     req.path = url;
-    MHD_get_connection_values(
-        connection, MHD_GET_ARGUMENT_KIND,
-        [](void* cls, MHD_ValueKind, const char* k, const char* v) -> MHD_Result {
-          static_cast<Request*>(cls)->params.emplace_back(k ? k : "", v ? v : "");
-          return MHD_YES;
-        },
-        &req);
+    collect(connection, MHD_GET_ARGUMENT_KIND, req.params);
     const MHD_ConnectionInfo* ci =
         MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     req.loopback = ci && is_loopback(ci->client_addr);
