@@ -42,7 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (end == std::string::npos) end = text.size();
     const std::string line = text.substr(at, end - at);
     const size_t colon = line.find(':');
-    if (colon != std::string::npos) headers.emplace_back(line.substr(0, colon), line.substr(colon + 1));
+    if (colon != std::string::npos)
+      headers.emplace_back(line.substr(0, colon), line.substr(colon + 1));
     at = end + 1;
   }
   const char* version = data[1] & 1 ? "HTTP/1.1" : "HTTP/1.0";

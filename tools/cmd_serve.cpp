@@ -96,33 +96,24 @@ class Service {
         [this](Request& req) { return block(req); });
     get("/v1/files/{name}/stream", {"track", "from", "to", "pace"},
         [this](Request& req) { return stream(req); });
-    get(
-        "/openapi.json", {},
-        [](Request&) {
-          Response res;
-          res.text = std::string(openapi_document());
-          return res;
-        },
-        true);
-    get(
-        "/docs", {},
-        [](Request&) {
-          Response res;
-          res.content_type = "text/html; charset=utf-8";
-          res.text = std::string(docs_page());
-          return res;
-        },
-        true);
-    get(
-        "/docs/redoc.standalone.js", {},
-        [](Request&) {
-          Response res;
-          res.content_type = "text/javascript; charset=utf-8";
-          res.headers = {{"Cache-Control", "max-age=86400"}};
-          res.text = std::string(docs_renderer());
-          return res;
-        },
-        true);
+    // The built-in documents, answered from memory.
+    auto document = [&](const char* path, const char* type, std::string_view body,
+                        const char* cache) {
+      get(
+          path, {},
+          [type, body, cache](Request&) {
+            Response res;
+            res.content_type = type;
+            if (cache) res.headers = {{"Cache-Control", cache}};
+            res.text = std::string(body);
+            return res;
+          },
+          true);
+    };
+    document("/openapi.json", "application/json", openapi_document(), nullptr);
+    document("/docs", "text/html; charset=utf-8", docs_page(), nullptr);
+    document("/docs/redoc.standalone.js", "text/javascript; charset=utf-8", docs_renderer(),
+             "max-age=86400");
     // Uploads are refused from their headers (403 when uploads are off; a key
     // over plain HTTP from another host) before the body is read.
     using Handler = Response (Service::*)(Request&);
