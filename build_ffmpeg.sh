@@ -78,7 +78,7 @@ mkdir -p "$CACHE" "$BUILD_DIR"
 # ------------------------------------------------------------ dependencies
 # FFmpeg's, and the project's own (the libh4mk step configures the whole tree).
 ffmpeg_deps=(nasm pkgconf make gcc xz-utils git cmake ninja-build g++
-             libssl-dev libdeflate-dev zlib1g-dev nlohmann-json3-dev libcli11-dev
+             libssl-dev libdeflate-dev zlib1g-dev libzstd-dev nlohmann-json3-dev libcli11-dev
              libgtest-dev libbenchmark-dev libsdl2-dev)
 # The full build's codec and filter libraries, all from Debian:
 #   dav1d (AV1 decoding, faster than FFmpeg's own), aom and SVT-AV1 (AV1

@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build g++ pkgconf
-  libssl-dev libdeflate-dev zlib1g-dev nlohmann-json3-dev
+  libssl-dev libdeflate-dev zlib1g-dev libzstd-dev zstd nlohmann-json3-dev
   libgtest-dev libbenchmark-dev
   nginx-light libcli11-dev openssl espeak-ng time
   libmicrohttpd-dev libsndfile1-dev libcpp-httplib-dev wrk chromium curl

@@ -568,7 +568,72 @@ static void null_handles(void) {
   CHECK(h4mk_masker_unmask(NULL, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
 }
 
+/* A compressed track (docs/FORMAT.md §5.7): 2.0, smaller, the same blocks. */
+static void compressed_track(void) {
+  membuf files[2] = {{0}, {0}};
+  static uint8_t dict[64];
+  for (size_t i = 0; i < sizeof dict; ++i) dict[i] = (uint8_t)(i % 4);
+  for (int z = 0; z < 2; ++z) {
+    h4mk_io io = {&files[z], NULL, mem_write, NULL, NULL};
+    h4mk_writer* w = NULL;
+    CHECK(h4mk_writer_open(&w, &io, NULL) == H4MK_OK);
+    h4mk_track_desc t = {0};
+    t.id = 3;
+    t.kind = "data";
+    t.codec = "h4core";
+    t.time_base_num = 1;
+    t.time_base_den = 50;
+    CHECK(h4mk_writer_add_track(w, &t) == H4MK_OK);
+    CHECK(h4mk_writer_set_track_compression(w, 4, 3, NULL, 0) == H4MK_ERR_INVALID_ARGUMENT);
+    CHECK(h4mk_writer_set_track_compression(w, 3, 0, NULL, 1) == H4MK_ERR_INVALID_ARGUMENT);
+    if (z) CHECK(h4mk_writer_set_track_compression(w, 3, 0, dict, sizeof dict) == H4MK_OK);
+    for (int i = 0; i < 500; ++i) {
+      uint8_t frame[16] = {0};
+      frame[i % 16] = (uint8_t)(i / 50);
+      h4mk_block b = {0};
+      b.track_id = 3;
+      b.type = i % 50 ? H4MK_BLOCK_P : H4MK_BLOCK_I;
+      b.pts = b.dts = i;
+      b.duration = 1;
+      b.data = frame;
+      b.size = sizeof frame;
+      CHECK(h4mk_writer_write_block(w, &b) == H4MK_OK);
+    }
+    CHECK(h4mk_writer_set_track_compression(w, 3, 3, NULL, 0) == H4MK_ERR_STATE);
+    CHECK(h4mk_writer_finish(w) == H4MK_OK);
+    h4mk_writer_free(w);
+  }
+  CHECK(files[0].data[4] == 1 && files[1].data[4] == 2); /* version_major */
+  CHECK(files[1].size * 3 < files[0].size);
+  CHECK(h4mk_probe(files[1].data, files[1].size) == 100);
+  h4mk_reader* r[2] = {NULL, NULL};
+  for (int z = 0; z < 2; ++z) {
+    h4mk_io io = {&files[z], mem_read, NULL, mem_seek, mem_size};
+    files[z].pos = 0;
+    CHECK(h4mk_reader_open(&r[z], &io) == H4MK_OK);
+  }
+  const char* scheme = NULL;
+  CHECK(h4mk_reader_track_property(r[1], 0, "compression.scheme", &scheme) == H4MK_OK &&
+        !strcmp(scheme, "zstd"));
+  int blocks = 0;
+  for (;;) {
+    h4mk_block a, b;
+    const int ra = h4mk_reader_next_block(r[0], &a, NULL), rb = h4mk_reader_next_block(r[1], &b, NULL);
+    CHECK(ra == rb);
+    if (ra != H4MK_OK) break;
+    CHECK(a.pts == b.pts && a.type == b.type && a.size == b.size &&
+          !memcmp(a.data, b.data, a.size));
+    ++blocks;
+  }
+  CHECK(blocks == 500);
+  for (int z = 0; z < 2; ++z) {
+    h4mk_reader_free(r[z]);
+    free(files[z].data);
+  }
+}
+
 int main(void) {
+  compressed_track();
   null_handles();
   CHECK(h4mk_version() ==
         ((H4MK_VERSION_MAJOR << 16) | (H4MK_VERSION_MINOR << 8) | H4MK_VERSION_PATCH));

@@ -261,6 +261,55 @@ TEST(Cli, PackCutsARawStream) {
   EXPECT_EQ(h4mk("pack raw.bin -o x.h4mk --block-size 300 --fps fast").status, 2);
 }
 
+// Per-group compression from the command line: pack, compress with a
+// trained or given dictionary, decompress; every form decodes to the input.
+TEST(Cli, CompressedFilesDecodeToTheirInput) {
+  std::vector<uint8_t> raw(48'000);
+  uint32_t x = 9;
+  for (size_t i = 0; i < raw.size(); i += 16) {  // 16-byte token frames, half repeated
+    for (size_t k = 0; k < 16; k += 2) {
+      x = x * 1103515245u + 12345u;
+      raw[i + k] = uint8_t((x >> 16) % 40);
+    }
+    if (i && (x >> 8) % 2) std::copy_n(raw.begin() + long(i) - 16, 16, raw.begin() + long(i));
+  }
+  write_file(path("tokens.raw"), raw);
+  ASSERT_EQ(h4mk("pack tokens.raw -o tokens.h4mk --block-size 16 --fps 50").status, 0);
+  Result r = h4mk("pack tokens.raw -o tokens-z.h4mk --block-size 16 --fps 50 --compress --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_LT(bytes("tokens-z.h4mk").size() * 2, bytes("tokens.h4mk").size());
+  r = h4mk("dictionary tokens.h4mk -o tokens.dict --size 2048");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_LE(bytes("tokens.dict").size(), 2048u);
+  r = h4mk(
+      "pack tokens.raw -o tokens-zd.h4mk --block-size 16 --fps 50 --compress --dictionary "
+      "tokens.dict");
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = h4mk("compress tokens.h4mk -o tokens-zt.h4mk --train-dictionary 2048 --level 9 --json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.j()["tracks"], json::array({1}));
+  EXPECT_LT(r.j()["output_bytes"].get<uint64_t>(), r.j()["input_bytes"].get<uint64_t>());
+  for (const char* f : {"tokens-z.h4mk", "tokens-zd.h4mk", "tokens-zt.h4mk"}) {
+    SCOPED_TRACE(f);
+    r = h4mk(std::string("verify ") + f);
+    EXPECT_EQ(r.status, 0) << r.out << r.err;
+    r = h4mk(std::string("decode ") + f + " -o - --adapter null");
+    ASSERT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, std::string(raw.begin(), raw.end()));
+    EXPECT_EQ(h4mk(std::string("inspect --json ") + f).j()["format_version"], "2.0");
+  }
+  EXPECT_EQ(h4mk("inspect --json tokens.h4mk").j()["format_version"], "1.0");
+  ASSERT_EQ(h4mk("decompress tokens-z.h4mk -o tokens-back.h4mk").status, 0);
+  EXPECT_EQ(bytes("tokens-back.h4mk"), bytes("tokens.h4mk"));
+  // Usage errors name the option.
+  EXPECT_EQ(h4mk("compress tokens.h4mk -o x.h4mk --level 40").status, 2);
+  EXPECT_EQ(h4mk("pack tokens.raw -o x.h4mk --block-size 16 --dictionary tokens.dict").status, 2);
+  EXPECT_EQ(h4mk("compress tokens.h4mk -o x.h4mk --track 9").status, 4);
+  r = h4mk("dictionary tokens.h4mk -o x.dict --size 10");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("256 B..1 MiB"), std::string::npos) << r.err;
+}
+
 TEST(Cli, DecodeGivesBackPackedBytesAndRanges) {
   std::vector<uint8_t> raw(10000);
   for (size_t i = 0; i < raw.size(); ++i) raw[i] = uint8_t(i * 13 + i / 256);
@@ -541,6 +590,9 @@ TEST(CliHostile, RewritesKeepEveryHeaderChunk) {
   ASSERT_EQ(h4mk("mask chunks.h4mk -o chunks-masked.h4mk --key-file chunks.key").status, 0);
   ASSERT_EQ(h4mk("unmask chunks-masked.h4mk -o chunks-plain.h4mk --key-file chunks.key").status, 0);
   ASSERT_EQ(h4mk("repair chunks-plain.h4mk -o chunks-repaired.h4mk").status, 0);
+  ASSERT_EQ(h4mk("compress chunks.h4mk -o chunks-z.h4mk").status, 0);
+  ASSERT_EQ(h4mk("decompress chunks-z.h4mk -o chunks-unz.h4mk").status, 0);
+  EXPECT_EQ(bytes("chunks-unz.h4mk"), bytes("chunks.h4mk"));
 
   auto open_file = [](const std::string& name) {
     auto bytes = std::make_shared<std::vector<uint8_t>>(read_file(path(name)));
@@ -553,7 +605,8 @@ TEST(CliHostile, RewritesKeepEveryHeaderChunk) {
     j.erase("mask");
     return j;
   };
-  for (const char* name : {"chunks-masked.h4mk", "chunks-plain.h4mk", "chunks-repaired.h4mk"}) {
+  for (const char* name :
+       {"chunks-masked.h4mk", "chunks-plain.h4mk", "chunks-repaired.h4mk", "chunks-z.h4mk"}) {
     SCOPED_TRACE(name);
     auto [b, s, got] = open_file(name);
     EXPECT_EQ(got->metadata_json(), want->metadata_json());
@@ -563,6 +616,7 @@ TEST(CliHostile, RewritesKeepEveryHeaderChunk) {
     ASSERT_EQ(got->tracks().size(), 1u);
     Track g = got->tracks()[0];
     g.mask.reset();
+    g.compression.reset();
     EXPECT_EQ(g, want->tracks()[0]);
   }
 }

@@ -399,11 +399,11 @@ TEST_F(Hostile, TooManyTracks) {
 }
 
 TEST_F(Hostile, VersionsAndUnknownChunks) {
-  auto f = header(2, 0);
+  auto f = header(3, 0);
   append_text(f, "TRAK", kTrak);
   std::string msg;
   EXPECT_EQ(open_error(f, &msg), ErrorCode::kUnsupportedVersion);
-  EXPECT_NE(msg.find("major version 2"), std::string::npos);
+  EXPECT_NE(msg.find("major version 3"), std::string::npos);
 
   // A higher minor version with chunks of unknown tags is read, skipping them.
   auto g = header(1, 7);

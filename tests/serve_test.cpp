@@ -351,6 +351,25 @@ TEST(Serve, ExportPacksAnUploadWhenAllowed) {
   for (const auto& b : back.blocks) joined.append(b.data.begin(), b.data.end());
   EXPECT_EQ(joined, raw);
   EXPECT_EQ(back.blocks[5].info.type, BlockType::kI);
+  // compress=LEVEL: the same blocks, groups zstd-compressed where they shrink.
+  const std::string tokens(60000, 'q');
+  r = c.Post("/v1/export?block_size=16&fps=50&compress=3", tokens, "application/octet-stream");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->body[4], 2);  // format 2.0
+  EXPECT_LT(r->body.size(), tokens.size() / 4);
+  std::string expanded;
+  for (const auto& b : read_all(std::vector<uint8_t>(r->body.begin(), r->body.end())).blocks)
+    expanded.append(b.data.begin(), b.data.end());
+  EXPECT_EQ(expanded, tokens);
+  for (const char* refused :
+       {"/v1/export?block_size=16&compress=0", "/v1/export?block_size=16&compress=20",
+        "/v1/export?block_size=16&compress=3&mask=true&master_key_hex="
+        "0000000000000000000000000000000000000000000000000000000000000000"}) {
+    r = c.Post(refused, raw, "application/octet-stream");
+    ASSERT_TRUE(r) << refused;
+    EXPECT_EQ(r->status, 400) << refused << r->body;
+  }
   r = c.Post("/v1/export?block_size=4096", std::string(200000, 'x'), "application/octet-stream");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 413);

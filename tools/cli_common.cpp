@@ -7,7 +7,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 namespace h4mk::cli {
@@ -196,6 +198,60 @@ std::string read_text_file(const std::string& path, const char* what) {
   std::ostringstream s;
   s << f.rdbuf();
   return s.str();
+}
+
+void report_rewrite(const Options& o, const char* what, const std::string& in,
+                    const std::string& out, const RewriteReport& r, bool sizes) {
+  for (const Damage& d : r.damage)
+    std::fprintf(stderr, "h4mk: skipped damage: %s\n", d.message.c_str());
+  auto size_of = [](const std::string& path) -> uint64_t {
+    std::error_code ec;
+    const auto n = path == "-" ? 0 : std::filesystem::file_size(path, ec);
+    return ec ? 0 : n;
+  };
+  const nlohmann::ordered_json tracks = r.tracks;
+  nlohmann::ordered_json j{
+      {"input", in}, {"output", out}, {"blocks", r.blocks}, {"tracks", tracks}};
+  std::string line = std::string("h4mk: ") + what + " " + in + " -> " + out + ": " +
+                     std::to_string(r.blocks) + " blocks, tracks " + tracks.dump();
+  if (sizes) {
+    j["input_bytes"] = size_of(in);
+    j["output_bytes"] = size_of(out);
+    line += ", " + std::to_string(size_of(in)) + " -> " + std::to_string(size_of(out)) + " bytes";
+  }
+  if (o.json)
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  else if (!o.quiet)
+    std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+int run_rewrite(const Options& o, const char* what, const std::string& in, const std::string& out,
+                const RewriteRun& run, bool sizes) {
+  auto src = open_input(in);
+  Reader reader(*src);
+  auto sink = open_output(out);
+  Progress progress(o, src->size().value_or(0));
+  RewriteReport r;
+  try {
+    r = run(reader, *sink, [&](uint64_t at) { progress.update(at); });
+  } catch (const Error& e) {
+    const std::string why = in + ": " + e.what();
+    switch (e.code()) {
+      case ErrorCode::kNotFound:
+        throw Failure{kExitNotFound, why};
+      case ErrorCode::kInvalidArgument:
+        throw Failure{kExitUsage, why};
+      case ErrorCode::kKeyMismatch:
+        throw Failure{kExitInput, why};
+      case ErrorCode::kAuthFailed:
+        throw Failure{kExitProblems, why};
+      default:
+        throw;
+    }
+  }
+  close_output(*sink);
+  report_rewrite(o, what, in, out, r, sizes);
+  return kExitOk;
 }
 
 }  // namespace h4mk::cli

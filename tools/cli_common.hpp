@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -75,6 +76,18 @@ void close_output(OutputFile& sink);
 
 // A small file the user names (a key, a certificate) in whole; what: "key"...
 std::string read_text_file(const std::string& path, const char* what);
+
+// What a rewrite (mask, unmask, compress, decompress) did: the damage it
+// skipped on stderr, then a JSON document or one line (what, files, blocks,
+// tracks; with `sizes`, the bytes of IN and OUT too).
+void report_rewrite(const Options& o, const char* what, const std::string& in,
+                    const std::string& out, const RewriteReport& r, bool sizes);
+// Runs one rewrite of IN into OUT and reports it. The library's errors
+// become h4mk's exit codes: no such track 4, a refused request 2, a key that
+// opens nothing 3, a block that fails authentication 1.
+using RewriteRun = std::function<RewriteReport(Reader&, Sink&, const RewriteProgress&)>;
+int run_rewrite(const Options& o, const char* what, const std::string& in, const std::string& out,
+                const RewriteRun& run, bool sizes);
 
 const Track& require_track(const Reader& r, uint16_t id, const std::string& file);
 

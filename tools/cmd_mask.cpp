@@ -23,27 +23,11 @@ std::string trimmed(std::string s) {
   return s.substr(i);
 }
 
-// Each region of the source a rewrite skipped, as `h4mk` reports damage.
-void report_damage(const RewriteReport& r) {
-  for (const Damage& d : r.damage)
-    std::fprintf(stderr, "h4mk: skipped damage: %s\n", d.message.c_str());
-}
-
-void report(const Options& o, const std::string& what, const std::string& in,
-            const std::string& out, uint64_t blocks, const std::vector<uint16_t>& track_ids) {
-  const nlohmann::ordered_json tracks = track_ids;
-  if (o.json)
-    std::cout << nlohmann::ordered_json{{"input", in},
-                                        {"output", out},
-                                        {"blocks", blocks},
-                                        {"tracks", tracks}}
-                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-              << "\n";
-  else if (!o.quiet)
-    std::fprintf(stderr, "h4mk: %s %s -> %s: %llu blocks, tracks %s\n", what.c_str(), in.c_str(),
-                 out.c_str(), (unsigned long long)blocks,
-                 tracks.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-}
+// A key wiped from memory however the command ends.
+struct KeyScrub {
+  MaskKey key;
+  ~KeyScrub() { OPENSSL_cleanse(key.data(), key.size()); }
+};
 
 }  // namespace
 
@@ -92,48 +76,23 @@ int mask(const Options& o, const std::string& in, const std::string& out, const 
          const std::vector<uint16_t>& only) {
   auto scheme = mask_scheme_from_name(scheme_name);
   if (!scheme) throw Failure{kExitUsage, "--scheme is aes-256-gcm or aes-256-ctr"};
-  MaskKey key = load_mask_key(ks);
-  auto src = open_input(in);
-  Reader reader(*src);
-  auto sink = open_output(out);
-  Progress progress(o, src->size().value_or(0));
-  RewriteReport r;
-  try {
-    r = mask_file(reader, *sink, key, *scheme, kid, only,
-                  [&](uint64_t at) { progress.update(at); });
-  } catch (const Error& e) {
-    OPENSSL_cleanse(key.data(), key.size());
-    if (e.code() == ErrorCode::kNotFound) throw Failure{kExitNotFound, in + ": " + e.what()};
-    if (e.code() == ErrorCode::kInvalidArgument) throw Failure{kExitUsage, in + ": " + e.what()};
-    throw;
-  }
-  OPENSSL_cleanse(key.data(), key.size());
-  close_output(*sink);
-  report_damage(r);
-  report(o, "masked", in, out, r.blocks, r.tracks);
-  return kExitOk;
+  KeyScrub key{load_mask_key(ks)};
+  return run_rewrite(
+      o, "masked", in, out,
+      [&](Reader& r, Sink& sink, const RewriteProgress& p) {
+        return mask_file(r, sink, key.key, *scheme, kid, only, p);
+      },
+      false);
 }
 
 int unmask(const Options& o, const std::string& in, const std::string& out, const KeySource& ks) {
-  MaskKey key = load_mask_key(ks);
-  auto src = open_input(in);
-  Reader reader(*src);
-  auto sink = open_output(out);
-  Progress progress(o, src->size().value_or(0));
-  RewriteReport r;
-  try {
-    r = unmask_file(reader, *sink, key, [&](uint64_t at) { progress.update(at); });
-  } catch (const Error& e) {
-    OPENSSL_cleanse(key.data(), key.size());
-    if (e.code() == ErrorCode::kKeyMismatch) throw Failure{kExitInput, in + ": " + e.what()};
-    if (e.code() == ErrorCode::kAuthFailed) throw Failure{kExitProblems, in + ": " + e.what()};
-    throw;
-  }
-  OPENSSL_cleanse(key.data(), key.size());
-  close_output(*sink);
-  report_damage(r);
-  report(o, "unmasked", in, out, r.blocks, r.tracks);
-  return kExitOk;
+  KeyScrub key{load_mask_key(ks)};
+  return run_rewrite(
+      o, "unmasked", in, out,
+      [&](Reader& r, Sink& sink, const RewriteProgress& p) {
+        return unmask_file(r, sink, key.key, p);
+      },
+      false);
 }
 
 int sign(const Options& o, const std::string& in, const std::string& out,

@@ -133,7 +133,7 @@ class Service {
                      })});
     };
     post({"/v1/export", "/v1/video/export", "/video/export"}, &Service::video_export,
-         {"block_size", "gop", "fps", "fps_hint", "mask", "master_key_hex"});
+         {"block_size", "gop", "fps", "fps_hint", "mask", "master_key_hex", "compress"});
     post({"/v1/video/stream", "/video/stream"}, &Service::video_stream,
          {"block_size", "gop", "fps", "fps_hint"});
     post({"/v1/audio/stream", "/audio/stream"}, &Service::audio_stream,
@@ -540,12 +540,20 @@ class Service {
   Response video_export(Request& req) {
     const TransportParams p = transport_params(req);
     KeyHold key = mask_key(req, flag(req, "mask"));
+    std::optional<TrackCompression> how;
+    if (req.param("compress")) {
+      if (key.get()) throw HttpError{400, "compress and mask exclude each other"};
+      how.emplace();
+      how->level = int(number(req, "compress", 19));
+      if (how->level < 1) throw HttpError{400, "compress is a zstd level, 1..19"};
+    }
     StdioFile in_file = upload(req);
     FileSource in(in_file.f);
     PackResult packed;
     Response res = h4mk_download(req, "export.h4mk", [&](Sink& out) {
       packed = pack_stream(in, out,
-                           {p.block_size, p.time_base, p.gop, "", TrackKind::kVideo, key.get()});
+                           {p.block_size, p.time_base, p.gop, "", TrackKind::kVideo, key.get(),
+                            how ? &*how : nullptr});
     });
     res.headers.emplace_back("X-H4MK-Blocks", std::to_string(packed.blocks));
     say_masked(res, key, req);

@@ -39,6 +39,7 @@ PackResult pack_stream(Source& in, Sink& out, const PackOptions& o,
   t.adapter = "null";  // decodes back to the same bytes
   t.notes = std::string(track_kind_name(o.kind)) + " transport: raw bytes in blocks of " +
             std::to_string(o.block_size);
+  if (o.compression) t.compression = *o.compression;
   w.add_track(t);
   if (o.key) w.set_mask_key(t.id, *o.key);
   TransportTokenizer tokens(o.block_size, o.gop);
@@ -63,16 +64,27 @@ PackResult pack_stream(Source& in, Sink& out, const PackOptions& o,
 }
 
 int pack(const Options& o, const std::string& raw, const std::string& out, uint32_t block_size,
-         const std::string& fps, uint32_t gop, const std::string& track_name) {
+         const std::string& fps, uint32_t gop, const std::string& track_name,
+         const CompressOptions* compress) {
   if (block_size == 0) throw Failure{kExitUsage, "--block-size must be positive"};
   if (gop == 0) throw Failure{kExitUsage, "--gop must be positive"};
   if (block_size > (64u << 20)) throw Failure{kExitUsage, "--block-size above 64 MiB"};
   Rational tb = time_base_for_fps(fps);
+  std::optional<TrackCompression> how;
+  if (compress) {
+    if (compress->level < 1 || compress->level > 19) throw Failure{kExitUsage, "--level is 1..19"};
+    how.emplace();
+    how->level = compress->level;
+    if (!compress->dictionary_file.empty())
+      how->dictionary = load_dictionary(compress->dictionary_file);
+  }
   auto in = open_input(raw);
   auto sink = open_output(out);
   Progress progress(o, in->size().value_or(0));
-  PackResult r = pack_stream(*in, *sink, {block_size, tb, gop, track_name},
-                             [&](uint64_t done) { progress.update(done); });
+  PackResult r = pack_stream(
+      *in, *sink,
+      {block_size, tb, gop, track_name, TrackKind::kVideo, nullptr, how ? &*how : nullptr},
+      [&](uint64_t done) { progress.update(done); });
   close_output(*sink);
   if (o.json)
     std::cout << nlohmann::ordered_json{{"file", out},

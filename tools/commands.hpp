@@ -44,11 +44,28 @@ struct PackOptions {
   std::string track_name;
   TrackKind kind = TrackKind::kVideo;
   const MaskKey* key = nullptr;
+  const TrackCompression* compression = nullptr;
 };
 PackResult pack_stream(Source& in, Sink& out, const PackOptions& options,
                        const std::function<void(uint64_t)>& progress = {});
+struct CompressOptions {
+  int level = 3;
+  std::string dictionary_file;   // a zstd dictionary to compress with
+  size_t train_bytes = 0;        // train one of this size from the input instead
+  std::vector<uint16_t> tracks;  // empty: every unmasked track
+};
 int pack(const Options& o, const std::string& raw, const std::string& out, uint32_t block_size,
-         const std::string& fps, uint32_t gop, const std::string& track_name);
+         const std::string& fps, uint32_t gop, const std::string& track_name,
+         const CompressOptions* compress);
+
+// Compression (cmd_compress.cpp)
+std::vector<uint8_t> load_dictionary(const std::string& path);
+int compress(const Options& o, const std::string& in, const std::string& out,
+             const CompressOptions& c);
+int decompress(const Options& o, const std::string& in, const std::string& out,
+               const std::vector<uint16_t>& tracks);
+int dictionary(const Options& o, const std::string& in, const std::string& out, size_t size,
+               const std::vector<uint16_t>& tracks);
 int repair(const Options& o, const std::string& in, const std::string& out);
 
 // Integrity (cmd_verify.cpp). public_key_file: a trusted Ed25519 key (PEM)

@@ -112,8 +112,51 @@ int main(int argc, char** argv) {
   pack_cmd->add_option("--fps", fps, "blocks per second: 30, 29.97 or 30000/1001");
   pack_cmd->add_option("--gop", gop, "an I block every GOP blocks");
   pack_cmd->add_option("--track-name", track_name);
+  cli::CompressOptions compress;
+  bool pack_compress = false;
+  pack_cmd->add_flag("--compress", pack_compress, "zstd-compress each group that shrinks");
+  pack_cmd->add_option("--level", compress.level, "zstd level 1..19 (default 3)");
+  pack_cmd->add_option("--dictionary", compress.dictionary_file,
+                       "a zstd dictionary (h4mk dictionary makes one)");
   pack_cmd->add_flag("--json", o.json);
-  pack_cmd->callback([&] { result = cli::pack(o, file, out, block_size, fps, gop, track_name); });
+  pack_cmd->callback([&] {
+    if (!pack_compress && (!compress.dictionary_file.empty() || compress.level != 3))
+      throw cli::Failure{cli::kExitUsage, "--level and --dictionary go with --compress"};
+    result = cli::pack(o, file, out, block_size, fps, gop, track_name,
+                       pack_compress ? &compress : nullptr);
+  });
+
+  auto* compress_cmd = app.add_subcommand(
+      "compress", "rewrite with tracks' groups zstd-compressed (each group that shrinks)");
+  compress_cmd->add_option("IN", file)->required();
+  compress_cmd->add_option("-o,--output", out)->required();
+  compress_cmd->add_option("--track", compress.tracks,
+                           "only these tracks (default: every unmasked one)");
+  compress_cmd->add_option("--level", compress.level, "zstd level 1..19 (default 3)");
+  compress_cmd->add_option("--dictionary", compress.dictionary_file, "a zstd dictionary file");
+  compress_cmd->add_option("--train-dictionary", compress.train_bytes,
+                           "train a dictionary of this many bytes (4096 is a good start) on IN");
+  compress_cmd->add_flag("--json", o.json);
+  compress_cmd->callback([&] { result = cli::compress(o, file, out, compress); });
+
+  auto* decompress_cmd =
+      app.add_subcommand("decompress", "rewrite with tracks' groups stored uncompressed");
+  decompress_cmd->add_option("IN", file)->required();
+  decompress_cmd->add_option("-o,--output", out)->required();
+  decompress_cmd->add_option("--track", compress.tracks, "only these tracks (default: all)");
+  decompress_cmd->add_flag("--json", o.json);
+  decompress_cmd->callback([&] { result = cli::decompress(o, file, out, compress.tracks); });
+
+  size_t dictionary_size = 4096;
+  auto* dictionary_cmd =
+      app.add_subcommand("dictionary", "train a zstd dictionary on a file's groups");
+  dictionary_cmd->add_option("IN", file)->required();
+  dictionary_cmd->add_option("-o,--output", out)->required();
+  dictionary_cmd->add_option("--size", dictionary_size, "bytes, 256..1048576 (default 4096)");
+  dictionary_cmd->add_option("--track", compress.tracks,
+                             "only these tracks (default: every unmasked one)");
+  dictionary_cmd->callback(
+      [&] { result = cli::dictionary(o, file, out, dictionary_size, compress.tracks); });
 
   std::string pubkey, private_key, scheme = "aes-256-gcm", kid;
   cli::KeySource key;

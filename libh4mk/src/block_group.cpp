@@ -28,10 +28,12 @@ GroupHeader decode_group_header(std::span<const uint8_t> payload, uint64_t chunk
   if (load_u32(p) != kMagicGroup) corrupt(chunk_offset, "group magic is not 'H4TB'");
   GroupHeader g{load_u16(p + 4), p[6], load_u32(p + 8), load_i64(p + 12)};
   if (g.track_id == 0) corrupt(chunk_offset, "track_id 0 is invalid");
-  if (g.flags & ~(kGroupUniform | kGroupFixedSize))
+  if (g.flags & ~kGroupKnownFlags)
     corrupt(chunk_offset, "unknown group flags 0x" + std::to_string(g.flags));
   if ((g.flags & kGroupFixedSize) && !(g.flags & kGroupUniform))
     corrupt(chunk_offset, "FIXED_SIZE without UNIFORM");
+  if ((g.flags & kGroupDictionary) && !(g.flags & kGroupCompressed))
+    corrupt(chunk_offset, "DICTIONARY without COMPRESSED");
   if (g.block_count == 0) corrupt(chunk_offset, "block_count is 0");
   return g;
 }
@@ -49,6 +51,9 @@ void check_block_limit(const GroupHeader& g, uint32_t max_blocks, uint64_t chunk
 
 GroupHeader check_group_limits(std::span<const uint8_t> payload, const GroupHeader& g,
                                uint32_t max_blocks, uint64_t chunk_offset) {
+  // Records are decoded only once expanded (GroupExpander): compressed
+  // bytes are never read as records.
+  if (g.flags & kGroupCompressed) corrupt(chunk_offset, "the group is compressed");
   check_block_limit(g, max_blocks, chunk_offset);
   // Every record takes at least one byte unless all payloads are empty.
   const size_t records = payload.size() - kGroupHeaderSize;

@@ -16,6 +16,12 @@ inline constexpr size_t kGroupHeaderSize = 20;
 // Group flags (byte 6 of the group header).
 inline constexpr uint8_t kGroupUniform = 0x01;
 inline constexpr uint8_t kGroupFixedSize = 0x02;
+// The records are one zstd frame (group_compression.hpp), made with the
+// track's dictionary if kGroupDictionary is set too.
+inline constexpr uint8_t kGroupCompressed = 0x04;
+inline constexpr uint8_t kGroupDictionary = 0x08;
+inline constexpr uint8_t kGroupKnownFlags =
+    kGroupUniform | kGroupFixedSize | kGroupCompressed | kGroupDictionary;
 
 // Block record flags.
 inline constexpr uint8_t kBlockTypeMask = 0x03;

@@ -248,7 +248,8 @@ int h4mk_is_adapter_name(const char* name) { return name && is_adapter_name(name
 int h4mk_probe(const uint8_t* buf, size_t size) {
   using namespace h4mk::detail;
   if (!buf || size < kFileHeaderSize || load_u32(buf) != kMagicFile) return 0;
-  if (crc32(0, buf, 12) != load_u32(buf + 12) || load_u16(buf + 4) != 1) return 0;
+  if (crc32(0, buf, 12) != load_u32(buf + 12)) return 0;
+  if (load_u16(buf + 4) != 1 && load_u16(buf + 4) != 2) return 0;
   return 100;
 }
 
@@ -904,6 +905,27 @@ int h4mk_writer_set_track_mask(h4mk_writer* w, uint16_t track_id, const char* pa
       }
     throw Error(ErrorCode::kInvalidArgument,
                 "set_track_mask: track " + std::to_string(track_id) + " is not declared");
+  });
+}
+
+int h4mk_writer_set_track_compression(h4mk_writer* w, uint16_t track_id, int level,
+                                      const uint8_t* dict, size_t dict_size) {
+  if (!w || (!dict && dict_size)) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(w->error, [&] {
+    if (w->started)
+      throw Error(ErrorCode::kBadState, "compression must be set before the first block");
+    if (dict_size > kMaxDictionaryBytes)
+      throw Error(ErrorCode::kInvalidArgument, "a dictionary is at most 1 MiB");
+    for (Track& t : w->pending)
+      if (t.id == track_id) {
+        TrackCompression c;
+        c.level = level == 0 ? 3 : level;
+        if (dict) c.dictionary.assign(dict, dict + dict_size);
+        t.compression = std::move(c);
+        return;
+      }
+    throw Error(ErrorCode::kInvalidArgument,
+                "set_track_compression: track " + std::to_string(track_id) + " is not declared");
   });
 }
 

@@ -21,6 +21,7 @@ bool is_known_tag(Tag tag) {
     case kTagTsek:
     case kTagTail:
     case kTagHint:
+    case kTagDict:
       return true;
     default:
       return false;
@@ -88,10 +89,12 @@ FileHeader decode_file_header(const uint8_t* p) {
   if (crc32(0, p, 12) != load_u32(p + 12))
     throw Error(ErrorCode::kCrcMismatch, "file header CRC mismatch (bytes 0..11)", 0);
   FileHeader fh{load_u16(p + 4), load_u16(p + 6), load_u32(p + 8)};
-  if (fh.version_major != 1)
+  // 2.0 adds compressed groups to 1.0 (docs/FORMAT.md §3): a 1.x file is
+  // read by the same rules.
+  if (fh.version_major != 1 && fh.version_major != 2)
     throw Error(ErrorCode::kUnsupportedVersion,
                 "unsupported H4MK major version " + std::to_string(fh.version_major) +
-                    " (this reader handles 1.x)",
+                    " (this reader handles 1.x and 2.x)",
                 4);
   return fh;
 }

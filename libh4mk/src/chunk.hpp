@@ -35,6 +35,7 @@ inline constexpr Tag kTagSign = make_tag("SIGN");
 inline constexpr Tag kTagTsek = make_tag("TSEK");
 inline constexpr Tag kTagTail = make_tag("TAIL");
 inline constexpr Tag kTagHint = make_tag("HINT");
+inline constexpr Tag kTagDict = make_tag("DICT");
 
 inline constexpr uint32_t kMagicFile = make_tag("H4MK");
 inline constexpr uint32_t kMagicGroup = make_tag("H4TB");

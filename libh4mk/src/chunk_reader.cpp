@@ -11,6 +11,7 @@
 #include "block_group.hpp"
 #include "byte_order.hpp"
 #include "crc32.hpp"
+#include "group_compression.hpp"
 #include "hint.hpp"
 
 namespace h4mk::detail {
@@ -31,6 +32,8 @@ uint32_t size_limit_for(Tag tag, const ReaderLimits& limits) {
       return uint32_t(std::min<size_t>(hint_payload_size(limits.max_tracks), UINT32_MAX));
     case kTagTail:
       return kTailPayloadSize;
+    case kTagDict:
+      return uint32_t(kDictHeaderSize + kMaxDictionaryBytes);
     default:
       return limits.max_core_chunk;  // CORE and unknown tags
   }
@@ -203,7 +206,7 @@ bool ChunkReader::resync() {
       p = stream_.data() + (i - base);
       const uint8_t* g = p + kChunkHeaderSize;
       const uint16_t track = load_u16(g + 4);
-      if (load_u32(g) != kMagicGroup || (g[6] & ~(kGroupUniform | kGroupFixedSize)) || track == 0 ||
+      if (load_u32(g) != kMagicGroup || (g[6] & ~kGroupKnownFlags) || track == 0 ||
           (known_track_ && !known_track_(track)))
         continue;
     }

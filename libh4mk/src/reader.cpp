@@ -12,6 +12,7 @@
 #include "chunk_reader.hpp"
 #include "chunk_stream.hpp"
 #include "damage_log.hpp"
+#include "group_compression.hpp"
 #include "hint.hpp"
 #include "json_text.hpp"
 #include "seek_table.hpp"
@@ -52,7 +53,7 @@ struct Reader::Impl {
   ChunkStream stream;
   ChunkReader chunks;
 
-  uint16_t version_minor = 0;
+  uint16_t version_major = 1, version_minor = 0;
   std::vector<Track> tracks;
   std::unordered_map<uint16_t, size_t> slot_of_id;
   std::string trak_json, meta_json, safe_json, note, veri_json, sign_json;
@@ -66,7 +67,9 @@ struct Reader::Impl {
   size_t group_pos = 0;
   const uint8_t* group_base = nullptr;
   uint64_t group_chunk_offset = 0;
-  bool group_damaged = false;     // its CRC failed (salvage_group)
+  bool group_damaged = false;   // its CRC failed (salvage_group)
+  bool group_expanded = false;  // it was compressed: its payloads are not in the file
+  GroupExpander expander;
   bool hand_out_damaged = false;  // Reader::hand_out_damaged_groups
   bool at_end = false;
 
@@ -107,7 +110,8 @@ struct Reader::Impl {
   std::optional<Hint> hint;
   uint64_t hint_offset = 0;
 
-  Impl(Source& s, ReaderOptions o) : source(s), opt(o), stream(s), chunks(stream, opt.limits) {
+  Impl(Source& s, ReaderOptions o)
+      : source(s), opt(o), stream(s), chunks(stream, opt.limits), expander(opt.limits) {
     chunks.set_track_filter([this](uint16_t id) { return slot_of_id.count(id) != 0; });
     open();  // exact reads: opening a remote file costs only what it needs
     stream.enable_read_ahead(kMaxReadAhead);
@@ -185,7 +189,9 @@ struct Reader::Impl {
       throw Error(ErrorCode::kTruncated,
                   "file is " + std::to_string(got) + " bytes, shorter than the 16-byte header", 0);
     }
-    version_minor = decode_file_header(stream.data()).version_minor;
+    const FileHeader fh = decode_file_header(stream.data());
+    version_major = fh.version_major;
+    version_minor = fh.version_minor;
     stream.consume(kFileHeaderSize);
 
     ChunkView v;
@@ -234,6 +240,8 @@ struct Reader::Impl {
         take_attachment(v);
       } else if (tag == kTagHint) {
         take_hint(v);
+      } else if (tag == kTagDict) {
+        take_dictionary(v);
       }
       stream.consume(v.total());
     }
@@ -254,6 +262,29 @@ struct Reader::Impl {
                     v.offset);
       attachment_bytes += a.data.size();
       attachments.push_back(std::move(a));
+    } catch (const Error& e) {
+      record(v.offset, v.total(), e.code(), std::string(e.what()) + "; ignored");
+    }
+  }
+
+  // A track's zstd dictionary. One that names a track that is not
+  // compressed, or a second one, is reported and ignored: the groups made
+  // with it then fail to expand, each reported.
+  void take_dictionary(const ChunkView& v) {
+    try {
+      const DictChunk d = decode_dict_chunk(v.payload, v.offset);
+      auto slot = slot_of_id.find(d.track_id);
+      const std::string at = "DICT chunk at offset " + std::to_string(v.offset) + ": track " +
+                             std::to_string(d.track_id);
+      if (slot == slot_of_id.end())
+        throw Error(ErrorCode::kCorrupt, at + " is not declared in TRAK", v.offset);
+      Track& t = tracks[slot->second];
+      if (!t.compression)
+        throw Error(ErrorCode::kCorrupt, at + " does not declare compression", v.offset);
+      if (expander.has_dictionary(d.track_id))
+        throw Error(ErrorCode::kCorrupt, at + " has a dictionary already", v.offset);
+      expander.set_dictionary(d.track_id, d.dictionary);
+      t.compression->dictionary.assign(d.dictionary.begin(), d.dictionary.end());
     } catch (const Error& e) {
       record(v.offset, v.total(), e.code(), std::string(e.what()) + "; ignored");
     }
@@ -341,6 +372,11 @@ struct Reader::Impl {
     const size_t track_slot = slot->second;
     if (group_damaged && tracks[track_slot].mask)
       throw Error(ErrorCode::kCorrupt, "a masked track's group is never handed out damaged");
+    group_expanded = (g.flags & kGroupCompressed) != 0;
+    // A cut frame cannot be checked: no block of it is handed out.
+    if (group_expanded && cut)
+      throw Error(ErrorCode::kTruncated, "a compressed group cut short is not salvaged");
+    payload = expander.expand(payload, g, tracks[track_slot].compression.has_value(), v.offset);
     if (cut)
       decode_cut_group(payload, tracks[track_slot].default_duration,
                        opt.limits.max_blocks_per_group, v.offset, group);
@@ -432,7 +468,7 @@ struct Reader::Impl {
     out.data = {group_base + payload.offset, payload.size};
     out.side_data = {group_base + side.offset, side.size};
     out.chunk_offset = group_chunk_offset;
-    out.data_offset = group_chunk_offset + kChunkHeaderSize + payload.offset;
+    out.data_offset = group_expanded ? 0 : group_chunk_offset + kChunkHeaderSize + payload.offset;
     out.index_in_group = static_cast<uint32_t>(pos);
     out.damaged = group_damaged;
     if (out.info.masked && !maskers.empty()) unmask(out);
@@ -994,6 +1030,7 @@ Reader::Reader(Source& source, ReaderOptions options)
     : impl_(std::make_unique<Impl>(source, options)) {}
 Reader::~Reader() = default;
 
+uint16_t Reader::version_major() const { return impl_->version_major; }
 uint16_t Reader::version_minor() const { return impl_->version_minor; }
 const ReaderLimits& Reader::limits() const { return impl_->opt.limits; }
 const std::vector<Track>& Reader::tracks() const { return impl_->tracks; }

@@ -18,9 +18,10 @@ namespace {
 
 const std::set<std::string>& known_keys() {
   static const std::set<std::string> keys = {
-      "adapter",    "channel_layout", "channels",    "codec", "default_duration", "extradata",
-      "frame_rate", "height",         "id",          "kind",  "language",         "mask",
-      "name",       "notes",          "sample_rate", "tags",  "time_base",        "width"};
+      "adapter",   "channel_layout", "channels", "codec",       "compression", "default_duration",
+      "extradata", "frame_rate",     "height",   "id",          "kind",        "language",
+      "mask",      "name",           "notes",    "sample_rate", "tags",        "time_base",
+      "width"};
   return keys;
 }
 
@@ -71,6 +72,16 @@ std::optional<TrackMask> decode_mask(const json& v, std::string& why) {
   return m;
 }
 
+// A dictionary is not named here: the track's DICT chunk is it.
+json encode_compression(const TrackCompression&) { return {{"scheme", "zstd"}}; }
+
+std::optional<TrackCompression> decode_compression(const json& v, std::string& why) {
+  if (!v.is_object()) return why = "is not an object", std::nullopt;
+  if (!v.contains("scheme") || v["scheme"] != "zstd")
+    return why = "\"scheme\" is not \"zstd\" (the only scheme of format 2.0)", std::nullopt;
+  return TrackCompression{};
+}
+
 // Writer input goes through the same depth limit readers apply.
 json parse_object(std::string_view text, const char* what, ErrorCode code) {
   auto j = parse_json(text, ReaderLimits{}.max_json_depth);
@@ -113,6 +124,14 @@ void validate_track(const Track& t) {
   if (t.default_duration < 0) bad("default_duration is negative");
   if (t.mask && (t.mask->kid.empty() || t.mask->kid.size() > 64))
     bad("mask key id must be 1..64 characters");
+  if (t.compression) {
+    if (t.mask) bad("a masked track is not compressed (an envelope does not shrink)");
+    if (t.compression->level < 1 || t.compression->level > 19)
+      bad("compression level " + std::to_string(t.compression->level) + " is not 1..19");
+    if (t.compression->dictionary.size() > kMaxDictionaryBytes)
+      bad("compression dictionary of " + std::to_string(t.compression->dictionary.size()) +
+          " bytes exceeds " + std::to_string(kMaxDictionaryBytes));
+  }
   if (!t.extra_json.empty()) {
     json extra = parse_object(t.extra_json, "extra_json", ErrorCode::kInvalidArgument);
     for (auto& [k, v] : extra.items())
@@ -142,6 +161,7 @@ std::string encode_tracks(const std::vector<Track>& tracks) {
     if (!t.notes.empty()) o["notes"] = t.notes;
     if (!t.tags.empty()) o["tags"] = t.tags;
     if (t.mask) o["mask"] = encode_mask(*t.mask);
+    if (t.compression) o["compression"] = encode_compression(*t.compression);
     list.push_back(std::move(o));
   }
   return json{{"tracks", std::move(list)}}.dump();
@@ -248,6 +268,12 @@ std::vector<Track> decode_tracks(const std::string& text, uint64_t chunk_offset,
       std::string why;
       t.mask = decode_mask(o["mask"], why);
       if (!t.mask) fail(at + "\"mask\" " + why);
+    }
+    if (o.contains("compression")) {
+      std::string why;
+      t.compression = decode_compression(o["compression"], why);
+      if (!t.compression) fail(at + "\"compression\" " + why);
+      if (t.mask) fail(at + "a masked track cannot be compressed");
     }
     json extra = json::object();
     for (auto& [k, v] : o.items())

@@ -14,6 +14,7 @@
 #include "chunk.hpp"
 #include "crc32.hpp"
 #include "group_builder.hpp"
+#include "group_compression.hpp"
 #include "h4mk/error.hpp"
 #include "h4mk/limits.hpp"
 #include "h4mk/side_data.hpp"
@@ -62,6 +63,8 @@ struct TrackState {
   SeekTable table;
   // Masking (set_mask_key).
   std::unique_ptr<BlockMasker> masker;
+  // Track::compression (made in begin()).
+  std::unique_ptr<GroupCompressor> compressor;
 };
 
 }  // namespace
@@ -96,6 +99,7 @@ struct Writer::Impl {
   uint64_t block_count = 0;
   std::vector<uint8_t> chunk_buf;
   std::vector<uint8_t> mask_buf;  // the envelope of the block being written
+  std::vector<uint8_t> compressed_chunk;
 
   Impl(Sink& s, WriterOptions o)
       : sink(s),
@@ -173,7 +177,15 @@ struct Writer::Impl {
     const std::string meta_text = meta.empty() ? std::string() : meta.dump();
     const std::string safe_text = safe_with_mask_summary();
     const std::string chap_text = chapters.empty() ? std::string() : encode_chapters(chapters);
-    auto header = encode_file_header({});
+    // Compression is what a 1.x reader cannot read: only a file that may
+    // hold it says 2.0 (docs/FORMAT.md §3).
+    const bool compressed = std::any_of(tracks.begin(), tracks.end(), [](const TrackState& ts) {
+      return ts.track.compression.has_value();
+    });
+    for (TrackState& ts : tracks)
+      if (ts.track.compression)
+        ts.compressor = std::make_unique<GroupCompressor>(*ts.track.compression);
+    auto header = encode_file_header({.version_major = uint16_t(compressed ? 2 : 1)});
     emit(header);
     if (opt.write_veri) chain.start(header);
     emit_text_chunk(kTagTrak, trak);
@@ -190,6 +202,9 @@ struct Writer::Impl {
     if (!note.empty()) emit_text_chunk(kTagNote, note);
     if (!chap_text.empty()) emit_text_chunk(kTagChap, chap_text);
     for (const Attachment& a : attachments) emit_chunk(kTagAtch, encode_attachment(a));
+    for (const TrackState& ts : tracks)
+      if (ts.track.compression && !ts.track.compression->dictionary.empty())
+        emit_chunk(kTagDict, encode_dict_chunk(ts.track.id, ts.track.compression->dictionary));
     state = State::kWriting;
   }
 
@@ -224,9 +239,10 @@ struct Writer::Impl {
     GroupBuilder& group = *ts.group;
     if (group.empty()) return;
     const uint64_t chunk_offset = offset;
-    const std::span<uint8_t> chunk = group.finish();
+    std::span<uint8_t> chunk = group.finish();
     if (chunk.size() - kChunkHeaderSize > kMaxGroupPayload)
       throw Error(ErrorCode::kInvalidArgument, "block group exceeds 4 GiB");
+    if (ts.compressor && ts.compressor->compress(chunk, compressed_chunk)) chunk = compressed_chunk;
     emit_chunk_bytes(kTagCore, chunk);
     ++core_count;
 
@@ -555,6 +571,10 @@ void Writer::set_mask_key(uint16_t track_id, const MaskKey& key, MaskScheme sche
     throw Error(ErrorCode::kInvalidArgument,
                 "set_mask_key: track " + std::to_string(track_id) +
                     " is masked already (its blocks keep their parameters)");
+  if (ts.track.compression)
+    throw Error(ErrorCode::kInvalidArgument,
+                "set_mask_key: track " + std::to_string(track_id) +
+                    " is compressed (a masked track is not: an envelope does not shrink)");
   ts.track.mask = make_track_mask(key, scheme, std::move(kid));
   ts.masker = std::make_unique<BlockMasker>(*ts.track.mask, key, track_id);
 }

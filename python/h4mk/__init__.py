@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Iterator, Optional, Union
+from typing import Any, BinaryIO, Iterator, Optional, Sequence, Union
 
 from . import _h4mk
 from .errors import Error, FormatError, InvalidArgument, IOFailure, KeyMismatch, NotFound
@@ -32,7 +32,7 @@ __all__ = [
     "AudioFFTTokenizer", "Block", "DSPAdapter", "Error", "FormatError", "InvalidArgument",
     "IOFailure", "KeyMismatch", "ModelAdapter", "NotFound", "NullAdapter", "Plugin", "Reader",
     "Track", "VideoTransportTokenizer", "Writer", "decode_range", "library_version", "mask",
-    "repair", "sign", "unmask", "verify", "verify_signature",
+    "repair", "sign", "train_dictionary", "unmask", "verify", "verify_signature",
 ]
 
 library_version: str = _h4mk.library_version
@@ -169,6 +169,26 @@ class Reader:
         self._r.set_mask_key(key, track)
 
 
+def _compression_level(compress: Union[bool, int], name: str) -> int:
+    """0 (off) or a zstd level 1..19; anything else is an error naming ``name``."""
+    if compress is True:
+        return 3
+    if compress is False:
+        return 0
+    if not isinstance(compress, int) or not 1 <= compress <= 19:
+        raise InvalidArgument(f"{name} is True, False or a zstd level 1..19; got {compress!r}",
+                              "invalid_argument", None)
+    return compress
+
+
+def train_dictionary(samples: Sequence[Any], size: int = 4096) -> bytes:
+    """A zstd dictionary of at most ``size`` bytes (256..1 MiB) trained on
+    ``samples`` (bytes-like objects, e.g. one group's payloads each), for
+    ``Writer.add_track(..., compress=True, dictionary=...)``; ``b""`` when
+    zstd finds too little to learn from."""
+    return _h4mk.train_dictionary([bytes(s) for s in samples], size)
+
+
 class Writer:
     """Writes an H4MK file to a path or a binary file object, or (no
     target) into memory, given back by :meth:`getvalue`.
@@ -180,11 +200,15 @@ class Writer:
 
     Options: ``max_group_bytes``, ``max_group_blocks``,
     ``max_group_duration_us``, ``interleave_duration_us``, ``write_veri``,
-    ``write_index`` (docs/FORMAT.md §12.2).
+    ``write_index`` (docs/FORMAT.md §12.2), and ``compress``: ``True`` or a
+    zstd level 1..19 compresses each group of every track declared after it
+    that shrinks (docs/FORMAT.md §5.7), ``False`` (the default) does not;
+    :meth:`add_track` can say otherwise per track.
     """
 
     def __init__(self, target: Union[str, "os.PathLike[str]", BinaryIO, None] = None,
-                 **options: Any):
+                 *, compress: Union[bool, int] = False, **options: Any):
+        self._level = _compression_level(compress, "compress")
         self._w = _h4mk.Writer(target, options)
 
     def __enter__(self) -> "Writer":
@@ -194,9 +218,18 @@ class Writer:
         if exc_type is None and not self._w.finished():
             self.finish()
 
-    def add_track(self, track: Optional[Track] = None, **fields: Any) -> None:
+    def add_track(self, track: Optional[Track] = None, *,
+                  compress: Union[bool, int, None] = None, dictionary: Any = b"",
+                  **fields: Any) -> None:
         """Declares a track: a :class:`Track`, or its fields as keywords
-        (``add_track(id=1, kind="audio", time_base=(1, 50), adapter="null")``)."""
+        (``add_track(id=1, kind="audio", time_base=(1, 50), adapter="null")``).
+        ``compress`` (``True`` or a zstd level 1..19; default: the writer's)
+        compresses its groups, with ``dictionary`` (bytes, e.g. from
+        :func:`train_dictionary`) if given."""
+        level = self._level if compress is None else _compression_level(compress, "compress")
+        if len(memoryview(dictionary)) and not level:
+            raise InvalidArgument("a dictionary is given only with compress", "invalid_argument",
+                                  None)
         if track is None:
             track = Track(**fields)
         elif fields:
@@ -207,7 +240,7 @@ class Writer:
             raise InvalidArgument(
                 f"track {track.id} is masked: mask a track with set_mask_key, copy a masked "
                 "file with h4mk.mask/h4mk.unmask", "invalid_argument", None)
-        self._w.add_track(track)
+        self._w.add_track(track, level, dictionary)
 
     def set_metadata(self, metadata: dict[str, Any]) -> None:
         self._w.set_metadata_json(json.dumps(metadata))

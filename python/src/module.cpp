@@ -23,5 +23,14 @@ PYBIND11_MODULE(_h4mk, m) {
     const GopFlags f = unpack_gop_flags(flags);
     return py::make_tuple(f.pts_ms, int(f.type));
   });
+  m.def("train_dictionary", [](const std::vector<py::bytes>& samples, size_t size) {
+    std::vector<std::vector<uint8_t>> in;
+    for (const py::bytes& b : samples) {
+      const std::string_view v(b);
+      in.emplace_back(v.begin(), v.end());
+    }
+    const std::vector<uint8_t> dict = train_dictionary(in, size);
+    return py::bytes(reinterpret_cast<const char*>(dict.data()), dict.size());
+  });
   m.attr("library_version") = H4MK_VERSION_STRING;
 }

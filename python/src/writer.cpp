@@ -124,8 +124,19 @@ class PyWriter {
 void bind_writer(py::module_& m) {
   py::class_<PyWriter>(m, "Writer")
       .def(py::init<py::object, py::dict>())
+      // level 0: stored uncompressed; 1..19: zstd per group (FORMAT.md §5.7),
+      // with `dictionary` (any bytes-like object; empty: none).
       .def("add_track",
-           [](PyWriter& w, const py::object& spec) { w.w().add_track(track_from(spec)); })
+           [](PyWriter& w, const py::object& spec, int level, const py::object& dictionary) {
+             Track t = track_from(spec);
+             if (level != 0) {
+               t.compression.emplace();
+               t.compression->level = level;
+               const ByteBuffer dict(dictionary);
+               t.compression->dictionary.assign(dict.span().begin(), dict.span().end());
+             }
+             w.w().add_track(t);
+           })
       .def("set_metadata_json",
            [](PyWriter& w, const std::string& j) { w.w().set_metadata_json(j); })
       .def("set_safe_json", [](PyWriter& w, const std::string& j) { w.w().set_safe_json(j); })

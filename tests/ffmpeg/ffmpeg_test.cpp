@@ -2069,6 +2069,40 @@ TEST(FFmpeg, MuxerEncryptionKeyGcmAndCtr) {
             28 * packet_lines(want).size());
 }
 
+// -compression_level: every unmasked track's groups zstd-compressed where they
+// shrink; ffmpeg, ffprobe and libh4mk read the same packets back, and
+// seeking works as in the uncompressed file.
+TEST(FFmpeg, CompressedGroupsDemuxTransparently) {
+  make_sources();
+  const std::string want = framecrc("three.h4mk");
+  ffmpeg("-i three.h4mk -map 0 -c copy -compression_level 9 three-z.h4mk");
+  EXPECT_EQ(framecrc("three-z.h4mk"), want);
+  auto bytes = read_file((work_dir() / "three-z.h4mk").string());
+  ASSERT_GT(bytes.size(), 16u);
+  EXPECT_EQ(bytes[4], 2);  // 2.0: it may hold compressed groups
+  MemorySource src(bytes);
+  Reader r(src);
+  for (const Track& t : r.tracks()) EXPECT_TRUE(t.compression) << t.id;
+  // PCM and token groups shrink, so some are stored compressed (flag bit 2).
+  size_t compressed = 0;
+  for (const ChunkExtent& c : chunk_layout(bytes))
+    if (c.tag == "CORE" && (bytes[c.offset + 12 + 6] & 0x04)) ++compressed;
+  EXPECT_GT(compressed, 0u);
+  MemorySource vsrc(bytes);
+  EXPECT_TRUE(verify(vsrc).ok());
+  EXPECT_LT(fs::file_size(work_dir() / "three-z.h4mk"), fs::file_size(work_dir() / "three.h4mk"));
+  auto packets = [](const std::string& f, const std::string& opts) {
+    return probe("-select_streams v " + opts + " " + f)["packets"];
+  };
+  EXPECT_EQ(packets("three-z.h4mk", "-read_intervals 1.5%+1"),
+            packets("three.h4mk", "-read_intervals 1.5%+1"));
+  // A masked track is stored uncompressed, with a warning.
+  const Result both = run(kFfmpeg + " -y -v warning -i three.h4mk -map 0 -c copy -encryption_key " +
+                          kKey + " -compression_level 3 three-zm.h4mk");
+  ASSERT_EQ(both.status, 0) << both.err;
+  EXPECT_NE(both.err.find("masked: stored uncompressed"), std::string::npos) << both.err;
+}
+
 TEST(FFmpeg, WrongKeysAndAlteredBlocksAreRefused) {
   make_sources();
   ffmpeg("-i three.h4mk -map 0 -c copy -encryption_key " + kKey + " wk.h4mk");

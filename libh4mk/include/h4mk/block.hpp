@@ -33,7 +33,9 @@ struct Block {
   std::span<const uint8_t> data;
   std::span<const uint8_t> side_data;  // h4mk/side_data.hpp entries; empty if none
   uint64_t chunk_offset = 0;           // offset of the CORE chunk header holding the block
-  uint64_t data_offset = 0;            // offset of the payload's first byte in the file
+  // Offset of the payload's first byte in the file; 0 when its group is
+  // compressed (the payload is not stored as such).
+  uint64_t data_offset = 0;
   uint32_t index_in_group = 0;
   bool damaged = false;  // its group's CRC failed (Reader::hand_out_damaged_groups)
 };

@@ -122,7 +122,7 @@ typedef struct h4mk_track_info {
 H4MK_API int h4mk_is_adapter_name(const char* name);
 
 /* Probe score 0..100 for the first bytes of a file: 100 when they hold a
- * valid H4MK 1.x file header (magic, CRC, major version), 0 otherwise.
+ * valid H4MK 1.x or 2.x file header (magic, CRC, major version), 0 otherwise.
  * Cheap and allocation-free. */
 H4MK_API int h4mk_probe(const uint8_t* buf, size_t size);
 
@@ -366,6 +366,12 @@ H4MK_API int h4mk_writer_set_mask_key(h4mk_writer* w, uint16_t track_id,
  * that arrive flagged H4MK_BLOCK_FLAG_MASKED are envelopes made with them
  * (a remux, or packets masked by the h4mask filter). */
 H4MK_API int h4mk_writer_set_track_mask(h4mk_writer* w, uint16_t track_id, const char* params_json);
+/* Compresses the track's block groups with zstd (docs/FORMAT.md §5.7), before
+ * the first block: level 1..19 (0: 3), with the dictionary of dict_size
+ * bytes when dict is not NULL (at most 1 MiB). Each group is stored compressed only when that makes it smaller;
+ * readers expand it transparently. A masked track is refused. */
+H4MK_API int h4mk_writer_set_track_compression(h4mk_writer* w, uint16_t track_id, int level,
+                                               const uint8_t* dict, size_t dict_size);
 /* Unmasks the blocks of the track (0: of every masked track the key fits)
  * from now on: H4MK_ERR_KEY when the key is not the track's. A block that
  * then fails authentication is reported by h4mk_reader_next_block as

@@ -87,6 +87,7 @@ class Reader {
   Reader(const Reader&) = delete;
   Reader& operator=(const Reader&) = delete;
 
+  uint16_t version_major() const;  // 1, or 2 when tracks may be compressed
   uint16_t version_minor() const;
   const ReaderLimits& limits() const;
   const std::vector<Track>& tracks() const;

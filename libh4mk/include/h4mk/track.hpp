@@ -33,6 +33,18 @@ struct Rational {
   friend bool operator==(const Rational&, const Rational&) = default;
 };
 
+// Per-group zstd compression of a track (TRAK "compression", docs/FORMAT.md
+// §5.7). Never on a masked track: an envelope does not compress.
+struct TrackCompression {
+  // The track's zstd dictionary (its DICT chunk); empty: none. At most
+  // kMaxDictionaryBytes.
+  std::vector<uint8_t> dictionary;
+  // zstd level the writer compresses at (1..19); not stored in the file.
+  int level = 3;
+  friend bool operator==(const TrackCompression&, const TrackCompression&) = default;
+};
+inline constexpr size_t kMaxDictionaryBytes = 1u << 20;
+
 struct Track {
   uint16_t id = 0;  // 1..65535
   TrackKind kind = TrackKind::kData;
@@ -56,6 +68,9 @@ struct Track {
   // Masking parameters (TRAK "mask"): blocks flagged masked are h4mask
   // envelopes made with them. Never key material.
   std::optional<TrackMask> mask;
+  // Groups of this track may be zstd-compressed (the writer compresses each
+  // group that shrinks; readers decompress transparently).
+  std::optional<TrackCompression> compression;
   // Any other members of the track object, as JSON object text ("" = none).
   // Unknown keys read from a file are kept here, so a remux preserves them.
   std::string extra_json;
