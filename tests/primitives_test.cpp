@@ -581,3 +581,31 @@ TEST(GroupBuilder, MakesTheBytesOfTheAllAtOnceEncoding) {
 
 }  // namespace
 }  // namespace h4mk::detail
+
+namespace h4mk {
+// FORMAT.md §5.4: a side data key is UTF-8; one that is not makes the blob
+// (so its group) malformed, and writers refuse it.
+TEST(SideData, KeysThatAreNotUtf8AreMalformed) {
+  std::vector<uint8_t> blob;
+  append_side_data(blob, "ffmpeg.Skip Samples", std::vector<uint8_t>{1, 2});
+  EXPECT_TRUE(valid_side_data(blob));
+  for (const std::string bad : {std::string("\xff"), std::string("\xc0\xaf"),  // overlong '/'
+                                std::string("\xed\xa0\x80"),                   // a surrogate
+                                std::string("\xf4\x90\x80\x80"), std::string("a\xe2\x82")}) {
+    EXPECT_THROW(append_side_data(blob, bad, {}), Error);
+    std::vector<uint8_t> raw = {uint8_t(bad.size())};
+    raw.insert(raw.end(), bad.begin(), bad.end());
+    raw.push_back(0);
+    EXPECT_FALSE(valid_side_data(raw));
+  }
+  std::vector<uint8_t> ok = {3, 'k', 0xc3, 0xa4, 0};  // "kä"
+  EXPECT_TRUE(valid_side_data(ok));
+  MemorySink sink;
+  Writer w(sink);
+  Track t;
+  t.id = 1;
+  w.add_track(t);
+  std::vector<uint8_t> side = {1, 0xff, 0};
+  EXPECT_THROW(w.write_block({1, BlockType::kI, 0, 0, 1}, std::vector<uint8_t>{1}, side), Error);
+}
+}  // namespace h4mk

@@ -573,3 +573,50 @@ TEST(Recovery, WriteFailureLeavesAFileThatRecoversToTheLastGroup) {
 
 }  // namespace
 }  // namespace h4mk::test
+
+namespace h4mk::test {
+// docs/FORMAT.md §15.1 (the 1.0 gaps): verify names a NOTE that is not UTF-8
+// (G18), a VERI of an unknown algorithm (G20) and a TSEK for a track TRAK
+// does not declare (G24); readers still read every block.
+TEST(Recovery, VerifyNamesWhatTheGapsReviewMadeViolations) {
+  auto tracks = test_tracks({});
+  const auto blocks = make_stream({});
+  MemorySink sink;
+  Writer w(sink);
+  for (const Track& t : tracks) w.add_track(t);
+  w.set_note("note");
+  for (const auto& b : blocks) w.write_block(b.info, b.data, b.side);
+  w.finish();
+  const auto good = sink.take();
+  auto edit = [&](const std::string& tag, size_t at, uint8_t byte) {
+    auto f = good;
+    for (const auto& c : chunk_layout(f))
+      if (c.tag == tag) {
+        f[c.offset + 12 + at] = byte;
+        reseal_chunk(f, c.offset);
+        return f;
+      }
+    ADD_FAILURE() << "no " << tag;
+    return f;
+  };
+  const struct {
+    const char* what;
+    std::vector<uint8_t> file;
+    const char* says;
+  } cases[] = {
+      {"NOTE", edit("NOTE", 1, 0xff), "is not valid UTF-8"},
+      // {"algorithm":"sha256-chain-v1",...}: the 1 becomes a 9.
+      {"VERI", edit("VERI", 28, '9'), "is not a valid VERI object"},
+      {"TSEK", edit("TSEK", 4, 9), "which TRAK does not declare"},  // its track id
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    MemorySource src(c.file);
+    const VerifyReport v = verify(src);
+    std::string all;
+    for (const Problem& p : v.problems) all += p.message + "\n";
+    EXPECT_NE(all.find(c.says), std::string::npos) << all;
+    EXPECT_EQ(read_all(c.file).blocks, read_all(good).blocks);
+  }
+}
+}  // namespace h4mk::test

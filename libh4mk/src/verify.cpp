@@ -144,6 +144,13 @@ class Verifier {
             !is_json_object(as_text(v.payload), opt_.limits.max_json_depth))
           order("is not a JSON object within the reader's limits");
         if (tag == kTagChap) check_chapters(v);
+        if (tag == kTagNote) {
+          try {
+            require_utf8(as_text(v.payload), "NOTE chunk at offset " + std::to_string(v.offset));
+          } catch (const Error& e) {
+            problem(v.offset, tag, ErrorCode::kCorrupt, e.what());
+          }
+        }
         break;
       case kTagAtch:
         if (report_.core_chunks) order("comes after the first CORE");
@@ -302,7 +309,7 @@ class Verifier {
     auto parsed = parse_json(as_text(v.payload), opt_.limits.max_json_depth);
     nlohmann::json j = parsed ? *parsed : nlohmann::json();
     if (!j.is_object() || !j.contains("hash") || !j["hash"].is_string() || !j.contains("chunks") ||
-        !j["chunks"].is_number_unsigned()) {
+        !j["chunks"].is_number_unsigned() || j.value("algorithm", "") != "sha256-chain-v1") {
       problem(v.offset, kTagVeri, ErrorCode::kCorrupt, at + " is not a valid VERI object");
       return;
     }
@@ -401,6 +408,10 @@ class Verifier {
     }
     check_hint();
     if (stored_.empty()) return;  // written without an index
+    for (const auto& [id, table] : stored_)
+      if (!tracks_.count(id))
+        problem(tail_offset_, kTagTsek, ErrorCode::kCorrupt,
+                "TSEK for track " + std::to_string(id) + ", which TRAK does not declare");
     for (const auto& [id, track] : tracks_) {
       auto s = stored_.find(id);
       if (s == stored_.end()) {
