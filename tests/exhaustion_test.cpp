@@ -199,9 +199,7 @@ TEST(Exhaustion, DecodeChainsAreBounded) {
   }
 
   // A file with a longer chain (what a hostile or another writer makes).
-  WriterOptions lax;
-  lax.max_chain_blocks = UINT32_MAX;
-  const auto file = write(lax, 4 * limit);
+  const auto file = long_chain_file(t, 4 * limit, std::vector<uint8_t>(2, 7));
   MemorySource src(file);
   Reader reader(src);
   EXPECT_EQ(reader.decode_chain(1, limit - 1).size(), limit);
@@ -340,3 +338,80 @@ TEST(Exhaustion, DamageRecordsAreBounded) {
   EXPECT_EQ(v.problem_count, seen);
   EXPECT_EQ(v.problems.size(), VerifyReport::kKeptProblems);
 }
+
+namespace h4mk::test {
+// FORMAT.md §12.1: a track may declare a tighter bound in TRAK
+// (max_chain_blocks); writers declare theirs and keep it, readers build no
+// longer chain, and verify reports one longer than the track's bound (or the
+// format's 65536).
+TEST(Exhaustion, ATracksDeclaredChainBoundHolds) {
+  Track t = h4core_audio_track(8000, 1, "null");
+  const std::vector<uint8_t> one(2);
+  WriterOptions o;
+  o.max_chain_blocks = 100;
+  MemorySink sink;
+  Writer w(sink, o);
+  w.add_track(t);
+  for (int i = 0; i < 100; i++) w.write_block({1, i ? BlockType::kP : BlockType::kI, i, i, 1}, one);
+  EXPECT_THROW(w.write_block({1, BlockType::kP, 100, 100, 1}, one), Error);
+  w.finish();
+  const auto file = sink.take();
+  MemorySource src(file);
+  Reader r(src);
+  EXPECT_EQ(r.track(1)->max_chain_blocks, 100u);
+  EXPECT_NE(r.tracks_json().find(R"("max_chain_blocks":100)"), std::string::npos);
+  MemorySource vsrc(file);
+  EXPECT_TRUE(verify(vsrc).ok());
+
+  // A TRAK that says 4 over a chain of 10 (as a forger would edit it).
+  t.max_chain_blocks = 65000;
+  MemorySink s2;
+  Writer w2(s2);
+  w2.add_track(t);
+  for (int i = 0; i < 10; i++) w2.write_block({1, i ? BlockType::kP : BlockType::kI, i, i, 1}, one);
+  w2.finish();
+  auto lying = s2.take();
+  const auto trak = chunk_layout(lying).at(0);
+  const std::string text(lying.begin() + long(trak.offset) + 12, lying.begin() + long(trak.end));
+  const size_t at = text.find("65000");
+  ASSERT_NE(at, std::string::npos);
+  std::copy_n("    4", 5, lying.begin() + long(trak.offset + 12 + at));  // JSON allows the spaces
+  reseal_chunk(lying, trak.offset);
+  MemorySource lsrc(lying);
+  const VerifyReport v = verify(lsrc);
+  std::string all;
+  for (const Problem& p : v.problems) all += p.message + "\n";
+  EXPECT_NE(all.find("decode chain longer than 4 blocks (its TRAK max_chain_blocks)"),
+            std::string::npos)
+      << all;
+  MemorySource rsrc(lying);
+  Reader lr(rsrc);
+  EXPECT_EQ(lr.decode_chain(1, 3).size(), 4u);
+  try {
+    lr.decode_chain(1, 9);
+    ADD_FAILURE() << "a chain past the track's bound was built";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the track's bound in TRAK"), std::string::npos)
+        << e.what();
+  }
+
+  // Past the format's bound, with nothing declared.
+  const auto long_file = long_chain_file(h4core_audio_track(8000, 1, "null"), kMaxChainBlocks, one);
+  MemorySource longsrc(long_file);
+  const VerifyReport lv = verify(longsrc);
+  all.clear();
+  for (const Problem& p : lv.problems) all += p.message + "\n";
+  EXPECT_NE(all.find("longer than 65536 blocks (the format's bound)"), std::string::npos) << all;
+
+  // Out of range: refused by writers, and a TRAK that says so is invalid.
+  Track bad = h4core_audio_track(8000, 1, "null");
+  bad.max_chain_blocks = kMaxChainBlocks + 1;
+  MemorySink s3;
+  Writer w3(s3);
+  EXPECT_THROW(w3.add_track(bad), Error);
+  WriterOptions zero;
+  zero.max_chain_blocks = 0;
+  MemorySink s4;
+  EXPECT_THROW(Writer(s4, zero), Error);
+}
+}  // namespace h4mk::test

@@ -58,6 +58,34 @@ std::vector<uint8_t> h4core_file_naming(const std::string& adapter,
   throw std::runtime_error("no TRAK");
 }
 
+std::vector<uint8_t> long_chain_file(const Track& t, uint32_t p_blocks,
+                                     std::span<const uint8_t> sample) {
+  MemorySink sink;
+  WriterOptions o;
+  o.write_index = false;
+  o.write_veri = false;
+  Writer w(sink, o);
+  w.add_track(t);
+  w.write_block({t.id, BlockType::kI, 0, 0, 1}, sample);
+  w.close_group(t.id);
+  std::vector<uint8_t> run(sample.size() * size_t(p_blocks));
+  for (size_t i = 0; i < run.size(); ++i) run[i] = sample[i % sample.size()];
+  w.write_run({t.id, BlockType::kI, 1, 1, 1}, p_blocks, run);
+  w.finish();
+  auto f = sink.take();
+  bool first = true;
+  for (const auto& c : chunk_layout(f)) {
+    if (c.tag != "CORE") continue;
+    if (!first) {
+      const size_t flags = c.offset + 12 + 20;  // a UNIFORM group's one flags byte
+      f[flags] = uint8_t((f[flags] & ~0x03) | uint8_t(BlockType::kP));
+      reseal_chunk(f, c.offset);
+    }
+    first = false;
+  }
+  return f;
+}
+
 std::vector<uint8_t> file_with_claiming_headers(size_t region_bytes, int blocks) {
   MemorySink sink;
   Writer w(sink);

@@ -45,6 +45,12 @@ std::vector<uint8_t> h4core_file_naming(const std::string& adapter,
 // claiming the rest of the region (a quadratic resync's worst case), then
 // `blocks` blocks of 160 s16 samples on track 1.
 std::vector<uint8_t> file_with_claiming_headers(size_t region_bytes, int blocks);
+// Track `t` (id 1): one I block, then `p_blocks` P blocks of `sample`: a
+// decode chain longer than any writer writes (FORMAT.md §12.1), made as a
+// hostile writer would: I blocks written, then their type bytes turned to P
+// (no index, no VERI; CRCs resealed).
+std::vector<uint8_t> long_chain_file(const Track& t, uint32_t p_blocks,
+                                     std::span<const uint8_t> sample);
 // All tracks' blocks interleaved by decode time.
 std::vector<TestBlock> make_stream(const StreamSpec& spec);
 

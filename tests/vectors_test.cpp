@@ -182,6 +182,21 @@ std::vector<uint8_t> future_minor() {
   return f;
 }
 
+// §12.1: a track whose TRAK declares max_chain_blocks 2 (the writer's
+// bound), with chains I P, I P, I.
+std::vector<uint8_t> bounded_chain() {
+  MemorySink sink;
+  WriterOptions o;
+  o.max_chain_blocks = 2;
+  Writer w(sink, o);
+  w.add_track(audio_ms_track());
+  for (int i = 0; i < 5; ++i)
+    w.write_block({1, i % 2 ? BlockType::kP : BlockType::kI, 20 * i, 20 * i, 20},
+                  std::vector<uint8_t>{uint8_t(0xE0 + i)});
+  w.finish();
+  return sink.take();
+}
+
 // §5.7: one token track compressed with zstd (level 3), 8 codebooks of
 // 10-bit codes per 20 ms block, every other block repeating the one before,
 // in groups of 60 blocks; with `dictionary`, the track's DICT chunk holds
@@ -392,6 +407,7 @@ const Vector kVectors[] = {{"minimal", minimal},
                            {"masked", masked},
                            {"chapters", chapters},
                            {"attachments", attachments},
+                           {"bounded_chain", bounded_chain},
                            {"compressed", compressed, true},
                            {"compressed_dictionary", compressed_dictionary, true},
                            {"compressed_bomb", compressed_bomb, true}};
@@ -504,6 +520,10 @@ TEST(Vectors, ExpectedResultsSayWhatTheSpecSays) {
     EXPECT_EQ(records, 60u * (1 + 1 + 16));  // per block: flags, size, 16-byte payload
     EXPECT_EQ(ZSTD_getFrameContentSize(g + 24, load_u32(&z[core + 4]) - 24), records);
   }
+  // §12.1: the declared bound is in TRAK.
+  auto bc = describe(read_file(kDir + "/bounded_chain.h4mk"));
+  EXPECT_EQ(bc["trak"]["tracks"][0]["max_chain_blocks"], 2);
+  EXPECT_EQ(bc["blocks"].size(), 5u);
   auto bomb = describe(read_file(kDir + "/compressed_bomb.h4mk"));
   EXPECT_EQ(bomb["blocks"].size(), 60u);
   ASSERT_EQ(bomb["damage"].size(), 1u);

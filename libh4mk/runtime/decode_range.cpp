@@ -74,7 +74,11 @@ uint64_t decode_range(Reader& reader, uint16_t track_id, int64_t t0, int64_t t1,
     ++delivered;
   };
 
-  ChainDecoder chain(adapter, reader.limits().max_chain_blocks);
+  const Track* track = reader.track(track_id);
+  ChainDecoder chain(adapter,
+                     track && track->max_chain_blocks
+                         ? std::min(reader.limits().max_chain_blocks, track->max_chain_blocks)
+                         : reader.limits().max_chain_blocks);
   auto emit_frame = [&](const std::optional<ChainDecoder::Frame>& f) {
     if (!f) return;
     BlockInfo info;

@@ -399,8 +399,9 @@ GroupSummary summarize_group(std::span<const uint8_t> payload, const GroupHeader
   if (!(g.flags & kGroupUniform)) {
     bool first = true;
     walk_records(g, default_duration, chunk_offset, c, [&](const RecordFields& r) {
-      fold_block(s, (r.flags & kBlockTypeMask) == uint8_t(BlockType::kI), r.pts, r.dts, r.duration,
-                 first);
+      const bool is_key = (r.flags & kBlockTypeMask) == uint8_t(BlockType::kI);
+      fold_chain(s, is_key);  // before fold_block: it reads has_key as of the blocks before
+      fold_block(s, is_key, r.pts, r.dts, r.duration, first);
       s.any_plain |= !(r.flags & kBlockMasked);
       first = false;
     });
@@ -421,6 +422,11 @@ GroupSummary summarize_group(std::span<const uint8_t> payload, const GroupHeader
   s.any_plain = !(u.flags & kBlockMasked);
   fold_block(s, is_key, g.pts, g.pts, u.duration, true);
   if (g.block_count > 1) fold_block(s, is_key, last_pts, last_pts, u.duration, false);
+  // Every block of the group has the one type.
+  if (is_key)
+    s.longest = s.run = 1;
+  else
+    s.lead = g.block_count;
   return s;
 }
 

@@ -178,7 +178,24 @@ struct GroupSummary {
   int64_t first_dts, last_dts;
   bool out_of_bounds;  // a pts, dts or duration of 2^62 or more in magnitude
   bool any_plain;      // some block is not MASKED (summarize_group only)
+  // Decode chains (summarize_group only): the blocks before the first I
+  // block (all of them when there is none), the longest run from an I block
+  // to the next one inside the group, and the run from the last I block to
+  // the group's end.
+  uint32_t lead, longest, run;
 };
+
+// Adds one block's type to a summary's chain counts, in group order.
+[[gnu::always_inline]] inline void fold_chain(GroupSummary& s, bool is_key) {
+  if (is_key) {
+    if (s.has_key) s.longest = std::max(s.longest, s.run);
+    s.run = 1;
+  } else if (s.has_key) {
+    ++s.run;
+  } else {
+    ++s.lead;
+  }
+}
 
 // Adds one block, in group order, to a summary (`first`: the group's first).
 [[gnu::always_inline]] inline void fold_block(GroupSummary& s, bool is_key, int64_t pts,

@@ -980,6 +980,11 @@ struct Reader::Impl {
   std::vector<ChainLink> decode_chain(uint16_t id, int64_t t, bool payloads) {
     seek(id, t);
     std::vector<ChainLink> gop;  // blocks of the track from the key, in decode order
+    // A bound the track declares holds; otherwise the reader's limit.
+    const Track& track = require_track(id);
+    const uint32_t max_chain = track.max_chain_blocks
+                                   ? std::min(opt.limits.max_chain_blocks, track.max_chain_blocks)
+                                   : opt.limits.max_chain_blocks;
     uint64_t gop_bytes = 0;
     Block b;
     std::optional<Damage> gap;  // damage met since the last block of the GOP
@@ -999,14 +1004,15 @@ struct Reader::Impl {
                         " crosses damage: " + gap->message,
                     gap->offset);
       if (payloads) gop_bytes += b.data.size();
-      if (gop.size() >= opt.limits.max_chain_blocks || gop_bytes > opt.limits.max_chain_bytes)
+      if (gop.size() >= max_chain || gop_bytes > opt.limits.max_chain_bytes)
         throw Error(ErrorCode::kLimitExceeded,
                     "decode chain for track " + std::to_string(id) + " at " + std::to_string(t) +
-                        " is longer than " + std::to_string(opt.limits.max_chain_blocks) +
-                        " blocks or " + std::to_string(opt.limits.max_chain_bytes) +
+                        " is longer than " + std::to_string(max_chain) + " blocks or " +
+                        std::to_string(opt.limits.max_chain_bytes) +
                         " bytes from its I block at offset " +
                         std::to_string(gop.empty() ? b.chunk_offset : gop.front().chunk_offset) +
-                        " (reader limit)",
+                        (max_chain < opt.limits.max_chain_blocks ? " (the track's bound in TRAK)"
+                                                                 : " (reader limit)"),
                     b.chunk_offset);
       ChainLink& link =
           gop.emplace_back(ChainLink{b.info, b.chunk_offset, b.index_in_group, b.data.size(), {}});

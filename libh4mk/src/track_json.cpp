@@ -17,11 +17,16 @@ using nlohmann::json;
 namespace {
 
 const std::set<std::string>& known_keys() {
-  static const std::set<std::string> keys = {
-      "adapter",   "channel_layout", "channels", "codec",       "compression", "default_duration",
-      "extradata", "frame_rate",     "height",   "id",          "kind",        "language",
-      "mask",      "name",           "notes",    "sample_rate", "tags",        "time_base",
-      "width"};
+  static const std::set<std::string> keys = {"adapter",     "channel_layout",
+                                             "channels",    "codec",
+                                             "compression", "default_duration",
+                                             "extradata",   "frame_rate",
+                                             "height",      "id",
+                                             "kind",        "language",
+                                             "mask",        "max_chain_blocks",
+                                             "name",        "notes",
+                                             "sample_rate", "tags",
+                                             "time_base",   "width"};
   return keys;
 }
 
@@ -122,6 +127,9 @@ void validate_track(const Track& t) {
       (!valid_rational_part(t.frame_rate.num) || !valid_rational_part(t.frame_rate.den)))
     bad("frame_rate must be absent (0/0) or positive");
   if (t.default_duration < 0) bad("default_duration is negative");
+  if (t.max_chain_blocks > kMaxChainBlocks)
+    bad("max_chain_blocks " + std::to_string(t.max_chain_blocks) + " is above the format's " +
+        std::to_string(kMaxChainBlocks));
   if (t.mask && (t.mask->kid.empty() || t.mask->kid.size() > 64))
     bad("mask key id must be 1..64 characters");
   if (t.compression) {
@@ -157,6 +165,7 @@ std::string encode_tracks(const std::vector<Track>& tracks) {
     if (t.height) o["height"] = t.height;
     if (t.frame_rate.num) o["frame_rate"] = {t.frame_rate.num, t.frame_rate.den};
     if (t.default_duration) o["default_duration"] = t.default_duration;
+    if (t.max_chain_blocks) o["max_chain_blocks"] = t.max_chain_blocks;
     if (!t.extradata.empty()) o["extradata"] = base64_encode(t.extradata);
     if (!t.notes.empty()) o["notes"] = t.notes;
     if (!t.tags.empty()) o["tags"] = t.tags;
@@ -251,6 +260,7 @@ std::vector<Track> decode_tracks(const std::string& text, uint64_t chunk_offset,
     t.height = uint32_t(int_field("height", 0, UINT32_MAX, false));
     t.frame_rate = rational_field("frame_rate", false);
     t.default_duration = int_field("default_duration", 0, INT64_MAX, false);
+    t.max_chain_blocks = uint32_t(int_field("max_chain_blocks", 1, kMaxChainBlocks, false));
     if (o.contains("extradata")) {
       auto bytes = base64_decode(str_field("extradata", true));
       if (!bytes) fail(at + "\"extradata\" is not canonical base64");

@@ -77,6 +77,7 @@ class Verifier {
   struct TrackState {
     Track track;
     std::optional<int64_t> last_dts;  // of its last group, once it has one
+    uint64_t chain = 0;               // blocks since its last I block, that one included
     uint32_t last_crc = 0;            // that group's chunk CRC
     SeekTable rebuilt;                // the index the groups call for
   };
@@ -245,6 +246,7 @@ class Verifier {
               "CORE chunk at offset " + std::to_string(v.offset) + ": track " +
                   std::to_string(g.header.track_id) +
                   " is masked, but this group holds a plain block (FORMAT.md §13)");
+    check_chain(*track, g, v.offset);
     add_group(track->rebuilt, g, v.offset);
     if (g.out_of_bounds)
       problem(v.offset, kTagCore, ErrorCode::kCorrupt,
@@ -268,6 +270,25 @@ class Verifier {
     } catch (const Error& e) {
       problem(v.offset, kTagDict, e.code(), e.what());
     }
+  }
+
+  // A decode chain longer than the track's bound (TRAK max_chain_blocks, or
+  // the format's ceiling) is reported once, at the group where it passes it.
+  void check_chain(TrackState& track, const GroupSummary& g, uint64_t offset) {
+    const uint64_t bound = track.track.chain_bound();
+    const uint64_t before = track.chain;
+    // The chain the group continues, and the ones it starts.
+    const bool over = (before <= bound && before + g.lead > bound) ||
+                      (g.has_key && (g.longest > bound || g.run > bound));
+    track.chain = g.has_key ? g.run : before + g.lead;
+    if (over)
+      problem(offset, kTagCore, ErrorCode::kCorrupt,
+              "CORE chunk at offset " + std::to_string(offset) + ": track " +
+                  std::to_string(track.track.id) + " has a decode chain longer than " +
+                  std::to_string(bound) + " blocks" +
+                  (track.track.max_chain_blocks ? " (its TRAK max_chain_blocks)"
+                                                : " (the format's bound)") +
+                  " (FORMAT.md §12.1)");
   }
 
   // Groups mostly follow the group before on the same track: the last track

@@ -58,7 +58,8 @@ struct TrackState {
   int64_t last_dts = 0;
   bool has_key = false;
   int64_t last_key_pts = 0;
-  uint64_t chain = 0;  // blocks from the last I block on, that one included
+  uint64_t chain = 0;      // blocks from the last I block on, that one included
+  uint32_t max_chain = 0;  // the track's bound (TRAK) and the writer's, whichever is lower
   // Index.
   SeekTable table;
   // Masking (set_mask_key).
@@ -110,6 +111,8 @@ struct Writer::Impl {
       throw Error(ErrorCode::kInvalidArgument, "group limits must be positive");
     if (opt.max_group_blocks > ReaderLimits{}.max_blocks_per_group)
       throw Error(ErrorCode::kInvalidArgument, "max_group_blocks above the 65536 readers accept");
+    if (opt.max_chain_blocks == 0 || opt.max_chain_blocks > kMaxChainBlocks)
+      throw Error(ErrorCode::kInvalidArgument, "max_chain_blocks is 1..65536");
   }
 
   void emit(std::span<const uint8_t> bytes) {
@@ -290,7 +293,7 @@ struct Writer::Impl {
     if (b.type == BlockType::kI && ts.has_key && b.pts < ts.last_key_pts)
       reject(b, "I block pts goes backwards (previous I block pts " +
                     std::to_string(ts.last_key_pts) + ")");
-    if (b.type != BlockType::kI && ts.chain >= opt.max_chain_blocks) reject_chain(b);
+    if (b.type != BlockType::kI && ts.chain >= ts.max_chain) reject_chain(ts, b);
     if (size > kMaxGroupPayload - 64 || side.size() > kMaxGroupPayload - 64 - size)
       reject(b, "payload of " + std::to_string(size) + " bytes is too large");
     if (!side.empty() && !valid_side_data(side)) reject(b, "side data entries are malformed");
@@ -299,8 +302,9 @@ struct Writer::Impl {
       reject(b, "a plain block on a masked track (give the writer the track's key to mask it)");
   }
 
-  [[noreturn, gnu::cold, gnu::noinline]] void reject_chain(const BlockInfo& b) const {
-    reject(b, "a decode chain holds at most " + std::to_string(opt.max_chain_blocks) +
+  [[noreturn, gnu::cold, gnu::noinline]] static void reject_chain(const TrackState& ts,
+                                                                  const BlockInfo& b) {
+    reject(b, "a decode chain of this track holds at most " + std::to_string(ts.max_chain) +
                   " blocks from its I block (docs/FORMAT.md §12.1): write an I block");
   }
 
@@ -398,7 +402,7 @@ struct Writer::Impl {
       bad("dts " + std::to_string(first.dts) +
           " differs from pts (a run's blocks have dts == pts)");
     validate(ts, first, size, {});
-    if (first.type != BlockType::kI && count > opt.max_chain_blocks - ts.chain) reject_chain(first);
+    if (first.type != BlockType::kI && count > ts.max_chain - ts.chain) reject_chain(ts, first);
     int64_t span, last_pts;
     if (__builtin_mul_overflow(first.duration, int64_t(count - 1), &span) ||
         __builtin_add_overflow(first.pts, span, &last_pts) || last_pts > kMaxTimestamp)
@@ -553,6 +557,9 @@ void Writer::add_track(const Track& track) {
   impl_->tracks.push_back({});
   TrackState& ts = impl_->tracks.back();
   ts.track = track;
+  // A bound below the format's is declared in TRAK, so readers know it.
+  ts.max_chain = std::min(track.chain_bound(), impl_->opt.max_chain_blocks);
+  if (ts.max_chain < kMaxChainBlocks) ts.track.max_chain_blocks = ts.max_chain;
   ts.group.emplace(track.id, track.default_duration, kChunkHeaderSize);
   ts.max_group_ticks = ticks_at_least(impl_->opt.max_group_duration_us, track.time_base);
 }

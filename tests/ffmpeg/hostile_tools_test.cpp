@@ -95,18 +95,10 @@ std::vector<uint8_t> silence_gaps_file(int blocks) {
 }
 
 // One I block, then P blocks only: a decode chain as long as the file
-// (written past the writers' bound, as another writer could).
+// (past the format's bound, as a hostile writer could).
 std::vector<uint8_t> long_chain_file(uint32_t p_blocks) {
-  MemorySink sink;
-  WriterOptions lax;
-  lax.max_chain_blocks = UINT32_MAX;
-  Writer w(sink, lax);
-  w.add_track(h4core_audio_track(8000, 1, "null"));
-  const std::vector<uint8_t> sample(2);
-  w.write_block({1, BlockType::kI, 0, 0, 1}, sample);
-  w.write_run({1, BlockType::kP, 1, 1, 1}, p_blocks, std::vector<uint8_t>(2 * size_t(p_blocks)));
-  w.finish();
-  return sink.take();
+  return h4mk::test::long_chain_file(h4core_audio_track(8000, 1, "null"), p_blocks,
+                                     std::vector<uint8_t>(2));
 }
 
 // One-block groups, every other one with a bad CRC: a damaged spot per

@@ -45,6 +45,10 @@ struct TrackCompression {
 };
 inline constexpr size_t kMaxDictionaryBytes = 1u << 20;
 
+// The format's ceiling on a decode chain: the blocks of a track from an I
+// block up to a block that depends on it (docs/FORMAT.md §12.1).
+inline constexpr uint32_t kMaxChainBlocks = 65536;
+
 struct Track {
   uint16_t id = 0;  // 1..65535
   TrackKind kind = TrackKind::kData;
@@ -62,6 +66,9 @@ struct Track {
   uint32_t height = 0;
   Rational frame_rate{0, 0};
   int64_t default_duration = 0;  // in time_base ticks; 0 = none
+  // TRAK "max_chain_blocks": no decode chain of the track is longer
+  // (1..kMaxChainBlocks; 0 = absent, the ceiling). Writers enforce it.
+  uint32_t max_chain_blocks = 0;
   std::vector<uint8_t> extradata;
   std::string notes;
   std::map<std::string, std::string> tags;  // per-track user metadata
@@ -74,6 +81,9 @@ struct Track {
   // Any other members of the track object, as JSON object text ("" = none).
   // Unknown keys read from a file are kept here, so a remux preserves them.
   std::string extra_json;
+
+  // The longest decode chain the track may hold.
+  uint32_t chain_bound() const { return max_chain_blocks ? max_chain_blocks : kMaxChainBlocks; }
 
   friend bool operator==(const Track&, const Track&) = default;
 };

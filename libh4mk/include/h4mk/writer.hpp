@@ -41,9 +41,10 @@ struct WriterOptions {
   // process that made it (or turn this off).
   bool veri_thread = true;
   bool write_index = true;  // TSEK chunks
-  // A P or B block that would make a decode chain longer than this is
-  // refused (the readers' ReaderLimits::max_chain_blocks).
-  uint32_t max_chain_blocks = ReaderLimits{}.max_chain_blocks;
+  // A P or B block that would make a decode chain longer than this (or
+  // than the track's Track::max_chain_blocks) is refused; a bound below the
+  // format's 65536 is declared in each track's TRAK entry.
+  uint32_t max_chain_blocks = kMaxChainBlocks;
 };
 
 class Writer {
