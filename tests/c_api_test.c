@@ -586,6 +586,8 @@ static void compressed_track(void) {
     CHECK(h4mk_writer_add_track(w, &t) == H4MK_OK);
     CHECK(h4mk_writer_set_track_compression(w, 4, 3, NULL, 0) == H4MK_ERR_INVALID_ARGUMENT);
     CHECK(h4mk_writer_set_track_compression(w, 3, 0, NULL, 1) == H4MK_ERR_INVALID_ARGUMENT);
+    CHECK(h4mk_writer_set_track_compression(w, 3, 20, NULL, 0) == H4MK_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(h4mk_writer_last_error(w), "1..19") != NULL);
     if (z) CHECK(h4mk_writer_set_track_compression(w, 3, 0, dict, sizeof dict) == H4MK_OK);
     for (int i = 0; i < 500; ++i) {
       uint8_t frame[16] = {0};

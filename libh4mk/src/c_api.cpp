@@ -912,6 +912,9 @@ int h4mk_writer_set_track_compression(h4mk_writer* w, uint16_t track_id, int lev
                                       const uint8_t* dict, size_t dict_size) {
   if (!w || (!dict && dict_size)) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
+    if (level < 0 || level > 19)
+      throw Error(ErrorCode::kInvalidArgument, "compression level " + std::to_string(level) +
+                                                   " is not 1..19 (0: the default, 3)");
     if (w->started)
       throw Error(ErrorCode::kBadState, "compression must be set before the first block");
     if (dict_size > kMaxDictionaryBytes)

@@ -3,6 +3,7 @@
 #include <zdict.h>
 #include <zstd.h>
 
+#include <map>
 #include <string>
 
 #include "byte_order.hpp"
@@ -72,7 +73,10 @@ void GroupExpander::set_dictionary(uint16_t track_id, std::span<const uint8_t> d
     ZSTD_freeDDict(it->second);
     it->second = d;
   }
-  dicts_[track_id].assign(dictionary.begin(), dictionary.end());
+}
+
+bool GroupExpander::has_dictionary(uint16_t track_id) const {
+  return impl_->ddicts.count(track_id) != 0;
 }
 
 std::span<const uint8_t> GroupExpander::expand(std::span<const uint8_t> payload,
@@ -110,8 +114,7 @@ std::span<const uint8_t> GroupExpander::expand(std::span<const uint8_t> payload,
     auto it = impl_->ddicts.find(header.track_id);
     if (it == impl_->ddicts.end())
       bad("the group was compressed with " + track +
-          "'s dictionary, and the file has no DICT "
-          "chunk for it");
+          "'s dictionary, and the file has no DICT chunk for it");
     dict = it->second;
   }
   std::vector<uint8_t>& buf = impl_->buf;

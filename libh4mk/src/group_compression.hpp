@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <span>
 #include <vector>
@@ -42,7 +41,7 @@ class GroupExpander {
   GroupExpander& operator=(const GroupExpander&) = delete;
 
   void set_dictionary(uint16_t track_id, std::span<const uint8_t> dictionary);
-  bool has_dictionary(uint16_t track_id) const { return dicts_.count(track_id) != 0; }
+  bool has_dictionary(uint16_t track_id) const;
 
   // `payload` itself when the group is not compressed. Otherwise the group
   // as it would be stored uncompressed (its header with the compression
@@ -55,7 +54,6 @@ class GroupExpander {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
-  std::map<uint16_t, std::vector<uint8_t>> dicts_;
   ReaderLimits limits_;
 };
 
