@@ -2091,8 +2091,11 @@ TEST(FFmpeg, CompressedGroupsDemuxTransparently) {
   MemorySource vsrc(bytes);
   EXPECT_TRUE(verify(vsrc).ok());
   EXPECT_LT(fs::file_size(work_dir() / "three-z.h4mk"), fs::file_size(work_dir() / "three.h4mk"));
+  // Their positions differ (the groups are smaller); everything else is equal.
   auto packets = [](const std::string& f, const std::string& opts) {
-    return probe("-select_streams v " + opts + " " + f)["packets"];
+    json list = probe("-select_streams v " + opts + " " + f)["packets"];
+    for (json& p : list) p.erase("pos");
+    return list;
   };
   EXPECT_EQ(packets("three-z.h4mk", "-read_intervals 1.5%+1"),
             packets("three.h4mk", "-read_intervals 1.5%+1"));
