@@ -264,7 +264,7 @@ TEST(Cli, PackCutsARawStream) {
 // Per-group compression from the command line: pack, compress with a
 // trained or given dictionary, decompress; every form decodes to the input.
 TEST(Cli, CompressedFilesDecodeToTheirInput) {
-  std::vector<uint8_t> raw(48'000);
+  std::vector<uint8_t> raw(480'000);
   uint32_t x = 9;
   for (size_t i = 0; i < raw.size(); i += 16) {  // 16-byte token frames, half repeated
     for (size_t k = 0; k < 16; k += 2) {

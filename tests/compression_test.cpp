@@ -129,6 +129,10 @@ TEST(Compression, WhatDoesNotShrinkIsStoredAsItIs) {
   const auto packed = write_tokens(blocks, TrackCompression{});
   for (const auto& core : chunks_tagged(packed, "CORE"))
     EXPECT_EQ(group_flags(packed, core) & detail::kGroupCompressed, 0) << core.offset;
+  // Nor is a dictionary that would not save its own size kept.
+  MemorySource src(plain);
+  Reader r(src);
+  EXPECT_TRUE(train_dictionary(dictionary_samples(r, {}), 4096).empty());
   // Only the TRAK's few bytes more: incompressible data costs <= 1.001 x.
   EXPECT_LE(double(packed.size()), 1.001 * double(plain.size()));
   EXPECT_EQ(read_all(packed).blocks, blocks);
@@ -243,8 +247,8 @@ TEST(CompressionAbuse, ABombIsRefusedBeforeItIsExpanded) {
   const auto frame = zstd_of(zeros);
   ASSERT_LT(frame.size(), 16u << 10);
   // 4 blocks of 16 MiB (UNIFORM + FIXED_SIZE records: flags, size, payloads).
-  const auto file = with_group(compressed_group(detail::kGroupUniform | detail::kGroupFixedSize,
-                                                4, uint32_t(zeros.size()), frame));
+  const auto file = with_group(compressed_group(detail::kGroupUniform | detail::kGroupFixedSize, 4,
+                                                uint32_t(zeros.size()), frame));
   const auto [blocks, damage] = read_report(file);
   EXPECT_EQ(blocks, 0u);
   EXPECT_NE(damage.find("is more than 256 times the"), std::string::npos) << damage;

@@ -14,12 +14,12 @@ std::vector<uint8_t> train_from(const std::string& in, const std::vector<uint16_
                                 size_t size) {
   auto src = open_input(in);
   Reader reader(*src);
-  std::vector<uint8_t> dict = train_dictionary(dictionary_samples(reader, only), size);
-  if (dict.empty())
-    throw Failure{kExitInput, in + ": too little data to train a dictionary on; compress "
-                                   "without one"};
-  return dict;
+  return train_dictionary(dictionary_samples(reader, only), size);
 }
+
+// Why no dictionary came out of IN's groups.
+const char* kNoDictionary =
+    "no dictionary: too little to learn from, or it would not save its own size";
 
 }  // namespace
 
@@ -41,6 +41,8 @@ int compress(const Options& o, const std::string& in, const std::string& out,
   if (c.train_bytes) {
     if (in == "-") throw Failure{kExitUsage, "--train-dictionary reads IN twice: not a pipe"};
     how.dictionary = train_from(in, c.tracks, c.train_bytes);
+    if (how.dictionary.empty() && !o.quiet)
+      std::fprintf(stderr, "h4mk: %s: %s; compressing without one\n", in.c_str(), kNoDictionary);
   }
   return run_rewrite(
       o, "compressed", in, out,
@@ -64,6 +66,7 @@ int dictionary(const Options& o, const std::string& in, const std::string& out, 
                const std::vector<uint16_t>& tracks) {
   if (in == "-") throw Failure{kExitUsage, "dictionary reads a file, not a pipe"};
   const std::vector<uint8_t> dict = train_from(in, tracks, size);
+  if (dict.empty()) throw Failure{kExitInput, in + ": " + kNoDictionary};
   auto sink = open_output(out);
   sink->write(dict);
   close_output(*sink);

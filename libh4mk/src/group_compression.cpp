@@ -207,6 +207,29 @@ std::vector<uint8_t> train_dictionary(const std::vector<std::vector<uint8_t>>& s
                                                          sizes.data(), unsigned(sizes.size()));
   if (sizes.empty() || ZDICT_isError(n)) return {};
   dict.resize(n);
+  // Kept only when it saves more on the samples (as groups compressed
+  // alone, at level 3) than the DICT chunk costs.
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  ZSTD_CDict* cdict = ZSTD_createCDict(dict.data(), dict.size(), 3);
+  if (!cctx || !cdict) {
+    ZSTD_freeCCtx(cctx);
+    ZSTD_freeCDict(cdict);
+    throw std::bad_alloc();
+  }
+  uint64_t plain = 0, with = 0;
+  std::vector<uint8_t> out;
+  for (const auto& s : samples) {
+    if (s.empty()) continue;
+    out.resize(ZSTD_compressBound(s.size()));
+    const size_t a = ZSTD_compressCCtx(cctx, out.data(), out.size(), s.data(), s.size(), 3);
+    const size_t b =
+        ZSTD_compress_usingCDict(cctx, out.data(), out.size(), s.data(), s.size(), cdict);
+    plain += ZSTD_isError(a) ? s.size() : std::min(a, s.size());
+    with += ZSTD_isError(b) ? s.size() : std::min(b, s.size());
+  }
+  ZSTD_freeCCtx(cctx);
+  ZSTD_freeCDict(cdict);
+  if (with + detail::kDictHeaderSize + 12 + dict.size() >= plain) return {};
   return dict;
 }
 

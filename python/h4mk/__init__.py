@@ -185,7 +185,8 @@ def train_dictionary(samples: Sequence[Any], size: int = 4096) -> bytes:
     """A zstd dictionary of at most ``size`` bytes (256..1 MiB) trained on
     ``samples`` (bytes-like objects, e.g. one group's payloads each), for
     ``Writer.add_track(..., compress=True, dictionary=...)``; ``b""`` when
-    zstd finds too little to learn from."""
+    zstd finds too little to learn from or the dictionary would not save its
+    own size on the samples."""
     return _h4mk.train_dictionary([bytes(s) for s in samples], size)
 
 

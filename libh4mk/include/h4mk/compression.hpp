@@ -20,8 +20,9 @@ namespace h4mk {
 
 // A zstd dictionary of at most `capacity` bytes (256 B..1 MiB) trained on
 // `samples` (each, say, one group's payloads back to back); empty when zstd
-// finds too little to learn from. Throws Error(kInvalidArgument) for another
-// capacity.
+// finds too little to learn from, or when the dictionary would not save its
+// own size on the samples (random bytes, coded media). Throws
+// Error(kInvalidArgument) for another capacity.
 std::vector<uint8_t> train_dictionary(const std::vector<std::vector<uint8_t>>& samples,
                                       size_t capacity);
 
