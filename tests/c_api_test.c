@@ -620,7 +620,8 @@ static void compressed_track(void) {
   int blocks = 0;
   for (;;) {
     h4mk_block a, b;
-    const int ra = h4mk_reader_next_block(r[0], &a, NULL), rb = h4mk_reader_next_block(r[1], &b, NULL);
+    const int ra = h4mk_reader_next_block(r[0], &a, NULL),
+              rb = h4mk_reader_next_block(r[1], &b, NULL);
     CHECK(ra == rb);
     if (ra != H4MK_OK) break;
     CHECK(a.pts == b.pts && a.type == b.type && a.size == b.size &&

@@ -70,8 +70,7 @@ ordered_json damage_json(const std::vector<Damage>& damage) {
 ordered_json manifest_json(Reader& r, const std::string& file) {
   ordered_json j;
   j["file"] = file;
-  j["format_version"] =
-      std::to_string(r.version_major()) + "." + std::to_string(r.version_minor());
+  j["format_version"] = std::to_string(r.version_major()) + "." + std::to_string(r.version_minor());
   j["complete"] = r.has_index();
   j["data_offset"] = r.data_offset();
   ordered_json tracks = parse_or_null(r.tracks_json())["tracks"];

@@ -368,8 +368,8 @@ H4MK_API int h4mk_writer_set_mask_key(h4mk_writer* w, uint16_t track_id,
 H4MK_API int h4mk_writer_set_track_mask(h4mk_writer* w, uint16_t track_id, const char* params_json);
 /* Compresses the track's block groups with zstd (docs/FORMAT.md §5.7), before
  * the first block: level 1..19 (0: 3), with the dictionary of dict_size
- * bytes when dict is not NULL (at most 1 MiB). Each group is stored compressed only when that makes it smaller;
- * readers expand it transparently. A masked track is refused. */
+ * bytes when dict is not NULL (at most 1 MiB). Each group is stored compressed only when that makes
+ * it smaller; readers expand it transparently. A masked track is refused. */
 H4MK_API int h4mk_writer_set_track_compression(h4mk_writer* w, uint16_t track_id, int level,
                                                const uint8_t* dict, size_t dict_size);
 /* Unmasks the blocks of the track (0: of every masked track the key fits)
