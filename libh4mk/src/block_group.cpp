@@ -8,14 +8,23 @@
 #include "h4mk/error.hpp"
 #include "h4mk/side_data.hpp"
 #include "leb128.hpp"
+#include "payload_window.hpp"
 
 namespace h4mk::detail {
+
+void throw_bad_group(uint64_t chunk_offset, const std::string& what) {
+  throw Error(ErrorCode::kCorrupt,
+              "CORE chunk at offset " + std::to_string(chunk_offset) + ": " + what, chunk_offset);
+}
+
+void throw_bad_block(uint64_t chunk_offset, uint32_t i, const std::string& what) {
+  throw_bad_group(chunk_offset, "block " + std::to_string(i) + ": " + what);
+}
 
 namespace {
 
 [[noreturn]] void corrupt(uint64_t chunk_offset, const std::string& what) {
-  throw Error(ErrorCode::kCorrupt,
-              "CORE chunk at offset " + std::to_string(chunk_offset) + ": " + what, chunk_offset);
+  throw_bad_group(chunk_offset, what);
 }
 
 }  // namespace
@@ -51,12 +60,17 @@ void check_block_limit(const GroupHeader& g, uint32_t max_blocks, uint64_t chunk
 
 GroupHeader check_group_limits(std::span<const uint8_t> payload, const GroupHeader& g,
                                uint32_t max_blocks, uint64_t chunk_offset) {
+  return check_group_limits(payload.size(), g, max_blocks, chunk_offset);
+}
+
+GroupHeader check_group_limits(size_t payload_size, const GroupHeader& g, uint32_t max_blocks,
+                               uint64_t chunk_offset) {
   // Records are decoded only once expanded (GroupExpander): compressed
   // bytes are never read as records.
   if (g.flags & kGroupCompressed) corrupt(chunk_offset, "the group is compressed");
   check_block_limit(g, max_blocks, chunk_offset);
   // Every record takes at least one byte unless all payloads are empty.
-  const size_t records = payload.size() - kGroupHeaderSize;
+  const size_t records = payload_size - kGroupHeaderSize;
   if (!(g.flags & kGroupFixedSize) && g.block_count > records)
     corrupt(chunk_offset, "block_count " + std::to_string(g.block_count) + " cannot fit in " +
                               std::to_string(records) + " bytes");
@@ -65,13 +79,11 @@ GroupHeader check_group_limits(std::span<const uint8_t> payload, const GroupHead
 
 namespace {
 
-std::string block_at(uint32_t i) { return "block " + std::to_string(i) + ": "; }
-
 // Out of line, so the cursor's hot paths stay small enough to inline and its
 // position stays in a register.
 [[noreturn, gnu::cold, gnu::noinline]] void bad_block(uint64_t chunk_offset, uint32_t i,
                                                       const std::string& what) {
-  corrupt(chunk_offset, block_at(i) + what);
+  throw_bad_block(chunk_offset, i, what);
 }
 
 // Reads block records front to back, each field checked against the chunk's end.
@@ -85,7 +97,8 @@ class RecordCursor {
 
   size_t left() const { return size_t(end_ - p_); }
   uint32_t offset() const { return uint32_t(p_ - base_); }
-  const uint8_t* here() const { return p_; }
+  // The next n bytes (n <= left()), without moving past them.
+  std::span<const uint8_t> view(size_t n) const { return {p_, n}; }
   void skip(size_t n) { p_ += n; }
 
   [[gnu::always_inline]] uint8_t flags(uint32_t i) {
@@ -144,9 +157,11 @@ struct UniformHead {
 };
 
 // `cut`: the payload may end early (decode_cut_group), so FIXED_SIZE
-// payloads need not fill it.
+// payloads need not fill it. Cursor: a RecordCursor, or a PayloadWindow for
+// a group read in pieces.
+template <typename Cursor>
 UniformHead read_uniform_head(const GroupHeader& g, int64_t default_duration, uint64_t chunk_offset,
-                              RecordCursor& c, bool cut = false) {
+                              Cursor& c, bool cut = false) {
   UniformHead u{};
   u.flags = c.flags(0);
   if (u.flags & (kBlockPtsDelta | kBlockDtsOffset | kBlockSideData))
@@ -197,9 +212,9 @@ struct RecordFields {
 
 // Reads and checks every record of a group without UNIFORM, handing each to
 // on_block: decoding stores them, verify only folds them into a summary.
-template <typename OnBlock>
-void walk_records(const GroupHeader& g, int64_t default_duration, uint64_t chunk_offset,
-                  RecordCursor& c, OnBlock&& on_block) {
+template <typename Cursor, typename OnBlock>
+void walk_records(const GroupHeader& g, int64_t default_duration, uint64_t chunk_offset, Cursor& c,
+                  OnBlock&& on_block) {
   auto add = [&](uint32_t i, int64_t a, int64_t b, const char* field) {
     int64_t r;
     if (__builtin_add_overflow(a, b, &r))
@@ -230,7 +245,7 @@ void walk_records(const GroupHeader& g, int64_t default_duration, uint64_t chunk
         bad_block(chunk_offset, i, "side data size " + std::to_string(n) + " is invalid");
       side_offset = c.offset();
       side_size = uint32_t(n);
-      if (!valid_side_data({c.here(), side_size}))
+      if (!valid_side_data(c.view(side_size)))
         bad_block(chunk_offset, i, "side data entries are malformed");
       c.skip(side_size);
     }
@@ -269,11 +284,9 @@ std::vector<DecodedBlock>& DecodedGroup::begin_records(uint16_t track_id, size_t
   return records_;
 }
 
-GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_duration,
-                         uint32_t max_blocks, uint64_t chunk_offset, DecodedGroup& out) {
-  out.count_ = 0;
-  const GroupHeader g = checked_header(payload, max_blocks, chunk_offset);
-  RecordCursor c(payload, chunk_offset);
+template <typename Cursor>
+void decode_records(const GroupHeader& g, int64_t default_duration, uint64_t chunk_offset,
+                    Cursor& c, DecodedGroup& out) {
   if (g.flags & kGroupUniform) {
     const UniformHead u = read_uniform_head(g, default_duration, chunk_offset, c);
     out.first_ = make_info(g.track_id, u.flags, g.pts, g.pts, u.duration);
@@ -304,6 +317,22 @@ GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_durat
   }
   c.expect_end();
   out.count_ = g.block_count;
+}
+
+GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_duration,
+                         uint32_t max_blocks, uint64_t chunk_offset, DecodedGroup& out) {
+  out.count_ = 0;
+  const GroupHeader g = checked_header(payload, max_blocks, chunk_offset);
+  RecordCursor c(payload, chunk_offset);
+  decode_records(g, default_duration, chunk_offset, c, out);
+  return g;
+}
+
+GroupHeader decode_group(PayloadWindow& in, const GroupHeader& header, int64_t default_duration,
+                         uint32_t max_blocks, uint64_t chunk_offset, DecodedGroup& out) {
+  out.count_ = 0;
+  const GroupHeader g = check_group_limits(in.payload_size(), header, max_blocks, chunk_offset);
+  decode_records(g, default_duration, chunk_offset, in, out);
   return g;
 }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "h4mk/block.hpp"
@@ -12,6 +13,8 @@
 namespace h4mk::detail {
 
 inline constexpr size_t kGroupHeaderSize = 20;
+
+class PayloadWindow;  // payload_window.hpp
 
 // Group flags (byte 6 of the group header).
 inline constexpr uint8_t kGroupUniform = 0x01;
@@ -64,12 +67,19 @@ struct GroupHeader {
   int64_t pts;
 };
 
+// Throw Error(kCorrupt) naming the chunk (and the block): "CORE chunk at
+// offset N: [block i: ]what".
+[[noreturn]] void throw_bad_group(uint64_t chunk_offset, const std::string& what);
+[[noreturn]] void throw_bad_block(uint64_t chunk_offset, uint32_t i, const std::string& what);
+
 // Reads just the 20-byte header; throws Error(kCorrupt) if it is malformed.
 GroupHeader decode_group_header(std::span<const uint8_t> payload, uint64_t chunk_offset);
 // The reader's limit on blocks per group, and whether block_count can fit the
 // payload, for a header decode_group_header returned; returns it.
 GroupHeader check_group_limits(std::span<const uint8_t> payload, const GroupHeader& g,
                                uint32_t max_blocks, uint64_t chunk_offset);
+GroupHeader check_group_limits(size_t payload_size, const GroupHeader& g, uint32_t max_blocks,
+                               uint64_t chunk_offset);
 
 // A decoded group: every block's timing and extent. A UNIFORM group is kept
 // as its first block and, unless FIXED_SIZE, each payload's extent; the rest
@@ -129,6 +139,10 @@ class DecodedGroup {
                                   DecodedGroup&);
   friend GroupHeader decode_cut_group(std::span<const uint8_t>, int64_t, uint32_t, uint64_t,
                                       DecodedGroup&);
+  friend GroupHeader decode_group(PayloadWindow&, const GroupHeader&, int64_t, uint32_t, uint64_t,
+                                  DecodedGroup&);
+  template <typename Cursor>
+  friend void decode_records(const GroupHeader&, int64_t, uint64_t, Cursor&, DecodedGroup&);
   enum class Layout : uint8_t { kRecords, kUniform, kFixedSize };
   // A group without UNIFORM: its records, cleared, with room for `reserve`.
   std::vector<DecodedBlock>& begin_records(uint16_t track_id, size_t reserve);
@@ -152,6 +166,11 @@ class DecodedGroup {
 // Error(kCorrupt or kLimitExceeded) naming chunk_offset and the block index on
 // any bad field.
 GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_duration,
+                         uint32_t max_blocks, uint64_t chunk_offset, DecodedGroup& out);
+
+// The same for a group read in pieces (a PayloadWindow past its 20-byte
+// header, which the caller decoded): same checks, same errors.
+GroupHeader decode_group(PayloadWindow& in, const GroupHeader& header, int64_t default_duration,
                          uint32_t max_blocks, uint64_t chunk_offset, DecodedGroup& out);
 
 // The blocks of a group cut short (a file that ends inside its CORE chunk):

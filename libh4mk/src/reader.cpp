@@ -1,6 +1,8 @@
 #include "h4mk/reader.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -11,10 +13,12 @@
 #include "chunk.hpp"
 #include "chunk_reader.hpp"
 #include "chunk_stream.hpp"
+#include "crc32.hpp"
 #include "damage_log.hpp"
 #include "group_compression.hpp"
 #include "hint.hpp"
 #include "json_text.hpp"
+#include "payload_window.hpp"
 #include "seek_table.hpp"
 #include "track_json.hpp"
 
@@ -69,6 +73,18 @@ struct Reader::Impl {
   uint64_t group_chunk_offset = 0;
   bool group_damaged = false;   // its CRC failed (salvage_group)
   bool group_expanded = false;  // it was compressed: its payloads are not in the file
+  // A group larger than opt.hold_groups_up_to (scan_big_group): decoded in
+  // the pass that took its CRC; describe() reads each block from the source.
+  struct BigGroup {
+    bool pending = false;  // decoded, for parse_group of the chunk at `offset`
+    uint64_t offset = 0;
+    std::optional<Error> error;  // what decoding it threw
+    uint8_t head[kGroupHeaderSize];
+    DecodedGroup group;  // becomes `group` when parse_group takes it
+  } big;
+  bool group_streamed = false;  // the group being handed out is one
+  std::vector<uint8_t> block_buf;
+  size_t block_buf_pos = SIZE_MAX;  // the block of the group block_buf holds
   GroupExpander expander;
   bool hand_out_damaged = false;  // Reader::hand_out_damaged_groups
   bool at_end = false;
@@ -134,7 +150,7 @@ struct Reader::Impl {
 
   // Skips a bad chunk: scans to the next valid chunk and records the region.
   void skip_bad_chunk(const ChunkView& v) {
-    stream.consume(1);
+    stream.seek(v.offset + 1);
     bool found = chunks.resync();
     uint64_t length = stream.position() - v.offset;
     if (!found && v.incomplete) {
@@ -358,31 +374,106 @@ struct Reader::Impl {
 
   // --- sequential reading ---
 
+  [[noreturn]] static void throw_undeclared(uint64_t offset, uint16_t track_id) {
+    throw Error(ErrorCode::kCorrupt,
+                "CORE chunk at offset " + std::to_string(offset) + ": track " +
+                    std::to_string(track_id) + " is not declared in TRAK",
+                offset);
+  }
+
+  // The chunk at the current position, as ChunkReader::peek_chunk gives it,
+  // but a CORE chunk too big to hold is scanned instead (scan_big_group):
+  // then the view's payload is just the group header, and the stream is
+  // past the chunk. Either way, a chunk is left with pass(v) or, when bad,
+  // skip_bad_chunk(v).
+  ChunkStatus read_chunk(ChunkView& v) {
+    big.pending = false;
+    if (auto st = scan_big_group(v)) return *st;
+    return chunks.peek_chunk(v);
+  }
+
+  void pass(const ChunkView& v) { stream.seek(v.offset + v.total()); }
+
+  // The first pass over a group too big to hold: its records decoded into
+  // big.group (or the error that stopped them kept for parse_group) and its CRC
+  // checked, a piece at a time. Nothing when the chunk at the current
+  // position is not such a group, or the source cannot be read again.
+  std::optional<ChunkStatus> scan_big_group(ChunkView& v) {
+    constexpr size_t kHeads = kChunkHeaderSize + kGroupHeaderSize;
+    const std::optional<uint64_t> size = stream.size();
+    if (!opt.hold_groups_up_to || !stream.seekable() || !size || stream.fill(kHeads) < kHeads)
+      return std::nullopt;
+    const uint64_t at = stream.position();
+    const ChunkHeader h = parse_chunk_header(stream.data());
+    // Compressed groups are expanded whole; a chunk the file cannot hold, or
+    // one past the limit, is the usual path's to report.
+    if (h.tag != kTagCore || h.size <= opt.hold_groups_up_to || h.size < kGroupHeaderSize ||
+        h.size > opt.limits.max_core_chunk || at + kChunkHeaderSize + h.size > *size ||
+        (stream.data()[kChunkHeaderSize + 6] & kGroupCompressed))
+      return std::nullopt;
+    v.reset(at);
+    v.header = h;
+    std::memcpy(big.head, stream.data() + kChunkHeaderSize, kGroupHeaderSize);
+    const uint32_t head_crc = crc32(0, stream.data(), 8);
+    stream.consume(kChunkHeaderSize);
+    PayloadWindow in(stream, h.size, head_crc, at);
+    big.error.reset();
+    uint32_t crc;
+    try {
+      try {
+        const GroupHeader g = decode_group_header({big.head, kGroupHeaderSize}, at);
+        in.skip(kGroupHeaderSize);
+        const Track* t = track(g.track_id);
+        if (!t) throw_undeclared(at, g.track_id);
+        decode_group(in, g, t->default_duration, opt.limits.max_blocks_per_group, at, big.group);
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::kTruncated) throw;
+        big.group.clear();
+        big.error = e;
+      }
+      crc = in.finish();
+    } catch (const Error&) {  // the file is shorter than it said: the usual path reports it
+      stream.seek(at);
+      return std::nullopt;
+    }
+    v.payload = {big.head, kGroupHeaderSize};
+    big.pending = true;
+    big.offset = at;
+    if (crc == h.crc) return ChunkStatus::kOk;
+    v.code = ErrorCode::kCrcMismatch;
+    v.why = "CORE chunk at offset " + std::to_string(at) + ": CRC mismatch";
+    return ChunkStatus::kBad;
+  }
+
   // Parses the group of a CORE chunk (throws Error naming what is wrong);
   // `cut`: `payload` is what a cut file holds of it (decode_cut_group).
   void parse_group(const ChunkView& v) { parse_group(v, v.payload, false); }
   void parse_group(const ChunkView& v, std::span<const uint8_t> payload, bool cut) {
     GroupHeader g = decode_group_header(payload, v.offset);
     const auto slot = slot_of_id.find(g.track_id);
-    if (slot == slot_of_id.end())
-      throw Error(ErrorCode::kCorrupt,
-                  "CORE chunk at offset " + std::to_string(v.offset) + ": track " +
-                      std::to_string(g.track_id) + " is not declared in TRAK",
-                  v.offset);
+    if (slot == slot_of_id.end()) throw_undeclared(v.offset, g.track_id);
     const size_t track_slot = slot->second;
     if (group_damaged && tracks[track_slot].mask)
       throw Error(ErrorCode::kCorrupt, "a masked track's group is never handed out damaged");
     group_expanded = (g.flags & kGroupCompressed) != 0;
-    // A cut frame cannot be checked: no block of it is handed out.
-    if (group_expanded && cut)
-      throw Error(ErrorCode::kTruncated, "a compressed group cut short is not salvaged");
-    payload = expander.expand(payload, g, tracks[track_slot].compression.has_value(), v.offset);
-    if (cut)
-      decode_cut_group(payload, tracks[track_slot].default_duration,
-                       opt.limits.max_blocks_per_group, v.offset, group);
-    else
-      decode_group(payload, tracks[track_slot].default_duration, opt.limits.max_blocks_per_group,
-                   v.offset, group);
+    group_streamed = big.pending && big.offset == v.offset;
+    block_buf_pos = SIZE_MAX;
+    if (group_streamed) {
+      big.pending = false;
+      if (big.error) throw *big.error;
+      std::swap(group, big.group);
+    } else {
+      // A cut frame cannot be checked: no block of it is handed out.
+      if (group_expanded && cut)
+        throw Error(ErrorCode::kTruncated, "a compressed group cut short is not salvaged");
+      payload = expander.expand(payload, g, tracks[track_slot].compression.has_value(), v.offset);
+      if (cut)
+        decode_cut_group(payload, tracks[track_slot].default_duration,
+                         opt.limits.max_blocks_per_group, v.offset, group);
+      else
+        decode_group(payload, tracks[track_slot].default_duration, opt.limits.max_blocks_per_group,
+                     v.offset, group);
+    }
     check_order(track_slot, v);
     if (tracks[track_slot].mask && group.any_plain())
       throw Error(ErrorCode::kCorrupt,
@@ -410,7 +501,7 @@ struct Reader::Impl {
       group.clear();
       bad = e;
     }
-    stream.consume(v.total());
+    pass(v);
     return bad;
   }
 
@@ -439,7 +530,7 @@ struct Reader::Impl {
     record(
         v.offset, v.total(), v.code,
         v.why + "; its " + std::to_string(group.size()) + " blocks are handed out marked damaged");
-    stream.consume(v.total());
+    pass(v);
     if (!resume.empty()) skip_to_resume_point();
     return true;
   }
@@ -462,16 +553,40 @@ struct Reader::Impl {
                   offset);
   }
 
-  void describe(size_t pos, Block& out) const {
+  void describe(size_t pos, Block& out) {
     DecodedGroup::Extent payload, side;
     group.get(pos, out.info, payload, side);
-    out.data = {group_base + payload.offset, payload.size};
-    out.side_data = {group_base + side.offset, side.size};
+    if (group_streamed) {
+      read_block(pos, payload, side);
+      out.data = {block_buf.data() + side.size, payload.size};
+      out.side_data = {block_buf.data(), side.size};
+    } else {
+      out.data = {group_base + payload.offset, payload.size};
+      out.side_data = {group_base + side.offset, side.size};
+    }
     out.chunk_offset = group_chunk_offset;
     out.data_offset = group_expanded ? 0 : group_chunk_offset + kChunkHeaderSize + payload.offset;
     out.index_in_group = static_cast<uint32_t>(pos);
     out.damaged = group_damaged;
     if (out.info.masked && !maskers.empty()) unmask(out);
+  }
+
+  // A block of a group too big to hold, its side data and payload (which
+  // follow each other, §5.2), into block_buf.
+  void read_block(size_t pos, const DecodedGroup::Extent& payload,
+                  const DecodedGroup::Extent& side) {
+    if (block_buf_pos == pos) return;
+    block_buf_pos = SIZE_MAX;
+    const uint32_t from = side.size ? side.offset : payload.offset;
+    const uint64_t at = group_chunk_offset + kChunkHeaderSize + from;
+    if (!stream.read_at(at, payload.offset + payload.size - from, block_buf))
+      throw Error(ErrorCode::kTruncated,
+                  "CORE chunk at offset " + std::to_string(group_chunk_offset) + ": block " +
+                      std::to_string(pos) +
+                      " runs past the end of the file, which is shorter than when the group "
+                      "was checked",
+                  at);
+    block_buf_pos = pos;
   }
 
   void unmask(Block& out) const {
@@ -523,7 +638,7 @@ struct Reader::Impl {
     uint64_t damage_before = damage.count();
     while (!at_end) {
       ChunkView v;
-      switch (chunks.peek_chunk(v)) {
+      switch (read_chunk(v)) {
         case ChunkStatus::kEnd:
           at_end = true;
           return ReadEvent::kEnd;
@@ -565,6 +680,7 @@ struct Reader::Impl {
   }
 
   void reposition(uint64_t offset) {
+    big.pending = false;
     resume.clear();
     std::fill(last_group.begin(), last_group.end(), std::nullopt);
     group.clear();
@@ -659,7 +775,7 @@ struct Reader::Impl {
     reposition(offset);
     if (read_ahead) stream.fill(read_ahead);
     ChunkView v;
-    if (chunks.peek_chunk(v) != ChunkStatus::kOk || v.header.tag != kTagCore) return false;
+    if (read_chunk(v) != ChunkStatus::kOk || v.header.tag != kTagCore) return false;
     return !take_group(v);
   }
 
@@ -895,10 +1011,10 @@ struct Reader::Impl {
     if (!chunks.resync()) return std::nullopt;
     while (stream.position() < limit) {
       ChunkView v;
-      ChunkStatus st = chunks.peek_chunk(v);
+      ChunkStatus st = read_chunk(v);
       if (st == ChunkStatus::kEnd) return std::nullopt;
       if (st == ChunkStatus::kBad) {
-        stream.consume(1);
+        stream.seek(v.offset + 1);
         if (!chunks.resync()) return std::nullopt;
         continue;
       }
@@ -909,7 +1025,7 @@ struct Reader::Impl {
         if (!take_group(v)) return Probe{at, group.info(0).dts};
         continue;
       }
-      stream.consume(v.total());
+      pass(v);
     }
     return std::nullopt;
   }
@@ -950,16 +1066,16 @@ struct Reader::Impl {
       bool found = start == data_offset || chunks.resync();
       while (found && stream.position() < first_after) {
         ChunkView v;
-        ChunkStatus st = chunks.peek_chunk(v);
+        ChunkStatus st = read_chunk(v);
         if (st == ChunkStatus::kEnd) break;
         if (st == ChunkStatus::kBad) {
-          stream.consume(1);
+          stream.seek(v.offset + 1);
           if (!chunks.resync()) break;
           continue;
         }
         if (v.header.tag != kTagCore) {
           if (is_index_tag(v.header.tag)) break;
-          stream.consume(v.total());
+          pass(v);
           continue;
         }
         const uint64_t at = v.offset;

@@ -27,7 +27,8 @@ struct BlockInfo {
 };
 
 // A block returned by the reader. `data` points into the reader's group buffer
-// and stays valid until the next call that reads (next(), seek(), ...).
+// (or, for a group too big to hold, its block buffer) and stays valid until
+// the next call that reads (next(), peek(), seek(), ...).
 struct Block {
   BlockInfo info;
   std::span<const uint8_t> data;

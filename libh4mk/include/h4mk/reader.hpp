@@ -25,6 +25,12 @@ namespace h4mk {
 
 struct ReaderOptions {
   ReaderLimits limits;
+  // A block group larger than this (a CORE payload, in bytes) on a seekable
+  // source is not held: one pass over it checks its CRC and decodes its
+  // records, and each block is read from the source when it is handed out.
+  // Memory then follows the largest block, not the group. Compressed groups
+  // are expanded whole (FORMAT.md §5.7). 0: every group is held.
+  uint32_t hold_groups_up_to = 4u << 20;
 };
 
 // A region the reader skipped: a chunk whose CRC failed, a malformed group, or
@@ -135,6 +141,8 @@ class Reader {
   ReadEvent next(Block& out);
   // The block next() would return, without consuming it; false if next()
   // has to read a new chunk first (e.g. right after a group was used up).
+  // In a group too big to hold (hold_groups_up_to) it reads the block, and
+  // the block handed out before it is no longer valid.
   bool peek(Block& out) const;
   const Damage& last_damage() const;
   // The damage met so far, bounded whatever the file: the first 1000

@@ -1,0 +1,250 @@
+// Groups too big to hold (ReaderOptions::hold_groups_up_to) are checked in
+// one pass and read block by block in a second. What a reader hands out must
+// not depend on it: every event, block, offset and message of a file read
+// with every group streamed equals the file read with every group held, for
+// the vectors, for files of every layout, and for each of many damaged
+// copies; seeking lands alike. The server's memory per /stream client is in
+// serve_abuse_test.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "h4mk/h4mk.hpp"
+#include "test_util.hpp"
+
+namespace h4mk {
+namespace {
+
+using test::make_stream;
+using test::StreamSpec;
+using test::test_tracks;
+using test::write_stream;
+
+constexpr uint32_t kStreamEverything = 1;  // every group is bigger than this
+constexpr uint32_t kHoldEverything = 0;
+
+struct ReadOptions {
+  bool damaged_groups = false;
+  const MaskKey* key = nullptr;
+};
+
+// Everything next() says, as text: one line per event.
+std::string trace_events(Reader& r, size_t most = 1'000'000) {
+  std::string out;
+  Block b;
+  for (size_t n = 0; n < most; ++n) {
+    ReadEvent ev;
+    try {
+      ev = r.next(b);
+    } catch (const Error& e) {
+      out += "error " + std::string(e.what()) + "\n";
+      continue;
+    }
+    if (ev == ReadEvent::kEnd) return out + "end\n";
+    if (ev == ReadEvent::kDamage) {
+      const Damage& d = r.last_damage();
+      out += "damage " + std::to_string(d.offset) + "+" + std::to_string(d.length) + " " +
+             std::to_string(int(d.code)) + " " + d.message + "\n";
+      continue;
+    }
+    out += "block " + std::to_string(b.info.track_id) + " " + std::to_string(int(b.info.type)) +
+           " " + std::to_string(b.info.pts) + " " + std::to_string(b.info.dts) + " " +
+           std::to_string(b.info.duration) + " " + std::to_string(b.info.masked) +
+           std::to_string(b.info.discardable) + " @" + std::to_string(b.chunk_offset) + "/" +
+           std::to_string(b.index_in_group) + " data@" + std::to_string(b.data_offset) + " " +
+           (b.damaged ? "damaged " : "") + test::to_hex_string(b.side_data) + "|" +
+           test::to_hex_string(b.data) + "\n";
+  }
+  return out + "(more)\n";
+}
+
+std::string trace(std::span<const uint8_t> file, uint32_t hold, const ReadOptions& o = {}) {
+  MemorySource src(file);
+  ReaderOptions opt;
+  opt.hold_groups_up_to = hold;
+  try {
+    Reader r(src, opt);
+    r.hand_out_damaged_groups(o.damaged_groups);
+    if (o.key) r.set_mask_key(*o.key);
+    return trace_events(r);
+  } catch (const Error& e) {
+    return std::string("open failed: ") + e.what();
+  }
+}
+
+void expect_same_reading(std::span<const uint8_t> file, const std::string& what,
+                         const ReadOptions& o = {}) {
+  const std::string held = trace(file, kHoldEverything, o);
+  const std::string streamed = trace(file, kStreamEverything, o);
+  ASSERT_EQ(streamed, held) << what;
+}
+
+std::vector<uint8_t> mixed_file(uint32_t seed, bool large_blocks) {
+  StreamSpec spec;
+  spec.seed = seed;
+  spec.seconds = 4;
+  spec.large_blocks = large_blocks;
+  return write_stream(test_tracks(spec), make_stream(spec));
+}
+
+TEST(BigGroups, EveryVectorReadsTheSameStreamedAsHeld) {
+  MaskKey key;
+  for (size_t i = 0; i < key.size(); ++i) key[i] = uint8_t(i);
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(H4MK_VECTORS_DIR)) {
+    if (e.path().extension() != ".h4mk") continue;
+    const std::vector<uint8_t> file = test::read_file(e.path().string());
+    expect_same_reading(file, e.path().filename().string());
+    expect_same_reading(file, e.path().filename().string() + " damaged groups",
+                        {.damaged_groups = true});
+    if (e.path().stem() == "masked") expect_same_reading(file, "masked, unmasked", {.key = &key});
+    ++files;
+  }
+  EXPECT_GE(files, 11);
+}
+
+TEST(BigGroups, FilesOfEveryLayoutReadTheSameStreamedAsHeld) {
+  // Records with side data and B blocks, UNIFORM, FIXED_SIZE, blocks up to 1 MiB.
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    const std::vector<uint8_t> file = mixed_file(seed, seed == 3);
+    // Really streamed: the default holds these groups, the test's bound does not.
+    MemorySource src(file);
+    ReaderOptions opt;
+    opt.hold_groups_up_to = kStreamEverything;
+    Reader r(src, opt);
+    Block b;
+    ASSERT_EQ(r.next(b), ReadEvent::kBlock);
+    const uint8_t* base = file.data();
+    EXPECT_FALSE(b.data.data() >= base && b.data.data() < base + file.size())
+        << "a streamed block is read into the reader's own buffer";
+    expect_same_reading(file, "seed " + std::to_string(seed));
+  }
+}
+
+// The same damaged copies, read both ways: a flipped byte anywhere (a CRC
+// that fails, a group that no longer parses, a size that claims too much),
+// with and without handing out damaged groups.
+TEST(BigGroups, DamagedCopiesReadTheSameStreamedAsHeld) {
+  const std::vector<uint8_t> file = mixed_file(7, false);
+  ASSERT_GT(file.size(), 20'000u);
+  std::mt19937 rng(11);
+  const auto layout = test::chunk_layout(file);
+  std::vector<uint64_t> targets;
+  for (const auto& c : layout) {
+    if (c.tag != "CORE") continue;
+    // The chunk header, the group header and the first records.
+    for (uint64_t at = c.offset; at < std::min(c.end, c.offset + 40); at += 3)
+      targets.push_back(at);
+    targets.push_back(c.offset + (c.end - c.offset) / 2);
+  }
+  for (int i = 0; i < 100; ++i) targets.push_back(rng() % file.size());
+  size_t tried = 0;
+  for (uint64_t at : targets) {
+    for (uint8_t flip : {uint8_t(0x01), uint8_t(0x80), uint8_t(0xFF)}) {
+      std::vector<uint8_t> bad = file;
+      bad[at] ^= flip;
+      const std::string what = "byte " + std::to_string(at) + " ^ " + std::to_string(flip);
+      expect_same_reading(bad, what);
+      expect_same_reading(bad, what + ", damaged groups", {.damaged_groups = true});
+      if (HasFatalFailure()) return;
+      ++tried;
+    }
+  }
+  EXPECT_GT(tried, 300u);
+}
+
+// A forger's group: sizes and records that parse badly, resealed so the CRC
+// holds, each reported with the same message and offset both ways.
+TEST(BigGroups, MalformedGroupsWithGoodCrcsReadTheSameStreamedAsHeld) {
+  const std::vector<uint8_t> file = mixed_file(5, false);
+  const auto layout = test::chunk_layout(file);
+  size_t tried = 0;
+  for (const auto& c : layout) {
+    if (c.tag != "CORE" || tried > 400) continue;
+    for (uint64_t at = c.offset + 12 + 6; at < std::min(c.end, c.offset + 12 + 64); ++at) {
+      for (uint8_t value : {uint8_t(0x00), uint8_t(0x03), uint8_t(0x7F), uint8_t(0xFF)}) {
+        std::vector<uint8_t> bad = file;
+        bad[at] = value;
+        test::reseal_chunk(bad, c.offset);
+        expect_same_reading(bad, "byte " + std::to_string(at) + " = " + std::to_string(value));
+        if (HasFatalFailure()) return;
+        ++tried;
+      }
+    }
+  }
+  EXPECT_GT(tried, 400u);
+}
+
+TEST(BigGroups, CutCopiesReadTheSameStreamedAsHeld) {
+  const std::vector<uint8_t> file = mixed_file(8, false);
+  for (size_t cut = 100; cut < file.size(); cut += file.size() / 97) {
+    const std::span<const uint8_t> part(file.data(), cut);
+    expect_same_reading(part, "cut at " + std::to_string(cut));
+    expect_same_reading(part, "cut at " + std::to_string(cut) + ", damaged groups",
+                        {.damaged_groups = true});
+    if (HasFatalFailure()) return;
+  }
+}
+
+// Seeking (with and without the index), seek_all and decode chains land on the
+// same blocks and read on alike.
+TEST(BigGroups, SeeksLandTheSameStreamedAsHeld) {
+  const std::vector<uint8_t> file = mixed_file(4, true);
+  auto seeks = [&](uint32_t hold) {
+    MemorySource src(file);
+    ReaderOptions opt;
+    opt.hold_groups_up_to = hold;
+    Reader r(src, opt);
+    std::string out;
+    for (uint16_t track : {uint16_t(1), uint16_t(2), uint16_t(3)}) {
+      const Track& t = *r.track(track);
+      for (double s : {0.0, 0.5, 1.3, 2.71, 3.9}) {
+        const int64_t at = int64_t(s * t.time_base.den / t.time_base.num);
+        try {
+          SeekPoint p = r.seek(track, at);
+          out += "seek " + std::to_string(p.chunk_offset) + "/" + std::to_string(p.index_in_group) +
+                 "\n" + trace_events(r, 8);
+          p = r.seek_without_index(track, at);
+          out += "bisect " + std::to_string(p.chunk_offset) + "/" +
+                 std::to_string(p.index_in_group) + "\n" + trace_events(r, 8);
+          p = r.seek_all(track, at, SeekMode::kAnyBefore);
+          out += "all " + std::to_string(p.chunk_offset) + "\n" + trace_events(r, 12);
+          for (const ChainLink& l : r.decode_chain(track, at))
+            out += "link " + std::to_string(l.chunk_offset) + "/" +
+                   std::to_string(l.index_in_group) + " " + test::to_hex_string(l.payload) + "\n";
+        } catch (const Error& e) {
+          out += std::string("error ") + e.what() + "\n";
+        }
+      }
+    }
+    return out;
+  };
+  EXPECT_EQ(seeks(kStreamEverything), seeks(kHoldEverything));
+}
+
+// peek() reads the block next() then hands out, and the two agree.
+TEST(BigGroups, PeekAndNextAgreeOnAStreamedGroup) {
+  const std::vector<uint8_t> file = mixed_file(6, false);
+  MemorySource src(file);
+  ReaderOptions opt;
+  opt.hold_groups_up_to = kStreamEverything;
+  Reader r(src, opt);
+  Block b, peeked;
+  ASSERT_EQ(r.next(b), ReadEvent::kBlock);
+  size_t compared = 0;
+  while (r.peek(peeked)) {
+    const BlockInfo info = peeked.info;
+    const std::vector<uint8_t> data(peeked.data.begin(), peeked.data.end());
+    ASSERT_EQ(r.next(b), ReadEvent::kBlock);
+    EXPECT_EQ(b.info, info);
+    EXPECT_EQ(std::vector<uint8_t>(b.data.begin(), b.data.end()), data);
+    ++compared;
+  }
+  EXPECT_GT(compared, 0u);
+}
+
+}  // namespace
+}  // namespace h4mk
