@@ -114,8 +114,8 @@ bool ChunkReader::resync() {
   uint64_t crc_pos = 0;           // P is known up to here
   uint32_t crc = 0;               // P(crc_pos)
   CrcJoin join;
-  const std::optional<uint64_t> total =
-      stream_.size() ? std::optional<uint64_t>(*stream_.size() - stream_.position()) : std::nullopt;
+  // The bytes from here to the end of the file; all there are when its size is not known.
+  const uint64_t total = stream_.size() ? *stream_.size() - stream_.position() : UINT64_MAX;
 
   // Makes bytes [base, at) of the scan available; false at the end of data.
   auto have = [&](uint64_t at) {
@@ -200,8 +200,8 @@ bool ChunkReader::resync() {
     if (h.size > size_limit_for(tag, limits_) || (tag == kTagTail && h.size != kTailPayloadSize))
       continue;
     const uint64_t end = i + kChunkHeaderSize + h.size;
-    if (total && end > *total) continue;  // runs past the end of the file
-    if (tag == kTagCore) {                // a sane group header for a known track, before any CRC
+    if (end > total) continue;  // runs past the end of the file
+    if (tag == kTagCore) {      // a sane group header for a known track, before any CRC
       if (h.size < kGroupHeaderSize || !have(i + kChunkHeaderSize + kGroupHeaderSize)) continue;
       p = stream_.data() + (i - base);
       const uint8_t* g = p + kChunkHeaderSize;

@@ -30,9 +30,8 @@ struct ChunkView {
   bool incomplete;  // the chunk would run past the end of the data
   std::string why;
   size_t total() const { return kChunkHeaderSize + header.size; }
-  // Every field's starting value, set in place: assigning a fresh ChunkView
-  // for each chunk built and copied a temporary, where perf put half of
-  // peek_chunk's samples (bench/RESULTS.md, tenth session).
+  // Every field's starting value, set in place: a fresh ChunkView per chunk
+  // builds and copies a temporary, half of peek_chunk's time under perf.
   void reset(uint64_t at) {
     offset = at;
     header = {};
