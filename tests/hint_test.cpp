@@ -162,8 +162,9 @@ TEST(Hint, AForgedHintIsReportedOnceTheIndexLoadsAndByVerify) {
   ASSERT_EQ(r.damage().size(), 1u);
   EXPECT_EQ(r.damage()[0].offset, at);
   EXPECT_NE(r.damage()[0].message.find("HINT chunk at offset " + std::to_string(at) +
-                                       " disagrees with the end of the file (track " +
-                                       std::to_string(id) + "'s summary differs from its TSEK)"),
+                                       " disagrees with the end of the file: it has a summary "
+                                       "of track " +
+                                       std::to_string(id) + " that does not match its TSEK"),
             std::string::npos)
       << r.damage()[0].message;
   VerifyReport v = verify(forged);

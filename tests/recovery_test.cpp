@@ -620,3 +620,56 @@ TEST(Recovery, VerifyNamesWhatTheGapsReviewMadeViolations) {
   }
 }
 }  // namespace h4mk::test
+
+namespace h4mk::test {
+// The index region's checks (libh4mk/src/index_region.cpp) are one set for
+// the reader and verify: a second TSEK for a track, a TSEK of an undeclared
+// track and an entry outside the CORE region make the reader seek without
+// the index, and verify names each; the blocks read the same.
+TEST(Recovery, ReaderAndVerifyRefuseTheSameBrokenIndexes) {
+  const StreamSpec spec;
+  const auto good = write_stream(test_tracks(spec), make_stream(spec));
+  std::vector<ChunkExtent> tseks;
+  for (const auto& c : chunk_layout(good))
+    if (c.tag == "TSEK") tseks.push_back(c);
+  ASSERT_GE(tseks.size(), 2u);
+  auto edit = [&](const ChunkExtent& c, size_t at, std::vector<uint8_t> bytes) {
+    auto f = good;
+    std::copy(bytes.begin(), bytes.end(), f.begin() + long(c.offset + 12 + at));
+    reseal_chunk(f, c.offset);
+    return f;
+  };
+  const uint8_t first_id = good[tseks[0].offset + 12 + 4];
+  const struct {
+    const char* what;
+    std::vector<uint8_t> file;
+    const char* reader_says;
+    const char* verify_says;
+  } cases[] = {
+      {"second TSEK of a track", edit(tseks[1], 4, {first_id, 0}), "repeats track",
+       "repeats track"},
+      {"TSEK of an undeclared track", edit(tseks[0], 4, {9, 0}), "which TRAK does not declare",
+       "which TRAK does not declare"},
+      {"entry before the first CORE", edit(tseks[0], 20, {1, 0, 0, 0, 0, 0, 0, 0}),
+       "points outside the CORE region", "does not match the groups in the file"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    MemorySource src(c.file);
+    Reader r(src);
+    EXPECT_FALSE(r.has_index());
+    std::string damage;
+    for (const Damage& d : r.damage()) damage += d.message + "\n";
+    EXPECT_NE(damage.find(std::string("index unusable, seeking without it: TSEK chunk at offset ")),
+              std::string::npos)
+        << damage;
+    EXPECT_NE(damage.find(c.reader_says), std::string::npos) << damage;
+    MemorySource again(c.file);
+    const VerifyReport v = verify(again);
+    std::string all;
+    for (const Problem& p : v.problems) all += p.message + "\n";
+    EXPECT_NE(all.find(c.verify_says), std::string::npos) << all;
+    EXPECT_EQ(read_all(c.file).blocks, read_all(good).blocks);
+  }
+}
+}  // namespace h4mk::test

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -17,6 +18,7 @@
 #include "damage_log.hpp"
 #include "group_compression.hpp"
 #include "hint.hpp"
+#include "index_region.hpp"
 #include "json_text.hpp"
 #include "payload_window.hpp"
 #include "seek_table.hpp"
@@ -120,7 +122,7 @@ struct Reader::Impl {
   enum class IndexState { kUnknown, kLoaded, kAbsent };
   IndexState index_state = IndexState::kUnknown;
   uint64_t index_offset = 0;  // where the CORE region ends, once the index is loaded
-  std::unordered_map<uint16_t, SeekTable> tables;
+  std::map<uint16_t, SeekTable> tables;
   // A filled-in HINT of this very file (its size matches): the track
   // summaries before the index is loaded. Checked against the index then.
   std::optional<Hint> hint;
@@ -316,28 +318,21 @@ struct Reader::Impl {
       if (h.file_size == 0 || (size && *size != h.file_size)) return;
       // What can be checked without reading the end: a HINT that fails this
       // is no writer's, and is ignored (the index is read instead).
-      if (h.index_offset >= h.file_size)
-        throw Error(ErrorCode::kCorrupt, "HINT chunk at offset " + std::to_string(v.offset) +
-                                             ": index offset " + std::to_string(h.index_offset) +
-                                             " is past the file's end");
-      for (size_t i = 0; i < h.tracks.size(); ++i) {
-        const TrackSummary& t = h.tracks[i];
-        // Every block takes at least a byte (§5.3); timestamps stay within §5.5's bounds.
-        const int64_t bound = 2 * kMaxTimestamp;
-        if (t.block_count > h.file_size || t.start_pts > t.end_pts || t.start_pts < -bound ||
-            t.end_pts > bound || (t.block_count == 0 && (t.start_pts || t.end_pts)))
-          throw Error(ErrorCode::kCorrupt,
-                      "HINT chunk at offset " + std::to_string(v.offset) + ": track " +
-                          std::to_string(tracks[i].id) + "'s summary (" +
-                          std::to_string(t.block_count) + " blocks, pts " +
-                          std::to_string(t.start_pts) + ".." + std::to_string(t.end_pts) +
-                          ") cannot describe a file of " + std::to_string(h.file_size) + " bytes");
-      }
+      const std::string why = implausible_hint(h, track_ids());
+      if (!why.empty())
+        throw Error(ErrorCode::kCorrupt,
+                    "HINT chunk at offset " + std::to_string(v.offset) + ": " + why);
       hint = std::move(h);
       hint_offset = v.offset;
     } catch (const Error& e) {
       record(v.offset, v.total(), e.code(), std::string(e.what()) + "; ignored");
     }
+  }
+
+  std::vector<uint16_t> track_ids() const {
+    std::vector<uint16_t> ids;
+    for (const Track& t : tracks) ids.push_back(t.id);
+    return ids;
   }
 
   std::optional<TrackSummary> hinted_summary(uint16_t id) const {
@@ -350,25 +345,23 @@ struct Reader::Impl {
   void check_hint_against_index() {
     // On a pipe there is no end to check against: the HINT stays advisory.
     if (!hint || !stream.seekable()) return;
-    std::string why;
     if (index_state != IndexState::kLoaded) {
-      why = "the file has no usable index";
-    } else if (hint->index_offset != index_offset) {
-      why = "index offset " + std::to_string(hint->index_offset) + ", TAIL says " +
-            std::to_string(index_offset);
-    } else {
-      for (const Track& t : tracks) {
-        auto table = tables.find(t.id);
-        if (table == tables.end() || !(table->second.summary == *hinted_summary(t.id))) {
-          why = "track " + std::to_string(t.id) + "'s summary differs from its TSEK";
-          break;
-        }
-      }
-    }
-    if (!why.empty())
       record(hint_offset, 0, ErrorCode::kCorrupt,
              "HINT chunk at offset " + std::to_string(hint_offset) +
-                 " disagrees with the end of the file (" + why + "); the index is used");
+                 " is not used: the index it copies is unusable");
+    } else {
+      const std::string why = hint_disagreement(
+          *hint, *stream.size(), index_offset, track_ids(),
+          [&](size_t slot) -> const TrackSummary* {
+            auto table = tables.find(tracks[slot].id);
+            return table == tables.end() ? nullptr : &table->second.summary;
+          },
+          "its TSEK");
+      if (!why.empty())
+        record(hint_offset, 0, ErrorCode::kCorrupt,
+               "HINT chunk at offset " + std::to_string(hint_offset) +
+                   " disagrees with the end of the file: it " + why + "; the index is used");
+    }
     hint.reset();
   }
 
@@ -732,6 +725,7 @@ struct Reader::Impl {
       return bad_index(tail.index_offset, "index region cannot be read");
     }
 
+    IndexRegion region([this](uint16_t id) { return track(id) != nullptr; });
     size_t pos = 0;
     while (pos < buf.size()) {
       const uint64_t at = tail.index_offset + pos;
@@ -748,21 +742,13 @@ struct Reader::Impl {
       } else if (c.tag == kTagSign) {
         sign_json = text_of(payload);
       } else if (c.tag == kTagTsek) {
-        try {
-          SeekTable t = decode_seek_table(payload, at);
-          if (!track(t.track_id)) return bad_index(at, "TSEK for undeclared track");
-          for (const IndexEntry& e : t.entries)
-            if (e.offset < data_offset || e.offset >= tail.index_offset)
-              return bad_index(at, "TSEK entry points outside the CORE region");
-          uint16_t id = t.track_id;
-          if (!tables.emplace(id, std::move(t)).second)
-            return bad_index(at, "second TSEK for track " + std::to_string(id));
-        } catch (const Error& e) {
-          return bad_index(at, e.what());
-        }
+        if (auto p = region.take_seek_table(payload, at)) return bad_index(p->offset, p->message);
       }
       pos += kChunkHeaderSize + c.size;
     }
+    if (auto p = region.check_entries(data_offset, tail.index_offset))
+      return bad_index(p->offset, p->message);
+    tables = region.take_tables();
     index_offset = tail.index_offset;
     index_state = IndexState::kLoaded;
   }

@@ -19,6 +19,7 @@
 #include "group_compression.hpp"
 #include "h4mk/signature.hpp"
 #include "hint.hpp"
+#include "index_region.hpp"
 #include "json_text.hpp"
 #include "seek_table.hpp"
 #include "track_json.hpp"
@@ -176,14 +177,8 @@ class Verifier {
         break;
       case kTagTsek:
         in_index_ = true;
-        try {
-          SeekTable t = decode_seek_table(v.payload, v.offset);
-          uint16_t id = t.track_id;
-          if (!stored_.emplace(id, std::move(t)).second)
-            order("repeats track " + std::to_string(id));
-        } catch (const Error& e) {
-          problem(v.offset, tag, e.code(), e.what());
-        }
+        if (auto p = index_.take_seek_table(v.payload, v.offset))
+          problem(p->offset, tag, p->code, p->message);
         break;
       case kTagHint:
         if (previous_tag_ != kTagTrak) order("does not follow TRAK");
@@ -401,19 +396,9 @@ class Verifier {
   // writer could not fill it in, which is allowed).
   void check_hint() {
     if (!hint_ || hint_->file_size == 0) return;
-    std::string why;
-    if (hint_->file_size != file_size_) {
-      why = "says the file is " + std::to_string(hint_->file_size) + " bytes, it is " +
-            std::to_string(file_size_);
-    } else if (hint_->index_offset != tail_index_offset_) {
-      why = "says the index starts at " + std::to_string(hint_->index_offset) + ", TAIL says " +
-            std::to_string(tail_index_offset_);
-    } else {
-      for (size_t i = 0; i < trak_order_.size() && why.empty(); ++i)
-        if (!(hint_->tracks[i] == tracks_[trak_order_[i]].rebuilt.summary))
-          why = "has a summary of track " + std::to_string(trak_order_[i]) +
-                " that does not match its blocks";
-    }
+    const std::string why = hint_disagreement(
+        *hint_, file_size_, tail_index_offset_, trak_order_,
+        [&](size_t slot) { return &tracks_[trak_order_[slot]].rebuilt.summary; }, "its blocks");
     if (!why.empty())
       problem(hint_offset_, kTagHint, ErrorCode::kCorrupt,
               "HINT chunk at offset " + std::to_string(hint_offset_) + " " + why);
@@ -428,14 +413,11 @@ class Verifier {
       return;
     }
     check_hint();
-    if (stored_.empty()) return;  // written without an index
-    for (const auto& [id, table] : stored_)
-      if (!tracks_.count(id))
-        problem(tail_offset_, kTagTsek, ErrorCode::kCorrupt,
-                "TSEK for track " + std::to_string(id) + ", which TRAK does not declare");
+    const auto& stored = index_.tables();
+    if (stored.empty()) return;  // written without an index
     for (const auto& [id, track] : tracks_) {
-      auto s = stored_.find(id);
-      if (s == stored_.end()) {
+      auto s = stored.find(id);
+      if (s == stored.end()) {
         problem(tail_offset_, kTagTsek, ErrorCode::kCorrupt,
                 "no TSEK for track " + std::to_string(id));
         continue;
@@ -467,7 +449,8 @@ class Verifier {
   uint64_t file_size_ = 0;
   uint64_t tail_index_offset_ = 0;
   std::set<Tag> header_chunks_;
-  std::map<uint16_t, SeekTable> stored_;
+  // The TSEKs (checked as they come: TRAK declares their tracks, one each).
+  IndexRegion index_{[this](uint16_t id) { return tracks_.count(id) != 0; }};
   bool in_index_ = false;
   uint64_t last_core_end_ = 0;
   uint64_t tail_offset_ = 0;
