@@ -575,6 +575,14 @@ TEST(Recovery, WriteFailureLeavesAFileThatRecoversToTheLastGroup) {
 }  // namespace h4mk::test
 
 namespace h4mk::test {
+// What verify says of a file, a problem a line.
+std::string verify_problems(std::span<const uint8_t> file) {
+  MemorySource src(file);
+  std::string all;
+  for (const Problem& p : verify(src).problems) all += p.message + "\n";
+  return all;
+}
+
 // docs/FORMAT.md §15.1 (the 1.0 gaps): verify names a NOTE that is not UTF-8
 // (G18), a VERI of an unknown algorithm (G20) and a TSEK for a track TRAK
 // does not declare (G24); readers still read every block.
@@ -611,10 +619,7 @@ TEST(Recovery, VerifyNamesWhatTheGapsReviewMadeViolations) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);
-    MemorySource src(c.file);
-    const VerifyReport v = verify(src);
-    std::string all;
-    for (const Problem& p : v.problems) all += p.message + "\n";
+    const std::string all = verify_problems(c.file);
     EXPECT_NE(all.find(c.says), std::string::npos) << all;
     EXPECT_EQ(read_all(c.file).blocks, read_all(good).blocks);
   }
@@ -664,10 +669,7 @@ TEST(Recovery, ReaderAndVerifyRefuseTheSameBrokenIndexes) {
               std::string::npos)
         << damage;
     EXPECT_NE(damage.find(c.reader_says), std::string::npos) << damage;
-    MemorySource again(c.file);
-    const VerifyReport v = verify(again);
-    std::string all;
-    for (const Problem& p : v.problems) all += p.message + "\n";
+    const std::string all = verify_problems(c.file);
     EXPECT_NE(all.find(c.verify_says), std::string::npos) << all;
     EXPECT_EQ(read_all(c.file).blocks, read_all(good).blocks);
   }
