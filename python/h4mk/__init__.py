@@ -66,7 +66,13 @@ class Track:
     extradata: bytes = b""
     notes: str = ""
     tags: dict[str, str] = field(default_factory=dict)
+    # No decode chain of the track holds more blocks (docs/FORMAT.md §12.1);
+    # 0: the format's bound, 65536. A writer refuses a block that would pass it.
+    max_chain_blocks: int = 0
     masked: bool = False  # read only: the track's blocks are masked (h4mask)
+    # Read only: the track's groups may be zstd-compressed (§5.7). A writer
+    # compresses what add_track's or the Writer's ``compress`` says.
+    compressed: bool = False
 
 
 Block = _h4mk.Block

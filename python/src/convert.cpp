@@ -91,7 +91,9 @@ py::dict track_dict(const Track& t) {
   d["extradata"] = py::bytes(reinterpret_cast<const char*>(t.extradata.data()), t.extradata.size());
   d["notes"] = t.notes;
   d["tags"] = t.tags;
+  d["max_chain_blocks"] = t.max_chain_blocks;
   d["masked"] = t.mask.has_value();
+  d["compressed"] = t.compression.has_value();
   return d;
 }
 
@@ -118,6 +120,7 @@ Track track_from(const py::handle& spec) {
   t.extradata.assign(extradata.begin(), extradata.end());
   t.notes = get("notes").cast<std::string>();
   t.tags = get("tags").cast<std::map<std::string, std::string>>();
+  t.max_chain_blocks = get("max_chain_blocks").cast<uint32_t>();
   return t;
 }
 

@@ -182,6 +182,24 @@ def test_compressed_tracks_read_back_the_same_arrays(tmp_path, h4mk_cli):
         h4mk.Writer(tmp_path / "y.h4mk").add_track(id=1, dictionary=dictionary)
 
 
+def test_a_tracks_chain_bound_and_compression_read_back(tmp_path):
+    path = tmp_path / "bounded.h4mk"
+    with h4mk.Writer(path) as w:
+        w.add_track(id=1, kind="audio", time_base=(1, 50), max_chain_blocks=4)
+        w.add_track(id=2, kind="data", time_base=(1, 50), compress=True)
+        for i in range(4):
+            w.write_block(1, "I" if i == 0 else "P", i, payload=b"abcd")
+        # A fifth block of the chain passes the track's stated bound.
+        with pytest.raises(h4mk.Error, match="chain"):
+            w.write_block(1, "P", 4, payload=b"abcd")
+        w.write_block(2, "I", 0, payload=b"x" * 64)
+    tracks = {t.id: t for t in h4mk.Reader(path).tracks}
+    assert tracks[1].max_chain_blocks == 4 and not tracks[1].compressed
+    assert tracks[2].max_chain_blocks == 0 and tracks[2].compressed
+    with pytest.raises(h4mk.InvalidArgument, match="max_chain_blocks"):
+        h4mk.Writer(tmp_path / "x.h4mk").add_track(id=1, max_chain_blocks=70000)
+
+
 def test_errors_carry_the_library_code_and_the_offset(tmp_path):
     with pytest.raises(h4mk.FormatError) as e:
         h4mk.Reader(b"RIFF" + bytes(60))
