@@ -20,6 +20,7 @@ carrying its code and, where it is about a byte of the file, its offset.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 from dataclasses import dataclass, field
@@ -36,6 +37,27 @@ __all__ = [
 ]
 
 library_version: str = _h4mk.library_version
+try:
+    __version__: str = importlib.metadata.version("h4mk")
+except importlib.metadata.PackageNotFoundError:  # imported from a source tree
+    __version__ = library_version
+
+_SHOWN_BYTES = 16
+
+
+def _block_repr(b: Any) -> str:
+    """A block with the first bytes of its payload and side data, not all of them."""
+    def some(data: bytes) -> str:
+        more = f"...({len(data)} bytes)" if len(data) > _SHOWN_BYTES else ""
+        return repr(data[:_SHOWN_BYTES]) + more
+    return (f"h4mk.Block(track={b.track}, type={b.type!r}, pts={b.pts}, dts={b.dts}, "
+            f"duration={b.duration}, data={some(b.data)}, side_data={some(b.side_data)}, "
+            f"masked={b.masked}, discardable={b.discardable}, damaged={b.damaged}, "
+            f"offset={b.offset}, chunk_offset={b.chunk_offset}, "
+            f"index_in_group={b.index_in_group})")
+
+
+_h4mk.Block.__repr__ = _block_repr  # type: ignore[method-assign]
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO]
 
@@ -276,7 +298,11 @@ class Writer:
         """Many blocks of one track in one call: ``types`` (0 I, 1 P, 2 B)
         and ``pts`` per block (numpy arrays or sequences), optionally ``dts``
         and ``durations``; ``payload`` one buffer holding every payload, cut
-        at ``offsets`` (n + 1 positions) or into pieces of ``size`` bytes."""
+        at ``offsets`` (n + 1 positions from 0 to its length) or into pieces
+        of ``size`` bytes that fill it. The arrays must hold integers (any
+        numpy integer type, or Python ints): floats, bools and values out of
+        range raise :class:`InvalidArgument` naming the argument, never a
+        silent cast, and so does a payload the cuts do not cover exactly."""
         self._w.write_blocks(track, types, pts, payload, offsets, size, dts, durations)
 
     def close_group(self, track: int) -> None:
@@ -293,7 +319,7 @@ class Writer:
 
     def getvalue(self) -> bytes:
         """The file, for a writer made without a target (in memory), once
-        finished; the writer lets go of it."""
+        finished; the same bytes each time it is asked."""
         return self._w.take()
 
     @property

@@ -50,6 +50,23 @@ class ByteBuffer {
   std::span<const uint8_t> bytes_;
 };
 
+// A per-block integer argument (a numpy array or a sequence) as int64 values.
+// integers() refuses it, naming the argument, unless it is one-dimensional
+// and holds integers that fit int64: floats, bools and objects are never
+// cast.
+class IntArray {
+ public:
+  explicit IntArray(py::array_t<int64_t, py::array::c_style> a)
+      : a_(std::move(a)), data_(a_.data()) {}
+  py::ssize_t size() const { return a_.size(); }
+  int64_t at(size_t i) const { return data_[i]; }
+
+ private:
+  py::array_t<int64_t, py::array::c_style> a_;
+  const int64_t* data_;
+};
+IntArray integers(const py::handle& obj, const char* name);
+
 // io.cpp: a path (str or os.PathLike), a bytes-like object (its buffer held
 // in `keep`, read in place) or a binary file object to read; a path or a
 // binary file object to write.

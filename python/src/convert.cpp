@@ -60,6 +60,34 @@ ByteBuffer::ByteBuffer(const py::handle& obj) {
 
 ByteBuffer::~ByteBuffer() { PyBuffer_Release(&view_); }
 
+IntArray integers(const py::handle& obj, const char* name) {
+  auto refuse = [&](const std::string& why) {
+    throw Error(ErrorCode::kInvalidArgument, std::string(name) + " " + why);
+  };
+  py::array a;
+  try {
+    a = py::array::ensure(obj);
+  } catch (const py::error_already_set&) {
+  }
+  if (!a) refuse("must be a sequence or array of integers");
+  if (a.ndim() != 1)
+    refuse("must be one-dimensional; it has " + std::to_string(a.ndim()) + " dimensions");
+  const char kind = a.dtype().kind();
+  if (a.size() == 0) return IntArray(py::array_t<int64_t, py::array::c_style>(0));
+  if (kind != 'i' && kind != 'u')
+    refuse("must hold integers; it holds " + py::str(a.dtype()).cast<std::string>() +
+           " (convert it explicitly, e.g. with numpy's astype, if that is meant)");
+  if (kind == 'u' && a.itemsize() == 8) {
+    const auto u = py::array_t<uint64_t, py::array::c_style | py::array::forcecast>::ensure(a);
+    for (py::ssize_t i = 0; i < u.size(); ++i)
+      if (u.data()[i] > uint64_t(INT64_MAX))
+        throw Error(ErrorCode::kInvalidArgument, std::string(name) + "[" + std::to_string(i) +
+                                                     "] = " + std::to_string(u.data()[i]) +
+                                                     " does not fit int64");
+  }
+  return IntArray(py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(a));
+}
+
 py::dict block_dict(const BlockInfo& info) {
   py::dict d;
   d["track"] = info.track_id;

@@ -77,6 +77,8 @@ class PyReader {
   // One track as arrays, read from the start: timing, types, flags, and
   // every payload back to back in one buffer (offsets into it).
   py::dict read_track(uint16_t track) {
+    if (!r().track(track))
+      throw Error(ErrorCode::kNotFound, "no track with id " + std::to_string(track));
     std::vector<int64_t> pts, dts, duration;
     std::vector<uint8_t> types, flags;
     std::vector<uint64_t> offsets{0};

@@ -46,55 +46,70 @@ class PyWriter {
 
   // Many blocks of one track in one call: per-block arrays (types, pts, and
   // optionally dts and durations) and one payload buffer cut at `offsets`
-  // (n + 1 ascending positions) or into equal `size` pieces.
-  void write_blocks(
-      uint16_t track, py::array_t<uint8_t, py::array::c_style | py::array::forcecast> types,
-      py::array_t<int64_t, py::array::c_style | py::array::forcecast> pts,
-      const py::buffer& payload, std::optional<py::array_t<uint64_t>> offsets,
-      std::optional<uint64_t> size,
-      std::optional<py::array_t<int64_t, py::array::c_style | py::array::forcecast>> dts,
-      std::optional<py::array_t<int64_t, py::array::c_style | py::array::forcecast>> durations) {
+  // (n + 1 ascending positions from 0 to its length) or into equal `size`
+  // pieces that fill it. Arrays must hold integers: a float, a bool or a
+  // value out of range is refused by name, never cast.
+  void write_blocks(uint16_t track, const py::handle& types_arg, const py::handle& pts_arg,
+                    const py::buffer& payload, const py::handle& offsets_arg,
+                    std::optional<uint64_t> size, const py::handle& dts_arg,
+                    const py::handle& durations_arg) {
+    const IntArray pts = integers(pts_arg, "pts");
     const size_t n = size_t(pts.size());
-    auto need = [&](py::ssize_t got, const char* what) {
-      if (size_t(got) != n)
-        throw Error(ErrorCode::kInvalidArgument, std::string(what) + " has " + std::to_string(got) +
-                                                     " entries for " + std::to_string(n) +
-                                                     " blocks");
+    auto need = [&](const IntArray& a, const char* what) {
+      if (size_t(a.size()) != n)
+        throw Error(ErrorCode::kInvalidArgument, std::string(what) + " has " +
+                                                     std::to_string(a.size()) + " entries for " +
+                                                     std::to_string(n) + " blocks");
     };
-    need(types.size(), "types");
-    if (dts) need(dts->size(), "dts");
-    if (durations) need(durations->size(), "durations");
+    const IntArray types = integers(types_arg, "types");
+    need(types, "types");
+    std::optional<IntArray> dts, durations;
+    if (!dts_arg.is_none()) need(*(dts = integers(dts_arg, "dts")), "dts");
+    if (!durations_arg.is_none())
+      need(*(durations = integers(durations_arg, "durations")), "durations");
     const ByteBuffer buffer(payload);
     const std::span<const uint8_t> bytes = buffer.span();
     std::vector<uint64_t> cut;
-    if (offsets) {
-      auto o = offsets->unchecked<1>();
-      if (size_t(o.shape(0)) != n + 1)
-        throw Error(ErrorCode::kInvalidArgument, "offsets has " + std::to_string(o.shape(0)) +
+    if (!offsets_arg.is_none()) {
+      const IntArray o = integers(offsets_arg, "offsets");
+      if (size_t(o.size()) != n + 1)
+        throw Error(ErrorCode::kInvalidArgument, "offsets has " + std::to_string(o.size()) +
                                                      " entries; n + 1 = " + std::to_string(n + 1) +
                                                      " are needed");
-      for (size_t i = 0; i <= n; ++i) cut.push_back(o(i));
+      for (size_t i = 0; i <= n; ++i) {
+        if (o.at(i) < 0)
+          throw Error(ErrorCode::kInvalidArgument,
+                      "offsets[" + std::to_string(i) + "] is negative: " + std::to_string(o.at(i)));
+        cut.push_back(uint64_t(o.at(i)));
+      }
+      if (cut.front() != 0 || cut.back() != bytes.size())
+        throw Error(ErrorCode::kInvalidArgument,
+                    "offsets run from " + std::to_string(cut.front()) + " to " +
+                        std::to_string(cut.back()) + "; they must cover the " +
+                        std::to_string(bytes.size()) + "-byte payload, from 0 to its end");
     } else if (size) {
+      if (n && (*size > bytes.size() / n || *size * n != bytes.size()))
+        throw Error(ErrorCode::kInvalidArgument,
+                    std::to_string(n) + " blocks of size " + std::to_string(*size) +
+                        " do not fill the " + std::to_string(bytes.size()) + "-byte payload");
       for (size_t i = 0; i <= n; ++i) cut.push_back(*size * i);
     } else {
       throw Error(ErrorCode::kInvalidArgument, "write_blocks needs offsets or size");
     }
     for (size_t i = 0; i < n; ++i)
-      if (cut[i] > cut[i + 1] || cut[i + 1] > bytes.size())
-        throw Error(ErrorCode::kInvalidArgument,
-                    "block " + std::to_string(i) + "'s payload [" + std::to_string(cut[i]) + ", " +
-                        std::to_string(cut[i + 1]) + ") is not inside the " +
-                        std::to_string(bytes.size()) + "-byte buffer");
-    const uint8_t* t = types.data();
-    const int64_t* p = pts.data();
-    const int64_t* d = dts ? dts->data() : nullptr;
-    const int64_t* du = durations ? durations->data() : nullptr;
+      if (cut[i] > cut[i + 1])
+        throw Error(ErrorCode::kInvalidArgument, "offsets[" + std::to_string(i + 1) +
+                                                     "] = " + std::to_string(cut[i + 1]) +
+                                                     " goes back from " + std::to_string(cut[i]));
     for (size_t i = 0; i < n; ++i) {
-      if (t[i] > 2)
-        throw Error(ErrorCode::kInvalidArgument, "block " + std::to_string(i) + ": type " +
-                                                     std::to_string(t[i]) +
-                                                     " is not 0 (I), 1 (P) or 2 (B)");
-      BlockInfo info{track, BlockType(t[i]), p[i], d ? d[i] : p[i], du ? du[i] : 0, false, false};
+      const int64_t t = types.at(i);
+      if (t < 0 || t > 2)
+        throw Error(ErrorCode::kInvalidArgument, "types[" + std::to_string(i) + "] is " +
+                                                     std::to_string(t) +
+                                                     ", not 0 (I), 1 (P) or 2 (B)");
+      const int64_t p = pts.at(i);
+      BlockInfo info{track, BlockType(t), p, dts ? dts->at(i) : p, durations ? durations->at(i) : 0,
+                     false, false};
       w().write_block(info, bytes.subspan(cut[i], cut[i + 1] - cut[i]));
     }
   }
@@ -107,9 +122,7 @@ class PyWriter {
   }
   py::bytes take() {
     if (writer_) throw Error(ErrorCode::kBadState, "the writer is not finished");
-    py::bytes out(reinterpret_cast<const char*>(bytes_.data()), bytes_.size());
-    std::vector<uint8_t>().swap(bytes_);
-    return out;
+    return py::bytes(reinterpret_cast<const char*>(bytes_.data()), bytes_.size());
   }
   bool finished() const { return !writer_; }
 

@@ -200,6 +200,52 @@ def test_a_tracks_chain_bound_and_compression_read_back(tmp_path):
         h4mk.Writer(tmp_path / "x.h4mk").add_track(id=1, max_chain_blocks=70000)
 
 
+def test_write_blocks_refuses_what_it_would_have_to_guess():
+    # Each of these was written as something else, or partly, without a word.
+    def attempt(**kw):
+        args = dict(types=[0, 1], pts=[0, 1], payload=b"abcd", size=2)
+        args.update(kw)
+        w = h4mk.Writer()
+        w.add_track(id=1, time_base=(1, 50))
+        w.write_blocks(1, **args)
+        w.finish()
+        return w
+
+    cases = {
+        "types[0] is 256": dict(types=[256, 257]),
+        "types[0] is -255": dict(types=[-255, 1]),
+        "pts must hold integers": dict(pts=[0.4, 1.6]),
+        "dts must hold integers": dict(dts=np.array([0.0, float("nan")])),
+        "durations must hold integers": dict(durations=[True, False]),
+        "do not fill the 5-byte payload": dict(payload=b"abcde"),
+        "they must cover the 6-byte payload": dict(payload=b"abcdef", size=None,
+                                                   offsets=[0, 2, 4]),
+        "pts[0] = 18446744073709551615 does not fit int64": dict(
+            pts=np.array([2**64 - 1, 0], dtype=np.uint64)),
+    }
+    for says, kw in cases.items():
+        with pytest.raises(h4mk.InvalidArgument) as e:
+            attempt(**kw)
+        assert says in str(e.value), (says, str(e.value))
+    # What is meant stays accepted: numpy integers of any width, lists.
+    w = attempt(types=np.array([0, 1], np.uint8), pts=np.array([0, 1], np.int32))
+    assert [b.pts for b in h4mk.Reader(w.getvalue())] == [0, 1]
+    assert w.getvalue() == w.getvalue()  # asked twice, the file twice
+
+
+def test_read_track_of_no_such_track_is_not_found_and_blocks_print_short():
+    w = h4mk.Writer()
+    w.add_track(id=1, time_base=(1, 50))
+    w.write_block(1, "I", 0, payload=bytes(1024))
+    w.finish()
+    r = h4mk.Reader(w.getvalue())
+    with pytest.raises(h4mk.NotFound, match="no track with id 99"):
+        r.read_track(99)
+    text = repr(next(iter(r)))
+    assert "...(1024 bytes)" in text and len(text) < 400, text
+    assert h4mk.__version__ == h4mk.library_version
+
+
 def test_errors_carry_the_library_code_and_the_offset(tmp_path):
     with pytest.raises(h4mk.FormatError) as e:
         h4mk.Reader(b"RIFF" + bytes(60))
@@ -381,11 +427,11 @@ def test_hostile_file_objects_and_arguments_are_refused_loudly(tmp_path):
         for offsets in (np.array([0, 4, 2, 8, 8], np.uint64),
                         np.array([0, 1, 2, 3, 1 << 63], np.uint64),
                         np.array([-1, 0, 0, 0, 0], np.int64).astype(np.uint64)):
-            with pytest.raises(h4mk.InvalidArgument, match="payload"):
+            with pytest.raises(h4mk.InvalidArgument, match="offsets"):
                 w.write_blocks(1, np.zeros(n, np.uint8), np.arange(n), bytes(8), offsets=offsets)
         with pytest.raises(h4mk.InvalidArgument):
             w.write_blocks(1, np.zeros(n, np.uint8), np.arange(n), bytes(8), size=1 << 62)
-        with pytest.raises(h4mk.InvalidArgument, match="type 7"):
+        with pytest.raises(h4mk.InvalidArgument, match=r"types\[0\] is 7"):
             w.write_blocks(1, np.full(n, 7, np.uint8), np.arange(n), bytes(8), size=2)
         with pytest.raises(h4mk.InvalidArgument, match="entries"):
             w.write_blocks(1, np.zeros(3, np.uint8), np.arange(n), bytes(8), size=2)
