@@ -182,13 +182,18 @@ class Reader:
         keyframe and what follows it up to ``t``, in decode order."""
         return self._r.chain(track, t)
 
-    def read_track(self, track: int) -> dict[str, Any]:
+    def read_track(self, track: int, *, strict: bool = True) -> dict[str, Any]:
         """Every block of one track as numpy arrays: ``pts``, ``dts``,
         ``duration`` (int64), ``types`` (uint8: 0 I, 1 P, 2 B), ``flags``
         (uint8: 1 masked, 2 discardable, 4 damaged), ``offsets`` (uint64,
         n + 1 positions) into ``payload`` (uint8, every payload back to back).
-        Reading starts again from the beginning afterwards."""
-        return self._r.read_track(track)
+        Reading starts again from the beginning afterwards.
+
+        A damaged file raises :class:`FormatError` naming its first damaged
+        region (blocks of the track may have been there); ``strict=False``
+        returns the blocks left intact, and :attr:`damage` lists what was
+        skipped."""
+        return self._r.read_track(track, strict)
 
     def set_mask_key(self, key: Union[str, bytes], track: int = 0) -> None:
         """Unmask blocks with this 32-byte key (or 64 hex digits); track 0:
@@ -223,9 +228,10 @@ class Writer:
     target) into memory, given back by :meth:`getvalue`.
 
     Declare tracks (and metadata) first, then write blocks in decode order
-    per track; :meth:`finish` (or leaving the ``with`` block without an
-    exception) writes the index and closes the file. A writer left without
-    finishing leaves a file readable up to its last complete group.
+    per track; :meth:`finish` (or :meth:`close`, or leaving the ``with``
+    block, with or without an exception) writes the index and closes the
+    file; :meth:`abort` stops without a file. A writer dropped without
+    either leaves a file readable up to its last complete group.
 
     Options: ``max_group_bytes``, ``max_group_blocks``,
     ``max_group_duration_us``, ``interleave_duration_us``, ``write_veri``,
@@ -238,14 +244,43 @@ class Writer:
     def __init__(self, target: Union[str, "os.PathLike[str]", BinaryIO, None] = None,
                  *, compress: Union[bool, int] = False, **options: Any):
         self._level = _compression_level(compress, "compress")
+        self._path = os.fspath(target) if isinstance(target, (str, os.PathLike)) else None
+        self._aborted = False
         self._w = _h4mk.Writer(target, options)
 
     def __enter__(self) -> "Writer":
         return self
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
-        if exc_type is None and not self._w.finished():
+        # With or without an exception, what was written becomes a complete
+        # file (index, hash chain, TAIL): a pipeline that fails at block
+        # 2,000 keeps 2,000 readable blocks. abort() keeps nothing.
+        if self._w.finished() or self._aborted:
+            return
+        try:
             self.finish()
+        except Error:
+            if exc_type is None:
+                raise  # otherwise the exception that left the block goes on
+
+    def close(self) -> None:
+        """Finishes the file unless it is finished (or aborted) already."""
+        if not self._w.finished() and not self._aborted:
+            self.finish()
+
+    def abort(self) -> None:
+        """Stops writing without finishing: a file at a path is removed; a
+        file object keeps what was written (readable up to its last
+        complete group, as after a crash)."""
+        if self._aborted or self._w.finished():
+            return
+        self._aborted = True
+        self._w.abandon()
+        if self._path is not None:
+            try:
+                os.remove(self._path)
+            except FileNotFoundError:
+                pass
 
     def add_track(self, track: Optional[Track] = None, *,
                   compress: Union[bool, int, None] = None, dictionary: Any = b"",

@@ -76,7 +76,9 @@ class PyReader {
 
   // One track as arrays, read from the start: timing, types, flags, and
   // every payload back to back in one buffer (offsets into it).
-  py::dict read_track(uint16_t track) {
+  // strict: damage met on the way (which may have held blocks of the track)
+  // is an error naming the first; otherwise the intact blocks come back.
+  py::dict read_track(uint16_t track, bool strict) {
     if (!r().track(track))
       throw Error(ErrorCode::kNotFound, "no track with id " + std::to_string(track));
     std::vector<int64_t> pts, dts, duration;
@@ -99,8 +101,14 @@ class PyReader {
       payload.reserve(size_t(std::min<uint64_t>(*size, uint64_t(1) << 34)));
     r().rewind();
     Block b;
+    uint64_t damaged = 0;
+    std::optional<Damage> first_damage;
     for (ReadEvent ev; (ev = r().next(b)) != ReadEvent::kEnd;) {
-      if (ev != ReadEvent::kBlock || b.info.track_id != track) continue;
+      if (ev == ReadEvent::kDamage) {
+        if (!damaged++) first_damage = r().last_damage();
+        continue;
+      }
+      if (b.info.track_id != track) continue;
       pts.push_back(b.info.pts);
       dts.push_back(b.info.dts);
       duration.push_back(b.info.duration);
@@ -111,6 +119,14 @@ class PyReader {
       offsets.push_back(payload.size());
     }
     r().rewind();
+    if (strict && damaged)
+      throw Error(first_damage->code,
+                  "the file is damaged: " + std::to_string(damaged) +
+                      " region(s) skipped while reading track " + std::to_string(track) +
+                      ", the first at offset " + std::to_string(first_damage->offset) + " (" +
+                      first_damage->message +
+                      "); read_track(..., strict=False) returns the blocks left intact",
+                  first_damage->offset);
     // Each vector handed to numpy as it is: the array owns it, no copy.
     auto array = [](auto&& v) {
       using V = std::decay_t<decltype(v)>;

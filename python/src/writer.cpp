@@ -125,6 +125,11 @@ class PyWriter {
     return py::bytes(reinterpret_cast<const char*>(bytes_.data()), bytes_.size());
   }
   bool finished() const { return !writer_; }
+  // Stops without finishing: the sink is closed with what it holds.
+  void abandon() {
+    writer_.reset();
+    sink_.reset();
+  }
 
  private:
   std::unique_ptr<Sink> sink_;
@@ -170,6 +175,7 @@ void bind_writer(py::module_& m) {
       .def("flush", [](PyWriter& w) { w.w().flush(); })
       .def("finish", &PyWriter::finish)
       .def("finished", &PyWriter::finished)
+      .def("abandon", &PyWriter::abandon)
       .def("take", &PyWriter::take)
       .def("bytes_written", [](PyWriter& w) { return w.w().bytes_written(); });
 }

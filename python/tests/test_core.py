@@ -246,6 +246,46 @@ def test_read_track_of_no_such_track_is_not_found_and_blocks_print_short():
     assert h4mk.__version__ == h4mk.library_version
 
 
+def test_a_writer_left_by_an_exception_leaves_every_block_and_abort_leaves_nothing(tmp_path):
+    path = tmp_path / "failed.h4mk"
+    with pytest.raises(RuntimeError, match="the model failed"):
+        with h4mk.Writer(path) as w:
+            w.add_track(id=1, kind="audio", time_base=(1, 50))
+            for i in range(5000):
+                if i == 2000:
+                    raise RuntimeError("the model failed")
+                w.write_block(1, "I", i, payload=i.to_bytes(4, "little"))
+    report = h4mk.verify(path)
+    assert report["ok"] and report["complete"], report
+    assert sum(1 for _ in h4mk.Reader(path)) == 2000
+    aborted = tmp_path / "aborted.h4mk"
+    w = h4mk.Writer(aborted)
+    w.add_track(id=1, time_base=(1, 50))
+    w.write_block(1, "I", 0, payload=b"x")
+    w.abort()
+    assert not aborted.exists()
+    w.close()  # nothing left to finish
+    assert not aborted.exists()
+
+
+def test_read_track_raises_on_damage_unless_asked_not_to():
+    w = h4mk.Writer()
+    w.add_track(id=1, time_base=(1, 50))
+    w.write_blocks(1, np.zeros(750, np.uint8), np.arange(750), bytes(750 * 8), size=8)
+    w.finish()
+    data = bytearray(w.getvalue())
+    with h4mk.Reader(bytes(data)) as r:
+        offsets = sorted({b.chunk_offset for b in r})
+    data[offsets[1] + 40] ^= 0xFF  # a payload byte of the second group
+    with h4mk.Reader(bytes(data)) as r:
+        with pytest.raises(h4mk.FormatError, match=f"the first at offset {offsets[1]}") as e:
+            r.read_track(1)
+        assert e.value.code == "crc_mismatch"
+        kept = r.read_track(1, strict=False)
+        assert 0 < len(kept["pts"]) < 750
+        assert r.damage and r.damage[0]["offset"] == offsets[1]
+
+
 def test_errors_carry_the_library_code_and_the_offset(tmp_path):
     with pytest.raises(h4mk.FormatError) as e:
         h4mk.Reader(b"RIFF" + bytes(60))
