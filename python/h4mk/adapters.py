@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from typing import Any, Optional, Union
 
 from . import _h4mk
+from .errors import InvalidArgument
 
 
 class DecodeState:
@@ -99,9 +100,17 @@ class Plugin:
 
 class DSPAdapter(Plugin):
     """The ``dsp`` plugin: top-K FFT bins per frame back to audio
-    (docs/FORMAT.md §17.4)."""
+    (docs/FORMAT.md §17.4). ``sample_rate`` (the seeds' argument) is the
+    output's rate when no ``reader`` and ``track`` give the track's."""
 
-    def __init__(self, options: str = "", *, reader: Any = None, track: Optional[int] = None):
+    def __init__(self, options: str = "", *, sample_rate: Optional[int] = None,
+                 reader: Any = None, track: Optional[int] = None):
+        if sample_rate is not None:
+            if isinstance(sample_rate, bool) or not isinstance(sample_rate, int) or not (
+                    1 <= sample_rate <= 768000):
+                raise InvalidArgument(f"sample_rate must be an integer in 1..768000; got "
+                                      f"{sample_rate!r}", "invalid_argument", None)
+            options = f"sample_rate={sample_rate}" + (f":{options}" if options else "")
         super().__init__("dsp", options, reader=reader, track=track)
 
 

@@ -229,3 +229,58 @@ def pretty_list_core(container: bytes) -> str:
     index = _Index.of(container)
     return "\n".join(f"[{i}] track={b[0]} type={b[1]} pts={b[2]} size={b[4]}"
                      for i, b in enumerate(index.blocks))
+
+
+def _demo_container() -> bytes:
+    """The seeds' demo: an audio track of 20 ms blocks and a control track,
+    10 s, a keyframe every second."""
+    tracks = [TrackSpec(track_id=1, name="audio", kind="audio", sample_rate=48000, channels=1),
+              TrackSpec(track_id=2, name="controls", kind="control")]
+    audio = [Block(20 * i, BLK_I if i % 50 == 0 else BLK_P, bytes([i % 256]) * 32)
+             for i in range(500)]
+    controls = [Block(1000 * s, BLK_I, f'{{"scene":{s}}}'.encode()) for s in range(10)]
+    return mux_multitrack_gop(tracks, {1: audio, 2: controls}, meta={"demo": "mt_build"})
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """The seeds' CLI (``python -m h4mk.seeds mt_build|mt_list|mt_chain``)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m h4mk.seeds",
+                                     description="The seeds' CLI over libh4mk; the h4mk "
+                                                 "command does all of this and more.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("mt_build", help="write the demo container")
+    build.add_argument("--out", required=True)
+    listing = commands.add_parser("mt_list", help="list tracks and blocks")
+    listing.add_argument("--in", dest="path", required=True)
+    chain = commands.add_parser("mt_chain", help="the blocks that decode a track at a time")
+    chain.add_argument("--in", dest="path", required=True)
+    chain.add_argument("--track", type=int, required=True)
+    chain.add_argument("--t_ms", type=int, required=True)
+    args = parser.parse_args(argv)
+    if args.command == "mt_build":
+        data = _demo_container()
+        with open(args.out, "wb") as f:
+            f.write(data)
+        print(f"wrote {args.out} ({len(data)} bytes)")
+        return 0
+    with open(args.path, "rb") as f:
+        container = f.read()
+    if args.command == "mt_list":
+        for t in read_tracks(container):
+            print(f"track {t.track_id}: {t.kind} {t.codec} {t.name}")
+        print(pretty_list_core(container))
+        return 0
+    print(" ".join(str(i) for i in get_decode_chain(container, args.track, args.t_ms)))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    try:
+        sys.exit(main())
+    except Exception as e:  # a file that cannot be read: say why, exit 1
+        print(f"python -m h4mk.seeds: {e}", file=sys.stderr)
+        sys.exit(1)

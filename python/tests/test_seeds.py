@@ -84,3 +84,31 @@ def test_string_track_ids_become_named_tracks():
         got = sorted((b.track, b.pts, b.data) for b in r)
     assert got == sorted([(1 if b.track_id == "video_main" else 2, b.pts_us, b.payload)
                           for b in blocks])
+
+
+def test_the_seeds_cli_builds_lists_and_chains(tmp_path):
+    out = tmp_path / "my.h4mk"
+    run = [sys.executable, "-m", "h4mk.seeds"]
+    built = subprocess.run(run + ["mt_build", "--out", str(out)], capture_output=True, text=True)
+    assert built.returncode == 0 and out.exists(), built.stderr
+    assert h4mk.verify(out)["ok"]
+    listed = subprocess.run(run + ["mt_list", "--in", str(out)], capture_output=True, text=True)
+    assert listed.returncode == 0 and "track 1: audio" in listed.stdout
+    chain = subprocess.run(run + ["mt_chain", "--in", str(out), "--track", "1", "--t_ms", "5100"],
+                           capture_output=True, text=True)
+    # The keyframe at 5 s (block 250 of the audio) and the P blocks up to 5.1 s.
+    assert chain.returncode == 0 and len(chain.stdout.split()) == 6, chain.stdout
+    for bad in ([], ["mt_nothing"], ["mt_build"]):
+        r = subprocess.run(run + bad, capture_output=True, text=True)
+        assert r.returncode == 2, (bad, r.returncode)
+    missing = subprocess.run(run + ["mt_list", "--in", str(tmp_path / "none.h4mk")],
+                             capture_output=True, text=True)
+    assert missing.returncode == 1 and "none.h4mk" in missing.stderr
+
+
+def test_the_seeds_dsp_adapter_takes_a_sample_rate(ffmpeg):  # ffmpeg: the full build's plugins
+    from h4mk.adapters import DSPAdapter
+    assert DSPAdapter(sample_rate=16000).name == "dsp"
+    for bad in (0, -1, 1.5, True, 10**9):
+        with pytest.raises(h4mk.InvalidArgument, match="sample_rate"):
+            DSPAdapter(sample_rate=bad)
