@@ -219,6 +219,21 @@ TEST(Writer, RejectsBadInputWithClearErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("side data"), std::string::npos) << e.what();
   }
+  // A block no reader with the default limits would hold (its group would
+  // pass ReaderLimits::max_core_chunk) is refused, not written to be dropped.
+  // (The vector's pages stay untouched: refused before it is read.)
+  const std::vector<uint8_t> huge(size_t(ReaderLimits{}.max_core_chunk) - 255);
+  try {
+    w.write_block({1, BlockType::kI, 150, 150, 1}, huge);
+    ADD_FAILURE() << "accepted a block larger than a group readers hold";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("larger than a group readers hold"), std::string::npos)
+        << e.what();
+  }
+  WriterOptions too_big;
+  too_big.max_group_bytes = ReaderLimits{}.max_core_chunk;
+  MemorySink other;
+  EXPECT_THROW(Writer(other, too_big), Error);
   // Rejected blocks leave the writer usable.
   w.write_block({1, BlockType::kI, 300, 300, 1}, p);
   EXPECT_THROW(w.add_track(t), Error);

@@ -29,8 +29,12 @@ using namespace detail;
 
 namespace {
 
-// Largest group payload that still fits a chunk's u32 size field.
-constexpr uint64_t kMaxGroupPayload = UINT32_MAX;
+// Largest group payload a reader with the default limits holds
+// (ReaderLimits::max_core_chunk): a writer never writes what they would drop.
+constexpr uint64_t kMaxGroupPayload = ReaderLimits{}.max_core_chunk;
+// Room a block needs in its group beside its payload and side data: the
+// group header, its record's fields and a mask envelope.
+constexpr uint64_t kBlockRoom = 256;
 
 __extension__ using Int128 = __int128;
 
@@ -111,6 +115,10 @@ struct Writer::Impl {
       throw Error(ErrorCode::kInvalidArgument, "group limits must be positive");
     if (opt.max_group_blocks > ReaderLimits{}.max_blocks_per_group)
       throw Error(ErrorCode::kInvalidArgument, "max_group_blocks above the 65536 readers accept");
+    if (opt.max_group_bytes > kMaxGroupPayload - kBlockRoom)
+      throw Error(ErrorCode::kInvalidArgument, "max_group_bytes above the " +
+                                                   std::to_string(kMaxGroupPayload - kBlockRoom) +
+                                                   " a group of readers' default limits holds");
     if (opt.max_chain_blocks == 0 || opt.max_chain_blocks > kMaxChainBlocks)
       throw Error(ErrorCode::kInvalidArgument, "max_chain_blocks is 1..65536");
   }
@@ -244,7 +252,9 @@ struct Writer::Impl {
     const uint64_t chunk_offset = offset;
     std::span<uint8_t> chunk = group.finish();
     if (chunk.size() - kChunkHeaderSize > kMaxGroupPayload)
-      throw Error(ErrorCode::kInvalidArgument, "block group exceeds 4 GiB");
+      throw Error(
+          ErrorCode::kInvalidArgument,
+          "block group exceeds the " + std::to_string(kMaxGroupPayload) + " bytes readers hold");
     if (ts.compressor && ts.compressor->compress(chunk, compressed_chunk)) chunk = compressed_chunk;
     emit_chunk_bytes(kTagCore, chunk);
     ++core_count;
@@ -294,8 +304,11 @@ struct Writer::Impl {
       reject(b, "I block pts goes backwards (previous I block pts " +
                     std::to_string(ts.last_key_pts) + ")");
     if (b.type != BlockType::kI && ts.chain >= ts.max_chain) reject_chain(ts, b);
-    if (size > kMaxGroupPayload - 64 || side.size() > kMaxGroupPayload - 64 - size)
-      reject(b, "payload of " + std::to_string(size) + " bytes is too large");
+    if (size > kMaxGroupPayload - kBlockRoom || side.size() > kMaxGroupPayload - kBlockRoom - size)
+      reject(b, "payload of " + std::to_string(size) +
+                    (side.empty() ? "" : " + side data of " + std::to_string(side.size())) +
+                    " bytes is larger than a group readers hold (" +
+                    std::to_string(kMaxGroupPayload - kBlockRoom) + " bytes)");
     if (!side.empty() && !valid_side_data(side)) reject(b, "side data entries are malformed");
     // Every block of a masked track is masked (docs/FORMAT.md §13).
     if (ts.track.mask && !ts.masker && !b.masked)
@@ -665,8 +678,8 @@ void Writer::close_group(uint16_t track_id) {
 
 WriterOptions rewrite_options() {
   WriterOptions o;
-  o.max_group_bytes = 256u << 20;  // ReaderLimits::max_core_chunk
-  o.max_group_blocks = 65536;      // ReaderLimits::max_blocks_per_group
+  o.max_group_bytes = uint32_t(kMaxGroupPayload - kBlockRoom);  // the most readers hold
+  o.max_group_blocks = 65536;  // ReaderLimits::max_blocks_per_group
   o.max_group_duration_us = INT64_MAX;
   o.interleave_duration_us = 0;
   return o;

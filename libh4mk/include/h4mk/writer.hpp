@@ -26,7 +26,9 @@ struct WriterOptions {
   // exceed one of these, or on flush(). A block larger than max_group_bytes is
   // written alone in its own group. With several tracks, a group whose
   // duration is used up closes every open group, densest (blocks per byte)
-  // first (docs/FORMAT.md §12.2).
+  // first (docs/FORMAT.md §12.2). At most 256 MiB - 256: no group passes the
+  // limit readers hold (ReaderLimits::max_core_chunk), and no larger block is
+  // written.
   uint32_t max_group_bytes = 1u << 20;
   uint32_t max_group_blocks = 4096;
   int64_t max_group_duration_us = 2'000'000;  // span of dts within a group
