@@ -122,15 +122,18 @@ py::list decode_range_py(PyReader& reader, uint16_t track, int64_t t0, int64_t t
   auto add = [&](const BlockInfo& info, py::object output) {
     frames.append(py::make_tuple(block_dict(info), std::move(output)));
   };
-  if (py::isinstance<PyPlugin>(adapter)) {
-    decode_range(
-        reader.r(), track, t0, t1, adapter.cast<PyPlugin&>().adapter(),
-        [&](const BlockInfo& info, const AdapterOutput& out) { add(info, output_object(out)); });
-  } else {
-    PyModelAdapter a(adapter);
-    decode_range(reader.r(), track, t0, t1, a,
-                 [&](const BlockInfo& info, const AdapterOutput&) { add(info, a.last_output); });
-  }
+  // With the GIL: outputs become Python objects as they come.
+  reader.turns().with_gil([&] {
+    if (py::isinstance<PyPlugin>(adapter)) {
+      decode_range(
+          reader.r(), track, t0, t1, adapter.cast<PyPlugin&>().adapter(),
+          [&](const BlockInfo& info, const AdapterOutput& out) { add(info, output_object(out)); });
+    } else {
+      PyModelAdapter a(adapter);
+      decode_range(reader.r(), track, t0, t1, a,
+                   [&](const BlockInfo& info, const AdapterOutput&) { add(info, a.last_output); });
+    }
+  });
   return frames;
 }
 
@@ -162,9 +165,11 @@ void bind_adapters(py::module_& m) {
       });
   m.def("decode_range", &decode_range_py);
   m.def("track_config_json", [](PyReader& r, uint16_t track) {
-    const Track* t = r.r().track(track);
-    if (!t) throw Error(ErrorCode::kNotFound, "no track with id " + std::to_string(track));
-    return adapter_config_json(*t);
+    return r.turns().with_gil([&] {
+      const Track* t = r.r().track(track);
+      if (!t) throw Error(ErrorCode::kNotFound, "no track with id " + std::to_string(track));
+      return adapter_config_json(*t);
+    });
   });
 }
 

@@ -1,8 +1,9 @@
 // What the files of the native module (h4mk._h4mk) share: pybind11, libh4mk
 // and the conversions between their types. Everything about the format is
 // libh4mk's; these files convert, and turn h4mk::Error into the package's
-// exceptions (h4mk/errors.py) with their code and file offset. The GIL is held
-// throughout: sources and sinks may call back into Python.
+// exceptions (h4mk/errors.py) with their code and file offset. Work that
+// takes time runs without the GIL (Turns, gil_free); a Python file object's
+// callbacks take it back (io.cpp).
 #pragma once
 
 #include <pybind11/numpy.h>
@@ -11,6 +12,7 @@
 
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -66,6 +68,41 @@ class IntArray {
   const int64_t* data_;
 };
 IntArray integers(const py::handle& obj, const char* name);
+
+// One library object (a Reader, a Writer) shared by Python threads. Calls
+// take turns on its mutex; a thread that has to wait lets the GIL go first,
+// so the thread holding the object can take the GIL in a file object's
+// callback. with_gil: short work that builds Python objects, run holding
+// the GIL; without_gil: work that takes time and touches no Python object,
+// run without it (other threads run Python meanwhile).
+class Turns {
+ public:
+  template <typename F>
+  decltype(auto) with_gil(F&& f) {
+    std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
+    if (!lock.owns_lock()) {
+      py::gil_scoped_release wait;
+      lock.lock();
+    }
+    return f();
+  }
+  template <typename F>
+  decltype(auto) without_gil(F&& f) {
+    py::gil_scoped_release nogil;
+    std::lock_guard<std::mutex> lock(mu_);
+    return f();
+  }
+
+ private:
+  std::mutex mu_;
+};
+
+// Work on objects of the call's own that takes time, without the GIL.
+template <typename F>
+decltype(auto) gil_free(F&& f) {
+  py::gil_scoped_release nogil;
+  return f();
+}
 
 // io.cpp: a path (str or os.PathLike), a bytes-like object (its buffer held
 // in `keep`, read in place) or a binary file object to read; a path or a

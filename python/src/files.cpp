@@ -16,7 +16,7 @@ py::dict verify_source(py::object source, const std::string& public_key_pem) {
   VerifyOptions o;
   o.public_key_pem = public_key_pem;
   o.veri_thread = false;
-  const VerifyReport v = verify(*in.source, o);
+  const VerifyReport v = gil_free([&] { return verify(*in.source, o); });
   py::list problems;
   for (const Problem& p : v.problems) {
     py::dict d;
@@ -57,29 +57,33 @@ py::dict mask(py::object src, py::object dst, py::object key, const std::string&
                 "mask scheme is 'aes-256-gcm' or 'aes-256-ctr'; got '" + scheme + "'");
   const MaskKey k = mask_key(key);
   Input in(src);
-  Reader r(*in.source);
   auto out = open_sink(dst);
-  return rewrite_dict(mask_file(r, *out, k, *s, kid, tracks));
+  return rewrite_dict(gil_free([&] {
+    Reader r(*in.source);
+    return mask_file(r, *out, k, *s, kid, tracks);
+  }));
 }
 
 py::dict unmask(py::object src, py::object dst, py::object key) {
   const MaskKey k = mask_key(key);
   Input in(src);
-  Reader r(*in.source);
   auto out = open_sink(dst);
-  return rewrite_dict(unmask_file(r, *out, k));
+  return rewrite_dict(gil_free([&] {
+    Reader r(*in.source);
+    return unmask_file(r, *out, k);
+  }));
 }
 
 void sign(py::object src, py::object dst, const std::string& private_key_pem) {
   Input in(src);
   auto out = open_sink(dst);
-  sign_file(*in.source, *out, private_key_pem);
+  gil_free([&] { sign_file(*in.source, *out, private_key_pem); });
 }
 
 py::dict repair_to(py::object src, py::object dst) {
   Input in(src);
   auto out = open_sink(dst);
-  const RepairReport r = repair(*in.source, *out);
+  const RepairReport r = gil_free([&] { return repair(*in.source, *out); });
   py::dict d;
   d["blocks_kept"] = r.blocks_kept;
   d["blocks_rejected"] = r.blocks_rejected;

@@ -5,7 +5,8 @@
 namespace h4mk::python {
 namespace {
 
-// A binary file object: read(n); seek/tell where seekable() says so.
+// A binary file object: read(n); seek/tell where seekable() says so. Every
+// call takes the GIL: library calls run without it (GilFree, binding.hpp).
 class PyFileSource final : public Source {
  public:
   explicit PyFileSource(py::object file) : file_(std::move(file)) {
@@ -17,6 +18,7 @@ class PyFileSource final : public Source {
     }
   }
   size_t read(std::span<uint8_t> buf) override {
+    py::gil_scoped_acquire gil;
     py::object got = file_.attr("read")(buf.size());
     if (got.is_none()) throw Error(ErrorCode::kIo, "read() returned None (a non-blocking file?)");
     if (!PyObject_CheckBuffer(got.ptr()))
@@ -30,7 +32,10 @@ class PyFileSource final : public Source {
     return n;
   }
   bool seekable() const override { return seekable_; }
-  void seek(uint64_t offset) override { file_.attr("seek")(offset); }
+  void seek(uint64_t offset) override {
+    py::gil_scoped_acquire gil;
+    file_.attr("seek")(offset);
+  }
   std::optional<uint64_t> size() const override { return size_; }
 
  private:
@@ -46,13 +51,16 @@ class PyFileSink final : public Sink {
     if (seekable_) start_ = file_.attr("tell")().cast<uint64_t>();
   }
   void write(std::span<const uint8_t> data) override {
+    py::gil_scoped_acquire gil;
     file_.attr("write")(py::memoryview::from_memory(data.data(), ssize_t(data.size())));
   }
   void flush() override {
+    py::gil_scoped_acquire gil;
     if (py::hasattr(file_, "flush")) file_.attr("flush")();
   }
   bool seekable() const override { return seekable_; }
   void write_at(uint64_t offset, std::span<const uint8_t> data) override {
+    py::gil_scoped_acquire gil;
     py::object end = file_.attr("tell")();
     file_.attr("seek")(start_ + offset);
     write(data);

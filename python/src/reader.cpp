@@ -8,10 +8,13 @@ void bind_reader(py::module_& m) {
       .def(py::init<py::object, bool>(), py::arg("source"), py::arg("damaged_blocks"))
       .def("close", &PyReader::close)
       .def("tracks", &PyReader::tracks)
-      .def("metadata_json", [](PyReader& r) { return r.r().metadata_json(); })
-      .def("safe_json", [](PyReader& r) { return r.r().safe_json(); })
-      .def("note", [](PyReader& r) { return r.r().note(); })
-      .def("veri_json", [](PyReader& r) { return r.r().veri_json(); })
+      .def("metadata_json",
+           [](PyReader& r) { return r.turns().with_gil([&] { return r.r().metadata_json(); }); })
+      .def("safe_json",
+           [](PyReader& r) { return r.turns().with_gil([&] { return r.r().safe_json(); }); })
+      .def("note", [](PyReader& r) { return r.turns().with_gil([&] { return r.r().note(); }); })
+      .def("veri_json",
+           [](PyReader& r) { return r.turns().without_gil([&] { return r.r().veri_json(); }); })
       .def("next_block", &PyReader::next_block)
       .def("__iter__", [](py::object self) { return self; })
       .def("__next__",
@@ -22,13 +25,15 @@ void bind_reader(py::module_& m) {
            })
       .def("damage", &PyReader::damage)
       .def("damage_count", &PyReader::damage_count)
-      .def("rewind", [](PyReader& r) { r.r().rewind(); })
-      .def("has_index", [](PyReader& r) { return r.r().has_index(); })
+      .def("rewind", [](PyReader& r) { r.turns().without_gil([&] { r.r().rewind(); }); })
+      .def("has_index",
+           [](PyReader& r) { return r.turns().without_gil([&] { return r.r().has_index(); }); })
       .def("seek", &PyReader::seek)
       .def("chain", &PyReader::chain)
       .def("read_track", &PyReader::read_track)
       .def("set_mask_key", [](PyReader& r, const py::object& key, uint16_t track) {
-        r.r().set_mask_key(mask_key(key), track);
+        const MaskKey k = mask_key(key);
+        r.turns().with_gil([&] { r.r().set_mask_key(k, track); });
       });
 }
 

@@ -14,44 +14,59 @@ class PyReader {
     if (damaged_blocks) reader_->hand_out_damaged_groups(true);
   }
 
+  // The reader, for a call that holds its turn (turns()).
   Reader& r() {
     if (!reader_) throw Error(ErrorCode::kBadState, "the reader is closed");
     return *reader_;
   }
+  // Calls from several threads take turns; reading and seeking run without the GIL.
+  Turns& turns() { return turns_; }
   void close() {
-    reader_.reset();
-    source_.reset();
-    keep_.reset();
+    turns_.with_gil([&] {
+      reader_.reset();
+      source_.reset();
+      keep_.reset();
+    });
   }
 
   py::list tracks() {
-    py::list out;
-    for (const Track& t : r().tracks()) out.append(track_dict(t));
-    return out;
+    return turns_.with_gil([&] {
+      py::list out;
+      for (const Track& t : r().tracks()) out.append(track_dict(t));
+      return out;
+    });
   }
 
   // The next block, or None at the end; damage is recorded, not returned.
+  // (With the GIL: a block is a few hundred nanoseconds.)
   py::object next_block() {
-    Block b;
-    for (;;) {
-      switch (r().next(b)) {
-        case ReadEvent::kBlock:
-          return make_block(b);
-        case ReadEvent::kDamage:
-          continue;
-        case ReadEvent::kEnd:
-          return py::none();
+    return turns_.with_gil([&]() -> py::object {
+      Block b;
+      for (;;) {
+        switch (r().next(b)) {
+          case ReadEvent::kBlock:
+            return make_block(b);
+          case ReadEvent::kDamage:
+            continue;
+          case ReadEvent::kEnd:
+            return py::none();
+        }
       }
-    }
+    });
   }
 
-  py::list damage() { return damage_list(r().damage()); }
-  uint64_t damage_count() { return r().damage_count(); }
+  py::list damage() {
+    return turns_.with_gil([&] { return damage_list(r().damage()); });
+  }
+  uint64_t damage_count() {
+    return turns_.with_gil([&] { return r().damage_count(); });
+  }
 
   py::dict seek(uint16_t track, int64_t t, const std::string& mode, bool all) {
     BlockInfo landed;
-    const SeekPoint p = all ? r().seek_all(track, t, seek_mode(mode), &landed)
-                            : r().seek(track, t, seek_mode(mode));
+    const SeekMode how = seek_mode(mode);
+    const SeekPoint p = turns_.without_gil(
+        [&] { return all ? r().seek_all(track, t, how, &landed) : r().seek(track, t, how); });
     py::dict d;
     d["track"] = p.track_id;
     d["pts"] = p.pts;
@@ -63,7 +78,9 @@ class PyReader {
 
   py::list chain(uint16_t track, int64_t t) {
     py::list out;
-    for (const ChainLink& link : r().decode_chain(track, t)) {
+    const std::vector<ChainLink> links =
+        turns_.without_gil([&] { return r().decode_chain(track, t); });
+    for (const ChainLink& link : links) {
       py::dict d = block_dict(link.info);
       d["data"] =
           py::bytes(reinterpret_cast<const char*>(link.payload.data()), link.payload.size());
@@ -78,27 +95,56 @@ class PyReader {
   // every payload back to back in one buffer (offsets into it).
   // strict: damage met on the way (which may have held blocks of the track)
   // is an error naming the first; otherwise the intact blocks come back.
+  // One track as arrays, read from the start: timing, types, flags, and
+  // every payload back to back in one buffer (offsets into it). The pass
+  // runs without the GIL.
   py::dict read_track(uint16_t track, bool strict) {
-    if (!r().track(track))
-      throw Error(ErrorCode::kNotFound, "no track with id " + std::to_string(track));
+    TrackArrays a;
+    turns_.without_gil([&] { fill_track(track, strict, a); });
+    // Each vector handed to numpy as it is, the array owning it: no copy.
+    auto array = [](auto&& v) {
+      using V = std::decay_t<decltype(v)>;
+      auto* owned = new V(std::move(v));
+      py::capsule free_it(owned, [](void* p) { delete static_cast<V*>(p); });
+      return py::array_t<typename V::value_type>(py::ssize_t(owned->size()), owned->data(),
+                                                 free_it);
+    };
+    py::dict d;
+    d["pts"] = array(std::move(a.pts));
+    d["dts"] = array(std::move(a.dts));
+    d["duration"] = array(std::move(a.duration));
+    d["types"] = array(std::move(a.types));
+    d["flags"] = array(std::move(a.flags));
+    d["offsets"] = array(std::move(a.offsets));
+    d["payload"] = array(std::move(a.payload));
+    return d;
+  }
+
+ private:
+  struct TrackArrays {
     std::vector<int64_t> pts, dts, duration;
     std::vector<uint8_t> types, flags;
     std::vector<uint64_t> offsets{0};
     std::vector<uint8_t> payload;
+  };
+
+  void fill_track(uint16_t track, bool strict, TrackArrays& a) {
+    if (!r().track(track))
+      throw Error(ErrorCode::kNotFound, "no track with id " + std::to_string(track));
     // Sized from the file's own count where it has one (HINT or index;
     // reading the index moves the reader, hence the rewind after):
     // growing the arrays block by block was most of the time.
     if (const auto summary = r().summary(track)) {
       const size_t n = size_t(std::min<uint64_t>(summary->block_count, uint64_t(1) << 26));
-      for (auto* v : {&pts, &dts, &duration}) v->reserve(n);
-      types.reserve(n);
-      flags.reserve(n);
-      offsets.reserve(n + 1);
+      for (auto* v : {&a.pts, &a.dts, &a.duration}) v->reserve(n);
+      a.types.reserve(n);
+      a.flags.reserve(n);
+      a.offsets.reserve(n + 1);
     }
     // The payloads fit in the file: reserving its size (address space; the
     // pages are touched only as they are written) spares the regrowth.
     if (const auto size = source_->size())
-      payload.reserve(size_t(std::min<uint64_t>(*size, uint64_t(1) << 34)));
+      a.payload.reserve(size_t(std::min<uint64_t>(*size, uint64_t(1) << 34)));
     r().rewind();
     Block b;
     uint64_t damaged = 0;
@@ -109,14 +155,14 @@ class PyReader {
         continue;
       }
       if (b.info.track_id != track) continue;
-      pts.push_back(b.info.pts);
-      dts.push_back(b.info.dts);
-      duration.push_back(b.info.duration);
-      types.push_back(uint8_t(b.info.type));
-      flags.push_back(
+      a.pts.push_back(b.info.pts);
+      a.dts.push_back(b.info.dts);
+      a.duration.push_back(b.info.duration);
+      a.types.push_back(uint8_t(b.info.type));
+      a.flags.push_back(
           uint8_t((b.info.masked ? 1 : 0) | (b.info.discardable ? 2 : 0) | (b.damaged ? 4 : 0)));
-      payload.insert(payload.end(), b.data.begin(), b.data.end());
-      offsets.push_back(payload.size());
+      a.payload.insert(a.payload.end(), b.data.begin(), b.data.end());
+      a.offsets.push_back(a.payload.size());
     }
     r().rewind();
     if (strict && damaged)
@@ -127,26 +173,9 @@ class PyReader {
                       first_damage->message +
                       "); read_track(..., strict=False) returns the blocks left intact",
                   first_damage->offset);
-    // Each vector handed to numpy as it is: the array owns it, no copy.
-    auto array = [](auto&& v) {
-      using V = std::decay_t<decltype(v)>;
-      auto* owned = new V(std::move(v));
-      py::capsule free_it(owned, [](void* p) { delete static_cast<V*>(p); });
-      return py::array_t<typename V::value_type>(py::ssize_t(owned->size()), owned->data(),
-                                                 free_it);
-    };
-    py::dict d;
-    d["pts"] = array(std::move(pts));
-    d["dts"] = array(std::move(dts));
-    d["duration"] = array(std::move(duration));
-    d["types"] = array(std::move(types));
-    d["flags"] = array(std::move(flags));
-    d["offsets"] = array(std::move(offsets));
-    d["payload"] = array(std::move(payload));
-    return d;
   }
 
- private:
+  Turns turns_;
   std::unique_ptr<ByteBuffer> keep_;
   std::unique_ptr<Source> source_;
   std::unique_ptr<Reader> reader_;

@@ -31,6 +31,7 @@ class PyWriter {
     writer_ = std::make_unique<Writer>(*sink_, o);
   }
 
+  Turns& turns() { return turns_; }
   Writer& w() {
     if (!writer_) throw Error(ErrorCode::kBadState, "the writer is finished");
     return *writer_;
@@ -41,7 +42,7 @@ class PyWriter {
                    bool discardable) {
     BlockInfo info{track, block_type(type), pts, dts.value_or(pts), duration, false, discardable};
     const ByteBuffer p(payload), s(side_data);
-    w().write_block(info, p.span(), s.span());
+    turns_.with_gil([&] { w().write_block(info, p.span(), s.span()); });
   }
 
   // Many blocks of one track in one call: per-block arrays (types, pts, and
@@ -101,24 +102,34 @@ class PyWriter {
         throw Error(ErrorCode::kInvalidArgument, "offsets[" + std::to_string(i + 1) +
                                                      "] = " + std::to_string(cut[i + 1]) +
                                                      " goes back from " + std::to_string(cut[i]));
-    for (size_t i = 0; i < n; ++i) {
-      const int64_t t = types.at(i);
-      if (t < 0 || t > 2)
+    for (size_t i = 0; i < n; ++i)
+      if (types.at(i) < 0 || types.at(i) > 2)
         throw Error(ErrorCode::kInvalidArgument, "types[" + std::to_string(i) + "] is " +
-                                                     std::to_string(t) +
+                                                     std::to_string(types.at(i)) +
                                                      ", not 0 (I), 1 (P) or 2 (B)");
-      const int64_t p = pts.at(i);
-      BlockInfo info{track, BlockType(t), p, dts ? dts->at(i) : p, durations ? durations->at(i) : 0,
-                     false, false};
-      w().write_block(info, bytes.subspan(cut[i], cut[i + 1] - cut[i]));
-    }
+    // The arrays and the payload's buffer are held by this call.
+    turns_.without_gil([&] {
+      for (size_t i = 0; i < n; ++i) {
+        const int64_t p = pts.at(i);
+        BlockInfo info{track,
+                       BlockType(types.at(i)),
+                       p,
+                       dts ? dts->at(i) : p,
+                       durations ? durations->at(i) : 0,
+                       false,
+                       false};
+        w().write_block(info, bytes.subspan(cut[i], cut[i + 1] - cut[i]));
+      }
+    });
   }
 
   void finish() {
-    w().finish();
-    writer_.reset();
-    if (auto* memory = dynamic_cast<MemorySink*>(sink_.get())) bytes_ = memory->take();
-    sink_.reset();
+    turns_.without_gil([&] {
+      w().finish();
+      writer_.reset();
+      if (auto* memory = dynamic_cast<MemorySink*>(sink_.get())) bytes_ = memory->take();
+    });
+    turns_.with_gil([&] { sink_.reset(); });  // a file object's reference needs the GIL
   }
   py::bytes take() {
     if (writer_) throw Error(ErrorCode::kBadState, "the writer is not finished");
@@ -132,6 +143,7 @@ class PyWriter {
   }
 
  private:
+  Turns turns_;
   std::unique_ptr<Sink> sink_;
   std::unique_ptr<Writer> writer_;
   std::vector<uint8_t> bytes_;  // a memory writer's file, once finished
@@ -153,31 +165,44 @@ void bind_writer(py::module_& m) {
                const ByteBuffer dict(dictionary);
                t.compression->dictionary.assign(dict.span().begin(), dict.span().end());
              }
-             w.w().add_track(t);
+             w.turns().with_gil([&] { w.w().add_track(t); });
            })
       .def("set_metadata_json",
-           [](PyWriter& w, const std::string& j) { w.w().set_metadata_json(j); })
-      .def("set_safe_json", [](PyWriter& w, const std::string& j) { w.w().set_safe_json(j); })
-      .def("set_note", [](PyWriter& w, const std::string& s) { w.w().set_note(s); })
+           [](PyWriter& w, const std::string& j) {
+             w.turns().with_gil([&] { w.w().set_metadata_json(j); });
+           })
+      .def("set_safe_json",
+           [](PyWriter& w, const std::string& j) {
+             w.turns().with_gil([&] { w.w().set_safe_json(j); });
+           })
+      .def("set_note", [](PyWriter& w,
+                          const std::string& s) { w.turns().with_gil([&] { w.w().set_note(s); }); })
       .def("set_mask_key",
            [](PyWriter& w, uint16_t track, const py::object& key, const std::string& scheme,
               const std::string& kid) {
              if (scheme != "aes-256-gcm" && scheme != "aes-256-ctr")
                throw Error(ErrorCode::kInvalidArgument,
                            "mask scheme is 'aes-256-gcm' or 'aes-256-ctr'; got '" + scheme + "'");
-             w.w().set_mask_key(
-                 track, mask_key(key),
-                 scheme == "aes-256-ctr" ? MaskScheme::kAes256Ctr : MaskScheme::kAes256Gcm, kid);
+             const MaskKey k = mask_key(key);
+             w.turns().with_gil([&] {
+               w.w().set_mask_key(
+                   track, k,
+                   scheme == "aes-256-ctr" ? MaskScheme::kAes256Ctr : MaskScheme::kAes256Gcm, kid);
+             });
            })
       .def("write_block", &PyWriter::write_block)
       .def("write_blocks", &PyWriter::write_blocks)
-      .def("close_group", [](PyWriter& w, uint16_t track) { w.w().close_group(track); })
-      .def("flush", [](PyWriter& w) { w.w().flush(); })
+      .def("close_group",
+           [](PyWriter& w, uint16_t track) {
+             w.turns().with_gil([&] { w.w().close_group(track); });
+           })
+      .def("flush", [](PyWriter& w) { w.turns().without_gil([&] { w.w().flush(); }); })
       .def("finish", &PyWriter::finish)
-      .def("finished", &PyWriter::finished)
-      .def("abandon", &PyWriter::abandon)
-      .def("take", &PyWriter::take)
-      .def("bytes_written", [](PyWriter& w) { return w.w().bytes_written(); });
+      .def("finished", [](PyWriter& w) { return w.turns().with_gil([&] { return w.finished(); }); })
+      .def("abandon", [](PyWriter& w) { w.turns().with_gil([&] { w.abandon(); }); })
+      .def("take", [](PyWriter& w) { return w.turns().with_gil([&] { return w.take(); }); })
+      .def("bytes_written",
+           [](PyWriter& w) { return w.turns().with_gil([&] { return w.w().bytes_written(); }); });
 }
 
 }  // namespace h4mk::python

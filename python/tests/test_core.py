@@ -286,6 +286,68 @@ def test_read_track_raises_on_damage_unless_asked_not_to():
         assert r.damage and r.damage[0]["offset"] == offsets[1]
 
 
+def test_long_calls_let_the_gil_go_and_threads_sharing_a_reader_take_turns(tmp_path):
+    import sys
+    import threading
+    n = 300_000
+    path = tmp_path / "threads.h4mk"
+    payload = np.arange(n * 8, dtype=np.uint32).astype(np.uint8)
+    with h4mk.Writer(path) as w:
+        w.add_track(id=1, time_base=(1, 1000))
+        w.write_blocks(1, np.zeros(n, np.uint8), np.arange(n), payload, size=8)
+    want = h4mk.Reader(path).read_track(1)
+    assert len(want["pts"]) == n
+
+    # While read_track runs, another Python thread runs: the interpreter does
+    # not switch threads on its own within the switch interval, so the
+    # counter moves only if the call let the GIL go.
+    go, stop, count = threading.Event(), threading.Event(), [0]
+
+    def counter():
+        go.wait()
+        while not stop.is_set():
+            count[0] += 1
+
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1.0)
+    t = threading.Thread(target=counter)
+    t.start()
+    try:
+        with h4mk.Reader(path) as r:
+            go.set()
+            got = r.read_track(1)
+            during = count[0]
+    finally:
+        stop.set()
+        sys.setswitchinterval(old_interval)
+        t.join()
+    assert during > 0, "read_track held the GIL"
+    assert np.array_equal(got["payload"], want["payload"])
+
+    # One Reader shared by threads (a path, and a file object whose reads
+    # take the GIL back): each call has the reader to itself.
+    for source in (path, io.BytesIO(path.read_bytes())):
+        shared = h4mk.Reader(source)
+        results, errors = [], []
+
+        def read():
+            try:
+                results.append(shared.read_track(1))
+            except Exception as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=read) for _ in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert not errors, errors
+        assert len(results) == 4
+        for a in results:
+            assert np.array_equal(a["pts"], want["pts"])
+            assert np.array_equal(a["payload"], want["payload"])
+
+
 def test_errors_carry_the_library_code_and_the_offset(tmp_path):
     with pytest.raises(h4mk.FormatError) as e:
         h4mk.Reader(b"RIFF" + bytes(60))
