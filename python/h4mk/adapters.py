@@ -6,6 +6,7 @@ seeds' interface (docs/FORMAT.md §17 is the C plugins' equivalent)."""
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from typing import Any, Optional, Union
 
@@ -122,6 +123,10 @@ def decode_range(reader: Any, track: int, t0: int, t1: int,
     block at or before t0, I/P/B in decode order, outputs in presentation
     order, restarting at the next I block after damage). Returns
     ``[(block, output), ...]``; ``block`` is a dict of the block's timing.
-    Repositions the reader."""
-    target = adapter._p if isinstance(adapter, Plugin) else adapter
-    return _h4mk.decode_range(reader._r, track, t0, t1, target)
+    Repositions the reader. A :class:`ModelAdapter` gets the track's TRAK
+    entry as ``adapter.track`` (a dict: ``sample_rate``, ``channels``, ...),
+    as it does in ffmpeg and ``h4mk decode``."""
+    if isinstance(adapter, Plugin):
+        return _h4mk.decode_range(reader._r, track, t0, t1, adapter._p)
+    adapter.track = json.loads(_h4mk.track_config_json(reader._r, track))
+    return _h4mk.decode_range(reader._r, track, t0, t1, adapter)

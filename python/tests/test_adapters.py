@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import h4mk
-from h4mk.adapters import DSPAdapter, ModelAdapter, Plugin, decode_range
+from h4mk.adapters import DSPAdapter, ModelAdapter, NullAdapter, Plugin, decode_range
 from conftest import tool
 
 
@@ -124,3 +124,19 @@ def test_the_dsp_plugin_turns_tokens_back_into_audio(tmp_path, ffmpeg):
         Plugin("no_such_adapter")
     with pytest.raises(h4mk.InvalidArgument):
         Plugin("../dsp")  # a name is a bare name; paths are the program's own choice
+
+
+def test_decode_range_gives_a_model_adapter_its_track_as_ffmpeg_does():
+    class Rated(NullAdapter):
+        def finalize(self, state):
+            return (self.track["sample_rate"], self.track["channels"], len(super().finalize(state)))
+
+    w = h4mk.Writer()
+    w.add_track(id=3, kind="audio", time_base=(1, 16000), sample_rate=16000, channels=2,
+                adapter="null")
+    for i in range(4):
+        w.write_block(3, "I" if i == 0 else "P", 160 * i, duration=160, payload=b"ab")
+    w.finish()
+    with h4mk.Reader(w.getvalue()) as r:
+        frames = decode_range(r, 3, 0, 640, Rated())
+    assert [out for _, out in frames] == [(16000, 2, 2), (16000, 2, 4), (16000, 2, 6), (16000, 2, 8)]
