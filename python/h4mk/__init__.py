@@ -362,12 +362,14 @@ class Writer:
         return self._w.bytes_written()
 
 
-def verify(source: Source, public_key_pem: str = "") -> dict[str, Any]:
-    """Checks every CRC, the SHA-256 chain and (with ``public_key_pem``) the
-    signature; returns a report whose ``problems`` each give an offset, a
-    chunk, a code and a message: the first 1000, with ``problem_count``
-    counting them all (``ok`` is True when there are none)."""
-    return _h4mk.verify(source, public_key_pem)
+def verify(source: Source,
+           public_key_pem: Union[str, bytes, "os.PathLike[str]"] = "") -> dict[str, Any]:
+    """Checks every CRC, the SHA-256 chain and (with ``public_key_pem``, PEM
+    text or the path of a PEM file) the signature; returns a report whose
+    ``problems`` each give an offset, a chunk, a code and a message: the
+    first 1000, with ``problem_count`` counting them all (``ok`` is True when
+    there are none)."""
+    return _h4mk.verify(source, _pem(public_key_pem) if public_key_pem else "")
 
 
 Target = Union[str, "os.PathLike[str]", BinaryIO]
@@ -389,15 +391,29 @@ def unmask(source: Source, target: Target, key: Union[str, bytes]) -> dict:
     return _h4mk.unmask_file(source, target, key)
 
 
-def sign(source: Source, target: Target, private_key_pem: str) -> None:
+def _pem(key: Union[str, bytes, "os.PathLike[str]"]) -> str:
+    """A PEM key given as its text, or as the path of a file holding it."""
+    if isinstance(key, bytes):
+        key = key.decode("ascii", "replace")
+    if isinstance(key, os.PathLike) or (key and not key.lstrip().startswith("-----BEGIN")):
+        with open(key, encoding="ascii", errors="replace") as f:
+            return f.read()
+    return key
+
+
+def sign(source: Source, target: Target,
+         private_key_pem: Union[str, bytes, "os.PathLike[str]"]) -> None:
     """Writes ``source`` to ``target`` signed (Ed25519 over VERI, docs/FORMAT.md
-    §8.1) with the PEM private key; refuses a file whose hash chain does not hold."""
-    _h4mk.sign_file(source, target, private_key_pem)
+    §8.1) with the private key (PEM text, or the path of a PEM file);
+    refuses a file whose hash chain does not hold."""
+    _h4mk.sign_file(source, target, _pem(private_key_pem))
 
 
-def verify_signature(source: Source, public_key_pem: str) -> bool:
-    """True when the file is intact and signed by the key's holder."""
-    report = verify(source, public_key_pem)
+def verify_signature(source: Source,
+                     public_key_pem: Union[str, bytes, "os.PathLike[str]"]) -> bool:
+    """True when the file is intact and signed by the key's holder (the
+    public key as PEM text, or the path of a PEM file)."""
+    report = verify(source, _pem(public_key_pem))
     return bool(report["ok"] and report["has_signature"] and report["signature_ok"])
 
 

@@ -488,6 +488,13 @@ def test_mask_unmask_sign_and_repair_as_the_cli_does(tmp_path, demo_file, h4mk_c
     h4mk.sign(demo_file, signed, priv.read_text())
     assert h4mk.verify_signature(signed, pub.read_text())
     assert not h4mk.verify_signature(demo_file, pub.read_text())
+    # A key may be given as the path of its PEM file, too.
+    by_path = tmp_path / "signed-by-path.h4mk"
+    h4mk.sign(demo_file, by_path, priv)
+    assert h4mk.verify_signature(by_path, pub) and h4mk.verify_signature(by_path, str(pub))
+    assert h4mk.verify(by_path, pub)["signature_ok"]
+    with pytest.raises(FileNotFoundError):
+        h4mk.sign(demo_file, by_path, tmp_path / "no-such-key.pem")
     subprocess.run([h4mk_cli, "verify", signed, "--pubkey", pub], check=True, capture_output=True)
 
     cut = tmp_path / "cut.h4mk"
