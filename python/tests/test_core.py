@@ -91,7 +91,7 @@ def test_a_rewrite_in_python_is_byte_identical_to_the_cpp_writer(demo_file, h4mk
                    capture_output=True)
     py = tmp_path / "py.h4mk"
     with h4mk.Reader(cpp) as r, h4mk.Writer(py, max_group_blocks=65536,
-                                              max_group_bytes=1 << 30,
+                                              max_group_bytes=(256 << 20) - 256,
                                               max_group_duration_us=1 << 62,
                                               interleave_duration_us=0) as w:
         for t in r.tracks:
