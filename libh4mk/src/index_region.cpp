@@ -18,11 +18,12 @@ std::optional<IndexProblem> IndexRegion::take_seek_table(std::span<const uint8_t
   if (!declared_(id))
     return IndexProblem{
         offset, ErrorCode::kCorrupt,
-        at + ": TSEK for track " + std::to_string(id) + ", which TRAK does not declare"};
+        at + " is for track " + std::to_string(id) + ", which TRAK does not declare"};
   if (tables_.count(id))
     return IndexProblem{offset, ErrorCode::kCorrupt,
-                        at + " repeats track " + std::to_string(id) + " (its TSEK is at offset " +
-                            std::to_string(table_offsets_[id]) + ")"};
+                        at + " repeats track " + std::to_string(id) +
+                            " (its first TSEK is at offset " + std::to_string(table_offsets_[id]) +
+                            ")"};
   table_offsets_[id] = offset;
   tables_.emplace(id, std::move(t));
   return std::nullopt;
