@@ -31,6 +31,14 @@ struct ReadOptions {
   const MaskKey* key = nullptr;
 };
 
+// A payload's fingerprint (FNV-1a): the traces compare bytes without
+// spelling them out.
+std::string fingerprint(std::span<const uint8_t> bytes) {
+  uint64_t h = 1469598103934665603ull;
+  for (uint8_t b : bytes) h = (h ^ b) * 1099511628211ull;
+  return std::to_string(bytes.size()) + ":" + std::to_string(h);
+}
+
 // Everything next() says, as text: one line per event.
 std::string trace_events(Reader& r, size_t most = 1'000'000) {
   std::string out;
@@ -55,8 +63,8 @@ std::string trace_events(Reader& r, size_t most = 1'000'000) {
            std::to_string(b.info.duration) + " " + std::to_string(b.info.masked) +
            std::to_string(b.info.discardable) + " @" + std::to_string(b.chunk_offset) + "/" +
            std::to_string(b.index_in_group) + " data@" + std::to_string(b.data_offset) + " " +
-           (b.damaged ? "damaged " : "") + test::to_hex_string(b.side_data) + "|" +
-           test::to_hex_string(b.data) + "\n";
+           (b.damaged ? "damaged " : "") + fingerprint(b.side_data) + "|" + fingerprint(b.data) +
+           "\n";
   }
   return out + "(more)\n";
 }
@@ -133,11 +141,14 @@ TEST(BigGroups, DamagedCopiesReadTheSameStreamedAsHeld) {
   std::mt19937 rng(11);
   const auto layout = test::chunk_layout(file);
   std::vector<uint64_t> targets;
+  size_t cores = 0;
   for (const auto& c : layout) {
     if (c.tag != "CORE") continue;
-    // The chunk header, the group header and the first records.
-    for (uint64_t at = c.offset; at < std::min(c.end, c.offset + 40); at += 3)
-      targets.push_back(at);
+    // In the first groups, the chunk header, the group header and the first
+    // records; in every group, a byte of its middle.
+    if (cores++ < 8)
+      for (uint64_t at = c.offset; at < std::min(c.end, c.offset + 40); at += 3)
+        targets.push_back(at);
     targets.push_back(c.offset + (c.end - c.offset) / 2);
   }
   for (int i = 0; i < 100; ++i) targets.push_back(rng() % file.size());
