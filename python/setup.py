@@ -46,8 +46,10 @@ setup(
             sorted(glob.glob(os.path.join("src", "*.cpp"))),
             cxx_std=20,
             extra_compile_args=cflags,
-            # libh4mk's symbols stay inside the module.
-            extra_link_args=libs + ["-Wl,--exclude-libs,ALL"],
+            # libh4mk's symbols stay inside the module, and its debug
+            # information out of the installed package (symbols stay, for
+            # backtraces).
+            extra_link_args=libs + ["-Wl,--exclude-libs,ALL", "-Wl,--strip-debug"],
         )
     ],
 )

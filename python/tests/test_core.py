@@ -348,6 +348,15 @@ def test_long_calls_let_the_gil_go_and_threads_sharing_a_reader_take_turns(tmp_p
             assert np.array_equal(a["payload"], want["payload"])
 
 
+def test_the_installed_extension_carries_no_debug_information():
+    so = h4mk._h4mk.__file__
+    sections = subprocess.run(["readelf", "-S", "-W", so], capture_output=True, text=True,
+                              check=True).stdout
+    assert ".debug_info" not in sections, f"{so} has debug information"
+    assert "PyInit__h4mk" in subprocess.run(["readelf", "--dyn-syms", "-W", so],
+                                            capture_output=True, text=True).stdout
+
+
 def test_errors_carry_the_library_code_and_the_offset(tmp_path):
     with pytest.raises(h4mk.FormatError) as e:
         h4mk.Reader(b"RIFF" + bytes(60))
