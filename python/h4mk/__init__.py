@@ -27,10 +27,11 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterator, Optional, Sequence, Union
 
 from . import _h4mk
-from .errors import Error, FormatError, InvalidArgument, IOFailure, KeyMismatch, NotFound
+from .errors import (DamageWarning, Error, FormatError, InvalidArgument, IOFailure, KeyMismatch,
+                     NotFound)
 
 __all__ = [
-    "AudioFFTTokenizer", "Block", "DSPAdapter", "Error", "FormatError", "InvalidArgument",
+    "AudioFFTTokenizer", "Block", "DSPAdapter", "DamageWarning", "Error", "FormatError", "InvalidArgument",
     "IOFailure", "KeyMismatch", "ModelAdapter", "NotFound", "NullAdapter", "Plugin", "Reader",
     "Track", "VideoTransportTokenizer", "Writer", "decode_range", "library_version", "mask",
     "repair", "sign", "train_dictionary", "unmask", "verify", "verify_signature",

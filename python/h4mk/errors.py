@@ -44,6 +44,13 @@ class IOFailure(Error, OSError):
     """Reading or writing the underlying file failed."""
 
 
+class DamageWarning(UserWarning):
+    """Iterating a :class:`h4mk.Reader` met damaged regions of the file,
+    whose blocks were skipped (or handed out marked ``damaged``): warned
+    once the iteration ends; ``Reader.damage`` lists them. Make it an error
+    with ``warnings.simplefilter("error", h4mk.DamageWarning)``."""
+
+
 _BY_CODE = {
     "bad_magic": FormatError,
     "unsupported_version": FormatError,

@@ -20,7 +20,10 @@ void bind_reader(py::module_& m) {
       .def("__next__",
            [](PyReader& r) {
              py::object b = r.next_block();
-             if (b.is_none()) throw py::stop_iteration();
+             if (b.is_none()) {
+               r.warn_of_damage();
+               throw py::stop_iteration();
+             }
              return b;
            })
       .def("damage", &PyReader::damage)

@@ -55,6 +55,25 @@ class PyReader {
     });
   }
 
+  // At the end of an iteration: damage skipped since the last warning is
+  // said once (h4mk.DamageWarning), so a loop over blocks does not lose
+  // blocks without a word.
+  void warn_of_damage() {
+    const auto [count, first] = turns_.with_gil([&] {
+      const uint64_t n = r().damage_count();
+      return std::make_pair(n, n > warned_ ? r().damage().back() : Damage{});
+    });
+    if (count <= warned_) return;
+    const uint64_t skipped = count - warned_;
+    warned_ = count;
+    const py::object category = py::module_::import("h4mk.errors").attr("DamageWarning");
+    const std::string text = "reading met " + std::to_string(skipped) +
+                             " damaged region(s) of the file (the latest at offset " +
+                             std::to_string(first.offset) + ": " + first.message +
+                             "); Reader.damage lists them";
+    if (PyErr_WarnEx(category.ptr(), text.c_str(), 1) < 0) throw py::error_already_set();
+  }
+
   py::list damage() {
     return turns_.with_gil([&] { return damage_list(r().damage()); });
   }
@@ -176,6 +195,7 @@ class PyReader {
   }
 
   Turns turns_;
+  uint64_t warned_ = 0;  // damage regions warn_of_damage has said
   std::unique_ptr<ByteBuffer> keep_;
   std::unique_ptr<Source> source_;
   std::unique_ptr<Reader> reader_;

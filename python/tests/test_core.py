@@ -277,6 +277,13 @@ def test_read_track_raises_on_damage_unless_asked_not_to():
     with h4mk.Reader(bytes(data)) as r:
         offsets = sorted({b.chunk_offset for b in r})
     data[offsets[1] + 40] ^= 0xFF  # a payload byte of the second group
+    # Iterating says so once it ends; an intact file says nothing.
+    with pytest.warns(h4mk.DamageWarning, match=f"at offset {offsets[1]}"):
+        assert 0 < sum(1 for _ in h4mk.Reader(bytes(data))) < 750
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert sum(1 for _ in h4mk.Reader(w.getvalue())) == 750
     with h4mk.Reader(bytes(data)) as r:
         with pytest.raises(h4mk.FormatError, match=f"the first at offset {offsets[1]}") as e:
             r.read_track(1)
@@ -385,6 +392,9 @@ def test_errors_carry_the_library_code_and_the_offset(tmp_path):
         w.write_block(1, "I", 0, payload=b"ok")  # the writer stays usable
 
 
+# The damage is checked through Reader.damage here; the warning iterating
+# gives is test_read_track_raises_on_damage_unless_asked_not_to's.
+@pytest.mark.filterwarnings("ignore::h4mk.DamageWarning")
 def test_damage_is_reported_with_its_offset_and_the_rest_is_read(tmp_path):
     buf = io.BytesIO()
     tokens_file(buf, 500, max_group_blocks=50)
