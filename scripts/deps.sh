@@ -7,7 +7,7 @@ packages=(
   libssl-dev libdeflate-dev zlib1g-dev libzstd-dev zstd nlohmann-json3-dev
   libgtest-dev libbenchmark-dev
   nginx-light libcli11-dev openssl espeak-ng time
-  libmicrohttpd-dev libsndfile1-dev libcpp-httplib-dev wrk chromium curl
+  libmicrohttpd-dev libsndfile1-dev libcpp-httplib-dev wrk chromium curl libcurl4-openssl-dev
   python3-dev python3-venv python3-pip python3-wheel python3-setuptools python3-pybind11
   python3-numpy python3-pytest
 )

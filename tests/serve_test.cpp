@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "serve_process.hpp"
+#include "test_keys.hpp"
 #include "test_util.hpp"
 
 namespace h4mk::test {
@@ -211,6 +212,39 @@ TEST(Serve, FileRangesEtagsAndHead) {
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->get_header_value("Content-Length"), std::to_string(n));
   EXPECT_TRUE(r->body.empty());
+}
+
+// A signed file needs nothing of the server but its bytes by range: a
+// remote verifier checks a time range through /v1/files/{name} alone.
+TEST(Serve, ARemoteVerifierChecksARangeThroughTheFileEndpoint) {
+  const KeyPair keys = make_keys();
+  {
+    MemorySource in(demo_file());
+    MemorySink out;
+    sign_file(in, out, keys.private_pem);
+    write_file((dir() / "root" / "signed.h4mk").string(), out.bytes());
+  }
+  const std::string pub = (dir() / "verifier.pub").string();
+  write_file(pub,
+             {reinterpret_cast<const uint8_t*>(keys.public_pem.data()), keys.public_pem.size()});
+  Server srv;
+  const std::string url =
+      "http://127.0.0.1:" + std::to_string(srv.port()) + "/v1/files/signed.h4mk";
+  FILE* p = popen((std::string(H4MK_TOOL) + " verify --json " + url + " --pubkey " + pub +
+                   " --from 12s --to 13s")
+                      .c_str(),
+                  "r");
+  std::string out;
+  char buf[4096];
+  for (size_t k; (k = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, k);
+  EXPECT_EQ(pclose(p), 0) << out;
+  const json j = json::parse(out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << out;
+  EXPECT_EQ(j["ok"], true) << out;
+  EXPECT_GT(j["blocks"].get<int>(), 0);
+  EXPECT_LT(j["bytes_read"].get<uint64_t>(), demo_file().size() / 4);
+  const json stats = json::parse(srv.client().Get("/v1/stats")->body, nullptr, false);
+  EXPECT_GE(stats["range_requests"].get<uint64_t>(), j["requests"].get<uint64_t>()) << stats;
 }
 
 TEST(Serve, StreamSendsOneEventPerBlock) {

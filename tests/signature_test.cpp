@@ -1,41 +1,17 @@
-// Signed files: h4mk sign's library half. A signature over VERI proves every
-// byte before it; any change there, even with every CRC and VERI recomputed,
+// Signed files: h4mk sign's library half. A signature over ROOT proves every
+// byte of the file; any change, even with every CRC and VERI recomputed,
 // fails verification against the trusted public key.
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 
 #include "../libh4mk/src/byte_order.hpp"
 #include "../libh4mk/src/chunk.hpp"
 #include "../libh4mk/src/crc32.hpp"
 #include "../libh4mk/src/hash_chain.hpp"
+#include "test_keys.hpp"
 #include "test_util.hpp"
 
 namespace h4mk::test {
 namespace {
-
-struct KeyPair {
-  std::string private_pem, public_pem;
-};
-
-KeyPair make_keys() {
-  EVP_PKEY* k = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
-  EXPECT_NE(k, nullptr);
-  auto pem = [&](bool priv) {
-    BIO* bio = BIO_new(BIO_s_mem());
-    EXPECT_EQ(priv ? PEM_write_bio_PrivateKey(bio, k, nullptr, nullptr, 0, nullptr, nullptr)
-                   : PEM_write_bio_PUBKEY(bio, k),
-              1);
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio, &data);
-    std::string s(data, size_t(n));
-    BIO_free(bio);
-    return s;
-  };
-  KeyPair kp{pem(true), pem(false)};
-  EVP_PKEY_free(k);
-  return kp;
-}
 
 std::vector<uint8_t> small_file() {
   StreamSpec spec;
@@ -58,30 +34,41 @@ VerifyReport verify_with(std::span<const uint8_t> file, const std::string& publi
   return verify(src, o);
 }
 
-uint64_t veri_offset(std::span<const uint8_t> f) {
+[[maybe_unused]] uint64_t veri_offset(std::span<const uint8_t> f) {
   for (const auto& c : chunk_layout(f))
     if (c.tag == "VERI") return c.offset;
   return 0;
 }
 
-TEST(Signature, SignedFileVerifiesAndKeepsEveryByteBeforeVeri) {
+TEST(Signature, SignedFileVerifiesAndKeepsEveryByteUpToTheLastCore) {
   KeyPair k = make_keys();
   auto plain = small_file();
   auto s = signed_copy(plain, k.private_pem);
   const uint64_t v = veri_offset(plain);
   ASSERT_GT(v, 0u);
-  // Every byte before VERI is kept but the HINT's CRC and file size (§10.1),
-  // which now give the signed file's size.
+  // Every byte before VERI is kept but the HINT's CRC, file size and index
+  // offset (§10.1), which now give the signed file's; the HASH pages follow.
   uint64_t hint_at = 0;
   for (const auto& c : chunk_layout(plain))
     if (c.tag == "HINT") hint_at = c.offset;
   ASSERT_GT(hint_at, 0u);
   auto expected = plain;
-  std::copy(s.begin() + long(hint_at + 8), s.begin() + long(hint_at + 20),
+  std::copy(s.begin() + long(hint_at + 8), s.begin() + long(hint_at + 28),
             expected.begin() + long(hint_at + 8));
   EXPECT_TRUE(std::equal(expected.begin(), expected.begin() + long(v), s.begin()));
   EXPECT_EQ(detail::load_u64(&s[hint_at + 12]), s.size());
   EXPECT_EQ(detail::load_u64(&plain[hint_at + 12]), plain.size());
+  std::vector<std::string> after;
+  for (const auto& c : chunk_layout(s))
+    if (c.offset >= v) after.push_back(c.tag);
+  ASSERT_GE(after.size(), 5u);
+  EXPECT_EQ(after[0], "HASH");
+  const auto veri = std::find(after.begin(), after.end(), "VERI");
+  ASSERT_LE(veri + 2, after.end() - 1);
+  EXPECT_EQ(veri[1], "SIGN");
+  EXPECT_EQ(veri[2], "ROOT");
+  EXPECT_EQ(detail::load_u64(&s[hint_at + 20]), detail::load_u64(&s[s.size() - 20]))
+      << "the HINT's index offset is the TAIL's";
   VerifyReport r = verify_with(s, k.public_pem);
   EXPECT_TRUE(r.ok() && r.complete && r.veri_ok && r.has_signature && r.signature_ok)
       << (r.problems.empty() ? "" : r.problems[0].message);
@@ -98,11 +85,10 @@ TEST(Signature, SignedFileVerifiesAndKeepsEveryByteBeforeVeri) {
   EXPECT_EQ(signs, 1);
 }
 
-TEST(Signature, EverySingleByteChangeBeforeVeriFails) {
+TEST(Signature, EverySingleByteChangeFails) {
   KeyPair k = make_keys();
   auto s = signed_copy(small_file(), k.private_pem);
-  const uint64_t v = veri_offset(s);
-  for (uint64_t i = 0; i < v; ++i) {
+  for (uint64_t i = 0; i < s.size(); ++i) {
     auto bad = s;
     bad[i] ^= 0x01;
     EXPECT_FALSE(verify_with(bad, k.public_pem).ok()) << "byte " << i;
@@ -133,7 +119,7 @@ TEST(Signature, ConsistentForgeryFailsOnlyTheSignature) {
       veri_at = c.offset;
       break;
     }
-    if (c.tag == "HINT") continue;  // outside the chain (§8)
+    if (c.tag == "HINT" || c.tag == "HASH") continue;  // outside the chain (§8)
     chain.add_chunk({&f[c.offset], 12}, {&f[c.offset + 12], c.end - c.offset - 12});
   }
   std::string veri = R"({"algorithm":"sha256-chain-v1","chunks":)" + std::to_string(chain.count()) +
@@ -148,9 +134,15 @@ TEST(Signature, ConsistentForgeryFailsOnlyTheSignature) {
   EXPECT_TRUE(verify(src).ok()) << "the forgery is consistent without a key";
   VerifyReport r = verify_with(f, k.public_pem);
   EXPECT_FALSE(r.signature_ok);
-  ASSERT_EQ(r.problems.size(), 1u);
-  EXPECT_EQ(r.problems[0].code, ErrorCode::kAuthFailed);
-  EXPECT_NE(r.problems[0].message.find("altered"), std::string::npos) << r.problems[0].message;
+  // The leaf holding the CORE, and the VERI that was rewritten: both are
+  // named, as signature problems.
+  ASSERT_EQ(r.problems.size(), 2u);
+  for (const auto& p : r.problems) {
+    EXPECT_EQ(p.code, ErrorCode::kAuthFailed);
+    EXPECT_NE(p.message.find("altered"), std::string::npos) << p.message;
+  }
+  EXPECT_LT(r.problems[0].offset, veri_at);
+  EXPECT_EQ(r.problems[1].offset, veri_at);
 }
 
 TEST(Signature, AnotherKeyAnUnsignedFileAndUnsignableFilesAreNamed) {

@@ -2,6 +2,8 @@
 // match the checked-in bytes exactly, and each checked-in file must parse to
 // the checked-in expected result. H4MK_UPDATE_VECTORS=1 rewrites them.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <zstd.h>
 
 #include <algorithm>
@@ -13,6 +15,7 @@
 #include "../libh4mk/src/crc32.hpp"
 #include "../libh4mk/src/hash_chain.hpp"
 #include "test_util.hpp"
+#include "vector_signing_key.hpp"
 
 namespace h4mk::test {
 namespace {
@@ -290,6 +293,42 @@ std::vector<uint8_t> masked() {
 
 std::string hex(std::span<const uint8_t> b) { return to_hex(b); }
 
+// Five groups of 100 token blocks (16 bytes each), signed with the vector
+// key: two leaves, one HASH page, VERI, SIGN, ROOT (§8.2).
+std::vector<uint8_t> signed_tokens() {
+  MemorySink sink;
+  WriterOptions o;
+  o.max_group_blocks = 100;
+  Writer w(sink, o);
+  w.add_track(audio_ms_track());
+  std::vector<uint8_t> p(16);
+  for (int i = 0; i < 500; ++i) {
+    for (size_t k = 0; k < p.size(); ++k) p[k] = uint8_t(i * 7 + int(k) * 13);
+    w.write_block({1, BlockType::kI, 20 * i, 20 * i, 20}, p);
+  }
+  w.finish();
+  MemorySource in(sink.bytes());
+  MemorySink out;
+  sign_file(in, out, vector_signing_pem(true));
+  return out.take();
+}
+
+// `signed` with the last payload byte of its fourth group changed and every
+// CRC resealed: only the signed tree tells; a verifying reader hands out the
+// first leaf's blocks and refuses the second leaf, naming its offset.
+std::vector<uint8_t> signed_tampered() {
+  auto f = signed_tokens();
+  int cores = 0;
+  for (size_t p = 16; p + 12 <= f.size(); p += 12 + load_u32(&f[p + 4])) {
+    if (load_u32(&f[p]) != kTagCore || ++cores != 4) continue;
+    const uint32_t size = load_u32(&f[p + 4]);
+    f[p + 12 + size - 1] ^= 0x01;
+    store_u32(&f[p + 8], crc32(crc32(0, &f[p], 8), &f[p + 12], size));
+  }
+  store_u32(&f[f.size() - 4], crc32(0, f.data(), f.size() - 4));
+  return f;
+}
+
 std::string hex_dump(std::span<const uint8_t> b) {
   std::string out;
   char line[100];
@@ -310,7 +349,7 @@ std::string hex_dump(std::span<const uint8_t> b) {
   return out;
 }
 
-ordered_json describe(std::span<const uint8_t> file) {
+ordered_json describe(std::span<const uint8_t> file, bool signed_file = false) {
   ordered_json j;
   MemorySource src(file);
   Reader r(src);
@@ -391,6 +430,30 @@ ordered_json describe(std::span<const uint8_t> file) {
   for (const Problem& p : v.problems)
     j["verify"]["problems"].push_back(
         {{"offset", p.offset}, {"chunk", p.chunk}, {"message", p.message}});
+  if (!signed_file) return j;
+  // What a reader with the trusted key hands out, and where it stops.
+  ReaderOptions ro;
+  ro.public_key_pem = vector_signing_pem(false);
+  MemorySource ksrc(file);
+  ordered_json& kj = j["verified_reading"];
+  kj["blocks"] = 0;
+  kj["error"] = nullptr;
+  try {
+    Reader kr(ksrc, ro);
+    for (ReadEvent ev; (ev = kr.next(b)) != ReadEvent::kEnd;)
+      if (ev == ReadEvent::kBlock) kj["blocks"] = kj["blocks"].get<int>() + 1;
+  } catch (const Error& e) {
+    kj["error"] = {{"code", int(e.code())}, {"offset", e.offset()}, {"message", e.what()}};
+  }
+  MemorySource ksrc2(file);
+  VerifyOptions vo;
+  vo.public_key_pem = ro.public_key_pem;
+  VerifyReport kv = verify(ksrc2, vo);
+  j["verify_with_key"] = {{"ok", kv.ok()}, {"signature_ok", kv.signature_ok}};
+  j["verify_with_key"]["problems"] = ordered_json::array();
+  for (const Problem& p : kv.problems)
+    j["verify_with_key"]["problems"].push_back(
+        {{"offset", p.offset}, {"chunk", p.chunk}, {"message", p.message}});
   return j;
 }
 
@@ -398,6 +461,7 @@ struct Vector {
   const char* name;
   std::vector<uint8_t> (*build)();
   bool zstd_frames = false;  // its bytes depend on the zstd that compressed it
+  bool signed_file = false;  // signed with the vectors' key (vector_signing_pem)
 };
 
 const Vector kVectors[] = {{"minimal", minimal},
@@ -410,7 +474,9 @@ const Vector kVectors[] = {{"minimal", minimal},
                            {"bounded_chain", bounded_chain},
                            {"compressed", compressed, true},
                            {"compressed_dictionary", compressed_dictionary, true},
-                           {"compressed_bomb", compressed_bomb, true}};
+                           {"compressed_bomb", compressed_bomb, true},
+                           {"signed", signed_tokens, false, true},
+                           {"signed_tampered", signed_tampered, false, true}};
 
 // The zstd release the checked-in vectors were compressed with (Debian's
 // 1.5.4). Another release may choose other frame bytes for the same input:
@@ -430,7 +496,11 @@ TEST(Vectors, RebuiltFilesMatchCheckedInBytes) {
       write_file(base + ".h4mk", built);
       std::string dump = hex_dump(built);
       write_file(base + ".hex", bytes_of(dump));
-      std::string expected = describe(built).dump(2) + "\n";
+      std::string expected = describe(built, v.signed_file).dump(2) + "\n";
+      if (v.signed_file) {
+        const std::string pem = vector_signing_pem(false);
+        write_file(kDir + "/signed.pub.pem", bytes_of(pem));
+      }
       write_file(base + ".json", bytes_of(expected));
       continue;
     }
@@ -447,13 +517,18 @@ TEST(Vectors, RebuiltFilesMatchCheckedInBytes) {
   }
 }
 
+TEST(Vectors, TheSigningKeyIsTheOnePublished) {
+  const std::string pem = vector_signing_pem(false);
+  EXPECT_EQ(read_file(kDir + "/signed.pub.pem"), std::vector<uint8_t>(pem.begin(), pem.end()));
+}
+
 TEST(Vectors, CheckedInFilesParseToExpectedResults) {
   for (const Vector& v : kVectors) {
     const std::string base = kDir + "/" + v.name;
     auto file = read_file(base + ".h4mk");
     auto expected_text = read_file(base + ".json");
     ordered_json expected = ordered_json::parse(expected_text.begin(), expected_text.end());
-    EXPECT_EQ(describe(file), expected) << v.name;
+    EXPECT_EQ(describe(file, v.signed_file), expected) << v.name;
   }
 }
 
@@ -529,6 +604,95 @@ TEST(Vectors, ExpectedResultsSayWhatTheSpecSays) {
   ASSERT_EQ(bomb["damage"].size(), 1u);
   EXPECT_NE(bomb["damage"][0]["message"].get<std::string>().find("is more than 256 times"),
             std::string::npos);
+  // §8.2: the signed tree, checked with OpenSSL alone.
+  auto sg = read_file(kDir + "/signed.h4mk");
+  std::vector<std::pair<std::string, size_t>> chunks;
+  for (size_t p = 16; p + 12 <= sg.size(); p += 12 + load_u32(&sg[p + 4]))
+    chunks.push_back({std::string(sg.begin() + long(p), sg.begin() + long(p) + 4), p});
+  std::vector<std::string> tags;
+  for (const auto& [tag, at] : chunks) tags.push_back(tag);
+  const std::vector<std::string> want_tags = {"TRAK", "HINT", "CORE", "CORE", "CORE",
+                                              "CORE", "CORE", "HASH", "VERI", "SIGN",
+                                              "ROOT", "TSEK", "TAIL"};
+  EXPECT_EQ(tags, want_tags);
+  auto digest = [](const uint8_t* p, size_t n) {
+    std::array<uint8_t, 32> d{};
+    unsigned len = 0;
+    EXPECT_EQ(EVP_Digest(p, n, d.data(), &len, EVP_sha256(), nullptr), 1);
+    return d;
+  };
+  auto at_of = [&](const char* tag) {
+    for (const auto& [t, at] : chunks)
+      if (t == tag) return at;
+    return size_t(0);
+  };
+  const size_t first_core = at_of("CORE"), hash = at_of("HASH"), root = at_of("ROOT"),
+               sign = at_of("SIGN");
+  const uint8_t* rp = &sg[root + 12];
+  const uint32_t root_size = load_u32(&sg[root + 4]);
+  EXPECT_EQ(std::string(rp, rp + 4), "H4RT");
+  EXPECT_EQ(load_u64(rp + 8), sg.size());
+  EXPECT_EQ(load_u64(rp + 16), first_core);                     // data offset
+  EXPECT_EQ(load_u64(rp + 24), hash);                           // pages offset
+  EXPECT_EQ(load_u64(rp + 32), load_u64(&sg[sg.size() - 20]));  // index offset, as TAIL
+  const uint32_t heads = load_u32(rp + 48), pages = load_u32(rp + 52), index = load_u32(rp + 56);
+  EXPECT_EQ(heads, 3u);  // file header, TRAK, HINT
+  EXPECT_EQ(pages, 1u);
+  EXPECT_EQ(index, 2u);  // VERI, TSEK
+  EXPECT_EQ(root_size, 64 + 44 * (heads + index) + 52 * pages);
+  // Head pieces: offset, size, SHA-256 of those bytes.
+  for (uint32_t i = 0; i < heads; ++i) {
+    const uint8_t* e = rp + 64 + 44 * i;
+    const auto d = digest(&sg[load_u64(e)], load_u32(e + 8));
+    EXPECT_TRUE(std::equal(d.begin(), d.end(), e + 12)) << "head piece " << i;
+  }
+  // The page: span start, offset and size of the HASH chunk, its digest.
+  const uint8_t* pe = rp + 64 + 44 * heads;
+  EXPECT_EQ(load_u64(pe), first_core);
+  EXPECT_EQ(load_u64(pe + 8), hash);
+  const uint32_t page_size = load_u32(pe + 16);
+  const auto pd = digest(&sg[hash], page_size);
+  EXPECT_TRUE(std::equal(pd.begin(), pd.end(), pe + 20));
+  // Its leaves: the first closes at the first CORE end past 4096 bytes (three
+  // 1,634-byte groups), the second takes the rest; each SHA-256 of its bytes.
+  EXPECT_EQ(load_u32(&sg[hash + 4]), 8u + 2 * 36);
+  EXPECT_EQ(load_u64(&sg[hash + 12]), first_core);
+  size_t leaf_at = first_core;
+  for (int i = 0; i < 2; ++i) {
+    const uint8_t* l = &sg[hash + 12 + 8 + 36 * size_t(i)];
+    const auto d = digest(&sg[leaf_at], load_u32(l));
+    EXPECT_TRUE(std::equal(d.begin(), d.end(), l + 4)) << "leaf " << i;
+    leaf_at += load_u32(l);
+  }
+  EXPECT_EQ(leaf_at, hash);
+  EXPECT_EQ(chunks[5].second, first_core + 3 * (12 + load_u32(&sg[first_core + 4])));
+  // SIGN: Ed25519 over "H4MK-SIGN-v2" || ROOT payload, with the published key.
+  const std::string sign_json(sg.begin() + long(sign) + 12,
+                              sg.begin() + long(sign) + 12 + long(load_u32(&sg[sign + 4])));
+  const std::string sig_hex = ordered_json::parse(sign_json)["signature"];
+  std::vector<uint8_t> sig;
+  for (size_t i = 0; i + 1 < sig_hex.size(); i += 2)
+    sig.push_back(uint8_t(std::stoi(sig_hex.substr(i, 2), nullptr, 16)));
+  std::string msg = "H4MK-SIGN-v2";
+  msg.append(reinterpret_cast<const char*>(rp), root_size);
+  const auto pem = read_file(kDir + "/signed.pub.pem");
+  BIO* bio = BIO_new_mem_buf(pem.data(), int(pem.size()));
+  EVP_PKEY* pub = PEM_read_bio_PUBKEY(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  ASSERT_NE(pub, nullptr);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EXPECT_EQ(EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, pub), 1);
+  EXPECT_EQ(EVP_DigestVerify(ctx, sig.data(), sig.size(),
+                             reinterpret_cast<const uint8_t*>(msg.data()), msg.size()),
+            1);
+  EVP_MD_CTX_free(ctx);
+  EVP_PKEY_free(pub);
+  // The tampered copy: a verifying reader stops at the second leaf.
+  auto tampered = describe(read_file(kDir + "/signed_tampered.h4mk"), true);
+  EXPECT_EQ(tampered["verified_reading"]["blocks"], 300);
+  EXPECT_EQ(tampered["verified_reading"]["error"]["offset"], chunks[5].second);
+  EXPECT_EQ(tampered["blocks"].size(), 500u) << "a reader without the key sees nothing wrong";
+
   auto fut = describe(read_file(kDir + "/future_minor.h4mk"));
   EXPECT_EQ(fut["version_minor"], 1);
   EXPECT_EQ(fut["blocks"].size(), 4u);

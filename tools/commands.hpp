@@ -68,9 +68,12 @@ int dictionary(const Options& o, const std::string& in, const std::string& out, 
                const std::vector<uint16_t>& tracks);
 int repair(const Options& o, const std::string& in, const std::string& out);
 
-// Integrity (cmd_verify.cpp). public_key_file: a trusted Ed25519 key (PEM)
-// the file's signature must hold for; "" = no signature check.
-int verify(const Options& o, const std::string& file, const std::string& public_key_file);
+// Integrity (cmd_verify.cpp). file: a path, "-" or an http(s) URL.
+// public_key_file: a trusted Ed25519 key (PEM) the file's signature must
+// hold for; "" = no signature check. With a track or a time range (which
+// need the key), only what reading that range uses is read and checked.
+int verify(const Options& o, const std::string& file, const std::string& public_key_file,
+           std::optional<uint16_t> track, const std::string& from, const std::string& to);
 
 // Protection (cmd_mask.cpp)
 struct KeySource {  // exactly one is set

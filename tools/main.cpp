@@ -168,12 +168,19 @@ int main(int argc, char** argv) {
     cmd->add_option("--key-env", key.env, "an environment variable holding the key in hex");
   };
 
-  auto* verify_cmd = app.add_subcommand("verify", "check every CRC, VERI, the index and TAIL");
-  verify_cmd->add_option("FILE", file)->required();
+  auto* verify_cmd = app.add_subcommand(
+      "verify", "check every CRC, VERI, the index, TAIL and the signature; or a time range");
+  std::optional<uint16_t> verify_track;
+  verify_cmd->add_option("FILE", file, "a file, - for standard input, or an http(s) URL")
+      ->required();
   verify_cmd->add_option("--pubkey", pubkey,
                          "a trusted Ed25519 public key (PEM): the signature must hold for it");
+  verify_cmd->add_option("--from", from,
+                         "with --pubkey: check only what reading from TIME reads (a seek)");
+  verify_cmd->add_option("--to", to, "with --pubkey: up to TIME (exclusive)");
+  verify_cmd->add_option("--track", verify_track, "the track --from and --to are in (the first)");
   verify_cmd->add_flag("--json", o.json);
-  verify_cmd->callback([&] { result = cli::verify(o, file, pubkey); });
+  verify_cmd->callback([&] { result = cli::verify(o, file, pubkey, verify_track, from, to); });
 
   auto* mask_cmd =
       app.add_subcommand("mask", "mask block payloads (h4mask); metadata stays readable");
@@ -193,7 +200,8 @@ int main(int argc, char** argv) {
   unmask_cmd->add_flag("--json", o.json);
   unmask_cmd->callback([&] { result = cli::unmask(o, file, out, key); });
 
-  auto* sign_cmd = app.add_subcommand("sign", "add an Ed25519 signature over VERI");
+  auto* sign_cmd = app.add_subcommand(
+      "sign", "sign with Ed25519: a hash tree a reader checks wherever it seeks (FORMAT.md 8.2)");
   sign_cmd->add_option("IN", file)->required();
   sign_cmd->add_option("-o,--output", out)->required();
   sign_cmd->add_option("--private-key", private_key, "Ed25519 private key (PEM)")->required();

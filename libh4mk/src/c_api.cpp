@@ -254,16 +254,25 @@ int h4mk_probe(const uint8_t* buf, size_t size) {
 }
 
 int h4mk_reader_open(h4mk_reader** out, const h4mk_io* io) {
+  return h4mk_reader_open_verified(out, io, nullptr);
+}
+
+int h4mk_reader_open_verified(h4mk_reader** out, const h4mk_io* io, const char* public_key_pem) {
   if (!out || !io) return H4MK_ERR_INVALID_ARGUMENT;
   *out = nullptr;
+  if (public_key_pem && !*public_key_pem) return H4MK_ERR_INVALID_ARGUMENT;
   auto r = std::make_unique<h4mk_reader>();
   int rc = guarded(detail::c_open_error(), [&] {
+    ReaderOptions o;
+    if (public_key_pem) o.public_key_pem = public_key_pem;
     r->source = std::make_unique<CallbackSource>(to_callbacks(io));
-    r->reader = std::make_unique<Reader>(*r->source);
+    r->reader = std::make_unique<Reader>(*r->source, o);
   });
   if (rc == H4MK_OK) *out = r.release();
   return rc;
 }
+
+int h4mk_reader_verified(const h4mk_reader* r) { return r && r->reader->verified() ? 1 : 0; }
 
 const char* h4mk_open_error(void) { return detail::c_open_error().c_str(); }
 

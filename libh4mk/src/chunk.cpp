@@ -22,6 +22,8 @@ bool is_known_tag(Tag tag) {
     case kTagTail:
     case kTagHint:
     case kTagDict:
+    case kTagHash:
+    case kTagRoot:
       return true;
     default:
       return false;

@@ -36,15 +36,19 @@ inline constexpr Tag kTagTsek = make_tag("TSEK");
 inline constexpr Tag kTagTail = make_tag("TAIL");
 inline constexpr Tag kTagHint = make_tag("HINT");
 inline constexpr Tag kTagDict = make_tag("DICT");
+inline constexpr Tag kTagHash = make_tag("HASH");
+inline constexpr Tag kTagRoot = make_tag("ROOT");
 
 inline constexpr uint32_t kMagicFile = make_tag("H4MK");
 inline constexpr uint32_t kMagicGroup = make_tag("H4TB");
 inline constexpr uint32_t kMagicSeek = make_tag("H4TS");
 
 bool is_known_tag(Tag tag);
-// VERI, SIGN, TSEK and TAIL: the chunks of the index region (after the last CORE).
+// VERI, SIGN, ROOT, TSEK and TAIL: the chunks of the index region (after the
+// last CORE and the HASH pages).
 constexpr bool is_index_tag(Tag tag) {
-  return tag == kTagVeri || tag == kTagSign || tag == kTagTsek || tag == kTagTail;
+  return tag == kTagVeri || tag == kTagSign || tag == kTagRoot || tag == kTagTsek ||
+         tag == kTagTail;
 }
 // Printable form for messages: "CORE", or "0x01020304" for non-ASCII tags.
 std::string tag_name(Tag tag);

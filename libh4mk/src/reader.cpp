@@ -23,6 +23,7 @@
 #include "payload_window.hpp"
 #include "seek_table.hpp"
 #include "track_json.hpp"
+#include "verifying_source.hpp"
 
 namespace h4mk {
 
@@ -51,9 +52,21 @@ constexpr uint64_t kMaxSeekPrefetch = 512 * 1024;
 
 __extension__ using Int128 = __int128;
 
+// Bytes a VerifyingSource refused are never damage to skip: the read that
+// met them fails, naming them, and the reader may seek elsewhere.
+void keep_verification_failure(const Error& e) {
+  if (e.code() == ErrorCode::kVerifyFailed) throw;
+}
+
+std::unique_ptr<VerifyingSource> verifying_source(Source& s, const ReaderOptions& o) {
+  if (o.public_key_pem.empty()) return nullptr;
+  return std::make_unique<VerifyingSource>(s, o.public_key_pem, o.limits);
+}
+
 }  // namespace
 
 struct Reader::Impl {
+  std::unique_ptr<VerifyingSource> verifying;  // with ReaderOptions::public_key_pem
   Source& source;
   ReaderOptions opt;
   ChunkStream stream;
@@ -129,7 +142,12 @@ struct Reader::Impl {
   uint64_t hint_offset = 0;
 
   Impl(Source& s, ReaderOptions o)
-      : source(s), opt(o), stream(s), chunks(stream, opt.limits), expander(opt.limits) {
+      : verifying(verifying_source(s, o)),
+        source(verifying ? *verifying : s),
+        opt(o),
+        stream(source),
+        chunks(stream, opt.limits),
+        expander(opt.limits) {
     chunks.set_track_filter([this](uint16_t id) { return slot_of_id.count(id) != 0; });
     open();  // exact reads: opening a remote file costs only what it needs
     stream.enable_read_ahead(kMaxReadAhead);
@@ -187,7 +205,8 @@ struct Reader::Impl {
       stream.seek(from);
       got = stream.fill(size_t(std::min<uint64_t>(v.header.size, end - from)));
       parse_group(v, {stream.data(), got}, /*cut=*/true);
-    } catch (const Error&) {
+    } catch (const Error& e) {
+      keep_verification_failure(e);
       group.clear();
       group_damaged = false;
       if (stream.position() != end) stream.seek(end);
@@ -421,11 +440,13 @@ struct Reader::Impl {
         decode_group(in, g, t->default_duration, opt.limits.max_blocks_per_group, at, big.group);
       } catch (const Error& e) {
         if (e.code() == ErrorCode::kTruncated) throw;
+        keep_verification_failure(e);
         big.group.clear();
         big.error = e;
       }
       crc = in.finish();
-    } catch (const Error&) {  // the file is shorter than it said: the usual path reports it
+    } catch (const Error& e) {  // the file is shorter than it said: the usual path reports it
+      keep_verification_failure(e);
       stream.seek(at);
       return std::nullopt;
     }
@@ -491,6 +512,7 @@ struct Reader::Impl {
     try {
       parse_group(v);
     } catch (const Error& e) {
+      keep_verification_failure(e);
       group.clear();
       bad = e;
     }
@@ -515,7 +537,8 @@ struct Reader::Impl {
     group_damaged = true;
     try {
       parse_group(v);
-    } catch (const Error&) {
+    } catch (const Error& e) {
+      keep_verification_failure(e);
       group.clear();
       group_damaged = false;
       return false;
@@ -697,7 +720,10 @@ struct Reader::Impl {
     // One read for the end of the file: the TAIL and, for most files, the
     // whole index region before it (one range request over HTTP).
     constexpr uint64_t kTailWindow = 8 * 1024;
-    const uint64_t window = std::min<uint64_t>(kTailWindow, *size - data_offset);
+    uint64_t window = std::min<uint64_t>(kTailWindow, *size - data_offset);
+    // Verifying, the index region's start is known (ROOT): bytes before it
+    // would be checked for nothing.
+    if (verifying) window = std::min<uint64_t>(window, *size - verifying->root().index_offset);
     const uint64_t window_at = *size - window;
     std::vector<uint8_t> end_bytes;
     if (!stream.read_at(window_at, static_cast<size_t>(window), end_bytes)) return;
@@ -759,7 +785,7 @@ struct Reader::Impl {
   // not a valid group.
   bool load_group_at(uint64_t offset, size_t read_ahead = 0) {
     reposition(offset);
-    if (read_ahead) stream.fill(read_ahead);
+    if (read_ahead) prefetch(read_ahead);
     ChunkView v;
     if (read_chunk(v) != ChunkStatus::kOk || v.header.tag != kTagCore) return false;
     return !take_group(v);
@@ -982,7 +1008,17 @@ struct Reader::Impl {
     const uint64_t end = found->next_offset;
     if (end <= from || end - from > kMaxSeekPrefetch) return;
     reposition(from);
-    stream.fill(static_cast<size_t>(end - from));
+    prefetch(static_cast<size_t>(end - from));
+  }
+
+  // Reads ahead what reading is about to need, in one request. Bytes there
+  // that fail verification fail the read that needs them, not this one.
+  void prefetch(size_t n) {
+    try {
+      stream.fill(n);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kVerifyFailed) throw;
+    }
   }
 
   struct Probe {
@@ -1139,6 +1175,7 @@ Reader::Reader(Source& source, ReaderOptions options)
 Reader::~Reader() = default;
 
 uint16_t Reader::version_major() const { return impl_->version_major; }
+bool Reader::verified() const { return impl_->verifying != nullptr; }
 uint16_t Reader::version_minor() const { return impl_->version_minor; }
 const ReaderLimits& Reader::limits() const { return impl_->opt.limits; }
 const std::vector<Track>& Reader::tracks() const { return impl_->tracks; }

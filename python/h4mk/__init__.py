@@ -27,14 +27,15 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, Iterator, Optional, Sequence, Union
 
 from . import _h4mk
-from .errors import (DamageWarning, Error, FormatError, InvalidArgument, IOFailure, KeyMismatch,
-                     NotFound)
+from .errors import (AuthFailed, DamageWarning, Error, FormatError, InvalidArgument, IOFailure,
+                     KeyMismatch, NotFound, VerifyFailed)
 
 __all__ = [
-    "AudioFFTTokenizer", "Block", "DSPAdapter", "DamageWarning", "Error", "FormatError", "InvalidArgument",
+    "AudioFFTTokenizer", "AuthFailed", "Block", "DSPAdapter", "DamageWarning", "Error", "FormatError", "InvalidArgument",
     "IOFailure", "KeyMismatch", "ModelAdapter", "NotFound", "NullAdapter", "Plugin", "Reader",
     "Track", "VideoTransportTokenizer", "Writer", "decode_range", "library_version", "mask",
     "repair", "sign", "train_dictionary", "unmask", "verify", "verify_signature",
+    "VerifyFailed",
 ]
 
 library_version: str = _h4mk.library_version
@@ -107,10 +108,24 @@ class Reader:
 
     Iterating gives every intact block in file order; damage the reader
     skipped over is listed in :attr:`damage` (offset, length, code, message).
+
+    With ``public_key`` (a trusted Ed25519 public key: PEM text, bytes or a
+    path) the file must be signed by that key (``h4mk.sign``): opening checks
+    the signature (:class:`AuthFailed` for an unsigned file or another key),
+    and every byte is checked against the signed hash tree before it is used,
+    after any seek; a read that meets bytes that do not match raises
+    :class:`VerifyFailed` naming their offset, and hands out nothing of them.
     """
 
-    def __init__(self, source: Source, *, damaged_blocks: bool = False):
-        self._r = _h4mk.Reader(source, damaged_blocks)
+    def __init__(self, source: Source, *, damaged_blocks: bool = False,
+                 public_key: Union[str, bytes, "os.PathLike[str]", None] = None):
+        self._r = _h4mk.Reader(source, damaged_blocks,
+                               _pem(public_key) if public_key is not None else "")
+
+    @property
+    def verified(self) -> bool:
+        """True when every block read was checked against the signature."""
+        return bool(self._r.verified())
 
     def __enter__(self) -> "Reader":
         return self
@@ -404,9 +419,10 @@ def _pem(key: Union[str, bytes, "os.PathLike[str]"]) -> str:
 
 def sign(source: Source, target: Target,
          private_key_pem: Union[str, bytes, "os.PathLike[str]"]) -> None:
-    """Writes ``source`` to ``target`` signed (Ed25519 over VERI, docs/FORMAT.md
-    §8.1) with the private key (PEM text, or the path of a PEM file);
-    refuses a file whose hash chain does not hold."""
+    """Writes ``source`` to ``target`` signed (Ed25519 over a hash tree of
+    every byte, docs/FORMAT.md §8.1, §8.2: ``Reader(..., public_key=...)``
+    checks it as it reads) with the private key (PEM text, or the path of a
+    PEM file); refuses a file whose CRCs or hash chain do not hold."""
     _h4mk.sign_file(source, target, _pem(private_key_pem))
 
 

@@ -40,6 +40,16 @@ class KeyMismatch(Error):
     does not verify."""
 
 
+class AuthFailed(KeyMismatch):
+    """A signature that does not hold for the key given (an unsigned file,
+    another key), or a masked block that does not authenticate."""
+
+
+class VerifyFailed(Error):
+    """Bytes of a signed file that do not match their signed digest: a
+    verifying :class:`h4mk.Reader` hands out nothing of them."""
+
+
 class IOFailure(Error, OSError):
     """Reading or writing the underlying file failed."""
 
@@ -61,7 +71,8 @@ _BY_CODE = {
     "not_found": NotFound,
     "invalid_argument": InvalidArgument,
     "key_mismatch": KeyMismatch,
-    "auth_failed": KeyMismatch,
+    "auth_failed": AuthFailed,
+    "verify_failed": VerifyFailed,
     "io": IOFailure,
 }
 

@@ -5,7 +5,10 @@ namespace h4mk::python {
 
 void bind_reader(py::module_& m) {
   py::class_<PyReader>(m, "Reader")
-      .def(py::init<py::object, bool>(), py::arg("source"), py::arg("damaged_blocks"))
+      .def(py::init<py::object, bool, const std::string&>(), py::arg("source"),
+           py::arg("damaged_blocks"), py::arg("public_key_pem") = "")
+      .def("verified",
+           [](PyReader& r) { return r.turns().with_gil([&] { return r.r().verified(); }); })
       .def("close", &PyReader::close)
       .def("tracks", &PyReader::tracks)
       .def("metadata_json",

@@ -9,8 +9,13 @@ class PyReader {
  public:
   // `source`: a path (str or os.PathLike), a bytes-like object, or a binary
   // file object.
-  PyReader(py::object source, bool damaged_blocks) : source_(open_source(source, keep_)) {
-    reader_ = std::make_unique<Reader>(*source_);
+  // public_key_pem: "" or a trusted Ed25519 key: every byte is then checked
+  // against the file's signature as it is read (ReaderOptions).
+  PyReader(py::object source, bool damaged_blocks, const std::string& public_key_pem)
+      : source_(open_source(source, keep_)) {
+    ReaderOptions o;
+    o.public_key_pem = public_key_pem;
+    reader_ = std::make_unique<Reader>(*source_, o);
     if (damaged_blocks) reader_->hand_out_damaged_groups(true);
   }
 

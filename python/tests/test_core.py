@@ -524,6 +524,40 @@ def test_mask_unmask_sign_and_repair_as_the_cli_does(tmp_path, demo_file, h4mk_c
     assert h4mk.verify(fixed)["ok"]
 
 
+def test_a_signed_file_read_with_its_key_checks_every_byte(tmp_path, demo_file):
+    priv, pub, other = tmp_path / "k.pem", tmp_path / "k.pub", tmp_path / "o.pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", priv], check=True)
+    subprocess.run(["openssl", "pkey", "-in", priv, "-pubout", "-out", pub], check=True)
+    subprocess.run(["openssl", "genpkey", "-algorithm", "ed25519", "-out", other], check=True)
+    signed = tmp_path / "signed.h4mk"
+    h4mk.sign(demo_file, signed, priv)
+    with h4mk.Reader(signed, public_key=pub) as r, h4mk.Reader(demo_file) as plain:
+        assert r.verified
+        assert [(b.track, b.pts, b.data) for b in r] == [(b.track, b.pts, b.data) for b in plain]
+    with h4mk.Reader(signed) as r:
+        assert not r.verified
+    # An unsigned file, or another signer's key, is refused at opening.
+    with pytest.raises(h4mk.AuthFailed, match="not signed"):
+        h4mk.Reader(demo_file, public_key=pub)
+    other_pub = subprocess.run(["openssl", "pkey", "-in", other, "-pubout"], check=True,
+                               capture_output=True).stdout
+    with pytest.raises(h4mk.AuthFailed, match="another key"):
+        h4mk.Reader(signed, public_key=other_pub)
+    # A byte changed two thirds in: the blocks before it come out, then the
+    # read that meets it raises, naming where.
+    data = bytearray(signed.read_bytes())
+    data[len(data) * 2 // 3] ^= 0x01
+    with h4mk.Reader(bytes(data), public_key=pub) as r:
+        got = []
+        with pytest.raises(h4mk.VerifyFailed, match="altered") as e:
+            for b in r:
+                got.append(b)
+        assert 0 < len(got) and e.value.offset <= len(data) * 2 // 3
+        # A seek to the start plays again, verified.
+        r.seek(1, 0)
+        assert next(iter(r)).pts == 0
+
+
 def test_hostile_file_objects_and_arguments_are_refused_loudly(tmp_path):
     buf = io.BytesIO()
     tokens_file(buf, 50)

@@ -26,6 +26,7 @@
 
 #include "../../libh4mk/src/byte_order.hpp"
 #include "../../libh4mk/src/chunk.hpp"
+#include "../nginx_server.hpp"
 #include "../serve_process.hpp"
 #include "../test_util.hpp"
 #include "h4mk/h4mk.hpp"
@@ -1029,59 +1030,9 @@ TEST(FFmpeg, SeekResumesEveryStreamOnTime) {
   }
 }
 
-// A free loopback port (the kernel picks it; nginx binds it right after).
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
-// nginx (Debian's nginx-light) serving the work directory on loopback, with
-// Range support, for as long as the object lives.
-class Nginx {
- public:
-  Nginx() : port_(free_port()) {
-    const fs::path d = work_dir();
-    fs::create_directories(d / "nginx");
-    std::ofstream(d / "nginx" / "nginx.conf")
-        << "worker_processes 1;\npid " << (d / "nginx" / "nginx.pid").string() << ";\n"
-        << "error_log " << (d / "nginx" / "error.log").string() << ";\n"
-        << "events { worker_connections 64; }\n"
-        << "http {\n  access_log " << (d / "nginx" / "access.log").string() << ";\n"
-        << "  client_body_temp_path " << (d / "nginx").string() << ";\n"
-        << "  server { listen 127.0.0.1:" << port_ << "; root " << d.string() << "; }\n}\n";
-    Result r = run("nginx -e " + (d / "nginx" / "error.log").string() + " -p " +
-                   (d / "nginx").string() + " -c " + (d / "nginx" / "nginx.conf").string());
-    started_ = r.status == 0;
-    EXPECT_TRUE(started_) << r.err << slurp(d / "nginx" / "error.log");
-  }
-  ~Nginx() {
-    if (started_)
-      run("nginx -p " + (work_dir() / "nginx").string() + " -c " +
-          (work_dir() / "nginx" / "nginx.conf").string() + " -s stop");
-  }
-  std::string url(const std::string& file) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + "/" + file;
-  }
-  size_t requests() const {
-    std::string log = slurp(work_dir() / "nginx" / "access.log");
-    return size_t(std::count(log.begin(), log.end(), '\n'));
-  }
-
- private:
-  int port_;
-  bool started_ = false;
-};
-
 TEST(FFmpeg, HttpWithRangeReadsAndSeeks) {
   make_sources();
-  Nginx server;
+  NginxServer server(work_dir());
   // The same packets over HTTP as from the file.
   json file = probe("three.h4mk"), http = probe(server.url("three.h4mk"));
   ASSERT_FALSE(http.is_discarded());

@@ -133,6 +133,16 @@ typedef struct h4mk_reader h4mk_reader;
 /* Opens a reader over io (copied). On failure *out is NULL; the message is
  * available through h4mk_open_error() until the next open on this thread. */
 H4MK_API int h4mk_reader_open(h4mk_reader** out, const h4mk_io* io);
+/* As h4mk_reader_open, checking the file against its signature with a trusted
+ * Ed25519 public key (PEM text) as it reads (docs/FORMAT.md 8.2): opening fails
+ * with H4MK_ERR_AUTH for an unsigned file, another key or a bad signature,
+ * H4MK_ERR_NOT_SEEKABLE without a seekable io of known size; a read or seek
+ * that meets bytes that do not match fails with H4MK_ERR_VERIFY, naming them
+ * in h4mk_reader_last_error(), and hands out nothing of theirs. */
+H4MK_API int h4mk_reader_open_verified(h4mk_reader** out, const h4mk_io* io,
+                                       const char* public_key_pem);
+/* 1 when the reader checks every byte against a signature, 0 otherwise. */
+H4MK_API int h4mk_reader_verified(const h4mk_reader* r);
 H4MK_API const char* h4mk_open_error(void);
 H4MK_API void h4mk_reader_free(h4mk_reader* r);
 H4MK_API const char* h4mk_reader_last_error(const h4mk_reader* r);
@@ -418,15 +428,17 @@ H4MK_API int h4mk_mask_binding_parse(const uint8_t* in, size_t size, h4mk_block*
 
 /* ---------------------------------------------------------- signed files */
 
-/* Copies the complete file `in` (seekable) to `out` with an Ed25519
- * signature over VERI (docs/FORMAT.md §8.1). private_key_pem is the key as
- * PEM text. The message is in h4mk_open_error() on failure. */
+/* Copies the complete file `in` (seekable) to `out`, signed with Ed25519:
+ * a hash tree over every byte and a signature over its root (docs/FORMAT.md
+ * 8.1, 8.2), which h4mk_reader_open_verified checks as it reads.
+ * private_key_pem is the key as PEM text. The message is in h4mk_open_error()
+ * on failure. */
 H4MK_API int h4mk_sign(const h4mk_io* in, const h4mk_io* out, const char* private_key_pem);
-/* Checks the whole file (CRCs, VERI) and its signature against a trusted
- * public key (PEM): H4MK_OK, or H4MK_ERR_AUTH / H4MK_ERR_VERIFY with the first
- * problem in h4mk_open_error(). In a process that may run on more than one
- * CPU, VERI may be hashed on a second thread during the call; `in`'s
- * callbacks are only ever called on the caller's thread. */
+/* Checks the whole file (CRCs, VERI, every digest of the tree) and its
+ * signature against a trusted public key (PEM): H4MK_OK, or H4MK_ERR_AUTH / H4MK_ERR_VERIFY with
+ * the first problem in h4mk_open_error(). In a process that may run on more than one CPU, VERI may
+ * be hashed on a second thread during the call; `in`'s callbacks are only ever called on the
+ * caller's thread. */
 H4MK_API int h4mk_verify_signature(const h4mk_io* in, const char* public_key_pem);
 
 /* ---------------------------------------------------------------- helpers */

@@ -31,6 +31,14 @@ struct ReaderOptions {
   // Memory then follows the largest block, not the group. Compressed groups
   // are expanded whole (FORMAT.md §5.7). 0: every group is held.
   uint32_t hold_groups_up_to = 4u << 20;
+  // A trusted Ed25519 public key (PEM). The file must then be signed with a
+  // hash tree (docs/FORMAT.md §8.2) by this key: opening checks the
+  // signature (Error kAuthFailed for an unsigned file or another key), and
+  // every byte the reader uses is checked before it is parsed; bytes that
+  // do not match make that read fail with Error(kVerifyFailed) naming them,
+  // and no block of theirs is handed out. Needs a seekable source of known
+  // size (an HTTP source reads one HASH page more per seek).
+  std::string public_key_pem;
 };
 
 // A region the reader skipped: a chunk whose CRC failed, a malformed group, or
@@ -93,7 +101,10 @@ class Reader {
   Reader(const Reader&) = delete;
   Reader& operator=(const Reader&) = delete;
 
-  uint16_t version_major() const;  // 1, or 2 when tracks may be compressed
+  uint16_t version_major() const;
+  // True when reading with ReaderOptions::public_key_pem: every byte handed
+  // out was checked against the signed hash tree.
+  bool verified() const;  // 1, or 2 when tracks may be compressed
   uint16_t version_minor() const;
   const ReaderLimits& limits() const;
   const std::vector<Track>& tracks() const;

@@ -1,9 +1,9 @@
-// Signed files: an Ed25519 signature (OpenSSL) over the VERI payload, stored
-// in a SIGN chunk right after VERI (docs/FORMAT.md §8.1). VERI's hash chain
-// covers every byte before it, so a valid signature proves all of them.
+// Signed files: an Ed25519 signature (OpenSSL) over a ROOT chunk, the root of
+// a hash tree over every byte of the file (docs/FORMAT.md §8.1, §8.2). A
+// reader given the public key (ReaderOptions::public_key_pem) checks what it
+// reads, wherever it seeks; verify() with the key checks the whole file.
 #pragma once
 
-#include <string>
 #include <string_view>
 
 #include "h4mk/export.h"
@@ -12,20 +12,16 @@
 H4MK_CXX_API_BEGIN
 namespace h4mk {
 
-// Copies the complete file `in` (seekable, of known size) to `out` with a
-// SIGN chunk after VERI, replacing an earlier signature. The data before VERI
-// is copied byte for byte. The key is an Ed25519 private key in PEM (as
+// Copies the complete file `in` (seekable, of known size) to `out`, signed:
+// HASH pages after the last CORE, then VERI, SIGN, ROOT and the rest of the
+// index region; an earlier signature and its pages are replaced. The chunks
+// up to the last CORE are copied byte for byte but for the HINT's file size
+// and index offset. The key is an Ed25519 private key in PEM (as
 // `openssl genpkey -algorithm ed25519` writes it). Throws Error: kInvalidArgument
 // for a key that is not Ed25519, kVerifyFailed when the file has no VERI or its
 // hash chain or CRCs do not hold (a signature must never vouch for a broken
 // file), kNotSeekable / kTruncated for an incomplete source.
 void sign_file(Source& in, Sink& out, std::string_view private_key_pem);
-
-// Checks a SIGN payload against a VERI payload with a trusted public key
-// (PEM). Returns "" when the signature holds, otherwise what is wrong. Throws
-// Error(kInvalidArgument) for a key that is not an Ed25519 public key.
-std::string check_signature(std::string_view sign_json, std::string_view veri_json,
-                            std::string_view public_key_pem);
 
 }  // namespace h4mk
 H4MK_CXX_API_END
