@@ -249,6 +249,9 @@ struct Reader::Impl {
     // META, SAFE, NOTE (and chunks of tags this reader does not know) come
     // before the first CORE.
     for (;;) {
+      // Verifying, ROOT says where the head ends: no need to fetch (and
+      // check) the first leaf to see a CORE header there.
+      if (verifying && stream.position() >= verifying->root().data_offset) break;
       if (stream.fill(kChunkHeaderSize) < kChunkHeaderSize) break;
       Tag tag = parse_chunk_header(stream.data()).tag;
       if (tag == kTagCore || is_index_tag(tag)) break;
@@ -721,9 +724,9 @@ struct Reader::Impl {
     // whole index region before it (one range request over HTTP).
     constexpr uint64_t kTailWindow = 8 * 1024;
     uint64_t window = std::min<uint64_t>(kTailWindow, *size - data_offset);
-    // Verifying, the index region's start is known (ROOT): bytes before it
-    // would be checked for nothing.
-    if (verifying) window = std::min<uint64_t>(window, *size - verifying->root().index_offset);
+    // Verifying, the index region is known (ROOT) and read whole below,
+    // each piece once; the TAIL is held.
+    if (verifying) window = kTailRegionSize;
     const uint64_t window_at = *size - window;
     std::vector<uint8_t> end_bytes;
     if (!stream.read_at(window_at, static_cast<size_t>(window), end_bytes)) return;

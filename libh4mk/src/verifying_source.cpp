@@ -241,6 +241,13 @@ void VerifyingSource::load_run(const std::vector<Piece>& pieces, size_t first, u
                 bad.offset);
   }
   bytes.resize(size_t(good - p0.offset));
+  // A run of index pieces spans SIGN and ROOT: their bytes are the ones
+  // checked at opening, not these.
+  const uint64_t lo = std::max(p0.offset, signed_.offset);
+  const uint64_t hi = std::min(good, signed_.offset + signed_.bytes.size());
+  if (lo < hi)
+    std::memcpy(bytes.data() + (lo - p0.offset), signed_.bytes.data() + (lo - signed_.offset),
+                size_t(hi - lo));
   held_.offset = p0.offset;
   held_.bytes = std::move(bytes);
 }

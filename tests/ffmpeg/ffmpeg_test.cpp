@@ -1052,6 +1052,61 @@ TEST(FFmpeg, HttpWithRangeReadsAndSeeks) {
   EXPECT_LE(server.requests() - before, 3u);
 }
 
+// -verify_key: over plain HTTP, ffprobe and ffmpeg check every byte they
+// read against the file's signature; a changed group (CRCs resealed) stops
+// reading where it is and nowhere else.
+TEST(FFmpeg, VerifyKeyOverHttpChecksWhatItReads) {
+  ffmpeg(
+      "-f lavfi -i testsrc=duration=20:size=160x120:rate=25 -f lavfi -i sine=duration=20 "
+      "-c:v mpeg4 -g 25 -c:a aac -f h4mk av20.h4mk");
+  ASSERT_EQ(run("openssl genpkey -algorithm ed25519 -out v.pem && "
+                "openssl pkey -in v.pem -pubout -out v.pub && "
+                "openssl genpkey -algorithm ed25519 -out o.pem && "
+                "openssl pkey -in o.pem -pubout -out o.pub")
+                .status,
+            0);
+  ASSERT_EQ(run(kTool + " sign av20.h4mk -o av20s.h4mk --private-key v.pem").status, 0);
+  auto bad = read_file((work_dir() / "av20s.h4mk").string());
+  const auto layout = chunk_layout(bad);
+  std::vector<ChunkExtent> cores;
+  for (const auto& c : layout)
+    if (c.tag == "CORE") cores.push_back(c);
+  const ChunkExtent target = cores[cores.size() * 2 / 3];
+  bad[target.end - 5] ^= 0x01;
+  reseal_chunk(bad, target.offset);
+  write_file((work_dir() / "av20t.h4mk").string(), bad);
+  NginxServer server(work_dir());
+
+  // Signed: verified, the same packets as without the key.
+  json with = probe("-verify_key v.pub " + server.url("av20s.h4mk"));
+  ASSERT_FALSE(with.is_discarded());
+  EXPECT_EQ(with["format"]["tags"]["h4mk_signature"], "verified");
+  EXPECT_EQ(packets_of(with), packets_of(probe(server.url("av20s.h4mk"))));
+  EXPECT_FALSE(probe(server.url("av20s.h4mk"))["format"]["tags"].contains("h4mk_signature"));
+  // Unsigned, or another key: refused at open.
+  Result r = run(kFfprobe + " -v error -verify_key v.pub " + server.url("av20.h4mk"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("not signed"), std::string::npos) << r.err;
+  r = run(kFfprobe + " -v error -verify_key o.pub " + server.url("av20s.h4mk"));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("another key"), std::string::npos) << r.err;
+  // Tampered: reading stops at the changed group, naming where.
+  r = run(kFfmpeg + " -nostdin -v error -xerror -verify_key v.pub -i " + server.url("av20t.h4mk") +
+          " -map 0 -c copy -f null -");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("refused at offset"), std::string::npos) << r.err;
+  // Seeks before it and after it play, verified.
+  for (const char* ss : {"2", "18"}) {
+    r = run(kFfmpeg + " -nostdin -v error -xerror -verify_key v.pub -ss " + ss + " -i " +
+            server.url("av20t.h4mk") + " -t 1 -map 0 -c copy -f null -");
+    EXPECT_EQ(r.status, 0) << "-ss " << ss << ": " << r.err;
+  }
+  // Without the key, the change goes unseen.
+  r = run(kFfmpeg + " -nostdin -v error -xerror -i " + server.url("av20t.h4mk") +
+          " -map 0 -c copy -f null -");
+  EXPECT_EQ(r.status, 0) << r.err;
+}
+
 // The same through `h4mk serve`: ffprobe reads the file, a seek lands as on
 // the local file, and open + one seek cost at most three range requests.
 TEST(FFmpeg, HttpThroughH4mkServe) {
