@@ -31,22 +31,17 @@ void write_file(const std::string& path, bool video) {
   WriterOptions o;
   if (video) o.max_group_duration_us = 500'000;
   Writer w(sink, o);
-  Track tokens;
-  tokens.id = 1;
-  tokens.kind = TrackKind::kAudio;
-  tokens.codec = "h4core";
-  tokens.time_base = {1, 1000};
-  tokens.default_duration = 20;
-  w.add_track(tokens);
-  if (video) {
-    Track v;
-    v.id = 2;
-    v.kind = TrackKind::kVideo;
-    v.codec = "h4core";
-    v.time_base = {1, 25};
-    v.default_duration = 1;
-    w.add_track(v);
-  }
+  auto track = [](uint16_t id, TrackKind kind, Rational time_base, int64_t duration) {
+    Track t;
+    t.id = id;
+    t.kind = kind;
+    t.codec = "h4core";
+    t.time_base = time_base;
+    t.default_duration = duration;
+    return t;
+  };
+  w.add_track(track(1, TrackKind::kAudio, {1, 1000}, 20));
+  if (video) w.add_track(track(2, TrackKind::kVideo, {1, 25}, 1));
   std::mt19937 rng(7);
   std::vector<uint8_t> token(16), frame(1600);
   for (int64_t ms = 0; ms < kSeconds * 1000; ms += 20) {
