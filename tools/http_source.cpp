@@ -62,7 +62,12 @@ HttpSource::HttpSource(std::string url) : url_(std::move(url)), curl_(curl_easy_
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
   uint8_t first[1];
-  get(0, first, true);
+  try {
+    get(0, first, true);
+  } catch (...) {  // no destructor runs for an object whose constructor threw
+    curl_easy_cleanup(c);
+    throw;
+  }
 }
 
 HttpSource::~HttpSource() { curl_easy_cleanup(as_curl(curl_)); }
