@@ -269,12 +269,10 @@ void sign_file(Source& in, Sink& out, std::string_view private_key_pem) {
   }
   const std::vector<uint8_t> no_sig(kEd25519SigSize);
   const size_t sign_size = kChunkHeaderSize + sign_json(key.get(), no_sig).size();
-  auto pieces_of = [](uint64_t from, size_t n, std::vector<Piece>& into,
-                      const std::vector<uint8_t>* bytes) {
-    for (size_t k = 0; k < n; k += kPieceMax) {
-      const size_t len = std::min<size_t>(n - k, kPieceMax);
-      into.push_back(
-          {from + k, uint32_t(len), bytes ? sha256({bytes->data() + k, len}) : Digest{}});
+  auto pieces_of = [](uint64_t from, const std::vector<uint8_t>& bytes, std::vector<Piece>& into) {
+    for (size_t k = 0; k < bytes.size(); k += kPieceMax) {
+      const size_t len = std::min<size_t>(bytes.size() - k, kPieceMax);
+      into.push_back({from + k, uint32_t(len), sha256({bytes.data() + k, len})});
     }
   };
   size_t index_pieces = (veri.size() + kPieceMax - 1) / kPieceMax;
@@ -287,17 +285,16 @@ void sign_file(Source& in, Sink& out, std::string_view private_key_pem) {
       kChunkHeaderSize + root_payload_size(head_pieces, root.pages.size(), index_pieces);
   const uint64_t sign_at = root.index_offset + veri.size();
   at = sign_at + sign_size + root_size;
-  pieces_of(root.index_offset, veri.size(), root.index, &veri);
+  pieces_of(root.index_offset, veri, root.index);
   for (const auto& c : rest) {
-    pieces_of(at, c.size(), root.index, &c);
+    pieces_of(at, c, root.index);
     at += c.size();
   }
   root.file_size = at + kTailRegionSize;
 
   // The HINT, now of this file, and the head's digests with it.
   const HintPatch hint = hint_for(in, size, root.file_size, root.index_offset, index_start);
-  std::vector<uint64_t> cuts(head_cuts.begin(), head_cuts.end());
-  add_pieces(in, 0, data_offset, cuts, hint, root.head);
+  add_pieces(in, 0, data_offset, head_cuts, hint, root.head);
   if (root.head.size() != head_pieces)
     throw Error(ErrorCode::kInternal, "the head's pieces were miscounted");
 

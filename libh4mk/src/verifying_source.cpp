@@ -175,11 +175,10 @@ void VerifyingSource::load(uint64_t at, size_t want) {
     held_.offset = signed_.offset;
     held_.bytes = signed_.bytes;
   } else if (at < root_.data_offset) {
-    const size_t i = piece_at(root_.head, at);
     if (root_.data_offset <= kWholeHead)
       load_run(root_.head, 0, at, root_.data_offset - at, "head");
     else
-      load_run(root_.head, i, at, want, "head");
+      load_run(root_.head, piece_at(root_.head, at), at, want, "head");
   } else if (at < root_.pages_offset) {
     const size_t i =
         size_t(std::upper_bound(root_.pages.begin(), root_.pages.end(), at,
