@@ -80,6 +80,11 @@ static void write_file(membuf* m, int seekable) {
   CHECK(h4mk_writer_set_track_property(w, 1, "ffmpeg.format", "s16") == H4MK_OK);
   CHECK(h4mk_writer_set_track_property_int(w, 1, "ffmpeg.bits_per_coded_sample", 16) == H4MK_OK);
   CHECK(h4mk_writer_set_track_property(w, 1, "codec", "x") == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_writer_set_track_property_json(w, 1, "codec_params.sample_aspect_ratio", "[16,9]") ==
+        H4MK_OK);
+  CHECK(h4mk_writer_set_track_property_json(w, 1, "codec_params.color", "[1,") ==
+        H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(h4mk_writer_last_error(w), "codec_params.color") != NULL);
   CHECK(h4mk_writer_set_metadata_json(w, "[1]") == H4MK_ERR_INVALID_ARGUMENT);
   {
     h4mk_chapter c = {.time_base_num = 1,
@@ -211,6 +216,8 @@ static int read_all(membuf* m, int seekable) {
     CHECK(h4mk_reader_track_property(r, 0, "ffmpeg.bits_per_coded_sample", &v) == H4MK_OK &&
           !strcmp(v, "16"));
     CHECK(h4mk_reader_track_property(r, 0, "ffmpeg.nothing", &v) == H4MK_ERR_NOT_FOUND);
+    CHECK(h4mk_reader_track_property(r, 0, "codec_params.sample_aspect_ratio", &v) == H4MK_OK &&
+          !strcmp(v, "[16,9]"));
     /* Asking again hands out the same string: nothing piles up per call. */
     const char* again = NULL;
     CHECK(h4mk_reader_track_property(r, 0, "ffmpeg.format", &v) == H4MK_OK &&
@@ -545,6 +552,7 @@ static void null_handles(void) {
   CHECK(h4mk_writer_set_track_tag(NULL, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
   CHECK(h4mk_writer_set_track_property(NULL, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
   CHECK(h4mk_writer_set_track_property_int(NULL, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_writer_set_track_property_json(NULL, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
   CHECK(h4mk_writer_set_metadata(NULL, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
   CHECK(h4mk_writer_set_metadata_json(NULL, 0) == H4MK_ERR_INVALID_ARGUMENT);
   CHECK(h4mk_writer_set_safe_json(NULL, 0) == H4MK_ERR_INVALID_ARGUMENT);

@@ -587,7 +587,7 @@ namespace h4mk {
 // (so its group) malformed, and writers refuse it.
 TEST(SideData, KeysThatAreNotUtf8AreMalformed) {
   std::vector<uint8_t> blob;
-  append_side_data(blob, "ffmpeg.Skip Samples", std::vector<uint8_t>{1, 2});
+  append_side_data(blob, "skip_samples", std::vector<uint8_t>{1, 2});
   EXPECT_TRUE(valid_side_data(blob));
   for (const std::string bad : {std::string("\xff"), std::string("\xc0\xaf"),  // overlong '/'
                                 std::string("\xed\xa0\x80"),                   // a surrogate

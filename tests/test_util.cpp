@@ -181,7 +181,7 @@ std::vector<TestBlock> make_stream(const StreamSpec& spec) {
     b.data = random_bytes(rng, size);
     if (rng() % 7 == 0) {
       auto value = random_bytes(rng, rng() % 12);
-      append_side_data(b.side, "ffmpeg.Skip Samples", value);
+      append_side_data(b.side, "example.value", value);
       if (rng() % 2) append_side_data(b.side, "x", {});
     }
     all.push_back({static_cast<double>(dts) / 90000, std::move(b)});

@@ -130,7 +130,7 @@ std::vector<uint8_t> multitrack() {
     if (k == 4) b.masked = true;
     std::vector<uint8_t> p(size_t(2 + k), uint8_t(0x10 * k));
     std::vector<uint8_t> side;
-    if (k == 0) append_side_data(side, "ffmpeg.Skip Samples", std::vector<uint8_t>{0x10, 0, 0, 0});
+    if (k == 0) append_side_data(side, "afd", std::vector<uint8_t>{0x08});
     w.write_block(b, p, side);
     if (k == 1) w.write_block({7, BlockType::kI, 40, 40, 0}, bytes_of("pan:+3"));
     if (k == 5) w.write_block({7, BlockType::kI, 160, 160, 80}, bytes_of("zoom:1.5"));

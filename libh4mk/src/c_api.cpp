@@ -704,6 +704,19 @@ int h4mk_writer_set_track_property_int(h4mk_writer* w, uint16_t track_id, const 
   return set_property(w, track_id, path, value);
 }
 
+int h4mk_writer_set_track_property_json(h4mk_writer* w, uint16_t track_id, const char* path,
+                                        const char* json) {
+  if (!w) return H4MK_ERR_INVALID_ARGUMENT;
+  if (!json) return H4MK_ERR_INVALID_ARGUMENT;
+  nlohmann::json value = nlohmann::json::parse(json, nullptr, false);
+  if (value.is_discarded())
+    return guarded(w->error, [&] {
+      throw Error(ErrorCode::kInvalidArgument,
+                  "track property \"" + str_or_empty(path) + "\" is not JSON");
+    });
+  return set_property(w, track_id, path, std::move(value));
+}
+
 int h4mk_writer_add_chapter(h4mk_writer* w, const h4mk_chapter* chapter) {
   if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!chapter) return H4MK_ERR_INVALID_ARGUMENT;

@@ -1,18 +1,14 @@
 /*
- * The side data layouts of docs/FORMAT.md (§6.1) through the real muxer and
+ * The side data registry of docs/FORMAT.md (§6.1) through the real muxer and
  * demuxer, one value of every struct-valued type FFmpeg has.
  *
  *   ffmpeg_side_data write OUT       a file whose stream and first packet
  *                                    carry every type
- *   ffmpeg_side_data stored FILE     the bytes the file stores for each type
- *                                    equal the layouts, written out by hand
- *                                    below from the spec
- *   ffmpeg_side_data check FILE [--struct-bytes]
- *                                    the demuxer gives every value back;
- *                                    with --struct-bytes (a file written
- *                                    before the layouts, as the structs'
- *                                    bytes) the types whose struct holds
- *                                    pointers or offsets must be refused
+ *   ffmpeg_side_data stored FILE     the file stores each type under its
+ *                                    registered id, in bytes equal to the
+ *                                    layouts, both written out by hand below
+ *                                    from the spec
+ *   ffmpeg_side_data check FILE      the demuxer gives every value back
  */
 #include <h4mk/h4mk.h>
 #include <libavcodec/defs.h>
@@ -34,22 +30,22 @@
 
 typedef struct Sample {
   enum AVPacketSideDataType type;
+  const char* id; /* the registered id, by hand from FORMAT.md */
   uint8_t* data;
   size_t size;
   const char* stored_hex; /* the layout, by hand from FORMAT.md; NULL: see check_stored */
-  int not_struct_bytes;   /* refused when stored as the struct's bytes */
 } Sample;
 
 static Sample samples[32];
 static int nb_samples;
 
-static void add(enum AVPacketSideDataType type, void* data, size_t size, const char* hex,
-                int ptrs) {
+static void add(enum AVPacketSideDataType type, const char* id, void* data, size_t size,
+                const char* hex) {
   if (!data) {
     fprintf(stderr, "out of memory\n");
     exit(2);
   }
-  samples[nb_samples++] = (Sample){type, data, size, hex, ptrs};
+  samples[nb_samples++] = (Sample){type, id, data, size, hex};
 }
 
 #define PLAIN(T) av_mallocz(sizeof(T)), sizeof(T)
@@ -89,12 +85,13 @@ static void make_samples(void) {
   int32_t *service = av_mallocz(4), *fallback = av_mallocz(4);
 
   for (int i = 0; i < 256; i++) palette[i] = 0xFF000000u | (uint32_t)i * 0x010203u;
-  add(AV_PKT_DATA_PALETTE, palette, 1024, NULL, 0);
+  add(AV_PKT_DATA_PALETTE, "palette", palette, 1024, NULL);
   *rg = (AVReplayGain){-123456, 0x89ABCDEF, 654321, 0x01020304};
-  add(AV_PKT_DATA_REPLAYGAIN, rg, sizeof(*rg), "c01dfeff efcdab89 f1fb0900 04030201", 0);
+  add(AV_PKT_DATA_REPLAYGAIN, "replay_gain", rg, sizeof(*rg),
+      "c01dfeff efcdab89 f1fb0900 04030201");
   memcpy(matrix, (int32_t[9]){0, 65536, 0, -65536, 0, 0, 0, 0, 1 << 30}, 36);
-  add(AV_PKT_DATA_DISPLAYMATRIX, matrix, 36,
-      "00000000 00000100 00000000 0000ffff 00000000 00000000 00000000 00000000 00000040", 0);
+  add(AV_PKT_DATA_DISPLAYMATRIX, "display_matrix", matrix, 36,
+      "00000000 00000100 00000000 0000ffff 00000000 00000000 00000000 00000000 00000040");
   s3d->type = AV_STEREO3D_SIDEBYSIDE;
   s3d->flags = AV_STEREO3D_FLAG_INVERT;
   s3d->view = AV_STEREO3D_VIEW_LEFT;
@@ -102,12 +99,12 @@ static void make_samples(void) {
   s3d->baseline = 64000;
   s3d->horizontal_disparity_adjustment = (AVRational){-3, 100};
   s3d->horizontal_field_of_view = (AVRational){90, 1};
-  add(AV_PKT_DATA_STEREO3D, s3d, size,
-      "01000000 01000000 01000000 02000000 00fa0000 fdffffff 64000000 5a000000 01000000", 0);
+  add(AV_PKT_DATA_STEREO3D, "stereo3d", s3d, size,
+      "01000000 01000000 01000000 02000000 00fa0000 fdffffff 64000000 5a000000 01000000");
   *service = AV_AUDIO_SERVICE_TYPE_KARAOKE;
-  add(AV_PKT_DATA_AUDIO_SERVICE_TYPE, service, 4, "08000000", 0);
+  add(AV_PKT_DATA_AUDIO_SERVICE_TYPE, "audio_service_type", service, 4, "08000000");
   *fallback = 7;
-  add(AV_PKT_DATA_FALLBACK_TRACK, fallback, 4, "07000000", 0);
+  add(AV_PKT_DATA_FALLBACK_TRACK, "fallback_track", fallback, 4, "07000000");
 
   AVCPBProperties* cpb = av_cpb_properties_alloc(&size);
   cpb->max_bitrate = 5000000;
@@ -115,8 +112,8 @@ static void make_samples(void) {
   cpb->avg_bitrate = 2500000;
   cpb->buffer_size = 8000000;
   cpb->vbv_delay = 0x0102030405060708ULL;
-  add(AV_PKT_DATA_CPB_PROPERTIES, cpb, size,
-      "404b4c0000000000 e803000000000000 a025260000000000 00127a0000000000 0807060504030201", 0);
+  add(AV_PKT_DATA_CPB_PROPERTIES, "cpb_properties", cpb, size,
+      "404b4c0000000000 e803000000000000 a025260000000000 00127a0000000000 0807060504030201");
 
   AVMasteringDisplayMetadata* md = av_mastering_display_metadata_alloc_size(&size);
   const int prim[6][2] = {{34000, 50000}, {16000, 50000}, {13250, 50000},
@@ -128,11 +125,10 @@ static void make_samples(void) {
   md->min_luminance = (AVRational){50, 10000};
   md->max_luminance = (AVRational){10000000, 10000};
   md->has_primaries = md->has_luminance = 1;
-  add(AV_PKT_DATA_MASTERING_DISPLAY_METADATA, md, size,
-      "d0840000 50c30000 803e0000 50c30000 c2330000 50c30000 c4860000 50c30000 "
-      "4c1d0000 50c30000 b80b0000 50c30000 133d0000 50c30000 42400000 50c30000 "
-      "32000000 10270000 80969800 10270000 01000000 01000000",
-      0);
+  /* ISO BMFF's mdcv: big-endian, primaries G, B, R, then white point,
+   * max and min luminance. */
+  add(AV_PKT_DATA_MASTERING_DISPLAY_METADATA, "mdcv", md, size,
+      "33c2 86c4 1d4c 0bb8 84d0 3e80 3d13 4042 00989680 00000032");
 
   AVSphericalMapping* sph = av_spherical_alloc(&size);
   sph->projection = AV_SPHERICAL_EQUIRECTANGULAR_TILE;
@@ -144,41 +140,45 @@ static void make_samples(void) {
   sph->bound_right = 3;
   sph->bound_bottom = 4;
   sph->padding = 5;
-  add(AV_PKT_DATA_SPHERICAL, sph, size,
-      "02000000 00005a00 0000d3ff 01000000 01000000 02000000 03000000 04000000 05000000", 0);
+  add(AV_PKT_DATA_SPHERICAL, "spherical", sph, size,
+      "02000000 00005a00 0000d3ff 01000000 01000000 02000000 03000000 04000000 05000000");
 
   AVContentLightMetadata* cll = av_content_light_metadata_alloc(&size);
   cll->MaxCLL = 1000;
   cll->MaxFALL = 400;
-  add(AV_PKT_DATA_CONTENT_LIGHT_LEVEL, cll, size, "e8030000 90010000", 0);
+  add(AV_PKT_DATA_CONTENT_LIGHT_LEVEL, "clli", cll, size, "03e8 0190");
 
   AVProducerReferenceTime* prft = av_mallocz(sizeof(*prft));
   prft->wallclock = 0x0006474C9A2B3C00LL;
   prft->flags = 1;
-  add(AV_PKT_DATA_PRFT, prft, sizeof(*prft), "003c2b9a4c470600 01000000 00000000", 0);
+  add(AV_PKT_DATA_PRFT, "producer_reference_time", prft, sizeof(*prft),
+      "003c2b9a4c470600 01000000 00000000");
 
   AVDOVIDecoderConfigurationRecord* dovi = av_dovi_alloc(&size);
   *dovi = (AVDOVIDecoderConfigurationRecord){1, 0, 8, 6, 1, 0, 1, 4, 2};
-  add(AV_PKT_DATA_DOVI_CONF, dovi, size, "010008060100010402", 0);
+  /* dvcC: profile 8 (7 bits), level 6 (6), rpu 1, el 0, bl 1 | compatibility
+   * 4 (4), compression 2 (2), 26 reserved bits | 16 reserved bytes. */
+  add(AV_PKT_DATA_DOVI_CONF, "dvcc", dovi, size,
+      "0100 1035 48000000 00000000000000000000000000000000");
 
   uint32_t* tc = av_malloc(16);
   memcpy(tc, (uint32_t[4]){2, 0x12345678, 0x9ABCDEF0, 0}, 16);
-  add(AV_PKT_DATA_S12M_TIMECODE, tc, 16, "02000000 78563412 f0debc9a 00000000", 0);
+  add(AV_PKT_DATA_S12M_TIMECODE, "s12m_timecode", tc, 16, "02000000 78563412 f0debc9a 00000000");
 
   AVAmbientViewingEnvironment* ave = av_ambient_viewing_environment_alloc(&size);
   ave->ambient_illuminance = (AVRational){3141, 10000};
   ave->ambient_light_x = (AVRational){15635, 50000};
   ave->ambient_light_y = (AVRational){16450, 50000};
-  add(AV_PKT_DATA_AMBIENT_VIEWING_ENVIRONMENT, ave, size,
-      "450c0000 10270000 133d0000 50c30000 42400000 50c30000", 0);
+  add(AV_PKT_DATA_AMBIENT_VIEWING_ENVIRONMENT, "ambient_viewing_environment", ave, size,
+      "450c0000 10270000 133d0000 50c30000 42400000 50c30000");
 
   AVRTCPSenderReport* sr = av_mallocz(sizeof(*sr));
   *sr = (AVRTCPSenderReport){0xDEADBEEF, 0x1122334455667788ULL, 0x99AABBCC, 100, 100000};
-  add(AV_PKT_DATA_RTCP_SR, sr, sizeof(*sr),
-      "efbeadde 00000000 8877665544332211 ccbbaa99 64000000 a0860100 00000000", 0);
+  add(AV_PKT_DATA_RTCP_SR, "rtcp_sr", sr, sizeof(*sr),
+      "efbeadde 00000000 8877665544332211 ccbbaa99 64000000 a0860100 00000000");
 
   AVDynamicHDRPlus* hdr = hdr_plus_sample(&size);
-  add(AV_PKT_DATA_DYNAMIC_HDR10_PLUS, hdr, size, NULL, 0);
+  add(AV_PKT_DATA_DYNAMIC_HDR10_PLUS, "hdr10plus", hdr, size, NULL);
 
 #if LIBAVCODEC_VERSION_MAJOR >= 63
   AVDynamicHDRSmpte2094App5 *app5 = av_dynamic_hdr_smpte2094_app5_alloc(&size), *canon;
@@ -198,8 +198,7 @@ static void make_samples(void) {
   }
   av_free(t35);
   av_free(app5);
-  /* Newer than any file written as struct bytes. */
-  add(AV_PKT_DATA_DYNAMIC_HDR_SMPTE_2094_APP5, canon, size, NULL, 1);
+  add(AV_PKT_DATA_DYNAMIC_HDR_SMPTE_2094_APP5, "smpte2094_50", canon, size, NULL);
 #endif
 
   AVIAMFParamDefinition* mix =
@@ -217,11 +216,10 @@ static void make_samples(void) {
     g->control_point_value = (AVRational){-3, 2};
     g->control_point_relative_time = (AVRational){1, 4};
   }
-  add(AV_PKT_DATA_IAMF_MIX_GAIN_PARAM, mix, size,
+  add(AV_PKT_DATA_IAMF_MIX_GAIN_PARAM, "iamf_mix_gain", mix, size,
       "00000000 02000000 05000000 80bb0000 c0030000 e0010000 "
       "e0010000 01000000 faffffff 01000000 00000000 01000000 fdffffff 02000000 01000000 04000000 "
-      "e0010000 02000000 faffffff 01000000 01000000 01000000 fdffffff 02000000 01000000 04000000",
-      1);
+      "e0010000 02000000 faffffff 01000000 01000000 01000000 fdffffff 02000000 01000000 04000000");
   AVIAMFParamDefinition* demix =
       av_iamf_param_definition_alloc(AV_IAMF_PARAMETER_DEFINITION_DEMIXING, 1, &size);
   demix->parameter_id = 6;
@@ -229,8 +227,8 @@ static void make_samples(void) {
   demix->duration = 960;
   ((AVIAMFDemixingInfo*)av_iamf_param_definition_get_subblock(demix, 0))->subblock_duration = 960;
   ((AVIAMFDemixingInfo*)av_iamf_param_definition_get_subblock(demix, 0))->dmixp_mode = 3;
-  add(AV_PKT_DATA_IAMF_DEMIXING_INFO_PARAM, demix, size,
-      "01000000 01000000 06000000 80bb0000 c0030000 00000000 c0030000 03000000", 1);
+  add(AV_PKT_DATA_IAMF_DEMIXING_INFO_PARAM, "iamf_demixing", demix, size,
+      "01000000 01000000 06000000 80bb0000 c0030000 00000000 c0030000 03000000");
   AVIAMFParamDefinition* recon =
       av_iamf_param_definition_alloc(AV_IAMF_PARAMETER_DEFINITION_RECON_GAIN, 1, &size);
   AVIAMFReconGain* rgain = av_iamf_param_definition_get_subblock(recon, 0);
@@ -239,7 +237,7 @@ static void make_samples(void) {
   recon->duration = 960;
   rgain->subblock_duration = 960;
   for (int i = 0; i < 72; i++) rgain->recon_gain[i / 12][i % 12] = (uint8_t)i;
-  add(AV_PKT_DATA_IAMF_RECON_GAIN_INFO_PARAM, recon, size, NULL, 1);
+  add(AV_PKT_DATA_IAMF_RECON_GAIN_INFO_PARAM, "iamf_recon_gain", recon, size, NULL);
 
   AV3DReferenceDisplaysInfo* tdrdi = av_tdrdi_alloc(2, &size);
   tdrdi->prec_ref_display_width = 10;
@@ -247,8 +245,8 @@ static void make_samples(void) {
   tdrdi->prec_ref_viewing_dist = 20;
   *av_tdrdi_get_display(tdrdi, 0) = (AV3DReferenceDisplay){1, 2, 3, 4, 5, 6, 1, -7};
   *av_tdrdi_get_display(tdrdi, 1) = (AV3DReferenceDisplay){0x0102, 9, 10, 11, 12, 13, 0, 0};
-  add(AV_PKT_DATA_3D_REFERENCE_DISPLAYS, tdrdi, size,
-      "0a011402 0100 0200 0304050601 00 f9ff 0201 0900 0a0b0c0d00 00 0000", 1);
+  add(AV_PKT_DATA_3D_REFERENCE_DISPLAYS, "ref_displays_3d", tdrdi, size,
+      "0a011402 0100 0200 0304050601 00 f9ff 0201 0900 0a0b0c0d00 00 0000");
 }
 
 static int fail(const char* what, int err) {
@@ -393,7 +391,7 @@ static int check_stored(const char* path) {
     const char* text;
     uint8_t* data;
     int n;
-    snprintf(key, sizeof(key), "ffmpeg.side_data.%s", av_packet_side_data_name(samples[i].type));
+    snprintf(key, sizeof(key), "side_data.%s", samples[i].id);
     if (h4mk_reader_track_property(r, 0, key, &text) != H4MK_OK) {
       printf("stream %s: missing\n", av_packet_side_data_name(samples[i].type));
       bad = 1;
@@ -412,7 +410,7 @@ static int check_stored(const char* path) {
     const char* k;
     const uint8_t* v;
     int found = 0;
-    snprintf(key, sizeof(key), "ffmpeg.%s", av_packet_side_data_name(samples[i].type));
+    snprintf(key, sizeof(key), "%s", samples[i].id);
     while (h4mk_side_data_next(b.side_data, b.side_data_size, &pos, &k, &key_size, &v,
                                &value_size) == H4MK_OK)
       if (key_size == strlen(key) && !memcmp(k, key, key_size)) {
@@ -429,13 +427,8 @@ static int check_stored(const char* path) {
   return bad;
 }
 
-static int compare_loaded(const char* where, const Sample* s, const uint8_t* got, size_t size,
-                          int struct_bytes) {
+static int compare_loaded(const char* where, const Sample* s, const uint8_t* got, size_t size) {
   const char* name = av_packet_side_data_name(s->type);
-  if (struct_bytes && s->not_struct_bytes) {
-    if (got) printf("%s %s: struct bytes with offsets were handed on\n", where, name);
-    return got != NULL;
-  }
   if (!got) {
     printf("%s %s: missing\n", where, name);
     return 1;
@@ -447,7 +440,7 @@ static int compare_loaded(const char* where, const Sample* s, const uint8_t* got
   return 0;
 }
 
-static int check_file(const char* path, int struct_bytes) {
+static int check_file(const char* path) {
   AVFormatContext* in = NULL;
   AVPacket* pkt = av_packet_alloc();
   AVCodecParameters* par;
@@ -460,9 +453,8 @@ static int check_file(const char* path, int struct_bytes) {
         av_packet_side_data_get(par->coded_side_data, par->nb_coded_side_data, samples[i].type);
     size_t size = 0;
     const uint8_t* data = av_packet_get_side_data(pkt, samples[i].type, &size);
-    bad |= compare_loaded("stream", &samples[i], sd ? sd->data : NULL, sd ? sd->size : 0,
-                          struct_bytes);
-    bad |= compare_loaded("packet", &samples[i], data, size, struct_bytes);
+    bad |= compare_loaded("stream", &samples[i], sd ? sd->data : NULL, sd ? sd->size : 0);
+    bad |= compare_loaded("packet", &samples[i], data, size);
   }
   av_packet_free(&pkt);
   avformat_close_input(&in);
@@ -471,13 +463,12 @@ static int check_file(const char* path, int struct_bytes) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s write OUT | stored FILE | check FILE [--struct-bytes]\n", argv[0]);
+    fprintf(stderr, "usage: %s write OUT | stored FILE | check FILE\n", argv[0]);
     return 2;
   }
   make_samples();
   if (!strcmp(argv[1], "write")) return write_file(argv[2]);
   if (!strcmp(argv[1], "stored")) return check_stored(argv[2]);
-  if (!strcmp(argv[1], "check"))
-    return check_file(argv[2], argc > 3 && !strcmp(argv[3], "--struct-bytes"));
+  if (!strcmp(argv[1], "check")) return check_file(argv[2]);
   return 2;
 }

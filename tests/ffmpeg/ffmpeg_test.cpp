@@ -510,40 +510,54 @@ ChunkExtent first_chunk(const std::string& f, const std::string& tag) {
 }
 
 // Side data is handed on only when its stored bytes fit the layout of its
-// type (FORMAT.md §6.1): a hostile or foreign file with a 4-byte display
-// matrix would make av_dump_format() read 36, and IAMF parameters whose
-// count claims more subblocks than the bytes hold would be walked past their
-// end. Byte payloads and fitting layouts pass; stream and packet side data
-// alike, each ignored type named once.
+// registered id (FORMAT.md §6.1): a hostile or foreign file with a 4-byte
+// display matrix would make av_dump_format() read 36, and IAMF parameters
+// whose count claims more subblocks than the bytes hold would be walked past
+// their end. Byte payloads and fitting layouts pass; stream and packet side
+// data alike, each ignored type named once. Registered codec parameters and
+// dispositions that do not fit are ignored with a warning naming them, and
+// what is left of the track reads.
 TEST(FFmpeg, SideDataThatDoesNotFitItsLayoutIsIgnoredWithAWarning) {
   const std::string matrix36 = "AAABAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAAAAAAAAAAAAABA";  // identity
-  // 8 kHz mono PCM whose track object carries the given stream side data.
-  auto pcm_track = [](uint16_t id, const std::string& side_data) {
+  // 8 kHz mono PCM whose track object carries the given registered members.
+  auto pcm_track = [](uint16_t id, const std::string& members) {
     return Track{.id = id,
                  .kind = TrackKind::kAudio,
                  .codec = "pcm_s16le",
                  .time_base = {1, 8000},
                  .sample_rate = 8000,
                  .channels = 1,
-                 .extra_json = R"({"ffmpeg":{"format":"s16","side_data":{)" + side_data + "}}}"};
+                 .extra_json = R"({"ffmpeg":{"format":"s16"},)" + members + "}"};
   };
-  const Track t =
-      pcm_track(1, R"("Display Matrix":"AAAAAA==",)"
-                   R"("Mastering display metadata":"AAAAAAAAAAA=","ICC Profile":"AQID",)"
-                   R"("IAMF Mix Gain Parameter Data":"AAAAAP///38AAAAAAAAAAAAAAAAAAAAA",)"
-                   R"("3D Reference Displays Info":"CgEU/w==",)"
-                   R"("Encryption info":"AQID")");
-  const Track u = pcm_track(2, R"("Display Matrix":")" + matrix36 + "\"");
+  const Track t = pcm_track(
+      1, R"("side_data":{"display_matrix":"AAAAAA==",)"
+         R"("mdcv":"AAAAAAAAAAA=","icc_profile":"AQID","clli":"AAAAAAAA",)"
+         R"("iamf_mix_gain":"AAAAAP///38AAAAAAAAAAAAAAAAAAAAA",)"
+         R"("ref_displays_3d":"CgEU/w==","skip_samples":"AQID",)"
+         R"("ffmpeg.Display Matrix":")" +
+             matrix36 +
+             R"("},)"
+             R"("codec_params":{"bit_rate":-5,"block_align":"2","sample_aspect_ratio":[0,1],)"
+             R"("field_order":"ttb","color":{"primaries":300,"transfer":19,"range":"studio",)"
+             R"("chroma_location":6}},"disposition":"default+bogus")");
+  // Luminance only (primaries and white point 0: not known), and a
+  // stereo3d whose type is not one the registry lists.
+  const std::string mdcv_luminance_only = "AAAAAAAAAAAAAAAAAAAAAACYloAAAAAy";
+  const std::string stereo_type_9 = "CQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAQAAAAAAAAABAAAA";
+  const Track u =
+      pcm_track(2, R"("side_data":{"display_matrix":")" + matrix36 + R"(","mdcv":")" +
+                       mdcv_luminance_only + R"(","stereo3d":")" + stereo_type_9 + R"("},)" +
+                       R"("codec_params":{"block_align":2},"disposition":"forced")");
   {
     FileSink sink((work_dir() / "sidedata.h4mk").string());
     Writer w(sink);
     w.add_track(t);
     w.add_track(u);
     std::vector<uint8_t> pcm(160, 0), bad, skip;
-    append_side_data(bad, "ffmpeg.Display Matrix", std::vector<uint8_t>(4, 0));
-    append_side_data(bad, "ffmpeg.HDR10+ Dynamic Metadata (SMPTE 2094-40)",
-                     std::vector<uint8_t>(3, 0xff));
-    append_side_data(skip, "ffmpeg.Skip Samples", std::vector<uint8_t>(10, 0));
+    append_side_data(bad, "display_matrix", std::vector<uint8_t>(4, 0));
+    append_side_data(bad, "hdr10plus", std::vector<uint8_t>(3, 0xff));
+    append_side_data(bad, "ffmpeg.Skip Samples", std::vector<uint8_t>(10, 0));
+    append_side_data(skip, "skip_samples", std::vector<uint8_t>(10, 0));
     w.write_block({1, BlockType::kI, 0, 0, 80}, pcm, bad);
     w.write_block({2, BlockType::kI, 0, 0, 80}, pcm, skip);
     w.finish();
@@ -558,31 +572,55 @@ TEST(FFmpeg, SideDataThatDoesNotFitItsLayoutIsIgnoredWithAWarning) {
     return set;
   };
   EXPECT_EQ(types(j["streams"][0]), std::set<std::string>{"ICC Profile"});
-  EXPECT_EQ(types(j["streams"][1]), std::set<std::string>{"Display Matrix"});
+  EXPECT_EQ(types(j["streams"][1]),
+            (std::set<std::string>{"Display Matrix", "Mastering display metadata"}));
+  for (const json& sd : j["streams"][1]["side_data_list"])
+    if (sd["side_data_type"] == "Mastering display metadata") {
+      EXPECT_FALSE(sd.contains("red_x")) << sd;
+      EXPECT_EQ(sd["max_luminance"], "10000000/10000") << sd;
+      EXPECT_EQ(sd["min_luminance"], "50/10000") << sd;
+    }
   ASSERT_EQ(j["packets"].size(), 2u);
   for (const json& p : j["packets"])
     EXPECT_EQ(types(p), p["stream_index"] == 0 ? std::set<std::string>{}
                                                : std::set<std::string>{"Skip Samples"});
+  const json& a = j["streams"][0];
+  EXPECT_EQ(a["bit_rate"], "128000") << a;  // ffprobe's own, of PCM: -5 was not taken
+  EXPECT_EQ(a["disposition"]["default"], 1);
+  EXPECT_EQ(j["streams"][1]["disposition"]["forced"], 1);
   for (const char* warning :
-       {"stream 0: Display Matrix side data of 4 bytes does not fit its layout; ignored",
-        "stream 0: Mastering display metadata side data of 8 bytes does not fit",
-        "stream 0: IAMF Mix Gain Parameter Data side data of 24 bytes does not fit",
-        "stream 0: 3D Reference Displays Info side data of 4 bytes does not fit",
-        "stream 0: Encryption info side data of 3 bytes is not a type files store",
-        "stream 0, group at offset ",
-        "HDR10+ Dynamic Metadata (SMPTE 2094-40) side data of 3 bytes"})
+       {"stream 0: display_matrix side data of 4 bytes does not fit its layout; ignored",
+        "stream 0: mdcv side data of 8 bytes does not fit",
+        "stream 0: clli side data of 6 bytes does not fit",
+        "stream 0: skip_samples side data of 3 bytes does not fit",
+        "stream 0: iamf_mix_gain side data of 24 bytes does not fit",
+        "stream 0: ref_displays_3d side data of 4 bytes does not fit",
+        "stream 1: stereo3d side data of 36 bytes does not fit", "stream 0, group at offset ",
+        "hdr10plus side data of 3 bytes",
+        "stream 0: codec_params.bit_rate is not an integer in its range; ignored",
+        "stream 0: codec_params.block_align is not an integer in its range; ignored",
+        "stream 0: codec_params.sample_aspect_ratio is not [num, den]",
+        "stream 0: codec_params.field_order is not a registered name; ignored",
+        "stream 0: codec_params.color.range is not a registered name; ignored",
+        "stream 0: codec_params.color.primaries is not an integer in its range; ignored",
+        "stream 0: codec_params.color.transfer is not known to FFmpeg; ignored",
+        "stream 0: codec_params.color.chroma_location is not an integer in its range",
+        "stream 0: unknown disposition 'bogus' ignored"})
     EXPECT_NE(r.err.find(warning), std::string::npos) << warning << "\n" << r.err;
-  // Once per type, though the stream's and the packet's are both ignored.
-  const std::string once = "Display Matrix side data of 4 bytes";
+  // Once per type, though the stream's and the packet's are both ignored;
+  // application keys (ffmpeg.*) are not FFmpeg's side data, whatever their name.
+  const std::string once = "display_matrix side data of 4 bytes";
   EXPECT_EQ(r.err.find(once, r.err.find(once) + 1), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("Skip Samples"), std::string::npos) << r.err;
 }
 
 // Every struct-valued side data type, at stream and packet level, through
-// the real muxer: the file holds the layouts FORMAT.md §6.1 gives (bytes
-// written out by hand in ffmpeg_side_data.c) and the demuxer gives every
-// value back. A file written before the layouts (the structs' bytes, kept in
-// tests/ffmpeg/data) still reads, except the types whose structs hold
-// pointers or offsets, which are refused rather than trusted.
+// the real muxer: the file holds each under the id FORMAT.md §6.1 registers,
+// in the layout it gives (ids and bytes written out by hand in
+// ffmpeg_side_data.c), and the demuxer gives every value back. A file
+// written before the registry (FFmpeg's display names as keys, the structs'
+// bytes as values, kept in tests/ffmpeg/data) still reads its media, and
+// none of those values is taken for side data.
 TEST(FFmpeg, SideDataIsStoredInTheLayoutsOfTheSpec) {
   const std::string tool = H4MK_FFMPEG_SIDE_DATA;
   const std::string file = (work_dir() / "layouts.h4mk").string();
@@ -593,13 +631,51 @@ TEST(FFmpeg, SideDataIsStoredInTheLayoutsOfTheSpec) {
   Result back = run(tool + " check " + file);
   EXPECT_EQ(back.status, 0) << back.out << back.err;
   EXPECT_EQ(back.err.find("ignored"), std::string::npos) << back.err;
-  Result old =
-      run(tool + " check " H4MK_FFMPEG_TEST_DATA "/side_data_struct_bytes.h4mk --struct-bytes");
-  EXPECT_EQ(old.status, 0) << old.out << old.err;
-  for (const char* type : {"IAMF Mix Gain Parameter Data", "IAMF Demixing Info Parameter Data",
-                           "IAMF Recon Gain Info Parameter Data", "3D Reference Displays Info"})
-    EXPECT_NE(old.err.find(std::string(type) + " side data of"), std::string::npos)
-        << type << old.err;
+  const json old = probe(H4MK_FFMPEG_TEST_DATA "/side_data_struct_bytes.h4mk");
+  ASSERT_EQ(old["streams"].size(), 1u);
+  EXPECT_EQ(old["packets"].size(), 2u);
+  EXPECT_FALSE(old["streams"][0].contains("side_data_list")) << old["streams"][0];
+  for (const json& p : old["packets"]) EXPECT_FALSE(p.contains("side_data_list")) << p;
+}
+
+// Codec parameters and dispositions go under FORMAT.md §6.1's registered
+// names, colour as H.273 code points, and come back from the file, a pipe
+// and a second remux; FFmpeg's own member keeps only what has no definition
+// outside FFmpeg.
+TEST(FFmpeg, CodecParametersAreStoredUnderTheirRegisteredNames) {
+  ffmpeg(
+      "-f lavfi -i testsrc=duration=1:size=160x120:rate=25 "
+      "-vf setparams=field_mode=tff:color_primaries=bt709:color_trc=smpte2084:colorspace=bt2020nc "
+      "-flags +ildct -c:v mpeg4 -aspect 16:9 -chroma_sample_location topleft "
+      "-disposition:v default+forced params.h4mk");
+  const auto bytes = read_file((work_dir() / "params.h4mk").string());
+  MemorySource src(bytes);
+  Reader reader(src);
+  const json track = json::parse(reader.tracks()[0].extra_json);
+  const json& p = track["codec_params"];
+  EXPECT_EQ(p["color"], json::parse(R"({"primaries":1,"transfer":16,"matrix":9,"range":"limited",)"
+                                    R"("chroma_location":2})"))
+      << track;
+  EXPECT_EQ(p["field_order"], "tb") << track;
+  EXPECT_EQ(p["sample_aspect_ratio"], json::parse("[4,3]")) << track;
+  EXPECT_GT(p.value("bit_rate", 0), 0) << track;
+  EXPECT_EQ(track["disposition"], "default+forced") << track;
+  for (const auto& [key, value] : track["ffmpeg"].items())
+    EXPECT_TRUE(key == "format" || key == "profile" || key == "level" || key == "codec_tag")
+        << key << " in " << track["ffmpeg"];
+  ffmpeg("-i params.h4mk -map 0 -c copy params.again.h4mk");
+  for (const char* input :
+       {"params.h4mk", "-f h4mk -i pipe:0 < params.h4mk", "params.again.h4mk"}) {
+    const json v = probe(input)["streams"][0];
+    EXPECT_EQ(v["color_primaries"], "bt709") << input;
+    EXPECT_EQ(v["color_transfer"], "smpte2084") << input;
+    EXPECT_EQ(v["color_space"], "bt2020nc") << input;
+    EXPECT_EQ(v["color_range"], "tv") << input;
+    EXPECT_EQ(v["chroma_location"], "topleft") << input;
+    EXPECT_EQ(v["field_order"], "tb") << input;
+    EXPECT_EQ(v["sample_aspect_ratio"], "4:3") << input;
+    EXPECT_EQ(v["disposition"]["forced"], 1) << input;
+  }
 }
 
 // An MP4 cut with -ss and -c copy keeps the packets from the keyframe before

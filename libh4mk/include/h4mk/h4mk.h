@@ -322,6 +322,9 @@ H4MK_API int h4mk_writer_set_track_property(h4mk_writer* w, uint16_t track_id, c
                                             const char* value);
 H4MK_API int h4mk_writer_set_track_property_int(h4mk_writer* w, uint16_t track_id, const char* path,
                                                 int64_t value);
+/* json: one JSON value (an array such as "[16,9]", an object, ...). */
+H4MK_API int h4mk_writer_set_track_property_json(h4mk_writer* w, uint16_t track_id,
+                                                 const char* path, const char* json);
 H4MK_API int h4mk_writer_set_metadata(h4mk_writer* w, const char* key, const char* value);
 H4MK_API int h4mk_writer_set_metadata_json(h4mk_writer* w, const char* json_object);
 H4MK_API int h4mk_writer_set_safe_json(h4mk_writer* w, const char* json_object);
