@@ -411,7 +411,7 @@ TEST(FFmpeg, PipeReadsTrimAnEncodersLastFrameAsFileReadsDo) {
       size_t pos = 0;
       SideDataEntry e;
       while (next_side_data(t.side, pos, e))
-        if (e.key == "ffmpeg.Skip Samples" && e.value.size() == 10)
+        if (e.key == "skip_samples" && e.value.size() == 10)
           return detail::load_u32(e.value.data() + 4);
       return -1;
     };
@@ -678,6 +678,51 @@ TEST(FFmpeg, CodecParametersAreStoredUnderTheirRegisteredNames) {
   }
 }
 
+// TRAK codec ids are FORMAT.md §6.2's: a listed codec under its id, one the
+// registry does not list under "ffmpeg." and FFmpeg's name, which the
+// demuxer reads back. A name that is neither (a bare FFmpeg name of an
+// unlisted codec, a listed one under FFmpeg's prefix) is a codec FFmpeg does
+// not know: a data stream that keeps the name.
+TEST(FFmpeg, CodecIdsAreTheRegistrysOrFFmpegsUnderItsPrefix) {
+  ffmpeg(
+      "-f lavfi -i sine=duration=1 -f lavfi -i sine=duration=1 -map 0 -map 1 -c:a:0 pcm_s16le "
+      "-c:a:1 pcm_s8 codecs.h4mk");
+  {
+    const auto bytes = read_file((work_dir() / "codecs.h4mk").string());
+    MemorySource src(bytes);
+    Reader reader(src);
+    ASSERT_EQ(reader.tracks().size(), 2u);
+    EXPECT_EQ(reader.tracks()[0].codec, "pcm_s16le");
+    EXPECT_EQ(reader.tracks()[1].codec, "ffmpeg.pcm_s8");
+  }
+  json j = probe("codecs.h4mk");
+  EXPECT_EQ(j["streams"][0]["codec_name"], "pcm_s16le");
+  EXPECT_EQ(j["streams"][1]["codec_name"], "pcm_s8");
+  {
+    FileSink sink((work_dir() / "codecs.foreign.h4mk").string());
+    Writer w(sink);
+    for (uint16_t id : {1, 2, 3})
+      w.add_track(Track{.id = id,
+                        .kind = TrackKind::kAudio,
+                        .codec = id == 1   ? "pcm_s8"
+                                 : id == 2 ? "ffmpeg.pcm_s16le"
+                                           : "ffmpeg.nosuch",
+                        .time_base = {1, 8000},
+                        .sample_rate = 8000,
+                        .channels = 1});
+    for (uint16_t id : {1, 2, 3})
+      w.write_block({id, BlockType::kI, 0, 0, 80}, std::vector<uint8_t>(80, 0));
+    w.finish();
+  }
+  j = probe("codecs.foreign.h4mk");
+  ASSERT_EQ(j["streams"].size(), 3u);
+  const char* names[] = {"pcm_s8", "ffmpeg.pcm_s16le", "ffmpeg.nosuch"};
+  for (int i = 0; i < 3; i++) {
+    EXPECT_EQ(j["streams"][i]["codec_type"], "data") << j["streams"][i];
+    EXPECT_EQ(j["streams"][i]["tags"]["h4mk_codec"], names[i]) << j["streams"][i];
+  }
+}
+
 // An MP4 cut with -ss and -c copy keeps the packets from the keyframe before
 // the cut and hides them with an edit list: the mov demuxer marks them
 // DISCARD (decoded, not shown). H4MK keeps the flag, so the remux shows and
@@ -720,7 +765,7 @@ TEST(FFmpeg, PacketsAnEditListHidesStayHidden) {
   }
 }
 
-// "ffmpeg.packet_flags" (FORMAT.md §5.4) gives back DISCARD and CORRUPT; a
+// "packet_flags" (FORMAT.md §5.4) gives back DISCARD and CORRUPT; a
 // file cannot make a packet TRUSTED, and names it does not know are ignored.
 TEST(FFmpeg, PacketFlagsComeBackButNeverTrusted) {
   {
@@ -737,7 +782,7 @@ TEST(FFmpeg, PacketFlagsComeBackButNeverTrusted) {
     for (const char* names : {"", "corrupt", "discard+corrupt", "trusted+bogus+", "discard"}) {
       std::vector<uint8_t> side;
       if (*names)
-        append_side_data(side, "ffmpeg.packet_flags",
+        append_side_data(side, "packet_flags",
                          {reinterpret_cast<const uint8_t*>(names), std::strlen(names)});
       w.write_block({1, BlockType::kI, t, t, 80}, pcm, side);
       t += 80;
