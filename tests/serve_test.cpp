@@ -396,8 +396,32 @@ TEST(Serve, ExportPacksAnUploadWhenAllowed) {
   for (const auto& b : read_all(std::vector<uint8_t>(r->body.begin(), r->body.end())).blocks)
     expanded.append(b.data.begin(), b.data.end());
   EXPECT_EQ(expanded, tokens);
+  // The seeds' decompress=true: /block hands a compressed group's block out
+  // expanded, and refuses decompress=false (a group is one zstd frame, so a
+  // block has no stored bytes of its own); on export it stores the groups
+  // as they are.
+  {
+    std::ofstream((dir() / "root" / "packed.h4mk").string(), std::ios::binary) << r->body;
+    auto blocks = read_all(std::vector<uint8_t>(r->body.begin(), r->body.end())).blocks;
+    for (const char* ask : {"", "&decompress=true", "&decompress=1"}) {
+      auto b = c.Get(std::string("/v1/files/packed.h4mk/block?index=3") + ask);
+      ASSERT_TRUE(b) << ask;
+      ASSERT_EQ(b->status, 200) << ask << b->body;
+      EXPECT_EQ(b->body, std::string(blocks[3].data.begin(), blocks[3].data.end())) << ask;
+    }
+    auto b = c.Get("/v1/files/packed.h4mk/block?index=3&decompress=false");
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->status, 400);
+    EXPECT_NE(b->body.find("always served expanded"), std::string::npos) << b->body;
+  }
+  r = c.Post("/v1/export?block_size=16&fps=50&decompress=true", tokens, "application/octet-stream");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->body[4], 1);  // format 1.0: nothing compressed
+  EXPECT_GT(r->body.size(), tokens.size());
   for (const char* refused :
-       {"/v1/export?block_size=16&compress=0", "/v1/export?block_size=16&compress=20",
+       {"/v1/export?block_size=16&compress=3&decompress=true",
+        "/v1/export?block_size=16&compress=0", "/v1/export?block_size=16&compress=20",
         "/v1/export?block_size=16&compress=3&mask=true&master_key_hex="
         "0000000000000000000000000000000000000000000000000000000000000000"}) {
     r = c.Post(refused, raw, "application/octet-stream");

@@ -92,7 +92,7 @@ class Service {
         [this](Request& req) { return seek_or_chain(req, true); });
     get("/v1/files/{name}/chain", {"track", "t"},
         [this](Request& req) { return seek_or_chain(req, false); });
-    get("/v1/files/{name}/block", {"track", "index", "offset"},
+    get("/v1/files/{name}/block", {"track", "index", "offset", "decompress"},
         [this](Request& req) { return block(req); });
     get("/v1/files/{name}/stream", {"track", "from", "to", "pace"},
         [this](Request& req) { return stream(req); });
@@ -133,7 +133,8 @@ class Service {
                      })});
     };
     post({"/v1/export", "/v1/video/export", "/video/export"}, &Service::video_export,
-         {"block_size", "gop", "fps", "fps_hint", "mask", "master_key_hex", "compress"});
+         {"block_size", "gop", "fps", "fps_hint", "mask", "master_key_hex", "compress",
+          "decompress"});
     post({"/v1/video/stream", "/video/stream"}, &Service::video_stream,
          {"block_size", "gop", "fps", "fps_hint"});
     post({"/v1/audio/stream", "/audio/stream"}, &Service::audio_stream,
@@ -317,6 +318,14 @@ class Service {
 
   // One block's payload; masked blocks stay masked unless the server has the key.
   Response block(const Request& req) {
+    // The seeds' API asks for decompress=true. A compressed group is one
+    // zstd frame (FORMAT.md §5.7), so no block has stored bytes of its own
+    // to hand out instead.
+    if (req.param("decompress") && !flag(req, "decompress"))
+      throw HttpError{400,
+                      "decompress=false: a block is always served expanded, since a compressed "
+                      "group is compressed as a whole; GET /v1/files/{name} with Range gives the "
+                      "stored bytes"};
     auto src = open(req.matches[0]);
     auto r = reader(*src);
     std::optional<uint16_t> track;
@@ -541,6 +550,9 @@ class Service {
     const TransportParams p = transport_params(req);
     KeyHold key = mask_key(req, flag(req, "mask"));
     std::optional<TrackCompression> how;
+    // decompress=true, the seeds' name, asks for groups stored as they are.
+    if (flag(req, "decompress") && req.param("compress"))
+      throw HttpError{400, "compress and decompress=true exclude each other"};
     if (req.param("compress")) {
       if (key.get()) throw HttpError{400, "compress and mask exclude each other"};
       how.emplace();
