@@ -103,8 +103,17 @@ Block = _h4mk.Block
 
 
 class Reader:
-    """Reads an H4MK file from a path, a bytes-like object or a binary file
-    object (seekable or not).
+    """Reads an H4MK file from a path, a URL, a bytes-like object or a binary
+    file object (seekable or not).
+
+    A URL (``http://``, ``https://`` or any protocol fsspec knows, such as
+    ``s3://`` with its package installed) is read by range through fsspec:
+    opening and each seek fetch what they use, not the file.
+
+    A Reader pickles when it was opened from a path, a URL or bytes: the copy
+    reopens its source (with the same ``public_key``) and starts at the
+    beginning, so ``torch.utils.data`` and ``multiprocessing`` workers each
+    read with a position of their own.
 
     Iterating gives every intact block in file order; damage the reader
     skipped over is listed in :attr:`damage` (offset, length, code, message).
@@ -119,8 +128,25 @@ class Reader:
 
     def __init__(self, source: Source, *, damaged_blocks: bool = False,
                  public_key: Union[str, bytes, "os.PathLike[str]", None] = None):
-        self._r = _h4mk.Reader(source, damaged_blocks,
-                               _pem(public_key) if public_key is not None else "")
+        pem = _pem(public_key) if public_key is not None else ""
+        self._r = _h4mk.Reader(source, damaged_blocks, pem)
+        # What a pickled copy reopens; a file object cannot be reopened.
+        self._reopen = None
+        if isinstance(source, (str, os.PathLike)):
+            self._reopen = (os.fspath(source), damaged_blocks, pem)
+        elif isinstance(source, (bytes, bytearray, memoryview)):
+            self._reopen = (bytes(source), damaged_blocks, pem)
+
+    def __getstate__(self) -> tuple:
+        if self._reopen is None:
+            raise TypeError("a Reader opened from a file object cannot be pickled: "
+                            "open it from a path, a URL or bytes")
+        return self._reopen
+
+    def __setstate__(self, state: tuple) -> None:
+        source, damaged_blocks, pem = state
+        self._r = _h4mk.Reader(source, damaged_blocks, pem)
+        self._reopen = state
 
     @property
     def verified(self) -> bool:

@@ -1,5 +1,8 @@
 // Paths, bytes-like objects and Python binary file objects as libh4mk's
 // Source and Sink.
+#include <algorithm>
+#include <cctype>
+
 #include "binding.hpp"
 
 namespace h4mk::python {
@@ -73,11 +76,45 @@ class PyFileSink final : public Sink {
   uint64_t start_ = 0;
 };
 
+// "scheme://...": RFC 3986's scheme characters before "://".
+bool is_url(const std::string& s) {
+  const size_t colon = s.find("://");
+  if (colon == std::string::npos || colon == 0 || !std::isalpha(uint8_t(s[0]))) return false;
+  return std::all_of(s.begin(), s.begin() + long(colon), [](char c) {
+    return std::isalnum(uint8_t(c)) || c == '+' || c == '-' || c == '.';
+  });
+}
+
+// Bytes fsspec fetches per range request beyond what a read asks for: a
+// group header and its records come in one request, a whole file never.
+constexpr int kUrlBlockSize = 64 * 1024;
+
+// A URL through fsspec (its HTTP filesystem for http and https), whose
+// file object reads by range.
+std::unique_ptr<Source> open_url(const std::string& url) {
+  py::object fsspec;
+  try {
+    fsspec = py::module_::import("fsspec");
+  } catch (py::error_already_set&) {
+    throw Error(ErrorCode::kInvalidArgument,
+                "reading " + url +
+                    " needs fsspec (Debian: python3-fsspec, and python3-aiohttp "
+                    "for http and https)");
+  }
+  py::object file = fsspec
+                        .attr("open")(url, "rb", py::arg("block_size") = kUrlBlockSize,
+                                      py::arg("cache_type") = "readahead")
+                        .attr("open")();
+  return std::make_unique<PyFileSource>(std::move(file));
+}
+
 }  // namespace
 
-// A source for a path (str or os.PathLike), a bytes-like object (its buffer
-// held in `keep`) or a binary file object.
+// A source for a path (str or os.PathLike), a URL (str), a bytes-like
+// object (its buffer held in `keep`) or a binary file object.
 std::unique_ptr<Source> open_source(const py::object& source, std::unique_ptr<ByteBuffer>& keep) {
+  if (py::isinstance<py::str>(source) && is_url(source.cast<std::string>()))
+    return open_url(source.cast<std::string>());
   if (py::isinstance<py::str>(source) || py::hasattr(source, "__fspath__"))
     return std::make_unique<FileSource>(
         py::module_::import("os").attr("fsdecode")(source).cast<std::string>());

@@ -2,6 +2,7 @@
 (H4MK_BUILD_DIR names another build tree)."""
 import os
 import pathlib
+import socket
 import subprocess
 
 import pytest
@@ -36,3 +37,48 @@ def ffmpeg() -> pathlib.Path:
         if path.exists():
             return path
     pytest.fail("no patched ffmpeg: run scripts/build.sh first")
+
+
+class Nginx:
+    """nginx serving a directory: any HTTP server or CDN serves H4MK files
+    this way, with Range and nothing else. Its access log counts requests."""
+
+    def __init__(self, root: pathlib.Path):
+        self.root = root
+        self.conf_dir = root.parent / (root.name + "-nginx")
+        self.conf_dir.mkdir()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        conf = self.conf_dir / "nginx.conf"
+        # As root, workers would run as nobody, who cannot enter pytest's
+        # private temporary directories.
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        conf.write_text(
+            f"{user}worker_processes 1;\npid {self.conf_dir}/nginx.pid;\n"
+            f"error_log {self.conf_dir}/error.log;\nevents {{ worker_connections 64; }}\n"
+            f"http {{\n  access_log {self.conf_dir}/access.log;\n"
+            f"  client_body_temp_path {self.conf_dir};\n"
+            f"  server {{ listen 127.0.0.1:{self.port}; root {root}; }}\n}}\n")
+        subprocess.run(["nginx", "-e", self.conf_dir / "error.log", "-p", self.conf_dir,
+                        "-c", conf], check=True)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{name}"
+
+    def requests(self) -> int:
+        log = self.conf_dir / "access.log"
+        return len(log.read_text().splitlines()) if log.exists() else 0
+
+    def stop(self) -> None:
+        subprocess.run(["nginx", "-p", self.conf_dir, "-c", self.conf_dir / "nginx.conf",
+                        "-s", "stop"], check=False)
+
+
+@pytest.fixture
+def nginx(tmp_path):
+    root = tmp_path / "www"
+    root.mkdir()
+    server = Nginx(root)
+    yield server
+    server.stop()
