@@ -22,9 +22,14 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import math
 import os
+import warnings
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, BinaryIO, Iterator, Optional, Sequence, Union
+
+import numpy as np
 
 from . import _h4mk
 from .errors import (AuthFailed, DamageWarning, Error, FormatError, InvalidArgument, IOFailure,
@@ -97,6 +102,96 @@ class Track:
     # Read only: the track's groups may be zstd-compressed (§5.7). A writer
     # compresses what add_track's or the Writer's ``compress`` says.
     compressed: bool = False
+    # Each block holds whole frames of ``shape`` elements of ``dtype``
+    # (little-endian; docs/FORMAT.md §6.1 ``array``): read_track and
+    # read_range give them as an array of that dtype and shape.
+    dtype: str = ""
+    shape: tuple[int, ...] = ()
+    # Other members of the track object (an application's own), kept by a copy.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.dtype or self.shape:
+            _frame_bytes(self)
+
+    @property
+    def frame_bytes(self) -> int:
+        """Bytes of one frame (``shape`` elements of ``dtype``); 0 without a dtype."""
+        return _frame_bytes(self) if self.dtype else 0
+
+
+def _argument_int(v: Any, name: str, lo: int, hi: int) -> int:
+    """v as an int in [lo, hi], or InvalidArgument naming ``name``: no float,
+    bool or wrapping."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= int(v) <= hi:
+        raise InvalidArgument(f"{name}: an integer in {lo}..{hi} is needed; got {v!r}",
+                              "invalid_argument", None)
+    return int(v)
+
+
+def _seconds(v: Any, name: str) -> Fraction:
+    """Seconds as the exact value written: 0.1 is 1/10, not the nearest
+    double (which would make 0.1 s at 50 Hz 5.000...03 ticks)."""
+    try:
+        if isinstance(v, (bool, str, bytes)):
+            raise TypeError
+        return Fraction(repr(v)) if isinstance(v, float) else Fraction(v)
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"{name}: a finite number of seconds is needed; got {v!r}",
+                              "invalid_argument", None) from None
+
+
+# docs/FORMAT.md §6.1: the element types a track's ``array`` may declare.
+_DTYPES = ("uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64",
+           "float16", "float32", "float64")
+_MAX_FRAME_BYTES = 256 << 20  # a frame fits in a block (§12.2)
+
+
+def _frame_bytes(t: Track) -> int:
+    if t.dtype not in _DTYPES:
+        raise InvalidArgument(f"track {t.id}: dtype is one of {', '.join(_DTYPES)}; "
+                              f"got {t.dtype!r}", "invalid_argument", None)
+    shape = tuple(t.shape)
+    if not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape) \
+            or len(shape) > 8:
+        raise InvalidArgument(f"track {t.id}: shape is up to 8 positive integers; got {t.shape!r}",
+                              "invalid_argument", None)
+    n = int(np.dtype(t.dtype).itemsize)
+    for d in shape:
+        n *= d
+        if n > _MAX_FRAME_BYTES:
+            raise InvalidArgument(f"track {t.id}: a frame of shape {shape} {t.dtype} is over "
+                                  f"{_MAX_FRAME_BYTES} bytes", "invalid_argument", None)
+    return n
+
+
+def _track_from(d: dict[str, Any]) -> Track:
+    """A Track from the binding's dict, its extra members parsed: a malformed
+    ``array`` member is left among them with a warning, never guessed at."""
+    extra = json.loads(d.pop("extra_json") or "{}")
+    array = extra.pop("array", None)
+    t = Track(**d, extra=extra)
+    if array is not None:
+        try:
+            t.dtype, t.shape = array["dtype"], tuple(array["shape"])
+            _frame_bytes(t)
+        except (InvalidArgument, KeyError, TypeError) as e:
+            t.dtype, t.shape = "", ()
+            extra["array"] = array
+            warnings.warn(f"track {t.id}: its array member is not usable ({e}); "
+                          "its blocks read as bytes", DamageWarning, stacklevel=3)
+    return t
+
+
+def _extra_json(t: Track) -> str:
+    extra = dict(t.extra)
+    if "array" in extra:
+        raise InvalidArgument(f"track {t.id}: give dtype and shape, not an array member",
+                              "invalid_argument", None)
+    if t.dtype:
+        _frame_bytes(t)
+        extra["array"] = {"dtype": t.dtype, "shape": list(t.shape)}
+    return json.dumps(extra) if extra else ""
 
 
 Block = _h4mk.Block
@@ -164,7 +259,7 @@ class Reader:
 
     @property
     def tracks(self) -> list[Track]:
-        return [Track(**t) for t in self._r.tracks()]
+        return [_track_from(t) for t in self._r.tracks()]
 
     def track(self, track_id: int) -> Track:
         for t in self.tracks:
@@ -229,13 +324,65 @@ class Reader:
         ``duration`` (int64), ``types`` (uint8: 0 I, 1 P, 2 B), ``flags``
         (uint8: 1 masked, 2 discardable, 4 damaged), ``offsets`` (uint64,
         n + 1 positions) into ``payload`` (uint8, every payload back to back).
-        Reading starts again from the beginning afterwards.
+        A track with a ``dtype`` also gives ``data``, every frame as an array
+        of shape ``(frames, *shape)``, and ``frames`` (int64, frames per
+        block); a block that is not whole frames raises :class:`FormatError`
+        naming it. Reading starts again from the beginning afterwards.
 
         A damaged file raises :class:`FormatError` naming its first damaged
         region (blocks of the track may have been there); ``strict=False``
         returns the blocks left intact, and :attr:`damage` lists what was
         skipped."""
-        return self._r.read_track(track, strict)
+        return self.read_tracks([track], strict=strict)[track]
+
+    def read_tracks(self, tracks: Sequence[int], *,
+                    strict: bool = True) -> dict[int, dict[str, Any]]:
+        """:meth:`read_track` of several tracks in one pass over the file."""
+        ids = [_argument_int(t, "tracks", 1, 65535) for t in tracks]
+        got = self._r.read_tracks(ids, strict, None, None)
+        return {t: self._with_frames(t, got[t]) for t in ids}
+
+    def read_range(self, track: int, start: Union[int, float, Fraction],
+                   end: Union[int, float, Fraction], *, unit: str = "s",
+                   strict: bool = True) -> dict[str, Any]:
+        """The blocks of ``track`` whose pts lies in ``[start, end)``, as
+        :meth:`read_track` gives them; ``unit`` is ``"s"`` (seconds) or
+        ``"ticks"`` (the track's time base). Reading starts at the keyframe
+        before ``start`` (through the seek table, not from the beginning)
+        and stops at ``end``."""
+        t = self.track(track)
+        if unit == "s":
+            num, den = t.time_base
+            lo = math.ceil(_seconds(start, "start") * den / num)
+            hi = math.ceil(_seconds(end, "end") * den / num)
+        elif unit == "ticks":
+            lo = _argument_int(start, "start", -(1 << 63), (1 << 63) - 1)
+            hi = _argument_int(end, "end", -(1 << 63), (1 << 63) - 1)
+        else:
+            raise InvalidArgument(f'unit is "s" or "ticks"; got {unit!r}', "invalid_argument",
+                                  None)
+        if hi < lo:
+            raise InvalidArgument(f"end ({end}) is before start ({start})", "invalid_argument",
+                                  None)
+        got = self._r.read_tracks([t.id], strict, lo, hi)
+        return self._with_frames(t.id, got[t.id])
+
+    def _with_frames(self, track: int, arrays: dict[str, Any]) -> dict[str, Any]:
+        t = self.track(track)
+        if not t.dtype:
+            return arrays
+        size = t.frame_bytes
+        lengths = np.diff(arrays["offsets"].astype(np.int64))
+        bad = np.nonzero(lengths % size)[0]
+        if len(bad):
+            i = int(bad[0])
+            raise FormatError(f"track {track}: block {i} (pts {int(arrays['pts'][i])}) holds "
+                              f"{int(lengths[i])} bytes, not whole frames of {size} bytes "
+                              f"({t.dtype} {t.shape})", "corrupt", None)
+        arrays["frames"] = lengths // size
+        arrays["data"] = arrays["payload"].view(np.dtype(t.dtype).newbyteorder("<")).reshape(
+            (-1, *t.shape))
+        return arrays
 
     def set_mask_key(self, key: Union[str, bytes], track: int = 0) -> None:
         """Unmask blocks with this 32-byte key (or 64 hex digits); track 0:
@@ -286,6 +433,7 @@ class Writer:
     def __init__(self, target: Union[str, "os.PathLike[str]", BinaryIO, None] = None,
                  *, compress: Union[bool, int] = False, **options: Any):
         self._level = _compression_level(compress, "compress")
+        self._frames: dict[int, Track] = {}  # tracks with a dtype
         self._path = os.fspath(target) if isinstance(target, (str, os.PathLike)) else None
         self._aborted = False
         self._w = _h4mk.Writer(target, options)
@@ -346,7 +494,25 @@ class Writer:
             raise InvalidArgument(
                 f"track {track.id} is masked: mask a track with set_mask_key, copy a masked "
                 "file with h4mk.mask/h4mk.unmask", "invalid_argument", None)
-        self._w.add_track(track, level, dictionary)
+        self._w.add_track(track, level, dictionary, _extra_json(track))
+        if track.dtype:
+            self._frames[track.id] = track
+
+    def _check_frames(self, track: int, payload: Any, lengths: Any) -> None:
+        """A track with a dtype takes whole frames, and a numpy payload of
+        that dtype only: never bytes reinterpreted silently."""
+        t = self._frames.get(track)
+        if t is None:
+            return
+        if isinstance(payload, np.ndarray) and payload.dtype.newbyteorder("<") != \
+                np.dtype(t.dtype).newbyteorder("<"):
+            raise InvalidArgument(f"track {track} holds {t.dtype}; the payload is "
+                                  f"{payload.dtype}", "invalid_argument", None)
+        bad = np.nonzero(np.asarray(lengths, dtype=np.int64) % t.frame_bytes)[0]
+        if len(bad):
+            raise InvalidArgument(
+                f"track {track}: block {int(bad[0])} of the call is not whole frames of "
+                f"{t.frame_bytes} bytes ({t.dtype} {t.shape})", "invalid_argument", None)
 
     def set_metadata(self, metadata: dict[str, Any]) -> None:
         self._w.set_metadata_json(json.dumps(metadata))
@@ -367,6 +533,8 @@ class Writer:
                     discardable: bool = False) -> None:
         """One block; ``payload`` is any bytes-like object (bytes, memoryview,
         a numpy array: its bytes in C order, copied when not contiguous)."""
+        if track in self._frames:
+            self._check_frames(track, payload, [memoryview(payload).nbytes])
         self._w.write_block(track, type, pts, dts, duration, payload, side_data, discardable)
 
     def write_blocks(self, track: int, types: Any, pts: Any, payload: Any, *,
@@ -380,6 +548,14 @@ class Writer:
         numpy integer type, or Python ints): floats, bools and values out of
         range raise :class:`InvalidArgument` naming the argument, never a
         silent cast, and so does a payload the cuts do not cover exactly."""
+        if track in self._frames:
+            # Arguments of the wrong type are the binding's to refuse.
+            cuts = np.asarray(offsets) if offsets is not None else None
+            if cuts is not None:
+                lengths = np.diff(cuts) if cuts.dtype.kind in "iu" else []
+            else:
+                lengths = [size] if isinstance(size, int) and not isinstance(size, bool) else []
+            self._check_frames(track, payload, lengths)
         self._w.write_blocks(track, types, pts, payload, offsets, size, dts, durations)
 
     def close_group(self, track: int) -> None:

@@ -122,6 +122,7 @@ py::dict track_dict(const Track& t) {
   d["max_chain_blocks"] = t.max_chain_blocks;
   d["masked"] = t.mask.has_value();
   d["compressed"] = t.compression.has_value();
+  d["extra_json"] = t.extra_json;
   return d;
 }
 

@@ -36,7 +36,7 @@ void bind_reader(py::module_& m) {
            [](PyReader& r) { return r.turns().without_gil([&] { return r.r().has_index(); }); })
       .def("seek", &PyReader::seek)
       .def("chain", &PyReader::chain)
-      .def("read_track", &PyReader::read_track)
+      .def("read_tracks", &PyReader::read_tracks)
       .def("set_mask_key", [](PyReader& r, const py::object& key, uint16_t track) {
         const MaskKey k = mask_key(key);
         r.turns().with_gil([&] { r.r().set_mask_key(k, track); });

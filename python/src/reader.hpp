@@ -1,6 +1,8 @@
 // h4mk.Reader's core: libh4mk's Reader over a path, bytes or a file object.
 #pragma once
 
+#include <map>
+
 #include "binding.hpp"
 
 namespace h4mk::python {
@@ -115,16 +117,19 @@ class PyReader {
     return out;
   }
 
-  // One track as arrays, read from the start: timing, types, flags, and
-  // every payload back to back in one buffer (offsets into it).
-  // strict: damage met on the way (which may have held blocks of the track)
-  // is an error naming the first; otherwise the intact blocks come back.
-  // One track as arrays, read from the start: timing, types, flags, and
-  // every payload back to back in one buffer (offsets into it). The pass
-  // runs without the GIL.
-  py::dict read_track(uint16_t track, bool strict) {
-    TrackArrays a;
-    turns_.without_gil([&] { fill_track(track, strict, a); });
+  // Tracks as arrays, in one pass that runs without the GIL: timing, types,
+  // flags, and every payload back to back in one buffer (offsets into it).
+  // With a range (one track) the pass starts at the track's keyframe at or
+  // before `from` and keeps the blocks with from <= pts < to. strict: damage
+  // met on the way (which may have held blocks of the tracks) is an error
+  // naming the first; otherwise the intact blocks come back.
+  py::dict read_tracks(const std::vector<uint16_t>& tracks, bool strict,
+                       std::optional<int64_t> from, std::optional<int64_t> to) {
+    std::map<uint16_t, TrackArrays> arrays;
+    for (uint16_t t : tracks) arrays[t];
+    if ((from || to) && tracks.size() != 1)
+      throw Error(ErrorCode::kInvalidArgument, "a time range is read from one track");
+    turns_.without_gil([&] { fill(arrays, strict, from, to); });
     // Each vector handed to numpy as it is, the array owning it: no copy.
     auto array = [](auto&& v) {
       using V = std::decay_t<decltype(v)>;
@@ -133,15 +138,19 @@ class PyReader {
       return py::array_t<typename V::value_type>(py::ssize_t(owned->size()), owned->data(),
                                                  free_it);
     };
-    py::dict d;
-    d["pts"] = array(std::move(a.pts));
-    d["dts"] = array(std::move(a.dts));
-    d["duration"] = array(std::move(a.duration));
-    d["types"] = array(std::move(a.types));
-    d["flags"] = array(std::move(a.flags));
-    d["offsets"] = array(std::move(a.offsets));
-    d["payload"] = array(std::move(a.payload));
-    return d;
+    py::dict out;
+    for (auto& [track, a] : arrays) {
+      py::dict d;
+      d["pts"] = array(std::move(a.pts));
+      d["dts"] = array(std::move(a.dts));
+      d["duration"] = array(std::move(a.duration));
+      d["types"] = array(std::move(a.types));
+      d["flags"] = array(std::move(a.flags));
+      d["offsets"] = array(std::move(a.offsets));
+      d["payload"] = array(std::move(a.payload));
+      out[py::int_(track)] = d;
+    }
+    return out;
   }
 
  private:
@@ -152,24 +161,37 @@ class PyReader {
     std::vector<uint8_t> payload;
   };
 
-  void fill_track(uint16_t track, bool strict, TrackArrays& a) {
-    if (!r().track(track))
-      throw Error(ErrorCode::kNotFound, "no track with id " + std::to_string(track));
-    // Sized from the file's own count where it has one (HINT or index;
-    // reading the index moves the reader, hence the rewind after):
-    // growing the arrays block by block was most of the time.
-    if (const auto summary = r().summary(track)) {
-      const size_t n = size_t(std::min<uint64_t>(summary->block_count, uint64_t(1) << 26));
-      for (auto* v : {&a.pts, &a.dts, &a.duration}) v->reserve(n);
-      a.types.reserve(n);
-      a.flags.reserve(n);
-      a.offsets.reserve(n + 1);
+  void fill(std::map<uint16_t, TrackArrays>& arrays, bool strict, std::optional<int64_t> from,
+            std::optional<int64_t> to) {
+    for (auto& [track, a] : arrays) {
+      if (!r().track(track))
+        throw Error(ErrorCode::kNotFound, "no track with id " + std::to_string(track));
+      // Sized from the file's own count where it has one (HINT or index;
+      // reading the index moves the reader, hence the rewind after):
+      // growing the arrays block by block was most of the time.
+      if (const auto summary = r().summary(track); summary && !from && !to) {
+        const size_t n = size_t(std::min<uint64_t>(summary->block_count, uint64_t(1) << 26));
+        for (auto* v : {&a.pts, &a.dts, &a.duration}) v->reserve(n);
+        a.types.reserve(n);
+        a.flags.reserve(n);
+        a.offsets.reserve(n + 1);
+      }
     }
-    // The payloads fit in the file: reserving its size (address space; the
-    // pages are touched only as they are written) spares the regrowth.
-    if (const auto size = source_->size())
-      a.payload.reserve(size_t(std::min<uint64_t>(*size, uint64_t(1) << 34)));
+    // The payloads of a whole pass fit in the file: reserving its size
+    // (address space; the pages are touched only as they are written)
+    // spares the regrowth.
+    if (const auto size = source_->size(); size && arrays.size() == 1 && !from && !to)
+      arrays.begin()->second.payload.reserve(size_t(std::min<uint64_t>(*size, uint64_t(1) << 34)));
     r().rewind();
+    const uint16_t first = arrays.begin()->first;
+    if (from) {
+      try {
+        r().seek(first, *from, SeekMode::kKeyBefore);
+      } catch (const Error& e) {
+        if (e.code() != ErrorCode::kNotFound) throw;
+        r().rewind();  // from lies before the track's first keyframe
+      }
+    }
     Block b;
     uint64_t damaged = 0;
     std::optional<Damage> first_damage;
@@ -178,7 +200,12 @@ class PyReader {
         if (!damaged++) first_damage = r().last_damage();
         continue;
       }
-      if (b.info.track_id != track) continue;
+      const auto it = arrays.find(b.info.track_id);
+      if (it == arrays.end()) continue;
+      // dts <= pts, and dts only grows: nothing later starts before `to`.
+      if (to && b.info.dts >= *to) break;
+      if ((from && b.info.pts < *from) || (to && b.info.pts >= *to)) continue;
+      TrackArrays& a = it->second;
       a.pts.push_back(b.info.pts);
       a.dts.push_back(b.info.dts);
       a.duration.push_back(b.info.duration);
@@ -192,10 +219,9 @@ class PyReader {
     if (strict && damaged)
       throw Error(first_damage->code,
                   "the file is damaged: " + std::to_string(damaged) +
-                      " region(s) skipped while reading track " + std::to_string(track) +
-                      ", the first at offset " + std::to_string(first_damage->offset) + " (" +
-                      first_damage->message +
-                      "); read_track(..., strict=False) returns the blocks left intact",
+                      " region(s) skipped while reading track(s), the first at offset " +
+                      std::to_string(first_damage->offset) + " (" + first_damage->message +
+                      "); strict=False returns the blocks left intact",
                   first_damage->offset);
   }
 

@@ -157,8 +157,10 @@ void bind_writer(py::module_& m) {
       // level 0: stored uncompressed; 1..19: zstd per group (FORMAT.md §5.7),
       // with `dictionary` (any bytes-like object; empty: none).
       .def("add_track",
-           [](PyWriter& w, const py::object& spec, int level, const py::object& dictionary) {
+           [](PyWriter& w, const py::object& spec, int level, const py::object& dictionary,
+              const std::string& extra_json) {
              Track t = track_from(spec);
+             t.extra_json = extra_json;
              if (level != 0) {
                t.compression.emplace();
                t.compression->level = level;
