@@ -342,22 +342,27 @@ class Reader:
         got = self._r.read_tracks(ids, strict, None, None)
         return {t: self._with_frames(t, got[t]) for t in ids}
 
-    def read_range(self, track: int, start: Union[int, float, Fraction],
-                   end: Union[int, float, Fraction], *, unit: str = "s",
+    def read_range(self, track: int, start: Union[int, float, Fraction, None],
+                   end: Union[int, float, Fraction, None], *, unit: str = "s",
                    strict: bool = True) -> dict[str, Any]:
         """The blocks of ``track`` whose pts lies in ``[start, end)``, as
         :meth:`read_track` gives them; ``unit`` is ``"s"`` (seconds) or
-        ``"ticks"`` (the track's time base). Reading starts at the keyframe
-        before ``start`` (through the seek table, not from the beginning)
-        and stops at ``end``."""
+        ``"ticks"`` (the track's time base); ``None`` leaves that end open.
+        Reading starts at the keyframe before ``start`` (through the seek
+        table, not from the beginning) and stops at ``end``."""
         t = self.track(track)
+        lo, hi = -(1 << 63), (1 << 63) - 1
         if unit == "s":
             num, den = t.time_base
-            lo = math.ceil(_seconds(start, "start") * den / num)
-            hi = math.ceil(_seconds(end, "end") * den / num)
+            if start is not None:
+                lo = max(lo, math.ceil(_seconds(start, "start") * den / num))
+            if end is not None:
+                hi = min(hi, math.ceil(_seconds(end, "end") * den / num))
         elif unit == "ticks":
-            lo = _argument_int(start, "start", -(1 << 63), (1 << 63) - 1)
-            hi = _argument_int(end, "end", -(1 << 63), (1 << 63) - 1)
+            if start is not None:
+                lo = _argument_int(start, "start", -(1 << 63), (1 << 63) - 1)
+            if end is not None:
+                hi = _argument_int(end, "end", -(1 << 63), (1 << 63) - 1)
         else:
             raise InvalidArgument(f'unit is "s" or "ticks"; got {unit!r}', "invalid_argument",
                                   None)

@@ -1,0 +1,197 @@
+"""The Python package at ML scale, each figure against a peer in the same run:
+
+  tokens   1 h of 8-codebook int16 tokens at 50 Hz (values 0..1023, half the
+           frames repeating the one before) written as a typed track, plain
+           and zstd-compressed (level 3, groups of 2 s and of 10 s): size,
+           write and read (read_track's array) against np.save/np.load and
+           np.savez_compressed. (A dictionary gains nothing on such tokens:
+           it needs content that repeats across groups.)
+  range    read_range of 10 s in the middle of that file against read_track
+           of the whole.
+  threads  FILES files of MINUTES read_track'ed by 1 thread and by 2 (the
+           GIL is released while libh4mk reads).
+  remote   the file behind nginx: requests and bytes for opening and for
+           one read_range, against the file's size.
+  dask     the FILES files behind nginx read by h4mk.dask.read_arrays (and
+           summed) on a LocalCluster of 2 worker processes against one
+           process reading them in turn.
+
+    build/python-venv/bin/python bench/python/scale.py [FILES [MINUTES]]
+
+Best of 3 for each timing. Needs nginx, fsspec, aiohttp, dask, distributed.
+"""
+import io
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import numpy as np
+
+import h4mk
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "python" / "tests"))
+from conftest import Nginx  # noqa: E402
+
+FILES = int(sys.argv[1]) if len(sys.argv) > 1 else 16
+MINUTES = int(sys.argv[2]) if len(sys.argv) > 2 else 30
+RATE = 50
+
+
+def best(f, rounds=3):
+    t = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        f()
+        t.append(time.perf_counter() - t0)
+    return min(t)
+
+
+def token_frames(seconds, seed=1):
+    rng = np.random.default_rng(seed)
+    n = seconds * RATE
+    tokens = rng.integers(0, 1024, size=(n, 8), dtype=np.int16)
+    repeat = rng.random(n) < 0.5
+    repeat[0] = False
+    for i in np.nonzero(repeat)[0]:  # in order: a run of repeats copies its start
+        tokens[i] = tokens[i - 1]
+    return tokens
+
+
+def write_tokens(tokens, compress, group_seconds=2):
+    """An I block (and a group) every group_seconds."""
+    buf = io.BytesIO()
+    with h4mk.Writer(buf, max_group_duration_us=group_seconds * 1_000_000) as w:
+        w.add_track(h4mk.Track(id=1, time_base=(1, RATE), dtype="int16", shape=(8,)),
+                    compress=3 if compress else False)
+        types = np.where(np.arange(len(tokens)) % (group_seconds * RATE) == 0, 0, 1)
+        w.write_blocks(1, types.astype(np.uint8), np.arange(len(tokens)), tokens, size=16)
+    return buf.getvalue()
+
+
+def tokens_figures(work):
+    tokens = token_frames(3600)
+    print(f"tokens: {len(tokens)} frames, {tokens.nbytes} bytes raw")
+    npy, npz = work / "t.npy", work / "t.npz"
+    t_save = best(lambda: np.save(npy, tokens))
+    t_load = best(lambda: np.load(npy))
+    t_savez = best(lambda: np.savez_compressed(npz, tokens=tokens), 1)
+    t_loadz = best(lambda: np.load(npz)["tokens"])
+    print(f"  np.save {npy.stat().st_size} B, write {t_save * 1e3:.1f} ms, "
+          f"np.load {t_load * 1e3:.2f} ms")
+    print(f"  np.savez_compressed {npz.stat().st_size} B, write {t_savez * 1e3:.0f} ms, "
+          f"load {t_loadz * 1e3:.1f} ms")
+    out = {}
+    for compress, group in ((False, 2), (True, 2), (True, 10)):
+        data = write_tokens(tokens, compress, group)
+        t_w = best(lambda: write_tokens(tokens, compress, group))
+        r = h4mk.Reader(data)
+        t_r = best(lambda: r.read_track(1)["data"])
+        assert np.array_equal(r.read_track(1)["data"], tokens)
+        name = f"{'zstd-3' if compress else 'plain'}, {group} s groups"
+        out[(compress, group)] = data
+        print(f"  h4mk {name}: {len(data)} B ({len(data) / npz.stat().st_size:.3f} x savez, "
+              f"{len(data) / npy.stat().st_size:.3f} x npy), write {t_w * 1e3:.0f} ms, "
+              f"read_track {t_r * 1e3:.2f} ms ({t_r / t_load:.1f} x np.load, "
+              f"{t_r / t_loadz:.2f} x savez's load)")
+    r = h4mk.Reader(out[(True, 2)])
+    t_range = best(lambda: r.read_range(1, 1800.0, 1810.0))
+    t_all = best(lambda: r.read_track(1))
+    print(f"range: 10 s of the hour (zstd-3, 2 s groups) {t_range * 1e3:.2f} ms, the whole "
+          f"{t_all * 1e3:.1f} ms")
+    return out[(True, 2)]
+
+
+def thread_figures(work):
+    paths = []
+    for i in range(FILES):
+        p = work / f"thr-{i}.h4mk"
+        p.write_bytes(write_tokens(token_frames(60 * MINUTES, seed=i), True))
+        paths.append(p)
+
+    def read(ps):
+        for p in ps:
+            with h4mk.Reader(p) as r:
+                r.read_track(1)
+
+    def two_threads():
+        ts = [threading.Thread(target=read, args=(paths[k::2],)) for k in range(2)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+
+    one = best(lambda: read(paths))
+    two = best(two_threads)
+    print(f"threads: {FILES} files of {MINUTES} min, 1 thread {one * 1e3:.0f} ms, 2 threads "
+          f"{two * 1e3:.0f} ms: {one / two:.2f} x")
+    return paths
+
+
+def remote_figures(work, compressed):
+    root = work / "www"
+    root.mkdir()
+    (root / "hour.h4mk").write_bytes(compressed)
+    nginx = Nginx(root)
+    try:
+        log = nginx.conf_dir / "access.log"
+
+        def sent():
+            lines = log.read_text().splitlines() if log.exists() else []
+            return len(lines), sum(int(m.group(1)) for m in
+                                   (re.search(r'" \d+ (\d+) ', ln) for ln in lines) if m)
+
+        r0, b0 = sent()
+        r = h4mk.Reader(nginx.url("hour.h4mk"))
+        r1, b1 = sent()
+        r.read_range(1, 1800.0, 1810.0)
+        r2, b2 = sent()
+        print(f"remote: {len(compressed)} B file; open {r1 - r0} requests {b1 - b0} B; "
+              f"read_range of 10 s {r2 - r1} requests {b2 - b1} B")
+        return nginx
+    except BaseException:
+        nginx.stop()
+        raise
+
+
+def dask_figures(work, nginx, paths):
+    import distributed
+
+    import h4mk.dask
+    for p in paths:
+        shutil.copy(p, nginx.root / p.name)
+    urls = [nginx.url(p.name) for p in paths]
+
+    def one_process():
+        for u in urls:
+            with h4mk.Reader(u) as r:
+                r.read_track(1)
+
+    t_one = best(one_process)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as c, distributed.Client(c):
+        h4mk.dask.read_arrays(urls[:2], 1).sum().compute()  # workers warm
+        t_dask = best(lambda: h4mk.dask.read_arrays(urls, 1).sum().compute())
+    print(f"dask: {FILES} files of {MINUTES} min over HTTP, one process {t_one * 1e3:.0f} ms, LocalCluster "
+          f"of 2 worker processes {t_dask * 1e3:.0f} ms: {t_one / t_dask:.2f} x")
+
+
+def main():
+    with tempfile.TemporaryDirectory() as d:
+        work = pathlib.Path(d)
+        print("cores:", subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip())
+        compressed = tokens_figures(work)
+        paths = thread_figures(work)
+        nginx = remote_figures(work, compressed)
+        try:
+            dask_figures(work, nginx, paths)
+        finally:
+            nginx.stop()
+
+
+if __name__ == "__main__":
+    main()
