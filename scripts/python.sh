@@ -5,7 +5,8 @@
 # package links the static libh4mk that scripts/build.sh installed in
 # build/prefix. Afterwards:
 #   build/python-venv/bin/python -c "import h4mk"
-# To install into another environment instead:
+# To install into another environment instead (from a copy, as below, to
+# keep setuptools' build/ and egg-info out of the source tree):
 #   pip install --no-build-isolation --no-index ./python
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +24,12 @@ if [ -f "$venv/.h4mk-stamp" ] && [ "$(cat "$venv/.h4mk-stamp")" = "$stamp" ] &&
   "$venv/bin/python" -c "import h4mk; print('h4mk', h4mk.library_version, 'in', h4mk.__file__, '(up to date)')"
   exit 0
 fi
-rm -rf python/build
+# Built from a copy under build/: setuptools writes its build/ and egg-info
+# next to the sources it builds, and the source tree stays as checked out.
+src=build/python-src
+rm -rf "$src" && mkdir -p "$src"
+cp -r python/setup.py python/pyproject.toml python/h4mk python/src "$src"/
 H4MK_PREFIX=$PWD/build/prefix "$venv/bin/pip" install --quiet --no-build-isolation --no-index \
-  --force-reinstall --no-deps ./python
+  --force-reinstall --no-deps "./$src"
 "$venv/bin/python" -c "import h4mk; print('h4mk', h4mk.library_version, 'in', h4mk.__file__)"
 echo "$stamp" >"$venv/.h4mk-stamp"

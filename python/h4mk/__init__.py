@@ -64,7 +64,7 @@ def _block_repr(b: Any) -> str:
             f"index_in_group={b.index_in_group})")
 
 
-_h4mk.Block.__repr__ = _block_repr  # type: ignore[method-assign]
+_h4mk.Block.__repr__ = _block_repr  # type: ignore
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO]
 
@@ -226,7 +226,7 @@ class Reader:
         pem = _pem(public_key) if public_key is not None else ""
         self._r = _h4mk.Reader(source, damaged_blocks, pem)
         # What a pickled copy reopens; a file object cannot be reopened.
-        self._reopen = None
+        self._reopen: Optional[tuple[Union[str, bytes], bool, str]] = None
         if isinstance(source, (str, os.PathLike)):
             self._reopen = (os.fspath(source), damaged_blocks, pem)
         elif isinstance(source, (bytes, bytearray, memoryview)):
@@ -238,7 +238,7 @@ class Reader:
                             "open it from a path, a URL or bytes")
         return self._reopen
 
-    def __setstate__(self, state: tuple) -> None:
+    def __setstate__(self, state: tuple[Union[str, bytes], bool, str]) -> None:
         source, damaged_blocks, pem = state
         self._r = _h4mk.Reader(source, damaged_blocks, pem)
         self._reopen = state

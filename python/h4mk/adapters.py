@@ -25,6 +25,9 @@ class ModelAdapter(ABC):
     """Subclass this for a model: ``decode_I`` and ``apply_P`` are required,
     ``apply_B`` only for tracks with B blocks."""
 
+    # The track's TRAK entry, set by decode_range before the first block.
+    track: dict[str, Any] = {}
+
     @abstractmethod
     def decode_I(self, opaque: bytes) -> Any:
         """The state a keyframe alone gives."""
@@ -79,7 +82,11 @@ class Plugin:
 
     def __init__(self, name: str = "", options: str = "", *, reader: Any = None,
                  track: Optional[int] = None, path: Optional[str] = None):
-        config = _h4mk.track_config_json(reader._r, track) if reader is not None else "{}"
+        config = "{}"
+        if reader is not None:
+            if track is None:
+                raise TypeError("a Plugin given a reader needs the track it decodes")
+            config = _h4mk.track_config_json(reader._r, track)
         self._p = _h4mk.Plugin(path if path else name, options, config, path is not None)
 
     @property

@@ -128,8 +128,8 @@ def _mux(tracks: List[Track], per_track: Dict[int, List[Tuple[int, int, bytes]]]
             queue += [(dts[i], track_id, i, b[0], b[1], duration[i], b[2])
                       for i, b in enumerate(blocks)]
         # Tracks interleaved by decode time; each in its own order.
-        for d, track_id, _, pts, kind, duration, blob in sorted(queue, key=lambda q: q[:3]):
-            w.write_block(track_id, kind, pts, d, duration, blob)
+        for d, track_id, _, pts, kind, lasts, blob in sorted(queue, key=lambda q: q[:3]):
+            w.write_block(track_id, kind, pts, d, lasts, blob)
     return w.getvalue()
 
 

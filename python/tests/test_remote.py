@@ -105,3 +105,45 @@ def test_readers_pickle_by_reopening_their_source(demo_file, nginx):
     with open(demo_file, "rb") as f, h4mk.Reader(f) as r:
         with pytest.raises(TypeError, match="file object"):
             pickle.dumps(r)
+
+
+def _pts_of(reader):
+    return [(b.track, b.pts) for b in reader]
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_worker_processes_read_with_positions_of_their_own(demo_file, method):
+    """A Reader handed to multiprocessing workers (as a torch DataLoader
+    does) is pickled; each worker reopens the file and reads it whole, from
+    the beginning, whatever the parent's position."""
+    import multiprocessing
+
+    with h4mk.Reader(demo_file) as r:
+        want = _pts_of(r)
+    r = h4mk.Reader(demo_file)
+    next(iter(r))
+    with multiprocessing.get_context(method).Pool(2) as pool:
+        got = pool.map(_pts_of, [r, r, r])
+    assert got == [want] * 3
+    assert len(_pts_of(r)) == len(want) - 1  # the parent's position is its own
+    r.close()
+
+
+def test_threads_read_time_ranges_with_copies_of_one_reader(demo_file):
+    import concurrent.futures
+
+    r = h4mk.Reader(demo_file)
+    track = r.tracks[0]
+    num, den = track.time_base
+    end = max(b.pts for b in h4mk.Reader(demo_file) if b.track == track.id) * num / den
+    cuts = [end * k / 8 for k in range(9)]
+    want = [list(r.read_range(track.id, a, b)["pts"]) for a, b in zip(cuts, cuts[1:])]
+    assert sum(map(len, want)) > 8
+
+    def read(i):
+        copy = pickle.loads(pickle.dumps(r))
+        return [list(copy.read_range(track.id, a, b)["pts"]) for a, b in zip(cuts, cuts[1:])]
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        for got in pool.map(read, range(8)):
+            assert got == want
