@@ -678,6 +678,65 @@ TEST(FFmpeg, CodecParametersAreStoredUnderTheirRegisteredNames) {
   }
 }
 
+// A stream of no codec (the data demuxer's) is refused, naming it, rather
+// than stored as h4core, which a reader would hand to an adapter; a data
+// track an h4mk file gave keeps the codec that file named.
+TEST(FFmpeg, AStreamOfNoCodecIsRefusedNotCalledH4core) {
+  std::ofstream(work_dir() / "raw.bin") << std::string(4096, 'x');
+  Result r = run(kFfmpeg + " -v error -y -f data -i raw.bin -map 0 -c copy nocodec.h4mk");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find("stream 0 has no codec"), std::string::npos) << r.err;
+  make_sources();  // demo.h4mk's h4core data track comes back as data, and stays h4core
+  ffmpeg("-i demo.h4mk -map 0 -c copy demo.again.h4mk");
+  const auto bytes = read_file((work_dir() / "demo.again.h4mk").string());
+  MemorySource src(bytes);
+  Reader reader(src);
+  for (const Track& t : reader.tracks()) EXPECT_FALSE(t.codec.empty());
+  EXPECT_TRUE(std::any_of(reader.tracks().begin(), reader.tracks().end(),
+                          [](const Track& t) { return t.codec == "h4core"; }));
+}
+
+// The series' documentation sits beside its neighbours without splitting
+// them: the h4mk muxer's section used to come between "@anchor{hash}" and
+// the hash muxer's section (so @ref{hash} landed on h4mk), and the H4MK row
+// of the format table between GXF's row and its description.
+TEST(FFmpeg, TheDocsKeepTheirNeighboursWhole) {
+  auto lines = [](const std::string& name) {
+    std::ifstream in(std::string(H4MK_FFMPEG_SRC) + "/doc/" + name);
+    std::vector<std::string> v;
+    for (std::string line; std::getline(in, line);) v.push_back(line);
+    EXPECT_FALSE(v.empty()) << name;
+    return v;
+  };
+  for (const char* doc : {"muxers.texi", "demuxers.texi", "bitstream_filters.texi", "decoders.texi",
+                          "encoders.texi"}) {
+    const auto v = lines(doc);
+    for (size_t i = 1; i < v.size(); i++)
+      if (v[i].starts_with("@section h4"))
+        EXPECT_FALSE(v[i - 1].starts_with("@anchor{") && !v[i - 1].starts_with("@anchor{h4"))
+            << doc << ":" << i + 1 << " " << v[i] << " follows " << v[i - 1];
+  }
+  const auto hash = lines("muxers.texi");
+  const auto at = std::find(hash.begin(), hash.end(), "@anchor{hash}");
+  ASSERT_NE(at, hash.end());
+  EXPECT_EQ(*std::next(at), "@section hash");
+  // The formats table: H4MK's row with its own description, after GXF's
+  // row with GXF's.
+  const auto table = lines("general_contents.texi");
+  const auto h4 = std::find_if(table.begin(), table.end(),
+                               [](const std::string& l) { return l.starts_with("@item H4MK "); });
+  ASSERT_NE(h4, table.end());
+  ASSERT_NE(std::next(h4), table.end());
+  EXPECT_NE(std::next(h4)->find("via libh4mk"), std::string::npos) << *std::next(h4);
+  auto row = std::make_reverse_iterator(h4);
+  while (row != table.rend() && !row->starts_with("@item ")) ++row;
+  ASSERT_NE(row, table.rend());
+  EXPECT_TRUE(row->starts_with("@item GXF ")) << *row;
+  EXPECT_TRUE(std::any_of(row.base(), h4, [](const std::string& l) {
+    return l.find("General eXchange Format") != std::string::npos;
+  })) << "GXF's description is not in its row";
+}
+
 // TRAK codec ids are FORMAT.md §6.2's: a listed codec under its id, one the
 // registry does not list under "ffmpeg." and FFmpeg's name, which the
 // demuxer reads back. A name that is neither (a bare FFmpeg name of an
