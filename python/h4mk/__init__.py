@@ -225,20 +225,24 @@ class Reader:
                  public_key: Union[str, bytes, "os.PathLike[str]", None] = None):
         pem = _pem(public_key) if public_key is not None else ""
         self._r = _h4mk.Reader(source, damaged_blocks, pem)
-        # What a pickled copy reopens; a file object cannot be reopened.
-        self._reopen: Optional[tuple[Union[str, bytes], bool, str]] = None
+        # What a pickled copy reopens (bytes-like sources are the reader's
+        # own buffer, copied only when pickled); a file object cannot be.
+        self._reopen: Optional[tuple[Any, bool, str]] = None
         if isinstance(source, (str, os.PathLike)):
             self._reopen = (os.fspath(source), damaged_blocks, pem)
         elif isinstance(source, (bytes, bytearray, memoryview)):
-            self._reopen = (bytes(source), damaged_blocks, pem)
+            self._reopen = (source, damaged_blocks, pem)
 
     def __getstate__(self) -> tuple:
         if self._reopen is None:
             raise TypeError("a Reader opened from a file object cannot be pickled: "
                             "open it from a path, a URL or bytes")
-        return self._reopen
+        source, damaged_blocks, pem = self._reopen
+        if not isinstance(source, str):
+            source = bytes(source)
+        return (source, damaged_blocks, pem)
 
-    def __setstate__(self, state: tuple[Union[str, bytes], bool, str]) -> None:
+    def __setstate__(self, state: tuple[Any, bool, str]) -> None:
         source, damaged_blocks, pem = state
         self._r = _h4mk.Reader(source, damaged_blocks, pem)
         self._reopen = state
@@ -539,7 +543,11 @@ class Writer:
         """One block; ``payload`` is any bytes-like object (bytes, memoryview,
         a numpy array: its bytes in C order, copied when not contiguous)."""
         if track in self._frames:
-            self._check_frames(track, payload, [memoryview(payload).nbytes])
+            try:
+                lengths = [memoryview(payload).nbytes]
+            except TypeError:
+                lengths = []  # not bytes-like: the binding refuses it, naming it
+            self._check_frames(track, payload, lengths)
         self._w.write_block(track, type, pts, dts, duration, payload, side_data, discardable)
 
     def write_blocks(self, track: int, types: Any, pts: Any, payload: Any, *,

@@ -127,6 +127,7 @@ class PyReader {
                        std::optional<int64_t> from, std::optional<int64_t> to) {
     std::map<uint16_t, TrackArrays> arrays;
     for (uint16_t t : tracks) arrays[t];
+    if (arrays.empty()) return py::dict();
     if ((from || to) && tracks.size() != 1)
       throw Error(ErrorCode::kInvalidArgument, "a time range is read from one track");
     turns_.without_gil([&] { fill(arrays, strict, from, to); });

@@ -100,6 +100,9 @@ def test_several_tracks_cost_one_pass():
         r.read_track(1)
         r.read_track(2)
         two_passes = f.bytes_read - start
+        assert r.read_tracks([]) == {}
+        with pytest.raises(h4mk.InvalidArgument, match="tracks"):
+            r.read_tracks([1, 0])
     assert one_pass < 1.2 * len(data) < two_passes
 
 
