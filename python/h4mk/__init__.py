@@ -183,6 +183,25 @@ def _track_from(d: dict[str, Any]) -> Track:
     return t
 
 
+def _with_frames(t: Track, arrays: dict[str, Any]) -> dict[str, Any]:
+    """read_tracks' arrays of ``t``, with ``data`` and ``frames`` when it
+    declares a dtype; a block that is not whole frames is named."""
+    if not t.dtype:
+        return arrays
+    size = t.frame_bytes
+    lengths = np.diff(arrays["offsets"].astype(np.int64))
+    bad = np.nonzero(lengths % size)[0]
+    if len(bad):
+        i = int(bad[0])
+        raise FormatError(f"track {t.id}: block {i} (pts {int(arrays['pts'][i])}) holds "
+                          f"{int(lengths[i])} bytes, not whole frames of {size} bytes "
+                          f"({t.dtype} {t.shape})", "corrupt", None)
+    arrays["frames"] = lengths // size
+    arrays["data"] = arrays["payload"].view(np.dtype(t.dtype).newbyteorder("<")).reshape(
+        (-1, *t.shape))
+    return arrays
+
+
 def _extra_json(t: Track) -> str:
     extra = dict(t.extra)
     if "array" in extra:
@@ -344,7 +363,8 @@ class Reader:
         """:meth:`read_track` of several tracks in one pass over the file."""
         ids = [_argument_int(t, "tracks", 1, 65535) for t in tracks]
         got = self._r.read_tracks(ids, strict, None, None)
-        return {t: self._with_frames(t, got[t]) for t in ids}
+        declared = {t.id: t for t in self.tracks} if ids else {}
+        return {t: _with_frames(declared[t], got[t]) for t in ids}
 
     def read_range(self, track: int, start: Union[int, float, Fraction, None],
                    end: Union[int, float, Fraction, None], *, unit: str = "s",
@@ -374,24 +394,7 @@ class Reader:
             raise InvalidArgument(f"end ({end}) is before start ({start})", "invalid_argument",
                                   None)
         got = self._r.read_tracks([t.id], strict, lo, hi)
-        return self._with_frames(t.id, got[t.id])
-
-    def _with_frames(self, track: int, arrays: dict[str, Any]) -> dict[str, Any]:
-        t = self.track(track)
-        if not t.dtype:
-            return arrays
-        size = t.frame_bytes
-        lengths = np.diff(arrays["offsets"].astype(np.int64))
-        bad = np.nonzero(lengths % size)[0]
-        if len(bad):
-            i = int(bad[0])
-            raise FormatError(f"track {track}: block {i} (pts {int(arrays['pts'][i])}) holds "
-                              f"{int(lengths[i])} bytes, not whole frames of {size} bytes "
-                              f"({t.dtype} {t.shape})", "corrupt", None)
-        arrays["frames"] = lengths // size
-        arrays["data"] = arrays["payload"].view(np.dtype(t.dtype).newbyteorder("<")).reshape(
-            (-1, *t.shape))
-        return arrays
+        return _with_frames(t, got[t.id])
 
     def set_mask_key(self, key: Union[str, bytes], track: int = 0) -> None:
         """Unmask blocks with this 32-byte key (or 64 hex digits); track 0:
