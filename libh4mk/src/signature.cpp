@@ -218,6 +218,7 @@ void sign_file(Source& in, Sink& out, std::string_view private_key_pem) {
     if (is_index_tag(c.header.tag)) break;
     index_start = c.end();
     if (c.header.tag == kTagHash) continue;
+    if (c.end() - c.offset >= kLeafMin) close_leaf();
     for (uint64_t from = c.offset; from < c.end();) {
       const size_t take = size_t(std::min<uint64_t>(c.end() - from, kPieceMax - leaf.size()));
       leaf.resize(leaf.size() + take);
@@ -237,10 +238,11 @@ void sign_file(Source& in, Sink& out, std::string_view private_key_pem) {
   root.pages_offset = data_end;
   root.core_count = tail_info.core_count;
   uint64_t at = data_end;
-  for (size_t i = 0; i < leaves.size(); i += kLeavesPerPage) {
+  const size_t per_page = leaves_per_page(leaves.size());
+  for (size_t i = 0; i < leaves.size(); i += per_page) {
     HashPage page{leaves[i].offset, {}};
     page.leaves.assign(leaves.begin() + ptrdiff_t(i),
-                       leaves.begin() + ptrdiff_t(std::min(leaves.size(), i + kLeavesPerPage)));
+                       leaves.begin() + ptrdiff_t(std::min(leaves.size(), i + per_page)));
     std::vector<uint8_t> chunk;
     append_chunk(chunk, kTagHash, encode_page(page));
     root.pages.push_back({page.span_start, at, uint32_t(chunk.size()), sha256(chunk)});

@@ -124,7 +124,7 @@ SignedRoot decode_root(std::span<const uint8_t> payload, uint64_t root_at, uint6
     const uint64_t end = i + 1 < r.pages.size() ? r.pages[i + 1].span_start : r.pages_offset;
     if ((i == 0 && g.span_start != r.data_offset) || g.span_start >= end || g.offset != at ||
         g.size <= kChunkHeaderSize + 8 ||
-        g.size > kChunkHeaderSize + 8 + kLeavesPerPage * kLeafEntrySize)
+        g.size > kChunkHeaderSize + 8 + kLeavesPerPageMax * kLeafEntrySize)
       bad(root_at, "ROOT",
           "its entry for the HASH chunk at offset " + std::to_string(g.offset) +
               " does not follow the one before it");
@@ -158,6 +158,14 @@ SignedRoot decode_root(std::span<const uint8_t> payload, uint64_t root_at, uint6
   return r;
 }
 
+uint32_t leaves_per_page(size_t leaves) {
+  uint32_t per_page = 64;
+  while (per_page < kLeavesPerPageMax &&
+         (leaves + per_page - 1) / per_page * kPageEntrySize > kRootPagesTarget)
+    per_page *= 2;
+  return per_page;
+}
+
 std::vector<uint8_t> encode_page(const HashPage& page) {
   std::vector<uint8_t> out(8 + page.leaves.size() * kLeafEntrySize);
   store_u64(out.data(), page.span_start);
@@ -173,8 +181,8 @@ std::vector<uint8_t> encode_page(const HashPage& page) {
 HashPage decode_page(std::span<const uint8_t> payload, uint64_t page_at, uint64_t span_start,
                      uint64_t span_end) {
   if (payload.size() < 8 + kLeafEntrySize || (payload.size() - 8) % kLeafEntrySize ||
-      (payload.size() - 8) / kLeafEntrySize > kLeavesPerPage)
-    bad(page_at, "HASH", "not a page of 1 to 64 leaf entries");
+      (payload.size() - 8) / kLeafEntrySize > kLeavesPerPageMax)
+    bad(page_at, "HASH", "not a page of 1 to 256 leaf entries");
   HashPage page;
   page.span_start = load_u64(payload.data());
   if (page.span_start != span_start)

@@ -17,12 +17,18 @@ namespace h4mk::detail {
 using Digest = std::array<uint8_t, 32>;
 Digest sha256(std::span<const uint8_t> bytes);
 
-// A leaf closes at the first chunk end at or past kLeafMin bytes, and at
-// kPieceMax bytes inside a longer chunk; head and index chunks are pieces
-// of their own, cut at kPieceMax too. A verifier holds one piece at a time.
+// A leaf closes at the first chunk end at or past kLeafMin bytes, before a
+// chunk of kLeafMin bytes or more (a large group is a leaf of its own, so a
+// read that stops before it never fetches it), and at kPieceMax bytes inside
+// a longer chunk; head and index chunks are pieces of their own, cut at
+// kPieceMax too. A verifier holds one piece at a time.
 inline constexpr uint32_t kLeafMin = 4096;
 inline constexpr uint32_t kPieceMax = 1u << 20;
-inline constexpr uint32_t kLeavesPerPage = 64;
+// A page lists 1 to kLeavesPerPageMax leaves. A signer lists 64 to a page,
+// or 128 or 256 when that keeps ROOT's page table within kRootPagesTarget
+// bytes: a seek reads one page, an opening the whole ROOT.
+inline constexpr uint32_t kLeavesPerPageMax = 256;
+inline constexpr size_t kRootPagesTarget = 61'440;
 
 struct Piece {
   uint64_t offset = 0;
@@ -68,6 +74,9 @@ size_t root_payload_size(size_t head, size_t pages, size_t index);
 // Throws Error(kVerifyFailed) naming the ROOT's offset and what is wrong.
 SignedRoot decode_root(std::span<const uint8_t> payload, uint64_t root_at, uint64_t root_size,
                        uint64_t sign_at, uint64_t sign_size);
+
+// How many leaves a signer lists per page for a file of `leaves` leaves.
+uint32_t leaves_per_page(size_t leaves);
 
 std::vector<uint8_t> encode_page(const HashPage& page);
 // Decodes a HASH payload, which must list leaves covering exactly
