@@ -66,6 +66,9 @@ static void write_file(membuf* m, int seekable) {
   audio.sample_rate = 48000;
   audio.channels = 2;
   audio.default_duration = 960;
+  audio.max_chain_blocks = 65537;
+  CHECK(h4mk_writer_add_track(w, &audio) == H4MK_ERR_INVALID_ARGUMENT);
+  audio.max_chain_blocks = 250;
   CHECK(h4mk_writer_add_track(w, &audio) == H4MK_OK);
   CHECK(h4mk_writer_set_track_tag(w, 1, "language", "eng") == H4MK_OK);
 
@@ -179,7 +182,7 @@ static int read_all(membuf* m, int seekable) {
   h4mk_track_info ti;
   CHECK(h4mk_reader_track_info(r, 0, &ti) == H4MK_OK);
   CHECK(ti.id == 1 && strcmp(ti.codec, "pcm_s16le") == 0 && ti.time_base_den == 48000);
-  CHECK(strcmp(ti.kind, "audio") == 0 && ti.channels == 2);
+  CHECK(strcmp(ti.kind, "audio") == 0 && ti.channels == 2 && ti.max_chain_blocks == 250);
   CHECK(strstr(ti.json, "\"language\":\"eng\"") != NULL);
   CHECK(strcmp(h4mk_reader_metadata_json(r), "{\"artist\":\"h4mk\",\"title\":\"C test\"}") == 0);
   {
@@ -445,27 +448,39 @@ static void adapters(void) {
   h4mk_adapter_state_free(p_state);
 
   /* The adapter header of h4core codec configuration. */
-  uint8_t cfg[16];
+  uint8_t cfg[20];
   const char* name = NULL;
   const uint8_t* rest = NULL;
   size_t name_size = 0, rest_size = 0;
-  CHECK(h4mk_adapter_config_header("dsp", cfg, sizeof cfg) == 8);
-  memcpy(cfg + 8, "xy", 2);
-  CHECK(h4mk_adapter_config_parse(cfg, 10, &name, &name_size, &rest, &rest_size) == 1);
-  CHECK(name_size == 3 && !memcmp(name, "dsp", 3) && rest == cfg + 8 && rest_size == 2);
-  CHECK(h4mk_adapter_config_parse(cfg, 7, &name, &name_size, &rest, &rest_size) ==
+  uint32_t bound = 1;
+  CHECK(h4mk_adapter_config_header("dsp", 50, cfg, sizeof cfg) == 12);
+  static const uint8_t head_of_dsp[12] = {'H', '4', 'A', 'D', 3, 'd', 's', 'p', 50, 0, 0, 0};
+  CHECK(!memcmp(cfg, head_of_dsp, 12)); /* the bound: u32 little-endian */
+  memcpy(cfg + 12, "xy", 2);
+  CHECK(h4mk_adapter_config_parse(cfg, 14, &name, &name_size, &bound, &rest, &rest_size) == 1);
+  CHECK(name_size == 3 && !memcmp(name, "dsp", 3) && bound == 50 && rest == cfg + 12 &&
+        rest_size == 2);
+  CHECK(h4mk_adapter_config_parse(cfg, 11, &name, &name_size, &bound, &rest, &rest_size) ==
         H4MK_ERR_CORRUPT);
-  CHECK(h4mk_adapter_config_parse((const uint8_t*)"OpusHead", 8, NULL, NULL, NULL, NULL) == 0);
-  CHECK(h4mk_adapter_config_header("", cfg, sizeof cfg) == 5 && cfg[4] == 0); /* names none */
-  CHECK(h4mk_adapter_config_parse(cfg, 5, &name, &name_size, &rest, &rest_size) == 1 &&
-        name_size == 0 && rest_size == 0);
-  CHECK(h4mk_adapter_config_header("a-long-adapter-name", cfg, sizeof cfg) ==
+  CHECK(h4mk_adapter_config_parse((const uint8_t*)"OpusHead", 8, NULL, NULL, NULL, NULL, NULL) ==
+        0);
+  CHECK(h4mk_adapter_config_header("", 0, cfg, sizeof cfg) == 9 && cfg[4] == 0); /* none */
+  CHECK(h4mk_adapter_config_parse(cfg, 9, &name, &name_size, &bound, &rest, &rest_size) == 1 &&
+        name_size == 0 && bound == 0 && rest_size == 0);
+  CHECK(h4mk_adapter_config_header("a-long-adapter-name", 0, cfg, sizeof cfg) ==
         H4MK_ERR_INVALID_ARGUMENT);
+  /* The bound is the format's at most, written or read. */
+  CHECK(h4mk_adapter_config_header("dsp", 65537, cfg, sizeof cfg) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_adapter_config_header("dsp", 65536, cfg, sizeof cfg) == 12);
+  cfg[10] = 2; /* 65536 + 131072 */
+  CHECK(h4mk_adapter_config_parse(cfg, 12, &name, &name_size, &bound, NULL, NULL) ==
+        H4MK_ERR_CORRUPT);
   /* A path is not a name: neither in the header nor read from one. */
   uint8_t big[64];
-  CHECK(h4mk_adapter_config_header("./evil.so", big, sizeof big) == H4MK_ERR_INVALID_ARGUMENT);
-  memcpy(big, "H4AD\x09./evil.so", 14);
-  CHECK(h4mk_adapter_config_parse(big, 14, &name, &name_size, NULL, NULL) == H4MK_ERR_CORRUPT);
+  CHECK(h4mk_adapter_config_header("./evil.so", 0, big, sizeof big) == H4MK_ERR_INVALID_ARGUMENT);
+  memcpy(big, "H4AD\x09./evil.so\0\0\0\0", 18);
+  CHECK(h4mk_adapter_config_parse(big, 18, &name, &name_size, NULL, NULL, NULL) ==
+        H4MK_ERR_CORRUPT);
   CHECK(h4mk_is_adapter_name("dsp") && h4mk_is_adapter_name("my_model-2"));
   CHECK(!h4mk_is_adapter_name("./evil.so") && !h4mk_is_adapter_name("/x/evil") &&
         !h4mk_is_adapter_name("..") && !h4mk_is_adapter_name("") && !h4mk_is_adapter_name(NULL) &&
@@ -484,7 +499,8 @@ static void adapters(void) {
   CHECK(h4mk_adapter_open(&a, "null", "format=f32",
                           "{\"kind\":\"audio\",\"sample_rate\":8000,\"channels\":1}") == H4MK_OK);
   h4mk_chain_decoder* d = NULL;
-  CHECK(h4mk_chain_decoder_open(&d, a) == H4MK_OK && d);
+  CHECK(h4mk_chain_decoder_open(&d, a, 65537) == H4MK_ERR_INVALID_ARGUMENT && !d);
+  CHECK(h4mk_chain_decoder_open(&d, a, 0) == H4MK_OK && d);
   const struct {
     int type;
     int64_t pts;
@@ -505,6 +521,23 @@ static void adapters(void) {
   while (h4mk_chain_decoder_drain(d, &info, &out) == 1) out_pts[n_out++] = info.pts;
   CHECK(n_out == 4 && out_pts[0] == 0 && out_pts[1] == 1 && out_pts[2] == 2 && out_pts[3] == 3);
   CHECK(h4mk_chain_decoder_skipped(d) == 1);
+  h4mk_chain_decoder_free(d);
+
+  /* A track's bound of 3: I P P decode, the next P is a loud error, and what
+   * follows waits for an I block. */
+  d = NULL;
+  CHECK(h4mk_chain_decoder_open(&d, a, 3) == H4MK_OK && d);
+  const int chain[] = {H4MK_ADAPTER_BLOCK_I, H4MK_ADAPTER_BLOCK_P, H4MK_ADAPTER_BLOCK_P,
+                       H4MK_ADAPTER_BLOCK_P, H4MK_ADAPTER_BLOCK_P, H4MK_ADAPTER_BLOCK_I};
+  int rcs[6];
+  for (int i = 0; i < 6; i++) {
+    h4mk_adapter_block in = {chain[i], i, i, 1, (const uint8_t*)samples, 4};
+    rcs[i] = h4mk_chain_decoder_push(d, &in, &info, &out);
+    if (i == 3) CHECK(strstr(h4mk_chain_decoder_last_error(d), "longer than 3 blocks") != NULL);
+  }
+  CHECK(rcs[0] == 0 && rcs[1] == 1 && rcs[2] == 1 && rcs[3] == H4MK_ERR_LIMIT && rcs[4] == 0 &&
+        rcs[5] == 0);
+  CHECK(h4mk_chain_decoder_skipped(d) == 2);
   h4mk_chain_decoder_free(d);
   h4mk_adapter_free(a);
 

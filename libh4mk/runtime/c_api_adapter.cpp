@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "byte_order.hpp"
 #include "c_api_internal.hpp"
 #include "h4mk/adapter.hpp"
 #include "h4mk/adapters.h"
@@ -131,11 +132,16 @@ struct h4mk_chain_decoder {
   std::string error;
 };
 
-int h4mk_chain_decoder_open(h4mk_chain_decoder** out, h4mk_adapter* adapter) {
-  if (!out || !adapter) return H4MK_ERR_INVALID_ARGUMENT;
+int h4mk_chain_decoder_open(h4mk_chain_decoder** out, h4mk_adapter* adapter,
+                            uint32_t max_chain_blocks) {
+  if (!out || !adapter || max_chain_blocks > kMaxChainBlocks) return H4MK_ERR_INVALID_ARGUMENT;
   *out = nullptr;
   return detail::guarded(detail::c_open_error(), [&] {
-    *out = new h4mk_chain_decoder{adapter, ChainDecoder(*adapter->adapter), OutputBudget(), {}};
+    *out = new h4mk_chain_decoder{
+        adapter,
+        ChainDecoder(*adapter->adapter, max_chain_blocks ? max_chain_blocks : kMaxChainBlocks),
+        OutputBudget(),
+        {}};
   });
 }
 
@@ -211,27 +217,34 @@ namespace {
 constexpr char kConfigTag[4] = {'H', '4', 'A', 'D'};
 }  // namespace
 
-int h4mk_adapter_config_header(const char* name, uint8_t* out, size_t out_size) {
+int h4mk_adapter_config_header(const char* name, uint32_t max_chain_blocks, uint8_t* out,
+                               size_t out_size) {
   const size_t len = name ? std::strlen(name) : 0;
-  if ((len && !is_adapter_name(name)) || !out || out_size < 5 + len)
+  if ((len && !is_adapter_name(name)) || max_chain_blocks > kMaxChainBlocks || !out ||
+      out_size < 9 + len)
     return H4MK_ERR_INVALID_ARGUMENT;
   std::memcpy(out, kConfigTag, 4);
   out[4] = static_cast<uint8_t>(len);
   if (len) std::memcpy(out + 5, name, len);
-  return static_cast<int>(5 + len);
+  detail::store_u32(out + 5 + len, max_chain_blocks);
+  return static_cast<int>(9 + len);
 }
 
 int h4mk_adapter_config_parse(const uint8_t* data, size_t size, const char** name,
-                              size_t* name_size, const uint8_t** rest, size_t* rest_size) {
+                              size_t* name_size, uint32_t* max_chain_blocks, const uint8_t** rest,
+                              size_t* rest_size) {
   if (!data || size < 5 || std::memcmp(data, kConfigTag, 4) != 0) return 0;
   const size_t len = data[4];
-  if (size < 5 + len) return H4MK_ERR_CORRUPT;
+  if (size < 9 + len) return H4MK_ERR_CORRUPT;
   const char* n = reinterpret_cast<const char*>(data + 5);
   if (len && !is_adapter_name({n, len})) return H4MK_ERR_CORRUPT;
+  const uint32_t bound = detail::load_u32(data + 5 + len);
+  if (bound > kMaxChainBlocks) return H4MK_ERR_CORRUPT;
   if (name) *name = n;
   if (name_size) *name_size = len;
-  if (rest) *rest = data + 5 + len;
-  if (rest_size) *rest_size = size - 5 - len;
+  if (max_chain_blocks) *max_chain_blocks = bound;
+  if (rest) *rest = data + 9 + len;
+  if (rest_size) *rest_size = size - 9 - len;
   return 1;
 }
 

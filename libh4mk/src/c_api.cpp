@@ -311,6 +311,7 @@ int h4mk_reader_track_info(h4mk_reader* r, size_t index, h4mk_track_info* out) {
   out->extradata = t.extradata.empty() ? nullptr : t.extradata.data();
   out->extradata_size = t.extradata.size();
   out->json = r->track_json[index].c_str();
+  out->max_chain_blocks = t.max_chain_blocks;
   return H4MK_OK;
 }
 
@@ -644,6 +645,7 @@ int h4mk_writer_add_track(h4mk_writer* w, const h4mk_track_desc* d) {
     if (d->extradata && d->extradata_size)
       t.extradata.assign(d->extradata, d->extradata + d->extradata_size);
     t.extra_json = str_or_empty(d->extra_json);
+    t.max_chain_blocks = d->max_chain_blocks;
     detail::validate_track(t);
     for (const Track& p : w->pending)
       if (p.id == t.id)

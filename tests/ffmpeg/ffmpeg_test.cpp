@@ -1980,6 +1980,46 @@ TEST(FFmpeg, H4coreNullAdapterOnPcmIsBitExact) {
   EXPECT_EQ(wav_samples("pcm-null.wav"), samples);
 }
 
+// A track's own decode chain bound (TRAK max_chain_blocks) reaches the
+// h4core decoder through its extradata: a longer chain is a loud error and
+// the blocks after it wait for an I block, where the same blocks under the
+// format's bound all decode. A remux keeps the bound.
+TEST(FFmpeg, H4coreDecodersHoldTheTracksChainBound) {
+  const std::vector<uint8_t> pcm(320, 7);
+  for (uint32_t bound : {10u, 0u}) {  // the chain's blocks last a tick: a sample each
+    Track t = h4core_audio_track(8000, 1, "null");
+    t.max_chain_blocks = bound;
+    const std::string name = "chain" + std::to_string(bound);
+    write_file((work_dir() / (name + ".h4mk")).string(), h4mk::test::long_chain_file(t, 29, pcm));
+    Result r = run(kFfmpeg + " -nostdin -hide_banner -v warning -y -i " + name +
+                   ".h4mk -c:a pcm_s16le " + name + ".wav");
+    if (bound) {
+      EXPECT_NE(r.err.find("a decode chain longer than 10 blocks"), std::string::npos) << r.err;
+      // I and eight P blocks come out; the tenth block, held as the next
+      // one's reference, goes with the chain.
+      EXPECT_EQ(wav_samples(name + ".wav").size(), 9u);
+    } else {
+      EXPECT_EQ(r.err.find("longer than"), std::string::npos) << r.err;
+      EXPECT_EQ(wav_samples(name + ".wav").size(), 30u);
+    }
+  }
+
+  // A file that keeps its bound of 10 (an I block every 5) remuxes with it.
+  Track t = h4core_audio_track(8000, 1, "null");
+  t.max_chain_blocks = 10;
+  MemorySink sink;
+  Writer w(sink);
+  w.add_track(t);
+  for (int i = 0; i < 40; ++i)
+    w.write_block({1, i % 5 ? BlockType::kP : BlockType::kI, i * 160, i * 160, 160}, pcm);
+  w.finish();
+  write_file((work_dir() / "bounded.h4mk").string(), sink.bytes());
+  ffmpeg("-i bounded.h4mk -map 0 -c copy bounded.remux.h4mk");
+  const json j = json::parse(run(kTool + " inspect --json bounded.remux.h4mk").out, nullptr, false);
+  ASSERT_TRUE(j.is_object());
+  EXPECT_EQ(j["tracks"][0]["max_chain_blocks"], 10) << j["tracks"][0].dump();
+}
+
 // The master clock of each status line ffplay prints ("  2.95 A-V: ...").
 std::vector<double> ffplay_clock(const std::string& err) {
   std::vector<double> out;

@@ -5,8 +5,8 @@
 
 int main(void) {
   uint8_t head[64];
-  if (h4mk_adapter_config_header("dsp", head, sizeof head) != 8) return 1;
-  if (h4mk_adapter_config_header("./x.so", head, sizeof head) != H4MK_ERR_INVALID_ARGUMENT)
+  if (h4mk_adapter_config_header("dsp", 0, head, sizeof head) != 12) return 1;
+  if (h4mk_adapter_config_header("./x.so", 0, head, sizeof head) != H4MK_ERR_INVALID_ARGUMENT)
     return 1;
   printf("libh4mk-adapters with libh4mk %s\n", h4mk_version_string());
   return 0;

@@ -73,12 +73,15 @@ H4MK_API void h4mk_adapter_state_free(h4mk_adapter_state* s);
  * h4mk_chain_decoder_last_error); after an error the chain restarts at the
  * next I block. drain hands out the anchor still held (end of stream, or
  * before a reset). reset forgets the chain (a seek, damage). The adapter is
- * borrowed and must outlive the decoder. A chain longer than 65536 blocks
- * from its I block is an error (H4MK_ERR_LIMIT), and so is output beyond
- * 4096 bytes per payload byte pushed plus 64 MiB (decode_range's
- * DecodeLimits): a small stream never decodes into gigabytes. */
+ * borrowed and must outlive the decoder. A chain longer than max_chain_blocks
+ * (the track's bound, 1..65536; 0 = the format's, 65536) from its I block is
+ * an error (H4MK_ERR_LIMIT) and what follows up to the next I block is
+ * skipped; so is output beyond 4096 bytes per payload byte pushed plus
+ * 64 MiB (decode_range's DecodeLimits): a small stream never decodes into
+ * gigabytes. */
 typedef struct h4mk_chain_decoder h4mk_chain_decoder;
-H4MK_API int h4mk_chain_decoder_open(h4mk_chain_decoder** out, h4mk_adapter* adapter);
+H4MK_API int h4mk_chain_decoder_open(h4mk_chain_decoder** out, h4mk_adapter* adapter,
+                                     uint32_t max_chain_blocks);
 H4MK_API int h4mk_chain_decoder_push(h4mk_chain_decoder* d, const h4mk_adapter_block* block,
                                      h4mk_adapter_block* info, h4mk_adapter_output* frame);
 H4MK_API int h4mk_chain_decoder_drain(h4mk_chain_decoder* d, h4mk_adapter_block* info,
@@ -91,19 +94,23 @@ H4MK_API void h4mk_chain_decoder_free(h4mk_chain_decoder* d);
 
 /* ------------------------------------------------- adapter in extradata */
 
-/* The adapter a track names, carried with its codec configuration outside a
- * file (FFmpeg's h4core extradata, docs/FORMAT.md §17.5): "H4AD", a length
- * byte, the name (0..32 bytes, a name h4mk_is_adapter_name accepts; 0 = the
- * track names none), then the track's own configuration bytes. header writes
- * the first part for `name` (NULL or "" for none) and returns its length
- * (5 + name length), or H4MK_ERR_INVALID_ARGUMENT for a name that is not an
- * adapter name or a short buffer. parse returns 1 and the name (not
- * NUL-terminated; name_size 0 for none) and what follows it; 0 when the
- * bytes carry no header (all of them are the track's own); or
- * H4MK_ERR_CORRUPT for a header whose name is not an adapter name. */
-H4MK_API int h4mk_adapter_config_header(const char* name, uint8_t* out, size_t out_size);
+/* The adapter a track names and its chain bound, carried with its codec
+ * configuration outside a file (FFmpeg's h4core extradata, docs/FORMAT.md
+ * §17.5): "H4AD", a length byte, the name (0..32 bytes, a name
+ * h4mk_is_adapter_name accepts; 0 = the track names none), the track's
+ * max_chain_blocks as u32 little-endian (0 = it declares none), then the
+ * track's own configuration bytes. header writes the first part and returns
+ * its length (9 + name length), or H4MK_ERR_INVALID_ARGUMENT for a name that
+ * is not an adapter name (NULL or "" for none), a bound above 65536 or a
+ * short buffer. parse returns 1, the name (not NUL-terminated; name_size 0
+ * for none), the bound and what follows; 0 when the bytes carry no header
+ * (all of them are the track's own); or H4MK_ERR_CORRUPT for a header cut
+ * short, a name that is not an adapter name or a bound above 65536. */
+H4MK_API int h4mk_adapter_config_header(const char* name, uint32_t max_chain_blocks, uint8_t* out,
+                                        size_t out_size);
 H4MK_API int h4mk_adapter_config_parse(const uint8_t* data, size_t size, const char** name,
-                                       size_t* name_size, const uint8_t** rest, size_t* rest_size);
+                                       size_t* name_size, uint32_t* max_chain_blocks,
+                                       const uint8_t** rest, size_t* rest_size);
 
 /* --------------------------------------------------------------- tokenizer */
 

@@ -113,7 +113,8 @@ typedef struct h4mk_track_info {
   int64_t default_duration;
   const uint8_t* extradata;
   size_t extradata_size;
-  const char* json; /* the whole track object, as JSON text */
+  const char* json;          /* the whole track object, as JSON text */
+  uint32_t max_chain_blocks; /* the track's declared chain bound, 0 when it declares none */
 } h4mk_track_info;
 
 /* 1 when `name` is a name a file may give an adapter (docs/FORMAT.md §17.1):
@@ -299,7 +300,8 @@ typedef struct h4mk_track_desc {
   int64_t default_duration;
   const uint8_t* extradata;
   size_t extradata_size;
-  const char* extra_json; /* other members of the track object, or NULL */
+  const char* extra_json;    /* other members of the track object, or NULL */
+  uint32_t max_chain_blocks; /* 1..65536: the track's decode chain bound; 0 = the writer's */
 } h4mk_track_desc;
 
 typedef struct h4mk_writer h4mk_writer;
