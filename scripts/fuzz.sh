@@ -9,7 +9,7 @@ seconds=${1:-60}
 scripts/deps.sh
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DH4MK_FUZZ=ON -DH4MK_BUILD_TESTS=OFF -DH4MK_BUILD_BENCH=OFF >/dev/null
-targets=(reader signed_reader trak chapters group compressed_group side_data unmask dsp_tokens
+targets=(reader signed_reader trak chapters group compressed_group side_data unmask dsp_tokens seek_table
   http_request_parts audio_upload)
 cmake --build build-fuzz --parallel "$(nproc)" --target "${targets[@]/#/fuzz_}"
 mkdir -p build-fuzz/artifacts

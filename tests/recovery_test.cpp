@@ -6,6 +6,7 @@
 #include <random>
 
 #include "../libh4mk/src/byte_order.hpp"
+#include "../libh4mk/src/leb128.hpp"
 #include "test_util.hpp"
 
 namespace h4mk::test {
@@ -645,6 +646,20 @@ TEST(Recovery, ReaderAndVerifyRefuseTheSameBrokenIndexes) {
     return f;
   };
   const uint8_t first_id = good[tseks[0].offset + 12 + 4];
+  // The first entry's offset (after its zigzag pts) rewritten, in as many
+  // bytes, to the smallest value of that length: before the first CORE.
+  auto first_entry_before_data = [&] {
+    const uint8_t* const payload = good.data() + tseks[0].offset + 12;
+    const uint8_t* p = payload + 12;
+    uint64_t v = 0;
+    EXPECT_TRUE(detail::get_uleb128(p, good.data() + tseks[0].end, v));  // pts
+    const size_t at = size_t(p - payload);
+    EXPECT_TRUE(detail::get_uleb128(p, good.data() + tseks[0].end, v));  // offset
+    std::vector<uint8_t> smallest(size_t(p - payload) - at, 0x80);
+    smallest.back() = 1;
+    EXPECT_LT(uint64_t(1) << (7 * (smallest.size() - 1)), v);
+    return edit(tseks[0], at, smallest);
+  };
   const struct {
     const char* what;
     std::vector<uint8_t> file;
@@ -655,8 +670,8 @@ TEST(Recovery, ReaderAndVerifyRefuseTheSameBrokenIndexes) {
        "repeats track"},
       {"TSEK of an undeclared track", edit(tseks[0], 4, {9, 0}), "which TRAK does not declare",
        "which TRAK does not declare"},
-      {"entry before the first CORE", edit(tseks[0], 20, {1, 0, 0, 0, 0, 0, 0, 0}),
-       "points outside the CORE region", "does not match the groups in the file"},
+      {"entry before the first CORE", first_entry_before_data(), "points outside the CORE region",
+       "does not match the groups in the file"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "../libh4mk/src/byte_order.hpp"
+#include "../libh4mk/src/seek_table.hpp"
 #include "../libh4mk/src/signed_tree.hpp"
 #include "../tools/counting_source.hpp"
 #include "test_keys.hpp"
@@ -160,26 +161,48 @@ TEST(SignedReading, ATamperedGroupIsRefusedAndSeeksElsewherePlay) {
   EXPECT_EQ(rep.problems.back().offset, got.error->offset());
 }
 
+// `file` with track `track`'s TSEK entries changed by `forge`, written back
+// as a forger would: re-encoded, its CRC and the container's resealed (a
+// TSEK of another size moves what follows it).
+template <class F>
+std::vector<uint8_t> forge_tsek(const std::vector<uint8_t>& file, uint16_t track, F forge) {
+  for (const auto& c : chunk_layout(file)) {
+    if (c.tag != "TSEK" || detail::load_u16(&file[c.offset + 12 + 4]) != track) continue;
+    detail::SeekTable t = detail::decode_seek_table(
+        {file.data() + c.offset + 12, size_t(c.end - c.offset - 12)}, c.offset);
+    forge(t);
+    const auto payload = detail::encode_seek_table(t);
+    std::vector<uint8_t> out(file.begin(), file.begin() + long(c.offset));
+    append_chunk(out, "TSEK", payload);
+    out.insert(out.end(), file.begin() + long(c.end), file.end());
+    reseal_chunk(out, c.offset);
+    return out;
+  }
+  throw std::runtime_error("no TSEK of that track");
+}
+
 TEST(SignedReading, AForgedIndexEntryIsCaught) {
   Fixture f;
-  // Entry 3 claims a later pts (a seek to it would land early), or points
-  // at entry 4's group: another I block of the same track.
+  // Entry 3 claims a later pts (a seek to it would land early): the same
+  // bytes in number, caught at the seek that reads the index. Or it points
+  // at entry 4's group, another I block of the same track: that TSEK is
+  // shorter, and the file is refused at opening.
   for (int forgery = 0; forgery < 2; ++forgery) {
-    auto bad = f.file;
-    for (const auto& c : chunk_layout(bad)) {
-      if (c.tag != "TSEK" || detail::load_u16(&bad[c.offset + 12 + 4]) != 2) continue;
-      uint8_t* e = &bad[c.offset + 12 + 12 + 3 * 16];
+    const auto bad = forge_tsek(f.file, 2, [&](detail::SeekTable& t) {
       if (forgery == 0)
-        detail::store_i64(e, detail::load_i64(e) + 9000);
+        t.entries[3].pts += 9000;
       else
-        std::copy(e + 16 + 8, e + 16 + 16, e + 8);
-      reseal_chunk(bad, c.offset);
-    }
+        t.entries[3].offset = t.entries[4].offset;
+    });
+    EXPECT_EQ(bad.size() == f.file.size(), forgery == 0);
     MemorySource src(bad);
-    Reader r(src, f.verifying());
-    const Error e = error_of([&] { r.seek(2, 10 * 90000); });
+    const Error e = error_of([&] {
+      Reader r(src, f.verifying());
+      r.seek(2, 10 * 90000);
+    });
     EXPECT_EQ(e.code(), ErrorCode::kVerifyFailed) << forgery << ": " << e.what();
-    EXPECT_NE(std::string(e.what()).find("index piece"), std::string::npos) << e.what();
+    if (forgery == 0)
+      EXPECT_NE(std::string(e.what()).find("index piece"), std::string::npos) << e.what();
   }
 }
 

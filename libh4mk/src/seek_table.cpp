@@ -7,6 +7,7 @@
 #include "byte_order.hpp"
 #include "chunk.hpp"
 #include "h4mk/error.hpp"
+#include "leb128.hpp"
 
 namespace h4mk::detail {
 
@@ -19,21 +20,29 @@ void add_group(SeekTable& t, const GroupSummary& g, uint64_t chunk_offset) {
 }
 
 std::vector<uint8_t> encode_seek_table(const SeekTable& t) {
-  std::vector<uint8_t> out(kSeekHeaderSize + kSeekEntrySize * t.entries.size() + kSeekSummarySize);
-  uint8_t* p = out.data();
-  store_u32(p, kMagicSeek);
-  store_u16(p + 4, t.track_id);
-  store_u16(p + 6, 0);
-  store_u32(p + 8, static_cast<uint32_t>(t.entries.size()));
-  p += kSeekHeaderSize;
-  for (const IndexEntry& e : t.entries) {
-    store_i64(p, e.pts);
-    store_u64(p + 8, e.offset);
-    p += kSeekEntrySize;
+  std::vector<uint8_t> out(kSeekHeaderSize);
+  out.reserve(kSeekHeaderSize + 4 * t.entries.size() + kSeekSummarySize);
+  store_u32(out.data(), kMagicSeek);
+  store_u16(out.data() + 4, t.track_id);
+  store_u16(out.data() + 6, 0);
+  store_u32(out.data() + 8, static_cast<uint32_t>(t.entries.size()));
+  // Each entry as the step from the one before: 3 to 6 bytes for evenly
+  // spaced groups, where fixed fields took 16.
+  for (size_t i = 0; i < t.entries.size(); ++i) {
+    const IndexEntry& e = t.entries[i];
+    if (i == 0) {
+      put_uleb128(out, zigzag_encode(e.pts));
+      put_uleb128(out, e.offset);
+    } else {
+      put_uleb128(out, uint64_t(e.pts) - uint64_t(t.entries[i - 1].pts));
+      put_uleb128(out, e.offset - t.entries[i - 1].offset);
+    }
   }
-  store_u64(p, t.summary.block_count);
-  store_i64(p + 8, t.summary.start_pts);
-  store_i64(p + 16, t.summary.end_pts);
+  const size_t at = out.size();
+  out.resize(at + kSeekSummarySize);
+  store_u64(out.data() + at, t.summary.block_count);
+  store_i64(out.data() + at + 8, t.summary.start_pts);
+  store_i64(out.data() + at + 16, t.summary.end_pts);
   return out;
 }
 
@@ -49,18 +58,36 @@ SeekTable decode_seek_table(std::span<const uint8_t> payload, uint64_t chunk_off
   SeekTable t;
   t.track_id = load_u16(p + 4);
   if (t.track_id == 0) fail("track_id 0 is invalid");
-  uint64_t count = load_u32(p + 8);
-  if (kSeekHeaderSize + count * kSeekEntrySize + kSeekSummarySize != payload.size())
-    fail("entry_count " + std::to_string(count) + " does not match the payload size " +
-         std::to_string(payload.size()));
-  t.entries.resize(count);
+  const uint64_t count = load_u32(p + 8);
+  const uint8_t* const end = payload.data() + payload.size() - kSeekSummarySize;
   p += kSeekHeaderSize;
-  for (uint64_t i = 0; i < count; ++i, p += kSeekEntrySize) {
-    t.entries[i] = {load_i64(p), load_u64(p + 8)};
-    if (i > 0 &&
-        (t.entries[i].pts < t.entries[i - 1].pts || t.entries[i].offset <= t.entries[i - 1].offset))
-      fail("entry " + std::to_string(i) + " is out of order");
+  // Before allocating: every entry takes two bytes at least, and names a
+  // CORE chunk (longer than kMinCoreStep bytes) before this TSEK, so the
+  // entries held never pass half the file's size.
+  if (count > uint64_t(end - p) / kSeekEntryMinSize || count > chunk_offset / kMinCoreStep)
+    fail("entry_count " + std::to_string(count) + " does not fit in the payload's " +
+         std::to_string(payload.size()) + " bytes or the " + std::to_string(chunk_offset) +
+         " before it");
+  t.entries.resize(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    uint64_t pts_step = 0, offset_step = 0;
+    if (!get_uleb128(p, end, pts_step) || !get_uleb128(p, end, offset_step))
+      fail("entry " + std::to_string(i) + " is not two LEB128 values in their shortest form");
+    IndexEntry& e = t.entries[i];
+    if (i == 0) {
+      e = {zigzag_decode(pts_step), offset_step};
+      continue;
+    }
+    const IndexEntry& prev = t.entries[i - 1];
+    // pts never decrease and offsets step past a CORE chunk, within i64 and u64.
+    if (pts_step > uint64_t(INT64_MAX) - uint64_t(prev.pts) || offset_step < kMinCoreStep ||
+        offset_step > UINT64_MAX - prev.offset)
+      fail("entry " + std::to_string(i) + " is out of order, or less than " +
+           std::to_string(kMinCoreStep) + " bytes past the one before");
+    e = {int64_t(uint64_t(prev.pts) + pts_step), prev.offset + offset_step};
   }
+  if (p != end) fail(std::to_string(end - p) + " bytes between the last entry and the summary");
+  p = end;
   t.summary = {load_u64(p), load_i64(p + 8), load_i64(p + 16)};
   return t;
 }

@@ -9,8 +9,13 @@
 
 namespace h4mk::detail {
 
+// Header, then the entries as LEB128 deltas (2 to 20 bytes each), then the
+// summary (FORMAT.md §10).
 inline constexpr size_t kSeekHeaderSize = 12;
-inline constexpr size_t kSeekEntrySize = 16;
+inline constexpr size_t kSeekEntryMinSize = 2;
+// A CORE chunk takes more than this (a chunk header and a group header), so
+// entries are at least this far apart.
+inline constexpr uint64_t kMinCoreStep = 32;
 inline constexpr size_t kSeekSummarySize = 24;
 
 struct SeekTable {
@@ -27,7 +32,8 @@ struct GroupSummary;  // block_group.hpp
 void add_group(SeekTable& t, const GroupSummary& g, uint64_t chunk_offset);
 
 std::vector<uint8_t> encode_seek_table(const SeekTable& t);
-// Throws Error(kCorrupt) when sizes disagree or entries are not sorted.
+// Throws Error(kCorrupt) when the entries do not fill the payload exactly, are
+// not sorted, or overflow.
 SeekTable decode_seek_table(std::span<const uint8_t> payload, uint64_t chunk_offset);
 
 }  // namespace h4mk::detail
