@@ -137,12 +137,12 @@ double zstd_floor_ns(const std::vector<uint8_t>& file, const std::vector<uint8_t
   for (size_t p = 16; p + 12 <= file.size();) {
     const uint32_t n = uint32_t(file[p + 4]) | uint32_t(file[p + 5]) << 8 |
                        uint32_t(file[p + 6]) << 16 | uint32_t(file[p + 7]) << 24;
+    // A compressed group (flag 0x04): the 16-byte header, then the frame.
     if (std::equal(file.begin() + long(p), file.begin() + long(p) + 4, "CORE") &&
-        (file[p + 12 + 6] & 0x04)) {
-      const uint8_t* g = &file[p + 12];
-      frames.push_back({g + 24, n - 24});
-      sizes.push_back(size_t(g[20]) | size_t(g[21]) << 8 | size_t(g[22]) << 16 |
-                      size_t(g[23]) << 24);
+        (file[p + 12 + 2] & 0x04)) {
+      const uint8_t* frame = &file[p + 12 + 16];
+      frames.push_back({frame, n - 16});
+      sizes.push_back(size_t(ZSTD_getFrameContentSize(frame, n - 16)));
     }
     p += 12 + n;
   }

@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto expanded = expander.expand(payload, h, true, 0);
     if (expanded.size() > kGroupHeaderSize + kMaxExpansion * payload.size()) __builtin_trap();
     if (expanded.size() > limits.max_core_chunk) __builtin_trap();
-    if (expanded[6] & (kGroupCompressed | kGroupDictionary)) __builtin_trap();
+    if (expanded[2] & (kGroupCompressed | kGroupDictionary)) __builtin_trap();
     group.assign(expanded.begin(), expanded.end());
     DecodedGroup decoded;
     decode_group(group, 1, 65536, 0, decoded);

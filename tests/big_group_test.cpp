@@ -175,7 +175,7 @@ TEST(BigGroups, MalformedGroupsWithGoodCrcsReadTheSameStreamedAsHeld) {
   size_t tried = 0;
   for (const auto& c : layout) {
     if (c.tag != "CORE" || tried > 400) continue;
-    for (uint64_t at = c.offset + 12 + 6; at < std::min(c.end, c.offset + 12 + 64); ++at) {
+    for (uint64_t at = c.offset + 12 + 2; at < std::min(c.end, c.offset + 12 + 64); ++at) {
       for (uint8_t value : {uint8_t(0x00), uint8_t(0x03), uint8_t(0x7F), uint8_t(0xFF)}) {
         std::vector<uint8_t> bad = file;
         bad[at] = value;

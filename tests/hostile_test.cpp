@@ -135,12 +135,11 @@ std::vector<uint8_t> file_with_group(std::span<const uint8_t> group) {
 }
 
 std::vector<uint8_t> group_header(uint8_t flags, uint32_t count, int64_t pts = 0) {
-  std::vector<uint8_t> g(20);
-  store_u32(g.data(), make_tag("H4TB"));
-  store_u16(g.data() + 4, 1);
-  g[6] = flags;
-  store_u32(g.data() + 8, count);
-  store_i64(g.data() + 12, pts);
+  std::vector<uint8_t> g(16);
+  store_u16(g.data(), 1);
+  g[2] = flags;
+  store_u32(g.data() + 4, count);
+  store_i64(g.data() + 8, pts);
   return g;
 }
 

@@ -227,7 +227,7 @@ TEST(Mask, BlockMovedFromAnotherFileIsRejected) {
   ASSERT_NE(a, b);
   ChunkExtent video{};
   for (const auto& c : chunk_layout(a))
-    if (c.tag == "CORE" && detail::load_u16(&a[c.offset + 12 + 4]) == 2) {
+    if (c.tag == "CORE" && detail::load_u16(&a[c.offset + 12]) == 2) {
       video = c;
       break;
     }

@@ -170,11 +170,11 @@ TEST(BlockGroup, UniformFixedSizeCostsNothingPerBlock) {
   for (int i = 0; i < 100; ++i) blocks.push_back({{9, BlockType::kI, 960 * i, 960 * i, 960}, 16});
   std::vector<uint8_t> enc;
   round_trip(blocks, 960, enc);
-  // 20-byte header, flags byte, size byte, then the payloads back to back.
-  EXPECT_EQ(enc.size(), 20u + 1 + 1 + 100 * 16);
-  EXPECT_EQ(enc[6], kGroupUniform | kGroupFixedSize);
+  // 16-byte header, flags byte, size byte, then the payloads back to back.
+  EXPECT_EQ(enc.size(), 16u + 1 + 1 + 100 * 16);
+  EXPECT_EQ(enc[2], kGroupUniform | kGroupFixedSize);
   round_trip(blocks, 0, enc);  // duration stored once: + 2 bytes
-  EXPECT_EQ(enc.size(), 20u + 1 + 2 + 1 + 100 * 16);
+  EXPECT_EQ(enc.size(), 16u + 1 + 2 + 1 + 100 * 16);
 }
 
 TEST(BlockGroup, UniformVariableSizeAndPerRecord) {
@@ -183,15 +183,15 @@ TEST(BlockGroup, UniformVariableSizeAndPerRecord) {
     blocks.push_back({{9, BlockType::kP, 10 * i, 10 * i, 10}, uint32_t(i)});
   std::vector<uint8_t> enc;
   round_trip(blocks, 10, enc);
-  EXPECT_EQ(enc[6], kGroupUniform);
-  EXPECT_EQ(enc.size(), 20u + 1 + 10 + 45);
+  EXPECT_EQ(enc[2], kGroupUniform);
+  EXPECT_EQ(enc.size(), 16u + 1 + 10 + 45);
   // A regular I/P/B stream without reordering: 2 bytes per block.
   blocks.clear();
   for (int i = 0; i < 10; ++i)
     blocks.push_back({{9, static_cast<BlockType>(i % 3), 10 * i, 10 * i, 10}, 41});
   round_trip(blocks, 10, enc);
-  EXPECT_EQ(enc[6], 0);
-  EXPECT_EQ(enc.size(), 20u + 10 * (2 + 41));
+  EXPECT_EQ(enc[2], 0);
+  EXPECT_EQ(enc.size(), 16u + 10 * (2 + 41));
   // Reordered B frames, gaps, duration changes, flags.
   blocks = {{{9, BlockType::kI, 0, -3, 3, false, false}, 5},
             {{9, BlockType::kP, 9, 0, 3, true, false}, 0},
@@ -213,7 +213,7 @@ TEST(BlockGroup, TimestampsAtTheEdgesOfInt64) {
                                       {{9, BlockType::kI, INT64_MAX, 0, 20}, 1}};
   std::vector<uint8_t> enc;
   round_trip(blocks, 20, enc);  // top + 20 overflows: the second block needs a pts step
-  EXPECT_EQ(enc[6], 0);
+  EXPECT_EQ(enc[2], 0);
   auto refused = [&](const std::vector<PendingBlock>& bad, const char* needle) {
     std::vector<uint8_t> payloads(bad.size()), out;
     try {
@@ -392,7 +392,7 @@ TEST(BlockGroup, SummaryNamesTheBlockWhosePtsOverflows) {
   for (int i = 0; i < 10; ++i) blocks.push_back({{9, BlockType::kI, 10 * i, 10 * i, 10}, 2});
   std::vector<uint8_t> payloads(20);
   encode_group(9, 10, blocks, payloads, enc);
-  store_i64(enc.data() + 12, INT64_MAX - 35);  // blocks 0..3 fit, block 4 does not
+  store_i64(enc.data() + 8, INT64_MAX - 35);  // blocks 0..3 fit, block 4 does not
   try {
     summarize_group(enc, 10, 1000, 5);
     ADD_FAILURE() << "accepted";
@@ -406,7 +406,7 @@ TEST(BlockGroup, SummaryNamesTheBlockWhosePtsOverflows) {
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "CORE chunk at offset 5: block 4: pts overflows 64 bits");
   }
-  store_i64(enc.data() + 12, INT64_MAX - 90);  // the last block starts at INT64_MAX
+  store_i64(enc.data() + 8, INT64_MAX - 90);  // the last block starts at INT64_MAX
   GroupSummary s = summarize_group(enc, 10, 1000, 5);
   EXPECT_EQ(s.max_end, INT64_MAX);
   EXPECT_EQ(s.first_key_pts, INT64_MAX - 90);
@@ -442,11 +442,10 @@ std::vector<uint8_t> encode_all_at_once(int64_t dd, const std::vector<PendingBlo
   }
   fixed = fixed && uniform;
   std::vector<uint8_t> out(kGroupHeaderSize);
-  store_u32(out.data(), kMagicGroup);
-  store_u16(out.data() + 4, 9);
-  out[6] = uint8_t((uniform ? kGroupUniform : 0) | (fixed ? kGroupFixedSize : 0));
-  store_u32(out.data() + 8, uint32_t(blocks.size()));
-  store_i64(out.data() + 12, first.pts);
+  store_u16(out.data(), 9);
+  out[2] = uint8_t((uniform ? kGroupUniform : 0) | (fixed ? kGroupFixedSize : 0));
+  store_u32(out.data() + 4, uint32_t(blocks.size()));
+  store_i64(out.data() + 8, first.pts);
   size_t pos = 0;
   if (uniform) {
     uint8_t f = uint8_t(bits(first) | (first.duration != dd ? kBlockDuration : 0));
@@ -542,7 +541,7 @@ TEST(GroupBuilder, MakesTheBytesOfTheAllAtOnceEncoding) {
       payloads.push_back(0xEE);
     }
     const std::vector<uint8_t> want = encode_all_at_once(20, blocks, payloads);
-    layouts[want[6]] += 1;
+    layouts[want[2]] += 1;
     reused.clear();
     size_t pos = 0;
     for (const auto& b : blocks) {

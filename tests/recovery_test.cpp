@@ -341,7 +341,7 @@ TEST(Recovery, GarbageInsertedMidFileIsSkipped) {
 std::vector<ChunkExtent> cores_of_track(const SmallFile& s, uint16_t id) {
   std::vector<ChunkExtent> out;
   for (const auto& c : s.layout)
-    if (c.tag == "CORE" && s.file[c.offset + 12 + 4] == id) out.push_back(c);
+    if (c.tag == "CORE" && s.file[c.offset + 12] == id) out.push_back(c);
   return out;
 }
 

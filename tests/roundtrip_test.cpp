@@ -116,7 +116,7 @@ TEST(RoundTrip, GroupEncodingsAreChosenByContent) {
   bool saw_fixed = false, saw_records = false;
   for (const auto& c : chunk_layout(file)) {
     if (c.tag != "CORE") continue;
-    uint8_t track = file[c.offset + 12 + 4], flags = file[c.offset + 12 + 6];
+    uint8_t track = file[c.offset + 12], flags = file[c.offset + 12 + 2];
     if (track == 1) saw_fixed |= flags == 0x03;
     if (track == 2) saw_records |= flags == 0x00;
   }

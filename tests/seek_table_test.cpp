@@ -66,11 +66,11 @@ TEST(SeekTable, EntriesAreStepsFromTheOneBefore) {
 
 TEST(SeekTable, AHostileTableIsRefusedWithWhereAndWhy) {
   // A count the payload cannot hold, or more entries than CORE chunks fit
-  // before the TSEK (at 500: 15): refused before any allocation.
+  // before the TSEK (at 500: 17): refused before any allocation.
   EXPECT_NE(error_of(payload(0xffffffff, {0, 1})).find("does not fit"), std::string::npos);
-  EXPECT_NE(error_of(payload(16, std::vector<uint8_t>(32, 0x20))).find("does not fit"),
+  EXPECT_NE(error_of(payload(18, std::vector<uint8_t>(36, 28))).find("does not fit"),
             std::string::npos);
-  EXPECT_NO_THROW(decode_seek_table(payload(15, std::vector<uint8_t>(30, 0x20)), 500));
+  EXPECT_NO_THROW(decode_seek_table(payload(17, std::vector<uint8_t>(34, 28)), 500));
   EXPECT_NE(error_of(payload(2, {0, 1, 0, 0x80})).find("entry 1 is not two LEB128"),
             std::string::npos);
   // 0x80 0x00 is 0 in two bytes: not the shortest form.
@@ -78,8 +78,8 @@ TEST(SeekTable, AHostileTableIsRefusedWithWhereAndWhy) {
   // An offset that does not step past a CORE chunk, or passes 2^64; a pts
   // past 2^63.
   EXPECT_NE(error_of(payload(2, {0, 5, 0, 0})).find("entry 1 is out of order"), std::string::npos);
-  EXPECT_NE(error_of(payload(2, {0, 5, 0, 31})).find("less than 32 bytes past"), std::string::npos);
-  EXPECT_NO_THROW(decode_seek_table(payload(2, {0, 5, 0, 32}), 500));
+  EXPECT_NE(error_of(payload(2, {0, 5, 0, 27})).find("less than 28 bytes past"), std::string::npos);
+  EXPECT_NO_THROW(decode_seek_table(payload(2, {0, 5, 0, 28}), 500));
   std::vector<uint8_t> big = {
       0,    0xfe, 0xff, 0xff, 0xff, 0xff, 0xff,
       0xff, 0xff, 0xff, 0x01, 0,    2};  // offset 2^64 - 2, then a step of 2

@@ -77,7 +77,7 @@ std::vector<uint8_t> long_chain_file(const Track& t, uint32_t p_blocks,
   for (const auto& c : chunk_layout(f)) {
     if (c.tag != "CORE") continue;
     if (!first) {
-      const size_t flags = c.offset + 12 + 20;  // a UNIFORM group's one flags byte
+      const size_t flags = c.offset + 12 + 16;  // a UNIFORM group's one flags byte
       f[flags] = uint8_t((f[flags] & ~0x03) | uint8_t(BlockType::kP));
       reseal_chunk(f, c.offset);
     }

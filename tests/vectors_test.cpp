@@ -166,16 +166,15 @@ std::vector<uint8_t> future_minor() {
       bytes_of(
           R"({"tracks":[{"codec":"h4core","id":1,"kind":"data","time_base":[1,1000],"future_key":true}]})"));
   add_chunk(f, make_tag("XTRA"), bytes_of("unknown header chunk"));
-  std::vector<uint8_t> g(20);
-  store_u32(g.data(), kMagicGroup);
-  store_u16(g.data() + 4, 1);
-  g[6] = 0x03;  // UNIFORM | FIXED_SIZE
-  store_u32(g.data() + 8, 2);
-  store_i64(g.data() + 12, 1000);
+  std::vector<uint8_t> g(16);
+  store_u16(g.data(), 1);
+  g[2] = 0x03;  // UNIFORM | FIXED_SIZE
+  store_u32(g.data() + 4, 2);
+  store_i64(g.data() + 8, 1000);
   g.insert(g.end(), {0x20, 0x0a, 0x02, 0x01, 0x02, 0x03, 0x04});  // I+DURATION, dur 10, size 2
   add_chunk(f, kTagCore, g);
   add_chunk(f, make_tag("ZZZZ"), bytes_of("unknown chunk between groups"));
-  store_i64(g.data() + 12, 1020);
+  store_i64(g.data() + 8, 1020);
   add_chunk(f, kTagCore, g);
   uint64_t index_offset = f.size();
   add_chunk(f, kTagTail, encode_tail({index_offset, 2}));
@@ -231,17 +230,33 @@ std::vector<uint8_t> compressed_tokens(bool dictionary) {
 std::vector<uint8_t> compressed() { return compressed_tokens(false); }
 std::vector<uint8_t> compressed_dictionary() { return compressed_tokens(true); }
 
-// `compressed` with its second group claiming 257 times its frame's size as
-// its records size (CRCs resealed): a reader refuses that group unexpanded
-// and reads the first.
+// `compressed` with its second group's frame replaced by one of the same
+// size that expands 30,000-fold (CRCs resealed): RLE blocks of 128 KiB,
+// 4 bytes each, then a raw block taking up what is left, and the content
+// size they make (9,699,329 bytes from 310). A reader refuses that group
+// unexpanded and reads the first.
 std::vector<uint8_t> compressed_bomb() {
   auto f = compressed();
   size_t at = 0;
   int cores = 0;
   for (size_t p = 16; p + 12 <= f.size(); p += 12 + load_u32(&f[p + 4]))
     if (load_u32(&f[p]) == kTagCore && ++cores == 2) at = p;
-  const uint32_t frame = load_u32(&f[at + 4]) - 24;
-  store_u32(&f[at + 12 + 20], 257 * frame);
+  uint8_t* frame = &f[at + 12 + 16];
+  const size_t frame_size = load_u32(&f[at + 4]) - 16;
+  constexpr size_t kHead = 10;  // magic, descriptor, window, 4-byte content size
+  const size_t rle = (frame_size - kHead - 3) / 4, raw = frame_size - kHead - 4 * rle - 3;
+  const uint8_t head[6] = {0x28, 0xb5, 0x2f, 0xfd, 0x80, 0x38};  // window 2^17
+  std::copy(head, head + 6, frame);
+  store_u32(frame + 6, uint32_t((rle << 17) + raw));
+  auto block_header = [](uint8_t* b, uint32_t type, uint32_t size, bool last) {
+    const uint32_t v = size << 3 | type << 1 | (last ? 1u : 0u);
+    b[0] = uint8_t(v), b[1] = uint8_t(v >> 8), b[2] = uint8_t(v >> 16);
+  };
+  for (size_t i = 0; i < rle; ++i) {
+    block_header(frame + kHead + 4 * i, 1, 1u << 17, false);
+    frame[kHead + 4 * i + 3] = 0;
+  }
+  block_header(frame + kHead + 4 * rle, 0, uint32_t(raw), true);
   store_u32(&f[at + 8], crc32(crc32(0, &f[at], 8), &f[at + 12], load_u32(&f[at + 4])));
   store_u32(&f[f.size() - 4], crc32(0, f.data(), f.size() - 4));
   return f;
@@ -589,11 +604,10 @@ TEST(Vectors, ExpectedResultsSayWhatTheSpecSays) {
     const size_t core = text.find("CORE");
     ASSERT_NE(core, std::string::npos);
     const uint8_t* g = &z[core + 12];
-    EXPECT_EQ(g[6], 0x04 | (dict ? 0x08 : 0)) << name;  // compressed records (I and P: not UNIFORM)
-    EXPECT_EQ(load_u32(g + 8), 60u);
-    const uint32_t records = load_u32(g + 20);
-    EXPECT_EQ(records, 60u * (1 + 1 + 16));  // per block: flags, size, 16-byte payload
-    EXPECT_EQ(ZSTD_getFrameContentSize(g + 24, load_u32(&z[core + 4]) - 24), records);
+    EXPECT_EQ(g[2], 0x04 | (dict ? 0x08 : 0)) << name;  // compressed records (I and P: not UNIFORM)
+    EXPECT_EQ(load_u32(g + 4), 60u);
+    // per block: flags, size, 16-byte payload
+    EXPECT_EQ(ZSTD_getFrameContentSize(g + 16, load_u32(&z[core + 4]) - 16), 60u * (1 + 1 + 16));
   }
   // §12.1: the declared bound is in TRAK.
   auto bc = describe(read_file(kDir + "/bounded_chain.h4mk"));
@@ -602,7 +616,7 @@ TEST(Vectors, ExpectedResultsSayWhatTheSpecSays) {
   auto bomb = describe(read_file(kDir + "/compressed_bomb.h4mk"));
   EXPECT_EQ(bomb["blocks"].size(), 60u);
   ASSERT_EQ(bomb["damage"].size(), 1u);
-  EXPECT_NE(bomb["damage"][0]["message"].get<std::string>().find("is more than 256 times"),
+  EXPECT_NE(bomb["damage"][0]["message"].get<std::string>().find("more than 256 times its"),
             std::string::npos);
   // §8.2: the signed tree, checked with OpenSSL alone.
   auto sg = read_file(kDir + "/signed.h4mk");
@@ -654,7 +668,7 @@ TEST(Vectors, ExpectedResultsSayWhatTheSpecSays) {
   const auto pd = digest(&sg[hash], page_size);
   EXPECT_TRUE(std::equal(pd.begin(), pd.end(), pe + 20));
   // Its leaves: the first closes at the first CORE end past 4096 bytes (three
-  // 1,634-byte groups), the second takes the rest; each SHA-256 of its bytes.
+  // 1,630-byte groups), the second takes the rest; each SHA-256 of its bytes.
   EXPECT_EQ(load_u32(&sg[hash + 4]), 8u + 2 * 36);
   EXPECT_EQ(load_u64(&sg[hash + 12]), first_core);
   size_t leaf_at = first_core;

@@ -32,10 +32,9 @@ namespace {
 GroupHeader decode_group_header(std::span<const uint8_t> payload, uint64_t chunk_offset) {
   if (payload.size() < kGroupHeaderSize)
     corrupt(chunk_offset, "payload of " + std::to_string(payload.size()) +
-                              " bytes is shorter than the 20-byte group header");
+                              " bytes is shorter than the 16-byte group header");
   const uint8_t* p = payload.data();
-  if (load_u32(p) != kMagicGroup) corrupt(chunk_offset, "group magic is not 'H4TB'");
-  GroupHeader g{load_u16(p + 4), p[6], load_u32(p + 8), load_i64(p + 12)};
+  GroupHeader g{load_u16(p), p[2], load_u32(p + 4), load_i64(p + 8)};
   if (g.track_id == 0) corrupt(chunk_offset, "track_id 0 is invalid");
   if (g.flags & ~kGroupKnownFlags)
     corrupt(chunk_offset, "unknown group flags 0x" + std::to_string(g.flags));

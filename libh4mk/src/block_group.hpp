@@ -12,11 +12,11 @@
 
 namespace h4mk::detail {
 
-inline constexpr size_t kGroupHeaderSize = 20;
+inline constexpr size_t kGroupHeaderSize = 16;
 
 class PayloadWindow;  // payload_window.hpp
 
-// Group flags (byte 6 of the group header).
+// Group flags (byte 2 of the group header).
 inline constexpr uint8_t kGroupUniform = 0x01;
 inline constexpr uint8_t kGroupFixedSize = 0x02;
 // The records are one zstd frame (group_compression.hpp), made with the

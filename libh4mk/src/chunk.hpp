@@ -40,7 +40,6 @@ inline constexpr Tag kTagHash = make_tag("HASH");
 inline constexpr Tag kTagRoot = make_tag("ROOT");
 
 inline constexpr uint32_t kMagicFile = make_tag("H4MK");
-inline constexpr uint32_t kMagicGroup = make_tag("H4TB");
 inline constexpr uint32_t kMagicSeek = make_tag("H4TS");
 
 bool is_known_tag(Tag tag);

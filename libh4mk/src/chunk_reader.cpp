@@ -205,9 +205,8 @@ bool ChunkReader::resync() {
       if (h.size < kGroupHeaderSize || !have(i + kChunkHeaderSize + kGroupHeaderSize)) continue;
       p = stream_.data() + (i - base);
       const uint8_t* g = p + kChunkHeaderSize;
-      const uint16_t track = load_u16(g + 4);
-      if (load_u32(g) != kMagicGroup || (g[6] & ~kGroupKnownFlags) || track == 0 ||
-          (known_track_ && !known_track_(track)))
+      const uint16_t track = load_u16(g);
+      if ((g[2] & ~kGroupKnownFlags) || track == 0 || (known_track_ && !known_track_(track)))
         continue;
     }
     candidates.push_back({i, end, head_crc_(p), h.crc});

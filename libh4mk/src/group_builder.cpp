@@ -236,12 +236,11 @@ GroupSummary GroupBuilder::summary() const {
 std::span<uint8_t> GroupBuilder::finish() {
   if (count_ == 0) throw Error(ErrorCode::kBadState, "a block group needs a block");
   uint8_t* h = buf_.data() + headroom_;
-  store_u32(h, kMagicGroup);
-  store_u16(h + 4, track_id_);
-  h[6] = group_flags();
-  h[7] = 0;
-  store_u32(h + 8, count_);
-  store_i64(h + 12, first_.info.pts);
+  store_u16(h, track_id_);
+  h[2] = group_flags();
+  h[3] = 0;
+  store_u32(h + 4, count_);
+  store_i64(h + 8, first_.info.pts);
   return {buf_.data(), buf_.size()};
 }
 

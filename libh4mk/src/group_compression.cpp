@@ -89,26 +89,27 @@ std::span<const uint8_t> GroupExpander::expand(std::span<const uint8_t> payload,
     bad("the group is compressed, but " + track + " does not declare compression in TRAK");
   if (payload.size() <= kCompressedPrefix)
     bad("a compressed group of " + std::to_string(payload.size()) +
-        " bytes holds no zstd frame after its records size");
-  const uint32_t records = load_u32(payload.data() + kGroupHeaderSize);
+        " bytes holds no zstd frame after its header");
   const auto frame = payload.subspan(kCompressedPrefix);
-  // Both bounds are checked before anything is allocated or decompressed.
-  if (records == 0) bad("records size 0");
-  if (records > kMaxExpansion * frame.size())
-    bad("records size " + std::to_string(records) + " is more than " +
-        std::to_string(kMaxExpansion) + " times the " + std::to_string(frame.size()) +
-        "-byte frame (FORMAT.md §5.7)");
-  if (uint64_t(records) + kGroupHeaderSize > limits_.max_core_chunk)
+  // The frame's header gives the records' size; both bounds are checked on
+  // it before anything is allocated or decompressed.
+  if (ZSTD_findFrameCompressedSize(frame.data(), frame.size()) != frame.size())
+    bad("the bytes after the group header are not exactly one zstd frame");
+  const unsigned long long declared = ZSTD_getFrameContentSize(frame.data(), frame.size());
+  if (declared == ZSTD_CONTENTSIZE_UNKNOWN || declared == ZSTD_CONTENTSIZE_ERROR)
+    bad("the zstd frame does not declare its content size");
+  if (declared == 0) bad("the zstd frame declares 0 bytes of records");
+  if (declared > kMaxExpansion * frame.size())
+    bad("the zstd frame declares " + std::to_string(declared) + " bytes of records, more than " +
+        std::to_string(kMaxExpansion) + " times its " + std::to_string(frame.size()) +
+        " bytes (FORMAT.md §5.7)");
+  if (declared + kGroupHeaderSize > limits_.max_core_chunk)
     throw Error(ErrorCode::kLimitExceeded,
-                "CORE chunk at offset " + std::to_string(chunk_offset) + ": records size " +
-                    std::to_string(records) + " exceeds the reader limit of " +
+                "CORE chunk at offset " + std::to_string(chunk_offset) + ": " +
+                    std::to_string(declared) + " bytes of records exceed the reader limit of " +
                     std::to_string(limits_.max_core_chunk) + " bytes per group",
                 chunk_offset);
-  if (ZSTD_findFrameCompressedSize(frame.data(), frame.size()) != frame.size())
-    bad("the bytes after the records size are not exactly one zstd frame");
-  if (ZSTD_getFrameContentSize(frame.data(), frame.size()) != records)
-    bad("the zstd frame does not declare the records size " + std::to_string(records) +
-        " as its content size");
+  const size_t records = size_t(declared);
   ZSTD_DDict* dict = nullptr;
   if (header.flags & kGroupDictionary) {
     auto it = impl_->ddicts.find(header.track_id);
@@ -120,7 +121,7 @@ std::span<const uint8_t> GroupExpander::expand(std::span<const uint8_t> payload,
   std::vector<uint8_t>& buf = impl_->buf;
   buf.resize(kGroupHeaderSize + size_t(records));
   std::copy_n(payload.data(), kGroupHeaderSize, buf.data());
-  buf[6] = uint8_t(header.flags & ~(kGroupCompressed | kGroupDictionary));
+  buf[2] = uint8_t(header.flags & ~(kGroupCompressed | kGroupDictionary));
   const size_t got = dict ? ZSTD_decompress_usingDDict(impl_->dctx, buf.data() + kGroupHeaderSize,
                                                        records, frame.data(), frame.size(), dict)
                           : ZSTD_decompressDCtx(impl_->dctx, buf.data() + kGroupHeaderSize, records,
@@ -170,18 +171,17 @@ bool GroupCompressor::compress(std::span<const uint8_t> chunk, std::vector<uint8
   const auto group = chunk.subspan(kChunkHeaderSize);
   const auto records = group.subspan(kGroupHeaderSize);
   // Worth trying only if the frame can come out smaller than the records.
-  if (records.size() <= 4 + 9) return false;
+  if (records.size() <= 9) return false;
   const size_t bound = ZSTD_compressBound(records.size());
   out.resize(kChunkHeaderSize + kCompressedPrefix + bound);
   uint8_t* frame = out.data() + kChunkHeaderSize + kCompressedPrefix;
   const size_t n = ZSTD_compress2(impl_->cctx, frame, bound, records.data(), records.size());
   if (ZSTD_isError(n))
     throw Error(ErrorCode::kIo, std::string("zstd compression failed: ") + ZSTD_getErrorName(n));
-  if (4 + n >= records.size() || records.size() > kMaxExpansion * n) return false;
+  if (n >= records.size() || records.size() > kMaxExpansion * n) return false;
   out.resize(kChunkHeaderSize + kCompressedPrefix + n);
   std::copy_n(group.data(), kGroupHeaderSize, out.data() + kChunkHeaderSize);
-  out[kChunkHeaderSize + 6] |= uint8_t(kGroupCompressed | (impl_->cdict ? kGroupDictionary : 0));
-  store_u32(out.data() + kChunkHeaderSize + kGroupHeaderSize, uint32_t(records.size()));
+  out[kChunkHeaderSize + 2] |= uint8_t(kGroupCompressed | (impl_->cdict ? kGroupDictionary : 0));
   return true;
 }
 

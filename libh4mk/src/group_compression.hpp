@@ -15,10 +15,11 @@
 
 namespace h4mk::detail {
 
-// After the header: u32 records_size, then one zstd frame.
-inline constexpr size_t kCompressedPrefix = kGroupHeaderSize + 4;
-// records_size is at most this many times the frame's size: expanding a
-// file costs at most this per byte stored.
+// After the header: one zstd frame, which declares the size of the records
+// it holds as its content size.
+inline constexpr size_t kCompressedPrefix = kGroupHeaderSize;
+// That size is at most this many times the frame's: expanding a file costs
+// at most this per byte stored.
 inline constexpr uint64_t kMaxExpansion = 256;
 // DICT payload: u16 track_id, u16 reserved (0), the dictionary.
 inline constexpr size_t kDictHeaderSize = 4;

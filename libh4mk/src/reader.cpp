@@ -424,7 +424,7 @@ struct Reader::Impl {
     // one past the limit, is the usual path's to report.
     if (h.tag != kTagCore || h.size <= opt.hold_groups_up_to || h.size < kGroupHeaderSize ||
         h.size > opt.limits.max_core_chunk || at + kChunkHeaderSize + h.size > *size ||
-        (stream.data()[kChunkHeaderSize + 6] & kGroupCompressed))
+        (stream.data()[kChunkHeaderSize + 2] & kGroupCompressed))
       return std::nullopt;
     v.reset(at);
     v.header = h;

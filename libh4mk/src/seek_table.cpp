@@ -62,8 +62,8 @@ SeekTable decode_seek_table(std::span<const uint8_t> payload, uint64_t chunk_off
   const uint8_t* const end = payload.data() + payload.size() - kSeekSummarySize;
   p += kSeekHeaderSize;
   // Before allocating: every entry takes two bytes at least, and names a
-  // CORE chunk (longer than kMinCoreStep bytes) before this TSEK, so the
-  // entries held never pass half the file's size.
+  // CORE chunk (kMinCoreStep bytes at least) before this TSEK, so the entries
+  // held (16 bytes each) stay under 16/28 of the file's size.
   if (count > uint64_t(end - p) / kSeekEntryMinSize || count > chunk_offset / kMinCoreStep)
     fail("entry_count " + std::to_string(count) + " does not fit in the payload's " +
          std::to_string(payload.size()) + " bytes or the " + std::to_string(chunk_offset) +

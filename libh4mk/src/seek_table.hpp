@@ -13,9 +13,9 @@ namespace h4mk::detail {
 // summary (FORMAT.md §10).
 inline constexpr size_t kSeekHeaderSize = 12;
 inline constexpr size_t kSeekEntryMinSize = 2;
-// A CORE chunk takes more than this (a chunk header and a group header), so
+// A CORE chunk takes at least this (a chunk header and a group header), so
 // entries are at least this far apart.
-inline constexpr uint64_t kMinCoreStep = 32;
+inline constexpr uint64_t kMinCoreStep = 28;
 inline constexpr size_t kSeekSummarySize = 24;
 
 struct SeekTable {

@@ -2312,7 +2312,7 @@ TEST(FFmpeg, CompressedGroupsDemuxTransparently) {
   // PCM and token groups shrink, so some are stored compressed (flag bit 2).
   size_t compressed = 0;
   for (const ChunkExtent& c : chunk_layout(bytes))
-    if (c.tag == "CORE" && (bytes[c.offset + 12 + 6] & 0x04)) ++compressed;
+    if (c.tag == "CORE" && (bytes[c.offset + 12 + 2] & 0x04)) ++compressed;
   EXPECT_GT(compressed, 0u);
   MemorySource vsrc(bytes);
   EXPECT_TRUE(verify(vsrc).ok());

@@ -51,19 +51,18 @@ std::vector<uint8_t> header_of(const Track& track) {
   return file;
 }
 
-// 34-byte CORE chunks, each declaring 65,536 empty blocks (UNIFORM +
+// 30-byte CORE chunks, each declaring 65,536 empty blocks (UNIFORM +
 // FIXED_SIZE of size 0): a group the format no longer allows (§5.3).
 std::vector<uint8_t> empty_blocks_file(const Track& track, size_t groups) {
   auto f = header_of(track);
   for (size_t i = 0; i < groups; i++) {
     std::vector<uint8_t> g(detail::kGroupHeaderSize + 2);
-    detail::store_u32(&g[0], detail::kMagicGroup);
-    detail::store_u16(&g[4], track.id);
-    g[6] = detail::kGroupUniform | detail::kGroupFixedSize;
-    detail::store_u32(&g[8], 65536);
-    detail::store_i64(&g[12], int64_t(i) * 65536);
-    g[20] = 0;  // flags: I, default duration
-    g[21] = 0;  // size 0
+    detail::store_u16(&g[0], track.id);
+    g[2] = detail::kGroupUniform | detail::kGroupFixedSize;
+    detail::store_u32(&g[4], 65536);
+    detail::store_i64(&g[8], int64_t(i) * 65536);
+    g[16] = 0;  // flags: I, default duration
+    g[17] = 0;  // size 0
     append_chunk(f, "CORE", g);
   }
   return f;
