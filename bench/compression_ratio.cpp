@@ -3,9 +3,14 @@
 // (with and without a 4 KiB dictionary trained on the file, at 2 s and 0.5 s
 // groups), beside zstd -3 of the whole uncompressed file and deflate -6 of
 // the raw array (what np.savez_compressed stores); and reading every block,
-// compressed against uncompressed, in ns per packet (best of 5).
+// compressed against uncompressed, in ns per packet (best of 5). Files given
+// after SECONDS (0: none of the synthetic sets) are compressed as
+// `h4mk compress` does, their groups as they were written, against the same
+// peers (the raw array: every payload back to back);
+// bench/compression_media.sh makes dsp tokens of speech and an mpeg4 + aac
+// remux for it.
 //
-//   build/bench/compression_ratio [SECONDS]     (default 3600)
+//   build/bench/compression_ratio [SECONDS [FILE.h4mk ...]]   (default 3600)
 #include <zlib.h>
 #include <zstd.h>
 
@@ -13,7 +18,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -118,7 +125,7 @@ double read_ns(const std::vector<uint8_t>& file) {
     uint64_t n = 0, sum = 0;
     const auto t0 = std::chrono::steady_clock::now();
     for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;)
-      if (ev == ReadEvent::kBlock) ++n, sum += b.data[0];
+      if (ev == ReadEvent::kBlock) ++n, sum += b.data.empty() ? 0 : b.data[0];
     const double ns =
         std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
     if (sum == 42) std::puts("");  // keep the reads
@@ -167,6 +174,53 @@ double zstd_floor_ns(const std::vector<uint8_t>& file, const std::vector<uint8_t
 
 }  // namespace
 
+// Blocks in a file, and its payloads back to back.
+std::pair<uint64_t, std::vector<uint8_t>> payloads(const std::vector<uint8_t>& file) {
+  MemorySource src(file);
+  Reader r(src);
+  Block b;
+  uint64_t n = 0;
+  std::vector<uint8_t> all;
+  for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;)
+    if (ev == ReadEvent::kBlock) ++n, all.insert(all.end(), b.data.begin(), b.data.end());
+  return {n, all};
+}
+
+std::vector<uint8_t> compressed_copy(const std::vector<uint8_t>& file,
+                                     const TrackCompression& how) {
+  MemorySource src(file);
+  Reader r(src);
+  MemorySink out;
+  compress_file(r, out, how);
+  return out.take();
+}
+
+// A file as written (its own groups), compressed per group as `h4mk compress
+// [--train-dictionary 4096]` does: one row of the table.
+void file_row(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::vector<uint8_t> plain((std::istreambuf_iterator<char>(in)), {});
+  const auto [blocks, raw] = payloads(plain);
+  const auto packed = compressed_copy(plain, {});
+  MemorySource src(plain);
+  Reader r(src);
+  TrackCompression zd;
+  zd.dictionary = train_dictionary(dictionary_samples(r, {}), 4096);
+  const auto packed_dict = zd.dictionary.empty() ? packed : compressed_copy(plain, zd);
+  const size_t whole = zstd3(plain);
+  const double ns_plain = read_ns(plain), ns_dict = read_ns(packed_dict);
+  const double floor = zstd_floor_ns(packed_dict, zd.dictionary, blocks);
+  const std::string name = path.substr(path.find_last_of('/') + 1);
+  std::printf(
+      "| %s | as written | %zu | %zu | %zu | %zu | %zu (%.3f x) | %zu%s | %.3f | %.1f | %.1f | "
+      "%.2f | %.1f | %.2f |\n",
+      name.c_str(), raw.size(), plain.size(), whole, deflate6(raw), packed.size(),
+      double(packed.size()) / double(plain.size()), packed_dict.size(),
+      zd.dictionary.empty() ? " (no dictionary learnt)" : "",
+      double(whole) / double(packed_dict.size()), ns_plain, ns_dict, ns_dict / ns_plain, floor,
+      ns_dict / (ns_plain + floor));
+}
+
 int main(int argc, char** argv) {
   const double seconds = argc > 1 ? std::atof(argv[1]) : 3600;
   const size_t frames = size_t(seconds * 50);
@@ -177,16 +231,18 @@ int main(int argc, char** argv) {
   const Data sets[] = {{"codes, u16 (16 B/frame)", 16, as_u16(c)},
                        {"codes, bit-packed (10 B/frame)", 10, bit_packed(c)},
                        {"random bytes (16 B/frame)", 16, noise}};
-  std::printf(
-      "%.0f s of 20 ms frames; codes: 8 codebooks x 10 bits, %.2f bits of entropy per "
-      "code (order 0)\n\n",
-      seconds, entropy_bits(c));
+  if (frames)
+    std::printf(
+        "%.0f s of 20 ms frames; codes: 8 codebooks x 10 bits, %.2f bits of entropy per "
+        "code (order 0)\n\n",
+        seconds, entropy_bits(c));
   std::printf(
       "| data | groups | raw array | h4mk | zstd -3 of h4mk | deflate -6 of array "
       "| h4mk zstd | h4mk zstd + dict | dict vs whole-file | read ns/pkt plain | "
       "zstd + dict | ratio | zstd alone ns/pkt | ratio to plain + zstd alone |\n"
       "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const Data& d : sets) {
+    if (frames == 0) break;
     for (int64_t group_us : {2'000'000, 500'000}) {
       const auto plain = write(d, group_us, nullptr);
       TrackCompression z;
@@ -209,4 +265,5 @@ int main(int argc, char** argv) {
           ns_dict / (ns_plain + floor));
     }
   }
+  for (int i = 2; i < argc; ++i) file_row(argv[i]);
 }
