@@ -195,10 +195,33 @@ std::vector<uint8_t> compressed_copy(const std::vector<uint8_t>& file,
   return out.take();
 }
 
+// One row of the table: the uncompressed file, its per-group compressions
+// without and with the dictionary, and the peers and reads measured on them.
+void print_row(const std::string& name, const std::string& groups, const std::vector<uint8_t>& raw,
+               const std::vector<uint8_t>& plain, const std::vector<uint8_t>& packed,
+               const std::vector<uint8_t>& packed_dict, const std::vector<uint8_t>& dictionary,
+               uint64_t blocks) {
+  const size_t whole = zstd3(plain);
+  const double ns_plain = read_ns(plain), ns_dict = read_ns(packed_dict);
+  const double floor = zstd_floor_ns(packed_dict, dictionary, blocks);
+  std::printf(
+      "| %s | %s | %zu | %zu | %zu | %zu | %zu (%.3f x) | %zu%s | %.3f | %.1f | %.1f | %.2f | "
+      "%.1f | %.2f |\n",
+      name.c_str(), groups.c_str(), raw.size(), plain.size(), whole, deflate6(raw), packed.size(),
+      double(packed.size()) / double(plain.size()), packed_dict.size(),
+      dictionary.empty() ? " (no dictionary learnt)" : "",
+      double(whole) / double(packed_dict.size()), ns_plain, ns_dict, ns_dict / ns_plain, floor,
+      ns_dict / (ns_plain + floor));
+}
+
 // A file as written (its own groups), compressed per group as `h4mk compress
-// [--train-dictionary 4096]` does: one row of the table.
+// [--train-dictionary 4096]` does.
 void file_row(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "compression_ratio: cannot open %s\n", path.c_str());
+    std::exit(1);
+  }
   const std::vector<uint8_t> plain((std::istreambuf_iterator<char>(in)), {});
   const auto [blocks, raw] = payloads(plain);
   const auto packed = compressed_copy(plain, {});
@@ -207,18 +230,8 @@ void file_row(const std::string& path) {
   TrackCompression zd;
   zd.dictionary = train_dictionary(dictionary_samples(r, {}), 4096);
   const auto packed_dict = zd.dictionary.empty() ? packed : compressed_copy(plain, zd);
-  const size_t whole = zstd3(plain);
-  const double ns_plain = read_ns(plain), ns_dict = read_ns(packed_dict);
-  const double floor = zstd_floor_ns(packed_dict, zd.dictionary, blocks);
-  const std::string name = path.substr(path.find_last_of('/') + 1);
-  std::printf(
-      "| %s | as written | %zu | %zu | %zu | %zu | %zu (%.3f x) | %zu%s | %.3f | %.1f | %.1f | "
-      "%.2f | %.1f | %.2f |\n",
-      name.c_str(), raw.size(), plain.size(), whole, deflate6(raw), packed.size(),
-      double(packed.size()) / double(plain.size()), packed_dict.size(),
-      zd.dictionary.empty() ? " (no dictionary learnt)" : "",
-      double(whole) / double(packed_dict.size()), ns_plain, ns_dict, ns_dict / ns_plain, floor,
-      ns_dict / (ns_plain + floor));
+  print_row(path.substr(path.find_last_of('/') + 1), "as written", raw, plain, packed, packed_dict,
+            zd.dictionary, blocks);
 }
 
 int main(int argc, char** argv) {
@@ -252,17 +265,9 @@ int main(int argc, char** argv) {
       TrackCompression zd;
       zd.dictionary = train_dictionary(dictionary_samples(r, {}), 4096);
       const auto packed_dict = zd.dictionary.empty() ? packed : write(d, group_us, &zd);
-      const size_t whole = zstd3(plain);
-      const double ns_plain = read_ns(plain), ns_dict = read_ns(packed_dict);
-      const double floor = zstd_floor_ns(packed_dict, zd.dictionary, frames);
-      std::printf(
-          "| %s | %.1f s | %zu | %zu | %zu | %zu | %zu (%.3f x) | %zu%s | %.3f | %.1f | "
-          "%.1f | %.2f | %.1f | %.2f |\n",
-          d.name, double(group_us) / 1e6, d.raw.size(), plain.size(), whole, deflate6(d.raw),
-          packed.size(), double(packed.size()) / double(plain.size()), packed_dict.size(),
-          zd.dictionary.empty() ? " (no dictionary learnt)" : "",
-          double(whole) / double(packed_dict.size()), ns_plain, ns_dict, ns_dict / ns_plain, floor,
-          ns_dict / (ns_plain + floor));
+      char groups[16];
+      std::snprintf(groups, sizeof groups, "%.1f s", double(group_us) / 1e6);
+      print_row(d.name, groups, d.raw, plain, packed, packed_dict, zd.dictionary, frames);
     }
   }
   for (int i = 2; i < argc; ++i) file_row(argv[i]);

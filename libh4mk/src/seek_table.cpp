@@ -87,7 +87,6 @@ SeekTable decode_seek_table(std::span<const uint8_t> payload, uint64_t chunk_off
     e = {int64_t(uint64_t(prev.pts) + pts_step), prev.offset + offset_step};
   }
   if (p != end) fail(std::to_string(end - p) + " bytes between the last entry and the summary");
-  p = end;
   t.summary = {load_u64(p), load_i64(p + 8), load_i64(p + 16)};
   return t;
 }
