@@ -85,6 +85,17 @@ const Track& require_track(const Reader& r, uint16_t id, const std::string& file
   return *t;
 }
 
+std::string hex(std::span<const uint8_t> bytes) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (uint8_t b : bytes) {
+    out += digits[b >> 4];
+    out += digits[b & 15];
+  }
+  return out;
+}
+
 nlohmann::ordered_json block_json(const Block& b, const Track& t) {
   nlohmann::ordered_json j;
   j["chunk_offset"] = b.chunk_offset;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 
 #include "h4mk/adapters.hpp"
@@ -36,6 +37,8 @@ struct Failure {
 // TIME as "1.5s", "1500ms" or a plain integer of ticks, in the track's time base.
 int64_t parse_time(const std::string& text, const Rational& time_base);
 double seconds(int64_t ticks, const Rational& time_base);
+// Lower-case hex digits, two a byte.
+std::string hex(std::span<const uint8_t> bytes);
 
 // Frames per second as "30", "29.97" or "30000/1001"; returns the time base 1/fps.
 Rational time_base_for_fps(const std::string& fps);

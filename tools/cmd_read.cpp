@@ -161,13 +161,31 @@ int inspect(const Options& o, const std::string& file) {
   return kExitOk;
 }
 
+// Side data entries by name, values in hex; malformed side data as null.
+ordered_json side_data_json(std::span<const uint8_t> blob) {
+  ordered_json j = ordered_json::object();
+  try {
+    size_t pos = 0;
+    for (SideDataEntry e; next_side_data(blob, pos, e);) j[std::string(e.key)] = hex(e.value);
+  } catch (const Error&) {
+    return nullptr;
+  }
+  return j;
+}
+
 int list(const Options& o, const std::string& file, std::optional<uint16_t> track,
-         const std::string& from, const std::string& to) {
+         const std::string& from, const std::string& to, bool packets) {
   for (const std::string* time : {&from, &to})  // reject bad syntax before any output
     if (!time->empty()) parse_time(*time, {1, 1});
   auto src = open_input(file);
   Reader r(*src);
   if (track) require_track(r, *track, file);
+  std::optional<PacketReader> merged;
+  if (packets) {
+    merged.emplace(r);
+    for (const Track& t : r.tracks())
+      if (track && t.id != *track) merged->set_discarded(t.id);
+  }
   std::map<uint16_t, std::pair<int64_t, int64_t>> bounds;
   // JSON is written as blocks are read, so memory stays that of one group
   // however many blocks the file holds; damage is the reader's bounded record.
@@ -181,7 +199,7 @@ int list(const Options& o, const std::string& file, std::optional<uint16_t> trac
     std::printf("%10s %5s %4s %12s %12s %8s %12s %8s %6s %10s\n", "offset", "track", "type", "pts",
                 "dts", "duration", "seconds", "size", "masked", "gop_flags");
   Block b;
-  for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;) {
+  for (ReadEvent ev; (ev = merged ? merged->next(b) : r.next(b)) != ReadEvent::kEnd;) {
     if (ev == ReadEvent::kDamage) {
       if (!o.quiet)
         std::fprintf(stderr, "h4mk: %s: %s\n", file.c_str(),
@@ -198,6 +216,7 @@ int list(const Options& o, const std::string& file, std::optional<uint16_t> trac
     }
     if (b.info.pts < it->second.first || b.info.pts >= it->second.second) continue;
     ordered_json j = block_json(b, t);
+    if (packets) j["side_data"] = side_data_json(b.side_data);
     if (o.json) {
       std::printf("%s\n    %s", listed++ ? "," : "", text(j).c_str());
       continue;

@@ -22,8 +22,9 @@ bool find_block(Reader& r, std::optional<uint16_t> track, std::optional<uint64_t
 
 // Reading (cmd_read.cpp)
 int inspect(const Options& o, const std::string& file);
+// packets: every track's blocks in dts order (PacketReader), with side data.
 int list(const Options& o, const std::string& file, std::optional<uint16_t> track,
-         const std::string& from, const std::string& to);
+         const std::string& from, const std::string& to, bool packets = false);
 int chain(const Options& o, const std::string& file, uint16_t track, const std::string& time);
 int seek(const Options& o, const std::string& file, uint16_t track, const std::string& time);
 int block(const Options& o, const std::string& file, std::optional<uint16_t> track,

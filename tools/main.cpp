@@ -65,8 +65,12 @@ int main(int argc, char** argv) {
   list_cmd->add_option("--track", list_track, "only this track");
   list_cmd->add_option("--from", from, "from TIME (1.5s, 1500ms or ticks), inclusive");
   list_cmd->add_option("--to", to, "to TIME, exclusive");
+  bool list_packets = false;
+  list_cmd->add_flag("--packets", list_packets,
+                     "every track's blocks in dts order, as a player or ffprobe gets them, with "
+                     "side data by name");
   list_cmd->add_flag("--json", o.json);
-  list_cmd->callback([&] { result = cli::list(o, file, list_track, from, to); });
+  list_cmd->callback([&] { result = cli::list(o, file, list_track, from, to, list_packets); });
 
   auto* chain_cmd = app.add_subcommand("chain", "the decode chain for presenting TIME");
   chain_cmd->add_option("FILE", file)->required();

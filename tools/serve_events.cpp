@@ -40,17 +40,6 @@ size_t base64_piece(std::span<const uint8_t> data, size_t& pos, char* buf, size_
   return static_cast<size_t>(w);
 }
 
-std::string hex(std::span<const uint8_t> bytes) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (uint8_t b : bytes) {
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
-}
-
 class BlockBody final : public http::Producer {
  public:
   BlockBody(std::unique_ptr<FileSource> src, std::unique_ptr<Reader> reader, Block b)

@@ -147,6 +147,10 @@ struct h4mk_masker {
 struct h4mk_reader {
   std::unique_ptr<CallbackSource> source;
   std::unique_ptr<Reader> reader;
+  // h4mk_reader_next_packet's merge, made on first use; reading in file
+  // order drops it. Discarded tracks are kept here to apply to the next one.
+  std::unique_ptr<PacketReader> packets;
+  std::vector<uint16_t> discarded;
   std::string error;
   std::vector<nlohmann::json> track_objects;  // parsed on first use
   std::vector<std::string> track_json;
@@ -379,7 +383,12 @@ int h4mk_reader_index(h4mk_reader* r, uint16_t track_id, const h4mk_index_entry*
   });
 }
 
-int h4mk_reader_next_block(h4mk_reader* r, h4mk_block* out, uint64_t* damage_offset) {
+extern "C++" {
+namespace {
+
+// One read of h4mk_reader_next_block or h4mk_reader_next_packet.
+template <class Next>
+int next_block_of(h4mk_reader* r, h4mk_block* out, uint64_t* damage_offset, Next next) {
   if (!r) return H4MK_ERR_INVALID_ARGUMENT;
   if (!out) return H4MK_ERR_INVALID_ARGUMENT;
   int result = H4MK_OK;
@@ -387,7 +396,7 @@ int h4mk_reader_next_block(h4mk_reader* r, h4mk_block* out, uint64_t* damage_off
     Block b;
     ReadEvent ev;
     try {
-      ev = r->reader->next(b);
+      ev = next(b);
     } catch (const Error& e) {
       // A masked block that does not authenticate names its offset.
       if (damage_offset && e.offset() != kNoOffset) *damage_offset = e.offset();
@@ -410,6 +419,37 @@ int h4mk_reader_next_block(h4mk_reader* r, h4mk_block* out, uint64_t* damage_off
     }
   });
   return rc != H4MK_OK ? rc : result;
+}
+
+PacketReader& packets_of(h4mk_reader* r) {
+  if (!r->packets) {
+    r->packets = std::make_unique<PacketReader>(*r->reader);
+    for (uint16_t id : r->discarded) r->packets->set_discarded(id);
+  }
+  return *r->packets;
+}
+
+}  // namespace
+}  // extern "C++"
+
+int h4mk_reader_next_block(h4mk_reader* r, h4mk_block* out, uint64_t* damage_offset) {
+  if (r) r->packets.reset();
+  return next_block_of(r, out, damage_offset, [&](Block& b) { return r->reader->next(b); });
+}
+
+int h4mk_reader_next_packet(h4mk_reader* r, h4mk_block* out, uint64_t* damage_offset) {
+  return next_block_of(r, out, damage_offset, [&](Block& b) { return packets_of(r).next(b); });
+}
+
+int h4mk_reader_discard_track(h4mk_reader* r, uint16_t track_id, int discard) {
+  if (!r) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(r->error, [&] {
+    if (!r->reader->track(track_id))
+      throw Error(ErrorCode::kNotFound, "no track with id " + std::to_string(track_id));
+    std::erase(r->discarded, track_id);
+    if (discard) r->discarded.push_back(track_id);
+    if (r->packets) r->packets->set_discarded(track_id, discard != 0);
+  });
 }
 
 int h4mk_reader_metadata(h4mk_reader* r, size_t index, const char** key, const char** value) {
@@ -539,6 +579,7 @@ void describe_landing(const SeekPoint& p, const BlockInfo* info, h4mk_block* lan
 int h4mk_reader_seek(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mode mode,
                      h4mk_block* landed) {
   if (!r) return H4MK_ERR_INVALID_ARGUMENT;
+  r->packets.reset();
   if (enum_value(mode) > H4MK_SEEK_ANY_BEFORE) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(r->error, [&] {
     SeekPoint p = r->reader->seek(track_id, t, static_cast<SeekMode>(mode));
@@ -553,6 +594,7 @@ int h4mk_reader_seek(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mod
 int h4mk_reader_seek_all(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mode mode,
                          h4mk_block* landed) {
   if (!r) return H4MK_ERR_INVALID_ARGUMENT;
+  r->packets.reset();
   if (enum_value(mode) > H4MK_SEEK_ANY_BEFORE) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(r->error, [&] {
     BlockInfo info;
@@ -563,12 +605,28 @@ int h4mk_reader_seek_all(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek
 
 int h4mk_reader_seek_to_group(h4mk_reader* r, uint64_t chunk_offset, uint32_t index_in_group) {
   if (!r) return H4MK_ERR_INVALID_ARGUMENT;
+  r->packets.reset();
   return guarded(r->error, [&] { r->reader->seek_to_group(chunk_offset, index_in_group); });
 }
 
 int h4mk_reader_rewind(h4mk_reader* r) {
   if (!r) return H4MK_ERR_INVALID_ARGUMENT;
+  r->packets.reset();
   return guarded(r->error, [&] { r->reader->rewind(); });
+}
+
+int h4mk_reader_seek_packets(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mode mode,
+                             h4mk_block* landed) {
+  if (!r) return H4MK_ERR_INVALID_ARGUMENT;
+  if (enum_value(mode) > H4MK_SEEK_ANY_BEFORE) return H4MK_ERR_INVALID_ARGUMENT;
+  int result = 0;
+  const int rc = guarded(r->error, [&] {
+    const PacketSeek s = packets_of(r).seek(track_id, t, static_cast<SeekMode>(mode));
+    if (s.how != PacketSeek::How::kLanded) return;
+    result = 1;
+    if (landed) describe_landing(s.point, &s.block, landed);
+  });
+  return rc != H4MK_OK ? rc : result;
 }
 
 uint64_t h4mk_reader_bytes_read(const h4mk_reader* r) {

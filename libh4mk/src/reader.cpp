@@ -698,6 +698,54 @@ struct Reader::Impl {
     return ReadEvent::kEnd;
   }
 
+  // Where reading stands: a seek that fails puts it back (Reader::seek*).
+  struct Position {
+    bool in_group;  // blocks of the loaded group are still to come
+    uint64_t group_offset;
+    size_t group_pos;
+    uint64_t stream_pos;
+    bool at_end;
+    std::unordered_map<uint16_t, ResumePoint> resume;
+    std::vector<std::optional<LastGroup>> last_group;
+  };
+
+  Position position() const {
+    return {group_pos < group.size(),
+            group_chunk_offset,
+            group_pos,
+            stream.position(),
+            at_end,
+            resume,
+            last_group};
+  }
+
+  void restore(const Position& p) {
+    if (!p.in_group || !load_group_at(p.group_offset)) {
+      reposition(p.stream_pos);
+    } else {
+      group_pos = p.group_pos;
+    }
+    at_end = p.at_end;
+    resume = p.resume;
+    last_group = p.last_group;
+  }
+
+  // Runs a seek; if it throws, reading is where it was before.
+  template <class F>
+  auto unchanged_on_failure(F&& seek) {
+    Position before = position();
+    try {
+      return seek();
+    } catch (...) {
+      try {
+        restore(before);
+      } catch (const Error&) {
+        // The source failed again: the seek's own error is the one to tell.
+      }
+      throw;
+    }
+  }
+
   void reposition(uint64_t offset) {
     big.pending = false;
     resume.clear();
@@ -1245,32 +1293,40 @@ uint64_t Reader::damage_count() const { return impl_->damage.count(); }
 
 void Reader::rewind() { impl_->reposition(impl_->data_offset); }
 
-SeekPoint Reader::seek(uint16_t track_id, int64_t t) { return impl_->seek(track_id, t); }
+bool Reader::seekable() const { return impl_->stream.seekable(); }
+
+SeekPoint Reader::seek(uint16_t track_id, int64_t t) {
+  return impl_->unchanged_on_failure([&] { return impl_->seek(track_id, t); });
+}
 
 SeekPoint Reader::seek(uint16_t track_id, int64_t t, SeekMode mode) {
-  return impl_->seek(track_id, t, mode);
+  return impl_->unchanged_on_failure([&] { return impl_->seek(track_id, t, mode); });
 }
 
 SeekPoint Reader::seek_all(uint16_t track_id, int64_t t, SeekMode mode, BlockInfo* landed_block) {
-  return impl_->seek_all(track_id, t, mode, landed_block);
+  return impl_->unchanged_on_failure(
+      [&] { return impl_->seek_all(track_id, t, mode, landed_block); });
 }
 
 SeekPoint Reader::seek_without_index(uint16_t track_id, int64_t t) {
-  return impl_->seek_without_index(track_id, t);
+  return impl_->unchanged_on_failure([&] { return impl_->seek_without_index(track_id, t); });
 }
 
 void Reader::seek_to_group(uint64_t chunk_offset, uint32_t index_in_group) {
-  if (chunk_offset < impl_->data_offset || !impl_->load_group_at(chunk_offset))
-    throw Error(ErrorCode::kCorrupt,
-                "no valid CORE chunk at offset " + std::to_string(chunk_offset), chunk_offset);
-  if (index_in_group >= impl_->group.size())
-    throw Error(ErrorCode::kInvalidArgument, "group at offset " + std::to_string(chunk_offset) +
-                                                 " has no block " + std::to_string(index_in_group));
-  impl_->group_pos = index_in_group;
+  impl_->unchanged_on_failure([&] {
+    if (chunk_offset < impl_->data_offset || !impl_->load_group_at(chunk_offset))
+      throw Error(ErrorCode::kCorrupt,
+                  "no valid CORE chunk at offset " + std::to_string(chunk_offset), chunk_offset);
+    if (index_in_group >= impl_->group.size())
+      throw Error(ErrorCode::kInvalidArgument, "group at offset " + std::to_string(chunk_offset) +
+                                                   " has no block " +
+                                                   std::to_string(index_in_group));
+    impl_->group_pos = index_in_group;
+  });
 }
 
 std::vector<ChainLink> Reader::decode_chain(uint16_t track_id, int64_t t, bool payloads) {
-  return impl_->decode_chain(track_id, t, payloads);
+  return impl_->unchanged_on_failure([&] { return impl_->decode_chain(track_id, t, payloads); });
 }
 
 uint64_t Reader::bytes_read() const { return impl_->stream.bytes_read(); }

@@ -27,7 +27,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, BinaryIO, Iterator, Optional, Sequence, Union
+from typing import Any, BinaryIO, Iterator, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
@@ -37,7 +37,7 @@ from .errors import (AuthFailed, DamageWarning, Error, FormatError, InvalidArgum
 
 __all__ = [
     "AudioFFTTokenizer", "AuthFailed", "Block", "DSPAdapter", "DamageWarning", "Error", "FormatError", "InvalidArgument",
-    "IOFailure", "KeyMismatch", "ModelAdapter", "NotFound", "NullAdapter", "Plugin", "Reader",
+    "IOFailure", "KeyMismatch", "ModelAdapter", "NotFound", "NullAdapter", "Packet", "Plugin", "Reader",
     "Track", "VideoTransportTokenizer", "Writer", "decode_range", "library_version", "mask",
     "repair", "sign", "train_dictionary", "unmask", "verify", "verify_signature",
     "VerifyFailed",
@@ -216,6 +216,25 @@ def _extra_json(t: Track) -> str:
 Block = _h4mk.Block
 
 
+class Packet(NamedTuple):
+    """A block as :meth:`Reader.packets` gives it: the fields of
+    :class:`Block`, with ``side_data`` as a dict of entries by name
+    (docs/FORMAT.md §5.4 and §6.1)."""
+    track: int
+    type: str
+    pts: int
+    dts: int
+    duration: int
+    data: bytes
+    side_data: dict[str, bytes]
+    masked: bool
+    discardable: bool
+    damaged: bool
+    offset: int
+    chunk_offset: int
+    index_in_group: int
+
+
 class Reader:
     """Reads an H4MK file from a path, a URL, a bytes-like object or a binary
     file object (seekable or not).
@@ -321,6 +340,20 @@ class Reader:
     def next_block(self) -> Optional[Block]:
         """The next block, or None at the end of the file."""
         return self._r.next_block()
+
+    def packets(self) -> Iterator[Packet]:
+        """Every track's blocks in decode order across tracks (equal dts:
+        file order), as ffprobe and players get them, with side data as a
+        dict by name. The read-ahead that merges the tracks is bounded
+        (65,536 blocks, 64 MiB) whatever the file. Reading in file order
+        (iterating, :meth:`next_block`, :meth:`seek`, :meth:`rewind`,
+        :meth:`read_track`) ends it; a later call starts where that left
+        reading."""
+        while (b := self._r.next_packet()) is not None:
+            yield Packet(b.track, b.type, b.pts, b.dts, b.duration, b.data,
+                         _h4mk.side_data_entries(b.side_data), b.masked, b.discardable,
+                         b.damaged, b.offset, b.chunk_offset, b.index_in_group)
+        self._r.warn_of_damage()
 
     def rewind(self) -> None:
         self._r.rewind()

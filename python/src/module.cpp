@@ -32,5 +32,15 @@ PYBIND11_MODULE(_h4mk, m) {
     const std::vector<uint8_t> dict = train_dictionary(in, size);
     return py::bytes(reinterpret_cast<const char*>(dict.data()), dict.size());
   });
+  m.def("side_data_entries", [](const py::bytes& blob) {
+    const std::string_view v(blob);
+    const std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(v.data()), v.size());
+    py::dict out;
+    size_t pos = 0;
+    for (SideDataEntry e; next_side_data(bytes, pos, e);)
+      out[py::str(std::string(e.key))] =
+          py::bytes(reinterpret_cast<const char*>(e.value.data()), e.value.size());
+    return out;
+  });
   m.attr("library_version") = H4MK_VERSION_STRING;
 }

@@ -31,7 +31,10 @@ void bind_reader(py::module_& m) {
            })
       .def("damage", &PyReader::damage)
       .def("damage_count", &PyReader::damage_count)
-      .def("rewind", [](PyReader& r) { r.turns().without_gil([&] { r.r().rewind(); }); })
+      .def("next_packet", &PyReader::next_packet)
+      .def("warn_of_damage", &PyReader::warn_of_damage)
+      .def("rewind",
+           [](PyReader& r) { r.turns().without_gil([&] { r.in_file_order().rewind(); }); })
       .def("has_index",
            [](PyReader& r) { return r.turns().without_gil([&] { return r.r().has_index(); }); })
       .def("seek", &PyReader::seek)

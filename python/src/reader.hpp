@@ -26,10 +26,16 @@ class PyReader {
     if (!reader_) throw Error(ErrorCode::kBadState, "the reader is closed");
     return *reader_;
   }
+  // The reader for reading in file order: packets() stops where it was.
+  Reader& in_file_order() {
+    packets_.reset();
+    return r();
+  }
   // Calls from several threads take turns; reading and seeking run without the GIL.
   Turns& turns() { return turns_; }
   void close() {
     turns_.with_gil([&] {
+      packets_.reset();
       reader_.reset();
       source_.reset();
       keep_.reset();
@@ -47,18 +53,14 @@ class PyReader {
   // The next block, or None at the end; damage is recorded, not returned.
   // (With the GIL: a block is a few hundred nanoseconds.)
   py::object next_block() {
-    return turns_.with_gil([&]() -> py::object {
-      Block b;
-      for (;;) {
-        switch (r().next(b)) {
-          case ReadEvent::kBlock:
-            return make_block(b);
-          case ReadEvent::kDamage:
-            continue;
-          case ReadEvent::kEnd:
-            return py::none();
-        }
-      }
+    return turns_.with_gil([&] { return next_of(in_file_order()); });
+  }
+
+  // The next block in dts order across tracks (PacketReader), or None.
+  py::object next_packet() {
+    return turns_.with_gil([&] {
+      if (!packets_) packets_ = std::make_unique<PacketReader>(r());
+      return next_of(*packets_);
     });
   }
 
@@ -91,8 +93,10 @@ class PyReader {
   py::dict seek(uint16_t track, int64_t t, const std::string& mode, bool all) {
     BlockInfo landed;
     const SeekMode how = seek_mode(mode);
-    const SeekPoint p = turns_.without_gil(
-        [&] { return all ? r().seek_all(track, t, how, &landed) : r().seek(track, t, how); });
+    const SeekPoint p = turns_.without_gil([&] {
+      Reader& reader = in_file_order();
+      return all ? reader.seek_all(track, t, how, &landed) : reader.seek(track, t, how);
+    });
     py::dict d;
     d["track"] = p.track_id;
     d["pts"] = p.pts;
@@ -105,7 +109,7 @@ class PyReader {
   py::list chain(uint16_t track, int64_t t) {
     py::list out;
     const std::vector<ChainLink> links =
-        turns_.without_gil([&] { return r().decode_chain(track, t); });
+        turns_.without_gil([&] { return in_file_order().decode_chain(track, t); });
     for (const ChainLink& link : links) {
       py::dict d = block_dict(link.info);
       d["data"] =
@@ -130,7 +134,10 @@ class PyReader {
     if (arrays.empty()) return py::dict();
     if ((from || to) && tracks.size() != 1)
       throw Error(ErrorCode::kInvalidArgument, "a time range is read from one track");
-    turns_.without_gil([&] { fill(arrays, strict, from, to); });
+    turns_.without_gil([&] {
+      in_file_order();
+      fill(arrays, strict, from, to);
+    });
     // Each vector handed to numpy as it is, the array owning it: no copy.
     auto array = [](auto&& v) {
       using V = std::decay_t<decltype(v)>;
@@ -155,6 +162,21 @@ class PyReader {
   }
 
  private:
+  template <class Blocks>
+  static py::object next_of(Blocks& blocks) {
+    Block b;
+    for (;;) {
+      switch (blocks.next(b)) {
+        case ReadEvent::kBlock:
+          return make_block(b);
+        case ReadEvent::kDamage:
+          continue;
+        case ReadEvent::kEnd:
+          return py::none();
+      }
+    }
+  }
+
   struct TrackArrays {
     std::vector<int64_t> pts, dts, duration;
     std::vector<uint8_t> types, flags;
@@ -231,6 +253,7 @@ class PyReader {
   std::unique_ptr<ByteBuffer> keep_;
   std::unique_ptr<Source> source_;
   std::unique_ptr<Reader> reader_;
+  std::unique_ptr<PacketReader> packets_;  // packets(): made on first use
 };
 
 }  // namespace h4mk::python

@@ -7,11 +7,17 @@
  * packet.
  *
  * usage: ffmpeg_seek_test FILE STREAM SEEKS [SEED]
+ *
+ * With --failing FILE STREAM READ SECONDS BACKWARD: reads READ packets, then
+ * seeks STREAM to SECONDS (BACKWARD 1: AVSEEK_FLAG_BACKWARD), then reads to
+ * the end, and prints "seek RET, then N packets": a failed seek must leave
+ * reading where it was. FILE may be pipe:0.
  */
 #include <inttypes.h>
 #include <libavformat/avformat.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct Key {
   int64_t pts;
@@ -22,7 +28,42 @@ static int fail(const char* what, int ret) {
   return 1;
 }
 
+static int failing_seek(int argc, char** argv) {
+  AVFormatContext* fmt = NULL;
+  AVPacket* pkt = av_packet_alloc();
+  int stream, read, backward, ret, seek_ret, n = 0;
+  double seconds;
+
+  if (argc < 7) {
+    fprintf(stderr, "usage: %s --failing FILE STREAM READ SECONDS BACKWARD\n", argv[0]);
+    return 2;
+  }
+  stream = atoi(argv[3]);
+  read = atoi(argv[4]);
+  seconds = atof(argv[5]);
+  backward = atoi(argv[6]);
+  if ((ret = avformat_open_input(&fmt, argv[2], NULL, NULL)) < 0) return fail("open", ret);
+  if (stream >= (int)fmt->nb_streams) return fail("stream", AVERROR(EINVAL));
+  for (int i = 0; i < read; i++) {
+    if ((ret = av_read_frame(fmt, pkt)) < 0) return fail("read", ret);
+    av_packet_unref(pkt);
+  }
+  seek_ret =
+      av_seek_frame(fmt, stream, (int64_t)(seconds / av_q2d(fmt->streams[stream]->time_base)),
+                    backward ? AVSEEK_FLAG_BACKWARD : 0);
+  while ((ret = av_read_frame(fmt, pkt)) >= 0) {
+    n++;
+    av_packet_unref(pkt);
+  }
+  if (ret != AVERROR_EOF) return fail("read after the seek", ret);
+  printf("seek %s, then %d packets\n", seek_ret < 0 ? "failed" : "succeeded", n);
+  av_packet_free(&pkt);
+  avformat_close_input(&fmt);
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc > 1 && !strcmp(argv[1], "--failing")) return failing_seek(argc, argv);
   AVFormatContext* fmt = NULL;
   AVPacket* pkt = av_packet_alloc();
   Key* keys = NULL;

@@ -1151,6 +1151,61 @@ TEST(FFmpeg, RandomSeeksLandOnTheRightKeyframe) {
   EXPECT_EQ(r.status, 0) << r.out << r.err;
 }
 
+// A seek that fails leaves reading where it was: a forward seek with no
+// keyframe after the target (one keyframe in 20 s), and a backward seek on a
+// pipe, which cannot go back (it used to resume silently further on).
+TEST(FFmpeg, AFailedSeekLeavesReadingWhereItWas) {
+  make_sources();
+  ffmpeg(
+      "-f lavfi -i testsrc=duration=20:size=96x64:rate=25 -f lavfi -i "
+      "sine=duration=20:sample_rate=8000 -c:v mpeg4 -g 1000 -c:a pcm_s16le -f h4mk "
+      "longgop.h4mk");
+  Result count = run(kFfprobe +
+                     " -v error -count_packets -show_entries stream=nb_read_packets "
+                     "-of csv=p=0 longgop.h4mk");
+  ASSERT_EQ(count.status, 0) << count.err;
+  int total = 0;
+  std::istringstream lines(count.out);
+  for (std::string l; std::getline(lines, l);) total += l.empty() ? 0 : std::stoi(l);
+  ASSERT_GT(total, 600);
+  const std::string rest = "seek failed, then " + std::to_string(total - 100) + " packets\n";
+  Result forward = run(kSeekTool + " --failing longgop.h4mk 0 100 10 0");
+  EXPECT_EQ(forward.status, 0) << forward.err;
+  EXPECT_EQ(forward.out, rest);
+  Result back = run(kSeekTool + " --failing pipe:0 0 100 0 1 < longgop.h4mk");
+  EXPECT_EQ(back.status, 0) << back.err;
+  EXPECT_EQ(back.out, rest);
+}
+
+// Video with subtitles keeps 2 s groups (one audio/video track): packets
+// still come out in dts order, as from Matroska.
+TEST(FFmpeg, VideoAndSubtitlesComeOutInDtsOrder) {
+  make_sources();
+  std::ofstream srt(work_dir() / "many.srt");
+  for (int i = 0; i < 30; ++i)
+    srt << i + 1 << "\n00:00:" << (i < 10 ? "0" : "") << i
+        << ",100 --> 00:00:" << (i < 10 ? "0" : "") << i << ",900\nline " << i << "\n\n";
+  srt.close();
+  ffmpeg(
+      "-f lavfi -i testsrc=duration=30:size=96x64:rate=25 -i many.srt -c:v mpeg4 -g 25 "
+      "-c:s subrip vsub.h4mk");
+  for (const std::string input : {"vsub.h4mk", "-f h4mk -i pipe:0 < vsub.h4mk"}) {
+    Result r = run(kFfprobe + " -v error -show_entries packet=dts_time -of csv=p=0 " +
+                   (input[0] == '-' ? input : "-i " + input));
+    ASSERT_EQ(r.status, 0) << r.err;
+    int back = 0, n = 0;
+    double latest = -1e9;
+    std::istringstream in(r.out);
+    for (std::string l; std::getline(in, l); ++n) {
+      const double dts = std::stod(l);
+      back += dts < latest;
+      latest = std::max(latest, dts);
+    }
+    EXPECT_GT(n, 750) << input;
+    EXPECT_EQ(back, 0) << input;
+  }
+}
+
 // Per stream of framecrc output: its time base and first packet's pts and
 // duration, in seconds.
 struct FirstPacket {

@@ -261,6 +261,27 @@ H4MK_API int h4mk_reader_seek_to_group(h4mk_reader* r, uint64_t chunk_offset,
                                        uint32_t index_in_group);
 /* Back to the first block. */
 H4MK_API int h4mk_reader_rewind(h4mk_reader* r);
+
+/* --- packets: every track's blocks in dts order (h4mk/packet_reader.hpp) */
+/* The next block in dts order across tracks (equal dts: file order), read
+ * ahead within bounds (65,536 blocks, 64 MiB) whatever the file or the number
+ * of tracks; otherwise as h4mk_reader_next_block, whose errors it returns.
+ * The read-ahead is dropped by h4mk_reader_seek, _seek_all, _seek_to_group,
+ * _rewind and _next_block, which read in file order. */
+H4MK_API int h4mk_reader_next_packet(h4mk_reader* r, h4mk_block* out, uint64_t* damage_offset);
+/* discard != 0: the track's blocks are dropped as read, never queued, and
+ * h4mk_reader_next_packet does not wait for the track. */
+H4MK_API int h4mk_reader_discard_track(h4mk_reader* r, uint16_t track_id, int discard);
+/* Moves h4mk_reader_next_packet to time t of a track, for reading every track
+ * from there. Returns 1 with *landed (if non-NULL) filled when reading goes on
+ * at a landing block (h4mk_reader_seek_all); 0 when it goes on from the first
+ * block of the file (t at or before the track's first I block) or, on a
+ * source that cannot seek, by reading on, each track from its first I block
+ * presenting at or after t. A failure changes nothing: H4MK_ERR_NOT_FOUND,
+ * H4MK_ERR_NOT_SEEKABLE for a time before the latest packet handed out on a
+ * source that cannot seek, or another error. */
+H4MK_API int h4mk_reader_seek_packets(h4mk_reader* r, uint16_t track_id, int64_t t,
+                                      h4mk_seek_mode mode, h4mk_block* landed);
 H4MK_API uint64_t h4mk_reader_bytes_read(const h4mk_reader* r);
 /* Damage reported so far, in the order found: at open, a damaged META, SAFE,
  * CHAP or HINT (ignored, reading goes on); later, each skipped region.

@@ -166,6 +166,9 @@ class Reader {
   void rewind();
 
   // --- random access (seekable sources) ---
+  // Every seek below (and decode_chain) either succeeds or throws with
+  // reading left where it was: the next block is the one it would have been.
+  bool seekable() const;
   // Positions reading so that next() returns the last I block of the track with
   // pts <= t (in decode order), then everything after it in file order.
   // Throws Error(kNotFound) when there is none. Uses the index when present.

@@ -1,0 +1,76 @@
+"""Reader.packets(): every track's blocks in dts order, the same packets in
+the same order as ffprobe and `h4mk list --packets` give them."""
+import json
+import pathlib
+import subprocess
+
+import pytest
+
+import h4mk
+
+
+def ffprobe_of(ffmpeg: pathlib.Path) -> pathlib.Path:
+    return ffmpeg.with_name("ffprobe")
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory, ffmpeg) -> pathlib.Path:
+    """Video with B-frames, AAC (whose first packet carries skip samples)
+    and subtitles: three tracks whose groups span different times."""
+    d = tmp_path_factory.mktemp("packets")
+    srt = d / "subs.srt"
+    srt.write_text("".join(f"{i + 1}\n00:00:{i:02d},200 --> 00:00:{i:02d},800\nline {i}\n\n"
+                           for i in range(0, 12, 2)))
+    out = d / "av.h4mk"
+    subprocess.run([ffmpeg, "-v", "error", "-y",
+                    "-f", "lavfi", "-i", "testsrc=duration=12:size=96x64:rate=25",
+                    "-f", "lavfi", "-i", "sine=duration=12:sample_rate=48000",
+                    "-i", srt, "-map", "0", "-map", "1", "-map", "2",
+                    "-c:v", "mpeg4", "-bf", "2", "-g", "30", "-c:a", "aac", "-c:s", "subrip",
+                    out], check=True, capture_output=True)
+    return out
+
+
+def test_packets_come_in_dts_order_with_side_data_by_name(media):
+    with h4mk.Reader(media) as r:
+        tracks = {t.id: t for t in r.tracks}
+        got = list(r.packets())
+    assert {p.track for p in got} == set(tracks)
+    seconds = [p.dts * tracks[p.track].time_base[0] / tracks[p.track].time_base[1] for p in got]
+    assert seconds == sorted(seconds)
+    assert all(isinstance(p, h4mk.Packet) and isinstance(p.side_data, dict) for p in got)
+    assert any("skip_samples" in p.side_data for p in got)
+    # Every block once: the same as file order, sorted.
+    with h4mk.Reader(media) as r:
+        assert sorted((b.track, b.dts, b.data) for b in r) == sorted(
+            (p.track, p.dts, p.data) for p in got)
+
+
+def test_ffprobe_the_cli_and_python_give_the_same_packets(media, ffmpeg, h4mk_cli):
+    probe = json.loads(subprocess.run(
+        [ffprobe_of(ffmpeg), "-v", "error", "-of", "json", "-show_streams", "-show_packets",
+         media], check=True, capture_output=True).stdout)
+    track_of = {s["index"]: int(s["id"], 16) for s in probe["streams"]}
+    # Side data is left out here: libavformat adds skip samples of its own to
+    # a stream's first packet.
+    from_ffprobe = [(track_of[p["stream_index"]], int(p["pts"]), int(p["dts"]), int(p["size"]),
+                     p["flags"][0] == "K") for p in probe["packets"]]
+    listed = json.loads(subprocess.run([h4mk_cli, "list", "--packets", "--json", media],
+                                       check=True, capture_output=True).stdout)["blocks"]
+    from_cli = [(b["track"], b["pts"], b["dts"], b["size"], b["type"] == "I") for b in listed]
+    with h4mk.Reader(media) as r:
+        from_python = [(p.track, p.pts, p.dts, len(p.data), p.type == "I") for p in r.packets()]
+    assert len(from_ffprobe) > 800
+    assert from_cli == from_ffprobe
+    assert from_python == from_ffprobe
+    assert [b["side_data"] for b in listed] == [
+        {k: v.hex() for k, v in p.side_data.items()} for p in h4mk.Reader(media).packets()]
+
+
+def test_reading_in_file_order_ends_the_merge(media):
+    with h4mk.Reader(media) as r:
+        first = next(r.packets())
+        r.rewind()
+        again = next(r.packets())
+        assert again == first
+        assert r.next_block() is not None  # file order again, from where the merge read to
