@@ -10,7 +10,7 @@ packages=(
   libmicrohttpd-dev libsndfile1-dev libcpp-httplib-dev wrk chromium curl libcurl4-openssl-dev
   python3-dev python3-venv python3-pip python3-wheel python3-setuptools python3-pybind11
   python3-numpy python3-pytest python3-fsspec python3-aiohttp python3-requests
-  python3-dask python3-distributed mypy
+  python3-dask python3-distributed mypy valgrind
 )
 
 # ISA-L computes CRC-32 on amd64 and arm64, where it has SIMD code (Debian

@@ -2214,6 +2214,35 @@ TEST(FFmpeg, H4coreVideoDecoderLoadsAPluginByPathAndReordersBBlocks) {
   EXPECT_NE(r.err.find("ABI version 99"), std::string::npos) << r.err;
 }
 
+// What the wrappers allocate before failing is freed (valgrind, definite
+// leaks): an h4core encoder whose tokenizer refuses its options, and a track
+// whose channel layout names other channels than it has.
+TEST(FFmpeg, FailedInitsAndMismatchedLayoutsLeakNothing) {
+  const std::string valgrind = "valgrind -q --leak-check=full --errors-for-leak-kinds=definite "
+                               "--error-exitcode=99 ";
+  Result enc = run(valgrind + kFfmpeg +
+                   " -nostdin -v error -f lavfi -i sine=duration=0.1 -c:a h4core "
+                   "-adapter_options bogus=1 -f null -");
+  EXPECT_NE(enc.status, 0) << enc.err;
+  EXPECT_NE(enc.status, 99) << enc.err;
+  EXPECT_NE(enc.err.find("bogus"), std::string::npos) << enc.err;
+  Track t;
+  t.id = 1;
+  t.kind = TrackKind::kAudio;
+  t.codec = "pcm_s16le";
+  t.time_base = {1, 8000};
+  t.sample_rate = 8000;
+  t.channels = 3;
+  t.channel_layout = "FR+FL";  // a custom order of two channels
+  std::vector<TestBlock> blocks;
+  for (int i = 0; i < 4; ++i)
+    blocks.push_back({{1, BlockType::kI, i * 160, i * 160, 160}, std::vector<uint8_t>(960), {}});
+  write_file((work_dir() / "layout.h4mk").string(), write_stream({t}, blocks));
+  Result probe = run(valgrind + kFfprobe + " -v error -show_entries stream=channels layout.h4mk");
+  EXPECT_EQ(probe.status, 0) << probe.err;
+  EXPECT_NE(probe.out.find("channels=3"), std::string::npos) << probe.out;
+}
+
 // The demuxer takes packet buffers from a pool per power-of-two size class
 // (blocks below 2 MiB with padding) and allocates larger ones one by one:
 // sizes on every side of the class edges come out of ffmpeg byte for byte
