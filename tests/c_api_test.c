@@ -729,6 +729,49 @@ static void signed_reading(void) {
   free(sig.data);
 }
 
+/* h4mk_reader_next_packet and its seek: the same 500 blocks as file order
+ * (one track), a landing reported with 1, a seek on a pipe to a time
+ * already read refused with nothing lost, and a discarded track dropped. */
+static void packets(membuf* m, int seekable) {
+  h4mk_io io = {m, mem_read, NULL, seekable ? mem_seek : NULL, seekable ? mem_size : NULL};
+  h4mk_reader* r = NULL;
+  h4mk_block b, landed;
+  int n = 0, rc;
+  m->pos = 0;
+  CHECK(h4mk_reader_open(&r, &io) == H4MK_OK);
+  if (!r) return;
+  for (; n < 100 && (rc = h4mk_reader_next_packet(r, &b, NULL)) == H4MK_OK; ++n)
+    CHECK(b.track_id == 1 && b.pts == (int64_t)n * 960);
+  if (seekable) {
+    CHECK(h4mk_reader_seek_packets(r, 1, 321 * 960 + 7, H4MK_SEEK_KEY_BEFORE, &landed) == 1);
+    CHECK(landed.pts <= 321 * 960 && landed.type == H4MK_BLOCK_I);
+    CHECK(h4mk_reader_next_packet(r, &b, NULL) == H4MK_OK && b.pts == landed.pts);
+    CHECK(h4mk_reader_seek_packets(r, 1, 0, H4MK_SEEK_KEY_BEFORE, NULL) == 0); /* from the start */
+    n = 0;
+  } else {
+    CHECK(h4mk_reader_seek_packets(r, 1, 5 * 960, H4MK_SEEK_KEY_BEFORE, NULL) ==
+          H4MK_ERR_NOT_SEEKABLE);
+    CHECK(strstr(h4mk_reader_last_error(r), "cannot seek back") != NULL);
+  }
+  CHECK(h4mk_reader_seek_packets(r, 9, 0, H4MK_SEEK_KEY_BEFORE, NULL) == H4MK_ERR_NOT_FOUND);
+  CHECK(h4mk_reader_seek_packets(r, 1, 0, (h4mk_seek_mode)5, NULL) == H4MK_ERR_INVALID_ARGUMENT);
+  while ((rc = h4mk_reader_next_packet(r, &b, NULL)) == H4MK_OK) CHECK(b.pts == (int64_t)n++ * 960);
+  CHECK(rc == H4MK_ERR_EOF && n == 500);
+  h4mk_reader_free(r);
+
+  m->pos = 0;
+  CHECK(h4mk_reader_open(&r, &io) == H4MK_OK);
+  if (!r) return;
+  CHECK(h4mk_reader_discard_track(r, 1, 1) == H4MK_OK);
+  CHECK(h4mk_reader_discard_track(r, 2, 1) == H4MK_ERR_NOT_FOUND);
+  CHECK(h4mk_reader_next_packet(r, &b, NULL) == H4MK_ERR_EOF);
+  h4mk_reader_free(r);
+  CHECK(h4mk_reader_next_packet(NULL, &b, NULL) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_reader_discard_track(NULL, 1, 1) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_reader_seek_packets(NULL, 1, 0, H4MK_SEEK_KEY_BEFORE, NULL) ==
+        H4MK_ERR_INVALID_ARGUMENT);
+}
+
 int main(void) {
   compressed_track();
   signed_reading();
@@ -758,6 +801,8 @@ int main(void) {
   }
   CHECK(read_all(&m, 1) == 500);
   CHECK(read_all(&m, 0) == 500);
+  packets(&m, 1);
+  packets(&m, 0);
 
   /* A damaged chunk is reported with its offset and reading continues. */
   m.data[m.size / 2] ^= 0x10;
