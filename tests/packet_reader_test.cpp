@@ -189,19 +189,24 @@ TEST(PacketReader, ReaderSeeksThatFailLeaveReadingWhereItWas) {
   spec.seconds = 10;
   const auto tracks = test_tracks(spec);
   const auto file = write_stream(tracks, make_stream(spec));
-  MemorySource src(file);
-  Reader r(src);
-  Block b;
-  for (int i = 0; i < 57; ++i) ASSERT_EQ(r.next(b), ReadEvent::kBlock);
   const ReadBack whole = read_all(file);
-  EXPECT_THROW(r.seek_all(tracks[1].id, 3600 * 90000, SeekMode::kKeyAfter), Error);
-  EXPECT_THROW(r.seek_to_group(r.data_offset() + 1), Error);
-  EXPECT_THROW(r.seek(tracks[1].id, -1), Error);
-  for (size_t i = 57; i < whole.blocks.size(); ++i) {
-    ASSERT_EQ(r.next(b), ReadEvent::kBlock) << i;
-    ASSERT_EQ(b.info, whole.blocks[i].info) << i;
+  for (bool pipe : {false, true}) {
+    SCOPED_TRACE(pipe ? "pipe" : "file");
+    MemorySource mem(file);
+    PipeLikeSource piped(file);
+    Reader r(pipe ? static_cast<Source&>(piped) : mem);
+    Block b;
+    for (int i = 0; i < 57; ++i) ASSERT_EQ(r.next(b), ReadEvent::kBlock);
+    EXPECT_THROW(r.seek_all(tracks[1].id, 3600 * 90000, SeekMode::kKeyAfter), Error);
+    EXPECT_THROW(r.seek_to_group(r.data_offset() + 1), Error);
+    EXPECT_THROW(r.seek(tracks[1].id, -1), Error);
+    EXPECT_THROW(r.decode_chain(tracks[1].id, -1), Error);
+    for (size_t i = 57; i < whole.blocks.size(); ++i) {
+      ASSERT_EQ(r.next(b), ReadEvent::kBlock) << i;
+      ASSERT_EQ(b.info, whole.blocks[i].info) << i;
+    }
+    EXPECT_EQ(r.next(b), ReadEvent::kEnd);
   }
-  EXPECT_EQ(r.next(b), ReadEvent::kEnd);
 }
 
 TEST(PacketReader, ASeekLandsEveryTrackInDtsOrder) {

@@ -730,7 +730,8 @@ struct Reader::Impl {
     last_group = p.last_group;
   }
 
-  // Runs a seek; if it throws, reading is where it was before.
+  // Runs a seek; if it throws, reading is where it was before (on a pipe
+  // too: what a seek there moves over is still in the stream's window).
   template <class F>
   auto unchanged_on_failure(F&& seek) {
     Position before = position();
