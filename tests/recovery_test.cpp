@@ -625,6 +625,36 @@ TEST(Recovery, VerifyNamesWhatTheGapsReviewMadeViolations) {
     EXPECT_EQ(read_all(c.file).blocks, read_all(good).blocks);
   }
 }
+// A damaged header chunk loses only itself: resynchronising after it finds
+// the next known tag (FORMAT.md §9.4), ATCH among them (§7.2).
+TEST(Recovery, ADamagedMetaKeepsTheAttachmentAfterIt) {
+  MemorySink sink;
+  Writer w(sink);
+  w.add_track({.id = 1, .kind = TrackKind::kAudio, .codec = "pcm_s16le", .time_base = {1, 8000}});
+  w.set_metadata("title", "damaged");
+  const Attachment font{"font.ttf", "font/ttf", "", 0, std::vector<uint8_t>(100, 7)};
+  w.add_attachment(font);
+  const std::vector<uint8_t> p(4);
+  w.write_block({1, BlockType::kI, 0, 0, 2}, p);
+  w.finish();
+  std::vector<uint8_t> file = sink.take();
+  const auto layout = chunk_layout(file);
+  auto meta = std::find_if(layout.begin(), layout.end(),
+                           [](const ChunkExtent& c) { return c.tag == "META"; });
+  auto atch = std::find_if(layout.begin(), layout.end(),
+                           [](const ChunkExtent& c) { return c.tag == "ATCH"; });
+  ASSERT_NE(meta, layout.end());
+  ASSERT_NE(atch, layout.end());
+  ASSERT_LT(meta->offset, atch->offset) << "the damage must come before the attachment";
+  file[meta->offset + 14] ^= 0x40;  // a payload byte: the CRC fails
+  MemorySource src(file);
+  Reader r(src);
+  EXPECT_EQ(r.attachments(), std::vector<Attachment>{font});
+  EXPECT_TRUE(r.metadata_json().empty());
+  ASSERT_FALSE(r.damage().empty());
+  EXPECT_EQ(r.damage()[0].offset, meta->offset) << r.damage()[0].message;
+}
+
 }  // namespace h4mk::test
 
 namespace h4mk::test {

@@ -15,6 +15,7 @@ bool is_known_tag(Tag tag) {
     case kTagSafe:
     case kTagNote:
     case kTagChap:
+    case kTagAtch:
     case kTagCore:
     case kTagVeri:
     case kTagSign:

@@ -375,6 +375,12 @@ struct PacketReader::Impl {
   PacketSeek seek(uint16_t id, int64_t t, SeekMode mode) {
     const size_t i = slot(id);
     if (!reader.seekable()) return seek_by_reading(i, t);
+    // A seek reads, and a failed one reads back where it was: the block
+    // waiting uncopied in the reader's memory is copied first.
+    if (pending) {
+      enqueue(pending_block, pending_track, pending_us, pending_seq);
+      pending = false;
+    }
     PacketSeek r;
     bool from_start = false;
     try {
