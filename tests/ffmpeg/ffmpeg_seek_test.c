@@ -8,6 +8,10 @@
  *
  * usage: ffmpeg_seek_test FILE STREAM SEEKS [SEED]
  *
+ * With --undiscard FILE STREAM: reads 200 packets with STREAM discarded
+ * (AVDISCARD_ALL), then turns it back on, as ffplay does when it switches
+ * streams, and prints "discarded N, then M of 200" (its packets among them).
+ *
  * With --failing FILE STREAM READ SECONDS BACKWARD: reads READ packets, then
  * seeks STREAM to SECONDS (BACKWARD 1: AVSEEK_FLAG_BACKWARD), then reads to
  * the end, and prints "seek RET, then N packets": a failed seek must leave
@@ -62,8 +66,37 @@ static int failing_seek(int argc, char** argv) {
   return 0;
 }
 
+static int undiscard(int argc, char** argv) {
+  AVFormatContext* fmt = NULL;
+  AVPacket* pkt = av_packet_alloc();
+  int stream, ret, before = 0, after = 0;
+
+  if (argc < 4) {
+    fprintf(stderr, "usage: %s --undiscard FILE STREAM\n", argv[0]);
+    return 2;
+  }
+  stream = atoi(argv[3]);
+  if ((ret = avformat_open_input(&fmt, argv[2], NULL, NULL)) < 0) return fail("open", ret);
+  if (stream >= (int)fmt->nb_streams) return fail("stream", AVERROR(EINVAL));
+  fmt->streams[stream]->discard = AVDISCARD_ALL;
+  for (int i = 0; i < 200 && (ret = av_read_frame(fmt, pkt)) >= 0; i++) {
+    before += pkt->stream_index == stream;
+    av_packet_unref(pkt);
+  }
+  fmt->streams[stream]->discard = AVDISCARD_DEFAULT;
+  for (int i = 0; i < 200 && (ret = av_read_frame(fmt, pkt)) >= 0; i++) {
+    after += pkt->stream_index == stream;
+    av_packet_unref(pkt);
+  }
+  printf("discarded %d, then %d of 200\n", before, after);
+  av_packet_free(&pkt);
+  avformat_close_input(&fmt);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc > 1 && !strcmp(argv[1], "--failing")) return failing_seek(argc, argv);
+  if (argc > 1 && !strcmp(argv[1], "--undiscard")) return undiscard(argc, argv);
   AVFormatContext* fmt = NULL;
   AVPacket* pkt = av_packet_alloc();
   Key* keys = NULL;

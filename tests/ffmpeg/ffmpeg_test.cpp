@@ -1177,6 +1177,19 @@ TEST(FFmpeg, AFailedSeekLeavesReadingWhereItWas) {
   EXPECT_EQ(back.out, rest);
 }
 
+// A discarded stream is not read ahead, and comes back when it is turned on
+// again without a seek (ffplay switching audio streams).
+TEST(FFmpeg, ADiscardedStreamComesBackWhenTurnedOn) {
+  make_sources();
+  Result r = run(kSeekTool + " --undiscard three.h4mk 1");
+  ASSERT_EQ(r.status, 0) << r.err;
+  int before = -1, after = -1;
+  ASSERT_EQ(std::sscanf(r.out.c_str(), "discarded %d, then %d of 200", &before, &after), 2)
+      << r.out;
+  EXPECT_EQ(before, 0) << r.out;
+  EXPECT_GT(after, 20) << r.out;
+}
+
 // Video with subtitles keeps 2 s groups (one audio/video track): packets
 // still come out in dts order, as from Matroska.
 TEST(FFmpeg, VideoAndSubtitlesComeOutInDtsOrder) {
@@ -2218,8 +2231,9 @@ TEST(FFmpeg, H4coreVideoDecoderLoadsAPluginByPathAndReordersBBlocks) {
 // leaks): an h4core encoder whose tokenizer refuses its options, and a track
 // whose channel layout names other channels than it has.
 TEST(FFmpeg, FailedInitsAndMismatchedLayoutsLeakNothing) {
-  const std::string valgrind = "valgrind -q --leak-check=full --errors-for-leak-kinds=definite "
-                               "--error-exitcode=99 ";
+  const std::string valgrind =
+      "valgrind -q --leak-check=full --errors-for-leak-kinds=definite "
+      "--error-exitcode=99 ";
   Result enc = run(valgrind + kFfmpeg +
                    " -nostdin -v error -f lavfi -i sine=duration=0.1 -c:a h4core "
                    "-adapter_options bogus=1 -f null -");
