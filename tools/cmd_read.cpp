@@ -173,6 +173,26 @@ ordered_json side_data_json(std::span<const uint8_t> blob) {
   return j;
 }
 
+// The registered entries laid out in fields (FORMAT.md §6.1), by field
+// name; an entry that does not fit its layout as null.
+ordered_json side_data_values(std::span<const uint8_t> blob) {
+  ordered_json j = ordered_json::object();
+  try {
+    size_t pos = 0;
+    for (SideDataEntry e; next_side_data(blob, pos, e);) {
+      const SideDataLayout* l = find_side_data_layout(e.key);
+      if (!l || l->kind != SideDataKind::kFields) continue;
+      try {
+        j[std::string(e.key)] = ordered_json::parse(side_data_values_json(*l, e.value));
+      } catch (const Error&) {
+        j[std::string(e.key)] = nullptr;
+      }
+    }
+  } catch (const Error&) {
+  }
+  return j;
+}
+
 int list(const Options& o, const std::string& file, std::optional<uint16_t> track,
          const std::string& from, const std::string& to, bool packets) {
   for (const std::string* time : {&from, &to})  // reject bad syntax before any output
@@ -216,7 +236,10 @@ int list(const Options& o, const std::string& file, std::optional<uint16_t> trac
     }
     if (b.info.pts < it->second.first || b.info.pts >= it->second.second) continue;
     ordered_json j = block_json(b, t);
-    if (packets) j["side_data"] = side_data_json(b.side_data);
+    if (packets) {
+      j["side_data"] = side_data_json(b.side_data);
+      j["side_data_values"] = side_data_values(b.side_data);
+    }
     if (o.json) {
       std::printf("%s\n    %s", listed++ ? "," : "", text(j).c_str());
       continue;

@@ -917,6 +917,49 @@ int h4mk_side_data_next(const uint8_t* blob, size_t blob_size, size_t* pos, cons
   }
 }
 
+namespace {
+
+// The layout of a registered id, or nullptr (also for a NULL id).
+const SideDataLayout* registered_layout(const char* id, size_t id_size) {
+  return id ? find_side_data_layout({id, id_size}) : nullptr;
+}
+
+}  // namespace
+
+int h4mk_side_data_check(const char* id, size_t id_size, const uint8_t* value, size_t size) {
+  const SideDataLayout* l = registered_layout(id, id_size);
+  if (!l) return H4MK_ERR_NOT_FOUND;
+  if (!value && size) return H4MK_ERR_INVALID_ARGUMENT;
+  std::string ignored;
+  return guarded(ignored, [&] { check_side_data(*l, {value, size}); });
+}
+
+int h4mk_side_data_read_values(const char* id, size_t id_size, const uint8_t* value, size_t size,
+                               int64_t* values, size_t cap, size_t* count) {
+  const SideDataLayout* l = registered_layout(id, id_size);
+  if (!l) return H4MK_ERR_NOT_FOUND;
+  if (!count || (!value && size) || (!values && cap)) return H4MK_ERR_INVALID_ARGUMENT;
+  std::string ignored;
+  return guarded(ignored, [&] {
+    const std::vector<int64_t> v = read_side_data_values(*l, {value, size});
+    *count = v.size();
+    if (v.size() <= cap) std::copy(v.begin(), v.end(), values);
+  });
+}
+
+int h4mk_side_data_write_values(const char* id, size_t id_size, const int64_t* values, size_t count,
+                                uint8_t* out, size_t cap, size_t* size) {
+  const SideDataLayout* l = registered_layout(id, id_size);
+  if (!l) return H4MK_ERR_NOT_FOUND;
+  if (!size || (!values && count) || (!out && cap)) return H4MK_ERR_INVALID_ARGUMENT;
+  std::string ignored;
+  return guarded(ignored, [&] {
+    const std::vector<uint8_t> b = write_side_data_values(*l, {values, count});
+    *size = b.size();
+    if (b.size() <= cap) std::copy(b.begin(), b.end(), out);
+  });
+}
+
 int h4mk_gop_flags_pack(uint32_t pts_ms, h4mk_block_type type, uint32_t* flags) {
   if (!flags || enum_value(type) > 2) return H4MK_ERR_INVALID_ARGUMENT;
   std::string ignored;

@@ -39,7 +39,7 @@ __all__ = [
     "AudioFFTTokenizer", "AuthFailed", "Block", "DSPAdapter", "DamageWarning", "Error", "FormatError", "InvalidArgument",
     "IOFailure", "KeyMismatch", "ModelAdapter", "NotFound", "NullAdapter", "Packet", "Plugin", "Reader",
     "Track", "VideoTransportTokenizer", "Writer", "decode_range", "library_version", "mask",
-    "repair", "sign", "train_dictionary", "unmask", "verify", "verify_signature",
+    "repair", "side_data_values", "sign", "train_dictionary", "unmask", "verify", "verify_signature",
     "VerifyFailed",
 ]
 
@@ -233,6 +233,20 @@ class Packet(NamedTuple):
     offset: int
     chunk_offset: int
     index_in_group: int
+
+
+def side_data_values(key: str, value: bytes) -> Optional[dict[str, Any]]:
+    """A registered side data entry's fields by name (docs/FORMAT.md §6.1),
+    e.g. ``side_data_values("clli", p.side_data["clli"])`` gives
+    ``{"max_content_light_level": 1000, "max_pic_average_light_level": 400}``:
+    arrays as lists, rationals as ``[num, den]``, enumerations by symbol,
+    repeated records under ``"entries"``. None for an id without fields
+    (opaque bytes, T.35, or not registered); :class:`FormatError` naming the
+    field when the bytes do not fit the layout."""
+    if not isinstance(key, str):
+        raise InvalidArgument(f"key must be str, not {type(key).__name__}")
+    text = _h4mk.side_data_values(key, bytes(value))
+    return None if text is None else json.loads(text)
 
 
 class Reader:

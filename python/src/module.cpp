@@ -42,5 +42,12 @@ PYBIND11_MODULE(_h4mk, m) {
           py::bytes(reinterpret_cast<const char*>(e.value.data()), e.value.size());
     return out;
   });
+  m.def("side_data_values", [](const std::string& key, const py::bytes& value) -> py::object {
+    const SideDataLayout* l = find_side_data_layout(key);
+    if (!l || l->kind != SideDataKind::kFields) return py::none();
+    const std::string_view v(value);
+    return py::str(
+        side_data_values_json(*l, {reinterpret_cast<const uint8_t*>(v.data()), v.size()}));
+  });
   m.attr("library_version") = H4MK_VERSION_STRING;
 }

@@ -67,6 +67,42 @@ def test_ffprobe_the_cli_and_python_give_the_same_packets(media, ffmpeg, h4mk_cl
         {k: v.hex() for k, v in p.side_data.items()} for p in h4mk.Reader(media).packets()]
 
 
+def test_registered_side_data_reads_by_field_in_the_cli_and_python(media, h4mk_cli):
+    listed = json.loads(subprocess.run([h4mk_cli, "list", "--packets", "--json", media],
+                                       check=True, capture_output=True).stdout)["blocks"]
+    with h4mk.Reader(media) as r:
+        from_python = [{k: h4mk.side_data_values(k, v) for k, v in p.side_data.items()}
+                       for p in r.packets()]
+    assert [b["side_data_values"] for b in listed] == from_python
+    skips = [(b["side_data"]["skip_samples"], b["side_data_values"]["skip_samples"])
+             for b in listed if "skip_samples" in b["side_data"]]
+    assert skips
+    for raw, values in skips:
+        raw = bytes.fromhex(raw)
+        assert values == {"skip": int.from_bytes(raw[0:4], "little"),
+                          "discard": int.from_bytes(raw[4:8], "little"),
+                          "skip_reason": raw[8], "discard_reason": raw[9]}
+
+
+def test_side_data_values_name_fields_and_refuse_what_does_not_fit():
+    assert h4mk.side_data_values("clli", bytes([0x03, 0xE8, 0x01, 0x90])) == {
+        "max_content_light_level": 1000, "max_pic_average_light_level": 400}
+    stereo = bytes([1] + [0] * 35)
+    assert h4mk.side_data_values("stereo3d", stereo)["type"] == "side_by_side"
+    assert h4mk.side_data_values("stereo3d", stereo)["horizontal_field_of_view"] == [0, 0]
+    demix = b"".join(v.to_bytes(4, "little") for v in (1, 1, 7, 48000, 960, 960, 960, 2))
+    assert h4mk.side_data_values("iamf_demixing", demix)["entries"] == [
+        {"subblock_duration": 960, "dmixp_mode": 2}]
+    with pytest.raises(h4mk.FormatError, match="stereo3d.*type"):
+        h4mk.side_data_values("stereo3d", bytes([9] + [0] * 35))
+    with pytest.raises(h4mk.FormatError, match="clli"):
+        h4mk.side_data_values("clli", b"\x00")
+    assert h4mk.side_data_values("exif", b"II*\x00") is None
+    assert h4mk.side_data_values("not_registered", b"") is None
+    with pytest.raises(h4mk.InvalidArgument, match="key"):
+        h4mk.side_data_values(b"clli", b"")  # type: ignore[arg-type]
+
+
 def test_reading_in_file_order_ends_the_merge(media):
     with h4mk.Reader(media) as r:
         first = next(r.packets())

@@ -99,6 +99,24 @@ H4MK_API int h4mk_side_data_next(const uint8_t* blob, size_t blob_size, size_t* 
                                  const char** key, size_t* key_size, const uint8_t** value,
                                  size_t* value_size);
 
+/* Registered side data (docs/FORMAT.md §6.1), by id (id_size bytes, not
+ * NUL-terminated). h4mk_side_data_check: H4MK_OK when value fits the id's
+ * layout, H4MK_ERR_NOT_FOUND for an id that is not registered,
+ * H4MK_ERR_CORRUPT otherwise. For the ids laid out in fields,
+ * h4mk_side_data_read_values gives their values (the header's, then each
+ * entry's, in the table's order; a rational is num, den; a u64 is the
+ * int64_t of its bits) and h4mk_side_data_write_values the bytes of
+ * values, refusing with H4MK_ERR_INVALID_ARGUMENT a value its field cannot
+ * hold; both set *count or *size to what there is, and write it only when it
+ * fits in cap. H4MK_ERR_INVALID_ARGUMENT too for an id without fields. */
+H4MK_API int h4mk_side_data_check(const char* id, size_t id_size, const uint8_t* value,
+                                  size_t size);
+H4MK_API int h4mk_side_data_read_values(const char* id, size_t id_size, const uint8_t* value,
+                                        size_t size, int64_t* values, size_t cap,
+                                        size_t* count);
+H4MK_API int h4mk_side_data_write_values(const char* id, size_t id_size, const int64_t* values,
+                                         size_t count, uint8_t* out, size_t cap, size_t* size);
+
 typedef struct h4mk_track_info {
   uint16_t id;
   const char* kind;  /* "audio", "video", "data", "subtitle", "control" */
