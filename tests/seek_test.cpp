@@ -358,8 +358,10 @@ std::vector<Placed> expected_after_seek_all(const std::vector<Placed>& all,
     std::optional<size_t> next;
     for (size_t i = *key + 1; i < all.size() && !next; ++i)
       if (all[i].info.track_id == t.id) next = i;
-    const bool dependents = !next || all[*next].chunk_offset != all[*key].chunk_offset ||
-                            all[*next].info.type != BlockType::kI;
+    // A subtitle's cues stand alone.
+    const bool dependents = t.kind != TrackKind::kSubtitle &&
+                            (!next || all[*next].chunk_offset != all[*key].chunk_offset ||
+                             all[*next].info.type != BlockType::kI);
     if (presents_in_group(all, *key, at) || dependents) {
       from_block[t.id] = *key;
       by_time.erase(t.id);
@@ -474,6 +476,39 @@ TEST(SeekAll, EveryTrackResumesWithTheBlockItNeeds) {
 }
 
 // Audio whose blocks have duration 0 (not known: FLAC remuxed from NUT).
+// Subtitle cues in groups of one: a cue that ended before the landing time
+// is not handed out again (a player would drop it, and `ffmpeg -ss` would
+// copy it with a time before the start); one still showing is.
+TEST(SeekAll, ASubtitleCueThatEndedIsNotResumed) {
+  Track video, subs;
+  video.id = 1;
+  video.kind = TrackKind::kVideo;
+  video.time_base = {1, 1000};
+  subs.id = 2;
+  subs.kind = TrackKind::kSubtitle;
+  subs.time_base = {1, 1000};
+  std::vector<TestBlock> blocks;
+  for (int64_t ms = 0; ms < 20'000; ms += 40) {
+    const bool key = ms % 1000 == 0;
+    blocks.push_back({{1, key ? BlockType::kI : BlockType::kP, ms, ms, 40}, {1, 2, 3}, {}});
+    if (ms % 4000 == 1000)  // cues at 1, 5, 9, 13, 17 s, each 0.8 s
+      blocks.push_back({{2, BlockType::kI, ms, ms, 800}, {uint8_t(ms / 1000)}, {}});
+  }
+  const auto file = write_stream({video, subs}, blocks);
+  const auto first_cue_after = [&](int64_t target) -> int64_t {
+    MemorySource src(file);
+    Reader r(src);
+    r.seek_all(1, target);
+    Block b;
+    for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;)
+      if (ev == ReadEvent::kBlock && b.info.track_id == 2) return b.info.pts;
+    return -1;
+  };
+  EXPECT_EQ(first_cue_after(6'500), 9'000);    // lands at 6 s; the 5 s cue ended at 5.8 s
+  EXPECT_EQ(first_cue_after(5'000), 5'000);    // lands at 5 s, the cue showing
+  EXPECT_EQ(first_cue_after(13'900), 13'000);  // lands at 13 s
+}
+
 // Such a block plays until the next one, so after seek_all the audio starts
 // with the block playing at the landing time, not the one after it.
 TEST(SeekAll, AudioOfUnknownDurationResumesWithTheBlockPlaying) {

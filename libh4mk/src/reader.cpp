@@ -957,11 +957,16 @@ struct Reader::Impl {
   // t: the track resumes at its last I block with pts <= t when that block
   // still presents at t or may have P/B blocks after it that need it (the
   // next block of the group is one, or it ends the group); otherwise by time.
+  // A subtitle's blocks stand alone (§6.2): a cue that ended before t is
+  // not handed out again, as Matroska's demuxer does not.
   ResumePoint point_in_entry_group(int64_t t) const {
     const long k = group.last_key_at_or_before(t);
     if (k >= 0) {
       const size_t i = size_t(k);
-      const bool dependents = i + 1 == group.size() || group.info(i + 1).type != BlockType::kI;
+      const Track* subject = track(group.track_id());
+      const bool stand_alone = subject && subject->kind == TrackKind::kSubtitle;
+      const bool dependents =
+          !stand_alone && (i + 1 == group.size() || group.info(i + 1).type != BlockType::kI);
       if (presents_in_group(i, t) || dependents)
         return {ResumePoint::kAtBlock, group_chunk_offset, uint32_t(i), t};
     }
