@@ -9,13 +9,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 work=$(mktemp -d)
-chmod 755 "$work"  # nginx's workers read it
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cleanup() {
-  [ -f "$work/nginx/nginx.pid" ] && nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -s stop 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. "$root/bench/nginx.sh"
+trap 'nginx_stop; rm -rf "$work"' EXIT
 
 "$build/bench/verified_reading" write "$work"
 openssl genpkey -algorithm ed25519 -out "$work/key.pem"
@@ -32,23 +27,11 @@ print(f"{os.path.basename(sys.argv[1])}: {blocks} blocks, {plain} bytes; signed 
 PY
 done
 
-mkdir -p "$work/nginx"
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 64; }
-http {
-  log_format counts '\$status \$body_bytes_sent';
-  access_log $work/nginx/access.log counts;
-  client_body_temp_path $work/nginx;
-  server { listen 127.0.0.1:$port; root $work; }
-}
-CONF
-nginx -e "$work/nginx/error.log" -p "$work/nginx" -c "$work/nginx/nginx.conf"
+nginx_serve "$work"
 for f in tokens av; do
   echo "== $f-signed.h4mk over http"
-  : >"$work/nginx/access.log"
-  "$build/bench/verified_reading" read "http://127.0.0.1:$port/$f-signed.h4mk" "$work/key.pub"
-  awk '{n++; b+=$2} END {printf "nginx access log: %d requests, %d bytes\n", n, b}' "$work/nginx/access.log"
+  nginx_reset_log
+  "$build/bench/verified_reading" read "http://127.0.0.1:$nginx_port/$f-signed.h4mk" "$work/key.pub"
+  read -r requests bytes < <(nginx_totals)
+  echo "nginx access log: $requests requests, $bytes bytes"
 done

@@ -10,13 +10,8 @@ bin=build/ffmpeg-9.0.2/install/bin  # the full build: Debian's x264 (scripts/set
 [ -x "$bin/ffmpeg" ] || { echo "run scripts/setup.sh first" >&2; exit 1; }
 minutes=${1:-10}
 work=$(mktemp -d)
-chmod 755 "$work"  # nginx's workers read it
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cleanup() {
-  [ -f "$work/nginx/nginx.pid" ] && nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -s stop 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+. bench/nginx.sh
+trap 'nginx_stop; rm -rf "$work"' EXIT
 
 ff() { "$bin/ffmpeg" -nostdin -hide_banner -v error -y "$@"; }
 ff -f lavfi -i "testsrc=duration=$((minutes * 60)):size=320x240:rate=25" \
@@ -24,27 +19,13 @@ ff -f lavfi -i "testsrc=duration=$((minutes * 60)):size=320x240:rate=25" \
   -c:v libx264 -preset ultrafast -g 50 -c:a aac -b:a 64k "$work/src.mkv"
 for ext in h4mk mkv mp4; do ff -i "$work/src.mkv" -map 0 -c copy "$work/a.$ext"; done
 
-mkdir -p "$work/nginx"
-cat >"$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log;
-events { worker_connections 64; }
-http {
-  log_format counts '\$status \$body_bytes_sent';
-  access_log $work/nginx/access.log counts;
-  client_body_temp_path $work/nginx;
-  server { listen 127.0.0.1:$port; root $work; }
-}
-CONF
-nginx -e "$work/nginx/error.log" -p "$work/nginx" -c "$work/nginx/nginx.conf"
+nginx_serve "$work"
 echo "| format | file bytes | range requests | bytes read | packets |"
 echo "|---|---|---|---|---|"
 for ext in h4mk mkv mp4; do
-  : >"$work/nginx/access.log"
-  packets=$("$bin/ffmpeg" -nostdin -v error -ss 300 -i "http://127.0.0.1:$port/a.$ext" -t 2 \
+  nginx_reset_log
+  packets=$("$bin/ffmpeg" -nostdin -v error -ss 300 -i "http://127.0.0.1:$nginx_port/a.$ext" -t 2 \
     -c copy -f framecrc - | grep -vc '^#')
-  awk -v f="$ext" -v size="$(stat -c %s "$work/a.$ext")" -v p="$packets" \
-    '{n++; b+=$2} END {printf "| %s | %d | %d | %d | %d |\n", f, size, n, b, p}' \
-    "$work/nginx/access.log"
+  read -r requests bytes < <(nginx_totals)
+  echo "| $ext | $(stat -c %s "$work/a.$ext") | $requests | $bytes | $packets |"
 done
