@@ -1,10 +1,12 @@
-// TRAK JSON decoding, and re-encoding what decodes.
+// TRAK JSON decoding, and re-encoding what decodes; the registered members
+// of what decodes read as values, which must write and read back the same.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "../libh4mk/src/track_json.hpp"
 #include "h4mk/error.hpp"
+#include "h4mk/track_params.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace h4mk;
@@ -14,6 +16,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Whatever decodes must encode and decode to the same tracks.
     auto again = detail::decode_tracks(detail::encode_tracks(tracks), 16, ReaderLimits{});
     if (again != tracks) __builtin_trap();
+    for (Track& t : tracks) {
+      const TrackParams p = read_track_params(t);
+      write_track_params(t, p);
+      if (read_track_params(t) != p) __builtin_trap();
+    }
   } catch (const Error&) {
   }
   return 0;

@@ -19,6 +19,7 @@
 #include "h4mk/h4mk.h"
 #include "h4mk/h4mk.hpp"
 #include "track_json.hpp"
+#include "track_params_json.hpp"
 
 using namespace h4mk;
 
@@ -166,6 +167,8 @@ struct h4mk_reader {
   // same string, so repeated calls do not pile up memory.
   std::map<std::pair<size_t, std::string>, std::string> properties;
   std::vector<h4mk_index_entry> index;
+  // Each track's registered members, made on first use.
+  std::map<size_t, TrackParams> track_params;
 
   static Entries entries_of(const nlohmann::json& obj) {
     Entries out;
@@ -552,6 +555,156 @@ int h4mk_reader_track_property_int(h4mk_reader* r, size_t track_index, const cha
     return H4MK_ERR_CORRUPT;
   *value = v->get<int64_t>();
   return H4MK_OK;
+}
+
+namespace {
+
+// The C form of codec parameters: 0 or -1 for absent, as h4mk.h says.
+void to_c(const CodecParams& p, h4mk_codec_params* out) {
+  *out = h4mk_codec_params{};
+  out->bit_rate = p.bit_rate.value_or(0);
+  out->bits_per_coded_sample = p.bits_per_coded_sample.value_or(0);
+  out->bits_per_raw_sample = p.bits_per_raw_sample.value_or(0);
+  out->block_align = p.block_align.value_or(0);
+  out->frame_size = p.frame_size.value_or(0);
+  out->encoder_delay = p.encoder_delay.value_or(0);
+  out->trailing_padding = p.trailing_padding.value_or(0);
+  out->seek_preroll = p.seek_preroll.value_or(0);
+  out->video_delay = p.video_delay.value_or(0);
+  if (p.sample_aspect_ratio) {
+    out->sample_aspect_ratio_num = int32_t(p.sample_aspect_ratio->num);
+    out->sample_aspect_ratio_den = int32_t(p.sample_aspect_ratio->den);
+  }
+  out->field_order =
+      p.field_order ? h4mk_field_order(int(*p.field_order) + 1) : H4MK_FIELD_ORDER_UNKNOWN;
+  out->color_range = p.color_range ? int(*p.color_range) : -1;
+  out->color_primaries = p.color_primaries ? *p.color_primaries : -1;
+  out->color_transfer = p.color_transfer ? *p.color_transfer : -1;
+  out->color_matrix = p.color_matrix ? *p.color_matrix : -1;
+  out->chroma_location = p.chroma_location ? *p.chroma_location : -1;
+}
+
+CodecParams from_c(const h4mk_codec_params& c) {
+  CodecParams p;
+  const auto present = [](auto v) { return v != 0 ? std::optional(v) : std::nullopt; };
+  p.bit_rate = present(c.bit_rate);
+  p.bits_per_coded_sample = present(c.bits_per_coded_sample);
+  p.bits_per_raw_sample = present(c.bits_per_raw_sample);
+  p.block_align = present(c.block_align);
+  p.frame_size = present(c.frame_size);
+  p.encoder_delay = present(c.encoder_delay);
+  p.trailing_padding = present(c.trailing_padding);
+  p.seek_preroll = present(c.seek_preroll);
+  p.video_delay = present(c.video_delay);
+  if (c.sample_aspect_ratio_num || c.sample_aspect_ratio_den)
+    p.sample_aspect_ratio = Rational{c.sample_aspect_ratio_num, c.sample_aspect_ratio_den};
+  if (c.field_order < H4MK_FIELD_ORDER_UNKNOWN || c.field_order > H4MK_FIELD_BT)
+    throw Error(ErrorCode::kInvalidArgument, "field_order " + std::to_string(int(c.field_order)) +
+                                                 " is not an h4mk_field_order");
+  if (c.field_order != H4MK_FIELD_ORDER_UNKNOWN) p.field_order = FieldOrder(c.field_order - 1);
+  if (c.color_range < -1 || c.color_range > 1)
+    throw Error(ErrorCode::kInvalidArgument,
+                "color_range " + std::to_string(c.color_range) + " is not -1, 0 or 1");
+  if (c.color_range >= 0) p.color_range = ColorRange(c.color_range);
+  const std::pair<const char*, int> codes[] = {{"color_primaries", c.color_primaries},
+                                               {"color_transfer", c.color_transfer},
+                                               {"color_matrix", c.color_matrix},
+                                               {"chroma_location", c.chroma_location}};
+  for (const auto& [name, v] : codes)
+    if (v < -1 || v > (std::string_view(name) == "chroma_location" ? 5 : 255))
+      throw Error(ErrorCode::kInvalidArgument, std::string(name) + " " + std::to_string(v) +
+                                                   " is not -1 or a code point in its range");
+  const auto code = [](int v) { return v >= 0 ? std::optional(uint8_t(v)) : std::nullopt; };
+  p.color_primaries = code(c.color_primaries);
+  p.color_transfer = code(c.color_transfer);
+  p.color_matrix = code(c.color_matrix);
+  p.chroma_location = code(c.chroma_location);
+  return p;
+}
+
+// The track's registered members, read once (messages for what was left out
+// go to `ignored` on every call).
+const TrackParams* params_of(h4mk_reader* r, size_t track_index, h4mk_ignored_fn ignored,
+                             void* opaque) {
+  std::vector<std::string> left_out;
+  const nlohmann::json& object = r->track_objects[track_index];
+  auto it = r->track_params.find(track_index);
+  if (it == r->track_params.end())  // kept: side data handed out lives as long as the reader
+    it = r->track_params.emplace(track_index, detail::track_params_of(object, &left_out)).first;
+  else if (ignored)
+    detail::track_params_of(object, &left_out);
+  if (ignored)
+    for (const std::string& m : left_out) ignored(opaque, m.c_str());
+  return &it->second;
+}
+
+// The pending track `track_id` of a writer that has not started.
+Track& pending_track(h4mk_writer* w, uint16_t track_id) {
+  if (w->started)
+    throw Error(ErrorCode::kBadState, "track properties must be set before the first block");
+  for (Track& t : w->pending)
+    if (t.id == track_id) return t;
+  throw Error(ErrorCode::kInvalidArgument, "no track with id " + std::to_string(track_id));
+}
+
+}  // namespace
+
+int h4mk_reader_track_params(h4mk_reader* r, size_t track_index, h4mk_codec_params* params,
+                             unsigned* disposition, h4mk_ignored_fn ignored, void* opaque) {
+  if (!r) return H4MK_ERR_INVALID_ARGUMENT;
+  if (int e = r->parsed_or_error()) return e;
+  if (track_index >= r->track_objects.size()) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(r->error, [&] {
+    const TrackParams* p = params_of(r, track_index, ignored, opaque);
+    if (params) to_c(p->codec, params);
+    if (disposition) *disposition = p->disposition;
+  });
+}
+
+int h4mk_reader_track_side_data(h4mk_reader* r, size_t track_index, const char* id,
+                                const uint8_t** data, size_t* size) {
+  if (!r || !id || !data || !size) return H4MK_ERR_INVALID_ARGUMENT;
+  if (int e = r->parsed_or_error()) return e;
+  if (track_index >= r->track_objects.size()) return H4MK_ERR_INVALID_ARGUMENT;
+  int found = H4MK_ERR_NOT_FOUND;
+  int rc = guarded(r->error, [&] {
+    const TrackParams* p = params_of(r, track_index, nullptr, nullptr);
+    if (auto it = p->side_data.find(id); it != p->side_data.end()) {
+      *data = it->second.data();
+      *size = it->second.size();
+      found = H4MK_OK;
+    }
+  });
+  return rc != H4MK_OK ? rc : found;
+}
+
+int h4mk_writer_set_track_params(h4mk_writer* w, uint16_t track_id, const h4mk_codec_params* params,
+                                 unsigned disposition) {
+  if (!w || !params) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(w->error, [&] {
+    Track& t = pending_track(w, track_id);
+    TrackParams p = read_track_params(t);
+    p.codec = from_c(*params);
+    p.disposition = disposition;
+    Track updated = t;
+    write_track_params(updated, p);
+    detail::validate_track(updated);
+    t = std::move(updated);
+  });
+}
+
+int h4mk_writer_set_track_side_data(h4mk_writer* w, uint16_t track_id, const char* id,
+                                    const uint8_t* data, size_t size) {
+  if (!w || !id || (!data && size)) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(w->error, [&] {
+    Track& t = pending_track(w, track_id);
+    TrackParams p = read_track_params(t);
+    p.side_data.insert_or_assign(id, std::vector<uint8_t>(data, data + size));
+    Track updated = t;
+    write_track_params(updated, p);
+    detail::validate_track(updated);
+    t = std::move(updated);
+  });
 }
 
 namespace {

@@ -20,6 +20,7 @@ carrying its code and, where it is about a byte of the file, its offset.
 
 from __future__ import annotations
 
+import base64
 import importlib.metadata
 import json
 import math
@@ -39,7 +40,7 @@ __all__ = [
     "AudioFFTTokenizer", "AuthFailed", "Block", "DSPAdapter", "DamageWarning", "Error", "FormatError", "InvalidArgument",
     "IOFailure", "KeyMismatch", "ModelAdapter", "NotFound", "NullAdapter", "Packet", "Plugin", "Reader",
     "Track", "VideoTransportTokenizer", "Writer", "decode_range", "library_version", "mask",
-    "repair", "side_data_values", "sign", "train_dictionary", "unmask", "verify", "verify_signature",
+    "repair", "side_data_values", "sign", "track_params", "TrackParams", "train_dictionary", "unmask", "verify", "verify_signature",
     "VerifyFailed",
 ]
 
@@ -233,6 +234,31 @@ class Packet(NamedTuple):
     offset: int
     chunk_offset: int
     index_in_group: int
+
+
+class TrackParams(NamedTuple):
+    """A track's registered members (docs/FORMAT.md §6.1) as libh4mk checks
+    them: ``codec_params`` with only the members that fit (``bit_rate``,
+    ``sample_aspect_ratio`` as ``[num, den]``, ``color`` as a dict, ...),
+    ``disposition`` as names, ``side_data`` as bytes by registered id, and
+    ``ignored``, what was left out and why."""
+    codec_params: dict[str, Any]
+    disposition: list[str]
+    side_data: dict[str, bytes]
+    ignored: list[str]
+
+
+def track_params(track: "Track") -> TrackParams:
+    """The registered members of ``track`` (from :attr:`Reader.tracks`),
+    checked as FFmpeg's demuxer reads them."""
+    if not isinstance(track, Track):
+        raise InvalidArgument(f"track must be an h4mk.Track, not {type(track).__name__}")
+    text, ignored = _h4mk.track_params(_extra_json(track))
+    got = json.loads(text) if text else {}
+    names = got.get("disposition", "")
+    return TrackParams(got.get("codec_params", {}), names.split("+") if names else [],
+                       {k: base64.b64decode(v) for k, v in got.get("side_data", {}).items()},
+                       list(ignored))
 
 
 def side_data_values(key: str, value: bytes) -> Optional[dict[str, Any]]:

@@ -49,5 +49,14 @@ PYBIND11_MODULE(_h4mk, m) {
     return py::str(
         side_data_values_json(*l, {reinterpret_cast<const uint8_t*>(v.data()), v.size()}));
   });
+  m.def("track_params", [](const std::string& extra_json) {
+    Track t;
+    t.extra_json = extra_json;
+    std::vector<std::string> ignored;
+    const TrackParams p = read_track_params(t, &ignored);
+    Track canonical;
+    write_track_params(canonical, p);
+    return py::make_tuple(canonical.extra_json, ignored);
+  });
   m.attr("library_version") = H4MK_VERSION_STRING;
 }

@@ -589,27 +589,30 @@ TEST(FFmpeg, SideDataThatDoesNotFitItsLayoutIsIgnoredWithAWarning) {
   EXPECT_EQ(a["disposition"]["default"], 1);
   EXPECT_EQ(j["streams"][1]["disposition"]["forced"], 1);
   for (const char* warning :
-       {"stream 0: display_matrix side data of 4 bytes does not fit its layout; ignored",
-        "stream 0: mdcv side data of 8 bytes does not fit",
-        "stream 0: clli side data of 6 bytes does not fit",
-        "stream 0: skip_samples side data of 3 bytes does not fit",
-        "stream 0: iamf_mix_gain side data of 24 bytes does not fit",
-        "stream 0: ref_displays_3d side data of 4 bytes does not fit",
-        "stream 1: stereo3d side data of 36 bytes does not fit", "stream 0, group at offset ",
-        "hdr10plus side data of 3 bytes",
-        "stream 0: codec_params.bit_rate is not an integer in its range; ignored",
-        "stream 0: codec_params.block_align is not an integer in its range; ignored",
+       {"stream 0: side_data.display_matrix does not fit its layout (side data "
+        "\"display_matrix\": 4 bytes, the layout has 36); ignored",
+        "stream 0: side_data.mdcv does not fit its layout",
+        "stream 0: side_data.clli does not fit its layout",
+        "stream 0: side_data.skip_samples does not fit its layout",
+        "stream 0: side_data.iamf_mix_gain does not fit its layout",
+        "stream 0: side_data.ref_displays_3d does not fit its layout",
+        "stream 1: side_data.stereo3d does not fit its layout (side data \"stereo3d\": type at "
+        "byte 0: 9 is not a listed value)",
+        "stream 0, group at offset ", "hdr10plus side data of 3 bytes",
+        "stream 0: codec_params.bit_rate is not an integer in 1..9223372036854775807; ignored",
+        "stream 0: codec_params.block_align is not an integer in 1..2147483647; ignored",
         "stream 0: codec_params.sample_aspect_ratio is not [num, den]",
         "stream 0: codec_params.field_order is not a registered name; ignored",
         "stream 0: codec_params.color.range is not a registered name; ignored",
-        "stream 0: codec_params.color.primaries is not an integer in its range; ignored",
-        "stream 0: codec_params.color.transfer is not known to FFmpeg; ignored",
-        "stream 0: codec_params.color.chroma_location is not an integer in its range",
-        "stream 0: unknown disposition 'bogus' ignored"})
+        "stream 0: codec_params.color.primaries is not an integer in 0..255; ignored",
+        "stream 0: codec_params.color.transfer 19 is not known to FFmpeg; ignored",
+        "stream 0: codec_params.color.chroma_location is not an integer in 0..5",
+        "stream 0: disposition \"bogus\" is not known; ignored"})
     EXPECT_NE(r.err.find(warning), std::string::npos) << warning << "\n" << r.err;
-  // Once per type, though the stream's and the packet's are both ignored;
-  // application keys (ffmpeg.*) are not FFmpeg's side data, whatever their name.
+  // A packet's once per type, though two packets' are ignored; application
+  // keys (ffmpeg.*) are not FFmpeg's side data, whatever their name.
   const std::string once = "display_matrix side data of 4 bytes";
+  ASSERT_NE(r.err.find(once), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find(once, r.err.find(once) + 1), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("Skip Samples"), std::string::npos) << r.err;
 }

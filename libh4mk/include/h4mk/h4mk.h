@@ -211,6 +211,65 @@ H4MK_API int h4mk_reader_track_tag(h4mk_reader* r, size_t track_index, size_t in
  * strings as they are, other values as JSON text; H4MK_ERR_NOT_FOUND if absent. */
 H4MK_API int h4mk_reader_track_property(h4mk_reader* r, size_t track_index, const char* path,
                                         const char** value);
+/* The registered TRAK members (docs/FORMAT.md §6.1) as values. */
+typedef enum h4mk_field_order {
+  H4MK_FIELD_ORDER_UNKNOWN = 0,
+  H4MK_FIELD_PROGRESSIVE,
+  H4MK_FIELD_TT, /* top field coded and shown first */
+  H4MK_FIELD_BB,
+  H4MK_FIELD_TB, /* top coded first, bottom shown first */
+  H4MK_FIELD_BT
+} h4mk_field_order;
+
+typedef struct h4mk_codec_params {
+  int64_t bit_rate; /* 1..2^63-1; 0: absent, and so for the members to video_delay */
+  int32_t bits_per_coded_sample, bits_per_raw_sample, block_align, frame_size;
+  int32_t encoder_delay, trailing_padding, seek_preroll, video_delay; /* 1..2^31-1 */
+  int32_t sample_aspect_ratio_num, sample_aspect_ratio_den;           /* 0: absent */
+  h4mk_field_order field_order;
+  int color_range; /* 0 limited, 1 full; -1: absent, and so for the members below */
+  int color_primaries, color_transfer, color_matrix; /* ITU-T H.273 code points 0..255 */
+  int chroma_location;                               /* Chroma420SampleLocType 0..5 */
+} h4mk_codec_params;
+
+/* A track's dispositions: bit i is the i-th name of §6.1's list. */
+#define H4MK_DISPOSITION_DEFAULT (1u << 0)
+#define H4MK_DISPOSITION_DUB (1u << 1)
+#define H4MK_DISPOSITION_ORIGINAL (1u << 2)
+#define H4MK_DISPOSITION_COMMENT (1u << 3)
+#define H4MK_DISPOSITION_LYRICS (1u << 4)
+#define H4MK_DISPOSITION_KARAOKE (1u << 5)
+#define H4MK_DISPOSITION_FORCED (1u << 6)
+#define H4MK_DISPOSITION_HEARING_IMPAIRED (1u << 7)
+#define H4MK_DISPOSITION_VISUAL_IMPAIRED (1u << 8)
+#define H4MK_DISPOSITION_CLEAN_EFFECTS (1u << 9)
+#define H4MK_DISPOSITION_ATTACHED_PIC (1u << 10)
+#define H4MK_DISPOSITION_TIMED_THUMBNAILS (1u << 11)
+#define H4MK_DISPOSITION_NON_DIEGETIC (1u << 12)
+#define H4MK_DISPOSITION_CAPTIONS (1u << 13)
+#define H4MK_DISPOSITION_DESCRIPTIONS (1u << 14)
+#define H4MK_DISPOSITION_METADATA (1u << 15)
+#define H4MK_DISPOSITION_DEPENDENT (1u << 16)
+#define H4MK_DISPOSITION_STILL_IMAGE (1u << 17)
+#define H4MK_DISPOSITION_MULTILAYER (1u << 18)
+
+/* Called with each registered member left out because it does not fit, e.g.
+ * "codec_params.frame_size is not an integer in 1..2147483647". */
+typedef void (*h4mk_ignored_fn)(void* opaque, const char* message);
+
+/* The codec parameters and dispositions of the track at position
+ * track_index (either pointer may be NULL). What does not fit its range,
+ * name or layout is left out and passed to ignored (if non-NULL): the media
+ * stays readable. */
+H4MK_API int h4mk_reader_track_params(h4mk_reader* r, size_t track_index, h4mk_codec_params* params,
+                                      unsigned* disposition, h4mk_ignored_fn ignored,
+                                      void* opaque);
+/* The track's side data under a registered id, decoded and checked against
+ * its layout (valid as long as the reader): H4MK_ERR_NOT_FOUND when absent or
+ * left out (h4mk_reader_track_params says why). */
+H4MK_API int h4mk_reader_track_side_data(h4mk_reader* r, size_t track_index, const char* id,
+                                         const uint8_t** data, size_t* size);
+
 /* The same member as an integer: H4MK_ERR_NOT_FOUND if absent, H4MK_ERR_CORRUPT
  * if it is not a JSON integer that fits in int64_t. */
 H4MK_API int h4mk_reader_track_property_int(h4mk_reader* r, size_t track_index, const char* path,
@@ -366,6 +425,16 @@ H4MK_API int h4mk_writer_set_track_property_int(h4mk_writer* w, uint16_t track_i
 /* json: one JSON value (an array such as "[16,9]", an object, ...). */
 H4MK_API int h4mk_writer_set_track_property_json(h4mk_writer* w, uint16_t track_id,
                                                  const char* path, const char* json);
+
+/* The track's registered codec parameters and dispositions (replacing any
+ * set before); H4MK_ERR_INVALID_ARGUMENT names a value out of its range. */
+H4MK_API int h4mk_writer_set_track_params(h4mk_writer* w, uint16_t track_id,
+                                          const h4mk_codec_params* params, unsigned disposition);
+/* Side data describing the whole track under a registered id (§6.1);
+ * H4MK_ERR_INVALID_ARGUMENT for an id not registered or bytes that do not
+ * fit its layout. */
+H4MK_API int h4mk_writer_set_track_side_data(h4mk_writer* w, uint16_t track_id, const char* id,
+                                             const uint8_t* data, size_t size);
 H4MK_API int h4mk_writer_set_metadata(h4mk_writer* w, const char* key, const char* value);
 H4MK_API int h4mk_writer_set_metadata_json(h4mk_writer* w, const char* json_object);
 H4MK_API int h4mk_writer_set_safe_json(h4mk_writer* w, const char* json_object);

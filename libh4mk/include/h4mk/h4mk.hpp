@@ -15,6 +15,7 @@
 #include "h4mk/rewrite.hpp"
 #include "h4mk/side_data.hpp"
 #include "h4mk/side_data_layout.hpp"
+#include "h4mk/track_params.hpp"
 #include "h4mk/signature.hpp"
 #include "h4mk/track.hpp"
 #include "h4mk/verify.hpp"
