@@ -164,6 +164,8 @@ TEST(TrackParams, TheCApiWritesAndReadsThemThroughAFile) {
   c.color_transfer = -1;
   c.color_matrix = -1;
   c.chroma_location = -1;
+  // A member of a later version: setting the registered ones keeps it.
+  ASSERT_EQ(h4mk_writer_set_track_property(w, 1, "side_data.later_id", "AAAA"), H4MK_OK);
   h4mk_codec_params bad = c;
   bad.color_transfer = 300;
   EXPECT_EQ(h4mk_writer_set_track_params(w, 1, &bad, 0), H4MK_ERR_INVALID_ARGUMENT);
@@ -206,6 +208,9 @@ TEST(TrackParams, TheCApiWritesAndReadsThemThroughAFile) {
   ASSERT_EQ(h4mk_reader_track_side_data(r, 0, "clli", &sd, &sd_size), H4MK_OK);
   EXPECT_EQ(std::vector<uint8_t>(sd, sd + sd_size), std::vector<uint8_t>(clli, clli + 4));
   EXPECT_EQ(h4mk_reader_track_side_data(r, 0, "mdcv", &sd, &sd_size), H4MK_ERR_NOT_FOUND);
+  const char* later = nullptr;
+  ASSERT_EQ(h4mk_reader_track_property(r, 0, "side_data.later_id", &later), H4MK_OK);
+  EXPECT_STREQ(later, "AAAA");
   EXPECT_EQ(h4mk_reader_track_params(r, 1, &got, nullptr, nullptr, nullptr),
             H4MK_ERR_INVALID_ARGUMENT);
   h4mk_reader_free(r);

@@ -678,32 +678,39 @@ int h4mk_reader_track_side_data(h4mk_reader* r, size_t track_index, const char* 
   return rc != H4MK_OK ? rc : found;
 }
 
+namespace {
+
+// Changes a pending track's other members with `change`, keeping the track
+// as it was when the change throws or the result does not validate.
+int change_extra(h4mk_writer* w, uint16_t track_id,
+                 const std::function<void(nlohmann::json&)>& change) {
+  return guarded(w->error, [&] {
+    Track& t = pending_track(w, track_id);
+    nlohmann::json extra =
+        t.extra_json.empty() ? nlohmann::json::object() : nlohmann::json::parse(t.extra_json);
+    change(extra);
+    Track updated = t;
+    updated.extra_json = extra.empty() ? "" : extra.dump();
+    detail::validate_track(updated);
+    t = std::move(updated);
+  });
+}
+
+}  // namespace
+
 int h4mk_writer_set_track_params(h4mk_writer* w, uint16_t track_id, const h4mk_codec_params* params,
                                  unsigned disposition) {
   if (!w || !params) return H4MK_ERR_INVALID_ARGUMENT;
-  return guarded(w->error, [&] {
-    Track& t = pending_track(w, track_id);
-    TrackParams p = read_track_params(t);
-    p.codec = from_c(*params);
-    p.disposition = disposition;
-    Track updated = t;
-    write_track_params(updated, p);
-    detail::validate_track(updated);
-    t = std::move(updated);
+  return change_extra(w, track_id, [&](nlohmann::json& extra) {
+    detail::set_codec_params(extra, from_c(*params), disposition);
   });
 }
 
 int h4mk_writer_set_track_side_data(h4mk_writer* w, uint16_t track_id, const char* id,
                                     const uint8_t* data, size_t size) {
   if (!w || !id || (!data && size)) return H4MK_ERR_INVALID_ARGUMENT;
-  return guarded(w->error, [&] {
-    Track& t = pending_track(w, track_id);
-    TrackParams p = read_track_params(t);
-    p.side_data.insert_or_assign(id, std::vector<uint8_t>(data, data + size));
-    Track updated = t;
-    write_track_params(updated, p);
-    detail::validate_track(updated);
-    t = std::move(updated);
+  return change_extra(w, track_id, [&](nlohmann::json& extra) {
+    detail::set_side_data(extra, id, {data, size});
   });
 }
 

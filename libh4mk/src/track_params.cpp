@@ -198,39 +198,46 @@ TrackParams track_params_of(const json& track, std::vector<std::string>* ignored
   return p;
 }
 
-void set_track_params(json& track, const TrackParams& p) {
-  json codec = codec_params_json(p.codec);
-  if (p.disposition >> std::size(kDispositionNames))
-    throw Error(ErrorCode::kInvalidArgument, "disposition bits " + std::to_string(p.disposition) +
+void set_codec_params(json& track, const CodecParams& codec, uint32_t disposition) {
+  json o = codec_params_json(codec);
+  if (disposition >> std::size(kDispositionNames))
+    throw Error(ErrorCode::kInvalidArgument, "disposition bits " + std::to_string(disposition) +
                                                  " name no registered disposition");
   std::string names;
   for (size_t i = 0; i < std::size(kDispositionNames); ++i)
-    if (p.disposition & (1u << i)) (names += names.empty() ? "" : "+") += kDispositionNames[i];
-  json side = json::object();
-  for (const auto& [id, bytes] : p.side_data) {
-    const SideDataLayout* l = find_side_data_layout(id);
-    if (!l)
-      throw Error(ErrorCode::kInvalidArgument,
-                  "side data \"" + printable(id) + "\" is not registered");
-    if (bytes.empty())
-      throw Error(ErrorCode::kInvalidArgument, "side data \"" + id + "\" is empty");
-    try {
-      check_side_data(*l, bytes);
-    } catch (const Error& e) {
-      throw Error(ErrorCode::kInvalidArgument, e.what());
-    }
-    side[id] = base64_encode(bytes);
+    if (disposition & (1u << i)) (names += names.empty() ? "" : "+") += kDispositionNames[i];
+  if (o.empty())
+    track.erase("codec_params");
+  else
+    track["codec_params"] = std::move(o);
+  if (names.empty())
+    track.erase("disposition");
+  else
+    track["disposition"] = names;
+}
+
+void set_side_data(json& track, const std::string& id, std::span<const uint8_t> bytes) {
+  const SideDataLayout* l = find_side_data_layout(id);
+  if (!l)
+    throw Error(ErrorCode::kInvalidArgument,
+                "side data \"" + printable(id) + "\" is not registered");
+  if (bytes.empty()) throw Error(ErrorCode::kInvalidArgument, "side data \"" + id + "\" is empty");
+  try {
+    check_side_data(*l, bytes);
+  } catch (const Error& e) {
+    throw Error(ErrorCode::kInvalidArgument, e.what());
   }
-  const auto put = [&](const char* key, json value, bool present) {
-    if (present)
-      track[key] = std::move(value);
-    else
-      track.erase(key);
-  };
-  const bool has_codec = !codec.empty(), has_names = !names.empty(), has_side = !side.empty();
-  put("codec_params", std::move(codec), has_codec);
-  put("disposition", names, has_names);
-  put("side_data", std::move(side), has_side);
+  json& side = track["side_data"];
+  if (!side.is_object()) side = json::object();
+  side[id] = base64_encode(bytes);
+}
+
+void set_track_params(json& track, const TrackParams& p) {
+  json updated = track;  // nothing changes unless every value fits
+  set_codec_params(updated, p.codec, p.disposition);
+  updated.erase("side_data");
+  for (const auto& [id, bytes] : p.side_data) set_side_data(updated, id, bytes);
+  track = std::move(updated);
 }
 
 }  // namespace detail
