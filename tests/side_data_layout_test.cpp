@@ -3,15 +3,14 @@
 // refuses, and the table in FORMAT.md naming the same ids as the library.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <random>
 #include <regex>
 #include <set>
-#include <sstream>
 #include <string>
 
 #include "h4mk/h4mk.h"
 #include "h4mk/h4mk.hpp"
+#include "test_util.hpp"
 
 using namespace h4mk;
 
@@ -264,11 +263,7 @@ TEST(SideDataLayout, TheCApiChecksReadsAndWrites) {
 }
 
 TEST(SideDataLayout, FormatMdRegistersTheSameIds) {
-  std::ifstream in(std::string(H4MK_VECTORS_DIR) + "/../../docs/FORMAT.md");
-  ASSERT_TRUE(in) << "docs/FORMAT.md";
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string doc = text.str();
+  const std::string doc = h4mk::test::format_md();
   const size_t from = doc.find("**`side_data`**");
   const size_t to = doc.find("A reader hands a value on only", from);
   ASSERT_NE(from, std::string::npos);

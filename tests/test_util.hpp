@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <span>
 #include <string>
@@ -124,5 +126,13 @@ std::vector<uint8_t> read_file(const std::string& path);
 std::filesystem::path process_work_dir(const std::filesystem::path& parent,
                                        const std::string& prefix);
 void write_file(const std::string& path, std::span<const uint8_t> bytes);
+
+#ifdef H4MK_VECTORS_DIR
+// docs/FORMAT.md, whose tables tests hold the library to; "" if unreadable.
+inline std::string format_md() {
+  std::ifstream in(std::string(H4MK_VECTORS_DIR) + "/../../docs/FORMAT.md");
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+#endif
 
 }  // namespace h4mk::test

@@ -5,9 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "h4mk/h4mk.h"
 #include "test_util.hpp"
@@ -217,11 +215,7 @@ TEST(TrackParams, TheCApiWritesAndReadsThemThroughAFile) {
 }
 
 TEST(TrackParams, FormatMdListsTheSameDispositions) {
-  std::ifstream in(std::string(H4MK_VECTORS_DIR) + "/../../docs/FORMAT.md");
-  ASSERT_TRUE(in);
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string doc = text.str();
+  const std::string doc = format_md();
   const size_t from = doc.find("**`disposition`**");
   const size_t to = doc.find("**`array`**", from);
   ASSERT_NE(from, std::string::npos);

@@ -606,12 +606,15 @@ CodecParams from_c(const h4mk_codec_params& c) {
     throw Error(ErrorCode::kInvalidArgument,
                 "color_range " + std::to_string(c.color_range) + " is not -1, 0 or 1");
   if (c.color_range >= 0) p.color_range = ColorRange(c.color_range);
-  const std::pair<const char*, int> codes[] = {{"color_primaries", c.color_primaries},
-                                               {"color_transfer", c.color_transfer},
-                                               {"color_matrix", c.color_matrix},
-                                               {"chroma_location", c.chroma_location}};
-  for (const auto& [name, v] : codes)
-    if (v < -1 || v > (std::string_view(name) == "chroma_location" ? 5 : 255))
+  const struct {
+    const char* name;
+    int v, max;
+  } codes[] = {{"color_primaries", c.color_primaries, 255},
+               {"color_transfer", c.color_transfer, 255},
+               {"color_matrix", c.color_matrix, 255},
+               {"chroma_location", c.chroma_location, 5}};
+  for (const auto& [name, v, max] : codes)
+    if (v < -1 || v > max)
       throw Error(ErrorCode::kInvalidArgument, std::string(name) + " " + std::to_string(v) +
                                                    " is not -1 or a code point in its range");
   const auto code = [](int v) { return v >= 0 ? std::optional(uint8_t(v)) : std::nullopt; };
@@ -892,22 +895,8 @@ int h4mk_writer_set_track_tag(h4mk_writer* w, uint16_t track_id, const char* key
 namespace {
 int set_property(h4mk_writer* w, uint16_t track_id, const char* path, nlohmann::json value) {
   if (!path) return H4MK_ERR_INVALID_ARGUMENT;
-  return guarded(w->error, [&] {
-    if (w->started)
-      throw Error(ErrorCode::kBadState, "track properties must be set before the first block");
-    for (Track& t : w->pending)
-      if (t.id == track_id) {
-        nlohmann::json extra =
-            t.extra_json.empty() ? nlohmann::json::object() : nlohmann::json::parse(t.extra_json);
-        set_path(extra, path, std::move(value));
-        Track updated = t;
-        updated.extra_json = extra.dump();
-        detail::validate_track(updated);
-        t = std::move(updated);
-        return;
-      }
-    throw Error(ErrorCode::kInvalidArgument, "no track with id " + std::to_string(track_id));
-  });
+  return change_extra(w, track_id,
+                      [&](nlohmann::json& extra) { set_path(extra, path, std::move(value)); });
 }
 }  // namespace
 

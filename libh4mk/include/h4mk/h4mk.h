@@ -112,8 +112,7 @@ H4MK_API int h4mk_side_data_next(const uint8_t* blob, size_t blob_size, size_t* 
 H4MK_API int h4mk_side_data_check(const char* id, size_t id_size, const uint8_t* value,
                                   size_t size);
 H4MK_API int h4mk_side_data_read_values(const char* id, size_t id_size, const uint8_t* value,
-                                        size_t size, int64_t* values, size_t cap,
-                                        size_t* count);
+                                        size_t size, int64_t* values, size_t cap, size_t* count);
 H4MK_API int h4mk_side_data_write_values(const char* id, size_t id_size, const int64_t* values,
                                          size_t count, uint8_t* out, size_t cap, size_t* size);
 
@@ -262,8 +261,7 @@ typedef void (*h4mk_ignored_fn)(void* opaque, const char* message);
  * name or layout is left out and passed to ignored (if non-NULL): the media
  * stays readable. */
 H4MK_API int h4mk_reader_track_params(h4mk_reader* r, size_t track_index, h4mk_codec_params* params,
-                                      unsigned* disposition, h4mk_ignored_fn ignored,
-                                      void* opaque);
+                                      unsigned* disposition, h4mk_ignored_fn ignored, void* opaque);
 /* The track's side data under a registered id, decoded and checked against
  * its layout (valid as long as the reader): H4MK_ERR_NOT_FOUND when absent or
  * left out (h4mk_reader_track_params says why). */
