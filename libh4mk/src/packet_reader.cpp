@@ -142,12 +142,7 @@ struct PacketReader::Impl {
   // Forgets what was read: after a seek, or from the start of the file
   // (where the tracks' summaries say how many blocks each will deliver).
   void reset(bool from_start) {
-    queue.clear();
-    queue.shrink_to_fit();
-    slab.clear();
-    slab.shrink_to_fit();
-    free_slots.clear();
-    out_slot.reset();
+    drop_queue();
     pending = false;
     queued_bytes = 0;
     progress.clear();
@@ -279,21 +274,39 @@ struct PacketReader::Impl {
     return slab[k];
   }
 
-  // The entry handed out on the last call goes back to the slab; once the
-  // queue drains, a burst's peak is given back.
+  // A slab entry goes back for reuse, its buffer too unless it is large.
+  void free_slot(uint32_t k) {
+    Stored& e = slab[k];
+    if (e.bytes.capacity() > kKeptBuffer) std::vector<uint8_t>().swap(e.bytes);
+    free_slots.push_back(k);
+  }
+
+  // Once the queue drains, a burst's peak is given back.
+  void give_back_peak() {
+    if (!queue.empty() || slab.size() <= kKeptSlab) return;
+    slab.clear();
+    slab.shrink_to_fit();
+    free_slots.clear();
+    free_slots.shrink_to_fit();
+    queue.shrink_to_fit();
+  }
+
+  // The entry handed out on the last call goes back to the slab.
   void release_out_slot() {
     if (!out_slot) return;
-    Stored& e = slab[*out_slot];
-    if (e.bytes.capacity() > kKeptBuffer) std::vector<uint8_t>().swap(e.bytes);
-    free_slots.push_back(*out_slot);
+    free_slot(*out_slot);
     out_slot.reset();
-    if (queue.empty() && slab.size() > kKeptSlab) {
-      slab.clear();
-      slab.shrink_to_fit();
-      free_slots.clear();
-      free_slots.shrink_to_fit();
-      queue.shrink_to_fit();
-    }
+    give_back_peak();
+  }
+
+  // Empties the queue, keeping the slab's buffers for what comes next (a
+  // seek is followed by a burst like the one before it).
+  void drop_queue() {
+    for (const Queued& q : queue) free_slot(q.stored);
+    queue.clear();
+    if (out_slot) free_slot(*out_slot);
+    out_slot.reset();
+    give_back_peak();
   }
 
   // Hands out a block of the track in slot i unless the track skips it.
