@@ -1,9 +1,11 @@
 // TRAK JSON decoding, and re-encoding what decodes; the registered members
-// of what decodes read as values, which must write and read back the same.
+// of what decodes read as values, which must write and read back the same;
+// the padding a remux of the track would mark stays within a frame.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
+#include "../libh4mk/src/padded_frame.hpp"
 #include "../libh4mk/src/track_json.hpp"
 #include "h4mk/error.hpp"
 #include "h4mk/track_params.hpp"
@@ -20,6 +22,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const TrackParams p = read_track_params(t);
       write_track_params(t, p);
       if (read_track_params(t) != p) __builtin_trap();
+      const uint32_t frame = detail::whole_frame_samples(t);
+      for (int64_t d : {int64_t{1}, int64_t(size), t.default_duration, int64_t{1} << 62}) {
+        const int64_t pad = detail::padded_samples(frame, t.sample_rate, t.time_base, d);
+        if (pad < 0 || (pad > 0 && pad >= int64_t(frame))) __builtin_trap();
+      }
     }
   } catch (const Error&) {
   }

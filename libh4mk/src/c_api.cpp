@@ -224,11 +224,13 @@ struct h4mk_writer {
   };
   std::vector<PendingMask> masks;       // applied with the tracks, then wiped
   std::vector<Attachment> attachments;  // handed over after the tracks they may name
+  std::vector<uint16_t> expected;       // expect_attachment, handed over before them
   std::string error;
 
   void start() {
     if (started) return;
     for (const Track& t : pending) writer->add_track(t);
+    for (uint16_t id : expected) writer->expect_attachment(id);
     for (const Attachment& a : attachments) writer->add_attachment(a);
     attachments.clear();
     for (PendingMask& m : masks) {
@@ -964,6 +966,15 @@ int h4mk_writer_add_attachment(h4mk_writer* w, const h4mk_attachment* attachment
       throw Error(ErrorCode::kInvalidArgument,
                   at + "track " + std::to_string(a.track) + " is not declared");
     w->attachments.push_back(std::move(a));
+  });
+}
+
+int h4mk_writer_expect_attachment(h4mk_writer* w, uint16_t track_id) {
+  if (!w) return H4MK_ERR_INVALID_ARGUMENT;
+  return guarded(w->error, [&] {
+    if (w->started) return w->writer->expect_attachment(track_id);
+    pending_track(w, track_id);  // declared
+    w->expected.push_back(track_id);
   });
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "h4mk/side_data.hpp"
 #include "hint.hpp"
 #include "json_text.hpp"
+#include "padded_frame.hpp"
 #include "seek_table.hpp"
 #include "track_json.hpp"
 
@@ -35,6 +37,10 @@ constexpr uint64_t kMaxGroupPayload = ReaderLimits{}.max_core_chunk;
 // Room a block needs in its group beside its payload and side data: the
 // group header, its record's fields and a mask envelope.
 constexpr uint64_t kBlockRoom = 256;
+// Blocks held while a picture expected as an attachment has not come
+// (Writer::expect_attachment).
+constexpr size_t kMaxHeldBlocks = 256;
+constexpr size_t kMaxHeldBytes = size_t{16} << 20;
 
 __extension__ using Int128 = __int128;
 
@@ -70,6 +76,8 @@ struct TrackState {
   std::unique_ptr<BlockMasker> masker;
   // Track::compression (made in begin()).
   std::unique_ptr<GroupCompressor> compressor;
+  // A track of whole frames: their samples (padded_frame.hpp; set in begin()).
+  uint32_t frame_samples = 0;
 };
 
 }  // namespace
@@ -90,6 +98,15 @@ struct Writer::Impl {
   std::string note;
   std::vector<Chapter> chapters;
   std::vector<Attachment> attachments;
+  // Tracks whose picture is expected as an attachment, and the blocks held
+  // until every one has come.
+  std::set<uint16_t> expected_pictures;
+  struct Held {
+    BlockInfo info;
+    std::vector<uint8_t> payload, side;
+  };
+  std::vector<Held> held;
+  size_t held_bytes = 0;
 
   uint64_t offset = 0;
   // The CRC of the whole file, or, with a HINT, of the bytes after it
@@ -103,7 +120,8 @@ struct Writer::Impl {
   uint64_t core_count = 0;
   uint64_t block_count = 0;
   std::vector<uint8_t> chunk_buf;
-  std::vector<uint8_t> mask_buf;  // the envelope of the block being written
+  std::vector<uint8_t> mask_buf;     // the envelope of the block being written
+  std::vector<uint8_t> padded_side;  // its side data with skip samples (padded_frame.hpp)
   std::vector<uint8_t> compressed_chunk;
 
   Impl(Sink& s, WriterOptions o)
@@ -193,9 +211,11 @@ struct Writer::Impl {
     const bool compressed = std::any_of(tracks.begin(), tracks.end(), [](const TrackState& ts) {
       return ts.track.compression.has_value();
     });
-    for (TrackState& ts : tracks)
+    for (TrackState& ts : tracks) {
       if (ts.track.compression)
         ts.compressor = std::make_unique<GroupCompressor>(*ts.track.compression);
+      ts.frame_samples = opt.mark_padding ? whole_frame_samples(ts.track) : 0;
+    }
     auto header = encode_file_header({.version_major = uint16_t(compressed ? 2 : 1)});
     emit(header);
     if (opt.write_veri) chain.start(header);
@@ -335,9 +355,46 @@ struct Writer::Impl {
     return tracks[static_cast<size_t>(slot)];
   }
 
+  bool holding() const { return state == State::kSetup && !expected_pictures.empty(); }
+
+  // Keeps the block back while pictures are expected, within the bounds;
+  // false once they are reached (what was held is written first).
+  bool hold(const BlockInfo& info, std::span<const uint8_t> payload,
+            std::span<const uint8_t> side) {
+    if (!holding()) return false;
+    const size_t bytes = payload.size() + side.size();
+    if (held.size() < kMaxHeldBlocks && bytes <= kMaxHeldBytes - held_bytes) {
+      held.push_back({info, {payload.begin(), payload.end()}, {side.begin(), side.end()}});
+      held_bytes += bytes;
+      return true;
+    }
+    release_held();
+    return false;
+  }
+
+  // Stops waiting for pictures: the held blocks are written, and a picture
+  // that comes later is refused as any attachment after the first block.
+  void release_held() {
+    expected_pictures.clear();
+    std::vector<Held> list = std::move(held);
+    held.clear();
+    held_bytes = 0;
+    try {
+      for (const Held& h : list) write_block(h.info, h.payload, h.side);
+    } catch (const Error&) {
+      state = State::kFailed;  // the blocks held after it cannot be handed back
+      throw;
+    }
+  }
+
   void write_block(const BlockInfo& info, std::span<const uint8_t> payload,
                    std::span<const uint8_t> side) {
+    if (hold(info, payload, side)) return;
     TrackState& ts = track_of(info);
+    if (ts.frame_samples && valid_side_data(side))
+      if (const int64_t padding = padded_samples(ts.frame_samples, ts.track.sample_rate,
+                                                 ts.track.time_base, info.duration))
+        side = with_padding(side, padding, padded_side);
     validate(ts, info, payload.size(), side);
     add_block(ts, info, payload, side);
   }
@@ -407,6 +464,7 @@ struct Writer::Impl {
       if (!payloads.empty()) bad(std::to_string(payloads.size()) + " payload bytes for no block");
       return;
     }
+    if (holding()) release_held();
     TrackState& ts = track_of(first);
     const size_t size = payloads.size() / count;
     if (size * count != payloads.size())
@@ -420,6 +478,17 @@ struct Writer::Impl {
     if (__builtin_mul_overflow(first.duration, int64_t(count - 1), &span) ||
         __builtin_add_overflow(first.pts, span, &last_pts) || last_pts > kMaxTimestamp)
       bad("the last block's pts would pass 2^62 - 1");
+    // Frames shorter than the track's frame each carry skip samples, as
+    // write_block gives them.
+    if (ts.frame_samples && padded_samples(ts.frame_samples, ts.track.sample_rate,
+                                           ts.track.time_base, first.duration)) {
+      for (uint32_t k = 0; k < count; ++k) {
+        BlockInfo b = first;
+        b.pts = b.dts = first.pts + int64_t(k) * first.duration;
+        write_block(b, payloads.subspan(k * size, size), {});
+      }
+      return;
+    }
 
     for (uint32_t k = 0; k < count;) {
       BlockInfo b = first;
@@ -511,6 +580,7 @@ struct Writer::Impl {
   }
 
   void finish() {
+    if (holding()) release_held();
     if (state == State::kSetup) begin();
     if (state != State::kWriting) throw Error(ErrorCode::kBadState, "writer is finished or failed");
     close_all_groups();
@@ -642,7 +712,19 @@ size_t Writer::add_attachment(const Attachment& attachment) {
   if (attachment.data.size() > UINT32_MAX - (1u << 20))
     throw Error(ErrorCode::kInvalidArgument, at + "data larger than an ATCH chunk holds");
   impl_->attachments.push_back(attachment);
-  return impl_->attachments.size() - 1;
+  const size_t index = impl_->attachments.size() - 1;
+  if (attachment.track && impl_->expected_pictures.erase(attachment.track) &&
+      impl_->expected_pictures.empty())
+    impl_->guarded([&] { impl_->release_held(); });
+  return index;
+}
+
+void Writer::expect_attachment(uint16_t track_id) {
+  impl_->require_setup("expect_attachment");
+  if (impl_->slot_of_id[track_id] < 0)
+    throw Error(ErrorCode::kInvalidArgument,
+                "expect_attachment: track " + std::to_string(track_id) + " is not declared");
+  impl_->expected_pictures.insert(track_id);
 }
 
 void Writer::set_chapter_tag(size_t index, std::string_view key, std::string_view value) {
@@ -671,6 +753,7 @@ void Writer::close_group(uint16_t track_id) {
     if (slot < 0)
       throw Error(ErrorCode::kInvalidArgument,
                   "close_group: track " + std::to_string(track_id) + " is not declared");
+    if (impl_->holding()) impl_->release_held();
     if (impl_->state == Impl::State::kWriting)
       impl_->close_group(impl_->tracks[static_cast<size_t>(slot)]);
   });
@@ -682,6 +765,7 @@ WriterOptions rewrite_options() {
   o.max_group_blocks = 65536;  // ReaderLimits::max_blocks_per_group
   o.max_group_duration_us = INT64_MAX;
   o.interleave_duration_us = 0;
+  o.mark_padding = false;
   return o;
 }
 
@@ -694,6 +778,7 @@ void GroupCopier::copy(const Block& b) {
 
 void Writer::flush() {
   impl_->guarded([&] {
+    if (impl_->holding()) impl_->release_held();
     if (impl_->state == Impl::State::kSetup) impl_->begin();
     if (impl_->state != Impl::State::kWriting)
       throw Error(ErrorCode::kBadState, "writer is finished or failed");

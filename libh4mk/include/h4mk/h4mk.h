@@ -441,11 +441,19 @@ H4MK_API int h4mk_writer_set_note(h4mk_writer* w, const char* utf8);
 H4MK_API int h4mk_writer_add_chapter(h4mk_writer* w, const h4mk_chapter* chapter);
 /* Before the first block; the data is copied. */
 H4MK_API int h4mk_writer_add_attachment(h4mk_writer* w, const h4mk_attachment* attachment);
+/* The track's picture will come as an attachment, maybe after other tracks'
+ * first blocks (cover art a muxer gets as a packet): blocks are held, up to
+ * 256 or 16 MiB, until every expected picture is added; past that, or on
+ * flush or finish, they are written and a later picture is refused
+ * (H4MK_ERR_STATE). */
+H4MK_API int h4mk_writer_expect_attachment(h4mk_writer* w, uint16_t track_id);
 /* chapter: 0 for the first one added, and so on. */
 H4MK_API int h4mk_writer_set_chapter_tag(h4mk_writer* w, size_t chapter, const char* key,
                                          const char* value);
 
-/* block->data/size is the payload; chunk_offset and index_in_group are ignored. */
+/* block->data/size is the payload; chunk_offset and index_in_group are
+ * ignored. A whole-frame audio block shorter than its track's frame_size
+ * gains skip samples for its padding (docs/FORMAT.md §5.4). */
 H4MK_API int h4mk_writer_write_block(h4mk_writer* w, const h4mk_block* block);
 /* count blocks at once (Writer::write_run): first->data/size holds their
  * payloads back to back, size / count bytes each; block k is as *first but

@@ -1,6 +1,7 @@
 // Block side data: opaque key/value entries stored next to a block's payload
-// (docs/FORMAT.md §5.4). The container never interprets them; the FFmpeg glue
-// keeps AVPacketSideData there under keys "ffmpeg.<side data name>".
+// (docs/FORMAT.md §5.4). The container never interprets them; registered ids
+// (§6.1) have layouts (h4mk/side_data_layout.hpp), applications' keys a
+// "name." prefix.
 #pragma once
 
 #include <cstdint>

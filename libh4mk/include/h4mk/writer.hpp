@@ -47,6 +47,9 @@ struct WriterOptions {
   // than the track's Track::max_chain_blocks) is refused; a bound below the
   // format's 65536 is declared in each track's TRAK entry.
   uint32_t max_chain_blocks = kMaxChainBlocks;
+  // Skip samples for an encoder's padded frame (write_block, FORMAT.md
+  // §5.4). Off in rewrite_options(): a rewrite changes no block's side data.
+  bool mark_padding = true;
 };
 
 class Writer {
@@ -69,6 +72,13 @@ class Writer {
   // A file attached to the container (ATCH chunk), such as a font; with
   // attachment.track set, that track's picture (cover art). Returns its index.
   size_t add_attachment(const Attachment& attachment);
+  // The track's picture is to come as an attachment, maybe after other
+  // tracks' first blocks (a muxer gets cover art as a packet): blocks are
+  // held, up to 256 or 16 MiB, until every expected picture is added. Past
+  // that bound, or on write_run, close_group, flush or finish, they are
+  // written, and a picture that comes later is refused (kBadState) as any
+  // attachment after the first block.
+  void expect_attachment(uint16_t track_id);
   // Masks every block of the track that is not already masked (h4mask,
   // docs/FORMAT.md §13): draws a random salt, stores scheme, key id, salt and
   // check value in TRAK, and derives the track key once. An empty kid becomes
@@ -80,6 +90,9 @@ class Writer {
 
   // --- blocks, in decode order (dts non-decreasing within a track) ---
   // side_data: entries built with append_side_data() (h4mk/side_data.hpp).
+  // A block of a whole-frame audio codec that lasts less than its track's
+  // codec_params.frame_size gains skip samples for its padding, unless it
+  // carries its own (docs/FORMAT.md §5.4; WriterOptions::mark_padding).
   void write_block(const BlockInfo& info, std::span<const uint8_t> payload,
                    std::span<const uint8_t> side_data = {});
   // `count` blocks of one track at once, as a model emits frames: each
@@ -88,7 +101,7 @@ class Writer {
   // equal first.pts). The file is byte for byte what count write_block calls
   // would make, at a fraction of their cost for small blocks: the run is
   // checked once, not block by block. Nothing is written if the run is
-  // refused. No side data.
+  // refused. No side data (but write_block's skip samples for padding).
   void write_run(const BlockInfo& first, uint32_t count, std::span<const uint8_t> payloads);
   // Closes the track's open group, if any: the next block of the track
   // starts a new one (a rewrite keeps its source's groups this way).

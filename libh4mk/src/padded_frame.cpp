@@ -1,0 +1,69 @@
+#include "padded_frame.hpp"
+
+#include <array>
+#include <string_view>
+
+#include "h4mk/side_data.hpp"
+#include "h4mk/track_params.hpp"
+
+namespace h4mk::detail {
+namespace {
+
+__extension__ using Int128 = __int128;
+
+// Codecs whose every packet is one frame of frame_size samples: a packet that
+// lasts less holds padding. (Opus and Vorbis packets vary in length.)
+constexpr std::array<std::string_view, 5> kWholeFrameCodecs = {"aac", "mp2", "mp3", "ac3", "eac3"};
+
+constexpr std::string_view kSkipSamples = "skip_samples";
+
+// ticks of tb in samples at `rate`, to the nearest (halves away from zero),
+// as libavformat rescales.
+int64_t in_samples(int64_t ticks, Rational tb, uint32_t rate) {
+  const Int128 num = Int128(ticks) * tb.num * rate;
+  const Int128 q = (num + tb.den / 2) / tb.den;
+  return q > INT64_MAX ? INT64_MAX : int64_t(q);
+}
+
+}  // namespace
+
+uint32_t whole_frame_samples(const Track& track) {
+  if (track.kind != TrackKind::kAudio || track.sample_rate == 0) return 0;
+  bool listed = false;
+  for (std::string_view c : kWholeFrameCodecs) listed = listed || track.codec == c;
+  if (!listed) return 0;
+  const std::optional<int32_t> size = read_track_params(track).codec.frame_size;
+  return size && *size > 0 ? uint32_t(*size) : 0;
+}
+
+int64_t padded_samples(uint32_t frame_samples, uint32_t sample_rate, Rational time_base,
+                       int64_t duration) {
+  if (frame_samples == 0 || sample_rate == 0 || duration <= 0 || duration >= INT64_MAX - 1)
+    return 0;
+  // A time base that cannot hold a whole frame (MPEG-TS's 1/90000) leaves
+  // durations up to a tick short of it, which is no padding. Where a tick is
+  // longer than a sample (matroska's milliseconds), the frame is taken to
+  // last to the end of the tick after its duration: no real sample is
+  // dropped, at most a tick of padding is kept.
+  const bool coarse = Int128(time_base.num) * sample_rate > time_base.den;
+  const int64_t length = in_samples(coarse ? duration + 1 : duration, time_base, sample_rate);
+  if (length <= 0 || length >= frame_samples ||
+      in_samples(duration + 1, time_base, sample_rate) >= frame_samples)
+    return 0;
+  return frame_samples - length;
+}
+
+std::span<const uint8_t> with_padding(std::span<const uint8_t> side, int64_t padding,
+                                      std::vector<uint8_t>& out) {
+  size_t pos = 0;
+  SideDataEntry e;
+  while (next_side_data(side, pos, e))
+    if (e.key == kSkipSamples) return side;
+  std::array<uint8_t, 10> skip{};  // u32 skip, u32 discard, u8 reasons: little-endian
+  for (int i = 0; i < 4; ++i) skip[4 + i] = uint8_t(uint64_t(padding) >> (8 * i));
+  out.assign(side.begin(), side.end());
+  append_side_data(out, kSkipSamples, skip);
+  return out;
+}
+
+}  // namespace h4mk::detail
