@@ -239,6 +239,11 @@ static int read_all(membuf* m, int seekable) {
     ++n;
   }
   CHECK(rc == H4MK_ERR_EOF);
+  /* Damage and refused masked blocks are read past; the rest stop reading. */
+  CHECK(h4mk_reader_goes_on(H4MK_ERR_CRC) && h4mk_reader_goes_on(H4MK_ERR_TRUNCATED) &&
+        h4mk_reader_goes_on(H4MK_ERR_AUTH));
+  CHECK(!h4mk_reader_goes_on(rc) && !h4mk_reader_goes_on(H4MK_ERR_VERIFY) &&
+        !h4mk_reader_goes_on(H4MK_ERR_IO) && !h4mk_reader_goes_on(H4MK_ERR_NO_MEMORY));
   if (seekable) {
     uint64_t count = 0;
     int64_t start = -1, end = -1;

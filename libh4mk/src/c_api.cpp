@@ -442,6 +442,11 @@ int h4mk_reader_next_block(h4mk_reader* r, h4mk_block* out, uint64_t* damage_off
   return next_block_of(r, out, damage_offset, [&](Block& b) { return r->reader->next(b); });
 }
 
+int h4mk_reader_goes_on(int err) {
+  return err == H4MK_ERR_CRC || err == H4MK_ERR_CORRUPT || err == H4MK_ERR_TRUNCATED ||
+         err == H4MK_ERR_LIMIT || err == H4MK_ERR_AUTH;
+}
+
 int h4mk_reader_next_packet(h4mk_reader* r, h4mk_block* out, uint64_t* damage_offset) {
   return next_block_of(r, out, damage_offset, [&](Block& b) { return packets_of(r).next(b); });
 }

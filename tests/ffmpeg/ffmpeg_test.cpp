@@ -1881,6 +1881,18 @@ TEST(FFmpeg, FlushPacketsWritesEveryPacketAtOnce) {
   EXPECT_EQ(framecrc("flushed.h4mk"), framecrc("grouped.h4mk"));
 }
 
+// A write that fails (a full disk) fails the command, whether the muxer
+// flushes each packet itself or leaves the output to the trailer, as for
+// matroska.
+TEST(FFmpeg, AFullDiskFailsTheCommandLoudly) {
+  for (const char* how : {"-flush_packets 1 -f h4mk", "-f h4mk", "-f matroska"}) {
+    Result r = run(kFfmpeg + " -nostdin -v error -y -f lavfi -i sine=duration=2 -c:a pcm_s16le " +
+                   how + " /dev/full");
+    EXPECT_NE(r.status, 0) << how;
+    EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << how << r.err;
+  }
+}
+
 TEST(FFmpeg, DefaultCodecsAndMetadata) {
   make_sources();
   // No -c copy: the muxer's defaults (FLAC audio, FFV1 video) apply.

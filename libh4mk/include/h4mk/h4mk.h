@@ -198,6 +198,13 @@ H4MK_API int h4mk_reader_index(h4mk_reader* r, uint16_t track_id, const h4mk_ind
  * continue after such an error. Fatal I/O errors return H4MK_ERR_IO.
  */
 H4MK_API int h4mk_reader_next_block(h4mk_reader* r, h4mk_block* out, uint64_t* damage_offset);
+/* Whether reading goes on after err from h4mk_reader_next_block or
+ * _next_packet: damage (CRC, CORRUPT, TRUNCATED, LIMIT) that was skipped or
+ * is handed out next marked damaged, or a masked block that does not
+ * authenticate (AUTH); both moved reading past them. Not after bytes that
+ * do not match the file's signature (VERIFY: nothing of them is handed out,
+ * and reading stops there), I/O errors or a lack of memory. */
+H4MK_API int h4mk_reader_goes_on(int err);
 
 /* META entries in key order: strings as they are, other JSON values as JSON
  * text. H4MK_ERR_NOT_FOUND once index >= the number of entries. */
