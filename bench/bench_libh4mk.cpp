@@ -19,6 +19,7 @@
 #include "../libh4mk/src/crc32.hpp"
 #include "../libh4mk/src/hash_chain.hpp"
 #include "bench_shapes.hpp"
+#include "h4mk/packet_reader.hpp"
 
 namespace h4mk::bench {
 namespace {
@@ -312,6 +313,68 @@ void BM_Seek(benchmark::State& state) {
   state.counters["open_bytes"] = double(opened);
 }
 BENCHMARK(BM_Seek)->Arg(1)->Arg(0)->Unit(benchmark::kMicrosecond);
+
+// Random seeks in 2 min of audio (1,024-sample blocks at 48 kHz) and video
+// (25 fps, an I block a second) written with the writer's defaults (groups
+// of 0.5 s per track), from memory: Reader::seek_all alone (range(0) == 0),
+// and PacketReader::seek up to the first video block in dts order (1), what
+// a player's seek costs in libh4mk (bench/ffmpeg/compare.sh STREAM=av times
+// it through FFmpeg).
+void BM_SeekTwoTracks(benchmark::State& state) {
+  constexpr int64_t kMs = 120'000;
+  MemorySink sink;
+  {
+    Writer w(sink);
+    Track audio, video;
+    audio.id = 1;
+    audio.kind = TrackKind::kAudio;
+    audio.codec = "aac";
+    audio.time_base = {1, 48000};
+    video.id = 2;
+    video.kind = TrackKind::kVideo;
+    video.codec = "mpeg4";
+    video.time_base = {1, 25};
+    w.add_track(audio);
+    w.add_track(video);
+    const std::vector<uint8_t> a(180, 1), v(800, 2), key(6000, 3);
+    int64_t next_audio = 0;
+    for (int64_t f = 0; f < kMs / 40; ++f) {
+      for (; next_audio * 1024 * 1000 < f * 40 * 48000; ++next_audio)
+        w.write_block(
+            {.track_id = 1, .pts = next_audio * 1024, .dts = next_audio * 1024, .duration = 1024},
+            a);
+      const bool is_key = f % 25 == 0;
+      w.write_block({.track_id = 2,
+                     .type = is_key ? BlockType::kI : BlockType::kP,
+                     .pts = f,
+                     .dts = f,
+                     .duration = 1},
+                    is_key ? key : v);
+    }
+    w.finish();
+  }
+  MemorySource src(sink.bytes());
+  Reader r(src);
+  PacketReader packets(r);
+  std::mt19937 rng(1);
+  const uint64_t opened = r.bytes_read();
+  for (auto _ : state) {
+    const int64_t t = 1 + int64_t(rng() % uint64_t(kMs / 40 - 1));
+    if (state.range(0) == 0) {
+      benchmark::DoNotOptimize(r.seek_all(2, t));
+      continue;
+    }
+    packets.seek(2, t);
+    Block b;
+    while (packets.next(b) == ReadEvent::kBlock && b.info.track_id != 2) {
+    }
+    benchmark::DoNotOptimize(b);
+  }
+  state.SetLabel(state.range(0) ? "to the first video packet" : "seek_all");
+  state.counters["bytes_per_seek"] =
+      benchmark::Counter(double(r.bytes_read() - opened), benchmark::Counter::kAvgIterations);
+}
+BENCHMARK(BM_SeekTwoTracks)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 // Decode chains (docs/FORMAT.md, "Decode chain") at random times in one hour
 // of I/P/B blocks (an I block every second), range(1) == 1, beside a plain
