@@ -110,3 +110,20 @@ def test_reading_in_file_order_ends_the_merge(media):
         again = next(r.packets())
         assert again == first
         assert r.next_block() is not None  # file order again, from where the merge read to
+
+
+def test_a_padded_aac_frame_written_from_python_gets_skip_samples(tmp_path):
+    """The writer's rule (FORMAT.md §5.4) holds for every program on libh4mk:
+    a last frame of 352 samples in 1,024-sample AAC frames drops 672."""
+    path = tmp_path / "padded.h4mk"
+    track = h4mk.Track(id=1, kind="audio", codec="aac", time_base=(1, 48000),
+                       sample_rate=48000, channels=2, extra={"codec_params": {"frame_size": 1024}})
+    with h4mk.Writer(path) as w:
+        w.add_track(track)
+        w.write_block(1, "I", 0, duration=1024, payload=b"\x01" * 8)
+        w.write_block(1, "I", 1024, duration=352, payload=b"\x02" * 8)
+    with h4mk.Reader(path) as r:
+        got = [p.side_data for p in r.packets()]
+    assert got[0] == {}
+    assert h4mk.side_data_values("skip_samples", got[1]["skip_samples"]) == {
+        "skip": 0, "discard": 672, "skip_reason": 0, "discard_reason": 0}
