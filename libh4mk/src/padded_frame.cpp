@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "h4mk/side_data.hpp"
+#include "h4mk/side_data_layout.hpp"
 #include "h4mk/track_params.hpp"
 
 namespace h4mk::detail {
@@ -59,10 +60,11 @@ std::span<const uint8_t> with_padding(std::span<const uint8_t> side, int64_t pad
   SideDataEntry e;
   while (next_side_data(side, pos, e))
     if (e.key == kSkipSamples) return side;
-  std::array<uint8_t, 10> skip{};  // u32 skip, u32 discard, u8 reasons: little-endian
-  for (int i = 0; i < 4; ++i) skip[4 + i] = uint8_t(uint64_t(padding) >> (8 * i));
+  // skip 0, discard `padding`, no reasons, in the registry's layout (§6.1)
+  static const SideDataLayout& layout = *find_side_data_layout(kSkipSamples);
+  const int64_t values[] = {0, padding, 0, 0};
   out.assign(side.begin(), side.end());
-  append_side_data(out, kSkipSamples, skip);
+  append_side_data(out, kSkipSamples, write_side_data_values(layout, values));
   return out;
 }
 

@@ -391,9 +391,11 @@ struct Writer::Impl {
                    std::span<const uint8_t> side) {
     if (hold(info, payload, side)) return;
     TrackState& ts = track_of(info);
-    if (ts.frame_samples && valid_side_data(side))
+    // (Malformed side data is left for validate() to name.)
+    if (ts.frame_samples)
       if (const int64_t padding = padded_samples(ts.frame_samples, ts.track.sample_rate,
-                                                 ts.track.time_base, info.duration))
+                                                 ts.track.time_base, info.duration);
+          padding && valid_side_data(side))
         side = with_padding(side, padding, padded_side);
     validate(ts, info, payload.size(), side);
     add_block(ts, info, payload, side);
