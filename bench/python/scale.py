@@ -2,10 +2,12 @@
 
   tokens   1 h of 8-codebook int16 tokens at 50 Hz (values 0..1023, half the
            frames repeating the one before) written as a typed track, plain
-           and zstd-compressed (level 3, groups of 2 s and of 10 s): size,
-           write and read (read_track's array) against np.save/np.load and
-           np.savez_compressed. (A dictionary gains nothing on such tokens:
-           it needs content that repeats across groups.)
+           and zstd-compressed (level 3, groups of 2 s and of 10 s; level 12
+           with a 4 KiB dictionary trained on another recording's tokens, 2 s
+           groups): size, write and read (read_track's arrays, read_array's
+           frames) against np.save/np.load and np.savez_compressed, and the
+           floor under read_track: allocating and writing arrays of the sizes
+           it returns (np.ones), with nothing read.
   range    read_range of 10 s in the middle of that file against read_track
            of the whole.
   threads  FILES files of MINUTES read_track'ed by 1 thread and by 2 (the
@@ -13,8 +15,11 @@
   remote   the file behind nginx: requests and bytes for opening and for
            one read_range, against the file's size.
   dask     the FILES files behind nginx read by h4mk.dask.read_arrays (and
-           summed) on a LocalCluster of 2 worker processes against one
-           process reading them in turn.
+           summed) on a LocalCluster of 2 worker processes, a file a task and
+           FILES/2 files a task, against one process reading them in turn;
+           peers on the same cluster: the same graph over chunks of the same
+           shape that numpy makes in the task (no reading), and a graph of
+           FILES tasks that do nothing (Dask's own cost a task).
 
     build/python-venv/bin/python bench/python/scale.py [FILES [MINUTES]]
 
@@ -62,12 +67,13 @@ def token_frames(seconds, seed=1):
     return tokens
 
 
-def write_tokens(tokens, compress, group_seconds=2):
-    """An I block (and a group) every group_seconds."""
+def write_tokens(tokens, compress, group_seconds=2, dictionary=b""):
+    """An I block (and a group) every group_seconds; compress: False or a
+    zstd level."""
     buf = io.BytesIO()
     with h4mk.Writer(buf, max_group_duration_us=group_seconds * 1_000_000) as w:
         w.add_track(h4mk.Track(id=1, time_base=(1, RATE), dtype="int16", shape=(8,)),
-                    compress=3 if compress else False)
+                    compress=compress, dictionary=dictionary)
         types = np.where(np.arange(len(tokens)) % (group_seconds * RATE) == 0, 0, 1)
         w.write_blocks(1, types.astype(np.uint8), np.arange(len(tokens)), tokens, size=16)
     return buf.getvalue()
@@ -85,32 +91,46 @@ def tokens_figures(work):
           f"np.load {t_load * 1e3:.2f} ms")
     print(f"  np.savez_compressed {npz.stat().st_size} B, write {t_savez * 1e3:.0f} ms, "
           f"load {t_loadz * 1e3:.1f} ms")
+    # A dictionary as a user trains one: on other recordings (10 min of
+    # another seed), a group's payloads a sample.
+    other = token_frames(600, seed=2)
+    dictionary = h4mk.train_dictionary(
+        [other[i:i + 2 * RATE].tobytes() for i in range(0, len(other), 2 * RATE)], 4096)
     out = {}
-    for compress, group in ((False, 2), (True, 2), (True, 10)):
-        data = write_tokens(tokens, compress, group)
-        t_w = best(lambda: write_tokens(tokens, compress, group))
+    for compress, group, d in ((False, 2, b""), (3, 2, b""), (3, 10, b""), (12, 2, dictionary)):
+        data = write_tokens(tokens, compress, group, d)
+        t_w = best(lambda: write_tokens(tokens, compress, group, d))
         r = h4mk.Reader(data)
         t_r = best(lambda: r.read_track(1)["data"])
+        t_a = best(lambda: r.read_array(1))
         assert np.array_equal(r.read_track(1)["data"], tokens)
-        name = f"{'zstd-3' if compress else 'plain'}, {group} s groups"
+        assert np.array_equal(r.read_array(1), tokens)
+        name = (f"{f'zstd-{compress}' if compress else 'plain'}"
+                f"{f' + {len(d)} B dictionary' if d else ''}, {group} s groups")
         out[(compress, group)] = data
         print(f"  h4mk {name}: {len(data)} B ({len(data) / npz.stat().st_size:.3f} x savez, "
               f"{len(data) / npy.stat().st_size:.3f} x npy), write {t_w * 1e3:.0f} ms, "
               f"read_track {t_r * 1e3:.2f} ms ({t_r / t_load:.1f} x np.load, "
-              f"{t_r / t_loadz:.2f} x savez's load)")
-    r = h4mk.Reader(out[(True, 2)])
+              f"{t_r / t_loadz:.2f} x savez's load), read_array {t_a * 1e3:.2f} ms "
+              f"({t_a / t_load:.1f} x np.load)")
+    arrays = h4mk.Reader(out[(False, 2)]).read_track(1)
+    sizes = [(v.shape, v.dtype) for k, v in arrays.items() if k not in ("data", "frames")]
+    t_floor = best(lambda: [np.ones(shape, dtype) for shape, dtype in sizes])
+    print(f"  floor: read_track's {len(sizes)} arrays ({sum(np.prod(sh) * dt.itemsize for sh, dt in sizes)} B) "
+          f"allocated and written, nothing read: {t_floor * 1e3:.2f} ms ({t_floor / t_load:.1f} x np.load)")
+    r = h4mk.Reader(out[(3, 2)])
     t_range = best(lambda: r.read_range(1, 1800.0, 1810.0))
     t_all = best(lambda: r.read_track(1))
     print(f"range: 10 s of the hour (zstd-3, 2 s groups) {t_range * 1e3:.2f} ms, the whole "
           f"{t_all * 1e3:.1f} ms")
-    return out[(True, 2)]
+    return out[(3, 2)]
 
 
 def thread_figures(work):
     paths = []
     for i in range(FILES):
         p = work / f"thr-{i}.h4mk"
-        p.write_bytes(write_tokens(token_frames(60 * MINUTES, seed=i), True))
+        p.write_bytes(write_tokens(token_frames(60 * MINUTES, seed=i), 3))
         paths.append(p)
 
     def read(ps):
@@ -159,6 +179,8 @@ def remote_figures(work, compressed):
 
 
 def dask_figures(work, nginx, paths):
+    import dask
+    import dask.array as da
     import distributed
 
     import h4mk.dask
@@ -167,17 +189,37 @@ def dask_figures(work, nginx, paths):
     urls = [nginx.url(p.name) for p in paths]
 
     def one_process():
-        for u in urls:
-            with h4mk.Reader(u) as r:
-                r.read_track(1)
+        return sum(int(h4mk.Reader(u).read_array(1).sum()) for u in urls)
 
+    frames = len(h4mk.Reader(paths[0]).read_array(1))
     t_one = best(one_process)
+    t_made = best(lambda: sum(int(made_chunk(i, frames).sum()) for i in range(FILES)))
+    half = max(1, FILES // 2)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as c, distributed.Client(c):
-        h4mk.dask.read_arrays(urls[:2], 1).sum().compute()  # workers warm
+        assert int(h4mk.dask.read_arrays(urls, 1).sum().compute()) == one_process()
         t_dask = best(lambda: h4mk.dask.read_arrays(urls, 1).sum().compute())
-    print(f"dask: {FILES} files of {MINUTES} min over HTTP, one process {t_one * 1e3:.0f} ms, LocalCluster "
-          f"of 2 worker processes {t_dask * 1e3:.0f} ms: {t_one / t_dask:.2f} x")
+        t_half = best(lambda: h4mk.dask.read_arrays(urls, 1, files_per_task=half).sum().compute())
+        t_made_dask = best(lambda: da.concatenate(
+            [da.from_delayed(dask.delayed(made_chunk)(i, frames), shape=(np.nan, 8),
+                             dtype=np.int16) for i in range(FILES)]).sum().compute())
+        t_null = best(lambda: dask.compute(*[dask.delayed(nothing)(i) for i in range(FILES)]))
+    print(f"dask: {FILES} files of {MINUTES} min over HTTP, one process {t_one * 1e3:.0f} ms; "
+          f"LocalCluster of 2 worker processes, a file a task {t_dask * 1e3:.0f} ms "
+          f"({t_one / t_dask:.2f} x), {half} files a task {t_half * 1e3:.0f} ms "
+          f"({t_one / t_half:.2f} x)")
+    print(f"  peers: numpy's chunks, no reading: one process {t_made * 1e3:.0f} ms, on the "
+          f"cluster {t_made_dask * 1e3:.0f} ms ({t_made / t_made_dask:.2f} x); {FILES} tasks "
+          f"that do nothing {t_null * 1e3:.0f} ms ({t_null / FILES * 1e3:.1f} ms a task)")
+
+
+def made_chunk(seed, frames):
+    """A chunk of the corpus's shape that numpy makes rather than reads."""
+    return np.random.default_rng(seed).integers(0, 1024, size=(frames, 8), dtype=np.int16)
+
+
+def nothing(i):
+    return i
 
 
 def main():

@@ -184,6 +184,29 @@ def _track_from(d: dict[str, Any]) -> Track:
     return t
 
 
+def _tick_range(t: Track, start: Union[int, float, Fraction, None],
+                end: Union[int, float, Fraction, None], unit: str) -> tuple[int, int]:
+    """[start, end) in ``t``'s ticks from seconds or ticks; None leaves that
+    end open."""
+    lo, hi = -(1 << 63), (1 << 63) - 1
+    if unit == "s":
+        num, den = t.time_base
+        if start is not None:
+            lo = max(lo, math.ceil(_seconds(start, "start") * den / num))
+        if end is not None:
+            hi = min(hi, math.ceil(_seconds(end, "end") * den / num))
+    elif unit == "ticks":
+        if start is not None:
+            lo = _argument_int(start, "start", -(1 << 63), (1 << 63) - 1)
+        if end is not None:
+            hi = _argument_int(end, "end", -(1 << 63), (1 << 63) - 1)
+    else:
+        raise InvalidArgument(f'unit is "s" or "ticks"; got {unit!r}', "invalid_argument", None)
+    if hi < lo:
+        raise InvalidArgument(f"end ({end}) is before start ({start})", "invalid_argument", None)
+    return lo, hi
+
+
 def _with_frames(t: Track, arrays: dict[str, Any]) -> dict[str, Any]:
     """read_tracks' arrays of ``t``, with ``data`` and ``frames`` when it
     declares a dtype; a block that is not whole frames is named."""
@@ -448,26 +471,29 @@ class Reader:
         Reading starts at the keyframe before ``start`` (through the seek
         table, not from the beginning) and stops at ``end``."""
         t = self.track(track)
-        lo, hi = -(1 << 63), (1 << 63) - 1
-        if unit == "s":
-            num, den = t.time_base
-            if start is not None:
-                lo = max(lo, math.ceil(_seconds(start, "start") * den / num))
-            if end is not None:
-                hi = min(hi, math.ceil(_seconds(end, "end") * den / num))
-        elif unit == "ticks":
-            if start is not None:
-                lo = _argument_int(start, "start", -(1 << 63), (1 << 63) - 1)
-            if end is not None:
-                hi = _argument_int(end, "end", -(1 << 63), (1 << 63) - 1)
-        else:
-            raise InvalidArgument(f'unit is "s" or "ticks"; got {unit!r}', "invalid_argument",
-                                  None)
-        if hi < lo:
-            raise InvalidArgument(f"end ({end}) is before start ({start})", "invalid_argument",
-                                  None)
+        lo, hi = _tick_range(t, start, end, unit)
         got = self._r.read_tracks([t.id], strict, lo, hi)
         return _with_frames(t, got[t.id])
+
+    def read_array(self, track: int, start: Union[int, float, Fraction, None] = None,
+                   end: Union[int, float, Fraction, None] = None, *, unit: str = "s",
+                   strict: bool = True) -> np.ndarray:
+        """The frames of a track declared with a ``dtype`` and ``shape``, as
+        one array of shape ``(frames, *shape)``: :meth:`read_track`'s (or,
+        with ``start`` or ``end``, :meth:`read_range`'s) ``data`` alone, in
+        a pass that writes no per-block array. A track without a dtype
+        raises :class:`InvalidArgument`; damage and blocks that are not
+        whole frames are errors as in :meth:`read_track`."""
+        t = self.track(track)
+        if not t.dtype:
+            raise InvalidArgument(f"track {t.id} declares no dtype: use read_track",
+                                  "invalid_argument", None)
+        lo: Optional[int] = None
+        hi: Optional[int] = None
+        if start is not None or end is not None:
+            lo, hi = _tick_range(t, start, end, unit)
+        payload = self._r.read_payloads(t.id, t.frame_bytes, strict, lo, hi)
+        return payload.view(np.dtype(t.dtype).newbyteorder("<")).reshape((-1, *t.shape))
 
     def set_mask_key(self, key: Union[str, bytes], track: int = 0) -> None:
         """Unmask blocks with this 32-byte key (or 64 hex digits); track 0:

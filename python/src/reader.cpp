@@ -40,6 +40,7 @@ void bind_reader(py::module_& m) {
       .def("seek", &PyReader::seek)
       .def("chain", &PyReader::chain)
       .def("read_tracks", &PyReader::read_tracks)
+      .def("read_payloads", &PyReader::read_payloads)
       .def("set_mask_key", [](PyReader& r, const py::object& key, uint16_t track) {
         const MaskKey k = mask_key(key);
         r.turns().with_gil([&] { r.r().set_mask_key(k, track); });

@@ -10,6 +10,35 @@ import pytest
 BUILD = pathlib.Path(os.environ.get("H4MK_BUILD_DIR", pathlib.Path(__file__).parents[2] / "build"))
 
 
+def without_gil(call):
+    """call()'s result, and whether another Python thread ran while it did:
+    with a switch interval of a second the interpreter does not switch
+    threads on its own, so that thread's counter moves only if the call let
+    the GIL go."""
+    import sys
+    import threading
+    go, stop, count = threading.Event(), threading.Event(), [0]
+
+    def counter():
+        go.wait()
+        while not stop.is_set():
+            count[0] += 1
+
+    old_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1.0)
+    t = threading.Thread(target=counter)
+    t.start()
+    try:
+        go.set()
+        result = call()
+        during = count[0]
+    finally:
+        stop.set()
+        sys.setswitchinterval(old_interval)
+        t.join()
+    return result, during > 0
+
+
 def tool(*parts: str) -> pathlib.Path:
     path = BUILD.joinpath(*parts)
     if not path.exists():

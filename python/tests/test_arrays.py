@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import h4mk
+from conftest import without_gil
 
 RATE = 50  # frames a second
 
@@ -43,6 +44,14 @@ def test_a_typed_track_reads_back_as_its_arrays(compress):
         assert np.array_equal(a["data"], tokens)
         assert np.array_equal(a["frames"], np.ones(500))
         assert "data" not in r.read_track(2)
+        # The frames alone, without an array per block field.
+        frames = r.read_array(1)
+        assert frames.dtype == np.dtype("<i2") and frames.shape == (500, 8)
+        assert np.array_equal(frames, tokens)
+        with pytest.raises(h4mk.InvalidArgument, match="track 2 declares no dtype"):
+            r.read_array(2)
+        with pytest.raises(h4mk.NotFound):
+            r.read_array(9)
     # The TRAK says so in JSON any reader can read.
     with h4mk.Reader(data) as r:
         copy = io.BytesIO()
@@ -63,6 +72,14 @@ def test_a_time_range_reads_through_the_seek_table():
         assert np.array_equal(b["data"], tokens[125:130])
         assert len(r.read_range(1, 20.0, 30.0)["pts"]) == 0
         assert np.array_equal(r.read_range(1, -1, 0.1)["data"], tokens[:5])
+        # read_array takes the same bounds, and either end may stay open.
+        assert np.array_equal(r.read_array(1, 2.0, 3.5), tokens[100:175])
+        assert np.array_equal(r.read_array(1, 125, 130, unit="ticks"), tokens[125:130])
+        assert np.array_equal(r.read_array(1, end=0.1), tokens[:5])
+        assert np.array_equal(r.read_array(1, start=9.9), tokens[495:])
+        assert r.read_array(1, 20.0, 30.0).shape == (0, 8)
+        with pytest.raises(h4mk.InvalidArgument, match="before start"):
+            r.read_array(1, 3, 2)
         with pytest.raises(h4mk.InvalidArgument, match="before start"):
             r.read_range(1, 3, 2)
         with pytest.raises(h4mk.InvalidArgument, match="unit"):
@@ -156,7 +173,12 @@ def test_a_file_whose_blocks_are_not_whole_frames_is_refused_naming_the_block():
         assert r.track(1).shape == (3,)
         with pytest.raises(h4mk.FormatError, match=r"track 1: block 0 \(pts 0\) holds 16 bytes"):
             r.read_track(1)
+        with pytest.raises(h4mk.FormatError, match=r"track 1: block 0 \(pts 0\) holds 16 bytes"):
+            r.read_array(1)
+        with pytest.raises(h4mk.FormatError, match=r"track 1: block 0 \(pts 50\) holds 16 bytes"):
+            r.read_array(1, 1.0, 1.5)
         assert len(r.read_track(2)["pts"]) == 10  # the other track reads
+        assert next(iter(r)).pts == 0  # and reading starts from the beginning again
     # A dtype no reader knows: the blocks read as bytes, with a warning.
     odd = rewrite_trak(data, lambda a: a.update(dtype="complex256"))
     with pytest.warns(h4mk.DamageWarning, match="array member is not usable"):
@@ -164,3 +186,34 @@ def test_a_file_whose_blocks_are_not_whole_frames_is_refused_naming_the_block():
     assert t.dtype == "" and t.extra["array"]["dtype"] == "complex256"
     with pytest.warns(h4mk.DamageWarning):
         assert "data" not in h4mk.Reader(odd).read_track(1)
+
+
+def test_read_array_raises_on_damage_unless_asked_not_to():
+    data, tokens = tokens_file(500)
+    with h4mk.Reader(data) as r:
+        group_of = {b.pts: b.chunk_offset for b in r if b.track == 1}
+    groups = sorted(set(group_of.values()))
+    intact = [pts for pts, offset in group_of.items() if offset != groups[1]]
+    damaged = bytearray(data)
+    damaged[groups[1] + 40] ^= 0xFF  # a payload byte of the track's second group
+    with h4mk.Reader(bytes(damaged)) as r:
+        with pytest.raises(h4mk.FormatError, match=f"the first at offset {groups[1]}") as e:
+            r.read_array(1)
+        assert e.value.code == "crc_mismatch"
+        kept = r.read_array(1, strict=False)
+        # The second group's frames are gone; the others are the written ones.
+        assert 0 < len(intact) == len(kept) < 500
+        assert np.array_equal(kept, tokens[intact])
+
+
+def test_read_array_lets_the_gil_go(tmp_path):
+    n = 300_000
+    path = tmp_path / "frames.h4mk"
+    frames = np.arange(n * 4, dtype=np.int16).reshape(n, 4)
+    with h4mk.Writer(path) as w:
+        w.add_track(id=1, time_base=(1, 1000), dtype="int16", shape=(4,))
+        w.write_blocks(1, np.zeros(n, np.uint8), np.arange(n), frames, size=8)
+    with h4mk.Reader(path) as r:
+        got, let_go = without_gil(lambda: r.read_array(1))
+    assert let_go, "read_array held the GIL"
+    assert np.array_equal(got, frames)

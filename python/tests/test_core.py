@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import h4mk
+from conftest import without_gil
 
 
 def cli_blocks(cli, path):
@@ -294,7 +295,6 @@ def test_read_track_raises_on_damage_unless_asked_not_to():
 
 
 def test_long_calls_let_the_gil_go_and_threads_sharing_a_reader_take_turns(tmp_path):
-    import sys
     import threading
     n = 300_000
     path = tmp_path / "threads.h4mk"
@@ -305,30 +305,10 @@ def test_long_calls_let_the_gil_go_and_threads_sharing_a_reader_take_turns(tmp_p
     want = h4mk.Reader(path).read_track(1)
     assert len(want["pts"]) == n
 
-    # While read_track runs, another Python thread runs: the interpreter does
-    # not switch threads on its own within the switch interval, so the
-    # counter moves only if the call let the GIL go.
-    go, stop, count = threading.Event(), threading.Event(), [0]
-
-    def counter():
-        go.wait()
-        while not stop.is_set():
-            count[0] += 1
-
-    old_interval = sys.getswitchinterval()
-    sys.setswitchinterval(1.0)
-    t = threading.Thread(target=counter)
-    t.start()
-    try:
-        with h4mk.Reader(path) as r:
-            go.set()
-            got = r.read_track(1)
-            during = count[0]
-    finally:
-        stop.set()
-        sys.setswitchinterval(old_interval)
-        t.join()
-    assert during > 0, "read_track held the GIL"
+    # While read_track runs, another Python thread runs.
+    with h4mk.Reader(path) as r:
+        got, let_go = without_gil(lambda: r.read_track(1))
+    assert let_go, "read_track held the GIL"
     assert np.array_equal(got["payload"], want["payload"])
 
     # One Reader shared by threads (a path, and a file object whose reads

@@ -54,6 +54,24 @@ def test_a_corpus_reads_on_worker_processes_over_http(nginx, cluster):
     assert np.array_equal(frames.compute(), np.concatenate(want))
     # A reduction runs where the data is read: no array comes back whole.
     assert np.allclose(frames.mean(axis=0).compute(), np.concatenate(want).mean(axis=0))
+    # Several files to a task (one chunk each): the same frames.
+    batched = h4mk.dask.read_arrays(urls[:11], 1, files_per_task=4)
+    assert batched.numblocks == (3, 1)
+    assert np.array_equal(batched.compute(), np.concatenate(want[:11]))
+    bag = h4mk.dask.read_tracks(urls[:5], 1, files_per_task=2)
+    assert bag.npartitions == 3 and [g["source"] for g in bag.compute()] == urls[:5]
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(h4mk.InvalidArgument, match="files_per_task"):
+            h4mk.dask.read_arrays(urls, 1, files_per_task=bad)
+    # A file whose track holds other frames than the first file's fails its
+    # task, naming it.
+    odd = io.BytesIO()
+    with h4mk.Writer(odd) as w:
+        w.add_track(id=1, time_base=(1, 50), dtype="int16", shape=(4,))
+        w.write_blocks(1, [0], [0], np.zeros(4, np.int16), size=8)
+    (nginx.root / "odd.h4mk").write_bytes(odd.getvalue())
+    with pytest.raises(Exception, match=r"odd\.h4mk: track 1 is not int16 frames of \(8,\)"):
+        h4mk.dask.read_arrays(urls[:2] + [nginx.url("odd.h4mk")], 1).compute()
 
     # A time range of every file, and a file that is not there fails its
     # task naming it (distributed re-raises it as a plain Exception when the

@@ -17,3 +17,8 @@ def tokens(url: str) -> np.ndarray:
         t: h4mk.Track = r.track(1)
         data: np.ndarray = r.read_range(t.id, 0.0, 10.0)["data"]
         return data
+
+
+def frames(url: str) -> np.ndarray:
+    with h4mk.Reader(url) as r:
+        return r.read_array(1, end=10.0)
