@@ -12,8 +12,8 @@
            of the whole.
   threads  FILES files of MINUTES read_track'ed by 1 thread and by 2 (the
            GIL is released while libh4mk reads).
-  remote   the file behind nginx: requests and bytes for opening and for
-           one read_range, against the file's size.
+  remote   the file behind nginx: requests and bytes for opening, one
+           read_range and a whole read_array, against the file's size.
   dask     the FILES files behind nginx read by h4mk.dask.read_arrays (and
            summed) on a LocalCluster of 2 worker processes, a file a task and
            FILES/2 files a task, against one process reading them in turn;
@@ -170,8 +170,11 @@ def remote_figures(work, compressed):
         r1, b1 = sent()
         r.read_range(1, 1800.0, 1810.0)
         r2, b2 = sent()
+        r.read_array(1)
+        r3, b3 = sent()
         print(f"remote: {len(compressed)} B file; open {r1 - r0} requests {b1 - b0} B; "
-              f"read_range of 10 s {r2 - r1} requests {b2 - b1} B")
+              f"read_range of 10 s {r2 - r1} requests {b2 - b1} B; read_array of the hour "
+              f"{r3 - r2} requests {b3 - b2} B")
         return nginx
     except BaseException:
         nginx.stop()

@@ -304,7 +304,8 @@ class Reader:
 
     A URL (``http://``, ``https://`` or any protocol fsspec knows, such as
     ``s3://`` with its package installed) is read by range through fsspec:
-    opening and each seek fetch what they use, not the file.
+    opening and each seek fetch what they use, not the file, and reading
+    on fetches ranges that double, up to 4 MiB.
 
     A Reader pickles when it was opened from a path, a URL or bytes: the copy
     reopens its source (with the same ``public_key``) and starts at the

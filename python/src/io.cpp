@@ -2,6 +2,7 @@
 // Source and Sink.
 #include <algorithm>
 #include <cctype>
+#include <vector>
 
 #include "binding.hpp"
 
@@ -85,12 +86,62 @@ bool is_url(const std::string& s) {
   });
 }
 
-// Bytes fsspec fetches per range request beyond what a read asks for: a
-// group header and its records come in one request, a whole file never.
-constexpr int kUrlBlockSize = 64 * 1024;
+// A URL through fsspec's file object (its HTTP filesystem for http and
+// https), read by range in windows of its own: 64 KiB after opening or a
+// seek (a group header and its records in one request, never the file),
+// then, while reading goes on where the last request ended, twice the last,
+// up to 4 MiB. Opening or a seek costs a small request and a whole pass
+// about log2(size / 64 KiB) + size / 4 MiB requests; fsspec's readahead
+// cache, a fixed block, made a 1.4 MB pass 23 requests.
+class UrlSource final : public Source {
+ public:
+  explicit UrlSource(py::object file) : file_(std::move(file)) {
+    if (py::object size = file_.attr("size"); !size.is_none()) size_ = size.cast<uint64_t>();
+  }
+  size_t read(std::span<uint8_t> buf) override {
+    if (buf.empty()) return 0;
+    if (pos_ < start_ || pos_ - start_ >= window_.size()) fetch(buf.size());
+    const size_t at = size_t(pos_ - start_);
+    if (at >= window_.size()) return 0;  // the end
+    const size_t n = std::min(buf.size(), window_.size() - at);
+    std::memcpy(buf.data(), window_.data() + at, n);
+    pos_ += n;
+    return n;
+  }
+  bool seekable() const override { return true; }
+  void seek(uint64_t offset) override { pos_ = offset; }
+  std::optional<uint64_t> size() const override { return size_; }
 
-// A URL through fsspec (its HTTP filesystem for http and https), whose
-// file object reads by range.
+ private:
+  static constexpr size_t kFirstWindow = size_t(64) << 10;
+  static constexpr int kMaxDoublings = 6;  // 64 KiB << 6 = 4 MiB
+
+  void fetch(size_t want) {
+    const bool goes_on = !window_.empty() && pos_ == start_ + window_.size();
+    // The first request after a seek and the one that follows it stay
+    // small: a seek's reads seldom pass two windows.
+    streak_ = goes_on ? std::min(streak_ + 1, kMaxDoublings + 1) : 0;
+    const size_t n = std::max(want, kFirstWindow << std::max(0, streak_ - 1));
+    py::gil_scoped_acquire gil;
+    file_.attr("seek")(pos_);
+    py::object got = file_.attr("read")(n);
+    if (!PyObject_CheckBuffer(got.ptr()))
+      throw Error(ErrorCode::kIo,
+                  "the URL's read() returned " + py::repr(py::type::of(got)).cast<std::string>());
+    const ByteBuffer bytes(got);
+    if (bytes.span().size() > n) throw Error(ErrorCode::kIo, "read() returned more than asked for");
+    window_.assign(bytes.span().begin(), bytes.span().end());
+    start_ = pos_;
+  }
+
+  py::object file_;
+  std::optional<uint64_t> size_;
+  uint64_t pos_ = 0, start_ = 0;  // where reading is; where window_ starts
+  std::vector<uint8_t> window_;
+  int streak_ = 0;  // requests in a row, each where the last ended
+};
+
+// A URL through fsspec, which must be installed for it.
 std::unique_ptr<Source> open_url(const std::string& url) {
   py::object fsspec;
   try {
@@ -101,11 +152,9 @@ std::unique_ptr<Source> open_url(const std::string& url) {
                     " needs fsspec (Debian: python3-fsspec, and python3-aiohttp "
                     "for http and https)");
   }
-  py::object file = fsspec
-                        .attr("open")(url, "rb", py::arg("block_size") = kUrlBlockSize,
-                                      py::arg("cache_type") = "readahead")
-                        .attr("open")();
-  return std::make_unique<PyFileSource>(std::move(file));
+  // No cache of fsspec's: every read() is one range request (UrlSource).
+  py::object file = fsspec.attr("open")(url, "rb", py::arg("cache_type") = "none").attr("open")();
+  return std::make_unique<UrlSource>(std::move(file));
 }
 
 }  // namespace
