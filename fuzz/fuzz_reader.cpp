@@ -3,7 +3,8 @@
 // track), decode chains, verify.
 // The input is a file; the reader must never crash, hang or over-allocate.
 // Each read is made twice, holding every group and streaming every group
-// (ReaderOptions::hold_groups_up_to), and the two must say the same; seeks
+// (ReaderOptions::hold_groups_up_to), and the two must say the same, as must
+// reading by runs (Reader::next_run, each run's blocks spelled out); seeks
 // stream or hold by the input's size.
 #include <cstddef>
 #include <cstdint>
@@ -15,8 +16,9 @@ namespace {
 
 using namespace h4mk;
 
-// What next() says, as text: events, timing, offsets, damage and the bytes.
-std::string events(std::span<const uint8_t> file, uint32_t hold, bool damaged) {
+// What next() (or next_run(), a run's blocks one by one) says, as text:
+// events, timing, offsets, damage and the bytes.
+std::string events(std::span<const uint8_t> file, uint32_t hold, bool damaged, bool runs = false) {
   std::string out;
   try {
     MemorySource src(file);
@@ -26,17 +28,29 @@ std::string events(std::span<const uint8_t> file, uint32_t hold, bool damaged) {
     r.hand_out_damaged_groups(damaged);
     Block b;
     size_t n = 0;
-    for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd && n < 100000; ++n) {
+    uint32_t count = 1;
+    for (ReadEvent ev;
+         (ev = runs ? r.next_run(b, count) : r.next(b)) != ReadEvent::kEnd && n < 100000;) {
       if (ev == ReadEvent::kDamage) {
+        if (runs && count != 0) __builtin_trap();
         out += "D" + std::to_string(r.last_damage().offset) + r.last_damage().message;
+        ++n;
         continue;
       }
-      out += "B" + std::to_string(b.info.pts) + "/" + std::to_string(b.info.dts) + "/" +
-             std::to_string(b.chunk_offset) + "/" + std::to_string(b.index_in_group) +
-             (b.damaged ? "d" : "");
-      out.append(b.side_data.begin(), b.side_data.end());
-      out += '|';
-      out.append(b.data.begin(), b.data.end());
+      if (count == 0 || b.data.size() % count) __builtin_trap();
+      const size_t size = b.data.size() / count;
+      for (uint32_t i = 0; i < count; ++i, ++n) {
+        // A run's blocks are FIXED_SIZE: each pts one duration on, dts = pts.
+        const int64_t pts = int64_t(uint64_t(b.info.pts) + uint64_t(i) * uint64_t(b.info.duration));
+        out += "B" + std::to_string(pts) + "/" + std::to_string(i ? pts : b.info.dts) + "/" +
+               std::to_string(b.chunk_offset) + "/" + std::to_string(b.index_in_group + i) +
+               (b.damaged ? "d" : "");
+        if (i == 0) out.append(b.side_data.begin(), b.side_data.end());
+        out += '|';
+        out.append(b.data.begin() + ptrdiff_t(i * size),
+                   b.data.begin() + ptrdiff_t((i + 1) * size));
+      }
+      if (!runs) count = 1;
     }
   } catch (const Error& e) {
     out += "E";
@@ -49,8 +63,11 @@ std::string events(std::span<const uint8_t> file, uint32_t hold, bool damaged) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::span<const uint8_t> file(data, size);
-  for (bool damaged : {false, true})
-    if (events(file, 0, damaged) != events(file, 1, damaged)) __builtin_trap();
+  for (bool damaged : {false, true}) {
+    const std::string held = events(file, 0, damaged);  // 0: every group held
+    if (events(file, 1, damaged) != held) __builtin_trap();
+    if (events(file, 0, damaged, /*runs=*/true) != held) __builtin_trap();
+  }
   try {
     MemorySource src(file);
     ReaderOptions o;

@@ -129,6 +129,11 @@ TEST(BigGroups, FilesOfEveryLayoutReadTheSameStreamedAsHeld) {
     EXPECT_FALSE(b.data.data() >= base && b.data.data() < base + file.size())
         << "a streamed block is read into the reader's own buffer";
     expect_same_reading(file, "seed " + std::to_string(seed));
+    // A streamed group's blocks come one at a time by runs too, and the same.
+    Reader runs(src, opt);
+    uint32_t longest = 0;
+    EXPECT_EQ(test::read_by_runs(runs, &longest), test::read_all(file).blocks);
+    EXPECT_EQ(longest, 1u);
   }
 }
 

@@ -64,6 +64,17 @@ TEST(Mask, RoundTripWithTheKey) {
   auto blocks = make_stream(spec);
   auto file = write_masked(blocks, key_of(1));
   expect_same_tracks(read_with_key(file, key_of(1)).blocks, blocks);
+  // Runs of fixed-size blocks: one at a time once a key unmasks them (each
+  // into a buffer of its own), whole as stored without one.
+  MemorySource src(file);
+  Reader with_key(src);
+  with_key.set_mask_key(key_of(1));
+  uint32_t longest = 0;
+  expect_same_tracks(read_by_runs(with_key, &longest), blocks);
+  EXPECT_EQ(longest, 1u);
+  Reader without(src);
+  EXPECT_EQ(read_by_runs(without, &longest), read_all(file).blocks);
+  EXPECT_GT(longest, 1u);
 }
 
 TEST(Mask, WithoutTheKeyTracksMetadataAndIndexStayReadable) {

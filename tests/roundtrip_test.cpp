@@ -54,6 +54,18 @@ TEST_P(RoundTrip, EveryBlockComesBackExactly) {
   ReadBack p = read_all(pipe);
   EXPECT_EQ(r.blocks, p.blocks);
 
+  // Same a run at a time: FIXED_SIZE groups (the 16-byte audio) in one call.
+  {
+    MemorySource src(file);
+    Reader reader(src);
+    uint32_t longest = 0;
+    EXPECT_EQ(read_by_runs(reader, &longest), r.blocks);
+    if (c.fixed_audio) EXPECT_GT(longest, 1u);
+    PipeLikeSource pipe_again(file);
+    Reader piped(pipe_again);
+    EXPECT_EQ(read_by_runs(piped), r.blocks);
+  }
+
   MemorySource src(file);
   Reader reader(src);
   EXPECT_EQ(reader.tracks(), tracks);

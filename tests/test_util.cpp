@@ -266,6 +266,33 @@ ReadBack read_all(std::span<const uint8_t> file) {
   return read_all(src);
 }
 
+std::vector<TestBlock> read_by_runs(Reader& reader, uint32_t* longest_run) {
+  std::vector<TestBlock> out;
+  if (longest_run) *longest_run = 0;
+  Block b;
+  uint32_t count = 0;
+  for (ReadEvent ev; (ev = reader.next_run(b, count)) != ReadEvent::kEnd;) {
+    if (ev != ReadEvent::kBlock) {
+      EXPECT_EQ(count, 0u);
+      continue;
+    }
+    EXPECT_GE(count, 1u);
+    EXPECT_EQ(b.data.size() % count, 0u);
+    if (longest_run) *longest_run = std::max(*longest_run, count);
+    const size_t size = b.data.size() / count;
+    for (uint32_t i = 0; i < count; ++i) {
+      BlockInfo info = b.info;
+      info.pts = info.dts = b.info.pts + int64_t(i) * b.info.duration;
+      if (i == 0) info.dts = b.info.dts;
+      out.push_back(
+          {info,
+           {b.data.begin() + ptrdiff_t(i * size), b.data.begin() + ptrdiff_t((i + 1) * size)},
+           {b.side_data.begin(), b.side_data.end()}});
+    }
+  }
+  return out;
+}
+
 std::vector<TestBlock> of_track(const std::vector<TestBlock>& blocks, uint16_t track) {
   std::vector<TestBlock> out;
   for (const auto& b : blocks)

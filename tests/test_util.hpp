@@ -85,6 +85,10 @@ struct ReadBack {
 ReadBack read_all(Source& source);
 ReadBack read_all(std::span<const uint8_t> file);
 
+// Every block in file order through Reader::next_run, each run expanded
+// into its blocks; the longest run in *longest_run.
+std::vector<TestBlock> read_by_runs(Reader& reader, uint32_t* longest_run = nullptr);
+
 // The blocks of one track, in order.
 std::vector<TestBlock> of_track(const std::vector<TestBlock>& blocks, uint16_t track);
 

@@ -1,13 +1,15 @@
 """The Python package at ML scale, each figure against a peer in the same run:
 
   tokens   1 h of 8-codebook int16 tokens at 50 Hz (values 0..1023, half the
-           frames repeating the one before) written as a typed track, plain
-           and zstd-compressed (level 3, groups of 2 s and of 10 s; level 12
-           with a 4 KiB dictionary trained on another recording's tokens, 2 s
-           groups): size, write and read (read_track's arrays, read_array's
-           frames) against np.save/np.load and np.savez_compressed, and the
-           floor under read_track: allocating and writing arrays of the sizes
-           it returns (np.ones), with nothing read.
+           frames repeating the one before) written as a typed track, an I
+           block a group and the rest P, or every block I (frames decoded on
+           their own: FIXED_SIZE groups), plain and zstd-compressed (level 3,
+           groups of 2 s and of 10 s, and with a 4 KiB dictionary trained
+           on another recording's tokens, 2 s groups): size, write
+           and read (read_track's arrays, read_array's frames) against
+           np.save/np.load and np.savez_compressed, and the floor under
+           read_track: allocating and writing arrays of the sizes it returns
+           (np.ones), with nothing read.
   range    read_range of 10 s in the middle of that file against read_track
            of the whole.
   threads  FILES files of MINUTES read_track'ed by 1 thread and by 2 (the
@@ -67,15 +69,19 @@ def token_frames(seconds, seed=1):
     return tokens
 
 
-def write_tokens(tokens, compress, group_seconds=2, dictionary=b""):
-    """An I block (and a group) every group_seconds; compress: False or a
-    zstd level."""
+def write_tokens(tokens, compress, group_seconds=2, dictionary=b"", all_keys=False):
+    """A frame a block lasting a tick; an I block (and a group) every
+    group_seconds, the rest P, or (all_keys: frames decoded on their own)
+    every block I; compress: False or a zstd level."""
     buf = io.BytesIO()
     with h4mk.Writer(buf, max_group_duration_us=group_seconds * 1_000_000) as w:
         w.add_track(h4mk.Track(id=1, time_base=(1, RATE), dtype="int16", shape=(8,)),
                     compress=compress, dictionary=dictionary)
         types = np.where(np.arange(len(tokens)) % (group_seconds * RATE) == 0, 0, 1)
-        w.write_blocks(1, types.astype(np.uint8), np.arange(len(tokens)), tokens, size=16)
+        if all_keys:
+            types[:] = 0
+        w.write_blocks(1, types.astype(np.uint8), np.arange(len(tokens)), tokens, size=16,
+                       durations=np.ones(len(tokens), np.int64))
     return buf.getvalue()
 
 
@@ -97,17 +103,20 @@ def tokens_figures(work):
     dictionary = h4mk.train_dictionary(
         [other[i:i + 2 * RATE].tobytes() for i in range(0, len(other), 2 * RATE)], 4096)
     out = {}
-    for compress, group, d in ((False, 2, b""), (3, 2, b""), (3, 10, b""), (12, 2, dictionary)):
-        data = write_tokens(tokens, compress, group, d)
-        t_w = best(lambda: write_tokens(tokens, compress, group, d))
+    for compress, group, d, keys in ((False, 2, b"", False), (False, 2, b"", True),
+                                     (3, 2, b"", False), (3, 2, b"", True), (3, 10, b"", False),
+                                     (3, 2, dictionary, True)):
+        data = write_tokens(tokens, compress, group, d, keys)
+        t_w = best(lambda: write_tokens(tokens, compress, group, d, keys))
         r = h4mk.Reader(data)
         t_r = best(lambda: r.read_track(1)["data"])
         t_a = best(lambda: r.read_array(1))
         assert np.array_equal(r.read_track(1)["data"], tokens)
         assert np.array_equal(r.read_array(1), tokens)
         name = (f"{f'zstd-{compress}' if compress else 'plain'}"
-                f"{f' + {len(d)} B dictionary' if d else ''}, {group} s groups")
-        out[(compress, group)] = data
+                f"{f' + {len(d)} B dictionary' if d else ''}, {group} s groups"
+                f"{', every block I' if keys else ''}")
+        out.setdefault((compress, group), data)
         print(f"  h4mk {name}: {len(data)} B ({len(data) / npz.stat().st_size:.3f} x savez, "
               f"{len(data) / npy.stat().st_size:.3f} x npy), write {t_w * 1e3:.0f} ms, "
               f"read_track {t_r * 1e3:.2f} ms ({t_r / t_load:.1f} x np.load, "

@@ -131,6 +131,9 @@ class DecodedGroup {
     d.side_size = side.size;
     return d;
   }
+  // How many blocks from i on have payloads stored back to back at one size
+  // (FIXED_SIZE: the rest of the group; otherwise 1).
+  size_t run_from(size_t i) const { return layout_ == Layout::kFixedSize ? count_ - i : 1; }
   // The index of the last I block with pts <= t, or -1.
   long last_key_at_or_before(int64_t t) const;
 

@@ -1283,6 +1283,24 @@ const std::string& Reader::veri_json() {
 
 ReadEvent Reader::next(Block& out) { return impl_->next(out); }
 
+ReadEvent Reader::next_run(Block& out, uint32_t& count) {
+  count = 0;
+  const ReadEvent ev = impl_->next(out);
+  if (ev != ReadEvent::kBlock) return ev;
+  count = 1;
+  Impl& r = *impl_;
+  const size_t pos = r.group_pos - 1;
+  // Only payloads in place in the held group: not a block read apart from a
+  // group too big to hold, nor one unmasked into a buffer of its own.
+  const bool unmasked = r.group.info(pos).masked && r.maskers.count(out.info.track_id);
+  const size_t more = r.group.run_from(pos) - 1;
+  if (more == 0 || r.group_streamed || unmasked) return ev;
+  count += uint32_t(more);
+  out.data = {out.data.data(), out.data.size() * count};
+  r.group_pos += more;
+  return ev;
+}
+
 bool Reader::peek(Block& out) const {
   if (impl_->group_pos >= impl_->group.size()) return false;
   impl_->describe(impl_->group_pos, out);

@@ -482,9 +482,12 @@ class Reader:
         """The frames of a track declared with a ``dtype`` and ``shape``, as
         one array of shape ``(frames, *shape)``: :meth:`read_track`'s (or,
         with ``start`` or ``end``, :meth:`read_range`'s) ``data`` alone, in
-        a pass that writes no per-block array. A track without a dtype
-        raises :class:`InvalidArgument`; damage and blocks that are not
-        whole frames are errors as in :meth:`read_track`."""
+        a pass that writes no per-block array. Frames written as I blocks of
+        one duration (``write_blocks(track, types=0, ..., durations=...)``,
+        for frames each decoded on its own) are stored in FIXED_SIZE groups
+        that it copies a group at a time. A track without a dtype raises
+        :class:`InvalidArgument`; damage and blocks that are not whole
+        frames are errors as in :meth:`read_track`."""
         t = self.track(track)
         if not t.dtype:
             raise InvalidArgument(f"track {t.id} declares no dtype: use read_track",

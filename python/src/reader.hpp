@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <map>
 #include <new>
+#include <type_traits>
 
 #include "binding.hpp"
 
@@ -179,16 +180,19 @@ class PyReader {
       out->reserve(size && !from && !to ? size_t(std::min<uint64_t>(*size, uint64_t(1) << 34))
                                         : size_t(1) << 16);
       uint64_t index = 0;
-      pass({track}, strict, from, to, [&](const Block& b) {
-        if (b.data.size() % frame_bytes)
+      // A whole track goes by runs (a FIXED_SIZE group in one call); a range
+      // block by block, each pts compared.
+      pass({track}, strict, from, to, [&](const Block& b, uint32_t count) {
+        const size_t size = b.data.size() / count;
+        if (size % frame_bytes)
           throw Error(ErrorCode::kCorrupt,
                       "track " + std::to_string(track) + ": block " + std::to_string(index) +
                           " (pts " + std::to_string(b.info.pts) + ") holds " +
-                          std::to_string(b.data.size()) + " bytes, not whole frames of " +
+                          std::to_string(size) + " bytes, not whole frames of " +
                           std::to_string(frame_bytes) + " bytes",
                       b.data_offset);
         out->append(b.data);
-        ++index;
+        index += count;
       });
     });
     Bytes* owned = out.release();
@@ -292,9 +296,13 @@ class PyReader {
   // from <= pts < to; the reader is rewound after, whatever happens. strict:
   // damage met on the way (which may have held blocks of the tracks) is an
   // error naming the first; otherwise the intact blocks come.
+  // on_block(block) for each block, or, when it takes (block, count), for
+  // each run of blocks (Reader::next_run) when there is no range.
   template <class OnBlock>
   void pass(const std::vector<uint16_t>& tracks, bool strict, std::optional<int64_t> from,
             std::optional<int64_t> to, OnBlock&& on_block) {
+    constexpr bool kTakesRuns = std::is_invocable_v<OnBlock, const Block&, uint32_t>;
+    const bool runs = kTakesRuns && !from && !to;
     std::vector<bool> wanted(65536);
     for (uint16_t t : tracks) wanted[t] = true;
     Reader& reader = r();
@@ -308,10 +316,12 @@ class PyReader {
       }
     }
     Block b;
+    uint32_t count = 1;
     uint64_t damaged = 0;
     std::optional<Damage> first_damage;
     try {
-      for (ReadEvent ev; (ev = reader.next(b)) != ReadEvent::kEnd;) {
+      for (ReadEvent ev;
+           (ev = runs ? reader.next_run(b, count) : reader.next(b)) != ReadEvent::kEnd;) {
         if (ev == ReadEvent::kDamage) {
           if (!damaged++) first_damage = reader.last_damage();
           continue;
@@ -320,7 +330,10 @@ class PyReader {
         // dts <= pts, and dts only grows: nothing later starts before `to`.
         if (to && b.info.dts >= *to) break;
         if ((from && b.info.pts < *from) || (to && b.info.pts >= *to)) continue;
-        on_block(b);
+        if constexpr (kTakesRuns)
+          on_block(b, count);
+        else
+          on_block(b);
       }
     } catch (...) {
       reader.rewind();

@@ -217,3 +217,24 @@ def test_read_array_lets_the_gil_go(tmp_path):
         got, let_go = without_gil(lambda: r.read_array(1))
     assert let_go, "read_array held the GIL"
     assert np.array_equal(got, frames)
+
+
+def test_frames_stored_in_fixed_size_groups_read_back_whole_and_by_range():
+    # Every block I and of one duration: FIXED_SIZE groups, which read_array
+    # copies a group at a time; another track's blocks between them.
+    rng = np.random.default_rng(11)
+    frames = rng.integers(-(1 << 15), 1 << 15, size=(3000, 4), dtype=np.int16)
+    buf = io.BytesIO()
+    with h4mk.Writer(buf, max_group_blocks=64) as w:
+        w.add_track(id=1, time_base=(1, RATE), dtype="int16", shape=(4,))
+        w.add_track(id=2, time_base=(1, RATE), dtype="uint8", shape=(3,))
+        for start in range(0, 3000, 500):
+            n = 500
+            w.write_blocks(1, np.zeros(n, np.uint8), np.arange(start, start + n),
+                           frames[start:start + n], size=8, durations=np.ones(n, np.int64))
+            w.write_blocks(2, [0], [start], b"abc", size=3)
+    with h4mk.Reader(buf.getvalue()) as r:
+        assert np.array_equal(r.read_array(1), frames)
+        assert np.array_equal(r.read_array(1, 10.0, 20.0), frames[500:1000])
+        assert np.array_equal(r.read_array(1, 1001, 1003, unit="ticks"), frames[1001:1003])
+        assert r.read_array(2).tolist() == [[97, 98, 99]] * 6

@@ -150,6 +150,15 @@ class Reader {
 
   // --- sequential reading in file order ---
   ReadEvent next(Block& out);
+  // next(), and with a block, the blocks after it in its group whose
+  // payloads are stored back to back at one size (a FIXED_SIZE group, §5.3)
+  // and handed out as they are stored (no key unmasks them): `count` blocks
+  // at once. out describes the first; the i-th has pts (and dts)
+  // out.info.pts + i * duration, index_in_group + i, and the i-th
+  // out.data.size() / count bytes of out.data as payload. count is 0
+  // unless the event is kBlock. For bulk reads of fixed-size frames: a
+  // group costs one call rather than one per block.
+  ReadEvent next_run(Block& out, uint32_t& count);
   // The block next() would return, without consuming it; false if next()
   // has to read a new chunk first (e.g. right after a group was used up).
   // In a group too big to hold (hold_groups_up_to) it reads the block, and
