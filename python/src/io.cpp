@@ -13,8 +13,10 @@ namespace {
 // call takes the GIL: library calls run without it (GilFree, binding.hpp).
 class PyFileSource final : public Source {
  public:
-  explicit PyFileSource(py::object file) : file_(std::move(file)) {
-    seekable_ = py::hasattr(file_, "seekable") && file_.attr("seekable")().cast<bool>();
+  // in_order: read it as a stream whatever seekable() says.
+  explicit PyFileSource(py::object file, bool in_order = false) : file_(std::move(file)) {
+    seekable_ =
+        !in_order && py::hasattr(file_, "seekable") && file_.attr("seekable")().cast<bool>();
     if (seekable_) {
       const int64_t here = file_.attr("tell")().cast<int64_t>();
       size_ = uint64_t(file_.attr("seek")(0, 2).cast<int64_t>());
@@ -95,9 +97,8 @@ bool is_url(const std::string& s) {
 // cache, a fixed block, made a 1.4 MB pass 23 requests.
 class UrlSource final : public Source {
  public:
-  explicit UrlSource(py::object file) : file_(std::move(file)) {
-    if (py::object size = file_.attr("size"); !size.is_none()) size_ = size.cast<uint64_t>();
-  }
+  explicit UrlSource(py::object file)
+      : file_(std::move(file)), size_(file_.attr("size").cast<uint64_t>()) {}
   size_t read(std::span<uint8_t> buf) override {
     if (buf.empty()) return 0;
     if (pos_ < start_ || pos_ - start_ >= window_.size()) fetch(buf.size());
@@ -135,7 +136,7 @@ class UrlSource final : public Source {
   }
 
   py::object file_;
-  std::optional<uint64_t> size_;
+  uint64_t size_;
   uint64_t pos_ = 0, start_ = 0;  // where reading is; where window_ starts
   std::vector<uint8_t> window_;
   int streak_ = 0;  // requests in a row, each where the last ended
@@ -153,7 +154,11 @@ std::unique_ptr<Source> open_url(const std::string& url) {
                     "for http and https)");
   }
   // No cache of fsspec's: every read() is one range request (UrlSource).
+  // A server that gives no size gets fsspec's stream, read in order like a
+  // pipe (fsspec's stream says it is seekable, and is not).
   py::object file = fsspec.attr("open")(url, "rb", py::arg("cache_type") = "none").attr("open")();
+  if (py::getattr(file, "size", py::none()).is_none())
+    return std::make_unique<PyFileSource>(std::move(file), /*in_order=*/true);
   return std::make_unique<UrlSource>(std::move(file));
 }
 

@@ -1,6 +1,7 @@
 """Files on plain HTTP servers (nginx here: what a CDN or object store gives,
 Range and nothing else), read by range through fsspec; a signed file checked
 as it is read; Readers that pickle by reopening their source."""
+import io
 import pickle
 import shutil
 import subprocess
@@ -58,6 +59,53 @@ def test_a_whole_pass_over_http_takes_few_requests(nginx):
         ranged = nginx.requests() - before
     assert size > 2_900_000 and whole <= 14, whole
     assert ranged <= 3, ranged
+
+
+def test_a_server_that_gives_no_size_is_read_as_a_stream():
+    # Chunked answers without a length, no Range: fsspec can only stream it,
+    # so the reader reads it in order, as from a pipe.
+    import http.server
+    import threading
+    frames = np.arange(400, dtype=np.int16).reshape(100, 4)
+    buf = io.BytesIO()
+    with h4mk.Writer(buf) as w:
+        w.add_track(id=1, time_base=(1, 50), dtype="int16", shape=(4,))
+        w.write_blocks(1, np.zeros(100, np.uint8), np.arange(100), frames, size=8,
+                       durations=np.ones(100, np.int64))
+    data = buf.getvalue()
+
+    class Chunked(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_HEAD(self):
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+
+        def do_GET(self):
+            self.do_HEAD()
+            try:
+                for i in range(0, len(data), 1000):
+                    piece = data[i:i + 1000]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                self.wfile.write(b"0\r\n\r\n")
+            except OSError:  # a client that stopped reading
+                pass
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Chunked)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/stream.h4mk"
+        with h4mk.Reader(url) as r:
+            got = [b.data for b in r]
+        assert b"".join(got) == frames.tobytes() and len(got) == 100
+        with h4mk.Reader(url) as r, pytest.raises(h4mk.Error, match="non-seekable"):
+            r.read_array(1)  # a whole pass starts from the beginning: not on a stream
+    finally:
+        server.shutdown()
 
 
 def flip_a_core_byte_and_reseal(data: bytearray, near: int) -> int:
