@@ -5,7 +5,6 @@
 #include <cstdlib>
 #include <map>
 #include <new>
-#include <type_traits>
 
 #include "binding.hpp"
 
@@ -264,16 +263,22 @@ class PyReader {
     }
     if (arrays.size() == 1 && !from && !to) reserve_file_size(arrays.begin()->second.payload);
     TrackArrays* one = arrays.size() == 1 ? &arrays.begin()->second : nullptr;
-    pass(ids, strict, from, to, [&](const Block& b) {
+    pass(ids, strict, from, to, [&](const Block& b, uint32_t count) {
       TrackArrays& a = one ? *one : arrays.find(b.info.track_id)->second;
-      a.pts.push_back(b.info.pts);
-      a.dts.push_back(b.info.dts);
-      a.duration.push_back(b.info.duration);
-      a.types.push_back(uint8_t(b.info.type));
-      a.flags.push_back(
-          uint8_t((b.info.masked ? 1 : 0) | (b.info.discardable ? 2 : 0) | (b.damaged ? 4 : 0)));
+      const uint8_t flags =
+          uint8_t((b.info.masked ? 1 : 0) | (b.info.discardable ? 2 : 0) | (b.damaged ? 4 : 0));
+      const size_t size = b.data.size() / count;
+      // A run's blocks (FIXED_SIZE) follow each other a duration apart.
+      for (uint32_t i = 0; i < count; ++i) {
+        const int64_t pts = int64_t(uint64_t(b.info.pts) + uint64_t(i) * uint64_t(b.info.duration));
+        a.pts.push_back(pts);
+        a.dts.push_back(i ? pts : b.info.dts);
+        a.duration.push_back(b.info.duration);
+        a.types.push_back(uint8_t(b.info.type));
+        a.flags.push_back(flags);
+        a.offsets.push_back(a.payload.size() + (uint64_t(i) + 1) * size);
+      }
       a.payload.insert(a.payload.end(), b.data.begin(), b.data.end());
-      a.offsets.push_back(a.payload.size());
     });
   }
 
@@ -296,13 +301,12 @@ class PyReader {
   // from <= pts < to; the reader is rewound after, whatever happens. strict:
   // damage met on the way (which may have held blocks of the tracks) is an
   // error naming the first; otherwise the intact blocks come.
-  // on_block(block) for each block, or, when it takes (block, count), for
-  // each run of blocks (Reader::next_run) when there is no range.
+  // on_block(block, count) for each run of blocks (Reader::next_run) when
+  // there is no range; with one, for each block (count 1).
   template <class OnBlock>
   void pass(const std::vector<uint16_t>& tracks, bool strict, std::optional<int64_t> from,
             std::optional<int64_t> to, OnBlock&& on_block) {
-    constexpr bool kTakesRuns = std::is_invocable_v<OnBlock, const Block&, uint32_t>;
-    const bool runs = kTakesRuns && !from && !to;
+    const bool runs = !from && !to;
     std::vector<bool> wanted(65536);
     for (uint16_t t : tracks) wanted[t] = true;
     Reader& reader = r();
@@ -330,10 +334,7 @@ class PyReader {
         // dts <= pts, and dts only grows: nothing later starts before `to`.
         if (to && b.info.dts >= *to) break;
         if ((from && b.info.pts < *from) || (to && b.info.pts >= *to)) continue;
-        if constexpr (kTakesRuns)
-          on_block(b, count);
-        else
-          on_block(b);
+        on_block(b, count);
       }
     } catch (...) {
       reader.rewind();

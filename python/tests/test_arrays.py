@@ -238,3 +238,9 @@ def test_frames_stored_in_fixed_size_groups_read_back_whole_and_by_range():
         assert np.array_equal(r.read_array(1, 10.0, 20.0), frames[500:1000])
         assert np.array_equal(r.read_array(1, 1001, 1003, unit="ticks"), frames[1001:1003])
         assert r.read_array(2).tolist() == [[97, 98, 99]] * 6
+        # read_track gives every block's fields, a run's spelled out.
+        a = r.read_track(1)
+        assert np.array_equal(a["pts"], np.arange(3000)) and np.array_equal(a["dts"], a["pts"])
+        assert set(a["duration"]) == {1} and set(a["types"]) == {0} and set(a["flags"]) == {0}
+        assert np.array_equal(a["offsets"], np.arange(3001) * 8)
+        assert np.array_equal(a["data"], frames)
