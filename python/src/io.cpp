@@ -93,8 +93,8 @@ bool is_url(const std::string& s) {
 // seek (a group header and its records in one request, never the file),
 // then, while reading goes on where the last request ended, twice the last,
 // up to 4 MiB. Opening or a seek costs a small request and a whole pass
-// about log2(size / 64 KiB) + size / 4 MiB requests; fsspec's readahead
-// cache, a fixed block, made a 1.4 MB pass 23 requests.
+// about log2(size / 64 KiB) + size / 4 MiB requests (fsspec's readahead
+// cache, a fixed 64 KiB, made a 3.5 MB pass 52).
 class UrlSource final : public Source {
  public:
   explicit UrlSource(py::object file)

@@ -174,7 +174,8 @@ class PyReader {
     turns_.without_gil([&] {
       in_file_order();
       known(track);
-      // A whole track's payloads fit in the file; a range grows as it goes.
+      // A whole track's payloads take about the file (more when compressed:
+      // the buffer grows, as it does for a range).
       const auto size = source_->size();
       out->reserve(size && !from && !to ? size_t(std::min<uint64_t>(*size, uint64_t(1) << 34))
                                         : size_t(1) << 16);
