@@ -174,11 +174,9 @@ class PyReader {
     turns_.without_gil([&] {
       in_file_order();
       known(track);
-      // A whole track's payloads take about the file (more when compressed:
-      // the buffer grows, as it does for a range).
-      const auto size = source_->size();
-      out->reserve(size && !from && !to ? size_t(std::min<uint64_t>(*size, uint64_t(1) << 34))
-                                        : size_t(1) << 16);
+      // A range starts small; either grows as it goes.
+      const auto whole = file_bytes();
+      out->reserve(whole && !from && !to ? *whole : size_t(1) << 16);
       uint64_t index = 0;
       // A whole track goes by runs (a FIXED_SIZE group in one call); a range
       // block by block, each pts compared.
@@ -262,7 +260,8 @@ class PyReader {
         a.offsets.reserve(n + 1);
       }
     }
-    if (arrays.size() == 1 && !from && !to) reserve_file_size(arrays.begin()->second.payload);
+    if (const auto whole = file_bytes(); whole && arrays.size() == 1 && !from && !to)
+      arrays.begin()->second.payload.reserve(*whole);
     TrackArrays* one = arrays.size() == 1 ? &arrays.begin()->second : nullptr;
     pass(ids, strict, from, to, [&](const Block& b, uint32_t count) {
       TrackArrays& a = one ? *one : arrays.find(b.info.track_id)->second;
@@ -289,12 +288,13 @@ class PyReader {
     return r();
   }
 
-  // The payloads of a whole pass fit in the file: reserving its size
-  // (address space; the pages are touched only as they are written) spares
-  // the regrowth.
-  void reserve_file_size(std::vector<uint8_t>& payload) {
+  // What to reserve for a whole pass's payloads: about the file (more when
+  // compressed, and the buffer grows). Address space: pages are touched only
+  // as they are written, and the regrowth is spared.
+  std::optional<size_t> file_bytes() const {
     if (const auto size = source_->size(); size)
-      payload.reserve(size_t(std::min<uint64_t>(*size, uint64_t(1) << 34)));
+      return size_t(std::min<uint64_t>(*size, uint64_t(1) << 34));
+    return std::nullopt;
   }
 
   // One pass from the start (with `from`, from the first track's keyframe at
