@@ -1,6 +1,7 @@
 // Block group decoding: a CORE payload must decode within its bounds or be
 // rejected; what decodes re-encodes to a group that decodes the same; verify's
-// summarize_group accepts and rejects exactly what decode_group does; a seek's
+// summarize_group accepts and rejects exactly what decode_group does, and its
+// summary (span, keys, decode chains) is the decoded blocks'; a seek's
 // landing block in a DecodedGroup is the one a scan of the blocks finds; a
 // cut group (decode_cut_group on a prefix) gives exactly the blocks of the
 // whole group that end before the cut, and stays within the prefix.
@@ -37,7 +38,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // The summary is what the decoded blocks say.
     const DecodedBlock* key = nullptr;
     int64_t lo = INT64_MAX, hi = INT64_MIN;
+    // Chains: blocks before the first I block, the most from one I block to
+    // the next, from the last one to the end.
+    uint32_t lead = 0, longest = 0, run = 0;
     for (const DecodedBlock& b : blocks) {
+      if (b.info.type == BlockType::kI) {
+        if (key) longest = std::max(longest, run);
+        run = 1;
+      } else if (key) {
+        ++run;
+      } else {
+        ++lead;
+      }
       if (!key && b.info.type == BlockType::kI) key = &b;
       int64_t end;
       if (__builtin_add_overflow(b.info.pts, b.info.duration, &end)) end = INT64_MAX;
@@ -46,7 +58,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     if (s.header.block_count != blocks.size() || s.has_key != (key != nullptr) ||
         (key && s.first_key_pts != key->info.pts) || s.min_pts != lo || s.max_end != hi ||
-        s.first_dts != blocks.front().info.dts || s.last_dts != blocks.back().info.dts)
+        s.first_dts != blocks.front().info.dts || s.last_dts != blocks.back().info.dts ||
+        s.lead != lead || s.longest != longest || s.run != run)
       __builtin_trap();
     DecodedGroup group;
     decode_group(payload, default_duration, 65536, 0, group);

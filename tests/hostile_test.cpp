@@ -175,6 +175,48 @@ TEST_F(Hostile, CountsThatDoNotFit) {
   expect_group_damage(r, ErrorCode::kCorrupt, "runs past the chunk");
 }
 
+// Group flags a reader cannot read a layout from: bits no version defines,
+// and FIXED_SIZE, KEY_FIRST or DICTIONARY without the flag they qualify
+// (§5.1). KEY_FIRST with UNIFORM reads block 0 as I, whatever its flags byte
+// says, and a redundant KEY_FIRST (a lone block, or an I flags byte) is read
+// as written (G8).
+TEST_F(Hostile, GroupFlagsThatNameNoLayout) {
+  for (uint8_t bit : {0x20, 0x40, 0x80}) {
+    auto g = group_header(uint8_t(kGroupUniform | kGroupFixedSize | bit), 1);
+    g.insert(g.end(), {0x00, 0x00});
+    expect_group_damage(g, ErrorCode::kCorrupt, "unknown group flags");
+  }
+  auto fixed = group_header(kGroupFixedSize, 1);
+  fixed.insert(fixed.end(), {0x00, 0x00});
+  expect_group_damage(fixed, ErrorCode::kCorrupt, "FIXED_SIZE without UNIFORM");
+  auto key_first = group_header(kGroupKeyFirst, 1);
+  key_first.insert(key_first.end(), {0x01, 0x00});
+  expect_group_damage(key_first, ErrorCode::kCorrupt, "KEY_FIRST without UNIFORM");
+  auto read = [&](std::vector<uint8_t> g) {
+    auto f = file_with_group(g);
+    MemorySource src(f);
+    Reader r(src);
+    std::string types;
+    Block b;
+    while (r.next(b) == ReadEvent::kBlock) types += block_type_name(b.info.type);
+    EXPECT_TRUE(r.damage().empty());
+    return types;
+  };
+  const uint8_t all = kGroupUniform | kGroupFixedSize | kGroupKeyFirst;
+  auto ipp = group_header(all, 3);
+  ipp.insert(ipp.end(), {0x01, 0x01, 0xA, 0xB, 0xC});  // P, size 1
+  EXPECT_EQ(read(ipp), "IPP");
+  auto ibb = group_header(kGroupUniform | kGroupKeyFirst, 3);
+  ibb.insert(ibb.end(), {0x02, 0x01, 0xA, 0x02, 0xB, 0xC, 0x00});  // B, sizes 1 2 0
+  EXPECT_EQ(read(ibb), "IBB");
+  auto lone = group_header(all, 1);
+  lone.insert(lone.end(), {0x01, 0x01, 0xA});
+  EXPECT_EQ(read(lone), "I");
+  auto all_i = group_header(all, 2);
+  all_i.insert(all_i.end(), {0x00, 0x01, 0xA, 0xB});
+  EXPECT_EQ(read(all_i), "II");
+}
+
 // A group may decode to timestamps the writer never produces (pts near
 // INT64_MAX, a block ending past it): readers keep their sums inside int64 and
 // verify names the chunk as outside FORMAT.md §5.5.

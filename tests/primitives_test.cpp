@@ -241,13 +241,27 @@ std::string summary_or_error(std::span<const uint8_t> payload, int64_t dd, bool 
              (s.has_key ? std::to_string(s.first_key_pts) : "-") + " pts " +
              std::to_string(s.min_pts) + ".." + std::to_string(s.max_end) + " dts " +
              std::to_string(s.first_dts) + ".." + std::to_string(s.last_dts) + " oob " +
-             std::to_string(s.out_of_bounds);
+             std::to_string(s.out_of_bounds) + " chains " + std::to_string(s.lead) + " " +
+             std::to_string(s.longest) + " " + std::to_string(s.run);
     }
     GroupHeader g = decode_group(payload, dd, 1000, 77, blocks);
     std::string key = "-";
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     bool oob = false;
     auto outside = [](int64_t x) { return x > kMaxTimestamp || x < -kMaxTimestamp; };
+    // Chains: blocks before the first I block, the most from one I block to
+    // the next, and from the last I block to the end.
+    long lead = 0, longest = 0, last_key = -1;
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      if (blocks[i].info.type != BlockType::kI) continue;
+      if (last_key < 0)
+        lead = long(i);
+      else
+        longest = std::max(longest, long(i) - last_key);
+      last_key = long(i);
+    }
+    if (last_key < 0) lead = long(blocks.size());
+    const long run = last_key < 0 ? 0 : long(blocks.size()) - last_key;
     for (const DecodedBlock& b : blocks) {
       if (key == "-" && b.info.type == BlockType::kI) key = std::to_string(b.info.pts);
       lo = std::min(lo, b.info.pts);
@@ -258,7 +272,8 @@ std::string summary_or_error(std::span<const uint8_t> payload, int64_t dd, bool 
     }
     return "count " + std::to_string(g.block_count) + " key " + key + " pts " + std::to_string(lo) +
            ".." + std::to_string(hi) + " dts " + std::to_string(blocks.front().info.dts) + ".." +
-           std::to_string(blocks.back().info.dts) + " oob " + std::to_string(oob);
+           std::to_string(blocks.back().info.dts) + " oob " + std::to_string(oob) + " chains " +
+           std::to_string(lead) + " " + std::to_string(longest) + " " + std::to_string(run);
   } catch (const Error& e) {
     return "error " + std::to_string(int(e.code())) + " " + e.what();
   }
@@ -277,8 +292,12 @@ TEST(BlockGroup, SummaryAgreesWithDecodingOnGoodAndDamagedGroups) {
     if (rng() % 8 == 0) pts = kMaxTimestamp - 2;
     std::vector<PendingBlock> blocks;
     for (int i = 0; i < n; ++i) {
-      BlockType type = kind == 2 ? static_cast<BlockType>(rng() % 3)
-                                 : (round % 2 ? BlockType::kI : BlockType::kP);
+      // Uniform groups of I blocks, of P blocks, or of an I block then P
+      // blocks (KEY_FIRST).
+      BlockType type = kind == 2                  ? static_cast<BlockType>(rng() % 3)
+                       : round % 2                ? BlockType::kI
+                       : i == 0 && round % 4 == 0 ? BlockType::kI
+                                                  : BlockType::kP;
       // Blocks follow each other until the next pts would pass INT64_MAX.
       if (i > 0 && __builtin_add_overflow(blocks.back().info.pts, dur, &pts)) break;
       blocks.push_back({{9, type, pts, pts, dur}, kind == 0 ? 3u : uint32_t(rng() % 6)});
@@ -316,9 +335,12 @@ TEST(BlockGroup, DecodedGroupReusedAcrossLayoutsMatchesRecordsAndScan) {
     const int64_t dur = int64_t(rng() % 4);
     int64_t pts = (rng() % 8 == 0) ? INT64_MAX - 300 : int64_t(rng() % 1000) - 500;
     const BlockType uniform_type = rng() % 4 ? BlockType::kI : BlockType::kP;
+    const bool key_lead = rng() % 3 == 0;  // an I block before P blocks: KEY_FIRST
     std::vector<PendingBlock> blocks;
     for (int i = 0; i < n; ++i) {
-      BlockType type = kind == 2 ? static_cast<BlockType>(rng() % 3) : uniform_type;
+      BlockType type = kind == 2            ? static_cast<BlockType>(rng() % 3)
+                       : i == 0 && key_lead ? BlockType::kI
+                                            : uniform_type;
       int64_t p = pts;
       if (i > 0 && __builtin_add_overflow(blocks.back().info.pts, dur, &p)) break;
       if (kind == 2 && rng() % 3 == 0) p -= int64_t(rng() % 5);  // reordered, pts going back
@@ -432,23 +454,29 @@ std::vector<uint8_t> encode_all_at_once(int64_t dd, const std::vector<PendingBlo
     return !__builtin_add_overflow(p, d, &e) && pts == e;
   };
   const BlockInfo& first = blocks[0].info;
+  // KEY_FIRST: an I block, then blocks of one other type with its other bits.
+  const bool key_first =
+      blocks.size() > 1 && first.type == BlockType::kI && blocks[1].info.type != BlockType::kI &&
+      (bits(blocks[1].info) & ~kBlockTypeMask) == (bits(first) & ~kBlockTypeMask);
+  const uint8_t shared = key_first ? bits(blocks[1].info) : bits(first);
   bool uniform = true, fixed = true;
   for (size_t i = 0; i < blocks.size(); ++i) {
     const BlockInfo& b = blocks[i].info;
-    uniform = uniform && bits(b) == bits(first) && b.duration == first.duration && b.dts == b.pts &&
-              !blocks[i].side_size &&
+    uniform = uniform && (i == 0 || bits(b) == shared) && b.duration == first.duration &&
+              b.dts == b.pts && !blocks[i].side_size &&
               (i == 0 || continues(blocks[i - 1].info.pts, blocks[i - 1].info.duration, b.pts));
     fixed = fixed && blocks[i].size == blocks[0].size;
   }
   fixed = fixed && uniform;
   std::vector<uint8_t> out(kGroupHeaderSize);
   store_u16(out.data(), 9);
-  out[2] = uint8_t((uniform ? kGroupUniform : 0) | (fixed ? kGroupFixedSize : 0));
+  out[2] = uint8_t((uniform ? kGroupUniform : 0) | (fixed ? kGroupFixedSize : 0) |
+                   (uniform && key_first ? kGroupKeyFirst : 0));
   store_u32(out.data() + 4, uint32_t(blocks.size()));
   store_i64(out.data() + 8, first.pts);
   size_t pos = 0;
   if (uniform) {
-    uint8_t f = uint8_t(bits(first) | (first.duration != dd ? kBlockDuration : 0));
+    uint8_t f = uint8_t(shared | (first.duration != dd ? kBlockDuration : 0));
     out.push_back(f);
     if (f & kBlockDuration) put_uleb128(out, uint64_t(first.duration));
     if (fixed) put_uleb128(out, blocks[0].size);
@@ -488,7 +516,7 @@ std::vector<uint8_t> encode_all_at_once(int64_t dd, const std::vector<PendingBlo
 TEST(GroupBuilder, MakesTheBytesOfTheAllAtOnceEncoding) {
   std::mt19937_64 rng(11);
   GroupBuilder reused(9, 20, 12);
-  int layouts[4] = {0, 0, 0, 0};  // by group flags: none, UNIFORM, -, UNIFORM | FIXED_SIZE
+  int layouts[32] = {};  // by group flags
   int keys_after_the_first_block = 0;
   for (int round = 0; round < 4000; ++round) {
     const int n = 1 + int(rng() % 12);
@@ -499,7 +527,12 @@ TEST(GroupBuilder, MakesTheBytesOfTheAllAtOnceEncoding) {
     std::vector<uint8_t> payloads;
     int64_t pts = int64_t(rng() % 100) - 50;
     for (int i = 0; i < n; ++i) {
-      BlockInfo b{9, round % 5 ? BlockType::kI : BlockType::kP, pts, pts, round % 4 ? 20 : 7};
+      // Groups of I blocks, of P blocks, and (every third round) of an I
+      // block then P blocks.
+      const BlockType type = round % 5 == 0            ? BlockType::kP
+                             : i > 0 && round % 3 == 0 ? BlockType::kP
+                                                       : BlockType::kI;
+      BlockInfo b{9, type, pts, pts, round % 4 ? 20 : 7};
       uint32_t s = size, side = 0;
       if (i >= breaks_at) switch (how) {
           case 0:
@@ -571,10 +604,13 @@ TEST(GroupBuilder, MakesTheBytesOfTheAllAtOnceEncoding) {
     decode_group(want, 20, 65536, 0, back);  // and the oracle's bytes are a valid group
     ASSERT_EQ(back.size(), blocks.size());
   }
-  // Every layout was reached: a record per block, UNIFORM, FIXED_SIZE.
+  // Every layout was reached: a record per block, UNIFORM, FIXED_SIZE, each
+  // of the last two with KEY_FIRST.
   EXPECT_GT(layouts[0], 500);
   EXPECT_GT(layouts[kGroupUniform], 200);
   EXPECT_GT(layouts[kGroupUniform | kGroupFixedSize], 500);
+  EXPECT_GT(layouts[kGroupUniform | kGroupKeyFirst], 50);
+  EXPECT_GT(layouts[kGroupUniform | kGroupFixedSize | kGroupKeyFirst], 200);
   EXPECT_GT(keys_after_the_first_block, 20);
 }
 

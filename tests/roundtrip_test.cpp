@@ -136,6 +136,57 @@ TEST(RoundTrip, GroupEncodingsAreChosenByContent) {
   EXPECT_TRUE(saw_records);
 }
 
+// Fixed-size blocks with an I block starting each group and P blocks after
+// it are UNIFORM + FIXED_SIZE + KEY_FIRST groups (flags 0x13, §5.3): no
+// record a block, the same bytes a block as all I blocks; runs hand out the
+// I block alone, then the rest of its group at once.
+TEST(RoundTrip, AnIBlockThenPBlocksCostsNoRecordABlock) {
+  auto write = [](int key_every) {
+    MemorySink sink;
+    WriterOptions o;
+    o.max_group_blocks = 25;
+    Writer w(sink, o);
+    Track t;
+    t.id = 1;
+    t.kind = TrackKind::kAudio;
+    t.time_base = {1, 1000};
+    t.default_duration = 20;
+    w.add_track(t);
+    std::vector<uint8_t> frame(16);
+    for (int i = 0; i < 100; ++i) {
+      frame[0] = uint8_t(i);
+      w.write_block({1, i % key_every ? BlockType::kP : BlockType::kI, 20 * i, 20 * i, 20}, frame);
+    }
+    w.finish();
+    return sink.take();
+  };
+  const auto file = write(25), all_i = write(1);
+  EXPECT_EQ(file.size(), all_i.size());
+  int key_first = 0;
+  for (const auto& c : chunk_layout(file))
+    if (c.tag == "CORE") key_first += file[c.offset + 12 + 2] == 0x13;
+  EXPECT_EQ(key_first, 4);
+  MemorySource src(file);
+  Reader reader(src);
+  std::vector<uint32_t> counts;
+  std::string types;
+  Block b;
+  uint32_t count;
+  int64_t pts = 0;
+  while (reader.next_run(b, count) == ReadEvent::kBlock) {
+    counts.push_back(count);
+    types += block_type_name(b.info.type);
+    EXPECT_EQ(b.info.pts, pts);
+    EXPECT_EQ(b.data.size(), 16u * count);
+    pts += 20 * int64_t(count);
+  }
+  EXPECT_EQ(counts, (std::vector<uint32_t>{1, 24, 1, 24, 1, 24, 1, 24}));
+  EXPECT_EQ(types, "IPIPIPIP");
+  MemorySource again(file);
+  Reader one_by_one(again);
+  EXPECT_EQ(read_by_runs(one_by_one), read_all(file).blocks);
+}
+
 // Output through a real pipe is byte-identical to output to a file, and a real
 // pipe reads back the same blocks.
 TEST(RoundTrip, RealPipeWriteAndRead) {

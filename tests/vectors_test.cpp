@@ -233,7 +233,7 @@ std::vector<uint8_t> compressed_dictionary() { return compressed_tokens(true); }
 // `compressed` with its second group's frame replaced by one of the same
 // size that expands 30,000-fold (CRCs resealed): RLE blocks of 128 KiB,
 // 4 bytes each, then a raw block taking up what is left, and the content
-// size they make (9,699,329 bytes from 310). A reader refuses that group
+// size they make (9,568,258 bytes from 307). A reader refuses that group
 // unexpanded and reads the first.
 std::vector<uint8_t> compressed_bomb() {
   auto f = compressed();
@@ -604,10 +604,31 @@ TEST(Vectors, ExpectedResultsSayWhatTheSpecSays) {
     const size_t core = text.find("CORE");
     ASSERT_NE(core, std::string::npos);
     const uint8_t* g = &z[core + 12];
-    EXPECT_EQ(g[2], 0x04 | (dict ? 0x08 : 0)) << name;  // compressed records (I and P: not UNIFORM)
+    // compressed records of an I block then P blocks of one size: UNIFORM,
+    // FIXED_SIZE and KEY_FIRST
+    EXPECT_EQ(g[2], 0x04 | 0x13 | (dict ? 0x08 : 0)) << name;
     EXPECT_EQ(load_u32(g + 4), 60u);
-    // per block: flags, size, 16-byte payload
-    EXPECT_EQ(ZSTD_getFrameContentSize(g + 16, load_u32(&z[core + 4]) - 16), 60u * (1 + 1 + 16));
+    // the flags byte, the size, 60 16-byte payloads
+    EXPECT_EQ(ZSTD_getFrameContentSize(g + 16, load_u32(&z[core + 4]) - 16), 1 + 1 + 60u * 16);
+  }
+  // §5.3: KEY_FIRST in the clear: the masked token track's group of an I
+  // block and two P blocks stores the P blocks' flags byte once.
+  {
+    auto m = read_file(kDir + "/masked.h4mk");
+    const std::string text(m.begin(), m.end());
+    size_t core = text.find("CORE");
+    while (core != std::string::npos && load_u32(&m[core + 16]) != 3)
+      core = text.find("CORE", core + 1);
+    ASSERT_NE(core, std::string::npos);
+    const uint8_t* g = &m[core + 12];
+    EXPECT_EQ(load_u16(g), 1);
+    EXPECT_EQ(g[2], 0x13);          // UNIFORM | FIXED_SIZE | KEY_FIRST
+    EXPECT_EQ(g[16], 0x01 | 0x04);  // type P, MASKED
+    auto blocks = describe(m)["blocks"];
+    std::vector<std::string> types;
+    for (const auto& b : blocks)
+      if (b["track"] == 1) types.push_back(b["type"].get<std::string>());
+    EXPECT_EQ(types, (std::vector<std::string>{"I", "P", "P"}));
   }
   // §12.1: the declared bound is in TRAK.
   auto bc = describe(read_file(kDir + "/bounded_chain.h4mk"));

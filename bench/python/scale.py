@@ -115,7 +115,7 @@ def tokens_figures(work):
         assert np.array_equal(r.read_array(1), tokens)
         name = (f"{f'zstd-{compress}' if compress else 'plain'}"
                 f"{f' + {len(d)} B dictionary' if d else ''}, {group} s groups"
-                f"{', every block I' if keys else ''}")
+                f"{', every block I' if keys else ', I + P'}")
         out.setdefault((compress, group), data)
         print(f"  h4mk {name}: {len(data)} B ({len(data) / npz.stat().st_size:.3f} x savez, "
               f"{len(data) / npy.stat().st_size:.3f} x npy), write {t_w * 1e3:.0f} ms, "

@@ -42,6 +42,8 @@ GroupHeader decode_group_header(std::span<const uint8_t> payload, uint64_t chunk
     corrupt(chunk_offset, "FIXED_SIZE without UNIFORM");
   if ((g.flags & kGroupDictionary) && !(g.flags & kGroupCompressed))
     corrupt(chunk_offset, "DICTIONARY without COMPRESSED");
+  if ((g.flags & kGroupKeyFirst) && !(g.flags & kGroupUniform))
+    corrupt(chunk_offset, "KEY_FIRST without UNIFORM");
   if (g.block_count == 0) corrupt(chunk_offset, "block_count is 0");
   return g;
 }
@@ -151,6 +153,8 @@ struct UniformHead {
   uint8_t flags;
   int64_t duration;
   bool fixed;
+  bool key_first;  // block 0 is I, whatever the flags' type
+
   uint32_t fixed_size;       // FIXED_SIZE: every payload's size
   uint32_t pts_overflow_at;  // first block whose pts passes int64, or block_count
 };
@@ -167,6 +171,7 @@ UniformHead read_uniform_head(const GroupHeader& g, int64_t default_duration, ui
     corrupt(chunk_offset, "UNIFORM group flags carry PTS_DELTA, DTS_OFFSET or SIDE_DATA");
   u.duration = (u.flags & kBlockDuration) ? c.duration(0) : default_duration;
   u.fixed = g.flags & kGroupFixedSize;
+  u.key_first = g.flags & kGroupKeyFirst;
   if (u.fixed) {
     u.fixed_size = c.size(0);
     if (!cut && uint64_t(u.fixed_size) * g.block_count != c.left())
@@ -288,7 +293,7 @@ void decode_records(const GroupHeader& g, int64_t default_duration, uint64_t chu
                     Cursor& c, DecodedGroup& out) {
   if (g.flags & kGroupUniform) {
     const UniformHead u = read_uniform_head(g, default_duration, chunk_offset, c);
-    out.first_ = make_info(g.track_id, u.flags, g.pts, g.pts, u.duration);
+    out.set_uniform(make_info(g.track_id, u.flags, g.pts, g.pts, u.duration), u.key_first);
     if (u.fixed) {
       // Sizes were checked with the head; only a pts can still be wrong,
       // and the first bad one is known: nothing is left to read per block.
@@ -344,7 +349,7 @@ GroupHeader decode_cut_group(std::span<const uint8_t> prefix, int64_t default_du
   uint32_t n = 0;
   if (g.flags & kGroupUniform) {
     const UniformHead u = read_uniform_head(g, default_duration, chunk_offset, c, /*cut=*/true);
-    out.first_ = make_info(g.track_id, u.flags, g.pts, g.pts, u.duration);
+    out.set_uniform(make_info(g.track_id, u.flags, g.pts, g.pts, u.duration), u.key_first);
     const uint32_t fits = std::min(g.block_count, u.pts_overflow_at);
     if (u.fixed) {
       out.layout_ = DecodedGroup::Layout::kFixedSize;
@@ -398,7 +403,8 @@ long DecodedGroup::last_key_at_or_before(int64_t t) const {
       if (records_[i].info.type == BlockType::kI && records_[i].info.pts <= t) return long(i);
     return -1;
   }
-  if (count_ == 0 || first_.type != BlockType::kI || t < first_.pts) return -1;
+  if (count_ == 0 || type0_ != BlockType::kI || t < first_.pts) return -1;
+  if (first_.type != BlockType::kI) return 0;  // KEY_FIRST: block 0 is the group's only I block
   // pts grows by `duration` a block: the last block at or before t.
   if (first_.duration == 0) return long(count_ - 1);
   const uint64_t steps = (uint64_t(t) - uint64_t(first_.pts)) / uint64_t(first_.duration);
@@ -448,11 +454,14 @@ GroupSummary summarize_group(std::span<const uint8_t> payload, const GroupHeader
       int64_t(uint64_t(g.pts) + uint64_t(g.block_count - 1) * uint64_t(u.duration));
   const bool is_key = (u.flags & kBlockTypeMask) == uint8_t(BlockType::kI);
   s.any_plain = !(u.flags & kBlockMasked);
-  fold_block(s, is_key, g.pts, g.pts, u.duration, true);
+  fold_block(s, is_key || u.key_first, g.pts, g.pts, u.duration, true);
   if (g.block_count > 1) fold_block(s, is_key, last_pts, last_pts, u.duration, false);
-  // Every block of the group has the one type.
-  if (is_key)
-    s.longest = s.run = 1;
+  // Every block of the group has the one type, but KEY_FIRST's block 0.
+  if (is_key) {
+    s.longest = g.block_count > 1 ? 1 : 0;
+    s.run = 1;
+  } else if (u.key_first)
+    s.run = g.block_count;
   else
     s.lead = g.block_count;
   return s;

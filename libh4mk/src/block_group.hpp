@@ -23,8 +23,11 @@ inline constexpr uint8_t kGroupFixedSize = 0x02;
 // track's dictionary if kGroupDictionary is set too.
 inline constexpr uint8_t kGroupCompressed = 0x04;
 inline constexpr uint8_t kGroupDictionary = 0x08;
+// With UNIFORM: block 0 is an I block, and the flags byte's type is every
+// other block's (an I block then the P blocks that follow it, §5.3).
+inline constexpr uint8_t kGroupKeyFirst = 0x10;
 inline constexpr uint8_t kGroupKnownFlags =
-    kGroupUniform | kGroupFixedSize | kGroupCompressed | kGroupDictionary;
+    kGroupUniform | kGroupFixedSize | kGroupCompressed | kGroupDictionary | kGroupKeyFirst;
 
 // Block record flags.
 inline constexpr uint8_t kBlockTypeMask = 0x03;
@@ -84,8 +87,8 @@ GroupHeader check_group_limits(size_t payload_size, const GroupHeader& g, uint32
 // A decoded group: every block's timing and extent. A UNIFORM group is kept
 // as its first block and, unless FIXED_SIZE, each payload's extent; the rest
 // follows from the index (same flags and duration, pts one duration apart,
-// dts == pts). Seeking decodes a whole group to hand out one block of it, and
-// writing a 56-byte record per block was most of that decode's time.
+// dts == pts; with KEY_FIRST block 0 alone is an I block). Seeking decodes a whole group to hand
+// out one block of it, and writing a 56-byte record per block was most of that decode's time.
 class DecodedGroup {
  public:
   size_t size() const { return count_; }
@@ -99,6 +102,7 @@ class DecodedGroup {
     if (layout_ == Layout::kRecords) return records_[i].info;
     BlockInfo b = first_;
     b.pts = b.dts = uniform_pts(i);
+    if (i == 0) b.type = type0_;
     return b;
   }
   struct Extent {
@@ -116,6 +120,7 @@ class DecodedGroup {
     }
     info = first_;
     info.pts = info.dts = uniform_pts(i);
+    if (i == 0) info.type = type0_;
     payload = layout_ == Layout::kUniform
                   ? extents_[i]
                   : Extent{first_offset_ + uint32_t(i) * fixed_size_, fixed_size_};
@@ -131,9 +136,13 @@ class DecodedGroup {
     d.side_size = side.size;
     return d;
   }
-  // How many blocks from i on have payloads stored back to back at one size
-  // (FIXED_SIZE: the rest of the group; otherwise 1).
-  size_t run_from(size_t i) const { return layout_ == Layout::kFixedSize ? count_ - i : 1; }
+  // How many blocks from i on share their type and have payloads stored back
+  // to back at one size (FIXED_SIZE: the rest of the group, but block 0 alone
+  // when it is KEY_FIRST's I block; otherwise 1).
+  size_t run_from(size_t i) const {
+    if (layout_ != Layout::kFixedSize || (i == 0 && type0_ != first_.type)) return 1;
+    return count_ - i;
+  }
   // The index of the last I block with pts <= t, or -1.
   long last_key_at_or_before(int64_t t) const;
 
@@ -147,6 +156,11 @@ class DecodedGroup {
   template <typename Cursor>
   friend void decode_records(const GroupHeader&, int64_t, uint64_t, Cursor&, DecodedGroup&);
   enum class Layout : uint8_t { kRecords, kUniform, kFixedSize };
+  // A UNIFORM group: what every block has, and whether block 0 is I anyway.
+  void set_uniform(const BlockInfo& every, bool key_first) {
+    first_ = every;
+    type0_ = key_first ? BlockType::kI : every.type;
+  }
   // A group without UNIFORM: its records, cleared, with room for `reserve`.
   std::vector<DecodedBlock>& begin_records(uint16_t track_id, size_t reserve);
 
@@ -157,7 +171,10 @@ class DecodedGroup {
 
   size_t count_ = 0;
   Layout layout_ = Layout::kRecords;
-  BlockInfo first_{};          // UNIFORM: block 0; otherwise its track id
+  // UNIFORM: the flags and duration every block has and block 0's pts;
+  // otherwise just the track id.
+  BlockInfo first_{};
+  BlockType type0_{};          // UNIFORM: block 0's type (I with KEY_FIRST, else first_'s)
   uint32_t first_offset_ = 0;  // FIXED_SIZE: block 0's payload
   uint32_t fixed_size_ = 0;
   // Grown, never shrunk: each group overwrites the front it uses.

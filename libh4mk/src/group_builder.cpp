@@ -24,12 +24,6 @@ int64_t difference(const BlockInfo& b, int64_t a, int64_t minus, const char* wha
   return d;
 }
 
-// The flags byte (and duration) a UNIFORM group stores once for all blocks.
-uint8_t uniform_flags(const BlockInfo& first, int64_t default_duration) {
-  return uint8_t(block_type_bits(first) |
-                 (first.duration != default_duration ? kBlockDuration : 0));
-}
-
 void fold(GroupSummary& s, const BlockInfo& b, bool first) {
   fold_block(s, b.type == BlockType::kI, b.pts, b.dts, b.duration, first);
 }
@@ -67,9 +61,26 @@ void GroupBuilder::add_changing_layout(const PendingBlock& pb, std::span<const u
   const BlockInfo& info = pb.info;
   if (count_ == 0) {
     first_ = pb;
+    shared_bits_ = block_type_bits(info);
+    key_first_ = false;
     start_layout(info.dts == info.pts && side.empty() ? Layout::kFixed : Layout::kPerRecord);
   } else if (layout_ != Layout::kPerRecord) {
-    relayout(keeps_uniform(info, side.size()) ? Layout::kUniform : Layout::kPerRecord);
+    // The blocks so far, as laid out.
+    const uint8_t bits = shared_bits_;
+    const bool was_key_first = key_first_;
+    if (starts_key_first(info)) {
+      shared_bits_ = block_type_bits(info);
+      key_first_ = true;
+    }
+    if (!keeps_uniform(info, side.size())) {
+      shared_bits_ = bits;
+      key_first_ = false;
+      relayout(Layout::kPerRecord, bits, was_key_first);
+    } else if (layout_ == Layout::kFixed && pb.size != first_.size) {
+      relayout(Layout::kUniform, bits, was_key_first);
+    } else {
+      buf_.data()[headroom_ + kGroupHeaderSize] = uniform_flags();  // now KEY_FIRST's
+    }
   }
   append(pb, side, payload);
 }
@@ -83,7 +94,7 @@ void GroupBuilder::append(const PendingBlock& pb, std::span<const uint8_t> side,
     case Layout::kFixed:
     case Layout::kUniform:
       if (first) {
-        const uint8_t flags = uniform_flags(b, default_duration_);
+        const uint8_t flags = uniform_flags();
         buf_.put(flags);
         if (flags & kBlockDuration) buf_.put_uleb128(static_cast<uint64_t>(b.duration));
       }
@@ -179,19 +190,20 @@ void GroupBuilder::add_run(const BlockInfo& next, uint32_t n, size_t size,
 }
 
 // Lays the blocks so far out again in `to`, reading their payloads from the
-// old layout (FIXED_SIZE or UNIFORM: no side data). The old layout is copied
+// old layout (FIXED_SIZE or UNIFORM: no side data; its blocks' bits `bits`,
+// but an I block first if `key_first`). The old layout is copied
 // aside rather than swapped with the spare buffer: relayouts come early in a
 // group (usually at its second block), so the spare stays small and buf_
 // keeps the capacity it has grown to. Swapping made both grow to a whole
 // group: twice the memory.
-void GroupBuilder::relayout(Layout to) {
+void GroupBuilder::relayout(Layout to, uint8_t bits, bool key_first) {
   const Layout from = layout_;
   spare_.resize_down(0);
   spare_.put({buf_.data(), buf_.size()});
   start_layout(to);
   const uint8_t* p = spare_.data() + headroom_ + kGroupHeaderSize + 1;
   const uint8_t* const end = spare_.data() + spare_.size();
-  if (uniform_flags(first_.info, default_duration_) & kBlockDuration)
+  if (first_.info.duration != default_duration_)
     p += uleb128_size(static_cast<uint64_t>(first_.info.duration));
   if (from == Layout::kFixed) p += uleb128_size(first_.size);
   // Block i of a FIXED_SIZE or UNIFORM group is the first one i durations
@@ -199,6 +211,7 @@ void GroupBuilder::relayout(Layout to) {
   PendingBlock b = first_;
   for (uint32_t i = 0; i < count_; ++i) {
     if (i) b.info.pts = b.info.dts = b.info.pts + first_.info.duration;
+    if (i == 1 && key_first) b.info.type = static_cast<BlockType>(bits & kBlockTypeMask);
     if (from == Layout::kUniform) {
       uint64_t size = 0;
       get_uleb128(p, end, size);  // written by put_uleb128 above: well formed
@@ -210,9 +223,13 @@ void GroupBuilder::relayout(Layout to) {
 }
 
 uint8_t GroupBuilder::group_flags() const {
-  return layout_ == Layout::kFixed     ? uint8_t(kGroupUniform | kGroupFixedSize)
-         : layout_ == Layout::kUniform ? kGroupUniform
-                                       : uint8_t(0);
+  if (layout_ == Layout::kPerRecord) return 0;
+  return uint8_t(kGroupUniform | (layout_ == Layout::kFixed ? kGroupFixedSize : 0) |
+                 (key_first_ ? kGroupKeyFirst : 0));
+}
+
+uint8_t GroupBuilder::uniform_flags() const {
+  return uint8_t(shared_bits_ | (first_.info.duration != default_duration_ ? kBlockDuration : 0));
 }
 
 GroupSummary GroupBuilder::summary() const {
@@ -222,6 +239,7 @@ GroupSummary GroupBuilder::summary() const {
     // bound the span (both are folded, whatever the sign of the duration).
     BlockInfo last = first_.info;
     last.pts = last.dts = last_pts_;
+    last.type = static_cast<BlockType>(shared_bits_ & kBlockTypeMask);
     s = {};
     fold(s, first_.info, true);
     fold(s, last, false);

@@ -8,9 +8,9 @@
 //
 // No record is kept per block: in a FIXED_SIZE or UNIFORM group every block
 // follows from the first (the same flags and duration, each pts where the one
-// before ends, dts == pts) and its size from the buffer, and what the writer
-// needs of a group (its seek entry and time span) is summed as records are
-// written.
+// before ends, dts == pts; with KEY_FIRST an I block then blocks of one other
+// type) and its size from the buffer, and what the writer needs of a group
+// (its seek entry and time span) is summed as records are written.
 #pragma once
 
 #include <cstddef>
@@ -121,11 +121,17 @@ class GroupBuilder {
  private:
   enum class Layout { kFixed, kUniform, kPerRecord };
 
-  // Whether b can follow the blocks so far in a UNIFORM group (§5.2).
+  // Whether b can follow the blocks so far in a UNIFORM group (§5.3).
   bool keeps_uniform(const BlockInfo& b, size_t side_size) const {
     const BlockInfo& first = first_.info;
-    return block_type_bits(b) == block_type_bits(first) && b.duration == first.duration &&
-           b.dts == b.pts && side_size == 0 && continues(last_pts_, first.duration, b.pts);
+    return block_type_bits(b) == shared_bits_ && b.duration == first.duration && b.dts == b.pts &&
+           side_size == 0 && continues(last_pts_, first.duration, b.pts);
+  }
+  // Whether b, the second block, makes the group KEY_FIRST: an I block
+  // then blocks of b's type (P or B), MASKED and DISCARDABLE alike.
+  bool starts_key_first(const BlockInfo& b) const {
+    return count_ == 1 && first_.info.type == BlockType::kI && b.type != BlockType::kI &&
+           (block_type_bits(b) & ~kBlockTypeMask) == (shared_bits_ & ~kBlockTypeMask);
   }
   void add_changing_layout(const PendingBlock& pb, std::span<const uint8_t> side,
                            std::span<const uint8_t> payload);
@@ -136,8 +142,9 @@ class GroupBuilder {
   // group's first block).
   void append_record(const BlockInfo& b, std::span<const uint8_t> side,
                      std::span<const uint8_t> payload, bool first);
-  void relayout(Layout to);
-  uint8_t group_flags() const;  // the header's UNIFORM and FIXED_SIZE bits
+  void relayout(Layout to, uint8_t bits, bool key_first);
+  uint8_t group_flags() const;    // the header's UNIFORM, FIXED_SIZE and KEY_FIRST bits
+  uint8_t uniform_flags() const;  // the flags byte a UNIFORM group stores once
 
   const uint16_t track_id_;
   const int64_t default_duration_;
@@ -145,6 +152,10 @@ class GroupBuilder {
   Layout layout_ = Layout::kFixed;
   ByteBuffer buf_, spare_;
   PendingBlock first_{};  // the group's first block (its size: FIXED_SIZE's size)
+  // FIXED_SIZE or UNIFORM: the type, MASKED and DISCARDABLE bits of every
+  // block but a KEY_FIRST group's first.
+  uint8_t shared_bits_ = 0;
+  bool key_first_ = false;
   int64_t last_pts_ = 0;  // the pts of the last block added
   uint32_t count_ = 0;
   uint64_t data_bytes_ = 0;

@@ -482,10 +482,10 @@ class Reader:
         """The frames of a track declared with a ``dtype`` and ``shape``, as
         one array of shape ``(frames, *shape)``: :meth:`read_track`'s (or,
         with ``start`` or ``end``, :meth:`read_range`'s) ``data`` alone, in
-        a pass that writes no per-block array. Frames written as I blocks of
-        one duration (``write_blocks(track, types=0, ..., durations=...)``,
-        for frames each decoded on its own) are stored in FIXED_SIZE groups
-        that it copies a group at a time. A track without a dtype raises
+        a pass that writes no per-block array. Frames of one size and
+        duration written as I blocks, or as an I block starting each group
+        and P blocks after it, are stored in FIXED_SIZE groups that it
+        copies a group at a time. A track without a dtype raises
         :class:`InvalidArgument`; damage and blocks that are not whole
         frames are errors as in :meth:`read_track`."""
         t = self.track(track)

@@ -219,21 +219,33 @@ def test_read_array_lets_the_gil_go(tmp_path):
     assert np.array_equal(got, frames)
 
 
-def test_frames_stored_in_fixed_size_groups_read_back_whole_and_by_range():
-    # Every block I and of one duration: FIXED_SIZE groups, which read_array
-    # copies a group at a time; another track's blocks between them.
-    rng = np.random.default_rng(11)
-    frames = rng.integers(-(1 << 15), 1 << 15, size=(3000, 4), dtype=np.int16)
+def fixed_size_frames(frames: np.ndarray, key_every: int) -> bytes:
+    """Track 1: frames of one duration in groups of 50, an I block every
+    key_every frames (P blocks between them); track 2: a block between every
+    500 frames."""
     buf = io.BytesIO()
-    with h4mk.Writer(buf, max_group_blocks=64) as w:
+    with h4mk.Writer(buf, max_group_duration_us=1_000_000) as w:
         w.add_track(id=1, time_base=(1, RATE), dtype="int16", shape=(4,))
         w.add_track(id=2, time_base=(1, RATE), dtype="uint8", shape=(3,))
-        for start in range(0, 3000, 500):
-            n = 500
-            w.write_blocks(1, np.zeros(n, np.uint8), np.arange(start, start + n),
-                           frames[start:start + n], size=8, durations=np.ones(n, np.int64))
+        for start in range(0, len(frames), 500):
+            pts = np.arange(start, start + 500)
+            w.write_blocks(1, np.where(pts % key_every == 0, 0, 1), pts, frames[start:start + 500],
+                           size=8, durations=np.ones(500, np.int64))
             w.write_blocks(2, [0], [start], b"abc", size=3)
-    with h4mk.Reader(buf.getvalue()) as r:
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("key_every", [1, 50])
+def test_frames_stored_in_fixed_size_groups_read_back_whole_and_by_range(key_every):
+    # Frames of one duration, every block I or an I block starting each group
+    # then P blocks (KEY_FIRST): FIXED_SIZE groups, which read_array copies a
+    # run at a time; another track's blocks between them.
+    rng = np.random.default_rng(11)
+    frames = rng.integers(-(1 << 15), 1 << 15, size=(3000, 4), dtype=np.int16)
+    data = fixed_size_frames(frames, key_every)
+    # An I block then P blocks costs what all I blocks cost: no record a block.
+    assert len(data) == len(fixed_size_frames(frames, 1))
+    with h4mk.Reader(data) as r:
         assert np.array_equal(r.read_array(1), frames)
         assert np.array_equal(r.read_array(1, 10.0, 20.0), frames[500:1000])
         assert np.array_equal(r.read_array(1, 1001, 1003, unit="ticks"), frames[1001:1003])
@@ -241,6 +253,11 @@ def test_frames_stored_in_fixed_size_groups_read_back_whole_and_by_range():
         # read_track gives every block's fields, a run's spelled out.
         a = r.read_track(1)
         assert np.array_equal(a["pts"], np.arange(3000)) and np.array_equal(a["dts"], a["pts"])
-        assert set(a["duration"]) == {1} and set(a["types"]) == {0} and set(a["flags"]) == {0}
+        assert set(a["duration"]) == {1} and set(a["flags"]) == {0}
+        assert np.array_equal(a["types"], np.where(np.arange(3000) % key_every == 0, 0, 1))
         assert np.array_equal(a["offsets"], np.arange(3001) * 8)
         assert np.array_equal(a["data"], frames)
+        # A range inside a group: the seek lands on the I block that starts it.
+        inside = r.read_range(1, 1030, 1040, unit="ticks")
+        assert np.array_equal(inside["types"], a["types"][1030:1040])
+        assert np.array_equal(inside["data"], frames[1030:1040])

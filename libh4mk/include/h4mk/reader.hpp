@@ -151,9 +151,10 @@ class Reader {
   // --- sequential reading in file order ---
   ReadEvent next(Block& out);
   // next(), and with a block, the blocks after it in its group whose
-  // payloads are stored back to back at one size (a FIXED_SIZE group, §5.3)
-  // and handed out as they are stored (no key unmasks them): `count` blocks
-  // at once. out describes the first; the i-th has pts (and dts)
+  // payloads are stored back to back at one size (a FIXED_SIZE group, §5.3),
+  // that share its type (a KEY_FIRST group's I block is a run of its own)
+  // and that are handed out as they are stored (no key unmasks them):
+  // `count` blocks at once. out describes the first; the i-th has pts (and dts)
   // out.info.pts + i * duration, index_in_group + i, and the i-th
   // out.data.size() / count bytes of out.data as payload. count is 0
   // unless the event is kBlock. For bulk reads of fixed-size frames: a
