@@ -9,7 +9,9 @@
            and read (read_track's arrays, read_array's frames) against
            np.save/np.load and np.savez_compressed, and the floor under
            read_track: allocating and writing arrays of the sizes it returns
-           (np.ones), with nothing read.
+           (np.ones), with nothing read; and the floor under any zstd-3
+           file: libzstd alone (through ctypes) decompressing the raw array
+           compressed as one frame and as 10 s frames, one context.
   range    read_range of 10 s in the middle of that file against read_track
            of the whole.
   threads  FILES files of MINUTES read_track'ed by 1 thread and by 2 (the
@@ -27,6 +29,8 @@
 
 Best of 3 for each timing. Needs nginx, fsspec, aiohttp, dask, distributed.
 """
+import ctypes
+import ctypes.util
 import io
 import pathlib
 import re
@@ -85,6 +89,42 @@ def write_tokens(tokens, compress, group_seconds=2, dictionary=b"", all_keys=Fal
     return buf.getvalue()
 
 
+def zstd_alone(raw, piece):
+    """raw compressed at level 3 in frames of `piece` bytes: their total
+    size, and the time libzstd takes to decompress them all with one context
+    into a buffer made beforehand (best of 3)."""
+    z = ctypes.CDLL(ctypes.util.find_library("zstd") or "libzstd.so.1")
+    size_t, ptr = ctypes.c_size_t, ctypes.c_void_p
+    z.ZSTD_compressBound.restype = size_t
+    z.ZSTD_compressBound.argtypes = [size_t]
+    z.ZSTD_compress.restype = size_t
+    z.ZSTD_compress.argtypes = [ptr, size_t, ctypes.c_char_p, size_t, ctypes.c_int]
+    z.ZSTD_createDCtx.restype = ptr
+    z.ZSTD_freeDCtx.argtypes = [ptr]
+    z.ZSTD_decompressDCtx.restype = size_t
+    z.ZSTD_decompressDCtx.argtypes = [ptr, ptr, size_t, ctypes.c_char_p, size_t]
+    frames = []
+    for at in range(0, len(raw), piece):
+        src = raw[at:at + piece]
+        buf = ctypes.create_string_buffer(z.ZSTD_compressBound(len(src)))
+        n = z.ZSTD_compress(buf, len(buf), src, len(src), 3)
+        frames.append((buf.raw[:n], len(src)))
+    out = ctypes.create_string_buffer(len(raw))
+    dctx = z.ZSTD_createDCtx()
+
+    def run():
+        at = ctypes.addressof(out)
+        for frame, n in frames:
+            if z.ZSTD_decompressDCtx(dctx, at, n, frame, len(frame)) != n:
+                raise RuntimeError("zstd frame did not decompress")
+            at += n
+    t = best(run)
+    z.ZSTD_freeDCtx(dctx)
+    if out.raw != raw:
+        raise RuntimeError("zstd gave other bytes")
+    return sum(len(f) for f, _ in frames), t
+
+
 def tokens_figures(work):
     tokens = token_frames(3600)
     print(f"tokens: {len(tokens)} frames, {tokens.nbytes} bytes raw")
@@ -127,6 +167,12 @@ def tokens_figures(work):
     t_floor = best(lambda: [np.ones(shape, dtype) for shape, dtype in sizes])
     print(f"  floor: read_track's {len(sizes)} arrays ({sum(np.prod(sh) * dt.itemsize for sh, dt in sizes)} B) "
           f"allocated and written, nothing read: {t_floor * 1e3:.2f} ms ({t_floor / t_load:.1f} x np.load)")
+    raw = tokens.tobytes()
+    for what, piece in (("one frame", len(raw)), ("10 s frames", 10 * RATE * tokens[0].nbytes)):
+        size, t_z = zstd_alone(raw, piece)
+        print(f"  floor: libzstd alone, the raw array as {what} ({size} B, "
+              f"{size / npz.stat().st_size:.3f} x savez), decompressed: {t_z * 1e3:.2f} ms "
+              f"({t_z / t_load:.1f} x np.load)")
     r = h4mk.Reader(out[(3, 2)])
     t_range = best(lambda: r.read_range(1, 1800.0, 1810.0))
     t_all = best(lambda: r.read_track(1))
