@@ -245,6 +245,21 @@ static int read_all(membuf* m, int seekable) {
   CHECK(!h4mk_reader_goes_on(rc) && !h4mk_reader_goes_on(H4MK_ERR_VERIFY) &&
         !h4mk_reader_goes_on(H4MK_ERR_IO) && !h4mk_reader_goes_on(H4MK_ERR_NO_MEMORY));
   if (seekable) {
+    /* Again a run at a time: a group of these fixed-size blocks in one call,
+     * the blocks back to back as next_block gave them. */
+    uint32_t run = 0, runs = 0;
+    int k = 0;
+    CHECK(h4mk_reader_rewind(r) == H4MK_OK);
+    while ((rc = h4mk_reader_next_run(r, &b, &run, NULL)) == H4MK_OK) {
+      CHECK(run >= 1 && b.size == (size_t)run * 3840 && b.pts == (int64_t)k * 960);
+      for (uint32_t i = 0; i < run; ++i) CHECK(b.data[i * 3840] == ((k + i) & 0xff));
+      k += (int)run;
+      ++runs;
+    }
+    CHECK(rc == H4MK_ERR_EOF && run == 0 && k == n && runs < (uint32_t)n / 2);
+    CHECK(h4mk_reader_next_run(r, &b, NULL, NULL) == H4MK_ERR_INVALID_ARGUMENT);
+  }
+  if (seekable) {
     uint64_t count = 0;
     int64_t start = -1, end = -1;
     CHECK(h4mk_reader_has_index(r) == 1);
@@ -571,6 +586,10 @@ static void null_handles(void) {
   CHECK(h4mk_reader_track_summary(NULL, 0, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
   CHECK(h4mk_reader_index(NULL, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
   CHECK(h4mk_reader_next_block(NULL, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  {
+    uint32_t count = 7;
+    CHECK(h4mk_reader_next_run(NULL, 0, &count, 0) == H4MK_ERR_INVALID_ARGUMENT && count == 0);
+  }
   CHECK(h4mk_reader_metadata(NULL, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
   CHECK(h4mk_reader_track_tag(NULL, 0, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);
   CHECK(h4mk_reader_track_property(NULL, 0, 0, 0) == H4MK_ERR_INVALID_ARGUMENT);

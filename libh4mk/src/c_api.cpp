@@ -442,6 +442,18 @@ int h4mk_reader_next_block(h4mk_reader* r, h4mk_block* out, uint64_t* damage_off
   return next_block_of(r, out, damage_offset, [&](Block& b) { return r->reader->next(b); });
 }
 
+int h4mk_reader_next_run(h4mk_reader* r, h4mk_block* out, uint32_t* count,
+                         uint64_t* damage_offset) {
+  if (!count) return H4MK_ERR_INVALID_ARGUMENT;
+  *count = 0;
+  if (r) r->packets.reset();
+  uint32_t n = 0;
+  const int rc = next_block_of(r, out, damage_offset,
+                               [&](Block& b) { return r->reader->next_run(b, n); });
+  if (rc == H4MK_OK) *count = n;
+  return rc;
+}
+
 int h4mk_reader_goes_on(int err) {
   return err == H4MK_ERR_CRC || err == H4MK_ERR_CORRUPT || err == H4MK_ERR_TRUNCATED ||
          err == H4MK_ERR_LIMIT || err == H4MK_ERR_AUTH;

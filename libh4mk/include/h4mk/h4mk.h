@@ -198,6 +198,14 @@ H4MK_API int h4mk_reader_index(h4mk_reader* r, uint16_t track_id, const h4mk_ind
  * continue after such an error. Fatal I/O errors return H4MK_ERR_IO.
  */
 H4MK_API int h4mk_reader_next_block(h4mk_reader* r, h4mk_block* out, uint64_t* damage_offset);
+/* h4mk_reader_next_block, and with a block, the blocks after it in its group
+ * stored back to back at its size with its type (a FIXED_SIZE group,
+ * FORMAT.md §5.3) that no key unmasks: *count blocks at once (0 unless
+ * H4MK_OK). out describes the first; block i has pts and dts
+ * out->pts + i * out->duration and the i-th out->size / *count bytes of
+ * out->data. For bulk reads of fixed-size frames: a group in one call. */
+H4MK_API int h4mk_reader_next_run(h4mk_reader* r, h4mk_block* out, uint32_t* count,
+                                  uint64_t* damage_offset);
 /* Whether reading goes on after err from h4mk_reader_next_block or
  * _next_packet: damage (CRC, CORRUPT, TRUNCATED, LIMIT) that was skipped or
  * is handed out next marked damaged, or a masked block that does not
