@@ -307,6 +307,12 @@ class Reader:
     opening and each seek fetch what they use, not the file, and reading
     on fetches ranges that double, up to 4 MiB.
 
+    A source that cannot seek (a pipe, a URL whose server gives no size) is
+    read in order, once: iterate it, or make one whole read
+    (``read_track``, ``read_tracks``, ``read_array``) before reading
+    anything else; going back for a second raises :class:`Error` naming the
+    offset.
+
     A Reader pickles when it was opened from a path, a URL or bytes: the copy
     reopens its source (with the same ``public_key``) and starts at the
     beginning, so ``torch.utils.data`` and ``multiprocessing`` workers each

@@ -299,7 +299,8 @@ class PyReader {
 
   // One pass from the start (with `from`, from the first track's keyframe at
   // or before it) calling on_block for each block of `tracks` with
-  // from <= pts < to; the reader is rewound after, whatever happens. strict:
+  // from <= pts < to; a seekable reader is rewound after, whatever happens
+  // (a stream is read once: a second pass fails, naming the offset). strict:
   // damage met on the way (which may have held blocks of the tracks) is an
   // error naming the first; otherwise the intact blocks come.
   // on_block(block, count) for each run of blocks (Reader::next_run) when
@@ -338,10 +339,10 @@ class PyReader {
         on_block(b, count);
       }
     } catch (...) {
-      reader.rewind();
+      if (reader.seekable()) reader.rewind();
       throw;
     }
-    reader.rewind();
+    if (reader.seekable()) reader.rewind();
     if (strict && damaged)
       throw Error(first_damage->code,
                   "the file is damaged: " + std::to_string(damaged) +

@@ -102,8 +102,15 @@ def test_a_server_that_gives_no_size_is_read_as_a_stream():
         with h4mk.Reader(url) as r:
             got = [b.data for b in r]
         assert b"".join(got) == frames.tobytes() and len(got) == 100
-        with h4mk.Reader(url) as r, pytest.raises(h4mk.Error, match="non-seekable"):
-            r.read_array(1)  # a whole pass starts from the beginning: not on a stream
+        # A whole pass from the start, once: a stream cannot go back for another.
+        with h4mk.Reader(url) as r:
+            assert np.array_equal(r.read_array(1), frames)
+            with pytest.raises(h4mk.Error, match="cannot go back to offset .* non-seekable"):
+                r.read_array(1)
+        with h4mk.Reader(url) as r:
+            assert len(list(r)) == 100
+            with pytest.raises(h4mk.Error, match="non-seekable"):
+                r.read_track(1)
     finally:
         server.shutdown()
 
