@@ -176,8 +176,8 @@ TEST_F(Hostile, CountsThatDoNotFit) {
 }
 
 // Group flags a reader cannot read a layout from: bits no version defines,
-// and FIXED_SIZE, KEY_FIRST or DICTIONARY without the flag they qualify
-// (§5.1). KEY_FIRST with UNIFORM reads block 0 as I, whatever its flags byte
+// and FIXED_SIZE or KEY_FIRST without UNIFORM (§5.1; DICTIONARY without
+// COMPRESSED: compression_test). KEY_FIRST with UNIFORM reads block 0 as I, whatever its flags byte
 // says, and a redundant KEY_FIRST (a lone block, or an I flags byte) is read
 // as written (G8).
 TEST_F(Hostile, GroupFlagsThatNameNoLayout) {

@@ -185,6 +185,15 @@ TEST(RoundTrip, AnIBlockThenPBlocksCostsNoRecordABlock) {
   MemorySource again(file);
   Reader one_by_one(again);
   EXPECT_EQ(read_by_runs(one_by_one), read_all(file).blocks);
+  // verify's summaries of the groups agree with the writer's index and HINT.
+  MemorySource checked(file);
+  const VerifyReport v = verify(checked);
+  EXPECT_TRUE(v.ok()) << v.problems[0].message;
+  EXPECT_EQ(v.blocks, 100u);
+  // A seek inside a group lands on its I block.
+  MemorySource seeking(file);
+  Reader r(seeking);
+  EXPECT_EQ(r.seek(1, 20 * 60 + 7).pts, 20 * 50);
 }
 
 // Output through a real pipe is byte-identical to output to a file, and a real
