@@ -448,8 +448,8 @@ int h4mk_reader_next_run(h4mk_reader* r, h4mk_block* out, uint32_t* count,
   *count = 0;
   if (r) r->packets.reset();
   uint32_t n = 0;
-  const int rc = next_block_of(r, out, damage_offset,
-                               [&](Block& b) { return r->reader->next_run(b, n); });
+  const int rc =
+      next_block_of(r, out, damage_offset, [&](Block& b) { return r->reader->next_run(b, n); });
   if (rc == H4MK_OK) *count = n;
   return rc;
 }
