@@ -502,6 +502,8 @@ static void adapters(void) {
   CHECK(h4mk_adapter_config_parse(big, 18, &name, &name_size, NULL, NULL, NULL) ==
         H4MK_ERR_CORRUPT);
   CHECK(h4mk_is_adapter_name("dsp") && h4mk_is_adapter_name("my_model-2"));
+  CHECK(h4mk_codec_is_registered("h264") && h4mk_codec_is_registered("h4core") &&
+        !h4mk_codec_is_registered("ffmpeg.pcm_s8") && !h4mk_codec_is_registered(NULL));
   CHECK(!h4mk_is_adapter_name("./evil.so") && !h4mk_is_adapter_name("/x/evil") &&
         !h4mk_is_adapter_name("..") && !h4mk_is_adapter_name("") && !h4mk_is_adapter_name(NULL) &&
         !h4mk_is_adapter_name("Upper") && !h4mk_is_adapter_name("-dash") &&

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <regex>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -136,6 +138,24 @@ void write_file(const std::string& path, std::span<const uint8_t> bytes);
 inline std::string format_md() {
   std::ifstream in(std::string(H4MK_VECTORS_DIR) + "/../../docs/FORMAT.md");
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The ids a FORMAT.md table lists in its first column (`a`, `b`, ...),
+// between the first `from` and the `to` after it; empty if either is not
+// there.
+inline std::set<std::string> format_md_table_ids(const std::string& from, const std::string& to) {
+  const std::string doc = format_md();
+  const size_t begin = doc.find(from);
+  const size_t end = begin == std::string::npos ? begin : doc.find(to, begin);
+  std::set<std::string> ids;
+  if (end == std::string::npos) return ids;
+  const std::string table = doc.substr(begin, end - begin);
+  const std::regex row(R"(\n\| (`[a-z0-9_]+`(?:, `[a-z0-9_]+`)*) \|)"), id("`([a-z0-9_]+)`");
+  for (std::sregex_iterator it(table.begin(), table.end(), row), last; it != last; ++it) {
+    const std::string cell = (*it)[1];
+    for (std::sregex_iterator i(cell.begin(), cell.end(), id); i != last; ++i) ids.insert((*i)[1]);
+  }
+  return ids;
 }
 #endif
 

@@ -254,6 +254,8 @@ const char* h4mk_strerror(int status) { return error_code_name(static_cast<Error
 
 int h4mk_is_adapter_name(const char* name) { return name && is_adapter_name(name); }
 
+int h4mk_codec_is_registered(const char* codec) { return codec && is_registered_codec(codec); }
+
 int h4mk_probe(const uint8_t* buf, size_t size) {
   using namespace h4mk::detail;
   if (!buf || size < kFileHeaderSize || load_u32(buf) != kMagicFile) return 0;

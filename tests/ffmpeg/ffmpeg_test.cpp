@@ -785,6 +785,22 @@ TEST(FFmpeg, CodecIdsAreTheRegistrysOrFFmpegsUnderItsPrefix) {
   }
 }
 
+// The demuxer and muxer map registered ids to codecs through FFmpeg's codec
+// names (ff_h4mk_codec_name, ff_h4mk_codec_id): every id but h4core (FFmpeg
+// has h4core_audio and h4core_video) must be FFmpeg's name for its codec.
+TEST(FFmpeg, EveryRegisteredCodecIdIsFFmpegsNameForIt) {
+  const std::string listed = ffmpeg("-codecs");
+  std::set<std::string> names;
+  std::istringstream in(listed);
+  for (std::string line, flags, name; std::getline(in, line);) {
+    std::istringstream words(line);
+    if (words >> flags >> name && flags.size() == 6) names.insert(name);
+  }
+  ASSERT_GT(names.size(), 300u) << listed;
+  for (std::string_view id : registered_codec_ids())
+    if (id != "h4core") EXPECT_TRUE(names.count(std::string(id))) << id;
+}
+
 // An MP4 cut with -ss and -c copy keeps the packets from the keyframe before
 // the cut and hides them with an edit list: the mov demuxer marks them
 // DISCARD (decoded, not shown). H4MK keeps the flag, so the remux shows and

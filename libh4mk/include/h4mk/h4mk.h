@@ -139,6 +139,10 @@ typedef struct h4mk_track_info {
  * (a path, empty, NULL). */
 H4MK_API int h4mk_is_adapter_name(const char* name);
 
+/* 1 when `codec` is one of the codec ids of docs/FORMAT.md §6.2 (TRAK
+ * `codec`), 0 otherwise (an application's prefixed name, unknown, NULL). */
+H4MK_API int h4mk_codec_is_registered(const char* codec);
+
 /* Probe score 0..100 for the first bytes of a file: 100 when they hold a
  * valid H4MK 1.x or 2.x file header (magic, CRC, major version), 0 otherwise.
  * Cheap and allocation-free. */

@@ -4,6 +4,7 @@
 #include "h4mk/attachment.hpp"
 #include "h4mk/block.hpp"
 #include "h4mk/chapter.hpp"
+#include "h4mk/codec_ids.hpp"
 #include "h4mk/compression.hpp"
 #include "h4mk/error.hpp"
 #include "h4mk/gop_flags.hpp"
