@@ -44,6 +44,9 @@ def seek(r): return r["seek_us"]
 def seek_calls(r): return r["seek_calls_us"]
 def seek_own(r): return r["seek_us"] - r["seek_calls_us"]
 def copy_s(r): return r["copy_null_s"]
+def over_floor(r): return r["read_ns"] / r["floor_read_ns"]
+def copy_over_floor(r): return r["floor_copy_read_ns"] / r["floor_read_ns"]
+def seek_floor(r): return r["floor_seek_us"]
 
 
 print("%d rounds; medians (read range over rounds)\n" % len(rounds))
@@ -75,5 +78,27 @@ for f in formats:
 # is the demuxer's and libavformat's own work.
 print("seek above its lseek + read: " + ", ".join(
     "%s %.2f us" % (f, med(f, seek_own)) for f in formats))
+# libavformat's own cost, measured in each lavf_bench run through a demuxer
+# that does nothing (it hands out references to packets recorded beforehand):
+# the same for every format, so a format's read time over it (× floor) is the
+# figure the machine's drift moves least.
+print("read × libavformat's floor (same run): " + ", ".join(
+    "%s %.2f" % (f, med(f, over_floor)) for f in formats))
+print("floor: %.0f ns/packet (range %s); copying each packet into a pooled buffer: %.2f x floor;"
+      " seek floor (av_seek_frame + first packet, no I/O): %.2f us" % (
+          med("h4mk", lambda r: r["floor_read_ns"]), spread("h4mk", lambda r: r["floor_read_ns"]),
+          med("h4mk", copy_over_floor), med("h4mk", seek_floor)))
+if "nut" in formats:
+    print("0.6 x nut's read is %.2f x floor" % (0.6 * med("nut", over_floor)))
+# What `-c copy` would gain if h4mk's read loop cost no more than the floor:
+# the most any demuxer could make of ffmpeg's copy, against the best peer.
+best = max(peers, key=lambda f: med(f, pps))
+print("-c copy with h4mk's read loop at the floor: %.2f x %s (measured %.2f x)" % (
+    statistics.median(
+        copy_s(cell[(best, k)]) / cell[(best, k)]["packets"] /
+        (copy_s(cell[("h4mk", k)]) / cell[("h4mk", k)]["packets"] -
+         (read(cell[("h4mk", k)]) - cell[("h4mk", k)]["floor_read_ns"]) * 1e-9)
+        for k in rounds if (best, k) in cell and ("h4mk", k) in cell),
+    best, ratio(best, pps)))
 print("targets: overhead below every peer, read <= 200 ns/packet, copy >= 1.1x mp4,"
       " seek <= 2 us with 0 landing errors, open <= 4 KB")
