@@ -798,7 +798,67 @@ static void packets(membuf* m, int seekable) {
         H4MK_ERR_INVALID_ARGUMENT);
 }
 
+/* A block's track_index is its track's position in TRAK, whatever the
+ * ids: tracks 5 then 2, read by file order, by packet and after a seek;
+ * h4mk_reader_track_index agrees, and disposition names come in bit order. */
+static void track_positions(void) {
+  membuf m = {0};
+  h4mk_io out = {&m, NULL, mem_write, mem_seek, NULL};
+  h4mk_io in = {&m, mem_read, NULL, mem_seek, mem_size};
+  h4mk_writer* w = NULL;
+  h4mk_reader* r = NULL;
+  h4mk_block b, landed;
+  uint8_t payload[4] = {1, 2, 3, 4};
+  size_t index = 7;
+  int seen[2] = {0, 0};
+  CHECK(h4mk_writer_open(&w, &out, NULL) == H4MK_OK);
+  for (int id = 5; id >= 2; id -= 3) {
+    h4mk_track_desc t = {.id = (uint16_t)id,
+                         .kind = "data",
+                         .codec = "x",
+                         .time_base_num = 1,
+                         .time_base_den = 1000};
+    CHECK(h4mk_writer_add_track(w, &t) == H4MK_OK);
+  }
+  for (int i = 0; i < 40; ++i) {
+    h4mk_block blk = {.track_id = (uint16_t)(i % 2 ? 2 : 5),
+                      .type = H4MK_BLOCK_I,
+                      .pts = i * 10,
+                      .dts = i * 10,
+                      .duration = 10,
+                      .data = payload,
+                      .size = 4};
+    CHECK(h4mk_writer_write_block(w, &blk) == H4MK_OK);
+  }
+  CHECK(h4mk_writer_finish(w) == H4MK_OK);
+  h4mk_writer_free(w);
+  m.pos = 0;
+  CHECK(h4mk_reader_open(&r, &in) == H4MK_OK);
+  if (!r) return;
+  CHECK(h4mk_reader_track_index(r, 5, &index) == H4MK_OK && index == 0);
+  CHECK(h4mk_reader_track_index(r, 2, &index) == H4MK_OK && index == 1);
+  CHECK(h4mk_reader_track_index(r, 3, &index) == H4MK_ERR_NOT_FOUND && index == 1);
+  CHECK(h4mk_reader_track_index(r, 2, NULL) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(h4mk_reader_track_index(NULL, 2, &index) == H4MK_ERR_INVALID_ARGUMENT);
+  while (h4mk_reader_next_block(r, &b, NULL) == H4MK_OK) {
+    CHECK(b.track_index == (b.track_id == 5 ? 0 : 1));
+    seen[b.track_index]++;
+  }
+  CHECK(seen[0] == 20 && seen[1] == 20);
+  CHECK(h4mk_reader_seek_packets(r, 2, 255, H4MK_SEEK_KEY_BEFORE, &landed) == 1);
+  CHECK(landed.track_id == 2 && landed.track_index == 1);
+  while (h4mk_reader_next_packet(r, &b, NULL) == H4MK_OK)
+    CHECK(b.track_index == (b.track_id == 5 ? 0 : 1));
+  h4mk_reader_free(r);
+  free(m.data);
+  CHECK(strcmp(h4mk_disposition_name(0), "default") == 0);
+  CHECK(strcmp(h4mk_disposition_name(7), "hearing_impaired") == 0);
+  CHECK(strcmp(h4mk_disposition_name(18), "multilayer") == 0);
+  CHECK(h4mk_disposition_name(19) == NULL && h4mk_disposition_name(UINT32_MAX) == NULL);
+}
+
 int main(void) {
+  track_positions();
   compressed_track();
   signed_reading();
   null_handles();

@@ -93,6 +93,7 @@ unsigned enum_value(const Enum& e) {
 
 void fill_block(const Block& b, h4mk_block* out) {
   out->track_id = b.info.track_id;
+  out->track_index = b.track_index;
   out->type = static_cast<h4mk_block_type>(b.info.type);
   out->flags = (b.info.masked ? H4MK_BLOCK_FLAG_MASKED : 0) |
                (b.info.discardable ? H4MK_BLOCK_FLAG_DISCARDABLE : 0) |
@@ -256,6 +257,10 @@ int h4mk_is_adapter_name(const char* name) { return name && is_adapter_name(name
 
 int h4mk_codec_is_registered(const char* codec) { return codec && is_registered_codec(codec); }
 
+const char* h4mk_disposition_name(unsigned bit) {
+  return bit < std::size(kDispositionNames) ? kDispositionNames[bit].data() : nullptr;
+}
+
 int h4mk_probe(const uint8_t* buf, size_t size) {
   using namespace h4mk::detail;
   if (!buf || size < kFileHeaderSize || load_u32(buf) != kMagicFile) return 0;
@@ -294,6 +299,14 @@ const char* h4mk_reader_last_error(const h4mk_reader* r) { return r ? r->error.c
 size_t h4mk_reader_track_count(const h4mk_reader* r) {
   if (!r) return 0;
   return r->reader->tracks().size();
+}
+
+int h4mk_reader_track_index(const h4mk_reader* r, uint16_t track_id, size_t* index) {
+  if (!r || !index) return H4MK_ERR_INVALID_ARGUMENT;
+  const Track* t = r->reader->track(track_id);
+  if (!t) return H4MK_ERR_NOT_FOUND;
+  *index = static_cast<size_t>(t - r->reader->tracks().data());
+  return H4MK_OK;
 }
 
 int h4mk_reader_track_info(h4mk_reader* r, size_t index, h4mk_track_info* out) {
@@ -740,7 +753,8 @@ int h4mk_writer_set_track_side_data(h4mk_writer* w, uint16_t track_id, const cha
 
 namespace {
 
-void describe_landing(const SeekPoint& p, const BlockInfo* info, h4mk_block* landed) {
+void describe_landing(const Reader& reader, const SeekPoint& p, const BlockInfo* info,
+                      h4mk_block* landed) {
   *landed = h4mk_block{};
   if (info) {
     Block b;
@@ -748,6 +762,8 @@ void describe_landing(const SeekPoint& p, const BlockInfo* info, h4mk_block* lan
     fill_block(b, landed);
   }
   landed->track_id = p.track_id;
+  if (const Track* t = reader.track(p.track_id))
+    landed->track_index = static_cast<uint16_t>(t - reader.tracks().data());
   landed->pts = p.pts;
   landed->dts = p.dts;
   landed->chunk_offset = p.chunk_offset;
@@ -771,7 +787,7 @@ int h4mk_reader_seek(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek_mod
     // Type, flags and duration from the block itself (reading stays put).
     Block b;
     const bool loaded = r->reader->peek(b);
-    describe_landing(p, loaded ? &b.info : nullptr, landed);
+    describe_landing(*r->reader, p, loaded ? &b.info : nullptr, landed);
   });
 }
 
@@ -783,7 +799,7 @@ int h4mk_reader_seek_all(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_seek
   return guarded(r->error, [&] {
     BlockInfo info;
     SeekPoint p = r->reader->seek_all(track_id, t, static_cast<SeekMode>(mode), &info);
-    if (landed) describe_landing(p, &info, landed);
+    if (landed) describe_landing(*r->reader, p, &info, landed);
   });
 }
 
@@ -808,7 +824,7 @@ int h4mk_reader_seek_packets(h4mk_reader* r, uint16_t track_id, int64_t t, h4mk_
     const PacketSeek s = packets_of(r).seek(track_id, t, static_cast<SeekMode>(mode));
     if (s.how != PacketSeek::How::kLanded) return;
     result = 1;
-    if (landed) describe_landing(s.point, &s.block, landed);
+    if (landed) describe_landing(*r->reader, s.point, &s.block, landed);
   });
   return rc != H4MK_OK ? rc : result;
 }

@@ -86,8 +86,9 @@ struct Reader::Impl {
   size_t group_pos = 0;
   const uint8_t* group_base = nullptr;
   uint64_t group_chunk_offset = 0;
-  bool group_damaged = false;   // its CRC failed (salvage_group)
-  bool group_expanded = false;  // it was compressed: its payloads are not in the file
+  uint16_t group_track_slot = 0;  // its track's position in `tracks`
+  bool group_damaged = false;     // its CRC failed (salvage_group)
+  bool group_expanded = false;    // it was compressed: its payloads are not in the file
   // A group larger than opt.hold_groups_up_to (scan_big_group): decoded in
   // the pass that took its CRC; describe() reads each block from the source.
   struct BigGroup {
@@ -492,6 +493,7 @@ struct Reader::Impl {
                      v.offset, group);
     }
     check_order(track_slot, v);
+    group_track_slot = static_cast<uint16_t>(track_slot);
     if (tracks[track_slot].mask && group.any_plain())
       throw Error(ErrorCode::kCorrupt,
                   "CORE chunk at offset " + std::to_string(v.offset) + ": track " +
@@ -586,6 +588,7 @@ struct Reader::Impl {
     out.chunk_offset = group_chunk_offset;
     out.data_offset = group_expanded ? 0 : group_chunk_offset + kChunkHeaderSize + payload.offset;
     out.index_in_group = static_cast<uint32_t>(pos);
+    out.track_index = group_track_slot;
     out.damaged = group_damaged;
     if (out.info.masked && !maskers.empty()) unmask(out);
   }

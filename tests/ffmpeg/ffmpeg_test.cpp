@@ -801,6 +801,28 @@ TEST(FFmpeg, EveryRegisteredCodecIdIsFFmpegsNameForIt) {
     if (id != "h4core") EXPECT_TRUE(names.count(std::string(id))) << id;
 }
 
+// Dispositions map by name too (FORMAT.md §6.1's names are FFmpeg's): every
+// registered one but attached_pic (which needs a picture) set by ffmpeg is
+// stored under its bit, and comes back in ffprobe.
+TEST(FFmpeg, EveryRegisteredDispositionRoundTripsByName) {
+  std::string all;
+  for (std::string_view name : kDispositionNames)
+    if (name != "attached_pic") all += (all.empty() ? "" : "+") + std::string(name);
+  ffmpeg("-f lavfi -i sine=duration=0.2 -c:a pcm_s16le -disposition:a:0 " + all + " disp.all.h4mk");
+  const auto bytes = read_file((work_dir() / "disp.all.h4mk").string());
+  MemorySource src(bytes);
+  Reader reader(src);
+  ASSERT_EQ(reader.tracks().size(), 1u);
+  const uint32_t bits = read_track_params(reader.tracks()[0]).disposition;
+  const json d = probe("disp.all.h4mk")["streams"][0]["disposition"];
+  for (size_t bit = 0; bit < std::size(kDispositionNames); ++bit) {
+    const std::string name(kDispositionNames[bit]);
+    const bool set = name != "attached_pic";
+    EXPECT_EQ((bits >> bit) & 1, set ? 1u : 0u) << name;
+    EXPECT_EQ(d.value(name, -1), set ? 1 : 0) << name << " " << d;
+  }
+}
+
 // An MP4 cut with -ss and -c copy keeps the packets from the keyframe before
 // the cut and hides them with an edit list: the mov demuxer marks them
 // DISCARD (decoded, not shown). H4MK keeps the flag, so the remux shows and

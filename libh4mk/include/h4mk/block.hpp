@@ -38,7 +38,8 @@ struct Block {
   // compressed (the payload is not stored as such).
   uint64_t data_offset = 0;
   uint32_t index_in_group = 0;
-  bool damaged = false;  // its group's CRC failed (Reader::hand_out_damaged_groups)
+  uint16_t track_index = 0;  // reader: the position of its track in Reader::tracks()
+  bool damaged = false;      // its group's CRC failed (Reader::hand_out_damaged_groups)
 };
 
 }  // namespace h4mk

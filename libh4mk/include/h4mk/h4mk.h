@@ -74,6 +74,7 @@ enum { H4MK_BLOCK_FLAG_MASKED = 1, H4MK_BLOCK_FLAG_DISCARDABLE = 2, H4MK_BLOCK_F
 
 typedef struct h4mk_block {
   uint16_t track_id;
+  uint16_t track_index; /* reader: the track's position (h4mk_reader_track_info) */
   h4mk_block_type type;
   unsigned flags;      /* H4MK_BLOCK_FLAG_* */
   int64_t pts, dts;    /* in the track's time_base */
@@ -170,6 +171,9 @@ H4MK_API void h4mk_reader_free(h4mk_reader* r);
 H4MK_API const char* h4mk_reader_last_error(const h4mk_reader* r);
 
 H4MK_API size_t h4mk_reader_track_count(const h4mk_reader* r);
+/* The position of the track with id track_id (0 .. count - 1, as
+ * h4mk_reader_track_info takes it): H4MK_OK, or H4MK_ERR_NOT_FOUND. */
+H4MK_API int h4mk_reader_track_index(const h4mk_reader* r, uint16_t track_id, size_t* index);
 /* Track by position (0 .. count-1). */
 H4MK_API int h4mk_reader_track_info(h4mk_reader* r, size_t index, h4mk_track_info* out);
 H4MK_API const char* h4mk_reader_tracks_json(const h4mk_reader* r);
@@ -270,6 +274,10 @@ typedef struct h4mk_codec_params {
 #define H4MK_DISPOSITION_DEPENDENT (1u << 16)
 #define H4MK_DISPOSITION_STILL_IMAGE (1u << 17)
 #define H4MK_DISPOSITION_MULTILAYER (1u << 18)
+
+/* The registered name of disposition bit `bit` ("default" for 0, ...), NULL
+ * past the last. */
+H4MK_API const char* h4mk_disposition_name(unsigned bit);
 
 /* Called with each registered member left out because it does not fit, e.g.
  * "codec_params.frame_size is not an integer in 1..2147483647". */
