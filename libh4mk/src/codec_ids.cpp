@@ -1,12 +1,12 @@
 #include "h4mk/codec_ids.hpp"
 
 #include <algorithm>
-#include <array>
+#include <iterator>
 
 namespace h4mk {
 namespace {
 
-constexpr std::array<std::string_view, 54> kIds = {
+constexpr std::string_view kIds[] = {
     "h264",         "hevc",         "vvc",        "av1",          "vp8",
     "vp9",          "mpeg1video",   "mpeg2video", "mpeg4",        "h263",
     "vc1",          "theora",       "mjpeg",      "png",          "prores",
@@ -25,7 +25,7 @@ constexpr std::array<std::string_view, 54> kIds = {
 std::span<const std::string_view> registered_codec_ids() noexcept { return kIds; }
 
 bool is_registered_codec(std::string_view id) noexcept {
-  return std::find(kIds.begin(), kIds.end(), id) != kIds.end();
+  return std::find(std::begin(kIds), std::end(kIds), id) != std::end(kIds);
 }
 
 }  // namespace h4mk
