@@ -79,9 +79,9 @@ for f in formats:
 print("seek above its lseek + read: " + ", ".join(
     "%s %.2f us" % (f, med(f, seek_own)) for f in formats))
 # libavformat's own cost, measured in each lavf_bench run through a demuxer
-# that does nothing (it hands out references to packets recorded beforehand):
-# the same for every format, so a format's read time over it (× floor) is the
-# figure the machine's drift moves least.
+# that does nothing (it hands out references to the file's packets, recorded
+# beforehand), in turns with the file: a format's read time over it
+# (× floor) is the figure the machine's drift moves least.
 print("read × libavformat's floor (same run): " + ", ".join(
     "%s %.2f" % (f, med(f, over_floor)) for f in formats))
 print("floor: %.0f ns/packet (range %s); copying each packet into a pooled buffer: %.2f x floor;"
