@@ -269,12 +269,22 @@ static const FFInputFormat floor_copy_demuxer = {
     .read_close = floor_close,
 };
 
-/* ns per packet of an av_read_frame loop over a fresh context from open();
+/* The file through its own demuxer, or (fmt set) one of the floors. */
+static AVFormatContext* open_input(const AVInputFormat* fmt, const char* path) {
+  AVFormatContext* ctx = NULL;
+  if (avformat_open_input(&ctx, fmt ? "" : path, fmt, NULL) < 0) {
+    fprintf(stderr, "cannot open %s\n", fmt ? fmt->name : path);
+    exit(1);
+  }
+  return ctx;
+}
+
+/* ns per packet of an av_read_frame loop over a fresh context (open_input);
  * with `recording`, the packets are recorded (record()) and counted. */
-static double read_once(AVFormatContext* (*open)(const char*), const char* path, int recording,
+static double read_once(const AVInputFormat* format, const char* path, int recording,
                         int64_t* packets, int64_t* payload) {
   AVPacket* pkt = av_packet_alloc();
-  AVFormatContext* fmt = open(path);
+  AVFormatContext* fmt = open_input(format, path);
   int64_t n = 0;
   double t0 = now();
   while (av_read_frame(fmt, pkt) >= 0) {
@@ -313,29 +323,6 @@ static double seek_us(AVFormatContext* fmt, int stream, const int64_t* targets,
   return t0 * 1e6;
 }
 
-static AVFormatContext* open_file(const char* path) {
-  AVFormatContext* fmt = NULL;
-  if (avformat_open_input(&fmt, path, NULL, NULL) < 0) {
-    fprintf(stderr, "cannot open %s\n", path);
-    exit(1);
-  }
-  return fmt;
-}
-
-static AVFormatContext* open_floor(const char* path) {
-  AVFormatContext* fmt = NULL;
-  (void)path;
-  if (avformat_open_input(&fmt, "", &floor_demuxer.p, NULL) < 0) exit(1);
-  return fmt;
-}
-
-static AVFormatContext* open_floor_copy(const char* path) {
-  AVFormatContext* fmt = NULL;
-  (void)path;
-  if (avformat_open_input(&fmt, "", &floor_copy_demuxer.p, NULL) < 0) exit(1);
-  return fmt;
-}
-
 int main(int argc, char** argv) {
   const char* path = argv[1];
   const int runs = argc > 2 ? atoi(argv[2]) : 5;
@@ -349,21 +336,21 @@ int main(int argc, char** argv) {
     fprintf(stderr, "usage: %s FILE [RUNS >= 1] [SEEKS >= 1]\n", argv[0]);
     return 2;
   }
-  rec.file = open_file(path);
+  rec.file = open_input(NULL, path);
   if (avformat_find_stream_info(rec.file, NULL) < 0) return 1;
   file_bytes = avio_size(rec.file->pb);
   rec.key_stream = stream;
   /* Best of `runs` each, the file and the floor taking turns, so that the
    * machine's drift falls on both alike; the first run records. */
-  read_time = read_once(open_file, path, 1, &packets, &payload);
+  read_time = read_once(NULL, path, 1, &packets, &payload);
   rec.buffer = av_buffer_create(rec.bytes, rec.used, kept, NULL, AV_BUFFER_FLAG_READONLY);
   if (!rec.buffer || !rec.nkeys) return 1;
-  floor_read_time = read_once(open_floor, path, 0, NULL, NULL);
-  floor_copy_time = read_once(open_floor_copy, path, 0, NULL, NULL);
+  floor_read_time = read_once(&floor_demuxer.p, path, 0, NULL, NULL);
+  floor_copy_time = read_once(&floor_copy_demuxer.p, path, 0, NULL, NULL);
   for (int r = 1; r < runs; r++) {
-    const double file = read_once(open_file, path, 0, NULL, NULL);
-    const double floor = read_once(open_floor, path, 0, NULL, NULL);
-    const double copy = read_once(open_floor_copy, path, 0, NULL, NULL);
+    const double file = read_once(NULL, path, 0, NULL, NULL);
+    const double floor = read_once(&floor_demuxer.p, path, 0, NULL, NULL);
+    const double copy = read_once(&floor_copy_demuxer.p, path, 0, NULL, NULL);
     read_time = file < read_time ? file : read_time;
     floor_read_time = floor < floor_read_time ? floor : floor_read_time;
     floor_copy_time = copy < floor_copy_time ? copy : floor_copy_time;
@@ -394,7 +381,7 @@ int main(int argc, char** argv) {
   seek_time = seek_us(rec.file, stream, targets, wants, seeks, &errors);
   const size_t seek_bytes = (size_t)((rec.file->pb->bytes_read - read_before_seeks) / seeks);
   {
-    AVFormatContext* floor = open_floor(path);
+    AVFormatContext* floor = open_input(&floor_demuxer.p, path);
     floor_seek_time = seek_us(floor, stream, targets, wants, seeks, &floor_errors);
     avformat_close_input(&floor);
   }
