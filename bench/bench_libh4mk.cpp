@@ -314,16 +314,14 @@ void BM_Seek(benchmark::State& state) {
 }
 BENCHMARK(BM_Seek)->Arg(1)->Arg(0)->Unit(benchmark::kMicrosecond);
 
-// Random seeks in 2 min of audio (1,024-sample blocks at 48 kHz) and video
-// (25 fps, an I block a second) written with the writer's defaults (groups
-// of 0.5 s per track), from memory: Reader::seek_all alone (range(0) == 0),
-// and PacketReader::seek up to the first video block in dts order (1), what
-// a player's seek costs in libh4mk (bench/ffmpeg/compare.sh STREAM=av times
-// it through FFmpeg).
-void BM_SeekTwoTracks(benchmark::State& state) {
-  constexpr int64_t kMs = 120'000;
-  MemorySink sink;
-  {
+// 2 min of audio (1,024-sample blocks at 48 kHz) and video (25 fps, an I
+// block a second) written with the writer's defaults (groups of 0.5 s per
+// track), the shape of bench/ffmpeg/compare.sh STREAM=av.
+constexpr int64_t kTwoTrackMs = 120'000;
+
+const std::vector<uint8_t>& two_tracks() {
+  static const std::vector<uint8_t> file = [] {
+    MemorySink sink;
     Writer w(sink);
     Track audio, video;
     audio.id = 1;
@@ -338,7 +336,7 @@ void BM_SeekTwoTracks(benchmark::State& state) {
     w.add_track(video);
     const std::vector<uint8_t> a(180, 1), v(800, 2), key(6000, 3);
     int64_t next_audio = 0;
-    for (int64_t f = 0; f < kMs / 40; ++f) {
+    for (int64_t f = 0; f < kTwoTrackMs / 40; ++f) {
       for (; next_audio * 1024 * 1000 < f * 40 * 48000; ++next_audio)
         w.write_block(
             {.track_id = 1, .pts = next_audio * 1024, .dts = next_audio * 1024, .duration = 1024},
@@ -352,14 +350,49 @@ void BM_SeekTwoTracks(benchmark::State& state) {
                     is_key ? key : v);
     }
     w.finish();
+    return sink.bytes();
+  }();
+  return file;
+}
+
+// Reading every block of the two-track file from memory: in file order with
+// Reader::next (range(0) == 0), the peer, and in dts order across the tracks
+// with PacketReader (1). Their difference is what the merge costs a block.
+void BM_ReadTwoTracks(benchmark::State& state) {
+  const auto& file = two_tracks();
+  uint64_t blocks = 0;
+  for (auto _ : state) {
+    MemorySource src(file);
+    Reader r(src);
+    Block b;
+    blocks = 0;
+    if (state.range(0) == 0) {
+      while (r.next(b) == ReadEvent::kBlock) ++blocks;
+    } else {
+      PacketReader packets(r);
+      while (packets.next(b) == ReadEvent::kBlock) ++blocks;
+    }
+    benchmark::DoNotOptimize(b);
   }
-  MemorySource src(sink.bytes());
+  state.SetLabel(state.range(0) ? "PacketReader" : "Reader");
+  state.counters["ns_per_block"] =
+      benchmark::Counter(double(blocks) * double(state.iterations()),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_ReadTwoTracks)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// Random seeks in the two-track file: Reader::seek_all alone (range(0) ==
+// 0), and PacketReader::seek up to the first video block in dts order (1),
+// what a player's seek costs in libh4mk (bench/ffmpeg/compare.sh STREAM=av
+// times it through FFmpeg).
+void BM_SeekTwoTracks(benchmark::State& state) {
+  MemorySource src(two_tracks());
   Reader r(src);
   PacketReader packets(r);
   std::mt19937 rng(1);
   const uint64_t opened = r.bytes_read();
   for (auto _ : state) {
-    const int64_t t = 1 + int64_t(rng() % uint64_t(kMs / 40 - 1));
+    const int64_t t = 1 + int64_t(rng() % uint64_t(kTwoTrackMs / 40 - 1));
     if (state.range(0) == 0) {
       benchmark::DoNotOptimize(r.seek_all(2, t));
       continue;

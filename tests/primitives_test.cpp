@@ -1,18 +1,22 @@
-// The small pieces: LEB128, zigzag, CRC, base64, GOP flags, group encodings.
+// The small pieces: LEB128, zigzag, CRC, base64, GOP flags, group encodings,
+// the chunk stream's window.
 #include <gtest/gtest.h>
 #include <zlib.h>
 
 #include <algorithm>
+#include <memory>
 #include <random>
 
 #include "../libh4mk/src/base64.hpp"
 #include "../libh4mk/src/block_group.hpp"
 #include "../libh4mk/src/byte_order.hpp"
 #include "../libh4mk/src/chunk.hpp"
+#include "../libh4mk/src/chunk_stream.hpp"
 #include "../libh4mk/src/crc32.hpp"
 #include "../libh4mk/src/group_builder.hpp"
 #include "../libh4mk/src/leb128.hpp"
 #include "h4mk/h4mk.hpp"
+#include "test_util.hpp"
 
 namespace h4mk::detail {
 namespace {
@@ -119,6 +123,85 @@ TEST(Crc32, JoinContinuesFromAnyStart) {
     const uint32_t a = rng(), from = (i % 4 == 0) ? 0 : uint32_t(rng());
     ASSERT_EQ(join.continue_from(a, from, crc32(from, p, len), len), crc32(a, p, len))
         << "length " << len << " try " << i;
+  }
+}
+
+// The reader keeps a decoded group's pointers into the window while the
+// stream's generation is unchanged (Reader's parked landing group): under
+// any mix of fills, consumes and seeks, a pointer taken at a generation
+// still shows the file's bytes while that generation lasts.
+TEST(ChunkStream, APointerHoldsItsBytesWhileTheGenerationLasts) {
+  std::mt19937 rng(7);
+  std::vector<uint8_t> file(1 << 20);
+  for (uint8_t& b : file) b = uint8_t(rng());
+  struct Held {
+    const uint8_t* at;
+    uint64_t offset;
+    size_t size;
+    uint64_t generation;
+  };
+  for (const bool seekable : {true, false}) {
+    // A pipe read to its end starts again with a new stream.
+    std::unique_ptr<Source> source;
+    std::unique_ptr<ChunkStream> stream_of_source;
+    auto open = [&] {
+      source = seekable ? std::unique_ptr<Source>(std::make_unique<MemorySource>(file))
+                        : std::make_unique<test::PipeLikeSource>(file);
+      stream_of_source = std::make_unique<ChunkStream>(*source);
+      stream_of_source->enable_read_ahead(256 * 1024);
+    };
+    open();
+    std::vector<Held> held;
+    size_t checked = 0, generations = 0;
+    for (int op = 0; op < 20000; ++op) {
+      ChunkStream& stream = *stream_of_source;
+      const uint64_t before = stream.generation();
+      switch (rng() % 4) {
+        case 0:
+        case 1:
+          stream.fill(rng() % 70000);
+          break;
+        case 2:
+          stream.consume(std::min<size_t>(stream.available(), rng() % 40000));
+          break;
+        case 3: {
+          const uint64_t pos = stream.position();
+          uint64_t to = pos + rng() % 100000;
+          if (rng() % 2) to = pos - std::min<uint64_t>(pos, rng() % 100000);
+          if (!seekable && to < pos) to = pos - std::min<uint64_t>(pos, rng() % 64);
+          try {
+            stream.seek(std::min<uint64_t>(to, file.size()));
+          } catch (const Error& e) {
+            ASSERT_FALSE(seekable) << e.what();
+            ASSERT_EQ(e.code(), ErrorCode::kNotSeekable);
+          }
+          break;
+        }
+      }
+      if (stream.generation() != before) ++generations;
+      ASSERT_LE(stream.position() + stream.available(), file.size());
+      ASSERT_EQ(0, std::memcmp(stream.data(), file.data() + stream.position(), stream.available()));
+      for (const Held& h : held) {
+        if (h.generation != stream.generation()) continue;
+        ASSERT_EQ(0, std::memcmp(h.at, file.data() + h.offset, h.size))
+            << "offset " << h.offset << ", generation " << h.generation;
+        ++checked;
+      }
+      std::erase_if(held, [&](const Held& h) { return h.generation != stream.generation(); });
+      if (stream.available() && held.size() < 8) {
+        const size_t from = rng() % stream.available();
+        const size_t size = 1 + rng() % (stream.available() - from);
+        held.push_back({stream.data() + from, stream.position() + from, size, stream.generation()});
+      }
+      if (stream.position() < file.size()) continue;
+      held.clear();
+      if (seekable)
+        stream.seek(0);
+      else
+        open();
+    }
+    EXPECT_GT(checked, 10000u) << (seekable ? "seekable" : "pipe");
+    EXPECT_GT(generations, 100u) << (seekable ? "seekable" : "pipe");
   }
 }
 

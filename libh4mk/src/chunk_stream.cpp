@@ -38,6 +38,7 @@ size_t ChunkStream::fill(size_t n) {
     if (read_ahead_limit_)
       read_ahead_ = std::min(read_ahead_limit_, read_ahead_ ? read_ahead_ * 2 : kFirstReadAhead);
     if (start_ + want > capacity_) {
+      ++generation_;
       fold_consumed_crc();  // those bytes are about to leave the window
       if (want > capacity_) {
         // A new window, left uninitialised: only the unconsumed bytes move.
@@ -101,6 +102,7 @@ void ChunkStream::seek(uint64_t offset) {
     fold_consumed_crc();
     source_.seek(offset);
     read_ahead_ = 0;  // the first read after a seek is only what is needed
+    ++generation_;
     start_ = end_ = 0;
     window_offset_ = offset;
     at_eof_ = false;

@@ -46,6 +46,10 @@ class ChunkStream {
     read_ahead_ = 0;
   }
 
+  // Counts the times bytes in the buffer were moved or dropped: a pointer
+  // from data() stays valid while this is unchanged.
+  uint64_t generation() const { return generation_; }
+
   bool seekable() const { return source_.seekable(); }
   std::optional<uint64_t> size() const { return size_; }
   uint64_t bytes_read() const { return bytes_read_; }
@@ -64,6 +68,7 @@ class ChunkStream {
   size_t start_ = 0;
   size_t end_ = 0;
   uint64_t window_offset_ = 0;
+  uint64_t generation_ = 0;
   bool at_eof_ = false;
   uint64_t bytes_read_ = 0;
   size_t read_ahead_limit_ = 0;

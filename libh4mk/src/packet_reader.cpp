@@ -1,6 +1,7 @@
 #include "h4mk/packet_reader.hpp"
 
 #include <algorithm>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <string>
@@ -57,17 +58,20 @@ struct PacketReader::Impl {
     std::optional<int64_t> handed_out;  // latest dts handed out
     bool waited() const { return !discarded && remaining != uint64_t{0}; }
 
-    // ts ticks in microseconds, rounded down (the 128-bit path only when the
-    // product overflows: it costs more than the rest of a block's handling).
+    // ts ticks in microseconds, rounded down. us_num / den is in lowest
+    // terms, so a video time base (1/25: 40000/1) needs no division; the
+    // 128-bit path only when the product overflows (a division costs more
+    // than the rest of a block's handling).
     int64_t to_us(int64_t ts) const {
       int64_t p;
-      if (!__builtin_mul_overflow(ts, us_num, &p)) return p / den - (p % den < 0 ? 1 : 0);
-      return floor_div(Int128(ts) * us_num, den);
+      if (__builtin_mul_overflow(ts, us_num, &p)) return floor_div(Int128(ts) * us_num, den);
+      if (den == 1) return p;
+      if (p >= 0) return int64_t(uint64_t(p) / uint64_t(den));
+      return p / den - (p % den != 0 ? 1 : 0);
     }
   };
   std::vector<TrackState> tracks;
-  std::unordered_map<uint16_t, size_t> slot_of;
-  size_t last_slot = 0;  // blocks come a group of one track at a time
+  std::unordered_map<uint16_t, size_t> slot_of;  // tracks[i] is reader.tracks()[i]
 
   // The merge: the latest dts read of each waited-for track that has
   // delivered one (a set with many tracks, a scan of `tracks` with few), and
@@ -123,20 +127,21 @@ struct PacketReader::Impl {
       slot_of[t.id] = i;
       tracks[i].id = t.id;
       tracks[i].time_base = t.time_base;
-      tracks[i].us_num = t.time_base.num * 1'000'000;
-      tracks[i].den = t.time_base.den;
+      const int64_t num = int64_t(t.time_base.num) * 1'000'000, den = t.time_base.den;
+      const int64_t g = std::gcd(num, den);
+      tracks[i].us_num = num / g;
+      tracks[i].den = den / g;
     }
     reset(true);
   }
 
   bool many_tracks() const { return tracks.size() > kScannedTracks; }
 
-  size_t slot(uint16_t id) {
-    if (last_slot < tracks.size() && tracks[last_slot].id == id) return last_slot;
+  size_t slot(uint16_t id) const {
     auto it = slot_of.find(id);
     if (it == slot_of.end())
       throw Error(ErrorCode::kNotFound, "no track with id " + std::to_string(id));
-    return last_slot = it->second;
+    return it->second;
   }
 
   // Forgets what was read: after a seek, or from the start of the file
@@ -357,7 +362,7 @@ struct PacketReader::Impl {
         at_end = true;
         continue;
       }
-      const size_t i = slot(b.info.track_id);
+      const size_t i = b.track_index;  // the reader's slot, which is ours
       if (tracks[i].discarded) continue;
       if (tracks.size() == 1) {  // nothing to merge
         if (handed_out(b, i)) return ReadEvent::kBlock;

@@ -99,14 +99,31 @@ struct Reader::Impl {
     DecodedGroup group;  // becomes `group` when parse_group takes it
   } big;
   bool group_streamed = false;  // the group being handed out is one
+  // The group seek_all landed in, kept decoded while reading goes back to
+  // the other tracks' groups before it: when reading reaches its chunk with
+  // the stream's window unchanged, it is taken as it is instead of having
+  // its CRC checked and its records decoded a second time.
+  struct ParkedGroup {
+    bool set = false;
+    uint64_t offset = 0;      // of its chunk
+    uint64_t total = 0;       // the chunk's bytes
+    uint32_t crc = 0;         // the chunk's CRC
+    uint64_t generation = 0;  // the stream's, when parked
+    const uint8_t* base = nullptr;
+    uint16_t track_slot = 0;
+    DecodedGroup group;
+  } parked;
+  uint64_t group_chunk_total = 0;  // the current group's chunk: its bytes and CRC
+  uint32_t group_chunk_crc = 0;
   std::vector<uint8_t> block_buf;
   size_t block_buf_pos = SIZE_MAX;  // the block of the group block_buf holds
   GroupExpander expander;
   bool hand_out_damaged = false;  // Reader::hand_out_damaged_groups
   bool at_end = false;
 
-  // After seek_all, where each track resumes: its blocks before that point
-  // are skipped. Empty otherwise (next() then checks nothing).
+  // After seek_all, where each track resumes (by its slot in `tracks`): its
+  // blocks before that point are skipped. `resuming` counts the points still
+  // set; with none, next() checks nothing.
   struct ResumePoint {
     enum Kind {
       kAtBlock,       // at (chunk_offset, index)
@@ -117,7 +134,8 @@ struct Reader::Impl {
     uint32_t index;
     int64_t t;
   };
-  std::unordered_map<uint16_t, ResumePoint> resume;
+  std::vector<std::optional<ResumePoint>> resume;
+  size_t resuming = 0;
 
   DamageLog damage;
   // Per track slot, the last group read since the last reposition: its
@@ -216,7 +234,7 @@ struct Reader::Impl {
     damage.last().message +=
         "; its " + std::to_string(group.size()) + " complete blocks are handed out marked damaged";
     stream.consume(got);  // the views into the window stay valid
-    if (!resume.empty()) skip_to_resume_point();
+    if (resuming) skip_to_resume_point();
   }
 
   void open() {
@@ -245,6 +263,7 @@ struct Reader::Impl {
     tracks = decode_tracks(trak_json, v.offset, opt.limits);
     for (size_t i = 0; i < tracks.size(); ++i) slot_of_id[tracks[i].id] = i;
     last_group.assign(tracks.size(), std::nullopt);
+    resume.assign(tracks.size(), std::nullopt);
     stream.consume(v.total());
 
     // META, SAFE, NOTE (and chunks of tags this reader does not know) come
@@ -506,6 +525,46 @@ struct Reader::Impl {
     group_pos = 0;
     group_base = payload.data();
     group_chunk_offset = v.offset;
+    group_chunk_total = v.total();
+    group_chunk_crc = v.header.crc;
+  }
+
+  // Keeps the current group for take_parked_group, if it lives in the
+  // stream's window (not expanded, not read block by block).
+  void park_group() {
+    parked.set = !group_streamed && !group_expanded && !group_damaged && !group.empty();
+    if (!parked.set) return;
+    parked.offset = group_chunk_offset;
+    parked.total = group_chunk_total;
+    parked.crc = group_chunk_crc;
+    parked.generation = stream.generation();
+    parked.base = group_base;
+    parked.track_slot = group_track_slot;
+    std::swap(parked.group, group);
+  }
+
+  // The parked group as the current one, when reading is at its chunk and
+  // the bytes it was checked and decoded from are still where they were.
+  // A group that would go back in time is left to parse_group to report.
+  bool take_parked_group() {
+    if (!parked.set || stream.position() != parked.offset ||
+        stream.generation() != parked.generation || stream.available() < parked.total)
+      return false;
+    parked.set = false;
+    if (goes_back(parked.track_slot, parked.group.info(0).dts, parked.crc)) return false;
+    big.pending = false;
+    std::swap(group, parked.group);
+    group_pos = 0;
+    group_base = parked.base;
+    group_chunk_offset = parked.offset;
+    group_chunk_total = parked.total;
+    group_chunk_crc = parked.crc;
+    group_track_slot = parked.track_slot;
+    group_damaged = group_expanded = group_streamed = false;
+    block_buf_pos = SIZE_MAX;
+    last_group[group_track_slot] = LastGroup{group.info(group.size() - 1).dts, parked.crc};
+    stream.consume(static_cast<size_t>(parked.total));
+    return true;
   }
 
   // Parses the CORE chunk into the current group and moves past it. A bad
@@ -552,7 +611,7 @@ struct Reader::Impl {
         v.offset, v.total(), v.code,
         v.why + "; its " + std::to_string(group.size()) + " blocks are handed out marked damaged");
     pass(v);
-    if (!resume.empty()) skip_to_resume_point();
+    if (resuming) skip_to_resume_point();
     return true;
   }
 
@@ -561,15 +620,20 @@ struct Reader::Impl {
   // blocks must not be handed out a second time or out of order.
   // A group that starts at the track's last dts and has the last group's
   // CRC is that group again: a copy that equal dts alone cannot tell apart.
+  bool goes_back(size_t track_slot, int64_t first_dts, uint32_t crc) const {
+    const std::optional<LastGroup>& last = last_group[track_slot];
+    return last && (first_dts < last->dts || (first_dts == last->dts && crc == last->crc));
+  }
+
   void check_order(size_t track_slot, const ChunkView& v) const {
     const uint64_t offset = v.offset;
-    const std::optional<LastGroup>& last = last_group[track_slot];
     const int64_t first_dts = group.info(0).dts;
-    if (last && (first_dts < last->dts || (first_dts == last->dts && v.header.crc == last->crc)))
+    if (goes_back(track_slot, first_dts, v.header.crc))
       throw Error(ErrorCode::kCorrupt,
                   "CORE chunk at offset " + std::to_string(offset) + ": track " +
                       std::to_string(tracks[track_slot].id) + " goes back in time (dts " +
-                      std::to_string(first_dts) + " after " + std::to_string(last->dts) +
+                      std::to_string(first_dts) + " after " +
+                      std::to_string(last_group[track_slot]->dts) +
                       "): a duplicated or misplaced chunk",
                   offset);
   }
@@ -659,46 +723,54 @@ struct Reader::Impl {
     group_pos = 0;
     uint64_t damage_before = damage.count();
     while (!at_end) {
-      ChunkView v;
-      switch (read_chunk(v)) {
-        case ChunkStatus::kEnd:
-          at_end = true;
-          return ReadEvent::kEnd;
-        case ChunkStatus::kBad:
-          if (!salvage_group(v)) skip_bad_chunk(v);
-          return ReadEvent::kDamage;
-        case ChunkStatus::kOk:
-          break;
-      }
-      if (v.header.tag == kTagCore) {
-        if (load_group(v)) {
-          // A resume point only ever cuts off the front of a group.
-          if (!resume.empty()) skip_to_resume_point();
-          if (group_pos < group.size()) {
-            hand_out(out);
-            return ReadEvent::kBlock;
-          }
-          group.clear();  // every block came before its track's resume point
-          group_pos = 0;
+      if (!take_parked_group()) {
+        ChunkView v;
+        switch (read_chunk(v)) {
+          case ChunkStatus::kEnd:
+            at_end = true;
+            return ReadEvent::kEnd;
+          case ChunkStatus::kBad:
+            if (!salvage_group(v)) skip_bad_chunk(v);
+            return ReadEvent::kDamage;
+          case ChunkStatus::kOk:
+            break;
+        }
+        if (v.header.tag != kTagCore) {
+          if (pass_other_chunk(v)) return ReadEvent::kDamage;
           continue;
         }
-        if (damage.count() > damage_before) return ReadEvent::kDamage;
-        continue;
-      }
-      if (v.header.tag == kTagVeri && veri_json.empty()) veri_json = text_of(v.payload);
-      if (v.header.tag == kTagSign && sign_json.empty()) sign_json = text_of(v.payload);
-      stream.consume(v.total());
-      if (v.header.tag == kTagTail) {
-        at_end = true;
-        if (stream.fill(4) < 4) {
-          record(stream.position(), stream.available(), ErrorCode::kTruncated,
-                 "incomplete file: the container CRC after TAIL is missing");
-          return ReadEvent::kDamage;
+        if (!load_group(v)) {
+          if (damage.count() > damage_before) return ReadEvent::kDamage;
+          continue;
         }
-        stream.consume(4);
       }
+      // A resume point only ever cuts off the front of a group.
+      if (resuming) skip_to_resume_point();
+      if (group_pos < group.size()) {
+        hand_out(out);
+        return ReadEvent::kBlock;
+      }
+      group.clear();  // every block came before its track's resume point
+      group_pos = 0;
     }
     return ReadEvent::kEnd;
+  }
+
+  // Moves past a chunk that is not a group, keeping what the reader needs
+  // of it; true if the file ends there without its container CRC.
+  bool pass_other_chunk(const ChunkView& v) {
+    if (v.header.tag == kTagVeri && veri_json.empty()) veri_json = text_of(v.payload);
+    if (v.header.tag == kTagSign && sign_json.empty()) sign_json = text_of(v.payload);
+    stream.consume(v.total());
+    if (v.header.tag != kTagTail) return false;
+    at_end = true;
+    if (stream.fill(4) < 4) {
+      record(stream.position(), stream.available(), ErrorCode::kTruncated,
+             "incomplete file: the container CRC after TAIL is missing");
+      return true;
+    }
+    stream.consume(4);
+    return false;
   }
 
   // Where reading stands: a seek that fails puts it back (Reader::seek*).
@@ -708,7 +780,8 @@ struct Reader::Impl {
     size_t group_pos;
     uint64_t stream_pos;
     bool at_end;
-    std::unordered_map<uint16_t, ResumePoint> resume;
+    std::vector<std::optional<ResumePoint>> resume;
+    size_t resuming;
     std::vector<std::optional<LastGroup>> last_group;
   };
 
@@ -719,6 +792,7 @@ struct Reader::Impl {
             stream.position(),
             at_end,
             resume,
+            resuming,
             last_group};
   }
 
@@ -730,6 +804,7 @@ struct Reader::Impl {
     }
     at_end = p.at_end;
     resume = p.resume;
+    resuming = p.resuming;
     last_group = p.last_group;
   }
 
@@ -750,9 +825,15 @@ struct Reader::Impl {
     }
   }
 
+  void clear_resume_points() {
+    if (!resuming) return;
+    std::fill(resume.begin(), resume.end(), std::nullopt);
+    resuming = 0;
+  }
+
   void reposition(uint64_t offset) {
     big.pending = false;
-    resume.clear();
+    clear_resume_points();
     std::fill(last_group.begin(), last_group.end(), std::nullopt);
     group.clear();
     group_pos = 0;
@@ -932,9 +1013,9 @@ struct Reader::Impl {
   // their track's resume point; the point is dropped once a block passes it.
   void skip_to_resume_point() {
     if (group_pos >= group.size()) return;
-    auto it = resume.find(group.track_id());
-    if (it == resume.end()) return;
-    ResumePoint& r = it->second;
+    std::optional<ResumePoint>& point = resume[group_track_slot];
+    if (!point) return;
+    ResumePoint& r = *point;
     if (r.kind == ResumePoint::kInEntryGroup) {
       if (group_chunk_offset < r.chunk_offset) {  // the track's earlier groups
         group_pos = group.size();
@@ -950,7 +1031,8 @@ struct Reader::Impl {
                                     (group_chunk_offset == r.chunk_offset && group_pos < r.index)
                               : !(b.type == BlockType::kI && presents_in_group(group_pos, r.t));
       if (!before) {
-        resume.erase(it);
+        point.reset();
+        --resuming;
         return;
       }
     }
@@ -1023,21 +1105,26 @@ struct Reader::Impl {
     }
     if (tracks.size() < 2) return landed;
     const Rational base = require_track(id).time_base;
-    std::unordered_map<uint16_t, ResumePoint> points;
-    points[id] = {ResumePoint::kAtBlock, landed.chunk_offset, landed.index_in_group, landed.pts};
+    std::vector<std::optional<ResumePoint>> points(tracks.size());
     uint64_t start = landed.chunk_offset;
-    for (const Track& other : tracks) {
-      if (other.id == id) continue;
+    for (size_t i = 0; i < tracks.size(); ++i) {
+      const Track& other = tracks[i];
+      if (other.id == id) {
+        points[i] = {ResumePoint::kAtBlock, landed.chunk_offset, landed.index_in_group, landed.pts};
+        continue;
+      }
       const int64_t at = rescale(landed.pts, base, other.time_base);
       if (const IndexEntry* e = entry_to_resume_in(other, at)) {
-        points[other.id] = {ResumePoint::kInEntryGroup, e->offset, 0, at};
+        points[i] = {ResumePoint::kInEntryGroup, e->offset, 0, at};
         start = std::min(start, e->offset);
       } else {
-        points[other.id] = {ResumePoint::kByTime, 0, 0, at};
+        points[i] = {ResumePoint::kByTime, 0, 0, at};
       }
     }
+    park_group();
     reposition(start);  // within the window the prefetch read: no second read
     resume = std::move(points);
+    resuming = tracks.size();
     return landed;
   }
 
