@@ -1,6 +1,7 @@
 // Whole-file fuzzing: open (attachments included), iterate every block,
 // strictly and then handing out damaged groups, seek (one track, every
-// track), decode chains, verify.
+// track, and what reading says after seek_all, holding or streaming), decode
+// chains, verify.
 // The input is a file; the reader must never crash, hang or over-allocate.
 // Each read is made twice, holding every group and streaming every group
 // (ReaderOptions::hold_groups_up_to), and the two must say the same, as must
@@ -8,6 +9,7 @@
 // stream or hold by the input's size.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "h4mk/h4mk.hpp"
@@ -16,9 +18,16 @@ namespace {
 
 using namespace h4mk;
 
+struct SeekAll {
+  uint16_t track;
+  int64_t t;
+};
+
 // What next() (or next_run(), a run's blocks one by one) says, as text:
-// events, timing, offsets, damage and the bytes.
-std::string events(std::span<const uint8_t> file, uint32_t hold, bool damaged, bool runs = false) {
+// events, timing, offsets, damage and the bytes; from the start, or after
+// seek_all (where it lands, then what follows).
+std::string events(std::span<const uint8_t> file, uint32_t hold, bool damaged, bool runs = false,
+                   std::optional<SeekAll> seek = std::nullopt) {
   std::string out;
   try {
     MemorySource src(file);
@@ -26,6 +35,10 @@ std::string events(std::span<const uint8_t> file, uint32_t hold, bool damaged, b
     o.hold_groups_up_to = hold;
     Reader r(src, o);
     r.hand_out_damaged_groups(damaged);
+    if (seek) {
+      const SeekPoint p = r.seek_all(seek->track, seek->t);
+      out += "S" + std::to_string(p.chunk_offset) + "/" + std::to_string(p.index_in_group);
+    }
     Block b;
     size_t n = 0;
     uint32_t count = 1;
@@ -93,6 +106,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           }
         } catch (const Error&) {
         }
+        // Held, the landing group is kept decoded for reading to take;
+        // streamed, it is read again: both say the same.
+        if (events(file, 0, false, false, SeekAll{t.id, target}) !=
+            events(file, 1, false, false, SeekAll{t.id, target}))
+          __builtin_trap();
       }
     }
   } catch (const Error&) {

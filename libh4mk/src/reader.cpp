@@ -121,9 +121,8 @@ struct Reader::Impl {
   bool hand_out_damaged = false;  // Reader::hand_out_damaged_groups
   bool at_end = false;
 
-  // After seek_all, where each track resumes (by its slot in `tracks`): its
-  // blocks before that point are skipped. `resuming` counts the points still
-  // set; with none, next() checks nothing.
+  // Where a track resumes after seek_all: its blocks before that point are
+  // skipped.
   struct ResumePoint {
     enum Kind {
       kAtBlock,       // at (chunk_offset, index)
@@ -134,18 +133,23 @@ struct Reader::Impl {
     uint32_t index;
     int64_t t;
   };
-  std::vector<std::optional<ResumePoint>> resume;
-  size_t resuming = 0;
-
-  DamageLog damage;
-  // Per track slot, the last group read since the last reposition: its
-  // last dts and its chunk CRC (a vector: a seek clears it without freeing
-  // or allocating).
+  // A track's last group read since the last reposition: its last dts and
+  // its chunk CRC.
   struct LastGroup {
     int64_t dts;
     uint32_t crc;
   };
-  std::vector<std::optional<LastGroup>> last_group;
+  // Where reading stands in each track, by its slot in `tracks` (a vector:
+  // a seek clears it without freeing or allocating). `resuming` counts the
+  // resume points still set; with none, next() checks nothing.
+  struct TrackCursor {
+    std::optional<LastGroup> last_group;
+    std::optional<ResumePoint> resume;
+  };
+  std::vector<TrackCursor> cursors;
+  size_t resuming = 0;
+
+  DamageLog damage;
 
   // Unmasking (set_mask_key): one cipher per keyed track, one reused buffer.
   std::unordered_map<uint16_t, std::unique_ptr<BlockMasker>> maskers;
@@ -262,8 +266,7 @@ struct Reader::Impl {
     trak_json = text_of(v.payload);
     tracks = decode_tracks(trak_json, v.offset, opt.limits);
     for (size_t i = 0; i < tracks.size(); ++i) slot_of_id[tracks[i].id] = i;
-    last_group.assign(tracks.size(), std::nullopt);
-    resume.assign(tracks.size(), std::nullopt);
+    cursors.assign(tracks.size(), TrackCursor{});
     stream.consume(v.total());
 
     // META, SAFE, NOTE (and chunks of tags this reader does not know) come
@@ -521,7 +524,7 @@ struct Reader::Impl {
                   v.offset);
     // A damaged group's timing is not trusted to judge the groups after it.
     if (!group_damaged)
-      last_group[track_slot] = LastGroup{group.info(group.size() - 1).dts, v.header.crc};
+      cursors[track_slot].last_group = LastGroup{group.info(group.size() - 1).dts, v.header.crc};
     group_pos = 0;
     group_base = payload.data();
     group_chunk_offset = v.offset;
@@ -562,7 +565,7 @@ struct Reader::Impl {
     group_track_slot = parked.track_slot;
     group_damaged = group_expanded = group_streamed = false;
     block_buf_pos = SIZE_MAX;
-    last_group[group_track_slot] = LastGroup{group.info(group.size() - 1).dts, parked.crc};
+    cursors[group_track_slot].last_group = LastGroup{group.info(group.size() - 1).dts, parked.crc};
     stream.consume(static_cast<size_t>(parked.total));
     return true;
   }
@@ -621,7 +624,7 @@ struct Reader::Impl {
   // A group that starts at the track's last dts and has the last group's
   // CRC is that group again: a copy that equal dts alone cannot tell apart.
   bool goes_back(size_t track_slot, int64_t first_dts, uint32_t crc) const {
-    const std::optional<LastGroup>& last = last_group[track_slot];
+    const std::optional<LastGroup>& last = cursors[track_slot].last_group;
     return last && (first_dts < last->dts || (first_dts == last->dts && crc == last->crc));
   }
 
@@ -633,7 +636,7 @@ struct Reader::Impl {
                   "CORE chunk at offset " + std::to_string(offset) + ": track " +
                       std::to_string(tracks[track_slot].id) + " goes back in time (dts " +
                       std::to_string(first_dts) + " after " +
-                      std::to_string(last_group[track_slot]->dts) +
+                      std::to_string(cursors[track_slot].last_group->dts) +
                       "): a duplicated or misplaced chunk",
                   offset);
   }
@@ -780,9 +783,8 @@ struct Reader::Impl {
     size_t group_pos;
     uint64_t stream_pos;
     bool at_end;
-    std::vector<std::optional<ResumePoint>> resume;
+    std::vector<TrackCursor> cursors;
     size_t resuming;
-    std::vector<std::optional<LastGroup>> last_group;
   };
 
   Position position() const {
@@ -791,9 +793,8 @@ struct Reader::Impl {
             group_pos,
             stream.position(),
             at_end,
-            resume,
-            resuming,
-            last_group};
+            cursors,
+            resuming};
   }
 
   void restore(const Position& p) {
@@ -803,9 +804,8 @@ struct Reader::Impl {
       group_pos = p.group_pos;
     }
     at_end = p.at_end;
-    resume = p.resume;
+    cursors = p.cursors;
     resuming = p.resuming;
-    last_group = p.last_group;
   }
 
   // Runs a seek; if it throws, reading is where it was before (on a pipe
@@ -825,16 +825,10 @@ struct Reader::Impl {
     }
   }
 
-  void clear_resume_points() {
-    if (!resuming) return;
-    std::fill(resume.begin(), resume.end(), std::nullopt);
-    resuming = 0;
-  }
-
   void reposition(uint64_t offset) {
     big.pending = false;
-    clear_resume_points();
-    std::fill(last_group.begin(), last_group.end(), std::nullopt);
+    std::fill(cursors.begin(), cursors.end(), TrackCursor{});
+    resuming = 0;
     group.clear();
     group_pos = 0;
     at_end = false;
@@ -1013,7 +1007,7 @@ struct Reader::Impl {
   // their track's resume point; the point is dropped once a block passes it.
   void skip_to_resume_point() {
     if (group_pos >= group.size()) return;
-    std::optional<ResumePoint>& point = resume[group_track_slot];
+    std::optional<ResumePoint>& point = cursors[group_track_slot].resume;
     if (!point) return;
     ResumePoint& r = *point;
     if (r.kind == ResumePoint::kInEntryGroup) {
@@ -1123,7 +1117,7 @@ struct Reader::Impl {
     }
     park_group();
     reposition(start);  // within the window the prefetch read: no second read
-    resume = std::move(points);
+    for (size_t i = 0; i < tracks.size(); ++i) cursors[i].resume = points[i];
     resuming = tracks.size();
     return landed;
   }
