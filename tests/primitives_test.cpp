@@ -180,7 +180,9 @@ TEST(ChunkStream, APointerHoldsItsBytesWhileTheGenerationLasts) {
       }
       if (stream.generation() != before) ++generations;
       ASSERT_LE(stream.position() + stream.available(), file.size());
-      ASSERT_EQ(0, std::memcmp(stream.data(), file.data() + stream.position(), stream.available()));
+      if (stream.available())  // an empty window may have no buffer yet
+        ASSERT_EQ(0,
+                  std::memcmp(stream.data(), file.data() + stream.position(), stream.available()));
       for (const Held& h : held) {
         if (h.generation != stream.generation()) continue;
         ASSERT_EQ(0, std::memcmp(h.at, file.data() + h.offset, h.size))
