@@ -113,8 +113,7 @@ struct Reader::Impl {
     uint16_t track_slot = 0;
     DecodedGroup group;
   } parked;
-  uint64_t group_chunk_total = 0;  // the current group's chunk: its bytes and CRC
-  uint32_t group_chunk_crc = 0;
+  uint64_t group_chunk_total = 0;  // the current group's chunk: its bytes
   std::vector<uint8_t> block_buf;
   size_t block_buf_pos = SIZE_MAX;  // the block of the group block_buf holds
   GroupExpander expander;
@@ -529,17 +528,18 @@ struct Reader::Impl {
     group_base = payload.data();
     group_chunk_offset = v.offset;
     group_chunk_total = v.total();
-    group_chunk_crc = v.header.crc;
   }
 
   // Keeps the current group for take_parked_group, if it lives in the
-  // stream's window (not expanded, not read block by block).
+  // stream's window (not expanded, not read block by block) and its CRC
+  // held (its track's cursor has the CRC).
   void park_group() {
-    parked.set = !group_streamed && !group_expanded && !group_damaged && !group.empty();
+    parked.set = !group_streamed && !group_expanded && !group_damaged && !group.empty() &&
+                 cursors[group_track_slot].last_group;
     if (!parked.set) return;
     parked.offset = group_chunk_offset;
     parked.total = group_chunk_total;
-    parked.crc = group_chunk_crc;
+    parked.crc = cursors[group_track_slot].last_group->crc;
     parked.generation = stream.generation();
     parked.base = group_base;
     parked.track_slot = group_track_slot;
@@ -561,7 +561,6 @@ struct Reader::Impl {
     group_base = parked.base;
     group_chunk_offset = parked.offset;
     group_chunk_total = parked.total;
-    group_chunk_crc = parked.crc;
     group_track_slot = parked.track_slot;
     group_damaged = group_expanded = group_streamed = false;
     block_buf_pos = SIZE_MAX;
