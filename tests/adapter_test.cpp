@@ -278,6 +278,97 @@ TEST(Adapter, PluginErrorsNameWhatIsWrong) {
   EXPECT_NE(m.find("has no tokenizer"), std::string::npos) << m;
 }
 
+// An adapter's output that claims more than its buffers hold is refused,
+// saying what, by the chain decoder FFmpeg's h4core decoders run and by
+// decode_range (the CLI, Python): none of them reads past the buffers.
+TEST(Adapter, OutputsThatClaimMoreThanTheirBuffersAreRefused) {
+  const std::pair<const char*, const char*> lies[] = {
+      {"rows", "plane 0 with rows of 15 bytes for 16-byte rows"},
+      {"plane", "plane 0 with no buffer"},
+      {"side", "a picture of 40000x8 (sides 1..32768)"},
+      {"kind", "output kind 7"},
+      {"samples", "17 samples of 2 channels in a buffer of 128 bytes"},
+  };
+  const char config[] = R"({"kind":"video","width":16,"height":8})";
+  const uint8_t payload[4] = {1, 2, 3, 4};
+  for (const auto& [lie, said] : lies) {
+    SCOPED_TRACE(lie);
+    const std::string options = std::string("lie=") + lie;
+    h4mk_adapter* a = nullptr;
+    ASSERT_EQ(h4mk_adapter_open_file(&a, H4MK_ORDER_PLUGIN, options.c_str(), config), H4MK_OK);
+    h4mk_chain_decoder* d = nullptr;
+    ASSERT_EQ(h4mk_chain_decoder_open(&d, a, 0), H4MK_OK);
+    h4mk_adapter_block b{H4MK_ADAPTER_BLOCK_I, 0, 0, 1, payload, sizeof payload}, info;
+    h4mk_adapter_output out;
+    ASSERT_EQ(h4mk_chain_decoder_push(d, &b, &info, &out), 0);  // the anchor is held
+    EXPECT_EQ(h4mk_chain_decoder_drain(d, &info, &out), H4MK_ERR_CORRUPT);
+    EXPECT_NE(std::string(h4mk_chain_decoder_last_error(d)).find(said), std::string::npos)
+        << h4mk_chain_decoder_last_error(d);
+    h4mk_chain_decoder_free(d);
+    h4mk_adapter_free(a);
+
+    auto adapter = load_adapter_file(H4MK_ORDER_PLUGIN, options, config);
+    OutputBudget budget;
+    AdapterBlock block{BlockType::kI, 0, 0, 1, {payload, sizeof payload}};
+    try {
+      budget.made(adapter->finalize(*adapter->decode_I(block)));
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kCorrupt);
+      EXPECT_NE(std::string(e.what()).find(said), std::string::npos) << e.what();
+    }
+  }
+  // The same plugin telling the truth is decoded.
+  h4mk_adapter* a = nullptr;
+  ASSERT_EQ(h4mk_adapter_open_file(&a, H4MK_ORDER_PLUGIN, nullptr, config), H4MK_OK);
+  h4mk_chain_decoder* d = nullptr;
+  ASSERT_EQ(h4mk_chain_decoder_open(&d, a, 0), H4MK_OK);
+  h4mk_adapter_block b{H4MK_ADAPTER_BLOCK_I, 0, 0, 1, payload, sizeof payload}, info;
+  h4mk_adapter_output out;
+  ASSERT_EQ(h4mk_chain_decoder_push(d, &b, &info, &out), 0);
+  ASSERT_EQ(h4mk_chain_decoder_drain(d, &info, &out), 1);
+  EXPECT_EQ(out.kind, H4MK_OUTPUT_VIDEO);
+  EXPECT_EQ(out.width, 16u);
+  h4mk_chain_decoder_free(d);
+  h4mk_adapter_free(a);
+}
+
+// A track's decode chain from its h4core configuration: the user's choice
+// over the adapter the header names, the header's chain bound either way,
+// and errors that say why there is no chain.
+TEST(Adapter, ATracksChainOpensFromItsConfiguration) {
+  h4mk_chain_decoder* d = nullptr;
+  EXPECT_EQ(h4mk_chain_decoder_open_track(&d, nullptr, 0, nullptr, nullptr, nullptr),
+            H4MK_ERR_NOT_FOUND);
+  EXPECT_NE(std::string(h4mk_open_error()).find("names no adapter"), std::string::npos);
+  EXPECT_EQ(d, nullptr);
+  const uint8_t bad[] = {'H', '4', 'A', 'D', 2, 'A', '/', 0, 0, 0, 0};
+  EXPECT_EQ(h4mk_chain_decoder_open_track(&d, bad, sizeof bad, H4MK_ORDER_PLUGIN, nullptr, nullptr),
+            H4MK_ERR_CORRUPT);
+  // A name from the track is a name: a path there is never loaded.
+  uint8_t config[9 + 32 + 3];
+  int len = h4mk_adapter_config_header("no-such-adapter", 1, config, sizeof config);
+  ASSERT_GT(len, 0);
+  EXPECT_EQ(h4mk_chain_decoder_open_track(&d, config, size_t(len), nullptr, nullptr, nullptr),
+            H4MK_ERR_NOT_FOUND);
+  EXPECT_NE(std::string(h4mk_open_error()).find("h4mk-adapter-no-such-adapter.so"),
+            std::string::npos);
+  // The user's choice wins; the track's bound of 1 block still holds.
+  std::memcpy(config + len, "abc", 3);
+  ASSERT_EQ(h4mk_chain_decoder_open_track(&d, config, size_t(len) + 3, H4MK_ORDER_PLUGIN, nullptr,
+                                          nullptr),
+            H4MK_OK);
+  EXPECT_STREQ(h4mk_chain_decoder_adapter_name(d), "order");
+  const uint8_t payload[1] = {9};
+  h4mk_adapter_block b{H4MK_ADAPTER_BLOCK_I, 0, 0, 1, payload, 1}, info;
+  h4mk_adapter_output out;
+  EXPECT_EQ(h4mk_chain_decoder_push(d, &b, &info, &out), 0);
+  b.type = H4MK_ADAPTER_BLOCK_P;
+  b.pts = b.dts = 1;
+  EXPECT_EQ(h4mk_chain_decoder_push(d, &b, &info, &out), H4MK_ERR_LIMIT);
+  h4mk_chain_decoder_free(d);  // frees its adapter (ASan: no leak)
+}
+
 // The python adapter runs the Python code its options name: a name from a
 // file (load_adapter, h4mk_adapter_open) never loads it, whatever the
 // search path holds; the user's choice (load_user_adapter) does.

@@ -941,6 +941,20 @@ int main(void) {
     pos = 0;
     CHECK(h4mk_side_data_next(blob, 10, &pos, &k, &ks, &v, &vs) == H4MK_ERR_CORRUPT);
   }
+  {
+    /* packet_flags: names joined by '+', unknown ones (trusted) ignored */
+    static const char value[] = "corrupt+trusted++discard+discar";
+    char out[32];
+    CHECK(h4mk_packet_flags_parse((const uint8_t*)value, strlen(value)) ==
+          (H4MK_PACKET_DISCARD | H4MK_PACKET_CORRUPT));
+    CHECK(h4mk_packet_flags_parse((const uint8_t*)"discard", 6) == 0); /* "discar" */
+    CHECK(h4mk_packet_flags_parse(NULL, 0) == 0);
+    CHECK(h4mk_packet_flags_format(H4MK_PACKET_DISCARD | H4MK_PACKET_CORRUPT | 64, out,
+                                   sizeof out) == 15 &&
+          !strcmp(out, "discard+corrupt"));
+    CHECK(h4mk_packet_flags_format(H4MK_PACKET_CORRUPT, out, 4) == 7); /* too small: untouched */
+    CHECK(h4mk_packet_flags_format(0, out, sizeof out) == 0 && !*out);
+  }
   uint32_t flags = 0, ms = 0;
   h4mk_block_type type;
   CHECK(h4mk_gop_flags_pack(1234, H4MK_BLOCK_B, &flags) == H4MK_OK);

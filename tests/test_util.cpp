@@ -373,4 +373,28 @@ std::filesystem::path process_work_dir(const std::filesystem::path& parent,
   return p;
 }
 
+h4mk_io CMemoryFile::writing() {
+  h4mk_io io{};
+  io.opaque = this;
+  io.write = [](void* opaque, const uint8_t* buf, size_t size) -> int64_t {
+    auto* m = static_cast<CMemoryFile*>(opaque);
+    m->bytes.insert(m->bytes.end(), buf, buf + size);
+    return int64_t(size);
+  };
+  return io;
+}
+
+h4mk_io CMemoryFile::reading() {
+  h4mk_io io{};
+  io.opaque = this;
+  io.read = [](void* opaque, uint8_t* buf, size_t size) -> int64_t {
+    auto* m = static_cast<CMemoryFile*>(opaque);
+    const size_t n = std::min(size, m->bytes.size() - m->pos);
+    std::copy_n(m->bytes.begin() + ptrdiff_t(m->pos), n, buf);
+    m->pos += n;
+    return int64_t(n);
+  };
+  return io;
+}
+
 }  // namespace h4mk::test

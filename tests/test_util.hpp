@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "h4mk/adapters.hpp"
+#include "h4mk/h4mk.h"
 
 namespace h4mk::test {
 
@@ -106,6 +107,15 @@ class PipeLikeSource final : public Source {
   std::span<const uint8_t> data_;
   size_t pos_ = 0;
   size_t max_read_;
+};
+
+// A file in memory behind the C API's callbacks: written through writing(),
+// then read through reading() (a stream: no seek, no size).
+struct CMemoryFile {
+  std::vector<uint8_t> bytes;
+  size_t pos = 0;
+  h4mk_io writing();
+  h4mk_io reading();
 };
 
 struct ChunkExtent {

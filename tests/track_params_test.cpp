@@ -120,28 +120,9 @@ void collect(void* opaque, const char* message) {
   static_cast<std::vector<std::string>*>(opaque)->push_back(message);
 }
 
-struct Memory {
-  std::vector<uint8_t> bytes;
-  size_t pos = 0;
-};
-
-int64_t memory_write(void* opaque, const uint8_t* buf, size_t size) {
-  auto* m = static_cast<Memory*>(opaque);
-  m->bytes.insert(m->bytes.end(), buf, buf + size);
-  return int64_t(size);
-}
-
-int64_t memory_read(void* opaque, uint8_t* buf, size_t size) {
-  auto* m = static_cast<Memory*>(opaque);
-  const size_t n = std::min(size, m->bytes.size() - m->pos);
-  std::copy_n(m->bytes.begin() + ptrdiff_t(m->pos), n, buf);
-  m->pos += n;
-  return int64_t(n);
-}
-
 TEST(TrackParams, TheCApiWritesAndReadsThemThroughAFile) {
-  Memory file;
-  h4mk_io out{&file, nullptr, memory_write, nullptr, nullptr};
+  CMemoryFile file;
+  h4mk_io out = file.writing();
   h4mk_writer_options wo{};
   h4mk_writer* w = nullptr;
   ASSERT_EQ(h4mk_writer_open(&w, &out, &wo), H4MK_OK);
@@ -183,7 +164,7 @@ TEST(TrackParams, TheCApiWritesAndReadsThemThroughAFile) {
   ASSERT_EQ(h4mk_writer_finish(w), H4MK_OK);
   h4mk_writer_free(w);
 
-  h4mk_io in{&file, memory_read, nullptr, nullptr, nullptr};
+  h4mk_io in = file.reading();
   h4mk_reader* r = nullptr;
   ASSERT_EQ(h4mk_reader_open(&r, &in), H4MK_OK);
   h4mk_codec_params got{};

@@ -130,6 +130,7 @@ struct h4mk_chain_decoder {
   ChainDecoder chain;
   OutputBudget budget;  // whatever the adapter makes, bounded per payload byte
   std::string error;
+  std::unique_ptr<h4mk_adapter> owned;  // h4mk_chain_decoder_open_track's
 };
 
 int h4mk_chain_decoder_open(h4mk_chain_decoder** out, h4mk_adapter* adapter,
@@ -143,6 +144,42 @@ int h4mk_chain_decoder_open(h4mk_chain_decoder** out, h4mk_adapter* adapter,
         OutputBudget(),
         {}};
   });
+}
+
+int h4mk_chain_decoder_open_track(h4mk_chain_decoder** out, const uint8_t* config,
+                                  size_t config_size, const char* choice, const char* options,
+                                  const char* config_json) {
+  if (!out || (!config && config_size)) return H4MK_ERR_INVALID_ARGUMENT;
+  *out = nullptr;
+  const char* name = nullptr;
+  size_t name_size = 0;
+  uint32_t bound = 0;
+  const int found =
+      h4mk_adapter_config_parse(config, config_size, &name, &name_size, &bound, nullptr, nullptr);
+  const std::string named = found == 1 ? std::string(name, name_size) : "";
+  const bool chosen = choice && *choice;
+  if (found < 0 || (!chosen && named.empty()))
+    return detail::guarded(detail::c_open_error(), [&] {
+      if (found < 0)
+        throw Error(ErrorCode::kCorrupt, "the track's adapter header (H4AD) is invalid");
+      throw Error(ErrorCode::kNotFound,
+                  "the track names no adapter: choose one (a name such as null or dsp, or a "
+                  "plugin path)");
+    });
+  h4mk_adapter* a = nullptr;
+  int rc = chosen ? h4mk_adapter_open_user(&a, choice, options, config_json)
+                  : h4mk_adapter_open(&a, named.c_str(), options, config_json);
+  if (rc == H4MK_OK) rc = h4mk_chain_decoder_open(out, a, bound);
+  if (rc != H4MK_OK) {
+    h4mk_adapter_free(a);
+    return rc;
+  }
+  (*out)->owned.reset(a);
+  return H4MK_OK;
+}
+
+const char* h4mk_chain_decoder_adapter_name(const h4mk_chain_decoder* d) {
+  return d ? d->adapter->name.c_str() : "";
 }
 
 namespace {

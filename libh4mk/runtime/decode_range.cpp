@@ -27,6 +27,7 @@ std::string where(uint16_t track_id, const Block& b) {
 }  // namespace
 
 void OutputBudget::made(const AdapterOutput& o) {
+  check_adapter_output(o);
   if (o.kind == H4MK_OUTPUT_VIDEO)
     for (size_t line : o.linesize) output_ += uint64_t(line) * o.height;
   else

@@ -18,6 +18,7 @@
 #include "crc32.hpp"
 #include "h4mk/h4mk.h"
 #include "h4mk/h4mk.hpp"
+#include "json_text.hpp"
 #include "track_json.hpp"
 #include "track_params_json.hpp"
 
@@ -227,6 +228,24 @@ struct h4mk_writer {
   std::vector<Attachment> attachments;  // handed over after the tracks they may name
   std::vector<uint16_t> expected;       // expect_attachment, handed over before them
   std::string error;
+  bool replace_invalid_utf8 = false;
+  void (*warn)(void* opaque, const char* message) = nullptr;
+  void* warn_opaque = nullptr;
+
+  // Text as given, or, with replace_invalid_utf8, with what is not UTF-8
+  // replaced (and said, naming `what`); the writer refuses what is left.
+  std::string text(const char* s, const std::function<std::string()>& what) const {
+    std::string t = s ? s : "";
+    if (!replace_invalid_utf8) return t;
+    auto [repaired, replaced] = detail::replace_invalid_utf8(t);
+    if (replaced && warn) {
+      const std::string message = what() + " is not valid UTF-8: " + std::to_string(replaced) +
+                                  " invalid sequence" + (replaced > 1 ? "s" : "") +
+                                  " stored as U+FFFD";
+      warn(warn_opaque, message.c_str());
+    }
+    return std::move(repaired);
+  }
 
   void start() {
     if (started) return;
@@ -863,6 +882,9 @@ int h4mk_writer_open(h4mk_writer** out, const h4mk_io* io, const h4mk_writer_opt
         o.interleave_duration_us = std::max<int64_t>(opts->interleave_duration_us, 0);
       o.write_veri = !opts->no_veri;
       o.write_index = !opts->no_index;
+      w->replace_invalid_utf8 = opts->replace_invalid_utf8 != 0;
+      w->warn = opts->warn;
+      w->warn_opaque = opts->warn_opaque;
     }
     w->sink = std::make_unique<CallbackSink>(to_callbacks(io));
     w->writer = std::make_unique<Writer>(*w->sink, o);
@@ -890,8 +912,9 @@ int h4mk_writer_add_track(h4mk_writer* w, const h4mk_track_desc* d) {
     }
     t.codec = d->codec;
     t.time_base = {d->time_base_num, d->time_base_den};
-    t.name = str_or_empty(d->name);
-    t.language = str_or_empty(d->language);
+    const std::string at = "track " + std::to_string(d->id) + " ";
+    t.name = w->text(d->name, [&] { return at + "name"; });
+    t.language = w->text(d->language, [&] { return at + "language"; });
     t.channel_layout = str_or_empty(d->channel_layout);
     t.adapter = str_or_empty(d->adapter);
     t.sample_rate = d->sample_rate;
@@ -922,7 +945,9 @@ int h4mk_writer_set_track_tag(h4mk_writer* w, uint16_t track_id, const char* key
       throw Error(ErrorCode::kBadState, "track tags must be set before the first block");
     for (Track& t : w->pending)
       if (t.id == track_id) {
-        t.tags[key] = value;
+        const std::string at = "track " + std::to_string(track_id) + " ";
+        std::string name = w->text(key, [&] { return at + "tag name"; });
+        t.tags[name] = w->text(value, [&] { return at + "tag '" + name + "'"; });
         return;
       }
     throw Error(ErrorCode::kInvalidArgument, "no track with id " + std::to_string(track_id));
@@ -972,7 +997,7 @@ int h4mk_writer_add_chapter(h4mk_writer* w, const h4mk_chapter* chapter) {
     c.start = chapter->start;
     if (chapter->has_end) c.end = chapter->end;
     if (chapter->has_id) c.id = chapter->id;
-    c.title = str_or_empty(chapter->title);
+    c.title = w->text(chapter->title, [] { return std::string("chapter title"); });
     w->writer->add_chapter(c);
   });
 }
@@ -1017,13 +1042,21 @@ int h4mk_writer_set_chapter_tag(h4mk_writer* w, size_t chapter, const char* key,
                                 const char* value) {
   if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!key || !value) return H4MK_ERR_INVALID_ARGUMENT;
-  return guarded(w->error, [&] { w->writer->set_chapter_tag(chapter, key, value); });
+  return guarded(w->error, [&] {
+    const std::string at = "chapter #" + std::to_string(chapter) + " ";
+    std::string name = w->text(key, [&] { return at + "tag name"; });
+    w->writer->set_chapter_tag(chapter, name,
+                               w->text(value, [&] { return at + "tag '" + name + "'"; }));
+  });
 }
 
 int h4mk_writer_set_metadata(h4mk_writer* w, const char* key, const char* value) {
   if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!key || !value) return H4MK_ERR_INVALID_ARGUMENT;
-  return guarded(w->error, [&] { w->writer->set_metadata(key, value); });
+  return guarded(w->error, [&] {
+    std::string name = w->text(key, [] { return std::string("metadata key"); });
+    w->writer->set_metadata(name, w->text(value, [&] { return "metadata '" + name + "'"; }));
+  });
 }
 
 int h4mk_writer_set_metadata_json(h4mk_writer* w, const char* json_object) {
@@ -1041,7 +1074,8 @@ int h4mk_writer_set_safe_json(h4mk_writer* w, const char* json_object) {
 int h4mk_writer_set_note(h4mk_writer* w, const char* utf8) {
   if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!utf8) return H4MK_ERR_INVALID_ARGUMENT;
-  return guarded(w->error, [&] { w->writer->set_note(utf8); });
+  return guarded(w->error,
+                 [&] { w->writer->set_note(w->text(utf8, [] { return std::string("NOTE"); })); });
 }
 
 int h4mk_writer_write_block(h4mk_writer* w, const h4mk_block* b) {
@@ -1093,6 +1127,17 @@ size_t h4mk_side_data_put(uint8_t* dst, size_t cap, size_t* size, const char* ke
     *size += entry.size();
   }
   return entry.size();
+}
+
+unsigned h4mk_packet_flags_parse(const uint8_t* value, size_t size) {
+  if (!value) return 0;
+  return parse_packet_flags({reinterpret_cast<const char*>(value), size});
+}
+
+size_t h4mk_packet_flags_format(unsigned flags, char* out, size_t out_size) {
+  const std::string value = format_packet_flags(flags);
+  if (out && value.size() < out_size) std::memcpy(out, value.c_str(), value.size() + 1);
+  return value.size();
 }
 
 int h4mk_side_data_next(const uint8_t* blob, size_t blob_size, size_t* pos, const char** key,

@@ -53,4 +53,21 @@ void require_utf8(std::string_view text, const std::string& what) {
   }
 }
 
+std::pair<std::string, size_t> replace_invalid_utf8(std::string_view text) {
+  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+  auto count = [](std::string_view s) {
+    size_t n = 0;
+    for (size_t at = s.find(kReplacement); at != std::string_view::npos;
+         at = s.find(kReplacement, at + kReplacement.size()))
+      ++n;
+    return n;
+  };
+  // nlohmann's serialiser makes the replacements; its output is a JSON string.
+  const std::string quoted = nlohmann::json(std::string(text))
+                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string repaired = nlohmann::json::parse(quoted).get<std::string>();
+  const size_t replaced = count(repaired) - count(text);
+  return {std::move(repaired), replaced};
+}
+
 }  // namespace h4mk::detail

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace h4mk::detail {
 
@@ -22,5 +23,9 @@ bool is_json_object(std::string_view text, uint32_t max_depth);
 // text is UTF-8 that a JSON chunk can hold. Writers check strings when they
 // are given, so a bad one is refused before anything is written.
 void require_utf8(std::string_view text, const std::string& what);
+
+// text with each byte that is not part of valid UTF-8 replaced by U+FFFD, and
+// how many bytes were.
+std::pair<std::string, size_t> replace_invalid_utf8(std::string_view text);
 
 }  // namespace h4mk::detail

@@ -1,5 +1,8 @@
 #include "h4mk/side_data.hpp"
 
+#include <algorithm>
+#include <utility>
+
 #include "h4mk/error.hpp"
 #include "leb128.hpp"
 
@@ -81,6 +84,31 @@ bool valid_side_data(std::span<const uint8_t> blob) noexcept {
   } catch (...) {
     return false;
   }
+}
+
+namespace {
+constexpr std::pair<std::string_view, unsigned> kPacketFlagNames[] = {
+    {"discard", kPacketDiscard},
+    {"corrupt", kPacketCorrupt},
+};
+}  // namespace
+
+unsigned parse_packet_flags(std::string_view value) noexcept {
+  unsigned flags = 0;
+  for (size_t start = 0; start <= value.size();) {
+    const size_t plus = std::min(value.find('+', start), value.size());
+    for (const auto& [name, flag] : kPacketFlagNames)
+      if (value.substr(start, plus - start) == name) flags |= flag;
+    start = plus + 1;
+  }
+  return flags;
+}
+
+std::string format_packet_flags(unsigned flags) {
+  std::string value;
+  for (const auto& [name, flag] : kPacketFlagNames)
+    if (flags & flag) value.append(value.empty() ? "" : "+").append(name);
+  return value;
 }
 
 }  // namespace h4mk

@@ -4,6 +4,11 @@
 // (or the right ones swapped) changes the output. On a track with width and
 // height it outputs gray pictures filled from the hash; otherwise the hash.
 //
+// With the option lie=WHAT its pictures (width and height needed) claim
+// more than their buffers hold: rows (rows longer than linesize), plane (no
+// buffer), side (a side beyond the bounds), samples (audio claiming more
+// samples than its buffer), kind (an unknown output kind).
+//
 // Built three times: as a working plugin, with ORDER_ABI_VERSION set to
 // another ABI version, and with ORDER_NO_ENTRY (no entry point at all).
 #include <cstring>
@@ -25,6 +30,7 @@ struct State {
 
 struct Instance {
   uint32_t width = 0, height = 0;
+  std::string lie;
   std::vector<uint8_t> out;
   std::string error;
 };
@@ -45,11 +51,13 @@ uint64_t hash_block(const h4mk_adapter_block* b, uint64_t a, uint64_t c) {
 }
 
 int create(const char* options, const char* config_json, void** out, char* error, size_t size) {
-  if (options && *options) {
-    std::snprintf(error, size, "takes no options (got \"%s\")", options);
+  const std::string lie = options && !std::strncmp(options, "lie=", 4) ? options + 4 : "";
+  if (options && *options && lie.empty()) {
+    std::snprintf(error, size, "takes no options but lie= (got \"%s\")", options);
     return -3;
   }
   auto* in = new Instance;
+  in->lie = lie;
   try {
     auto cfg = nlohmann::json::parse(config_json && *config_json ? config_json : "{}");
     in->width = cfg.value("width", 0u);
@@ -107,6 +115,17 @@ int finalize(void* instance, const void* state, h4mk_adapter_output* out) {
   }
   out->data = in->out.data();
   out->size = in->out.size();
+  if (in->lie == "rows") out->linesize[0] = in->width - 1;
+  if (in->lie == "plane") out->planes[0] = nullptr;
+  if (in->lie == "side") out->width = 40000;
+  if (in->lie == "kind") out->kind = 7;
+  if (in->lie == "samples") {
+    out->kind = H4MK_OUTPUT_AUDIO;
+    out->sample_format = H4MK_SAMPLE_F32;
+    out->sample_rate = 48000;
+    out->channels = 2;
+    out->nb_samples = uint32_t(out->size / 8 + 1);
+  }
   return 0;
 }
 

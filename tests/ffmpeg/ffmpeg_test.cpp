@@ -1098,8 +1098,11 @@ TEST(FFmpeg, TagsThatAreNotUtf8AreKeptWithReplacementCharacters) {
                  "-metadata title=\"$(printf 'ab\\377cd')\" "
                  "-metadata:s:a:0 language=\"$(printf '\\376')\" latin1.h4mk");
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_NE(r.err.find("title is not valid UTF-8"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("stream language is not valid UTF-8"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("metadata 'title' is not valid UTF-8: 1 invalid sequence stored as "
+                       "U+FFFD"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("track 1 language is not valid UTF-8"), std::string::npos) << r.err;
   const json j = probe("latin1.h4mk");
   EXPECT_EQ(j["format"]["tags"]["title"],
             "ab\xef\xbf\xbd"

@@ -82,6 +82,18 @@ H4MK_API void h4mk_adapter_state_free(h4mk_adapter_state* s);
 typedef struct h4mk_chain_decoder h4mk_chain_decoder;
 H4MK_API int h4mk_chain_decoder_open(h4mk_chain_decoder** out, h4mk_adapter* adapter,
                                      uint32_t max_chain_blocks);
+/* The decode chain of a track from its codec configuration outside a file
+ * (config: h4core extradata, which may start with the adapter header below):
+ * the user's choice when given (choice, as h4mk_adapter_open_user), else the
+ * adapter the header names (by name only, as h4mk_adapter_open), with the
+ * header's chain bound either way. The decoder owns that adapter.
+ * H4MK_ERR_CORRUPT for an invalid header, H4MK_ERR_NOT_FOUND when neither
+ * the user nor the track names an adapter, else as the opens; the message is
+ * in h4mk_open_error(). */
+H4MK_API int h4mk_chain_decoder_open_track(h4mk_chain_decoder** out, const uint8_t* config,
+                                           size_t config_size, const char* choice,
+                                           const char* options, const char* config_json);
+H4MK_API const char* h4mk_chain_decoder_adapter_name(const h4mk_chain_decoder* d);
 H4MK_API int h4mk_chain_decoder_push(h4mk_chain_decoder* d, const h4mk_adapter_block* block,
                                      h4mk_adapter_block* info, h4mk_adapter_output* frame);
 H4MK_API int h4mk_chain_decoder_drain(h4mk_chain_decoder* d, h4mk_adapter_block* info,

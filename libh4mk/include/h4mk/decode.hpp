@@ -27,15 +27,28 @@ struct DecodeLimits {
   uint64_t output_allowance = 64u << 20;
 };
 
+// The most an adapter output may hold: channels, a sample rate, a picture's
+// side.
+inline constexpr uint32_t kMaxAudioChannels = 64;
+inline constexpr uint32_t kMaxSampleRate = 1'000'000'000;
+inline constexpr uint32_t kMaxPictureSide = 32768;
+
+// Throws Error(kCorrupt) saying what is wrong when an adapter's output is
+// not what its kind says (a byte string is opaque): an unknown kind, sample
+// or pixel format; channels, rate or picture sides out of their bounds; a
+// buffer shorter than the samples or rows it holds, or missing.
+// OutputBudget::made checks every output so.
+void check_adapter_output(const AdapterOutput& output);
+
 // What a decoder has read and made, against DecodeLimits: decode_range and
 // the C chain decoder (FFmpeg's h4core decoders) each keep one.
 class OutputBudget {
  public:
   explicit OutputBudget(const DecodeLimits& limits = {}) : limits_(limits) {}
   void read(uint64_t payload_bytes) { input_ += payload_bytes; }
-  // Counts an adapter output (a picture by its planes, else its buffer);
-  // throws Error(kLimitExceeded) saying what was made of what once the
-  // output passes the limits.
+  // Checks an adapter output (check_adapter_output) and counts it (a
+  // picture by its planes, else its buffer); throws Error(kLimitExceeded)
+  // saying what was made of what once the output passes the limits.
   void made(const AdapterOutput& output);
 
  private:

@@ -100,6 +100,17 @@ H4MK_API int h4mk_side_data_next(const uint8_t* blob, size_t blob_size, size_t* 
                                  const char** key, size_t* key_size, const uint8_t** value,
                                  size_t* value_size);
 
+/* The packet flags a block has no bit for (docs/FORMAT.md §5.4): side data
+ * under H4MK_PACKET_FLAGS_KEY. parse gives the flags a value names (names it
+ * does not know are ignored); format writes the value naming flags,
+ * NUL-terminated, into out if it fits (32 bytes always do) and returns its
+ * length, 0 for no flag. */
+#define H4MK_PACKET_FLAGS_KEY "packet_flags"
+#define H4MK_PACKET_DISCARD 1u /* decode, do not show */
+#define H4MK_PACKET_CORRUPT 2u
+H4MK_API unsigned h4mk_packet_flags_parse(const uint8_t* value, size_t size);
+H4MK_API size_t h4mk_packet_flags_format(unsigned flags, char* out, size_t out_size);
+
 /* Registered side data (docs/FORMAT.md §6.1), by id (id_size bytes, not
  * NUL-terminated). h4mk_side_data_check: H4MK_OK when value fits the id's
  * layout, H4MK_ERR_NOT_FOUND for an id that is not registered,
@@ -410,6 +421,15 @@ typedef struct h4mk_writer_options {
   int no_index;                   /* non-zero: no TSEK chunks */
   int64_t interleave_duration_us; /* 0 = default: with two or more audio or video
                                      tracks, groups span at most 0.5 s; < 0: off */
+  /* Text (a track's name, language and tags, a chapter's title and tags,
+   * metadata, NOTE) must be UTF-8, as JSON holds it. 0: text that is not is
+   * refused (H4MK_ERR_INVALID_ARGUMENT). Non-zero: it is stored with each
+   * invalid sequence replaced by U+FFFD, and warn is told what was. */
+  int replace_invalid_utf8;
+  /* What the writer changed in what it was given, one message a call; NULL:
+   * not told. */
+  void (*warn)(void* opaque, const char* message);
+  void* warn_opaque;
 } h4mk_writer_options;
 
 typedef struct h4mk_track_desc {

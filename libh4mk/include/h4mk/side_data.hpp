@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -29,6 +30,18 @@ bool next_side_data(std::span<const uint8_t> blob, size_t& pos, SideDataEntry& o
 
 // True when the blob is a sequence of well-formed entries.
 bool valid_side_data(std::span<const uint8_t> blob) noexcept;
+
+// The packet flags a block has no bit for (FORMAT.md §5.4), kept under
+// kPacketFlagsKey as names joined by '+'.
+inline constexpr std::string_view kPacketFlagsKey = "packet_flags";
+enum PacketFlag : unsigned {
+  kPacketDiscard = 1,  // "discard": decode, do not show
+  kPacketCorrupt = 2,  // "corrupt"
+};
+// The flags a value names; names it does not know are ignored.
+unsigned parse_packet_flags(std::string_view value) noexcept;
+// The value naming flags (those it knows), "" for none.
+std::string format_packet_flags(unsigned flags);
 
 }  // namespace h4mk
 H4MK_CXX_API_END
