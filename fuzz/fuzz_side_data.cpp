@@ -1,5 +1,6 @@
 // Side data blobs through the C API's walker, and every registered value
 // through its layout: what reads must write back to bytes that read the same.
+// A packet_flags value reads to flags whose written value reads the same.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -27,6 +28,15 @@ void through_layout(const char* key, size_t key_size, const uint8_t* value, size
   if (h4mk::read_side_data_values(*l, bytes) != values) __builtin_trap();
 }
 
+void through_packet_flags(const uint8_t* value, size_t size) {
+  const unsigned flags = h4mk_packet_flags_parse(value, size);
+  char text[32];
+  const size_t n = h4mk_packet_flags_format(flags, text, sizeof text);
+  if (n >= sizeof text ||
+      h4mk_packet_flags_parse(reinterpret_cast<const uint8_t*>(text), n) != flags)
+    __builtin_trap();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -40,6 +50,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         value + value_size > data + size)
       __builtin_trap();
     through_layout(key, key_size, value, value_size);
+    if (key_size == sizeof H4MK_PACKET_FLAGS_KEY - 1 &&
+        !__builtin_memcmp(key, H4MK_PACKET_FLAGS_KEY, key_size))
+      through_packet_flags(value, value_size);
   }
   return 0;
 }
