@@ -278,6 +278,48 @@ TEST(Adapter, PluginErrorsNameWhatIsWrong) {
   EXPECT_NE(m.find("has no tokenizer"), std::string::npos) << m;
 }
 
+// A track's adapter and chain bound travel in front of its extradata and
+// come back into a track description as they were; a track's adapter text
+// that is not a name never goes into the header, and bytes without a header
+// are all extradata.
+TEST(Adapter, ATracksConfigurationTravelsWithItsAdapterAndBound) {
+  const uint8_t extradata[3] = {'H', '4', 'A'};  // starts like a header, is not one
+  h4mk_track_info ti{};
+  ti.adapter = "dsp";
+  ti.max_chain_blocks = 50;
+  ti.extradata = extradata;
+  ti.extradata_size = sizeof extradata;
+  const int len = h4mk_adapter_config_of_track(&ti, nullptr, 0);
+  ASSERT_EQ(len, 9 + 3 + 3);
+  std::vector<uint8_t> config(size_t(len), 0xAA);
+  EXPECT_EQ(h4mk_adapter_config_of_track(&ti, config.data(), config.size() - 1), len);
+  EXPECT_EQ(config[0], 0xAA);  // too small: untouched
+  ASSERT_EQ(h4mk_adapter_config_of_track(&ti, config.data(), config.size()), len);
+  h4mk_track_desc d{};
+  char name[H4MK_ADAPTER_NAME_SIZE];
+  ASSERT_EQ(h4mk_adapter_config_to_track(config.data(), config.size(), &d, name), 1);
+  EXPECT_STREQ(d.adapter, "dsp");
+  EXPECT_EQ(d.max_chain_blocks, 50u);
+  ASSERT_EQ(d.extradata_size, sizeof extradata);
+  EXPECT_EQ(std::memcmp(d.extradata, extradata, sizeof extradata), 0);
+
+  ti.adapter = "../evil.so";
+  ti.max_chain_blocks = 0;
+  ASSERT_EQ(h4mk_adapter_config_of_track(&ti, config.data(), config.size()), 9 + 3);
+  h4mk_track_desc kept{};
+  kept.adapter = "from-metadata";
+  ASSERT_EQ(h4mk_adapter_config_to_track(config.data(), 9 + 3, &kept, name), 1);
+  EXPECT_STREQ(kept.adapter, "from-metadata");  // the header names none
+  EXPECT_EQ(kept.extradata_size, sizeof extradata);
+
+  h4mk_track_desc raw{};
+  ASSERT_EQ(h4mk_adapter_config_to_track(extradata, sizeof extradata, &raw, name), 0);
+  EXPECT_EQ(raw.extradata, extradata);
+  EXPECT_EQ(raw.extradata_size, sizeof extradata);
+  const uint8_t cut[6] = {'H', '4', 'A', 'D', 3, 'd'};
+  EXPECT_EQ(h4mk_adapter_config_to_track(cut, sizeof cut, &raw, name), H4MK_ERR_CORRUPT);
+}
+
 // An adapter's output that claims more than its buffers hold is refused,
 // saying what, by the chain decoder FFmpeg's h4core decoders run and by
 // decode_range (the CLI, Python): none of them reads past the buffers.

@@ -1,5 +1,6 @@
 // The C API of the adapter runtime (h4mk/adapters.h): adapters, decode
 // chains, tokenizers and the adapter header of h4core extradata.
+#include <climits>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -283,6 +284,44 @@ int h4mk_adapter_config_parse(const uint8_t* data, size_t size, const char** nam
   if (rest) *rest = data + 9 + len;
   if (rest_size) *rest_size = size - 9 - len;
   return 1;
+}
+
+static_assert(H4MK_ADAPTER_NAME_SIZE == kMaxAdapterName + 1);
+
+int h4mk_adapter_config_of_track(const h4mk_track_info* track, uint8_t* out, size_t out_size) {
+  if (!track || (!out && out_size) || (!track->extradata && track->extradata_size))
+    return H4MK_ERR_INVALID_ARGUMENT;
+  const char* name = track->adapter && is_adapter_name(track->adapter) ? track->adapter : nullptr;
+  uint8_t head[9 + kMaxAdapterName];
+  const int len = h4mk_adapter_config_header(name, track->max_chain_blocks, head, sizeof head);
+  if (len < 0) return len;
+  if (track->extradata_size > size_t(INT_MAX) - size_t(len)) return H4MK_ERR_LIMIT;
+  const size_t total = size_t(len) + track->extradata_size;
+  if (out && out_size >= total) {
+    std::memcpy(out, head, size_t(len));
+    if (track->extradata_size) std::memcpy(out + len, track->extradata, track->extradata_size);
+  }
+  return static_cast<int>(total);
+}
+
+int h4mk_adapter_config_to_track(const uint8_t* config, size_t size, h4mk_track_desc* track,
+                                 char name[H4MK_ADAPTER_NAME_SIZE]) {
+  if (!track || !name || (!config && size)) return H4MK_ERR_INVALID_ARGUMENT;
+  const char* n = nullptr;
+  size_t n_size = 0;
+  const uint8_t* rest = config;
+  size_t rest_size = size;
+  const int found = h4mk_adapter_config_parse(config, size, &n, &n_size, &track->max_chain_blocks,
+                                              &rest, &rest_size);
+  if (found < 0) return found;
+  track->extradata = rest;
+  track->extradata_size = rest_size;
+  if (n_size) {
+    std::memcpy(name, n, n_size);
+    name[n_size] = '\0';
+    track->adapter = name;
+  }
+  return found;
 }
 
 namespace {

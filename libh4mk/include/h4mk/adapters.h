@@ -124,6 +124,20 @@ H4MK_API int h4mk_adapter_config_parse(const uint8_t* data, size_t size, const c
                                        size_t* name_size, uint32_t* max_chain_blocks,
                                        const uint8_t** rest, size_t* rest_size);
 
+/* A track's codec configuration as it travels outside a file, and back.
+ * of_track: the header (the track's adapter when it is an adapter name, its
+ * chain bound), then the track's extradata; written into out when it fits,
+ * its length returned either way. to_track: the header's adapter (copied
+ * into name, when it names one), chain bound and what follows it into
+ * track; returns 1, 0 when the bytes carry no header (all of them are the
+ * track's extradata), or H4MK_ERR_CORRUPT as parse does. */
+#define H4MK_ADAPTER_NAME_SIZE 33 /* an adapter name and its NUL */
+H4MK_API int h4mk_adapter_config_of_track(const h4mk_track_info* track, uint8_t* out,
+                                          size_t out_size);
+H4MK_API int h4mk_adapter_config_to_track(const uint8_t* config, size_t size,
+                                          h4mk_track_desc* track,
+                                          char name[H4MK_ADAPTER_NAME_SIZE]);
+
 /* --------------------------------------------------------------- tokenizer */
 
 /* An adapter's tokenizer (audio encoder): planar float samples in, blocks
