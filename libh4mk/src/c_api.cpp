@@ -234,12 +234,12 @@ struct h4mk_writer {
 
   // Text as given, or, with replace_invalid_utf8, with what is not UTF-8
   // replaced (and said, naming `what`); the writer refuses what is left.
-  std::string text(const char* s, const std::function<std::string()>& what) const {
+  std::string text(const char* s, const std::string& what) const {
     std::string t = s ? s : "";
     if (!replace_invalid_utf8) return t;
     auto [repaired, replaced] = detail::replace_invalid_utf8(t);
     if (replaced && warn) {
-      const std::string message = what() + " is not valid UTF-8: " + std::to_string(replaced) +
+      const std::string message = what + " is not valid UTF-8: " + std::to_string(replaced) +
                                   " invalid sequence" + (replaced > 1 ? "s" : "") +
                                   " stored as U+FFFD";
       warn(warn_opaque, message.c_str());
@@ -913,8 +913,8 @@ int h4mk_writer_add_track(h4mk_writer* w, const h4mk_track_desc* d) {
     t.codec = d->codec;
     t.time_base = {d->time_base_num, d->time_base_den};
     const std::string at = "track " + std::to_string(d->id) + " ";
-    t.name = w->text(d->name, [&] { return at + "name"; });
-    t.language = w->text(d->language, [&] { return at + "language"; });
+    t.name = w->text(d->name, at + "name");
+    t.language = w->text(d->language, at + "language");
     t.channel_layout = str_or_empty(d->channel_layout);
     t.adapter = str_or_empty(d->adapter);
     t.sample_rate = d->sample_rate;
@@ -946,8 +946,8 @@ int h4mk_writer_set_track_tag(h4mk_writer* w, uint16_t track_id, const char* key
     for (Track& t : w->pending)
       if (t.id == track_id) {
         const std::string at = "track " + std::to_string(track_id) + " ";
-        std::string name = w->text(key, [&] { return at + "tag name"; });
-        t.tags[name] = w->text(value, [&] { return at + "tag '" + name + "'"; });
+        std::string name = w->text(key, at + "tag name");
+        t.tags[name] = w->text(value, at + "tag '" + name + "'");
         return;
       }
     throw Error(ErrorCode::kInvalidArgument, "no track with id " + std::to_string(track_id));
@@ -997,7 +997,7 @@ int h4mk_writer_add_chapter(h4mk_writer* w, const h4mk_chapter* chapter) {
     c.start = chapter->start;
     if (chapter->has_end) c.end = chapter->end;
     if (chapter->has_id) c.id = chapter->id;
-    c.title = w->text(chapter->title, [] { return std::string("chapter title"); });
+    c.title = w->text(chapter->title, "chapter title");
     w->writer->add_chapter(c);
   });
 }
@@ -1044,9 +1044,8 @@ int h4mk_writer_set_chapter_tag(h4mk_writer* w, size_t chapter, const char* key,
   if (!key || !value) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
     const std::string at = "chapter #" + std::to_string(chapter) + " ";
-    std::string name = w->text(key, [&] { return at + "tag name"; });
-    w->writer->set_chapter_tag(chapter, name,
-                               w->text(value, [&] { return at + "tag '" + name + "'"; }));
+    std::string name = w->text(key, at + "tag name");
+    w->writer->set_chapter_tag(chapter, name, w->text(value, at + "tag '" + name + "'"));
   });
 }
 
@@ -1054,8 +1053,8 @@ int h4mk_writer_set_metadata(h4mk_writer* w, const char* key, const char* value)
   if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!key || !value) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
-    std::string name = w->text(key, [] { return std::string("metadata key"); });
-    w->writer->set_metadata(name, w->text(value, [&] { return "metadata '" + name + "'"; }));
+    std::string name = w->text(key, "metadata key");
+    w->writer->set_metadata(name, w->text(value, "metadata '" + name + "'"));
   });
 }
 
@@ -1074,8 +1073,7 @@ int h4mk_writer_set_safe_json(h4mk_writer* w, const char* json_object) {
 int h4mk_writer_set_note(h4mk_writer* w, const char* utf8) {
   if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!utf8) return H4MK_ERR_INVALID_ARGUMENT;
-  return guarded(w->error,
-                 [&] { w->writer->set_note(w->text(utf8, [] { return std::string("NOTE"); })); });
+  return guarded(w->error, [&] { w->writer->set_note(w->text(utf8, "NOTE")); });
 }
 
 int h4mk_writer_write_block(h4mk_writer* w, const h4mk_block* b) {
@@ -1128,6 +1126,9 @@ size_t h4mk_side_data_put(uint8_t* dst, size_t cap, size_t* size, const char* ke
   }
   return entry.size();
 }
+
+static_assert(kPacketFlagsKey == H4MK_PACKET_FLAGS_KEY && kPacketDiscard == H4MK_PACKET_DISCARD &&
+              kPacketCorrupt == H4MK_PACKET_CORRUPT);
 
 unsigned h4mk_packet_flags_parse(const uint8_t* value, size_t size) {
   if (!value) return 0;

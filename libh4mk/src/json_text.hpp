@@ -24,8 +24,8 @@ bool is_json_object(std::string_view text, uint32_t max_depth);
 // are given, so a bad one is refused before anything is written.
 void require_utf8(std::string_view text, const std::string& what);
 
-// text with each byte that is not part of valid UTF-8 replaced by U+FFFD, and
-// how many bytes were.
+// text with each invalid UTF-8 sequence replaced by U+FFFD, and how many
+// were.
 std::pair<std::string, size_t> replace_invalid_utf8(std::string_view text);
 
 }  // namespace h4mk::detail
