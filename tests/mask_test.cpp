@@ -163,6 +163,55 @@ TEST(Mask, WrongKeyIsRefusedNamingTheTrack) {
   }
 }
 
+TEST(Mask, AKeyForEveryTrackOpensThoseItFitsAndSaysWhich) {
+  const auto blocks = make_stream({});
+  MemorySink sink;
+  Writer w(sink);
+  for (const auto& t : test_tracks({})) w.add_track(t);
+  w.set_mask_key(1, key_of(1));
+  w.set_mask_key(2, key_of(2));
+  for (const auto& b : blocks) w.write_block(b.info, b.data, b.side);
+  w.finish();
+  const auto file = sink.take();
+
+  MemorySource src(file);
+  Reader r(src);
+  EXPECT_FALSE(r.unmasks(1));
+  r.set_mask_key(key_of(2));  // track 0: every masked track it fits
+  EXPECT_FALSE(r.unmasks(1));
+  EXPECT_TRUE(r.unmasks(2));
+  EXPECT_FALSE(r.unmasks(3));  // not masked
+  try {
+    r.set_mask_key(key_of(9));
+    FAIL() << "a key that fits no track was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kKeyMismatch);
+    EXPECT_NE(std::string(e.what()).find("opens none of the 2 masked tracks"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(r.unmasks(2)) << "a refused key takes back no other";
+
+  // The C API says the same; a file without masked tracks takes any key.
+  h4mk_reader* c = nullptr;
+  CMemoryFile mem;
+  mem.bytes = file;
+  h4mk_io io = mem.reading();
+  ASSERT_EQ(h4mk_reader_open(&c, &io), H4MK_OK);
+  const MaskKey one = key_of(1), nine = key_of(9);
+  EXPECT_EQ(h4mk_reader_set_mask_key(c, 0, nine.data()), H4MK_ERR_KEY);
+  EXPECT_EQ(h4mk_reader_set_mask_key(c, 0, nullptr), H4MK_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(h4mk_reader_set_mask_key(c, 0, one.data()), H4MK_OK);
+  EXPECT_EQ(h4mk_reader_track_unmasked(c, 1), 1);
+  EXPECT_EQ(h4mk_reader_track_unmasked(c, 2), 0);
+  EXPECT_EQ(h4mk_reader_track_unmasked(nullptr, 1), 0);
+  h4mk_reader_free(c);
+  const auto plain = write_stream(test_tracks({}), blocks);
+  MemorySource plain_src(plain);
+  Reader p(plain_src);
+  EXPECT_NO_THROW(p.set_mask_key(key_of(1)));
+  EXPECT_FALSE(p.unmasks(1));
+}
+
 // Track 1: data, 1/1000.
 Track data_track() {
   Track t;

@@ -143,7 +143,8 @@ int h4mk_chain_decoder_open(h4mk_chain_decoder** out, h4mk_adapter* adapter,
         adapter,
         ChainDecoder(*adapter->adapter, max_chain_blocks ? max_chain_blocks : kMaxChainBlocks),
         OutputBudget(),
-        {}};
+        {},
+        nullptr};
   });
 }
 

@@ -19,6 +19,7 @@
 #include "h4mk/h4mk.h"
 #include "h4mk/h4mk.hpp"
 #include "json_text.hpp"
+#include "side_data_struct.hpp"
 #include "track_json.hpp"
 #include "track_params_json.hpp"
 
@@ -1201,6 +1202,36 @@ int h4mk_side_data_write_values(const char* id, size_t id_size, const int64_t* v
   });
 }
 
+int h4mk_side_data_from_struct(const char* id, const h4mk_struct_map* map, const void* s,
+                               size_t entries, uint8_t* out, size_t cap, size_t* size) {
+  const SideDataLayout* l = id ? find_side_data_layout(id) : nullptr;
+  if (!l) return H4MK_ERR_NOT_FOUND;
+  if (!map || !s || !size || (!out && cap)) return H4MK_ERR_INVALID_ARGUMENT;
+  std::string ignored;
+  return guarded(ignored, [&] {
+    const std::vector<uint8_t> b = detail::side_data_from_struct(*l, *map, s, entries);
+    *size = b.size();
+    if (b.size() <= cap) std::copy(b.begin(), b.end(), out);
+  });
+}
+
+int h4mk_side_data_entries(const char* id, const uint8_t* value, size_t size, size_t* entries) {
+  const SideDataLayout* l = id ? find_side_data_layout(id) : nullptr;
+  if (!l) return H4MK_ERR_NOT_FOUND;
+  if (!entries || (!value && size)) return H4MK_ERR_INVALID_ARGUMENT;
+  std::string ignored;
+  return guarded(ignored, [&] { *entries = detail::side_data_entries(*l, {value, size}); });
+}
+
+int h4mk_side_data_to_struct(const char* id, const h4mk_struct_map* map, const uint8_t* value,
+                             size_t size, void* s) {
+  const SideDataLayout* l = id ? find_side_data_layout(id) : nullptr;
+  if (!l) return H4MK_ERR_NOT_FOUND;
+  if (!map || !s || (!value && size)) return H4MK_ERR_INVALID_ARGUMENT;
+  std::string ignored;
+  return guarded(ignored, [&] { detail::side_data_to_struct(*l, *map, {value, size}, s); });
+}
+
 int h4mk_gop_flags_pack(uint32_t pts_ms, h4mk_block_type type, uint32_t* flags) {
   if (!flags || enum_value(type) > 2) return H4MK_ERR_INVALID_ARGUMENT;
   std::string ignored;
@@ -1300,12 +1331,16 @@ int h4mk_writer_set_track_compression(h4mk_writer* w, uint16_t track_id, int lev
 
 int h4mk_reader_set_mask_key(h4mk_reader* r, uint16_t track_id,
                              const uint8_t key[H4MK_MASK_KEY_SIZE]) {
-  if (!r) return H4MK_ERR_INVALID_ARGUMENT;
+  if (!r || !key) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(r->error, [&] {
     MaskKey k = key_of(key);
     r->reader->set_mask_key(k, track_id);
     OPENSSL_cleanse(k.data(), k.size());
   });
+}
+
+int h4mk_reader_track_unmasked(const h4mk_reader* r, uint16_t track_id) {
+  return r && r->reader->unmasks(track_id) ? 1 : 0;
 }
 
 namespace {

@@ -699,8 +699,10 @@ struct Reader::Impl {
     // use several keys); it is an error only if it matches none.
     std::optional<Error> mismatch;
     bool any = false;
+    size_t masked = 0;
     for (const Track& t : tracks) {
       if (!t.mask || (id != 0 && t.id != id)) continue;
+      ++masked;
       try {
         maskers[t.id] = std::make_unique<BlockMasker>(*t.mask, key, t.id);
         any = true;
@@ -709,7 +711,10 @@ struct Reader::Impl {
         if (!mismatch) mismatch = e;
       }
     }
-    if (!any && mismatch) throw *mismatch;
+    if (!any && mismatch && masked == 1) throw *mismatch;
+    if (!any && mismatch)
+      throw Error(ErrorCode::kKeyMismatch, "the key opens none of the " + std::to_string(masked) +
+                                               " masked tracks (" + mismatch->what() + ")");
     if (!any && id != 0)
       throw Error(ErrorCode::kNotFound, "track " + std::to_string(id) + " is not a masked track");
   }
@@ -1336,6 +1341,8 @@ const std::string& Reader::signature_json() {
 void Reader::set_mask_key(const MaskKey& key, uint16_t track_id) {
   impl_->set_mask_key(key, track_id);
 }
+
+bool Reader::unmasks(uint16_t track_id) const { return impl_->maskers.count(track_id) != 0; }
 
 bool Reader::has_index() {
   impl_->ensure_index();

@@ -389,6 +389,10 @@ const SideDataLayout* find_side_data_layout(std::string_view id) noexcept {
   return nullptr;
 }
 
+size_t side_data_field_values(const SideDataField& field) noexcept { return value_count(field); }
+
+size_t side_data_unit_bytes(SideDataFieldType type) noexcept { return unit_bytes(type); }
+
 size_t side_data_header_values(const SideDataLayout& layout) noexcept {
   return values_of(layout.fields);
 }

@@ -2486,6 +2486,28 @@ TEST(FFmpeg, CompressedGroupsDemuxTransparently) {
   EXPECT_NE(both.err.find("masked: stored uncompressed"), std::string::npos) << both.err;
 }
 
+TEST(FFmpeg, AKeyOpensTheTracksItFitsAndTheOthersStayMasked) {
+  make_sources();
+  ffmpeg("-i three.h4mk -map 0:0 -map 0:1 -c copy -bsf:a h4mask=mode=mask:key=" + kWrongKey +
+         " -bsf:v h4mask=mode=mask:key=" + kKey + " two-keys.h4mk");
+  const Result r = run(kFfmpeg + " -nostdin -v warning -decryption_key " + kKey +
+                       " -i two-keys.h4mk -map 0 -c copy -f framecrc -");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("stream 0: decryption_key does not open it"), std::string::npos) << r.err;
+  // The video comes out plain, as in the source; the audio keeps its envelopes.
+  auto of_stream = [](const std::vector<std::string>& lines, char index) {
+    std::vector<std::string> kept;
+    for (const std::string& l : lines)
+      if (l.size() > 2 && l[0] == index && l[1] == ',') kept.push_back(l.substr(l.find(',', 2)));
+    return kept;
+  };
+  const auto got = packet_lines(r.out);
+  const auto plain = packet_lines(ffmpeg("-i three.h4mk -map 0:0 -map 0:1 -c copy -f framecrc -"));
+  EXPECT_EQ(of_stream(got, '1'), of_stream(plain, '1'));
+  ASSERT_FALSE(of_stream(got, '0').empty());
+  EXPECT_NE(of_stream(got, '0'), of_stream(plain, '0'));
+}
+
 TEST(FFmpeg, WrongKeysAndAlteredBlocksAreRefused) {
   make_sources();
   ffmpeg("-i three.h4mk -map 0 -c copy -encryption_key " + kKey + " wk.h4mk");

@@ -128,6 +128,53 @@ H4MK_API int h4mk_side_data_read_values(const char* id, size_t id_size, const ui
 H4MK_API int h4mk_side_data_write_values(const char* id, size_t id_size, const int64_t* values,
                                          size_t count, uint8_t* out, size_t cap, size_t* size);
 
+/* A program's own struct as a layout's fields: the program says where each
+ * field sits in its struct and libh4mk keeps the layout's rules (byte order,
+ * units, enumerations by symbol, ranges, the entry count). A field the map
+ * does not name is stored as 0 and not loaded. id is NUL-terminated;
+ * H4MK_ERR_NOT_FOUND for one that is not registered. */
+typedef struct h4mk_symbol {
+  const char* name; /* the field's symbol (docs/FORMAT.md §6.1) */
+  int value;        /* the program's value for it */
+} h4mk_symbol;
+typedef enum h4mk_member_kind {
+  H4MK_MEMBER_UINT,     /* unsigned integers of `size` bytes, as many as the field has */
+  H4MK_MEMBER_INT,      /* signed integers of `size` bytes */
+  H4MK_MEMBER_RATIONAL, /* int num, int den: a rational field, or one in units (mdcv) */
+  H4MK_MEMBER_ENUM      /* an int, one of `symbols` */
+} h4mk_member_kind;
+typedef struct h4mk_member {
+  const char* field; /* the layout's field name */
+  uint32_t offset;   /* of the member in the struct */
+  uint8_t kind;      /* h4mk_member_kind */
+  uint8_t size;      /* integers: 1, 2, 4 or 8 */
+  uint16_t nb_symbols;
+  const h4mk_symbol* symbols;
+  /* 0, or 1 + the offset of an int saying the member is set: stored as 0
+   * while that int is 0, and set to 1 when a value other than 0 is loaded */
+  uint32_t present;
+} h4mk_member;
+typedef struct h4mk_struct_map {
+  const h4mk_member* members; /* the header's fields */
+  size_t nb_members;
+  const h4mk_member* entry; /* each entry's fields (IAMF subblocks, ...) */
+  size_t nb_entry;
+  void* (*entry_at)(void* s, size_t i); /* entry i of struct s */
+} h4mk_struct_map;
+/* The bytes of struct s (with entries entries) under id, written to out when
+ * they fit in cap, *size set either way: H4MK_ERR_INVALID_ARGUMENT for a map
+ * that names a field the layout lacks or does not fit it, or a value its
+ * field cannot hold (an entry count other than entries, an unlisted enum). */
+H4MK_API int h4mk_side_data_from_struct(const char* id, const h4mk_struct_map* map, const void* s,
+                                        size_t entries, uint8_t* out, size_t cap, size_t* size);
+/* The entries value holds; H4MK_ERR_CORRUPT when it does not fit id's layout. */
+H4MK_API int h4mk_side_data_entries(const char* id, const uint8_t* value, size_t size,
+                                    size_t* entries);
+/* Loads value into struct s, which has room for its entries: H4MK_ERR_CORRUPT
+ * when value does not fit id's layout or has a symbol the map lacks. */
+H4MK_API int h4mk_side_data_to_struct(const char* id, const h4mk_struct_map* map,
+                                      const uint8_t* value, size_t size, void* s);
+
 typedef struct h4mk_track_info {
   uint16_t id;
   const char* kind;  /* "audio", "video", "data", "subtitle", "control" */
@@ -549,11 +596,15 @@ H4MK_API int h4mk_writer_set_track_mask(h4mk_writer* w, uint16_t track_id, const
 H4MK_API int h4mk_writer_set_track_compression(h4mk_writer* w, uint16_t track_id, int level,
                                                const uint8_t* dict, size_t dict_size);
 /* Unmasks the blocks of the track (0: of every masked track the key fits)
- * from now on: H4MK_ERR_KEY when the key is not the track's. A block that
+ * from now on: H4MK_ERR_KEY when the key is not the track's (with 0: opens
+ * none of the masked tracks; no masked track at all is H4MK_OK). A block that
  * then fails authentication is reported by h4mk_reader_next_block as
  * H4MK_ERR_AUTH (message names track, pts and offset); reading may go on. */
 H4MK_API int h4mk_reader_set_mask_key(h4mk_reader* r, uint16_t track_id,
                                       const uint8_t key[H4MK_MASK_KEY_SIZE]);
+/* 1 when a key given to h4mk_reader_set_mask_key opens the track's blocks,
+ * else 0 (a plain track, a masked one no key opens, or no such track). */
+H4MK_API int h4mk_reader_track_unmasked(const h4mk_reader* r, uint16_t track_id);
 
 /* One track's masker, for code that handles packets rather than files (the
  * FFmpeg h4mask bitstream filter). */

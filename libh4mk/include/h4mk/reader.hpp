@@ -136,6 +136,8 @@ class Reader {
   // fails authentication makes next() throw Error(kAuthFailed) naming the
   // track, pts and offset; reading can go on with the next block.
   void set_mask_key(const MaskKey& key, uint16_t track_id = 0);
+  // Whether a key given to set_mask_key opens the track's blocks.
+  bool unmasks(uint16_t track_id) const;
 
   // --- tail index (loaded on first use; needs a seekable source of known size)
   // True when the file ends in a valid TAIL and its index chunks check.

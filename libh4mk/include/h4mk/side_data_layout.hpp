@@ -63,6 +63,11 @@ std::span<const SideDataLayout> side_data_layouts() noexcept;
 // The layout of a registered id, or nullptr.
 const SideDataLayout* find_side_data_layout(std::string_view id) noexcept;
 
+// Values one field takes among a layout's values (a rational two, a
+// reserved field none), and the bytes of an integer of a type (kU8 .. kI64).
+size_t side_data_field_values(const SideDataField& field) noexcept;
+size_t side_data_unit_bytes(SideDataFieldType type) noexcept;
+
 // Values a kFields layout has before its entries, and per entry.
 size_t side_data_header_values(const SideDataLayout& layout) noexcept;
 size_t side_data_entry_values(const SideDataLayout& layout) noexcept;
