@@ -205,6 +205,11 @@ TEST(SideDataStruct, EntriesAreReachedThroughTheMapAndCounted) {
   int status = 0;
   from("iamf_demixing", map, &p, 1, &status);
   EXPECT_EQ(status, H4MK_ERR_INVALID_ARGUMENT);
+  map.entry_at = [](void*, size_t) -> void* { return nullptr; };
+  from("iamf_demixing", map, &p, 2, &status);
+  EXPECT_EQ(status, H4MK_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(h4mk_side_data_to_struct("iamf_demixing", &map, b.data(), b.size(), &back),
+            H4MK_ERR_INVALID_ARGUMENT);
   map.entry_at = nullptr;
   from("iamf_demixing", map, &p, 2, &status);
   EXPECT_EQ(status, H4MK_ERR_INVALID_ARGUMENT);

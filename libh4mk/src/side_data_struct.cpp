@@ -228,6 +228,14 @@ void check_map(const SideDataLayout& l, const h4mk_struct_map& map, size_t entri
                 "side data \"" + std::string(l.id) + "\": entries without a way to reach them");
 }
 
+uint8_t* entry_of(const SideDataLayout& l, const h4mk_struct_map& map, const void* s, size_t i) {
+  void* e = map.entry_at(const_cast<void*>(s), i);
+  if (!e)
+    throw Error(ErrorCode::kInvalidArgument,
+                "side data \"" + std::string(l.id) + "\": no entry " + std::to_string(i));
+  return static_cast<uint8_t*>(e);
+}
+
 }  // namespace
 
 std::vector<uint8_t> side_data_from_struct(const SideDataLayout& l, const h4mk_struct_map& map,
@@ -242,9 +250,7 @@ std::vector<uint8_t> side_data_from_struct(const SideDataLayout& l, const h4mk_s
   std::vector<int64_t> values(head + entries * each, 0);
   from_struct(l, l.fields, header, static_cast<const uint8_t*>(s), values.data());
   for (size_t i = 0; i < entries; ++i)
-    from_struct(l, l.entry, entry,
-                static_cast<const uint8_t*>(map.entry_at(const_cast<void*>(s), i)),
-                values.data() + head + i * each);
+    from_struct(l, l.entry, entry, entry_of(l, map, s, i), values.data() + head + i * each);
   return write_side_data_values(l, values);
 }
 
@@ -264,7 +270,7 @@ void side_data_to_struct(const SideDataLayout& l, const h4mk_struct_map& map,
   const std::vector<Placed> entry = place(l, l.entry, map.entry, map.nb_entry);
   to_struct(l, header, values.data(), static_cast<uint8_t*>(s));
   for (size_t i = 0; i < entries; ++i)
-    to_struct(l, entry, values.data() + head + i * each, static_cast<uint8_t*>(map.entry_at(s, i)));
+    to_struct(l, entry, values.data() + head + i * each, entry_of(l, map, s, i));
 }
 
 }  // namespace h4mk::detail

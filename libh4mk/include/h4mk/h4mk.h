@@ -159,7 +159,7 @@ typedef struct h4mk_struct_map {
   size_t nb_members;
   const h4mk_member* entry; /* each entry's fields (IAMF subblocks, ...) */
   size_t nb_entry;
-  void* (*entry_at)(void* s, size_t i); /* entry i of struct s */
+  void* (*entry_at)(void* s, size_t i); /* entry i of struct s (NULL: refused) */
 } h4mk_struct_map;
 /* The bytes of struct s (with entries entries) under id, written to out when
  * they fit in cap, *size set either way: H4MK_ERR_INVALID_ARGUMENT for a map
