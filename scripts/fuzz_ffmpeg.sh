@@ -32,7 +32,9 @@ pcdir=$(dirname "$(find "$out/prefix" -name h4mk.pc | head -n 1)")
 
 # FFmpeg: the h4mk demuxer, nothing else.
 mkdir -p "$out/obj"
-stamp=$( { sha256sum "$src/libavformat/h4mkdec.c"; cat "$out/prefix/include/h4mk/"*.h; } | sha256sum)
+# Every source of the demuxer (its side-data and shared files too) and libh4mk's headers.
+stamp=$( { cat "$src/libavformat/"h4mk*.[ch] "$src/libavcodec/h4mk.h" \
+             "$out/prefix/include/h4mk/"*.h; } | sha256sum)
 if [ ! -f "$out/obj/.stamp" ] || [ "$(cat "$out/obj/.stamp")" != "$stamp" ]; then
   echo "fuzz_ffmpeg: configuring FFmpeg with clang, ASan and libFuzzer"
   (cd "$out/obj" && PKG_CONFIG_PATH="$pcdir" "$src/configure" --toolchain=clang-asan-fuzz \
