@@ -296,6 +296,42 @@ static int write_file(const char* path) {
   return 0;
 }
 
+/* A mix-gain parameter definition under the demixing type, and a mastering
+ * display whose luminance no unit holds: the muxer leaves both out. */
+static int write_mismatched(const char* path) {
+  AVFormatContext* out = NULL;
+  AVStream* st;
+  size_t size;
+  int ret;
+  AVIAMFParamDefinition* mix =
+      av_iamf_param_definition_alloc(AV_IAMF_PARAMETER_DEFINITION_MIX_GAIN, 1, &size);
+  AVMasteringDisplayMetadata* mdcv = av_mastering_display_metadata_alloc_size(&(size_t){0});
+  if (!mix || !mdcv) return fail("alloc", AVERROR(ENOMEM));
+  mix->nb_subblocks = 1;
+  mdcv->has_luminance = 1;
+  mdcv->max_luminance = (AVRational){1000, 0};
+  mdcv->min_luminance = (AVRational){1, 1};
+  if ((ret = avformat_alloc_output_context2(&out, NULL, "h4mk", path)) < 0)
+    return fail("output", ret);
+  st = avformat_new_stream(out, NULL);
+  st->codecpar->codec_type = AVMEDIA_TYPE_AUDIO;
+  st->codecpar->codec_id = AV_CODEC_ID_PCM_S16LE;
+  st->codecpar->sample_rate = 48000;
+  av_channel_layout_default(&st->codecpar->ch_layout, 1);
+  st->time_base = (AVRational){1, 48000};
+  if (!av_packet_side_data_add(&st->codecpar->coded_side_data, &st->codecpar->nb_coded_side_data,
+                               AV_PKT_DATA_IAMF_DEMIXING_INFO_PARAM, mix, size, 0) ||
+      !av_packet_side_data_add(&st->codecpar->coded_side_data, &st->codecpar->nb_coded_side_data,
+                               AV_PKT_DATA_MASTERING_DISPLAY_METADATA, mdcv, sizeof(*mdcv), 0))
+    return fail("stream side data", AVERROR(ENOMEM));
+  if ((ret = avio_open(&out->pb, path, AVIO_FLAG_WRITE)) < 0) return fail("open", ret);
+  if ((ret = avformat_write_header(out, NULL)) < 0) return fail("header", ret);
+  if ((ret = av_write_trailer(out)) < 0) return fail("trailer", ret);
+  avio_closep(&out->pb);
+  avformat_free_context(out);
+  return 0;
+}
+
 /* Spaces in the hex are for reading. */
 static size_t unhex(const char* hex, uint8_t* out, size_t cap) {
   size_t n = 0;
@@ -463,11 +499,12 @@ static int check_file(const char* path) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s write OUT | stored FILE | check FILE\n", argv[0]);
+    fprintf(stderr, "usage: %s write OUT | mismatched OUT | stored FILE | check FILE\n", argv[0]);
     return 2;
   }
   make_samples();
   if (!strcmp(argv[1], "write")) return write_file(argv[2]);
+  if (!strcmp(argv[1], "mismatched")) return write_mismatched(argv[2]);
   if (!strcmp(argv[1], "stored")) return check_stored(argv[2]);
   if (!strcmp(argv[1], "check")) return check_file(argv[2]);
   return 2;

@@ -634,6 +634,15 @@ TEST(FFmpeg, SideDataIsStoredInTheLayoutsOfTheSpec) {
   Result back = run(tool + " check " + file);
   EXPECT_EQ(back.status, 0) << back.out << back.err;
   EXPECT_EQ(back.err.find("ignored"), std::string::npos) << back.err;
+  // A struct under another type's id, a rational no unit holds: left out.
+  const std::string odd = (work_dir() / "mismatched.h4mk").string();
+  Result m = run(tool + " mismatched " + odd);
+  ASSERT_EQ(m.status, 0) << m.err;
+  for (const char* warning :
+       {"IAMF Demixing Info Parameter Data side data does not fit its registered layout",
+        "Mastering display metadata side data does not fit"})
+    EXPECT_NE(m.err.find(warning), std::string::npos) << warning << "\n" << m.err;
+  EXPECT_FALSE(probe(odd)["streams"][0].contains("side_data_list"));
   const json old = probe(H4MK_FFMPEG_TEST_DATA "/side_data_struct_bytes.h4mk");
   ASSERT_EQ(old["streams"].size(), 1u);
   EXPECT_EQ(old["packets"].size(), 2u);
