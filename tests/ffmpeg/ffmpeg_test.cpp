@@ -2075,6 +2075,16 @@ TEST(FFmpeg, H4coreDspTokensOfSweepAndSpeechDecodeBackToWav) {
     std::printf("h4core dsp (hop 512, k 64): %s SNR %.1f dB at %.1f kbit/s (PCM %.1f)\n", n.c_str(),
                 snr, kbps, rate * 16 / 1000.0);
     EXPECT_GT(snr, c.min_snr) << n;
+    // h4mk decode runs the same chain through libh4mk: the same samples,
+    // the last block trimmed alike.
+    ffmpeg("-i " + n + ".h4mk -c:a pcm_f32le -f f32le " + n + ".ffmpeg.f32");
+    Result cli = run(kTool + " decode " + (work_dir() / (n + ".h4mk")).string() + " -o " +
+                     (work_dir() / (n + ".cli.wav")).string());
+    ASSERT_EQ(cli.status, 0) << cli.err;
+    const auto by_ffmpeg = read_file((work_dir() / (n + ".ffmpeg.f32")).string());
+    const auto by_cli = read_file((work_dir() / (n + ".cli.wav")).string());
+    ASSERT_GT(by_cli.size(), 44u);
+    EXPECT_EQ(std::vector<uint8_t>(by_cli.begin() + 44, by_cli.end()), by_ffmpeg) << n;
     // A remux keeps the adapter and every packet.
     ffmpeg("-i " + n + ".h4mk -c copy " + n + ".copy.h4mk");
     EXPECT_EQ(track_json(n + ".copy.h4mk", 0)["adapter"], "dsp");
