@@ -254,27 +254,50 @@ static int fail(const char* what, int err) {
   return 1;
 }
 
+/* An h4mk output at path with one stream, which the caller describes. */
+static AVStream* new_output(const char* path, AVFormatContext** out) {
+  if (avformat_alloc_output_context2(out, NULL, "h4mk", path) < 0) return NULL;
+  return avformat_new_stream(*out, NULL);
+}
+
+static int add_stream_side_data(AVStream* st, enum AVPacketSideDataType type, void* data,
+                                size_t size) {
+  return data && av_packet_side_data_add(&st->codecpar->coded_side_data,
+                                         &st->codecpar->nb_coded_side_data, type, data, size, 0)
+             ? 0
+             : fail("stream side data", AVERROR(ENOMEM));
+}
+
+static int start_output(AVFormatContext* out, const char* path) {
+  int ret;
+  if ((ret = avio_open(&out->pb, path, AVIO_FLAG_WRITE)) < 0) return fail("open", ret);
+  if ((ret = avformat_write_header(out, NULL)) < 0) return fail("header", ret);
+  return 0;
+}
+
+static int finish_output(AVFormatContext* out) {
+  int ret = av_write_trailer(out);
+  avio_closep(&out->pb);
+  avformat_free_context(out);
+  return ret < 0 ? fail("trailer", ret) : 0;
+}
+
 static int write_file(const char* path) {
   AVFormatContext* out = NULL;
   AVPacket* pkt = av_packet_alloc();
-  AVStream* st;
+  AVStream* st = new_output(path, &out);
   int ret;
-  if ((ret = avformat_alloc_output_context2(&out, NULL, "h4mk", path)) < 0)
-    return fail("output", ret);
-  st = avformat_new_stream(out, NULL);
+  if (!st || !pkt) return fail("output", AVERROR(ENOMEM));
   st->codecpar->codec_type = AVMEDIA_TYPE_VIDEO;
   st->codecpar->codec_id = AV_CODEC_ID_MPEG4;
   st->codecpar->width = 64;
   st->codecpar->height = 48;
   st->time_base = (AVRational){1, 25};
-  for (int i = 0; i < nb_samples; i++) {
-    uint8_t* copy = av_memdup(samples[i].data, samples[i].size);
-    if (!av_packet_side_data_add(&st->codecpar->coded_side_data, &st->codecpar->nb_coded_side_data,
-                                 samples[i].type, copy, samples[i].size, 0))
-      return fail("stream side data", AVERROR(ENOMEM));
-  }
-  if ((ret = avio_open(&out->pb, path, AVIO_FLAG_WRITE)) < 0) return fail("open", ret);
-  if ((ret = avformat_write_header(out, NULL)) < 0) return fail("header", ret);
+  for (int i = 0; i < nb_samples; i++)
+    if (add_stream_side_data(st, samples[i].type, av_memdup(samples[i].data, samples[i].size),
+                             samples[i].size))
+      return 1;
+  if (start_output(out, path)) return 1;
   for (int n = 0; n < 2; n++) {
     av_new_packet(pkt, 16);
     memset(pkt->data, 0x40 + n, 16);
@@ -289,47 +312,34 @@ static int write_file(const char* path) {
     if ((ret = av_write_frame(out, pkt)) < 0) return fail("packet", ret);
     av_packet_unref(pkt);
   }
-  if ((ret = av_write_trailer(out)) < 0) return fail("trailer", ret);
-  avio_closep(&out->pb);
-  avformat_free_context(out);
   av_packet_free(&pkt);
-  return 0;
+  return finish_output(out);
 }
 
 /* A mix-gain parameter definition under the demixing type, and a mastering
  * display whose luminance no unit holds: the muxer leaves both out. */
 static int write_mismatched(const char* path) {
   AVFormatContext* out = NULL;
-  AVStream* st;
+  AVStream* st = new_output(path, &out);
   size_t size;
-  int ret;
   AVIAMFParamDefinition* mix =
       av_iamf_param_definition_alloc(AV_IAMF_PARAMETER_DEFINITION_MIX_GAIN, 1, &size);
   AVMasteringDisplayMetadata* mdcv = av_mastering_display_metadata_alloc_size(&(size_t){0});
-  if (!mix || !mdcv) return fail("alloc", AVERROR(ENOMEM));
+  if (!st || !mix || !mdcv) return fail("alloc", AVERROR(ENOMEM));
   mix->nb_subblocks = 1;
   mdcv->has_luminance = 1;
   mdcv->max_luminance = (AVRational){1000, 0};
   mdcv->min_luminance = (AVRational){1, 1};
-  if ((ret = avformat_alloc_output_context2(&out, NULL, "h4mk", path)) < 0)
-    return fail("output", ret);
-  st = avformat_new_stream(out, NULL);
   st->codecpar->codec_type = AVMEDIA_TYPE_AUDIO;
   st->codecpar->codec_id = AV_CODEC_ID_PCM_S16LE;
   st->codecpar->sample_rate = 48000;
   av_channel_layout_default(&st->codecpar->ch_layout, 1);
   st->time_base = (AVRational){1, 48000};
-  if (!av_packet_side_data_add(&st->codecpar->coded_side_data, &st->codecpar->nb_coded_side_data,
-                               AV_PKT_DATA_IAMF_DEMIXING_INFO_PARAM, mix, size, 0) ||
-      !av_packet_side_data_add(&st->codecpar->coded_side_data, &st->codecpar->nb_coded_side_data,
-                               AV_PKT_DATA_MASTERING_DISPLAY_METADATA, mdcv, sizeof(*mdcv), 0))
-    return fail("stream side data", AVERROR(ENOMEM));
-  if ((ret = avio_open(&out->pb, path, AVIO_FLAG_WRITE)) < 0) return fail("open", ret);
-  if ((ret = avformat_write_header(out, NULL)) < 0) return fail("header", ret);
-  if ((ret = av_write_trailer(out)) < 0) return fail("trailer", ret);
-  avio_closep(&out->pb);
-  avformat_free_context(out);
-  return 0;
+  if (add_stream_side_data(st, AV_PKT_DATA_IAMF_DEMIXING_INFO_PARAM, mix, size) ||
+      add_stream_side_data(st, AV_PKT_DATA_MASTERING_DISPLAY_METADATA, mdcv, sizeof(*mdcv)) ||
+      start_output(out, path))
+    return 1;
+  return finish_output(out);
 }
 
 /* Spaces in the hex are for reading. */

@@ -2413,6 +2413,17 @@ TEST(FFmpeg, H4maskFilterRoundTripAndDemuxerKey) {
   // Copied without the key, the file stays masked and opens later.
   ffmpeg("-i masked.h4mk -map 0 -c copy masked-copy.h4mk");
   EXPECT_EQ(framecrc("masked-copy.h4mk", "-decryption_key " + kKey), want);
+  // Another muxer would store the envelopes as media: each stream that
+  // stays masked is named when the file opens.
+  const Result other =
+      run(kFfmpeg + " -nostdin -v warning -y -i masked.h4mk -map 0:a -c copy masked.mka");
+  for (const char* stream : {"stream 0 ", "stream 1 ", "stream 2 "})
+    EXPECT_NE(other.err.find(std::string(stream) +
+                             "is masked and no decryption_key was given; its packets stay "
+                             "h4mask envelopes, which only the h4mk muxer and the h4mask "
+                             "filter take"),
+              std::string::npos)
+        << stream << other.err;
   // After a seek ffmpeg shifts timestamps before the filter; the envelopes'
   // binding travels with the packets, so they still unmask.
   const std::string seek_want = ffmpeg("-ss 1.5 -i three.h4mk -map 0 -c copy -f framecrc -");
