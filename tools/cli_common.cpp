@@ -111,6 +111,7 @@ nlohmann::ordered_json block_json(const Block& b, const Track& t) {
   j["size"] = b.data.size();
   j["masked"] = b.info.masked;
   j["discardable"] = b.info.discardable;
+  j["damaged"] = b.damaged;
   j["side_data_size"] = b.side_data.size();
   // The seeds' 32-bit GOP flags, where the pts fits (0 .. 2^28-1 ms).
   double ms = seconds(b.info.pts, t.time_base) * 1000;

@@ -194,12 +194,13 @@ ordered_json side_data_values(std::span<const uint8_t> blob) {
 }
 
 int list(const Options& o, const std::string& file, std::optional<uint16_t> track,
-         const std::string& from, const std::string& to, bool packets) {
+         const std::string& from, const std::string& to, bool packets, bool damaged) {
   for (const std::string* time : {&from, &to})  // reject bad syntax before any output
     if (!time->empty()) parse_time(*time, {1, 1});
   auto src = open_input(file);
   Reader r(*src);
   if (track) require_track(r, *track, file);
+  r.hand_out_damaged_groups(damaged);
   std::optional<PacketReader> merged;
   if (packets) {
     merged.emplace(r);
@@ -216,8 +217,8 @@ int list(const Options& o, const std::string& file, std::optional<uint16_t> trac
   if (o.json)
     std::printf("{\n  \"file\": %s,\n  \"blocks\": [", text(ordered_json(file)).c_str());
   else
-    std::printf("%10s %5s %4s %12s %12s %8s %12s %8s %6s %10s\n", "offset", "track", "type", "pts",
-                "dts", "duration", "seconds", "size", "masked", "gop_flags");
+    std::printf("%10s %5s %4s %12s %12s %8s %12s %8s %6s %7s %10s\n", "offset", "track", "type",
+                "pts", "dts", "duration", "seconds", "size", "masked", "damaged", "gop_flags");
   Block b;
   for (ReadEvent ev; (ev = merged ? merged->next(b) : r.next(b)) != ReadEvent::kEnd;) {
     if (ev == ReadEvent::kDamage) {
@@ -245,10 +246,11 @@ int list(const Options& o, const std::string& file, std::optional<uint16_t> trac
       continue;
     }
     std::printf(
-        "%10llu %5u %4s %12lld %12lld %8lld %12.6f %8zu %6s %10s\n",
+        "%10llu %5u %4s %12lld %12lld %8lld %12.6f %8zu %6s %7s %10s\n",
         (unsigned long long)b.chunk_offset, b.info.track_id, block_type_name(b.info.type),
         (long long)b.info.pts, (long long)b.info.dts, (long long)b.info.duration,
         j["pts_seconds"].get<double>(), b.data.size(), b.info.masked ? "yes" : "no",
+        b.damaged ? "yes" : "no",
         j["gop_flags"].is_null() ? "-" : std::to_string(j["gop_flags"].get<uint32_t>()).c_str());
   }
   if (o.json)

@@ -24,7 +24,8 @@ bool find_block(Reader& r, std::optional<uint16_t> track, std::optional<uint64_t
 int inspect(const Options& o, const std::string& file);
 // packets: every track's blocks in dts order (PacketReader), with side data.
 int list(const Options& o, const std::string& file, std::optional<uint16_t> track,
-         const std::string& from, const std::string& to, bool packets = false);
+         const std::string& from, const std::string& to, bool packets = false,
+         bool damaged = false);
 int chain(const Options& o, const std::string& file, uint16_t track, const std::string& time);
 int seek(const Options& o, const std::string& file, uint16_t track, const std::string& time);
 int block(const Options& o, const std::string& file, std::optional<uint16_t> track,

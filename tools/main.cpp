@@ -69,8 +69,13 @@ int main(int argc, char** argv) {
   list_cmd->add_flag("--packets", list_packets,
                      "every track's blocks in dts order, as a player or ffprobe gets them, with "
                      "side data by name");
+  bool list_damaged = false;
+  list_cmd->add_flag("--damaged", list_damaged,
+                     "also the blocks of a group whose CRC fails but that still parses, marked "
+                     "damaged, as ffmpeg and ffprobe hand them out");
   list_cmd->add_flag("--json", o.json);
-  list_cmd->callback([&] { result = cli::list(o, file, list_track, from, to, list_packets); });
+  list_cmd->callback(
+      [&] { result = cli::list(o, file, list_track, from, to, list_packets, list_damaged); });
 
   auto* chain_cmd = app.add_subcommand("chain", "the decode chain for presenting TIME");
   chain_cmd->add_option("FILE", file)->required();

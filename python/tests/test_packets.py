@@ -9,8 +9,14 @@ import pytest
 import h4mk
 
 
-def ffprobe_of(ffmpeg: pathlib.Path) -> pathlib.Path:
-    return ffmpeg.with_name("ffprobe")
+def probed_packets(ffmpeg: pathlib.Path, path: pathlib.Path) -> list:
+    """ffprobe's packets as (track, pts, dts, size, flags)."""
+    probe = json.loads(subprocess.run(
+        [ffmpeg.with_name("ffprobe"), "-v", "error", "-of", "json", "-show_streams",
+         "-show_packets", path], check=True, capture_output=True).stdout)
+    track_of = {s["index"]: int(s["id"], 16) for s in probe["streams"]}
+    return [(track_of[p["stream_index"]], int(p["pts"]), int(p["dts"]), int(p["size"]), p["flags"])
+            for p in probe["packets"]]
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +53,9 @@ def test_packets_come_in_dts_order_with_side_data_by_name(media):
 
 
 def test_ffprobe_the_cli_and_python_give_the_same_packets(media, ffmpeg, h4mk_cli):
-    probe = json.loads(subprocess.run(
-        [ffprobe_of(ffmpeg), "-v", "error", "-of", "json", "-show_streams", "-show_packets",
-         media], check=True, capture_output=True).stdout)
-    track_of = {s["index"]: int(s["id"], 16) for s in probe["streams"]}
     # Side data is left out here: libavformat adds skip samples of its own to
     # a stream's first packet.
-    from_ffprobe = [(track_of[p["stream_index"]], int(p["pts"]), int(p["dts"]), int(p["size"]),
-                     p["flags"][0] == "K") for p in probe["packets"]]
+    from_ffprobe = [(*p[:4], p[4][0] == "K") for p in probed_packets(ffmpeg, media)]
     listed = json.loads(subprocess.run([h4mk_cli, "list", "--packets", "--json", media],
                                        check=True, capture_output=True).stdout)["blocks"]
     from_cli = [(b["track"], b["pts"], b["dts"], b["size"], b["type"] == "I") for b in listed]
@@ -65,6 +66,41 @@ def test_ffprobe_the_cli_and_python_give_the_same_packets(media, ffmpeg, h4mk_cl
     assert from_python == from_ffprobe
     assert [b["side_data"] for b in listed] == [
         {k: v.hex() for k, v in p.side_data.items()} for p in h4mk.Reader(media).packets()]
+
+
+def test_a_damaged_group_comes_out_marked_alike_in_ffprobe_the_cli_and_python(
+        media, tmp_path, ffmpeg, h4mk_cli):
+    """ffprobe gets the blocks of a group whose CRC fails but that still
+    parses, marked corrupt; `list --damaged` and Reader(damaged_blocks=True)
+    give the same packets, marked damaged; without them the group is left
+    out and reported."""
+    listed = json.loads(subprocess.run([h4mk_cli, "list", "--json", media],
+                                       check=True, capture_output=True).stdout)["blocks"]
+    victim = next(b for b in listed[len(listed) // 2:] if b["size"] > 100)
+    data = bytearray(media.read_bytes())
+    data[victim["data_offset"] + 50] ^= 0xFF
+    damaged = tmp_path / "damaged.h4mk"
+    damaged.write_bytes(bytes(data))
+
+    from_ffprobe = [(*p[:4], p[4][2] == "C") for p in probed_packets(ffmpeg, damaged)]
+    cli = subprocess.run([h4mk_cli, "list", "--packets", "--damaged", "--json", damaged],
+                         check=True, capture_output=True)
+    from_cli = [(b["track"], b["pts"], b["dts"], b["size"], b["damaged"])
+                for b in json.loads(cli.stdout)["blocks"]]
+    with h4mk.Reader(damaged, damaged_blocks=True) as r, pytest.warns(h4mk.DamageWarning,
+                                                                       match="marked damaged"):
+        from_python = [(p.track, p.pts, p.dts, len(p.data), p.damaged) for p in r.packets()]
+    marked = [p for p in from_ffprobe if p[4]]
+    assert victim["track"] in {p[0] for p in marked}
+    assert from_cli == from_ffprobe
+    assert from_python == from_ffprobe
+    assert b"CRC mismatch" in cli.stderr
+
+    strict = subprocess.run([h4mk_cli, "list", "--packets", "--json", damaged],
+                            check=True, capture_output=True)
+    assert [(b["track"], b["pts"], b["dts"], b["size"], b["damaged"])
+            for b in json.loads(strict.stdout)["blocks"]] == [p for p in from_ffprobe if not p[4]]
+    assert b"CRC mismatch" in strict.stderr
 
 
 def test_registered_side_data_reads_by_field_in_the_cli_and_python(media, h4mk_cli):
