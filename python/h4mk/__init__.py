@@ -414,8 +414,11 @@ class Reader:
     def packets(self) -> Iterator[Packet]:
         """Every track's blocks in decode order across tracks (equal dts:
         file order), as ffprobe and players get them, with side data as a
-        dict by name. The read-ahead that merges the tracks is bounded
-        (65,536 blocks, 64 MiB) whatever the file. Reading in file order
+        dict by name. A group whose CRC fails but that parses comes out
+        marked ``damaged`` with ``damaged_blocks=True``, as ffprobe gets it,
+        and is left out otherwise; a :class:`DamageWarning` names it either
+        way. The read-ahead that merges the tracks is bounded (65,536
+        blocks, 64 MiB) whatever the file. Reading in file order
         (iterating, :meth:`next_block`, :meth:`seek`, :meth:`rewind`,
         :meth:`read_track`) ends it; a later call starts where that left
         reading."""
