@@ -211,6 +211,7 @@ TEST(HostileTools, EveryToolStaysWithinItsBounds) {
         {"h4mk inspect", {tool, "inspect", path}},
         {"h4mk inspect --json", {tool, "inspect", "--json", path}},
         {"h4mk list --json", {tool, "list", "--json", path}},
+        {"h4mk list --packets --damaged", {tool, "list", "--packets", "--damaged", "--json", path}},
         {"h4mk chain", {tool, "chain", path, "--track", "1", "--t", "999999999"}},
         {"h4mk verify", {tool, "verify", path}},
         {"h4mk decode", {tool, "decode", path, "--track", "1", "-o", "-"}},
