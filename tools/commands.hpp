@@ -22,7 +22,8 @@ bool find_block(Reader& r, std::optional<uint16_t> track, std::optional<uint64_t
 
 // Reading (cmd_read.cpp)
 int inspect(const Options& o, const std::string& file);
-// packets: every track's blocks in dts order (PacketReader), with side data.
+// packets: every track's blocks in dts order (PacketReader), with side data;
+// damaged: a damaged group's blocks too, marked (Reader::hand_out_damaged_groups).
 int list(const Options& o, const std::string& file, std::optional<uint16_t> track,
          const std::string& from, const std::string& to, bool packets = false,
          bool damaged = false);
