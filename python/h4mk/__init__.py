@@ -53,13 +53,16 @@ except importlib.metadata.PackageNotFoundError:  # imported from a source tree
 _SHOWN_BYTES = 16
 
 
+def _some(data: bytes) -> str:
+    """The first bytes of a payload, and its size when there are more."""
+    more = f"...({len(data)} bytes)" if len(data) > _SHOWN_BYTES else ""
+    return repr(data[:_SHOWN_BYTES]) + more
+
+
 def _block_repr(b: Any) -> str:
     """A block with the first bytes of its payload and side data, not all of them."""
-    def some(data: bytes) -> str:
-        more = f"...({len(data)} bytes)" if len(data) > _SHOWN_BYTES else ""
-        return repr(data[:_SHOWN_BYTES]) + more
     return (f"h4mk.Block(track={b.track}, type={b.type!r}, pts={b.pts}, dts={b.dts}, "
-            f"duration={b.duration}, data={some(b.data)}, side_data={some(b.side_data)}, "
+            f"duration={b.duration}, data={_some(b.data)}, side_data={_some(b.side_data)}, "
             f"masked={b.masked}, discardable={b.discardable}, damaged={b.damaged}, "
             f"offset={b.offset}, chunk_offset={b.chunk_offset}, "
             f"index_in_group={b.index_in_group})")
@@ -257,6 +260,16 @@ class Packet(NamedTuple):
     offset: int
     chunk_offset: int
     index_in_group: int
+
+    def __repr__(self) -> str:
+        """As a :class:`Block`'s: the first bytes of the payload and of each
+        side data entry, not all of them."""
+        shown = {"data": _some(self.data),
+                 "side_data": "{" + ", ".join(f"{name!r}: {_some(value)}"
+                                              for name, value in self.side_data.items()) + "}"}
+        return "h4mk.Packet(" + ", ".join(
+            f"{name}={shown.get(name, repr(value))}"
+            for name, value in zip(self._fields, self)) + ")"
 
 
 class TrackParams(NamedTuple):

@@ -1,6 +1,6 @@
 """The seeds' API (the Python prototype's ``harmony4_media.mux``), over
 libh4mk, so that the prototype's quick starts run with only their imports
-changed. Files are real H4MK v1 (docs/FORMAT.md): the prototype's own byte
+changed. Files are real H4MK files (docs/FORMAT.md): the prototype's own byte
 layout is not reproduced, only its calls.
 
 Differences a prototype user meets:

@@ -50,6 +50,13 @@ def test_packets_come_in_dts_order_with_side_data_by_name(media):
     with h4mk.Reader(media) as r:
         assert sorted((b.track, b.dts, b.data) for b in r) == sorted(
             (p.track, p.dts, p.data) for p in got)
+    # Printed like a Block: the first bytes of payload and side data, not all.
+    big = max(got, key=lambda p: len(p.data))
+    text = repr(big)
+    assert text.startswith("h4mk.Packet(track=") and f"...({len(big.data)} bytes)" in text
+    assert len(big.data) > 1000 and len(text) < 400, text
+    with_side_data = next(p for p in got if "skip_samples" in p.side_data)
+    assert "side_data={'skip_samples': b'" in repr(with_side_data), repr(with_side_data)
 
 
 def test_ffprobe_the_cli_and_python_give_the_same_packets(media, ffmpeg, h4mk_cli):

@@ -1,5 +1,5 @@
 /*
- * libh4mk C API: read and write H4MK v1 files through caller-supplied I/O.
+ * libh4mk C API: read and write H4MK files (docs/FORMAT.md) through caller-supplied I/O.
  *
  * Conventions: functions return H4MK_OK (0) or a negative h4mk_status;
  * handles are opaque; strings returned by a handle stay valid until the
