@@ -12,6 +12,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "misbehaving_http_server.hpp"
 #include "nginx_server.hpp"
 #include "test_util.hpp"
 
@@ -376,7 +377,7 @@ TEST(Cli, ErrorsAndExitCodes) {
   EXPECT_EQ(h4mk("frobnicate x").status, 2);
   Result v = h4mk("--version");
   EXPECT_EQ(v.status, 0);
-  EXPECT_NE(v.out.find("h4mk 0.1.0 (H4MK format 1.0)"), std::string::npos) << v.out;
+  EXPECT_NE(v.out.find("h4mk 0.1.0 (H4MK format 2.0)"), std::string::npos) << v.out;
   Result help = h4mk("--help");
   EXPECT_NE(help.out.find("Exit codes"), std::string::npos);
 }
@@ -542,6 +543,34 @@ TEST(Cli, VerifyARangeOverHttpAgainstTheSignature) {
   EXPECT_NE(r.err.find("not signed"), std::string::npos) << r.err;
   // A server that is not there is an input error, not a hang.
   EXPECT_EQ(h4mk("verify http://127.0.0.1:1/x.h4mk").status, 3);
+}
+
+// A server that answers range requests with other bytes than asked, or with
+// those of a file changed since the first request, is refused by name; the
+// same server answering honestly is read to the end.
+TEST(Cli, VerifyOverHttpRefusesOtherBytesThanAsked) {
+  make_demo();
+  using Mode = MisbehavingHttpServer::Mode;
+  auto verify = [&](Mode mode) {
+    MisbehavingHttpServer server(bytes("demo.h4mk"), mode);
+    EXPECT_TRUE(server.started());
+    Result r = h4mk("verify " + server.url());
+    r.out += " (" + std::to_string(server.requests()) + " requests)";
+    return r;
+  };
+  Result r = verify(Mode::kHonest);
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  r = verify(Mode::kShiftedRange);
+  EXPECT_EQ(r.status, 3) << r.out << r.err;
+  EXPECT_NE(r.err.find("bytes 0-0: the server sent 1 bytes as 'bytes 1-1/"), std::string::npos)
+      << r.err;
+  for (Mode m : {Mode::kChangesAfterOpen, Mode::kChangesIgnoringEtag}) {
+    r = verify(m);
+    EXPECT_EQ(r.status, 5) << r.out << r.err;  // a read failing mid-file
+    EXPECT_NE(r.err.find(".h4mk: bytes 0-15: the file changed on the server since it was opened"),
+              std::string::npos)
+        << r.out << r.err;
+  }
 }
 
 // Hostile input, at the command line: outputs that name their input, time

@@ -1,6 +1,7 @@
 // A Source over HTTP(S) range requests (libcurl): what `h4mk verify URL`
 // reads a remote file through. Each read is one request for exactly the
-// bytes asked; the size comes from the first request's Content-Range.
+// bytes asked; the size comes from the first request's Content-Range, and
+// every later request asks, with If-Range, for that same version of the file.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +18,8 @@ bool is_http_url(const std::string& name);
 class HttpSource final : public Source {
  public:
   // Throws Error(kIo) when the server cannot be reached, does not answer
-  // range requests, or answers with something else than asked.
+  // range requests, or answers with something else than asked: other
+  // bytes, or those of a file changed since the first request.
   explicit HttpSource(std::string url);
   ~HttpSource() override;
   HttpSource(const HttpSource&) = delete;
@@ -36,7 +38,8 @@ class HttpSource final : public Source {
   size_t get(uint64_t from, std::span<uint8_t> buf, bool probe);
 
   std::string url_;
-  void* curl_;  // CURL*
+  void* curl_;                // CURL*
+  void* if_range_ = nullptr;  // curl_slist*: the If-Range header of every read after the first
   uint64_t pos_ = 0;
   uint64_t size_ = 0;
   uint64_t requests_ = 0, bytes_ = 0;
