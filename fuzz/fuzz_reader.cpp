@@ -1,7 +1,8 @@
 // Whole-file fuzzing: open (attachments included), iterate every block,
 // strictly and then handing out damaged groups, seek (one track, every
 // track, and what reading says after seek_all, holding or streaming), decode
-// chains, verify.
+// chains, verify, repair (its output verifies, and keeps the chunks of
+// unknown tags safe to copy, in order).
 // The input is a file; the reader must never crash, hang or over-allocate.
 // Each read is made twice, holding every group and streaming every group
 // (ReaderOptions::hold_groups_up_to), and the two must say the same, as must
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "h4mk/h4mk.hpp"
 
@@ -72,6 +74,44 @@ std::string events(std::span<const uint8_t> file, uint32_t hold, bool damaged, b
   return out;
 }
 
+// The chunks of unknown tags safe to copy a reader meets reading the file
+// through (tag and payload, in order), and how many blocks it hands out.
+std::pair<std::string, size_t> safe_unknown_chunks(std::span<const uint8_t> file) {
+  std::string seen;
+  size_t blocks = 0;
+  auto add = [&](const UnknownChunk& c) {
+    if (!c.safe_to_copy() || !c.held) return;
+    seen.append(c.tag.data(), 4);
+    seen += std::to_string(c.payload.size()) + ":";
+    seen.append(c.payload.begin(), c.payload.end());
+  };
+  MemorySource src(file);
+  Reader r(src);
+  for (const UnknownChunk& c : r.head_unknown_chunks()) add(c);
+  r.on_unknown_chunk(add);
+  Block b;
+  for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd && blocks < 100000;)
+    blocks += ev == ReadEvent::kBlock;
+  return {seen, blocks};
+}
+
+void check_repair(std::span<const uint8_t> file) {
+  MemorySink out;
+  RepairReport rep;
+  std::pair<std::string, size_t> before;
+  try {
+    before = safe_unknown_chunks(file);
+    MemorySource src(file);
+    rep = repair(src, out);
+  } catch (const Error&) {
+    return;  // not openable, or a limit: nothing written to check
+  }
+  MemorySource written(out.bytes());
+  if (!verify(written).ok()) __builtin_trap();
+  const auto after = safe_unknown_chunks(out.bytes());
+  if (after.first != before.first || after.second != rep.blocks_kept) __builtin_trap();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -117,5 +157,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   MemorySource again(file);
   verify(again);
+  check_repair(file);
   return 0;
 }

@@ -426,6 +426,25 @@ TEST(Cli, MaskUnmaskRoundTripKeepsEveryBlock) {
   EXPECT_EQ(core_bytes(bytes("ctr.h4mk")), core_bytes(bytes("demo.h4mk")));
 }
 
+// The future_minor vector's unknown chunks (XTRA, ZZZZ) are not safe to
+// copy (FORMAT.md §9.6): a rewrite leaves them out and says so, even with -q.
+TEST(Cli, ARewriteNamesTheUnknownChunksItLeavesOut) {
+  const std::string vector = std::string(H4MK_VECTORS_DIR) + "/future_minor.h4mk";
+  Result r = h4mk("-q mask " + vector + " -o future-masked.h4mk --key " + kKey);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("left out 2 chunk(s) of unknown tags (docs/FORMAT.md 9.6), the first "
+                       "'XTRA' at offset "),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find(": not safe to copy"), std::string::npos) << r.err;
+  r = h4mk("repair --json " + vector + " -o future-repaired.h4mk");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.j()["unknown_chunks"]["left_out"], 2) << r.out;
+  EXPECT_EQ(r.j()["unknown_chunks"]["kept"], 0) << r.out;
+  for (const auto& c : chunk_layout(bytes("future-masked.h4mk")))
+    EXPECT_TRUE(c.tag != "XTRA" && c.tag != "ZZZZ") << c.tag;
+}
+
 TEST(Cli, MaskErrorsNameWhatIsWrong) {
   make_demo();
   ASSERT_EQ(h4mk("mask demo.h4mk -o m.h4mk --key " + kKey).status, 0);

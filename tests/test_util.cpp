@@ -108,6 +108,16 @@ std::vector<uint8_t> file_with_claiming_headers(size_t region_bytes, int blocks)
   return f;
 }
 
+Track audio_ms_track() {
+  Track t;
+  t.id = 1;
+  t.kind = TrackKind::kAudio;
+  t.codec = "h4core";
+  t.time_base = {1, 1000};
+  t.default_duration = 20;
+  return t;
+}
+
 std::vector<Track> test_tracks(const StreamSpec& spec) {
   std::vector<Track> t(2);
   t[0].id = 1;

@@ -38,6 +38,8 @@ struct StreamSpec {
 // I/P/B in decode order (dts != pts, discardable B blocks); track 3: sparse
 // data 1/1000 with varied durations.
 std::vector<Track> test_tracks(const StreamSpec& spec);
+// One track of audio in ms, 20 ms blocks (the vectors' `minimal`).
+Track audio_ms_track();
 // Track 1: audio of opaque h4core payloads at `rate` Hz (time base 1/rate),
 // decoded by `adapter`.
 Track h4core_audio_track(uint32_t rate, uint32_t channels, const std::string& adapter);

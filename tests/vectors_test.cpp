@@ -29,17 +29,6 @@ std::span<const uint8_t> bytes_of(const std::string& s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
 }
 
-// The one track of `minimal` and `chapters`: audio in ms, 20 ms blocks.
-Track audio_ms_track() {
-  Track t;
-  t.id = 1;
-  t.kind = TrackKind::kAudio;
-  t.codec = "h4core";
-  t.time_base = {1, 1000};
-  t.default_duration = 20;
-  return t;
-}
-
 std::vector<uint8_t> minimal() {
   MemorySink sink;
   Writer w(sink);

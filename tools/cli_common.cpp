@@ -212,18 +212,36 @@ std::string read_text_file(const std::string& path, const char* what) {
   return s.str();
 }
 
+nlohmann::ordered_json unknown_chunks_json(const UnknownChunksKept& u) {
+  nlohmann::ordered_json j{{"kept", u.kept}, {"left_out", u.left_out}};
+  if (u.left_out) j["first_left_out"] = u.first_left_out;
+  return j;
+}
+
+void warn_left_out(const UnknownChunksKept& u) {
+  if (u.left_out)
+    std::fprintf(stderr,
+                 "h4mk: left out %llu chunk(s) of unknown tags (docs/FORMAT.md 9.6), the first "
+                 "%s\n",
+                 (unsigned long long)u.left_out, u.first_left_out.c_str());
+}
+
 void report_rewrite(const Options& o, const char* what, const std::string& in,
                     const std::string& out, const RewriteReport& r, bool sizes) {
   for (const Damage& d : r.damage)
     std::fprintf(stderr, "h4mk: skipped damage: %s\n", d.message.c_str());
+  warn_left_out(r.unknown_chunks);
   auto size_of = [](const std::string& path) -> uint64_t {
     std::error_code ec;
     const auto n = path == "-" ? 0 : std::filesystem::file_size(path, ec);
     return ec ? 0 : n;
   };
   const nlohmann::ordered_json tracks = r.tracks;
-  nlohmann::ordered_json j{
-      {"input", in}, {"output", out}, {"blocks", r.blocks}, {"tracks", tracks}};
+  nlohmann::ordered_json j{{"input", in},
+                           {"output", out},
+                           {"blocks", r.blocks},
+                           {"tracks", tracks},
+                           {"unknown_chunks", unknown_chunks_json(r.unknown_chunks)}};
   std::string line = std::string("h4mk: ") + what + " " + in + " -> " + out + ": " +
                      std::to_string(r.blocks) + " blocks, tracks " + tracks.dump();
   if (sizes) {

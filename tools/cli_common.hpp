@@ -80,9 +80,14 @@ void close_output(OutputFile& sink);
 // A small file the user names (a key, a certificate) in whole; what: "key"...
 std::string read_text_file(const std::string& path, const char* what);
 
+// The chunks of unknown tags a rewrite kept and left out, as JSON; and on
+// stderr, even with -q, which it left out (a loss the user must see).
+nlohmann::ordered_json unknown_chunks_json(const UnknownChunksKept& u);
+void warn_left_out(const UnknownChunksKept& u);
 // What a rewrite (mask, unmask, compress, decompress) did: the damage it
-// skipped on stderr, then a JSON document or one line (what, files, blocks,
-// tracks; with `sizes`, the bytes of IN and OUT too).
+// skipped and the unknown chunks it left out on stderr, then a JSON document
+// or one line (what, files, blocks, tracks; with `sizes`, the bytes of IN and
+// OUT too).
 void report_rewrite(const Options& o, const char* what, const std::string& in,
                     const std::string& out, const RewriteReport& r, bool sizes);
 // Runs one rewrite of IN into OUT and reports it. The library's errors

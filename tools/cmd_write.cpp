@@ -104,6 +104,7 @@ int repair(const Options& o, const std::string& in, const std::string& out) {
   auto sink = open_output(out);
   RepairReport rep = h4mk::repair(*src, *sink);
   close_output(*sink);
+  warn_left_out(rep.unknown_chunks);
   nlohmann::ordered_json dropped = nlohmann::ordered_json::array();
   for (const Damage& d : rep.damage)
     dropped.push_back({{"offset", d.offset}, {"length", d.length}, {"message", d.message}});
@@ -113,7 +114,8 @@ int repair(const Options& o, const std::string& in, const std::string& out) {
                                         {"blocks_kept", rep.blocks_kept},
                                         {"blocks_rejected", rep.blocks_rejected},
                                         {"dropped", dropped},
-                                        {"notes", rep.notes}}
+                                        {"notes", rep.notes},
+                                        {"unknown_chunks", unknown_chunks_json(rep.unknown_chunks)}}
                      .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
   } else if (!o.quiet) {

@@ -43,6 +43,12 @@ inline constexpr uint32_t kMagicFile = make_tag("H4MK");
 inline constexpr uint32_t kMagicSeek = make_tag("H4TS");
 
 bool is_known_tag(Tag tag);
+// A tag whose fourth byte is a lowercase letter: its chunk depends on no
+// other chunk's bytes or place, so a rewrite keeps it (FORMAT.md §9.6).
+constexpr bool is_safe_to_copy(Tag tag) {
+  const auto last = static_cast<uint8_t>(tag >> 24);
+  return last >= 'a' && last <= 'z';
+}
 // VERI, SIGN, ROOT, TSEK and TAIL: the chunks of the index region (after the
 // last CORE and the HASH pages).
 constexpr bool is_index_tag(Tag tag) {

@@ -79,6 +79,15 @@ struct Reader::Impl {
   std::vector<Chapter> chapters;
   std::vector<Attachment> attachments;
   uint64_t attachment_bytes = 0;
+
+  // Unknown chunks (FORMAT.md §9.6): the head's as read at open, bounded;
+  // after it, each given to the handler as reading passes it.
+  static constexpr size_t kMaxListedUnknown = 256;
+  static constexpr uint64_t kMaxHeldUnknownBytes = 1 << 20;
+  std::vector<UnknownChunk> head_unknown;
+  std::vector<std::vector<uint8_t>> head_unknown_bytes;  // the held payloads
+  uint64_t head_unknown_held = 0, head_unknown_unlisted = 0;
+  std::function<void(const UnknownChunk&)> unknown_handler;
   uint64_t data_offset = 0;
 
   // The group being handed out.
@@ -304,10 +313,38 @@ struct Reader::Impl {
         take_hint(v);
       } else if (tag == kTagDict) {
         take_dictionary(v);
+      } else if (!is_known_tag(tag)) {
+        list_head_unknown(v);
       }
       stream.consume(v.total());
     }
     data_offset = stream.position();
+  }
+
+  static UnknownChunk unknown_chunk(const ChunkView& v) {
+    UnknownChunk c;
+    for (size_t i = 0; i < 4; ++i) c.tag[i] = char(v.header.tag >> (8 * i));
+    c.offset = v.offset;
+    c.size = v.header.size;
+    c.payload = v.payload;
+    return c;
+  }
+
+  // Keeps what a rewrite needs of an unknown chunk before the first CORE.
+  void list_head_unknown(const ChunkView& v) {
+    if (head_unknown.size() == kMaxListedUnknown) {
+      ++head_unknown_unlisted;
+      return;
+    }
+    UnknownChunk c = unknown_chunk(v);
+    c.held = c.safe_to_copy() && c.size <= kMaxHeldUnknownBytes - head_unknown_held;
+    c.payload = {};
+    if (c.held) {
+      head_unknown_held += c.size;
+      head_unknown_bytes.emplace_back(v.payload.begin(), v.payload.end());
+      c.payload = head_unknown_bytes.back();  // a moved vector keeps its buffer
+    }
+    head_unknown.push_back(c);
   }
 
   // An attachment that cannot be read, names an undeclared track, or would
@@ -766,6 +803,7 @@ struct Reader::Impl {
   // Moves past a chunk that is not a group, keeping what the reader needs
   // of it; true if the file ends there without its container CRC.
   bool pass_other_chunk(const ChunkView& v) {
+    if (unknown_handler && !is_known_tag(v.header.tag)) unknown_handler(unknown_chunk(v));
     if (v.header.tag == kTagVeri && veri_json.empty()) veri_json = text_of(v.payload);
     if (v.header.tag == kTagSign && sign_json.empty()) sign_json = text_of(v.payload);
     stream.consume(v.total());
@@ -1333,6 +1371,11 @@ const std::vector<Chapter>& Reader::chapters() const { return impl_->chapters; }
 const std::vector<Attachment>& Reader::attachments() const { return impl_->attachments; }
 void Reader::hand_out_damaged_groups(bool on) { impl_->hand_out_damaged = on; }
 uint64_t Reader::data_offset() const { return impl_->data_offset; }
+std::span<const UnknownChunk> Reader::head_unknown_chunks() const { return impl_->head_unknown; }
+uint64_t Reader::head_unknown_chunks_unlisted() const { return impl_->head_unknown_unlisted; }
+void Reader::on_unknown_chunk(std::function<void(const UnknownChunk&)> handler) {
+  impl_->unknown_handler = std::move(handler);
+}
 const std::string& Reader::signature_json() {
   impl_->ensure_index();
   return impl_->sign_json;

@@ -2,6 +2,7 @@
 // normal writer so the result is complete and indexed.
 #include "h4mk/verify.hpp"
 #include "h4mk/writer.hpp"
+#include "unknown_chunk_copy.hpp"
 
 namespace h4mk {
 
@@ -13,6 +14,7 @@ RepairReport repair(Source& in, Sink& out, const WriterOptions& options) {
   copy_header(reader, writer);
 
   GroupCopier copier(writer);
+  detail::UnknownChunkCopy unknown(reader, copier, report.unknown_chunks);
   Block b;
   for (ReadEvent ev; (ev = reader.next(b)) != ReadEvent::kEnd;) {
     if (ev != ReadEvent::kBlock) continue;

@@ -7,14 +7,17 @@
 
 #include "h4mk/compression.hpp"
 #include "h4mk/writer.hpp"
+#include "unknown_chunk_copy.hpp"
 
 namespace h4mk {
 
 namespace {
 
-// Every block of `r` to `w`, group for group; damage is skipped and reported.
+// Every block of `r` to `w`, group for group, with the chunks of unknown
+// tags safe to copy in their place; damage is skipped and reported.
 void copy_blocks(Reader& r, Writer& w, RewriteReport& report, const RewriteProgress& progress) {
   GroupCopier copier(w);
+  detail::UnknownChunkCopy unknown(r, copier, report.unknown_chunks);
   Block b;
   for (ReadEvent ev; (ev = r.next(b)) != ReadEvent::kEnd;) {
     if (ev != ReadEvent::kBlock) {

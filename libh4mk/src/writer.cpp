@@ -98,6 +98,7 @@ struct Writer::Impl {
   std::string note;
   std::vector<Chapter> chapters;
   std::vector<Attachment> attachments;
+  std::vector<std::pair<Tag, std::vector<uint8_t>>> head_unknown;  // written after the head
   // Tracks whose picture is expected as an attachment, and the blocks held
   // until every one has come.
   std::set<uint16_t> expected_pictures;
@@ -118,6 +119,9 @@ struct Writer::Impl {
   ChunkHeadCrc head_crc;
   CrcJoin crc_join;
   uint64_t core_count = 0;
+  // Where the index region starts (TAIL's index_offset, §11): the end of the
+  // last CORE, or of the head; unknown chunks written after it lie in it.
+  uint64_t index_start = 0;
   uint64_t block_count = 0;
   std::vector<uint8_t> chunk_buf;
   std::vector<uint8_t> mask_buf;     // the envelope of the block being written
@@ -236,6 +240,9 @@ struct Writer::Impl {
     for (const TrackState& ts : tracks)
       if (ts.track.compression && !ts.track.compression->dictionary.empty())
         emit_chunk(kTagDict, encode_dict_chunk(ts.track.id, ts.track.compression->dictionary));
+    for (const auto& [tag, payload] : head_unknown) emit_chunk(tag, payload);
+    head_unknown.clear();
+    index_start = offset;
     state = State::kWriting;
   }
 
@@ -278,6 +285,7 @@ struct Writer::Impl {
     if (ts.compressor && ts.compressor->compress(chunk, compressed_chunk)) chunk = compressed_chunk;
     emit_chunk_bytes(kTagCore, chunk);
     ++core_count;
+    index_start = offset;
 
     add_group(ts.table, group.summary(), chunk_offset);
     group.clear();
@@ -586,7 +594,7 @@ struct Writer::Impl {
     if (state == State::kSetup) begin();
     if (state != State::kWriting) throw Error(ErrorCode::kBadState, "writer is finished or failed");
     close_all_groups();
-    const uint64_t index_offset = offset;
+    const uint64_t index_offset = index_start;
     if (opt.write_veri) {
       nlohmann::json veri = {
           {"algorithm", "sha256-chain-v1"}, {"chunks", chain.count()}, {"hash", chain.hex()}};
@@ -776,6 +784,36 @@ void GroupCopier::copy(const Block& b) {
   to_.write_block(b.info, b.data, b.side_data);
   track_ = b.info.track_id;
   chunk_ = b.chunk_offset;
+}
+
+void GroupCopier::copy(const UnknownChunk& c) {
+  to_.write_unknown_chunk(c.tag, c.payload);
+  track_ = 0;  // the writer closed the group
+}
+
+void Writer::write_unknown_chunk(const std::array<char, 4>& name,
+                                 std::span<const uint8_t> payload) {
+  impl_->guarded([&] {
+    Tag tag = 0;
+    for (size_t i = 0; i < 4; ++i) tag |= Tag(uint8_t(name[i])) << (8 * i);
+    if (is_known_tag(tag) || !is_safe_to_copy(tag))
+      throw Error(ErrorCode::kInvalidArgument,
+                  "write_unknown_chunk: '" + tag_name(tag) +
+                      "' is not an unknown tag safe to copy (FORMAT.md §9.6)");
+    if (payload.size() > kMaxGroupPayload)
+      throw Error(ErrorCode::kInvalidArgument, "write_unknown_chunk: a payload of " +
+                                                   std::to_string(payload.size()) +
+                                                   " bytes is more than readers hold");
+    if (impl_->state == Impl::State::kSetup && !impl_->holding()) {
+      impl_->head_unknown.emplace_back(tag, std::vector<uint8_t>(payload.begin(), payload.end()));
+      return;
+    }
+    if (impl_->holding()) impl_->release_held();
+    if (impl_->state != Impl::State::kWriting)
+      throw Error(ErrorCode::kBadState, "writer is finished or failed");
+    impl_->close_all_groups();
+    impl_->emit_chunk(tag, payload);
+  });
 }
 
 void Writer::flush() {

@@ -734,20 +734,33 @@ def verify(source: Source,
 Target = Union[str, "os.PathLike[str]", BinaryIO]
 
 
+def _rewritten(report: dict) -> dict:
+    """A rewrite's report, with a warning when it left out chunks of unknown
+    tags that are not safe to copy (docs/FORMAT.md §9.6)."""
+    unknown = report["unknown_chunks"]
+    if unknown["left_out"]:
+        warnings.warn(f"left out {unknown['left_out']} chunk(s) of unknown tags "
+                      f"(docs/FORMAT.md §9.6), the first {unknown['first_left_out']}",
+                      stacklevel=3)
+    return report
+
+
 def mask(source: Source, target: Target, key: Union[str, bytes], *,
          tracks: Optional[list[int]] = None, scheme: str = "aes-256-gcm", kid: str = "") -> dict:
     """Writes ``source`` to ``target`` with ``tracks`` (every track not masked
     yet when None) masked with the 32-byte ``key`` (h4mask, docs/FORMAT.md
-    §13); everything else is kept as it is. Returns the tracks masked, the
-    blocks copied and any damage the source had (skipped, not copied)."""
-    return _h4mk.mask_file(source, target, key, scheme, kid, tracks or [])
+    §13); everything else is kept as it is, chunks of unknown tags too when
+    safe to copy (§9.6; a warning names those left out). Returns the tracks
+    masked, the blocks copied, any damage the source had (skipped, not
+    copied) and ``unknown_chunks`` (kept, left out, the first left out)."""
+    return _rewritten(_h4mk.mask_file(source, target, key, scheme, kid, tracks or []))
 
 
 def unmask(source: Source, target: Target, key: Union[str, bytes]) -> dict:
-    """Writes ``source`` to ``target`` with every track ``key`` opens unmasked.
-    Raises :class:`KeyMismatch` when it opens none, and when a block does not
-    authenticate (naming it)."""
-    return _h4mk.unmask_file(source, target, key)
+    """Writes ``source`` to ``target`` with every track ``key`` opens unmasked,
+    the rest kept as :func:`mask` keeps it. Raises :class:`KeyMismatch` when
+    it opens none, and when a block does not authenticate (naming it)."""
+    return _rewritten(_h4mk.unmask_file(source, target, key))
 
 
 def _pem(key: Union[str, bytes, "os.PathLike[str]"]) -> str:
@@ -779,8 +792,9 @@ def verify_signature(source: Source,
 
 def repair(source: Source, target: Target) -> dict:
     """Writes every intact block of a damaged or cut ``source`` to ``target``
-    as a complete, indexed file; returns what was kept and lost."""
-    return _h4mk.repair_file(source, target)
+    as a complete, indexed file, with the chunks of unknown tags :func:`mask`
+    keeps; returns what was kept and lost."""
+    return _rewritten(_h4mk.repair_file(source, target))
 
 
 # The adapters and tokenizers, as the seeds name them (h4mk.ModelAdapter, ...).

@@ -41,11 +41,20 @@ py::dict verify_source(py::object source, const std::string& public_key_pem) {
   return d;
 }
 
+py::dict unknown_chunks_dict(const UnknownChunksKept& u) {
+  py::dict d;
+  d["kept"] = u.kept;
+  d["left_out"] = u.left_out;
+  d["first_left_out"] = u.first_left_out;
+  return d;
+}
+
 py::dict rewrite_dict(const RewriteReport& r) {
   py::dict d;
   d["tracks"] = r.tracks;
   d["blocks"] = r.blocks;
   d["damage"] = damage_list(r.damage);
+  d["unknown_chunks"] = unknown_chunks_dict(r.unknown_chunks);
   return d;
 }
 
@@ -89,6 +98,7 @@ py::dict repair_to(py::object src, py::object dst) {
   d["blocks_rejected"] = r.blocks_rejected;
   d["damage"] = damage_list(r.damage);
   d["notes"] = r.notes;
+  d["unknown_chunks"] = unknown_chunks_dict(r.unknown_chunks);
   return d;
 }
 

@@ -4,7 +4,9 @@ and masked files, and no leak over a million blocks."""
 import io
 import json
 import os
+import pathlib
 import subprocess
+import warnings
 
 import numpy as np
 import pytest
@@ -515,6 +517,25 @@ def test_mask_unmask_sign_and_repair_as_the_cli_does(tmp_path, demo_file, h4mk_c
     report = h4mk.repair(cut, fixed)
     assert report["blocks_kept"] > 0 and report["damage"][0]["code"] == "truncated"
     assert h4mk.verify(fixed)["ok"]
+
+
+def test_a_rewrite_warns_of_the_unknown_chunks_it_leaves_out(tmp_path):
+    # The future_minor vector's XTRA and ZZZZ chunks are not safe to copy
+    # (docs/FORMAT.md §9.6): left out, counted, and named in a warning.
+    vector = pathlib.Path(__file__).parents[2] / "tests" / "vectors" / "future_minor.h4mk"
+    with pytest.warns(UserWarning, match=r"left out 2 chunk\(s\) of unknown tags .* 'XTRA' at"):
+        report = h4mk.mask(vector, tmp_path / "masked.h4mk", os.urandom(32))
+    assert report["unknown_chunks"]["kept"] == 0 and report["unknown_chunks"]["left_out"] == 2
+    assert "not safe to copy" in report["unknown_chunks"]["first_left_out"]
+    with pytest.warns(UserWarning, match="left out 2"):
+        repaired = h4mk.repair(vector, tmp_path / "repaired.h4mk")
+    with h4mk.Reader(vector) as r:
+        assert repaired["blocks_kept"] == len(list(r)) > 0
+    # A file with none: nothing to warn of.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert h4mk.repair(tmp_path / "repaired.h4mk", tmp_path / "again.h4mk")[
+            "unknown_chunks"] == {"kept": 0, "left_out": 0, "first_left_out": ""}
 
 
 def test_a_signed_file_read_with_its_key_checks_every_byte(tmp_path, demo_file):

@@ -19,6 +19,7 @@
 #include "h4mk/signature.hpp"
 #include "h4mk/track.hpp"
 #include "h4mk/track_params.hpp"
+#include "h4mk/unknown_chunk.hpp"
 #include "h4mk/verify.hpp"
 #include "h4mk/version.h"
 #include "h4mk/writer.hpp"

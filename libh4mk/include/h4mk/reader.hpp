@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -19,6 +20,7 @@
 #include "h4mk/limits.hpp"
 #include "h4mk/mask.hpp"
 #include "h4mk/track.hpp"
+#include "h4mk/unknown_chunk.hpp"
 
 H4MK_CXX_API_BEGIN
 namespace h4mk {
@@ -119,6 +121,17 @@ class Reader {
   // is reported and left out.
   const std::vector<Attachment>& attachments() const;
   uint64_t data_offset() const;  // offset of the first CORE
+  // The chunks of unknown tags before the first CORE, in file order, as
+  // opening read them: at most 256 (head_unknown_chunks_unlisted() counts
+  // the rest), the payloads of those safe to copy held while they come to
+  // at most 1 MiB in all (the others, and those past it, have held false).
+  std::span<const UnknownChunk> head_unknown_chunks() const;
+  uint64_t head_unknown_chunks_unlisted() const;
+  // From now on, each chunk of an unknown tag that next() passes after the
+  // first CORE goes to `handler` (its payload valid during the call), in
+  // file order: between the blocks of the group before it and those of the
+  // group after it. An empty handler stops this.
+  void on_unknown_chunk(std::function<void(const UnknownChunk&)> handler);
 
   // From now on, a CORE whose CRC fails but whose group still parses (and
   // keeps the order of FORMAT.md §5.5) is reported as damage and its blocks

@@ -1,6 +1,7 @@
 // Rewriting a file's protection: every block copied to a new file with some
-// tracks masked or unmasked (docs/FORMAT.md §13), its groups, header chunks
-// and metadata kept (rewrite_options, GroupCopier). What `h4mk mask` and
+// tracks masked or unmasked (docs/FORMAT.md §13), its groups, header chunks,
+// metadata and unknown chunks safe to copy kept (rewrite_options,
+// GroupCopier, §9.6). What `h4mk mask` and
 // `h4mk unmask` and the Python package run.
 #pragma once
 
@@ -13,6 +14,7 @@
 #include "h4mk/export.h"
 #include "h4mk/mask.hpp"
 #include "h4mk/reader.hpp"
+#include "h4mk/unknown_chunk.hpp"
 
 H4MK_CXX_API_BEGIN
 namespace h4mk {
@@ -21,6 +23,7 @@ struct RewriteReport {
   std::vector<uint16_t> tracks;  // the tracks masked, or opened
   uint64_t blocks = 0;           // blocks copied
   std::vector<Damage> damage;    // regions of the source skipped (reported, not copied)
+  UnknownChunksKept unknown_chunks;
 };
 
 // Called now and then with the source offset reached (progress bars).

@@ -11,6 +11,7 @@
 #include "h4mk/io.hpp"
 #include "h4mk/limits.hpp"
 #include "h4mk/reader.hpp"
+#include "h4mk/unknown_chunk.hpp"
 #include "h4mk/writer.hpp"
 
 H4MK_CXX_API_BEGIN
@@ -63,6 +64,7 @@ struct RepairReport {
   uint64_t blocks_rejected = 0;  // readable but refused by the writer's checks
   std::vector<Damage> damage;    // regions that were lost
   std::vector<std::string> notes;
+  UnknownChunksKept unknown_chunks;
 };
 
 // Copies every intact block of `in` into a new complete, indexed file on `out`.

@@ -3,6 +3,7 @@
 // track), independent of how many payload bytes pass through.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -17,6 +18,7 @@
 #include "h4mk/limits.hpp"
 #include "h4mk/mask.hpp"
 #include "h4mk/track.hpp"
+#include "h4mk/unknown_chunk.hpp"
 
 H4MK_CXX_API_BEGIN
 namespace h4mk {
@@ -106,6 +108,12 @@ class Writer {
   // Closes the track's open group, if any: the next block of the track
   // starts a new one (a rewrite keeps its source's groups this way).
   void close_group(uint16_t track_id);
+  // Writes a chunk of a tag this version does not know that is safe to copy
+  // (docs/FORMAT.md §9.6: its fourth byte a lowercase letter), as a rewrite
+  // keeps one: before the first block, after the header chunks; later,
+  // where writing stands, open groups closed first. Throws
+  // Error(kInvalidArgument) for any other tag.
+  void write_unknown_chunk(const std::array<char, 4>& tag, std::span<const uint8_t> payload);
   // Closes every open group and flushes the sink (live streaming).
   void flush();
   // Writes the remaining groups, VERI, TSEK, TAIL and the container CRC.
@@ -140,6 +148,8 @@ class GroupCopier {
  public:
   explicit GroupCopier(Writer& to) : to_(to) {}
   void copy(const Block& b);
+  // A chunk of an unknown tag, safe to copy, after the group being copied.
+  void copy(const UnknownChunk& c);
 
  private:
   Writer& to_;
