@@ -583,12 +583,14 @@ TEST(Cli, VerifyOverHttpRefusesOtherBytesThanAsked) {
   EXPECT_EQ(r.status, 3) << r.out << r.err;
   EXPECT_NE(r.err.find("bytes 0-0: the server sent 1 bytes as 'bytes 1-1/"), std::string::npos)
       << r.err;
-  for (Mode m : {Mode::kChangesAfterOpen, Mode::kChangesIgnoringEtag}) {
+  for (Mode m : {Mode::kChangesAfterOpen, Mode::kChangesIgnoringEtag, Mode::kChangesInPlace}) {
     r = verify(m);
     EXPECT_EQ(r.status, 5) << r.out << r.err;  // a read failing mid-file
     EXPECT_NE(r.err.find(".h4mk: bytes 0-15: the file changed on the server since it was opened"),
               std::string::npos)
         << r.out << r.err;
+    if (m == Mode::kChangesInPlace)
+      EXPECT_NE(r.err.find("(ETag \"v1\" then, \"v2\" now)"), std::string::npos) << r.err;
   }
 }
 

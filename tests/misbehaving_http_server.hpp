@@ -26,6 +26,7 @@ class MisbehavingHttpServer {
     kShiftedRange,         // 206 with the bytes one further on, and says so
     kChangesAfterOpen,     // after the first answer the file has a byte more and a new ETag
     kChangesIgnoringEtag,  // the same, but If-Range is ignored: 206 of the new file
+    kChangesInPlace,       // after the first answer a byte differs, new ETag, If-Range ignored
   };
 
   MisbehavingHttpServer(std::vector<uint8_t> file, Mode mode)
@@ -95,16 +96,21 @@ class MisbehavingHttpServer {
   void answer(int c, const std::string& head) {
     const bool first = requests_++ == 0;
     const bool changed =
-        !first && (mode_ == Mode::kChangesAfterOpen || mode_ == Mode::kChangesIgnoringEtag);
+        !first && (mode_ == Mode::kChangesAfterOpen || mode_ == Mode::kChangesIgnoringEtag ||
+                   mode_ == Mode::kChangesInPlace);
+    const bool ignores_if_range =
+        mode_ == Mode::kChangesIgnoringEtag || mode_ == Mode::kChangesInPlace;
     std::vector<uint8_t> file = file_;
-    if (changed) file.push_back(0);
+    if (changed && mode_ == Mode::kChangesInPlace)
+      file.back() ^= 1;
+    else if (changed)
+      file.push_back(0);
     const std::string etag = changed ? "\"v2\"" : "\"v1\"";
     uint64_t a = 0, b = 0;
     const std::string range = header(head, "Range");
     const bool ranged = std::sscanf(range.c_str(), "bytes=%" SCNu64 "-%" SCNu64, &a, &b) == 2;
     const std::string if_range = header(head, "If-Range");
-    const bool whole =
-        !ranged || (mode_ != Mode::kChangesIgnoringEtag && !if_range.empty() && if_range != etag);
+    const bool whole = !ranged || (!ignores_if_range && !if_range.empty() && if_range != etag);
     if (whole) {
       send_all(c,
                "HTTP/1.1 200 OK\r\nETag: " + etag + "\r\nContent-Length: " +

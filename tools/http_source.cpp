@@ -160,10 +160,14 @@ size_t HttpSource::get(uint64_t from, std::span<uint8_t> buf, bool probe) {
       if (!if_range_) throw Error(ErrorCode::kOutOfMemory, "cannot set If-Range");
       curl_easy_setopt(c, CURLOPT_HTTPHEADER, if_range_);
     }
+    etag_ = t.etag;
   } else if (r->total != size_) {
     throw Error(ErrorCode::kIo, at + "the file changed on the server since it was opened (" +
                                     std::to_string(size_) + " bytes then, " +
                                     std::to_string(r->total) + " now)");
+  } else if (!t.etag.empty() && !etag_.empty() && t.etag != etag_) {  // If-Range ignored
+    throw Error(ErrorCode::kIo, at + "the file changed on the server since it was opened (ETag " +
+                                    etag_ + " then, " + t.etag + " now)");
   }
   return t.got;
 }

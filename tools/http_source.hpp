@@ -42,6 +42,7 @@ class HttpSource final : public Source {
   void* if_range_ = nullptr;  // curl_slist*: the If-Range header of every read after the first
   uint64_t pos_ = 0;
   uint64_t size_ = 0;
+  std::string etag_;  // the first answer's
   uint64_t requests_ = 0, bytes_ = 0;
 };
 
