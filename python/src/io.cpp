@@ -1,6 +1,7 @@
 // Paths, bytes-like objects and Python binary file objects as libh4mk's
 // Source and Sink.
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <vector>
 
@@ -97,8 +98,8 @@ bool is_url(const std::string& s) {
 // cache, a fixed 64 KiB, made a 3.5 MB pass 52).
 class UrlSource final : public Source {
  public:
-  explicit UrlSource(py::object file)
-      : file_(std::move(file)), size_(file_.attr("size").cast<uint64_t>()) {}
+  UrlSource(py::object file, std::string url)
+      : file_(std::move(file)), url_(std::move(url)), size_(file_.attr("size").cast<uint64_t>()) {}
   size_t read(std::span<uint8_t> buf) override {
     if (buf.empty()) return 0;
     if (pos_ < start_ || pos_ - start_ >= window_.size()) fetch(buf.size());
@@ -115,6 +116,7 @@ class UrlSource final : public Source {
 
  private:
   static constexpr size_t kFirstWindow = size_t(64) << 10;
+  static constexpr size_t kHead = 16;      // the file header: what a range-ignoring server sends
   static constexpr int kMaxDoublings = 6;  // 64 KiB << 6 = 4 MiB
 
   void fetch(size_t want) {
@@ -133,13 +135,34 @@ class UrlSource final : public Source {
     if (bytes.span().size() > n) throw Error(ErrorCode::kIo, "read() returned more than asked for");
     window_.assign(bytes.span().begin(), bytes.span().end());
     start_ = pos_;
+    if (pos_ == 0 && window_.size() >= kHead) std::copy_n(window_.begin(), kHead, head_.begin());
+    if (pos_ != 0 && window_.size() >= kHead && head_[0] &&
+        std::equal(head_.begin(), head_.end(), window_.begin()))
+      refuse_a_server_that_ignores_range();
+  }
+
+  // A server that ignores Range answers 200 with the whole file, and
+  // fsspec hands out its first bytes for any offset. Bytes at an offset
+  // that equal the file's first ones are asked for again one byte on: such
+  // a server sends the first ones again, and is refused.
+  void refuse_a_server_that_ignores_range() {
+    file_.attr("seek")(pos_ + 1);
+    py::object again = file_.attr("read")(kHead - 1);
+    const ByteBuffer next(again);
+    if (next.span().size() == kHead - 1 &&
+        std::equal(next.span().begin(), next.span().end(), head_.begin()))
+      throw Error(ErrorCode::kIo,
+                  url_ + ": the server does not answer range requests: asked for offset " +
+                      std::to_string(pos_) + ", it sent the file's first bytes");
   }
 
   py::object file_;
+  std::string url_;
   uint64_t size_;
   uint64_t pos_ = 0, start_ = 0;  // where reading is; where window_ starts
   std::vector<uint8_t> window_;
-  int streak_ = 0;  // requests in a row, each where the last ended
+  int streak_ = 0;                     // requests in a row, each where the last ended
+  std::array<uint8_t, kHead> head_{};  // the file's first bytes, once read
 };
 
 // A URL through fsspec, which must be installed for it.
@@ -159,7 +182,7 @@ std::unique_ptr<Source> open_url(const std::string& url) {
   py::object file = fsspec.attr("open")(url, "rb", py::arg("cache_type") = "none").attr("open")();
   if (py::getattr(file, "size", py::none()).is_none())
     return std::make_unique<PyFileSource>(std::move(file), /*in_order=*/true);
-  return std::make_unique<UrlSource>(std::move(file));
+  return std::make_unique<UrlSource>(std::move(file), url);
 }
 
 }  // namespace

@@ -115,6 +115,39 @@ def test_a_server_that_gives_no_size_is_read_as_a_stream():
         server.shutdown()
 
 
+def test_a_server_that_ignores_range_is_refused(tmp_path):
+    # Python's own http.server answers every GET with the whole file. fsspec
+    # then hands out the file's first bytes for any offset: a seek found no
+    # I block where there are many. The reader must say what is wrong.
+    import functools
+    import http.server
+    import threading
+    frames = np.random.default_rng(5).integers(0, 1 << 15, size=(40_000, 8), dtype=np.int16)
+    with h4mk.Writer(tmp_path / "frames.h4mk") as w:
+        w.add_track(id=1, time_base=(1, 50), dtype="int16", shape=(8,))
+        w.write_blocks(1, np.where(np.arange(len(frames)) % 100 == 0, 0, 1),
+                       np.arange(len(frames)), frames, size=16)
+    assert (tmp_path / "frames.h4mk").stat().st_size > 4 * 65536
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(tmp_path)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/frames.h4mk"
+        with pytest.raises(h4mk.IOFailure, match="frames.h4mk: the server does not answer range "
+                                                 "requests: asked for offset [1-9][0-9]*, it sent "
+                                                 "the file's first bytes"):
+            with h4mk.Reader(url) as r:
+                r.seek(1, 30_000)
+                list(r)
+    finally:
+        server.shutdown()
+
+
 def flip_a_core_byte_and_reseal(data: bytearray, near: int) -> int:
     """Changes one payload byte of the CORE chunk that holds `near` (or the
     next one) and recomputes its chunk CRC and the container CRC, as an
