@@ -148,6 +148,7 @@ class UrlSource final : public Source {
   void refuse_a_server_that_ignores_range() {
     file_.attr("seek")(pos_ + 1);
     py::object again = file_.attr("read")(kHead - 1);
+    if (!PyObject_CheckBuffer(again.ptr())) return;  // no answer to judge by
     const ByteBuffer next(again);
     if (next.span().size() == kHead - 1 &&
         std::equal(next.span().begin(), next.span().end(), head_.begin()))
