@@ -331,9 +331,10 @@ std::vector<ChunkExtent> chunk_layout(std::span<const uint8_t> file) {
   return out;
 }
 
-void append_chunk(std::vector<uint8_t>& file, const char (&tag)[5],
+void append_chunk(std::vector<uint8_t>& file, std::string_view tag,
                   std::span<const uint8_t> payload) {
-  const auto head = detail::make_chunk_header(detail::make_tag(tag), payload);
+  const auto head =
+      detail::make_chunk_header(detail::tag_of({tag[0], tag[1], tag[2], tag[3]}), payload);
   file.insert(file.end(), head.begin(), head.end());
   file.insert(file.end(), payload.begin(), payload.end());
 }

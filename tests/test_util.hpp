@@ -11,6 +11,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "h4mk/adapters.hpp"
@@ -128,7 +129,7 @@ struct ChunkExtent {
 // Walks the chunk headers of a well-formed file (test oracle, no CRC checks).
 std::vector<ChunkExtent> chunk_layout(std::span<const uint8_t> file);
 // Appends a chunk (header with its CRC, then the payload) to `file`.
-void append_chunk(std::vector<uint8_t>& file, const char (&tag)[5],
+void append_chunk(std::vector<uint8_t>& file, std::string_view tag,
                   std::span<const uint8_t> payload);
 // Rewrites the CRCs a forger would after editing the chunk at `at`: the
 // chunk's own (over the tag and size its header now says) and the container's.

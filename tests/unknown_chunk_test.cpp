@@ -21,12 +21,6 @@ namespace {
 
 std::vector<uint8_t> text(const std::string& s) { return {s.begin(), s.end()}; }
 
-detail::Tag tag_of(const char* s) {
-  detail::Tag t = 0;
-  for (int i = 0; i < 4; ++i) t |= detail::Tag(uint8_t(s[i])) << (8 * i);
-  return t;
-}
-
 struct Unknown {
   const char* tag;
   std::string payload;
@@ -50,12 +44,7 @@ std::vector<uint8_t> file_with_unknown_chunks(const std::vector<Unknown>& head,
   std::vector<uint8_t> f(made.begin(), made.begin() + 16);
   auto copy = [&](const ChunkExtent& c) { f.insert(f.end(), &made[c.offset], &made[c.end]); };
   auto add = [&](const std::vector<Unknown>& list) {
-    for (const Unknown& u : list) {
-      const auto p = text(u.payload);
-      const auto head = detail::make_chunk_header(tag_of(u.tag), p);
-      f.insert(f.end(), head.begin(), head.end());
-      f.insert(f.end(), p.begin(), p.end());
-    }
+    for (const Unknown& u : list) append_chunk(f, u.tag, text(u.payload));
   };
   int cores = 0;
   uint64_t index_offset = 0;
@@ -73,10 +62,7 @@ std::vector<uint8_t> file_with_unknown_chunks(const std::vector<Unknown>& head,
     }
   }
   EXPECT_EQ(cores, 2);
-  const auto tail = detail::encode_tail({index_offset, 2});
-  const auto tail_head = detail::make_chunk_header(detail::kTagTail, tail);
-  f.insert(f.end(), tail_head.begin(), tail_head.end());
-  f.insert(f.end(), tail.begin(), tail.end());
+  append_chunk(f, "TAIL", detail::encode_tail({index_offset, 2}));
   uint8_t crc[4];
   detail::store_u32(crc, detail::crc32(0, f.data(), f.size()));
   f.insert(f.end(), crc, crc + 4);

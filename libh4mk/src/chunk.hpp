@@ -18,10 +18,15 @@ inline constexpr size_t kTailRegionSize = kChunkHeaderSize + kTailPayloadSize + 
 
 using Tag = uint32_t;  // the 4 tag bytes, loaded little-endian
 
-constexpr Tag make_tag(const char (&s)[5]) {
-  return Tag(uint8_t(s[0])) | (Tag(uint8_t(s[1])) << 8) | (Tag(uint8_t(s[2])) << 16) |
-         (Tag(uint8_t(s[3])) << 24);
+// A tag from its four characters, and back.
+constexpr Tag tag_of(const std::array<char, 4>& c) {
+  return Tag(uint8_t(c[0])) | (Tag(uint8_t(c[1])) << 8) | (Tag(uint8_t(c[2])) << 16) |
+         (Tag(uint8_t(c[3])) << 24);
 }
+constexpr std::array<char, 4> tag_chars(Tag tag) {
+  return {char(tag), char(tag >> 8), char(tag >> 16), char(tag >> 24)};
+}
+constexpr Tag make_tag(const char (&s)[5]) { return tag_of({s[0], s[1], s[2], s[3]}); }
 
 inline constexpr Tag kTagTrak = make_tag("TRAK");
 inline constexpr Tag kTagMeta = make_tag("META");
@@ -43,12 +48,6 @@ inline constexpr uint32_t kMagicFile = make_tag("H4MK");
 inline constexpr uint32_t kMagicSeek = make_tag("H4TS");
 
 bool is_known_tag(Tag tag);
-// A tag whose fourth byte is a lowercase letter: its chunk depends on no
-// other chunk's bytes or place, so a rewrite keeps it (FORMAT.md §9.6).
-constexpr bool is_safe_to_copy(Tag tag) {
-  const auto last = static_cast<uint8_t>(tag >> 24);
-  return last >= 'a' && last <= 'z';
-}
 // VERI, SIGN, ROOT, TSEK and TAIL: the chunks of the index region (after the
 // last CORE and the HASH pages).
 constexpr bool is_index_tag(Tag tag) {

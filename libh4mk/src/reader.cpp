@@ -323,7 +323,7 @@ struct Reader::Impl {
 
   static UnknownChunk unknown_chunk(const ChunkView& v) {
     UnknownChunk c;
-    for (size_t i = 0; i < 4; ++i) c.tag[i] = char(v.header.tag >> (8 * i));
+    c.tag = tag_chars(v.header.tag);
     c.offset = v.offset;
     c.size = v.header.size;
     c.payload = v.payload;

@@ -794,9 +794,8 @@ void GroupCopier::copy(const UnknownChunk& c) {
 void Writer::write_unknown_chunk(const std::array<char, 4>& name,
                                  std::span<const uint8_t> payload) {
   impl_->guarded([&] {
-    Tag tag = 0;
-    for (size_t i = 0; i < 4; ++i) tag |= Tag(uint8_t(name[i])) << (8 * i);
-    if (is_known_tag(tag) || !is_safe_to_copy(tag))
+    const Tag tag = tag_of(name);
+    if (is_known_tag(tag) || !is_safe_to_copy(name))
       throw Error(ErrorCode::kInvalidArgument,
                   "write_unknown_chunk: '" + tag_name(tag) +
                       "' is not an unknown tag safe to copy (FORMAT.md §9.6)");

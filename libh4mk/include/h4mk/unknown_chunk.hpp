@@ -12,15 +12,19 @@
 H4MK_CXX_API_BEGIN
 namespace h4mk {
 
+// A tag whose fourth byte is a lowercase letter: its chunk depends on no
+// other chunk's bytes or place, so a rewrite keeps it.
+inline bool is_safe_to_copy(const std::array<char, 4>& tag) {
+  return tag[3] >= 'a' && tag[3] <= 'z';
+}
+
 struct UnknownChunk {
   std::array<char, 4> tag{};
   uint64_t offset = 0;               // of its chunk header
   uint64_t size = 0;                 // payload bytes
   std::span<const uint8_t> payload;  // empty when not held (Reader::head_unknown_chunks)
   bool held = true;
-  // Its tag's fourth byte is a lowercase letter: the chunk depends on no
-  // other chunk's bytes or place, and a rewrite keeps it.
-  bool safe_to_copy() const { return tag[3] >= 'a' && tag[3] <= 'z'; }
+  bool safe_to_copy() const { return is_safe_to_copy(tag); }
 };
 
 // What a rewrite did with the chunks of unknown tags it met: those safe to
