@@ -56,6 +56,10 @@ constexpr bool is_index_tag(Tag tag) {
 }
 // Printable form for messages: "CORE", or "0x01020304" for non-ASCII tags.
 std::string tag_name(Tag tag);
+// A payload as text (JSON chunks, NOTE).
+inline std::string payload_text(std::span<const uint8_t> p) {
+  return std::string(reinterpret_cast<const char*>(p.data()), p.size());
+}
 
 struct ChunkHeader {
   Tag tag = 0;
