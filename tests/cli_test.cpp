@@ -445,6 +445,36 @@ TEST(Cli, ARewriteNamesTheUnknownChunksItLeavesOut) {
     EXPECT_TRUE(c.tag != "XTRA" && c.tag != "ZZZZ") << c.tag;
 }
 
+TEST(Cli, VerifyAndInspectNameTheChunksOfUnknownTags) {
+  const std::string vector = std::string(H4MK_VECTORS_DIR) + "/future_minor.h4mk";
+  Result r = h4mk("verify " + vector);
+  ASSERT_EQ(r.status, 0) << r.err;  // allowed: not a problem
+  EXPECT_NE(r.out.find("unknown chunk 'XTRA' at offset 119, 20 bytes, not safe to copy: a "
+                       "rewrite leaves it out"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("unknown chunk 'ZZZZ' at offset 186"), std::string::npos) << r.out;
+  r = h4mk("verify --json " + vector);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.j()["unknown_chunk_count"], 2) << r.out;
+  EXPECT_EQ(r.j()["unknown_chunks"][1]["tag"], "ZZZZ") << r.out;
+  EXPECT_EQ(r.j()["unknown_chunks"][1]["offset"], 186) << r.out;
+  EXPECT_EQ(r.j()["unknown_chunks"][1]["size"], 28) << r.out;
+  EXPECT_EQ(r.j()["unknown_chunks"][1]["safe_to_copy"], false) << r.out;
+  // inspect reads the head only: the chunk before the first group.
+  r = h4mk("inspect " + vector);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("unknown chunk 'XTRA' at offset 119"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("'ZZZZ'"), std::string::npos) << r.out;
+  r = h4mk("inspect --json " + vector);
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(r.j()["head_unknown_chunks"].size(), 1u) << r.out;
+  EXPECT_EQ(r.j()["head_unknown_chunks"][0]["tag"], "XTRA") << r.out;
+  EXPECT_EQ(r.j()["head_unknown_chunks_unlisted"], 0) << r.out;
+  r = h4mk("-q verify " + vector);
+  EXPECT_EQ(r.out, "") << "-q prints only errors";
+}
+
 TEST(Cli, MaskErrorsNameWhatIsWrong) {
   make_demo();
   ASSERT_EQ(h4mk("mask demo.h4mk -o m.h4mk --key " + kKey).status, 0);

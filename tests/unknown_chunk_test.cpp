@@ -175,6 +175,39 @@ TEST(UnknownChunks, TheReaderHoldsABoundedPartOfTheHead) {
   EXPECT_NE(big_rep.unknown_chunks.first_left_out.find("past the 1 MiB"), std::string::npos);
 }
 
+TEST(UnknownChunks, VerifyNamesThemWithoutCallingThemProblems) {
+  const auto file = file_with_unknown_chunks({{"XHDR", "head"}}, {{"BTWn", "between, safe"}},
+                                             {{"ENDs", "after"}});
+  MemorySource in(file);
+  const VerifyReport v = verify(in);
+  EXPECT_TRUE(v.ok()) << (v.problems.empty() ? std::string() : v.problems[0].message);
+  ASSERT_EQ(v.unknown_chunk_count, 3u);
+  ASSERT_EQ(v.unknown_chunks.size(), 3u);
+  const std::vector<ChunkExtent> layout = chunk_layout(file);
+  const auto offset_of = [&](const std::string& tag) {
+    for (const ChunkExtent& c : layout)
+      if (c.tag == tag) return c.offset;
+    return uint64_t(0);
+  };
+  EXPECT_EQ(std::string(v.unknown_chunks[0].tag.data(), 4), "XHDR");
+  EXPECT_EQ(v.unknown_chunks[0].offset, offset_of("XHDR"));
+  EXPECT_EQ(v.unknown_chunks[0].size, 4u);
+  EXPECT_FALSE(v.unknown_chunks[0].safe_to_copy());
+  EXPECT_FALSE(v.unknown_chunks[0].held);
+  EXPECT_EQ(std::string(v.unknown_chunks[1].tag.data(), 4), "BTWn");
+  EXPECT_TRUE(v.unknown_chunks[1].safe_to_copy());
+  EXPECT_EQ(v.unknown_chunks[2].offset, offset_of("ENDs"));
+
+  // However many a file holds, the report keeps the first 64 and counts all.
+  const auto many = file_with_unknown_chunks(std::vector<Unknown>(100, Unknown{"MANy", "x"}), {},
+                                             std::vector<Unknown>(50, Unknown{"LATe", "y"}));
+  MemorySource many_in(many);
+  const VerifyReport m = verify(many_in);
+  EXPECT_TRUE(m.ok());
+  EXPECT_EQ(m.unknown_chunk_count, 150u);
+  EXPECT_EQ(m.unknown_chunks.size(), VerifyReport::kKeptUnknownChunks);
+}
+
 TEST(UnknownChunks, AWriterWritesOnlyUnknownTagsSafeToCopy) {
   MemorySink sink;
   Writer w(sink);

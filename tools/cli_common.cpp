@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -210,6 +211,30 @@ std::string read_text_file(const std::string& path, const char* what) {
   std::ostringstream s;
   s << f.rdbuf();
   return s.str();
+}
+
+namespace {
+
+std::string tag_text(const std::array<char, 4>& tag) {
+  std::string t;
+  for (char ch : tag) t += ch >= 0x20 && ch < 0x7f ? ch : '?';
+  return t;
+}
+
+}  // namespace
+
+nlohmann::ordered_json unknown_chunk_json(const UnknownChunk& c) {
+  return {{"tag", tag_text(c.tag)},
+          {"offset", c.offset},
+          {"size", c.size},
+          {"safe_to_copy", c.safe_to_copy()}};
+}
+
+std::string describe_unknown_chunk(const UnknownChunk& c) {
+  return "'" + tag_text(c.tag) + "' at offset " + std::to_string(c.offset) + ", " +
+         std::to_string(c.size) + " bytes, " +
+         (c.safe_to_copy() ? "safe to copy: a rewrite keeps it"
+                           : "not safe to copy: a rewrite leaves it out");
 }
 
 nlohmann::ordered_json unknown_chunks_json(const UnknownChunksKept& u) {

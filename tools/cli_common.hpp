@@ -80,6 +80,11 @@ void close_output(OutputFile& sink);
 // A small file the user names (a key, a certificate) in whole; what: "key"...
 std::string read_text_file(const std::string& path, const char* what);
 
+// A chunk of a tag this version does not know, as a file holds it: JSON
+// (tag, offset, size, safe_to_copy) and text ("'XTRA' at offset 119, 20
+// bytes, not safe to copy: a rewrite leaves it out").
+nlohmann::ordered_json unknown_chunk_json(const UnknownChunk& c);
+std::string describe_unknown_chunk(const UnknownChunk& c);
 // The chunks of unknown tags a rewrite kept and left out, as JSON; and on
 // stderr, even with -q, which it left out (a loss the user must see).
 nlohmann::ordered_json unknown_chunks_json(const UnknownChunksKept& u);

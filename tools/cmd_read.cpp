@@ -112,6 +112,11 @@ ordered_json manifest_json(Reader& r, const std::string& file) {
   j["signature"] = parse_or_null(r.signature_json());
   j["damage"] = damage_json(r.damage());
   j["damage_count"] = r.damage_count();
+  // Those before the first group: a manifest reads no further.
+  ordered_json unknown = ordered_json::array();
+  for (const UnknownChunk& c : r.head_unknown_chunks()) unknown.push_back(unknown_chunk_json(c));
+  j["head_unknown_chunks"] = std::move(unknown);
+  j["head_unknown_chunks_unlisted"] = r.head_unknown_chunks_unlisted();
   return j;
 }
 
@@ -158,6 +163,11 @@ int inspect(const Options& o, const std::string& file) {
   std::printf("  veri: %s\n", r.veri_json().empty() ? "absent" : r.veri_json().c_str());
   if (!r.signature_json().empty()) std::printf("  signature: %s\n", r.signature_json().c_str());
   for (const Damage& d : r.damage()) std::printf("  damage: %s\n", printable(d.message).c_str());
+  for (const UnknownChunk& c : r.head_unknown_chunks())
+    std::printf("  unknown chunk %s\n", describe_unknown_chunk(c).c_str());
+  if (r.head_unknown_chunks_unlisted())
+    std::printf("  and %llu more chunks of unknown tags before the first group\n",
+                (unsigned long long)r.head_unknown_chunks_unlisted());
   return kExitOk;
 }
 

@@ -123,6 +123,8 @@ int verify(const Options& o, const std::string& file, const std::string& public_
                                                       : "absent";
   if (o.json) {
     ordered_json problems = ordered_json::array();
+    ordered_json unknown = ordered_json::array();
+    for (const UnknownChunk& c : v.unknown_chunks) unknown.push_back(unknown_chunk_json(c));
     for (const Problem& p : v.problems)
       problems.push_back(
           {{"offset", p.offset},
@@ -139,7 +141,9 @@ int verify(const Options& o, const std::string& file, const std::string& public_
                                v.complete ? (v.container_crc_ok ? "ok" : "mismatch") : "absent"},
                               {"signature", signature},
                               {"problems", problems},
-                              {"problem_count", v.problem_count}}
+                              {"problem_count", v.problem_count},
+                              {"unknown_chunks", unknown},
+                              {"unknown_chunk_count", v.unknown_chunk_count}}
                      .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
   } else {
@@ -149,6 +153,14 @@ int verify(const Options& o, const std::string& file, const std::string& public_
                   (unsigned long long)v.blocks,
                   v.has_veri ? (v.veri_ok ? "ok" : "mismatch") : "absent",
                   v.complete ? (v.container_crc_ok ? "ok" : "mismatch") : "absent", signature);
+    // Allowed (FORMAT.md 9.6), but what a reader of this version skips.
+    if (!o.quiet) {
+      for (const UnknownChunk& c : v.unknown_chunks)
+        std::printf("  unknown chunk %s\n", describe_unknown_chunk(c).c_str());
+      if (v.unknown_chunk_count > v.unknown_chunks.size())
+        std::printf("  and %llu more chunks of unknown tags\n",
+                    (unsigned long long)(v.unknown_chunk_count - v.unknown_chunks.size()));
+    }
   }
   return v.ok() ? kExitOk : kExitProblems;
 }

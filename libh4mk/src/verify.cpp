@@ -213,9 +213,20 @@ class Verifier {
         }
         break;
       default:
-        break;  // unknown tags are allowed and skipped
+        if (!is_known_tag(tag)) note_unknown(v);
+        break;
     }
     previous_tag_ = tag;
+  }
+
+  // An unknown tag is allowed and skipped; the report names it.
+  void note_unknown(const ChunkView& v) {
+    if (report_.unknown_chunk_count++ >= VerifyReport::kKeptUnknownChunks) return;
+    UnknownChunk& c = report_.unknown_chunks.emplace_back();
+    c.tag = tag_chars(v.header.tag);
+    c.offset = v.offset;
+    c.size = v.header.size;
+    c.held = false;
   }
 
   void check_group(const ChunkView& v) {

@@ -727,7 +727,10 @@ def verify(source: Source,
     text or the path of a PEM file) the signature; returns a report whose
     ``problems`` each give an offset, a chunk, a code and a message: the
     first 1000, with ``problem_count`` counting them all (``ok`` is True when
-    there are none)."""
+    there are none). ``unknown_chunks`` lists the first 64 chunks of tags this
+    version does not know (allowed, docs/FORMAT.md §9.6: ``tag`` as bytes,
+    ``offset``, ``size``, ``safe_to_copy``), ``unknown_chunk_count`` counts
+    them all."""
     return _h4mk.verify(source, _pem(public_key_pem) if public_key_pem else "")
 
 

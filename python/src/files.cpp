@@ -38,6 +38,17 @@ py::dict verify_source(py::object source, const std::string& public_key_pem) {
   d["veri_hash"] = v.veri_hash;
   d["has_signature"] = v.has_signature;
   d["signature_ok"] = v.signature_ok;
+  py::list unknown;
+  for (const UnknownChunk& c : v.unknown_chunks) {
+    py::dict u;
+    u["tag"] = py::bytes(c.tag.data(), c.tag.size());
+    u["offset"] = c.offset;
+    u["size"] = c.size;
+    u["safe_to_copy"] = c.safe_to_copy();
+    unknown.append(u);
+  }
+  d["unknown_chunks"] = unknown;
+  d["unknown_chunk_count"] = v.unknown_chunk_count;
   return d;
 }
 

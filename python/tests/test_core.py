@@ -531,6 +531,13 @@ def test_a_rewrite_warns_of_the_unknown_chunks_it_leaves_out(tmp_path):
         repaired = h4mk.repair(vector, tmp_path / "repaired.h4mk")
     with h4mk.Reader(vector) as r:
         assert repaired["blocks_kept"] == len(list(r)) > 0
+    # verify names them without calling them problems.
+    report = h4mk.verify(vector)
+    assert report["ok"] and report["unknown_chunk_count"] == 2
+    assert report["unknown_chunks"] == [
+        {"tag": b"XTRA", "offset": 119, "size": 20, "safe_to_copy": False},
+        {"tag": b"ZZZZ", "offset": 186, "size": 28, "safe_to_copy": False}]
+    assert h4mk.verify(tmp_path / "repaired.h4mk")["unknown_chunks"] == []
     # A file with none: nothing to warn of.
     with warnings.catch_warnings():
         warnings.simplefilter("error")

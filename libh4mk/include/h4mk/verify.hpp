@@ -54,6 +54,12 @@ struct VerifyReport {
   std::string veri_hash;  // recomputed, hex
   bool has_signature = false;
   bool signature_ok = false;  // checked against VerifyOptions::public_key_pem
+  // Chunks of tags this version of the format does not know (FORMAT.md
+  // §9.6): allowed, not problems. The first kKeptUnknownChunks (payloads not
+  // held), and how many in all.
+  static constexpr size_t kKeptUnknownChunks = 64;
+  std::vector<UnknownChunk> unknown_chunks;
+  uint64_t unknown_chunk_count = 0;
 };
 
 // Reads the whole source once and reports every problem with its offset.
