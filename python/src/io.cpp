@@ -96,10 +96,17 @@ bool is_url(const std::string& s) {
 // up to 4 MiB. Opening or a seek costs a small request and a whole pass
 // about log2(size / 64 KiB) + size / 4 MiB requests (fsspec's readahead
 // cache, a fixed 64 KiB, made a 3.5 MB pass 52).
+//
+// Over HTTP with a strong ETag, every request carries If-Match (open_url):
+// a file replaced on the server after it was opened answers 412, refused
+// here, rather than bytes of another file.
 class UrlSource final : public Source {
  public:
-  UrlSource(py::object file, std::string url)
-      : file_(std::move(file)), url_(std::move(url)), size_(file_.attr("size").cast<uint64_t>()) {}
+  UrlSource(py::object file, std::string url, std::string etag)
+      : file_(std::move(file)),
+        url_(std::move(url)),
+        etag_(std::move(etag)),
+        size_(file_.attr("size").cast<uint64_t>()) {}
   size_t read(std::span<uint8_t> buf) override {
     if (buf.empty()) return 0;
     if (pos_ < start_ || pos_ - start_ >= window_.size()) fetch(buf.size());
@@ -126,8 +133,7 @@ class UrlSource final : public Source {
     streak_ = goes_on ? std::min(streak_ + 1, kMaxDoublings + 1) : 0;
     const size_t n = std::max(want, kFirstWindow << std::max(0, streak_ - 1));
     py::gil_scoped_acquire gil;
-    file_.attr("seek")(pos_);
-    py::object got = file_.attr("read")(n);
+    py::object got = read_at(pos_, n);
     if (!PyObject_CheckBuffer(got.ptr()))
       throw Error(ErrorCode::kIo,
                   "the URL's read() returned " + py::repr(py::type::of(got)).cast<std::string>());
@@ -146,8 +152,7 @@ class UrlSource final : public Source {
   // that equal the file's first ones are asked for again one byte on: such
   // a server sends the first ones again, and is refused.
   void refuse_a_server_that_ignores_range() {
-    file_.attr("seek")(pos_ + 1);
-    py::object again = file_.attr("read")(kHead - 1);
+    py::object again = read_at(pos_ + 1, kHead - 1);
     if (!PyObject_CheckBuffer(again.ptr())) return;  // no answer to judge by
     const ByteBuffer next(again);
     if (next.span().size() == kHead - 1 &&
@@ -157,14 +162,39 @@ class UrlSource final : public Source {
                       std::to_string(pos_) + ", it sent the file's first bytes");
   }
 
+  // One range request; a precondition that fails (412: If-Match) is the
+  // file changed since it was opened.
+  py::object read_at(uint64_t offset, size_t n) {
+    try {
+      file_.attr("seek")(offset);
+      return file_.attr("read")(n);
+    } catch (py::error_already_set& e) {
+      const py::object status = py::getattr(e.value(), "status", py::none());
+      if (etag_.empty() || !py::isinstance<py::int_>(status) || status.cast<long>() != 412) throw;
+      throw Error(ErrorCode::kIo, url_ + ": bytes " + std::to_string(offset) + "-" +
+                                      std::to_string(offset + n - 1) +
+                                      ": the file changed on the server since it was opened "
+                                      "(it no longer has ETag " +
+                                      etag_ + ")");
+    }
+  }
+
   py::object file_;
   std::string url_;
+  std::string etag_;  // the strong ETag every request asks for (If-Match), or none
   uint64_t size_;
   uint64_t pos_ = 0, start_ = 0;  // where reading is; where window_ starts
   std::vector<uint8_t> window_;
   int streak_ = 0;                     // requests in a row, each where the last ended
   std::array<uint8_t, kHead> head_{};  // the file's first bytes, once read
 };
+
+bool is_http(const std::string& url) {
+  std::string scheme = url.substr(0, url.find("://"));
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
+  return scheme == "http" || scheme == "https";
+}
 
 // A URL through fsspec, which must be installed for it.
 std::unique_ptr<Source> open_url(const std::string& url) {
@@ -180,10 +210,28 @@ std::unique_ptr<Source> open_url(const std::string& url) {
   // No cache of fsspec's: every read() is one range request (UrlSource).
   // A server that gives no size gets fsspec's stream, read in order like a
   // pipe (fsspec's stream says it is seekable, and is not).
-  py::object file = fsspec.attr("open")(url, "rb", py::arg("cache_type") = "none").attr("open")();
+  py::tuple fs_path = fsspec.attr("core").attr("url_to_fs")(url);
+  py::object fs = fs_path[0], path = fs_path[1];
+  std::string etag;
+  py::object file;
+  if (is_http(url)) {
+    // The HEAD fsspec makes for the size gives the ETag too. A weak one
+    // (W/...) never matches If-Match: then no validator, as with none.
+    py::dict info = fs.attr("info")(path);
+    py::object given = info.attr("get")("ETag");
+    if (py::isinstance<py::str>(given) && given.cast<std::string>().rfind("W/", 0) != 0)
+      etag = given.cast<std::string>();
+    py::dict headers;
+    if (!etag.empty()) headers["If-Match"] = etag;
+    file =
+        fs.attr("open")(path, "rb", py::arg("cache_type") = "none",
+                        py::arg("size") = info.attr("get")("size"), py::arg("headers") = headers);
+  } else {
+    file = fs.attr("open")(path, "rb", py::arg("cache_type") = "none");
+  }
   if (py::getattr(file, "size", py::none()).is_none())
     return std::make_unique<PyFileSource>(std::move(file), /*in_order=*/true);
-  return std::make_unique<UrlSource>(std::move(file), url);
+  return std::make_unique<UrlSource>(std::move(file), url, etag);
 }
 
 }  // namespace

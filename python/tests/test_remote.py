@@ -148,6 +148,34 @@ def test_a_server_that_ignores_range_is_refused(tmp_path):
         server.shutdown()
 
 
+def test_a_file_replaced_on_the_server_while_it_is_read_is_refused(tmp_path, nginx):
+    # Every range request asks for the ETag the file had when it was opened
+    # (If-Match): one replaced mid-read answers 412, and the reader says so
+    # instead of handing out chunks of two files, each with a valid CRC.
+    def frames_file(path, seed, count):
+        frames = np.random.default_rng(seed).integers(0, 1 << 15, size=(count, 8), dtype=np.int16)
+        with h4mk.Writer(path) as w:
+            w.add_track(id=1, time_base=(1, 50), dtype="int16", shape=(8,))
+            w.write_blocks(1, np.where(np.arange(count) % 100 == 0, 0, 1), np.arange(count),
+                           frames, size=16)
+        return frames
+
+    served = nginx.root / "moving.h4mk"
+    frames = frames_file(served, 7, 40_000)
+    frames_file(tmp_path / "other.h4mk", 8, 40_100)  # another size: another ETag
+    with h4mk.Reader(nginx.url("moving.h4mk")) as r:
+        assert np.array_equal(r.read_array(1, 0.0, 2.0), frames[:100])
+        shutil.copy(tmp_path / "other.h4mk", tmp_path / "other-copy.h4mk")
+        (tmp_path / "other-copy.h4mk").replace(served)
+        with pytest.raises(h4mk.IOFailure, match=r"moving.h4mk: bytes [0-9]+-[0-9]+: the file "
+                                                 r"changed on the server since it was opened "
+                                                 r"\(it no longer has ETag \"[0-9a-f-]+\"\)"):
+            r.read_array(1, 600.0, 602.0)
+    # Unchanged, the same reads pass with the validator on every request.
+    with h4mk.Reader(nginx.url("moving.h4mk")) as r:
+        assert len(r.read_array(1, 600.0, 602.0)) == 100
+
+
 def flip_a_core_byte_and_reseal(data: bytearray, near: int) -> int:
     """Changes one payload byte of the CORE chunk that holds `near` (or the
     next one) and recomputes its chunk CRC and the container CRC, as an
