@@ -182,15 +182,12 @@ void bind_writer(py::module_& m) {
       .def("set_mask_key",
            [](PyWriter& w, uint16_t track, const py::object& key, const std::string& scheme,
               const std::string& kid) {
-             if (scheme != "aes-256-gcm" && scheme != "aes-256-ctr")
+             const std::optional<MaskScheme> s = mask_scheme_from_name(scheme);
+             if (!s)
                throw Error(ErrorCode::kInvalidArgument,
                            "mask scheme is 'aes-256-gcm' or 'aes-256-ctr'; got '" + scheme + "'");
              const MaskKey k = mask_key(key);
-             w.turns().with_gil([&] {
-               w.w().set_mask_key(
-                   track, k,
-                   scheme == "aes-256-ctr" ? MaskScheme::kAes256Ctr : MaskScheme::kAes256Gcm, kid);
-             });
+             w.turns().with_gil([&] { w.w().set_mask_key(track, k, *s, kid); });
            })
       .def("write_block", &PyWriter::write_block)
       .def("write_blocks", &PyWriter::write_blocks)

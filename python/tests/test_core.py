@@ -438,6 +438,27 @@ def test_masked_tracks_open_with_their_key_only(tmp_path):
         h4mk.Reader(path).set_mask_key(b"short")
 
 
+def test_a_track_masked_with_ctr_keeps_its_lengths_and_a_bad_scheme_is_refused(tmp_path):
+    key = os.urandom(32)
+    path = tmp_path / "ctr.h4mk"
+    with h4mk.Writer(path) as w:
+        w.add_track(h4mk.Track(id=1, kind="audio", time_base=(1, 50), adapter="null"))
+        w.set_mask_key(1, key, scheme="aes-256-ctr", kid="k1")
+        for i in range(5):
+            w.write_block(1, "I", i, duration=1, payload=bytes([i]) * 32)
+    with h4mk.Reader(path) as r:
+        locked = list(r)
+        assert r.tracks[0].masked
+    assert [len(b.data) for b in locked] == [32] * 5  # length-preserving
+    with h4mk.Reader(path) as r:
+        r.set_mask_key(key)
+        assert [b.data for b in r] == [bytes([i]) * 32 for i in range(5)]
+    with h4mk.Writer(tmp_path / "bad.h4mk") as w:
+        w.add_track(h4mk.Track(id=1, kind="audio", time_base=(1, 50), adapter="null"))
+        with pytest.raises(h4mk.InvalidArgument, match="got 'aes-128-ctr'"):
+            w.set_mask_key(1, key, scheme="aes-128-ctr")
+
+
 def test_files_ffmpeg_writes_read_as_ffprobe_lists_them(tmp_path, ffmpeg):
     path = tmp_path / "ff.h4mk"
     subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-f", "lavfi", "-i",
