@@ -108,6 +108,11 @@ void collect(MHD_Connection* c, MHD_ValueKind kind,
 constexpr size_t kMaxQueryParams = 32;
 // A form's text fields: their count, and each one's name and value together.
 constexpr size_t kMaxFormFields = 64, kMaxFieldBytes = 4096;
+// A body that turned out bad (past its limit, malformed) is read on and
+// dropped for this much more, so a client that sends it whole still reads
+// its error (closing on a client still sending resets the connection, and
+// the answer with it); beyond it, the connection closes.
+constexpr uint64_t kMaxDrainBytes = 16 << 20;
 
 }  // namespace
 
@@ -574,16 +579,17 @@ MHD_Result handle_call(Impl* server, MHD_Connection* c, const char* url, const c
     return x->dispatch();
   }
   if (*upload_size) {
-    // The library takes an answer only once the body has ended: after an
-    // error the rest is read and dropped, up to the limit; a body beyond the
-    // limit closes the connection (a declared one got its 413 from the headers).
+    // Answered once the body has ended: after an error the rest is read and
+    // dropped, up to kMaxDrainBytes past the limit (a declared length past
+    // it got its 413 from the headers).
     if (!x->body_error)
       x->take(upload, *upload_size);
     else
       x->received += *upload_size;
     *upload_size = 0;
     if (x->body_error && x->body_error->status >= 500) return MHD_NO;  // no room: stop reading
-    return x->received > x->route->body.limit ? MHD_NO : MHD_YES;
+    return x->received - std::min(x->received, x->route->body.limit) > kMaxDrainBytes ? MHD_NO
+                                                                                      : MHD_YES;
   }
   x->end_body();
   if (x->body_error) return x->answer_error(*x->body_error);
