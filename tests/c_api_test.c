@@ -321,6 +321,17 @@ static void masking(void) {
   CHECK(h4mk_writer_set_mask_key(w, 6, key, H4MK_MASK_AES_256_GCM, NULL) ==
         H4MK_ERR_INVALID_ARGUMENT);
   CHECK(h4mk_writer_set_mask_key(w, 5, key, H4MK_MASK_AES_256_GCM, "k1") == H4MK_OK);
+  /* After the key, as the FFmpeg muxer sets them: the track keeps its mask. */
+  CHECK(h4mk_writer_set_track_property(w, 5, "ffmpeg.format", "s16") == H4MK_OK);
+  CHECK(h4mk_writer_set_track_tag(w, 5, "title", "masked") == H4MK_OK);
+  /* Refused when asked, not at the first block. */
+  CHECK(h4mk_writer_set_track_compression(w, 5, 3, NULL, 0) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(h4mk_writer_last_error(w), "a masked track is not compressed") != NULL);
+  CHECK(h4mk_writer_set_track_mask(w, 5,
+                                   "{\"check\": \"e619aa5b56197abd\", \"kid\": \"other\", "
+                                   "\"salt\": \"a0a1a2a3a4a5a6a7a8a9aaabacadaeaf\", "
+                                   "\"scheme\": \"aes-256-gcm\"}") == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(h4mk_writer_last_error(w), "its mask parameters are the writer's") != NULL);
   for (int i = 0; i < 20; ++i) {
     char text[32];
     int n = snprintf(text, sizeof text, "secret %d", i);
@@ -341,6 +352,9 @@ static void masking(void) {
   CHECK(h4mk_reader_open(&r, &rio) == H4MK_OK);
   const char* kid = NULL;
   CHECK(h4mk_reader_track_property(r, 0, "mask.kid", &kid) == H4MK_OK && !strcmp(kid, "k1"));
+  const char* format = NULL;
+  CHECK(h4mk_reader_track_property(r, 0, "ffmpeg.format", &format) == H4MK_OK &&
+        !strcmp(format, "s16"));
   CHECK(h4mk_reader_set_mask_key(r, 0, wrong) == H4MK_ERR_KEY);
   CHECK(strstr(h4mk_reader_last_error(r), "track 5") != NULL);
   h4mk_block b;

@@ -363,6 +363,66 @@ TEST(Writer, RefusesStringsThatAreNotUtf8WhenTheyAreGiven) {
 // Chapters come back as given (order, times, end and id present or not,
 // titles, tags), are in the VERI chain, and are refused when they break a
 // rule of FORMAT.md §7.1, naming the chapter and the field.
+TEST(Writer, ADeclaredTrackChangesUntilTheFirstBlock) {
+  MemorySink sink;
+  Writer w(sink);
+  w.add_track(ms_track());
+  EXPECT_EQ(w.track(2), nullptr);
+  Track t = *w.track(1);
+  t.tags["title"] = "renamed";
+  t.compression = TrackCompression{};
+  t.default_duration = 20;
+  w.replace_track(t);
+  EXPECT_EQ(w.track(1)->tags.at("title"), "renamed");
+  auto refused = [&](const Track& bad, ErrorCode code, const char* needle) {
+    try {
+      w.replace_track(bad);
+      ADD_FAILURE() << "replaced: " << needle;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), code) << e.what();
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  Track undeclared = t;
+  undeclared.id = 2;
+  refused(undeclared, ErrorCode::kInvalidArgument, "track 2 is not declared");
+  Track bad_rate = t;
+  bad_rate.time_base = {1, 0};
+  refused(bad_rate, ErrorCode::kInvalidArgument, "time_base");
+  EXPECT_EQ(w.track(1)->time_base.den, 1000) << "a refused track changes nothing";
+  // A track masked by set_mask_key keeps the parameters its masker uses.
+  MaskKey key{};
+  key[0] = 7;
+  t.compression.reset();
+  w.replace_track(t);
+  w.set_mask_key(1, key);
+  Track remasked = *w.track(1);
+  remasked.mask->salt[0] ^= 1;
+  refused(remasked, ErrorCode::kInvalidArgument, "its mask parameters are the writer's");
+  Track compressed = *w.track(1);
+  compressed.compression = TrackCompression{};
+  refused(compressed, ErrorCode::kInvalidArgument, "a masked track is not compressed");
+  Track tagged = *w.track(1);
+  tagged.tags["language"] = "fra";
+  w.replace_track(tagged);
+
+  w.write_block({1, BlockType::kI, 0, 0, 20}, std::vector<uint8_t>(8, 1));
+  refused(tagged, ErrorCode::kBadState, "before the first block");
+  w.finish();
+  MemorySource in(sink.bytes());
+  Reader r(in);
+  ASSERT_EQ(r.tracks().size(), 1u);
+  EXPECT_EQ(r.tracks()[0].tags.at("title"), "renamed");
+  EXPECT_EQ(r.tracks()[0].tags.at("language"), "fra");
+  EXPECT_EQ(r.tracks()[0].default_duration, 20);
+  ASSERT_TRUE(r.tracks()[0].mask.has_value());
+  r.set_mask_key(key, 1);
+  Block b;
+  ASSERT_EQ(r.next(b), ReadEvent::kBlock);
+  EXPECT_EQ(std::vector<uint8_t>(b.data.begin(), b.data.end()), std::vector<uint8_t>(8, 1));
+  EXPECT_EQ(b.info.duration, 20);
+}
+
 TEST(Writer, ChaptersComeBackAsGiven) {
   MemorySink sink;
   Writer w(sink);

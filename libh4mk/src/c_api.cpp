@@ -217,17 +217,6 @@ struct h4mk_reader {
 struct h4mk_writer {
   std::unique_ptr<CallbackSink> sink;
   std::unique_ptr<Writer> writer;
-  std::vector<Track> pending;  // declared tracks, handed over before the first block
-  bool started = false;
-  struct PendingMask {
-    uint16_t track_id;
-    MaskKey key;
-    MaskScheme scheme;
-    std::string kid;
-  };
-  std::vector<PendingMask> masks;       // applied with the tracks, then wiped
-  std::vector<Attachment> attachments;  // handed over after the tracks they may name
-  std::vector<uint16_t> expected;       // expect_attachment, handed over before them
   std::string error;
   bool replace_invalid_utf8 = false;
   void (*warn)(void* opaque, const char* message) = nullptr;
@@ -248,18 +237,22 @@ struct h4mk_writer {
     return std::move(repaired);
   }
 
-  void start() {
-    if (started) return;
-    for (const Track& t : pending) writer->add_track(t);
-    for (uint16_t id : expected) writer->expect_attachment(id);
-    for (const Attachment& a : attachments) writer->add_attachment(a);
-    attachments.clear();
-    for (PendingMask& m : masks) {
-      writer->set_mask_key(m.track_id, m.key, m.scheme, m.kid);
-      OPENSSL_cleanse(m.key.data(), m.key.size());
+  // Changes the declared track `track_id` with `change` (the writer keeps
+  // it as it was when the change throws or the result does not validate).
+  void change_track(uint16_t track_id, const char* what,
+                    const std::function<void(Track&)>& change) {
+    const Track* declared = writer->track(track_id);
+    if (!declared)
+      throw Error(ErrorCode::kInvalidArgument,
+                  std::string(what) + ": track " + std::to_string(track_id) + " is not declared");
+    Track t = *declared;
+    change(t);
+    try {
+      writer->replace_track(t);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kBadState) throw;
+      throw Error(e.code(), std::string(what) + " must come before the first block");
     }
-    masks.clear();
-    started = true;
   }
 };
 
@@ -695,15 +688,6 @@ const TrackParams* params_of(h4mk_reader* r, size_t track_index, h4mk_ignored_fn
   return &it->second;
 }
 
-// The pending track `track_id` of a writer that has not started.
-Track& pending_track(h4mk_writer* w, uint16_t track_id) {
-  if (w->started)
-    throw Error(ErrorCode::kBadState, "track properties must be set before the first block");
-  for (Track& t : w->pending)
-    if (t.id == track_id) return t;
-  throw Error(ErrorCode::kInvalidArgument, "no track with id " + std::to_string(track_id));
-}
-
 }  // namespace
 
 int h4mk_reader_track_params(h4mk_reader* r, size_t track_index, h4mk_codec_params* params,
@@ -737,19 +721,16 @@ int h4mk_reader_track_side_data(h4mk_reader* r, size_t track_index, const char* 
 
 namespace {
 
-// Changes a pending track's other members with `change`, keeping the track
-// as it was when the change throws or the result does not validate.
+// Changes a declared track's other members (extra_json) with `change`.
 int change_extra(h4mk_writer* w, uint16_t track_id,
                  const std::function<void(nlohmann::json&)>& change) {
   return guarded(w->error, [&] {
-    Track& t = pending_track(w, track_id);
-    nlohmann::json extra =
-        t.extra_json.empty() ? nlohmann::json::object() : nlohmann::json::parse(t.extra_json);
-    change(extra);
-    Track updated = t;
-    updated.extra_json = extra.empty() ? "" : extra.dump();
-    detail::validate_track(updated);
-    t = std::move(updated);
+    w->change_track(track_id, "track property", [&](Track& t) {
+      nlohmann::json extra =
+          t.extra_json.empty() ? nlohmann::json::object() : nlohmann::json::parse(t.extra_json);
+      change(extra);
+      t.extra_json = extra.empty() ? "" : extra.dump();
+    });
   });
 }
 
@@ -902,8 +883,6 @@ int h4mk_writer_add_track(h4mk_writer* w, const h4mk_track_desc* d) {
   if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!d || !d->kind || !d->codec) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
-    if (w->started)
-      throw Error(ErrorCode::kBadState, "tracks must be added before the first block");
     Track t;
     t.id = d->id;
     try {
@@ -928,12 +907,7 @@ int h4mk_writer_add_track(h4mk_writer* w, const h4mk_track_desc* d) {
       t.extradata.assign(d->extradata, d->extradata + d->extradata_size);
     t.extra_json = str_or_empty(d->extra_json);
     t.max_chain_blocks = d->max_chain_blocks;
-    detail::validate_track(t);
-    for (const Track& p : w->pending)
-      if (p.id == t.id)
-        throw Error(ErrorCode::kInvalidArgument,
-                    "track id " + std::to_string(t.id) + " declared twice");
-    w->pending.push_back(std::move(t));
+    w->writer->add_track(t);
   });
 }
 
@@ -942,16 +916,10 @@ int h4mk_writer_set_track_tag(h4mk_writer* w, uint16_t track_id, const char* key
   if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!key || !value) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
-    if (w->started)
-      throw Error(ErrorCode::kBadState, "track tags must be set before the first block");
-    for (Track& t : w->pending)
-      if (t.id == track_id) {
-        const std::string at = "track " + std::to_string(track_id) + " ";
-        std::string name = w->text(key, at + "tag name");
-        t.tags[name] = w->text(value, at + "tag '" + name + "'");
-        return;
-      }
-    throw Error(ErrorCode::kInvalidArgument, "no track with id " + std::to_string(track_id));
+    const std::string at = "track " + std::to_string(track_id) + " ";
+    std::string name = w->text(key, at + "tag name");
+    std::string text = w->text(value, at + "tag '" + name + "'");
+    w->change_track(track_id, "track tag", [&](Track& t) { t.tags[name] = std::move(text); });
   });
 }
 
@@ -1014,29 +982,13 @@ int h4mk_writer_add_attachment(h4mk_writer* w, const h4mk_attachment* attachment
     a.description = str_or_empty(attachment->description);
     a.track = attachment->track_id;
     if (attachment->size) a.data.assign(attachment->data, attachment->data + attachment->size);
-    if (w->started) {  // refused: after the first block
-      w->writer->add_attachment(a);
-      return;
-    }
-    // Checked now, so the error names this call rather than the first block.
-    const std::string at = "attachment #" + std::to_string(w->attachments.size()) + ": ";
-    if (std::string why = detail::attachment_problem(a); !why.empty())
-      throw Error(ErrorCode::kInvalidArgument, at + why);
-    if (a.track && std::none_of(w->pending.begin(), w->pending.end(),
-                                [&](const Track& t) { return t.id == a.track; }))
-      throw Error(ErrorCode::kInvalidArgument,
-                  at + "track " + std::to_string(a.track) + " is not declared");
-    w->attachments.push_back(std::move(a));
+    w->writer->add_attachment(a);
   });
 }
 
 int h4mk_writer_expect_attachment(h4mk_writer* w, uint16_t track_id) {
   if (!w) return H4MK_ERR_INVALID_ARGUMENT;
-  return guarded(w->error, [&] {
-    if (w->started) return w->writer->expect_attachment(track_id);
-    pending_track(w, track_id);  // declared
-    w->expected.push_back(track_id);
-  });
+  return guarded(w->error, [&] { w->writer->expect_attachment(track_id); });
 }
 
 int h4mk_writer_set_chapter_tag(h4mk_writer* w, size_t chapter, const char* key,
@@ -1081,7 +1033,6 @@ int h4mk_writer_write_block(h4mk_writer* w, const h4mk_block* b) {
   if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!b || (!b->data && b->size)) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
-    w->start();
     w->writer->write_block(info_of(b), {b->data, b->size},
                            {b->side_data, b->side_data ? b->side_data_size : 0});
   });
@@ -1091,25 +1042,18 @@ int h4mk_writer_write_run(h4mk_writer* w, const h4mk_block* first, uint32_t coun
   if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!first || (!first->data && first->size) || first->side_data) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
-    w->start();
     w->writer->write_run(info_of(first), count, {first->data, first->size});
   });
 }
 
 int h4mk_writer_flush(h4mk_writer* w) {
   if (!w) return H4MK_ERR_INVALID_ARGUMENT;
-  return guarded(w->error, [&] {
-    w->start();
-    w->writer->flush();
-  });
+  return guarded(w->error, [&] { w->writer->flush(); });
 }
 
 int h4mk_writer_finish(h4mk_writer* w) {
   if (!w) return H4MK_ERR_INVALID_ARGUMENT;
-  return guarded(w->error, [&] {
-    w->start();
-    w->writer->finish();
-  });
+  return guarded(w->error, [&] { w->writer->finish(); });
 }
 
 size_t h4mk_side_data_put(uint8_t* dst, size_t cap, size_t* size, const char* key,
@@ -1278,14 +1222,14 @@ int h4mk_writer_set_mask_key(h4mk_writer* w, uint16_t track_id,
                              const char* kid) {
   if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
-    if (w->started)
-      throw Error(ErrorCode::kBadState, "mask keys must be set before the first block");
-    bool declared = false;
-    for (const Track& t : w->pending) declared |= t.id == track_id;
-    if (!declared)
-      throw Error(ErrorCode::kInvalidArgument,
-                  "set_mask_key: track " + std::to_string(track_id) + " is not declared");
-    w->masks.push_back({track_id, key_of(key), scheme_of(scheme), str_or_empty(kid)});
+    MaskKey k = key_of(key);
+    try {
+      w->writer->set_mask_key(track_id, k, scheme_of(scheme), str_or_empty(kid));
+    } catch (...) {
+      OPENSSL_cleanse(k.data(), k.size());
+      throw;
+    }
+    OPENSSL_cleanse(k.data(), k.size());
   });
 }
 
@@ -1293,15 +1237,8 @@ int h4mk_writer_set_track_mask(h4mk_writer* w, uint16_t track_id, const char* pa
   if (!w) return H4MK_ERR_INVALID_ARGUMENT;
   if (!params_json) return H4MK_ERR_INVALID_ARGUMENT;
   return guarded(w->error, [&] {
-    if (w->started)
-      throw Error(ErrorCode::kBadState, "mask parameters must be set before the first block");
-    for (Track& t : w->pending)
-      if (t.id == track_id) {
-        t.mask = detail::decode_track_mask(params_json);
-        return;
-      }
-    throw Error(ErrorCode::kInvalidArgument,
-                "set_track_mask: track " + std::to_string(track_id) + " is not declared");
+    TrackMask mask = detail::decode_track_mask(params_json);
+    w->change_track(track_id, "set_track_mask", [&](Track& t) { t.mask = std::move(mask); });
   });
 }
 
@@ -1312,20 +1249,13 @@ int h4mk_writer_set_track_compression(h4mk_writer* w, uint16_t track_id, int lev
     if (level < 0 || level > 19)
       throw Error(ErrorCode::kInvalidArgument, "compression level " + std::to_string(level) +
                                                    " is not 1..19 (0: the default, 3)");
-    if (w->started)
-      throw Error(ErrorCode::kBadState, "compression must be set before the first block");
     if (dict_size > kMaxDictionaryBytes)
       throw Error(ErrorCode::kInvalidArgument, "a dictionary is at most 1 MiB");
-    for (Track& t : w->pending)
-      if (t.id == track_id) {
-        TrackCompression c;
-        c.level = level == 0 ? 3 : level;
-        if (dict) c.dictionary.assign(dict, dict + dict_size);
-        t.compression = std::move(c);
-        return;
-      }
-    throw Error(ErrorCode::kInvalidArgument,
-                "set_track_compression: track " + std::to_string(track_id) + " is not declared");
+    TrackCompression c;
+    c.level = level == 0 ? 3 : level;
+    if (dict) c.dictionary.assign(dict, dict + dict_size);
+    w->change_track(track_id, "set_track_compression",
+                    [&](Track& t) { t.compression = std::move(c); });
   });
 }
 

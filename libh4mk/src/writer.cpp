@@ -186,6 +186,17 @@ struct Writer::Impl {
     emit_chunk(tag, {reinterpret_cast<const uint8_t*>(text.data()), text.size()});
   }
 
+  // What the writer keeps of a track's description: the track, and what
+  // follows from it.
+  void describe(TrackState& ts, const Track& track) {
+    ts.track = track;
+    // A bound below the format's is declared in TRAK, so readers know it.
+    ts.max_chain = std::min(track.chain_bound(), opt.max_chain_blocks);
+    if (ts.max_chain < kMaxChainBlocks) ts.track.max_chain_blocks = ts.max_chain;
+    ts.group.emplace(track.id, track.default_duration, kChunkHeaderSize);
+    ts.max_group_ticks = ticks_at_least(opt.max_group_duration_us, track.time_base);
+  }
+
   void require_setup(const char* what) {
     if (state != State::kSetup)
       throw Error(ErrorCode::kBadState, std::string(what) + " must come before the first block");
@@ -648,13 +659,29 @@ void Writer::add_track(const Track& track) {
                 "track id " + std::to_string(track.id) + " declared twice");
   impl_->slot_of_id[track.id] = static_cast<int32_t>(impl_->tracks.size());
   impl_->tracks.push_back({});
-  TrackState& ts = impl_->tracks.back();
-  ts.track = track;
-  // A bound below the format's is declared in TRAK, so readers know it.
-  ts.max_chain = std::min(track.chain_bound(), impl_->opt.max_chain_blocks);
-  if (ts.max_chain < kMaxChainBlocks) ts.track.max_chain_blocks = ts.max_chain;
-  ts.group.emplace(track.id, track.default_duration, kChunkHeaderSize);
-  ts.max_group_ticks = ticks_at_least(impl_->opt.max_group_duration_us, track.time_base);
+  impl_->describe(impl_->tracks.back(), track);
+}
+
+const Track* Writer::track(uint16_t track_id) const {
+  const int32_t slot = impl_->slot_of_id[track_id];
+  return slot < 0 ? nullptr : &impl_->tracks[static_cast<size_t>(slot)].track;
+}
+
+void Writer::replace_track(const Track& track) {
+  impl_->require_setup("replace_track");
+  const int32_t slot = impl_->slot_of_id[track.id];
+  if (slot < 0)
+    throw Error(ErrorCode::kInvalidArgument,
+                "track " + std::to_string(track.id) + " is not declared");
+  TrackState& ts = impl_->tracks[static_cast<size_t>(slot)];
+  // Its masker was made with these parameters: other ones would not open
+  // the envelopes it makes.
+  if (ts.masker && track.mask != ts.track.mask)
+    throw Error(ErrorCode::kInvalidArgument,
+                "track " + std::to_string(track.id) +
+                    " is masked by set_mask_key: its mask parameters are the writer's");
+  validate_track(track);
+  impl_->describe(ts, track);
 }
 
 void Writer::set_mask_key(uint16_t track_id, const MaskKey& key, MaskScheme scheme,

@@ -63,6 +63,12 @@ class Writer {
 
   // --- before the first block ---
   void add_track(const Track& track);
+  // A declared track as it stands (nullptr if none has that id).
+  const Track* track(uint16_t track_id) const;
+  // Replaces a declared track (the one with track.id): its tags, codec
+  // parameters, compression and the like may change until the first block.
+  // A track masked by set_mask_key keeps the mask parameters made for it.
+  void replace_track(const Track& track);
   void set_metadata(std::string_view key, std::string_view value);
   // Merges the members of a JSON object into META.
   void set_metadata_json(std::string_view json_object);
@@ -131,9 +137,9 @@ class Reader;
 
 // What a command that rewrites a file keeps besides tracks and blocks: META,
 // SAFE, NOTE, the chapters (with their tags) and the attachments, copied from `from` into `to`
-// before its first block. (SIGN cannot stay valid over new bytes, HINT, VERI,
-// TSEK and TAIL are the writer's own, and chunks of unknown tags are not
-// kept by readers.)
+// before its first block. (SIGN cannot stay valid over new bytes; HINT, VERI,
+// TSEK and TAIL are the writer's own; chunks of unknown tags are kept, where
+// safe to copy, by the rewrites themselves: docs/FORMAT.md §9.6.)
 void copy_header(const Reader& from, Writer& to);
 
 // Options for a rewrite (mask, unmask, repair) whose groups are the groups of
