@@ -624,6 +624,58 @@ TEST(Cli, VerifyOverHttpRefusesOtherBytesThanAsked) {
   }
 }
 
+TEST(Cli, ReadCommandsTakeAnHttpUrl) {
+  make_demo();
+  using Mode = MisbehavingHttpServer::Mode;
+  // Each command over HTTP prints what it prints for the file, reading by
+  // range: a few requests, not the file.
+  for (const std::string args :
+       {"inspect --json", "list --track 2 --from 3s --to 3.2s --json", "seek --track 1 --t 2.5s",
+        "chain --track 2 --t 101", "list --packets --json"}) {
+    MisbehavingHttpServer server(bytes("demo.h4mk"), Mode::kHonest);
+    ASSERT_TRUE(server.started());
+    Result local =
+        h4mk("-q " + args.substr(0, args.find(' ')) + " demo.h4mk" + args.substr(args.find(' ')));
+    Result remote = h4mk("-q " + args.substr(0, args.find(' ')) + " " + server.url() +
+                         args.substr(args.find(' ')));
+    ASSERT_EQ(local.status, 0) << args << local.err;
+    ASSERT_EQ(remote.status, 0) << args << remote.err;
+    std::string want = local.out, got = remote.out;
+    for (auto* text : {&want, &got}) {  // the file's name, as given
+      const std::string name = text == &want ? "demo.h4mk" : server.url();
+      for (size_t at; (at = text->find(name)) != std::string::npos;)
+        text->replace(at, name.size(), "F");
+    }
+    EXPECT_EQ(got, want) << args;
+    std::printf("h4mk %s over HTTP: %d requests\n", args.c_str(), server.requests());
+    if (args.rfind("list --packets", 0) != 0) EXPECT_LE(server.requests(), 6) << args;
+  }
+  // A seek in a 4 MB file reads near its target, not the file: the first
+  // byte (size and ETag), the head, the end, the index, the landing group.
+  ASSERT_EQ(shell("head -c 4000000 /dev/urandom > big.raw").status, 0);
+  ASSERT_EQ(h4mk("-q pack big.raw -o big.h4mk --block-size 4000 --fps 25 --gop 25").status, 0);
+  {
+    MisbehavingHttpServer big(bytes("big.h4mk"), Mode::kHonest);
+    Result local = h4mk("seek big.h4mk --track 1 --t 31.5s --json");
+    Result remote = h4mk("seek " + big.url() + " --track 1 --t 31.5s --json");
+    ASSERT_EQ(remote.status, 0) << remote.err;
+    EXPECT_EQ(remote.j()["pts"], local.j()["pts"]) << remote.out;
+    EXPECT_EQ(remote.j()["chunk_offset"], local.j()["chunk_offset"]) << remote.out;
+    std::printf("h4mk seek in a 4 MB file over HTTP: %d requests\n", big.requests());
+    EXPECT_LE(big.requests(), 5);
+  }
+  MisbehavingHttpServer server(bytes("demo.h4mk"), Mode::kHonest);
+  ASSERT_EQ(h4mk("block " + server.url() + " --track 2 --index 5 -o remote.bin").status, 0);
+  ASSERT_EQ(h4mk("block demo.h4mk --track 2 --index 5 -o local.bin").status, 0);
+  EXPECT_EQ(bytes("remote.bin"), bytes("local.bin"));
+  // A file that changes on the server while it is read is refused.
+  MisbehavingHttpServer changing(bytes("demo.h4mk"), Mode::kChangesAfterOpen);
+  Result r = h4mk("list " + changing.url() + " --packets");
+  EXPECT_EQ(r.status, 5) << r.out << r.err;
+  EXPECT_NE(r.err.find("the file changed on the server since it was opened"), std::string::npos)
+      << r.err;
+}
+
 // Hostile input, at the command line: outputs that name their input, time
 // arguments that do not fit, text that is not UTF-8 or drives the terminal.
 

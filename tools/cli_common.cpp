@@ -13,6 +13,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "http_source.hpp"
+#include "read_window.hpp"
+
 namespace h4mk::cli {
 
 int64_t parse_time(const std::string& text, const Rational& tb) {
@@ -72,9 +75,11 @@ Rational time_base_for_fps(const std::string& fps) {
   }
 }
 
-std::unique_ptr<FileSource> open_input(const std::string& path) {
+std::unique_ptr<Source> open_input(const std::string& path) {
   try {
-    return path == "-" ? std::make_unique<FileSource>(stdin) : std::make_unique<FileSource>(path);
+    if (is_http_url(path)) return std::make_unique<ReadWindow>(std::make_unique<HttpSource>(path));
+    if (path == "-") return std::make_unique<FileSource>(stdin);
+    return std::make_unique<FileSource>(path);
   } catch (const Error& e) {
     throw Failure{kExitInput, e.what()};
   }

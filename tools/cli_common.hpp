@@ -43,8 +43,10 @@ std::string hex(std::span<const uint8_t> bytes);
 // Frames per second as "30", "29.97" or "30000/1001"; returns the time base 1/fps.
 Rational time_base_for_fps(const std::string& fps);
 
-// Opens FILE ("-" = standard input) for reading.
-std::unique_ptr<FileSource> open_input(const std::string& path);
+// Opens FILE for reading: a path, "-" (standard input), or an http(s) URL
+// read by range in windows (ReadWindow over HttpSource: every request for
+// the version of the file first seen).
+std::unique_ptr<Source> open_input(const std::string& path);
 // An output file written beside its final name and renamed over it by
 // close_output, so a command never truncates its own input (`-o` naming the
 // input) and a failed command leaves no partial file. Standard output ("-")

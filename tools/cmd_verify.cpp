@@ -13,7 +13,9 @@ namespace {
 
 using nlohmann::ordered_json;
 
-std::unique_ptr<Source> open_any(const std::string& name) {
+// verify reads exactly what it checks, and reports what it read: over
+// HTTP, a request per read.
+std::unique_ptr<Source> open_exact(const std::string& name) {
   if (!is_http_url(name)) return open_input(name);
   try {
     return std::make_unique<HttpSource>(name);
@@ -26,7 +28,7 @@ std::unique_ptr<Source> open_any(const std::string& name) {
 // against the signed tree (docs/FORMAT.md §8.2), nothing else read.
 int verify_range(const Options& o, const std::string& file, const std::string& pem,
                  std::optional<uint16_t> track_id, const std::string& from, const std::string& to) {
-  auto raw = open_any(file);
+  auto raw = open_exact(file);
   CountingSource src(*raw);
   ReaderOptions ro;
   ro.public_key_pem = pem;
@@ -116,7 +118,7 @@ int verify(const Options& o, const std::string& file, const std::string& public_
                    (unsigned long long)p.offset, p.chunk.empty() ? "" : " ", p.chunk.c_str(),
                    p.message.c_str());
     };
-  auto src = open_any(file);
+  auto src = open_exact(file);
   VerifyReport v = h4mk::verify(*src, opt);
   const char* signature = !opt.public_key_pem.empty() ? (v.signature_ok ? "ok" : "invalid")
                           : v.has_signature           ? "unchecked"

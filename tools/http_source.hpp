@@ -1,7 +1,8 @@
-// A Source over HTTP(S) range requests (libcurl): what `h4mk verify URL`
-// reads a remote file through. Each read is one request for exactly the
-// bytes asked; the size comes from the first request's Content-Range, and
-// every later request asks, with If-Range, for that same version of the file.
+// A Source over HTTP(S) range requests (libcurl): what the h4mk commands read
+// a URL through (ReadWindow on top, but for verify). Each read is one request
+// for exactly the bytes asked; the size comes from the first request's
+// Content-Range, and every later request asks, with If-Range, for that same
+// version of the file.
 #pragma once
 
 #include <cstdint>
