@@ -130,6 +130,64 @@ TEST(Crc32, JoinContinuesFromAnyStart) {
 // stream's generation is unchanged (Reader's parked landing group): under
 // any mix of fills, consumes and seeks, a pointer taken at a generation
 // still shows the file's bytes while that generation lasts.
+// A source that counts the reads that reach it: over HTTP, requests.
+class RequestCounter final : public Source {
+ public:
+  explicit RequestCounter(std::span<const uint8_t> data) : in_(data) {}
+  size_t read(std::span<uint8_t> buf) override {
+    ++requests;
+    sizes.push_back(buf.size());
+    return in_.read(buf);
+  }
+  bool seekable() const override { return true; }
+  void seek(uint64_t offset) override { in_.seek(offset); }
+  std::optional<uint64_t> size() const override { return in_.size(); }
+  int requests = 0;
+  std::vector<size_t> sizes;
+
+ private:
+  MemorySource in_;
+};
+
+TEST(ReadWindow, ReadsInWindowsThatGrowWhileReadingGoesOn) {
+  std::vector<uint8_t> data(1'000'000);
+  std::mt19937 rng(4);
+  for (auto& b : data) b = uint8_t(rng());
+  auto inner = std::make_unique<RequestCounter>(data);
+  RequestCounter& counter = *inner;
+  ReadWindow w(std::move(inner));
+  std::vector<uint8_t> got;
+  uint8_t buf[16];
+  // Small reads from the start: one request of 64 KiB serves 4,096 of them.
+  for (int i = 0; i < 4096; ++i) {
+    ASSERT_EQ(w.read(buf), 16u);
+    got.insert(got.end(), buf, buf + 16);
+  }
+  EXPECT_EQ(counter.requests, 1);
+  EXPECT_EQ(counter.sizes[0], size_t(64) << 10);
+  // Going on: the next windows double.
+  ASSERT_EQ(w.read(buf), 16u);
+  EXPECT_EQ(counter.sizes.back(), size_t(128) << 10);
+  // A seek starts small again, clipped to the end of the source.
+  w.seek(990'000);
+  std::vector<uint8_t> tail(20'000);
+  size_t n = 0;
+  while (size_t k = w.read(std::span(tail).subspan(n, std::min<size_t>(100, tail.size() - n))))
+    n += k;
+  EXPECT_EQ(n, 10'000u);
+  EXPECT_TRUE(std::equal(tail.begin(), tail.begin() + 10'000, data.begin() + 990'000));
+  EXPECT_EQ(counter.sizes.back(), 10'000u);
+  EXPECT_EQ(w.read(buf), 0u);  // the end
+  // A read as large as a window goes to the source as it is.
+  const int before = counter.requests;
+  w.seek(100'000);
+  std::vector<uint8_t> big(200'000);
+  EXPECT_EQ(w.read(big), big.size());
+  EXPECT_EQ(counter.requests, before + 1);
+  EXPECT_TRUE(std::equal(big.begin(), big.end(), data.begin() + 100'000));
+  EXPECT_TRUE(std::equal(got.begin(), got.end(), data.begin()));
+}
+
 TEST(ChunkStream, APointerHoldsItsBytesWhileTheGenerationLasts) {
   std::mt19937 rng(7);
   std::vector<uint8_t> file(1 << 20);

@@ -13,8 +13,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "h4mk/read_window.hpp"
 #include "http_source.hpp"
-#include "read_window.hpp"
 
 namespace h4mk::cli {
 

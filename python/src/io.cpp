@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "binding.hpp"
+#include "h4mk/read_window.hpp"
 
 namespace h4mk::python {
 namespace {
@@ -90,30 +91,35 @@ bool is_url(const std::string& s) {
 }
 
 // A URL through fsspec's file object (its HTTP filesystem for http and
-// https), read by range in windows of its own: 64 KiB after opening or a
-// seek (a group header and its records in one request, never the file),
-// then, while reading goes on where the last request ended, twice the last,
-// up to 4 MiB. Opening or a seek costs a small request and a whole pass
-// about log2(size / 64 KiB) + size / 4 MiB requests (fsspec's readahead
-// cache, a fixed 64 KiB, made a 3.5 MB pass 52).
+// https): one range request per read. ReadWindow on top makes the reads
+// windows: opening or a seek costs a small request, and a whole pass about
+// log2(size / 64 KiB) + size / 4 MiB requests (fsspec's readahead cache, a
+// fixed 64 KiB, made a 3.5 MB pass 52).
 //
 // Over HTTP with a strong ETag, every request carries If-Match (open_url):
 // a file replaced on the server after it was opened answers 412, refused
 // here, rather than bytes of another file.
-class UrlSource final : public Source {
+class UrlRanges final : public Source {
  public:
-  UrlSource(py::object file, std::string url, std::string etag)
+  UrlRanges(py::object file, std::string url, std::string etag)
       : file_(std::move(file)),
         url_(std::move(url)),
         etag_(std::move(etag)),
         size_(file_.attr("size").cast<uint64_t>()) {}
   size_t read(std::span<uint8_t> buf) override {
-    if (buf.empty()) return 0;
-    if (pos_ < start_ || pos_ - start_ >= window_.size()) fetch(buf.size());
-    const size_t at = size_t(pos_ - start_);
-    if (at >= window_.size()) return 0;  // the end
-    const size_t n = std::min(buf.size(), window_.size() - at);
-    std::memcpy(buf.data(), window_.data() + at, n);
+    if (buf.empty() || pos_ >= size_) return 0;
+    py::gil_scoped_acquire gil;
+    py::object got = read_at(pos_, buf.size());
+    if (!PyObject_CheckBuffer(got.ptr()))
+      throw Error(ErrorCode::kIo,
+                  "the URL's read() returned " + py::repr(py::type::of(got)).cast<std::string>());
+    const ByteBuffer bytes(got);
+    const size_t n = bytes.span().size();
+    if (n > buf.size()) throw Error(ErrorCode::kIo, "read() returned more than asked for");
+    std::memcpy(buf.data(), bytes.span().data(), n);
+    if (pos_ == 0 && n >= kHead) std::copy_n(buf.begin(), kHead, head_.begin());
+    if (pos_ != 0 && n >= kHead && head_[0] && std::equal(head_.begin(), head_.end(), buf.begin()))
+      refuse_a_server_that_ignores_range();
     pos_ += n;
     return n;
   }
@@ -122,30 +128,7 @@ class UrlSource final : public Source {
   std::optional<uint64_t> size() const override { return size_; }
 
  private:
-  static constexpr size_t kFirstWindow = size_t(64) << 10;
-  static constexpr size_t kHead = 16;      // the file header: what a range-ignoring server sends
-  static constexpr int kMaxDoublings = 6;  // 64 KiB << 6 = 4 MiB
-
-  void fetch(size_t want) {
-    const bool goes_on = !window_.empty() && pos_ == start_ + window_.size();
-    // The first request after a seek and the one that follows it stay
-    // small: a seek's reads seldom pass two windows.
-    streak_ = goes_on ? std::min(streak_ + 1, kMaxDoublings + 1) : 0;
-    const size_t n = std::max(want, kFirstWindow << std::max(0, streak_ - 1));
-    py::gil_scoped_acquire gil;
-    py::object got = read_at(pos_, n);
-    if (!PyObject_CheckBuffer(got.ptr()))
-      throw Error(ErrorCode::kIo,
-                  "the URL's read() returned " + py::repr(py::type::of(got)).cast<std::string>());
-    const ByteBuffer bytes(got);
-    if (bytes.span().size() > n) throw Error(ErrorCode::kIo, "read() returned more than asked for");
-    window_.assign(bytes.span().begin(), bytes.span().end());
-    start_ = pos_;
-    if (pos_ == 0 && window_.size() >= kHead) std::copy_n(window_.begin(), kHead, head_.begin());
-    if (pos_ != 0 && window_.size() >= kHead && head_[0] &&
-        std::equal(head_.begin(), head_.end(), window_.begin()))
-      refuse_a_server_that_ignores_range();
-  }
+  static constexpr size_t kHead = 16;  // the file header: what a range-ignoring server sends
 
   // A server that ignores Range answers 200 with the whole file, and
   // fsspec hands out its first bytes for any offset. Bytes at an offset
@@ -183,9 +166,7 @@ class UrlSource final : public Source {
   std::string url_;
   std::string etag_;  // the strong ETag every request asks for (If-Match), or none
   uint64_t size_;
-  uint64_t pos_ = 0, start_ = 0;  // where reading is; where window_ starts
-  std::vector<uint8_t> window_;
-  int streak_ = 0;                     // requests in a row, each where the last ended
+  uint64_t pos_ = 0;
   std::array<uint8_t, kHead> head_{};  // the file's first bytes, once read
 };
 
@@ -207,7 +188,7 @@ std::unique_ptr<Source> open_url(const std::string& url) {
                     " needs fsspec (Debian: python3-fsspec, and python3-aiohttp "
                     "for http and https)");
   }
-  // No cache of fsspec's: every read() is one range request (UrlSource).
+  // No cache of fsspec's: every read() is one range request (UrlRanges).
   // A server that gives no size gets fsspec's stream, read in order like a
   // pipe (fsspec's stream says it is seekable, and is not).
   py::tuple fs_path = fsspec.attr("core").attr("url_to_fs")(url);
@@ -231,7 +212,7 @@ std::unique_ptr<Source> open_url(const std::string& url) {
   }
   if (py::getattr(file, "size", py::none()).is_none())
     return std::make_unique<PyFileSource>(std::move(file), /*in_order=*/true);
-  return std::make_unique<UrlSource>(std::move(file), url, etag);
+  return std::make_unique<ReadWindow>(std::make_unique<UrlRanges>(std::move(file), url, etag));
 }
 
 }  // namespace

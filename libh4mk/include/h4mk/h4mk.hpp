@@ -12,6 +12,7 @@
 #include "h4mk/limits.hpp"
 #include "h4mk/mask.hpp"
 #include "h4mk/packet_reader.hpp"
+#include "h4mk/read_window.hpp"
 #include "h4mk/reader.hpp"
 #include "h4mk/rewrite.hpp"
 #include "h4mk/side_data.hpp"

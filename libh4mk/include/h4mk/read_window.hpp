@@ -1,9 +1,10 @@
 // A Source that reads the one below it in windows: 64 KiB after opening or
 // a seek (a group header and its records, or a head of several small
 // chunks, at once), then, while reading goes on where the last window
-// ended, twice the last, up to 4 MiB. Over HTTP each window is one range
-// request, where the reader's exact reads at open would each be one. A read
-// at least as large as the next window goes to the source as it is.
+// ended, twice the last, up to 4 MiB. For a source whose every read is a
+// request (a range over HTTP, an object store), where a Reader's exact
+// reads at open would each be one. A read at least as large as the next
+// window goes to the source as it is.
 #pragma once
 
 #include <algorithm>
@@ -13,9 +14,11 @@
 #include <optional>
 #include <vector>
 
+#include "h4mk/export.h"
 #include "h4mk/io.hpp"
 
-namespace h4mk::cli {
+H4MK_CXX_API_BEGIN
+namespace h4mk {
 
 class ReadWindow final : public Source {
  public:
@@ -25,6 +28,7 @@ class ReadWindow final : public Source {
     if (buf.empty()) return 0;
     if (pos_ < start_ || pos_ - start_ >= window_.size()) {
       const size_t n = next_window_size();
+      if (n == 0) return 0;  // at the source's end
       if (buf.size() >= n) {
         window_.clear();
         const size_t got = fetch(buf);
@@ -78,4 +82,5 @@ class ReadWindow final : public Source {
   int streak_ = 0;  // fetches in a row, each where the last ended
 };
 
-}  // namespace h4mk::cli
+}  // namespace h4mk
+H4MK_CXX_API_END
