@@ -4,6 +4,8 @@
 // is lost, and a late picture is refused loudly.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "h4mk/h4mk.h"
 #include "h4mk/h4mk.hpp"
 
@@ -64,6 +66,32 @@ TEST(ExpectedPicture, BlocksBeforeItAreHeldAndItIsStoredFirst) {
   ASSERT_EQ(r.attachments.size(), 1u);
   EXPECT_EQ(r.attachments[0], picture());
   EXPECT_EQ(r.blocks, 11u);
+}
+
+TEST(ExpectedPicture, AHeldBlockFixesTheTracksButNotThePicture) {
+  MemorySink sink;
+  Writer w(sink);
+  expecting_picture(w);
+  write_audio(w, 0, 1, 100);  // held
+  auto refused = [&](const char* what, const std::function<void()>& call) {
+    try {
+      call();
+      ADD_FAILURE() << what << " after a held block";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kBadState) << e.what();
+      EXPECT_NE(std::string(e.what()).find("before the first block"), std::string::npos);
+    }
+  };
+  Track renamed = *w.track(1);
+  renamed.name = "renamed";
+  refused("replace_track", [&] { w.replace_track(renamed); });
+  refused("add_track", [&] { w.add_track(track(3, TrackKind::kAudio)); });
+  refused("set_mask_key", [&] { w.set_mask_key(1, MaskKey{}); });
+  w.add_attachment(picture());  // what is held waits for
+  w.finish();
+  const ReadBack r = read_back(sink.bytes());
+  EXPECT_EQ(r.attachments.size(), 1u);
+  EXPECT_EQ(r.blocks, 1u);
 }
 
 TEST(ExpectedPicture, PastTheBoundBlocksAreWrittenAndALatePictureIsRefused) {

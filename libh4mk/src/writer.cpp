@@ -202,6 +202,13 @@ struct Writer::Impl {
       throw Error(ErrorCode::kBadState, std::string(what) + " must come before the first block");
   }
 
+  // The tracks are fixed by the first block, even one held for a picture.
+  void require_no_block(const char* what) {
+    require_setup(what);
+    if (!held.empty())
+      throw Error(ErrorCode::kBadState, std::string(what) + " must come before the first block");
+  }
+
   void begin() {
     if (tracks.empty()) throw Error(ErrorCode::kBadState, "no tracks declared");
     const auto media = std::count_if(tracks.begin(), tracks.end(), [](const TrackState& ts) {
@@ -652,7 +659,7 @@ Writer::Writer(Sink& sink, WriterOptions options) : impl_(std::make_unique<Impl>
 Writer::~Writer() = default;
 
 void Writer::add_track(const Track& track) {
-  impl_->require_setup("add_track");
+  impl_->require_no_block("add_track");
   validate_track(track);
   if (impl_->slot_of_id[track.id] >= 0)
     throw Error(ErrorCode::kInvalidArgument,
@@ -668,7 +675,7 @@ const Track* Writer::track(uint16_t track_id) const {
 }
 
 void Writer::replace_track(const Track& track) {
-  impl_->require_setup("replace_track");
+  impl_->require_no_block("replace_track");
   const int32_t slot = impl_->slot_of_id[track.id];
   if (slot < 0)
     throw Error(ErrorCode::kInvalidArgument,
@@ -686,7 +693,7 @@ void Writer::replace_track(const Track& track) {
 
 void Writer::set_mask_key(uint16_t track_id, const MaskKey& key, MaskScheme scheme,
                           std::string kid) {
-  impl_->require_setup("set_mask_key");
+  impl_->require_no_block("set_mask_key");
   require_utf8(kid, "mask key id");
   const int32_t slot = impl_->slot_of_id[track_id];
   if (slot < 0)

@@ -63,11 +63,14 @@ class Writer {
 
   // --- before the first block ---
   void add_track(const Track& track);
-  // A declared track as it stands (nullptr if none has that id).
+  // A declared track as it stands (nullptr if none has that id); valid
+  // until the next add_track.
   const Track* track(uint16_t track_id) const;
   // Replaces a declared track (the one with track.id): its tags, codec
-  // parameters, compression and the like may change until the first block.
-  // A track masked by set_mask_key keeps the mask parameters made for it.
+  // parameters, compression and the like may change until the first block
+  // (one held for expect_attachment too, as for add_track and
+  // set_mask_key). A track masked by set_mask_key keeps the mask parameters
+  // made for it.
   void replace_track(const Track& track);
   void set_metadata(std::string_view key, std::string_view value);
   // Merges the members of a JSON object into META.
