@@ -233,16 +233,20 @@ bool Reader::Impl::take_parked_group() {
   return true;
 }
 
-std::optional<Error> Reader::Impl::take_group(const ChunkView& v) {
-  group_damaged = false;
-  std::optional<Error> bad;
+std::optional<Error> Reader::Impl::try_parse_group(const ChunkView& v) {
   try {
     parse_group(v);
   } catch (const Error& e) {
     keep_verification_failure(e);
     group.clear();
-    bad = e;
+    return e;
   }
+  return std::nullopt;
+}
+
+std::optional<Error> Reader::Impl::take_group(const ChunkView& v) {
+  group_damaged = false;
+  std::optional<Error> bad = try_parse_group(v);
   pass(v);
   return bad;
 }
@@ -265,11 +269,7 @@ bool Reader::Impl::salvage_group(const ChunkView& v) {
   if (!hand_out_damaged || v.header.tag != kTagCore || v.code != ErrorCode::kCrcMismatch)
     return false;
   group_damaged = true;
-  try {
-    parse_group(v);
-  } catch (const Error& e) {
-    keep_verification_failure(e);
-    group.clear();
+  if (try_parse_group(v)) {
     group_damaged = false;
     return false;
   }

@@ -169,6 +169,8 @@ struct Reader::Impl {
   // `cut`: `payload` is what a cut file holds of it (decode_cut_group).
   void parse_group(const ChunkView& v) { parse_group(v, v.payload, false); }
   void parse_group(const ChunkView& v, std::span<const uint8_t> payload, bool cut);
+  // parse_group, a group that does not parse cleared and its error returned.
+  std::optional<Error> try_parse_group(const ChunkView& v);
 
   // Keeps the current group for take_parked_group, if it lives in the
   // stream's window (not expanded, not read block by block) and its CRC
