@@ -97,9 +97,12 @@ TEST(Cli, InspectJson) {
     // A pipe has no end to read; the summaries come from the HINT.
     EXPECT_EQ(piped.j()["tracks"][i]["summary"]["block_count"],
               j["tracks"][i]["summary"]["block_count"]);
-    EXPECT_EQ(piped.j()["tracks"][i]["summary"]["index_entries"], 0);
+    // Whether the index has entries is not known: it is at the end.
+    EXPECT_EQ(piped.j()["tracks"][i]["summary"]["index_entries"], nullptr);
   }
-  EXPECT_EQ(piped.j()["complete"], false);
+  EXPECT_EQ(piped.j()["complete"], nullptr);
+  EXPECT_NE(shell("cat demo.h4mk | " + kTool + " inspect -").out.find("read as a stream"),
+            std::string::npos);
   // Text output names the tracks.
   Result text = h4mk("inspect demo.h4mk");
   EXPECT_NE(text.out.find("track 2: video h4core"), std::string::npos) << text.out;
@@ -329,6 +332,50 @@ TEST(Cli, DecodeGivesBackPackedBytesAndRanges) {
   r = h4mk("decode packed2.h4mk -o - --from 9 --adapter null");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, std::string(raw.begin() + 9000, raw.end()));
+}
+
+// The first line says what the end of the file holds: a TAIL, and a TSEK
+// for every track, some, or none (those tracks seek by bisection).
+TEST(Cli, InspectSaysWhichTracksHaveSeekTables) {
+  StreamSpec spec;
+  spec.seconds = 2;
+  const auto tracks = test_tracks(spec);
+  const auto blocks = make_stream(spec);
+  WriterOptions no_index;
+  no_index.write_index = false;
+  write_file(path("no-tsek.h4mk"), write_stream(tracks, blocks, no_index));
+  std::vector<uint8_t> file = write_stream(tracks, blocks);
+  write_file(path("all-tsek.h4mk"), file);
+  // Cut out the last TSEK (the TAIL's index offset still holds: it is the
+  // first index chunk's).
+  const json m = h4mk("inspect --json all-tsek.h4mk").j();
+  size_t pos = m["data_offset"].get<size_t>(), last_tsek = 0, last_size = 0;
+  while (pos + 12 <= file.size()) {
+    const uint32_t size =
+        file[pos + 4] | file[pos + 5] << 8 | file[pos + 6] << 16 | uint32_t(file[pos + 7]) << 24;
+    if (std::string(file.begin() + long(pos), file.begin() + long(pos) + 4) == "TSEK")
+      last_tsek = pos, last_size = 12 + size;
+    pos += 12 + size;
+  }
+  ASSERT_NE(last_tsek, 0u);
+  file.erase(file.begin() + long(last_tsek), file.begin() + long(last_tsek + last_size));
+  write_file(path("some-tsek.h4mk"), file);
+  file.resize(last_tsek);
+  write_file(path("no-tail.h4mk"), file);
+
+  auto first_line = [](const std::string& f) {
+    Result r = h4mk("inspect " + f);
+    EXPECT_EQ(r.status, 0) << r.err;
+    return r.out.substr(0, r.out.find('\n'));
+  };
+  EXPECT_NE(first_line("all-tsek.h4mk").find("complete, indexed"), std::string::npos);
+  EXPECT_NE(first_line("no-tsek.h4mk").find("complete, no seek tables"), std::string::npos);
+  EXPECT_NE(first_line("some-tsek.h4mk").find("complete, seek tables for 2 of 3 tracks"),
+            std::string::npos);
+  EXPECT_NE(first_line("no-tail.h4mk").find("incomplete (no TAIL)"), std::string::npos);
+  EXPECT_EQ(h4mk("inspect --json no-tsek.h4mk").j()["complete"], true);
+  EXPECT_EQ(h4mk("inspect --json no-tsek.h4mk").j()["tracks"][0]["summary"], nullptr);
+  EXPECT_EQ(h4mk("inspect --json no-tail.h4mk").j()["complete"], false);
 }
 
 TEST(Cli, DecodeAudioWritesWav) {

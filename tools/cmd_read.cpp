@@ -71,17 +71,20 @@ ordered_json manifest_json(Reader& r, const std::string& file) {
   ordered_json j;
   j["file"] = file;
   j["format_version"] = std::to_string(r.version_major()) + "." + std::to_string(r.version_minor());
-  j["complete"] = r.has_index();
+  // A stream's end is never read: whether it is complete is not known.
+  const bool seekable = r.seekable();
+  j["complete"] = seekable ? ordered_json(r.has_index()) : ordered_json(nullptr);
   j["data_offset"] = r.data_offset();
   ordered_json tracks = parse_or_null(r.tracks_json())["tracks"];
   for (auto& t : tracks) {
     auto id = t["id"].get<uint16_t>();
     auto s = r.summary(id);
     if (s)
-      t["summary"] = {{"block_count", s->block_count},
-                      {"start_pts", s->start_pts},
-                      {"end_pts", s->end_pts},
-                      {"index_entries", r.index(id).size()}};
+      t["summary"] = {
+          {"block_count", s->block_count},
+          {"start_pts", s->start_pts},
+          {"end_pts", s->end_pts},
+          {"index_entries", seekable ? ordered_json(r.index(id).size()) : ordered_json(nullptr)}};
     else
       t["summary"] = nullptr;
   }
@@ -120,6 +123,27 @@ ordered_json manifest_json(Reader& r, const std::string& file) {
   return j;
 }
 
+namespace {
+
+// What the end of the file says: whether it was finished, and which tracks
+// seek with a TSEK (FORMAT.md §10; the others bisect).
+std::string completeness(Reader& r, const ordered_json& manifest) {
+  if (manifest["complete"].is_null()) return "read as a stream (its end and index are not read)";
+  // An unusable index region is recorded as damage; without damage, no TAIL.
+  if (!manifest["complete"].get<bool>())
+    return r.damage().empty() ? "incomplete (no TAIL)"
+                              : "no usable index (no TAIL, or see the damage below)";
+  size_t tables = 0;
+  for (const auto& t : manifest["tracks"]) tables += !t["summary"].is_null();
+  const size_t n = r.tracks().size();
+  if (tables == n) return "complete, indexed";
+  if (tables == 0) return "complete, no seek tables (seeks bisect)";
+  return "complete, seek tables for " + std::to_string(tables) + " of " + std::to_string(n) +
+         " tracks (the others seek by bisection)";
+}
+
+}  // namespace
+
 int inspect(const Options& o, const std::string& file) {
   auto src = open_input(file);
   Reader r(*src);
@@ -129,7 +153,7 @@ int inspect(const Options& o, const std::string& file) {
     return kExitOk;
   }
   std::printf("%s: H4MK %s, %s\n", file.c_str(), j["format_version"].get<std::string>().c_str(),
-              r.has_index() ? "complete, indexed" : "incomplete (no index)");
+              completeness(r, j).c_str());
   for (const Track& t : r.tracks()) {
     std::printf("  track %u: %s %s, time base %lld/%lld", t.id, track_kind_name(t.kind),
                 printable(t.codec).c_str(), (long long)t.time_base.num, (long long)t.time_base.den);
