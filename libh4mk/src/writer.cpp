@@ -428,7 +428,6 @@ struct Writer::Impl {
   }
 
   // A validated block: closes the groups it must, then joins its track's.
-  // (blocks_that_close_nothing counts ahead by these same rules.)
   void add_block(TrackState& ts, const BlockInfo& info, std::span<const uint8_t> payload,
                  std::span<const uint8_t> side) {
     if (ts.masker && !info.masked) {
@@ -440,31 +439,54 @@ struct Writer::Impl {
     }
   }
 
+  enum class Closes { kNothing, kOwnGroup, kAllGroups };
+
+  // The rule that ends groups: what a block of `bytes` (payload and side
+  // data) at `dts` closes before it joins ts's open group, were that group to
+  // hold `blocks` blocks of `group_bytes` bytes (write_run asks ahead of the
+  // blocks it adds). A block that brings its group to max_group_bytes closes
+  // the group after itself. Each condition only becomes true as dts, blocks
+  // and group_bytes grow.
+  Closes closes_before(const TrackState& ts, int64_t dts, uint64_t bytes, uint64_t blocks,
+                       uint64_t group_bytes) const {
+    const bool own_expired = blocks > 0 && dts - ts.group->first().dts >= ts.max_group_ticks;
+    // With several tracks, a group whose span is used up closes them all, so
+    // every track's groups cover the same spans: blocks of equal time stay
+    // within one span of each other in the file.
+    if (tracks.size() > 1) {
+      if (own_expired) return Closes::kAllGroups;
+      const int64_t dts_us = to_microseconds(dts, ts.track.time_base);
+      for (const TrackState& other : tracks)
+        if (&other != &ts && !other.group->empty() &&
+            dts_us - other.group_first_dts_us >= group_duration_us)
+          return Closes::kAllGroups;
+    }
+    if (blocks == 0) return Closes::kNothing;
+    // An empty block after only empty blocks starts a group: a group of
+    // empty payloads holds one block (docs/FORMAT.md §5.3).
+    const bool empty_after_empty = group_bytes == 0 && bytes == 0;
+    if (empty_after_empty || own_expired || group_bytes + bytes > opt.max_group_bytes ||
+        blocks >= opt.max_group_blocks)
+      return Closes::kOwnGroup;
+    return Closes::kNothing;
+  }
+
   // add_block's, with the block as stored (a copy is made only to mask it).
   void add_to_group(TrackState& ts, const BlockInfo& b, std::span<const uint8_t> payload,
                     std::span<const uint8_t> side) {
     GroupBuilder& group = *ts.group;
-    // An empty block after only empty blocks starts a group: a group of
-    // empty payloads holds one block (docs/FORMAT.md §5.3).
-    const bool empty_after_empty = group.data_bytes() == 0 && payload.size() + side.size() == 0;
-    const bool own_expired = !group.empty() && b.dts - group.first().dts >= ts.max_group_ticks;
+    switch (closes_before(ts, b.dts, payload.size() + side.size(), group.block_count(),
+                          group.data_bytes())) {
+      case Closes::kAllGroups:
+        close_all_groups();
+        break;
+      case Closes::kOwnGroup:
+        close_group(ts);
+        break;
+      case Closes::kNothing:
+        break;
+    }
     const int64_t dts_us = tracks.size() > 1 ? to_microseconds(b.dts, ts.track.time_base) : 0;
-    // With several tracks, a group whose span is used up closes them all, so
-    // every track's groups cover the same spans: blocks of equal time stay
-    // within one span of each other in the file.
-    bool span_used_up = own_expired;
-    if (tracks.size() > 1)
-      for (size_t i = 0; i < tracks.size() && !span_used_up; ++i)
-        span_used_up = &tracks[i] != &ts && !tracks[i].group->empty() &&
-                       dts_us - tracks[i].group_first_dts_us >= group_duration_us;
-    if (tracks.size() > 1 && span_used_up)
-      close_all_groups();
-    else if (!group.empty() &&
-             (empty_after_empty || own_expired ||
-              group.data_bytes() + payload.size() + side.size() > opt.max_group_bytes ||
-              group.block_count() >= opt.max_group_blocks))
-      close_group(ts);
-
     if (group.empty()) ts.group_first_dts_us = dts_us;
     group.add(b, side, payload);
     ts.has_blocks = true;
@@ -537,58 +559,30 @@ struct Writer::Impl {
 
   // How many of the up to `left` blocks from b on (same size, each one
   // duration after the one before, dts == pts) add_block would add to the
-  // track's open group without closing it or another track's group before or
-  // after them.
+  // track's open group without closing a group before or after them: the
+  // first that would is found by bisection, closes_before's conditions
+  // only becoming true as the run goes on.
   uint32_t blocks_that_close_nothing(const TrackState& ts, const BlockInfo& b, size_t size,
                                      uint32_t left) const {
     const GroupBuilder& group = *ts.group;
-    if (group.empty() || left == 0) return 0;            // the group was closed: a new one starts
-    if (size == 0 && group.data_bytes() == 0) return 0;  // empty blocks: a group each
-    uint64_t n = left;
-    // Bytes: each stays under max_group_bytes once added (a block reaching
-    // it closes the group after itself, and goes through add_block).
-    if (size) {
-      const uint64_t bytes = group.data_bytes();
-      n = std::min<uint64_t>(
-          n, bytes >= opt.max_group_bytes ? 0 : (opt.max_group_bytes - 1 - bytes) / size);
+    if (group.empty() || left == 0) return 0;  // the group was closed: a new one starts
+    const uint64_t blocks = group.block_count(), bytes = group.data_bytes();
+    auto closes = [&](uint64_t k) {  // block k of the run from b, as the group then is
+      const uint64_t group_bytes = bytes + k * size;
+      return closes_before(ts, b.dts + int64_t(k) * b.duration, size, blocks + k, group_bytes) !=
+                 Closes::kNothing ||
+             group_bytes + size >= opt.max_group_bytes;
+    };
+    if (!closes(left - 1)) return left;  // most runs fit whole
+    uint64_t lo = 0, hi = left - 1;      // the first block that closes is in [lo, hi]
+    while (lo < hi) {
+      const uint64_t mid = lo + (hi - lo) / 2;
+      if (closes(mid))
+        hi = mid;
+      else
+        lo = mid + 1;
     }
-    // Blocks: before adding each, fewer than max_group_blocks.
-    n = std::min<uint64_t>(
-        n, opt.max_group_blocks - std::min<uint64_t>(opt.max_group_blocks, group.block_count()));
-    // Duration: each dts less than max_group_ticks after the group's first.
-    const int64_t d = b.duration;
-    if (d > 0) {
-      const int64_t from_first = b.dts - group.first().dts;
-      n = from_first >= ts.max_group_ticks
-              ? 0
-              : std::min<uint64_t>(n,
-                                   uint64_t(ts.max_group_ticks - 1 - from_first) / uint64_t(d) + 1);
-    }
-    // Other tracks: each dts less than max_group_duration_us after the
-    // earliest start of their open groups. The first block that reaches it
-    // is found by bisection (microseconds grow with ticks).
-    if (tracks.size() > 1 && d > 0 && n > 0) {
-      int64_t earliest = INT64_MAX;
-      for (const auto& other : tracks)
-        if (&other != &ts && !other.group->empty())
-          earliest = std::min(earliest, other.group_first_dts_us);
-      auto closes = [&](uint64_t i) {
-        return to_microseconds(b.dts + int64_t(i) * d, ts.track.time_base) - earliest >=
-               group_duration_us;
-      };
-      if (earliest != INT64_MAX && closes(n - 1)) {
-        uint64_t lo = 0, hi = n - 1;  // the first block that closes is in [lo, hi]
-        while (lo < hi) {
-          const uint64_t mid = lo + (hi - lo) / 2;
-          if (closes(mid))
-            hi = mid;
-          else
-            lo = mid + 1;
-        }
-        n = lo;
-      }
-    }
-    return uint32_t(n);
+    return uint32_t(lo);
   }
 
   // Overwrites the HINT with the totals of the finished file and returns the
