@@ -1,4 +1,4 @@
-// The dsp adapter's payload parser (adapters/dsp_tokens.hpp) on hostile bytes:
+// The dsp adapter's payload parser (adapters/dsp_tokens/dsp_tokens.hpp) on hostile bytes:
 // as an I block, then as a P block on what the I block gave; whatever parses
 // must re-encode to bytes that parse to the same frames.
 #include <cstddef>
@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "../adapters/dsp_tokens.hpp"
+#include "dsp_tokens.hpp"
 
 namespace {
 

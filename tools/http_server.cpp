@@ -46,7 +46,15 @@ std::optional<std::string> Request::header(std::string_view name) const {
 Response Response::json(const nlohmann::ordered_json& j, int status) {
   Response r;
   r.status = status;
-  r.text = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  r.body = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  return r;
+}
+
+Response Response::event_stream(std::unique_ptr<Producer> events) {
+  Response r;
+  r.content_type = "text/event-stream";
+  r.headers = {{"Cache-Control", "no-cache"}};
+  r.body = Produced{std::move(events), std::nullopt, ":\n\n"};
   return r;
 }
 
@@ -259,8 +267,8 @@ struct Exchange {
   bool answered = false;
   int status = 0;
   uint64_t received = 0;
-  std::atomic<uint64_t> stored{0};  // of the budget, held until the exchange ends
-  std::optional<Error> body_error;  // once set, the rest of the body is discarded
+  std::atomic<uint64_t> stored{0};      // of the budget, held until the exchange ends
+  std::optional<HttpError> body_error;  // once set, the rest of the body is discarded
   MHD_PostProcessor* form = nullptr;
   size_t field_bytes = 0;
 
@@ -271,17 +279,19 @@ struct Exchange {
 
   MHD_Result answer(Response r) {
     MHD_Response* m = nullptr;
-    if (r.producer) {
-      auto* s = new Stream(server, connection, std::move(r.producer), r.heartbeat);
-      m = MHD_create_response_from_callback(r.producer_length.value_or(MHD_SIZE_UNKNOWN), 64 * 1024,
+    if (auto* p = std::get_if<Produced>(&r.body)) {
+      auto* s = new Stream(server, connection, std::move(p->producer), p->heartbeat);
+      m = MHD_create_response_from_callback(p->length.value_or(MHD_SIZE_UNKNOWN), 64 * 1024,
                                             &Stream::read, s, &Stream::free);
       if (!m) delete s;
-    } else if (r.fd >= 0 && r.length > 0) {
-      m = MHD_create_response_from_fd_at_offset64(r.length, r.fd, r.offset);
-      if (!m) ::close(r.fd);
+    } else if (auto* f = std::get_if<FileRange>(&r.body); f && f->length > 0) {
+      // The response owns the descriptor from here (closed with it).
+      m = MHD_create_response_from_fd_at_offset64(f->length, f->fd.get(), f->offset);
+      if (m) f->fd.release();
     } else {
-      if (r.fd >= 0) ::close(r.fd);
-      m = MHD_create_response_from_buffer(r.text.size(), r.text.data(), MHD_RESPMEM_MUST_COPY);
+      std::string* text = std::get_if<std::string>(&r.body);
+      m = MHD_create_response_from_buffer(text ? text->size() : 0, text ? text->data() : nullptr,
+                                          MHD_RESPMEM_MUST_COPY);
     }
     if (!m) return MHD_NO;
     MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, r.content_type.c_str());
@@ -293,7 +303,9 @@ struct Exchange {
     return ok;
   }
 
-  MHD_Result answer_error(const Error& e) { return answer(Response::error(e.status, e.message)); }
+  MHD_Result answer_error(const HttpError& e) {
+    return answer(Response::error(e.status, e.message));
+  }
 
   // What a worker made, answered once the connection is resumed.
   std::optional<Response> result;
@@ -318,7 +330,7 @@ struct Exchange {
   Response run() {
     try {
       return route->handle(req);
-    } catch (const Error& e) {
+    } catch (const HttpError& e) {
       return Response::error(e.status, e.message);
     } catch (const std::bad_alloc&) {
       return Response::error(503, "out of memory for this request");
@@ -329,11 +341,12 @@ struct Exchange {
     }
   }
 
-  // The first call: framing, route, parameters, admission. Throws Error.
+  // The first call: framing, route, parameters, admission. Throws HttpError.
   void begin(const char* url, const char* method, const char* version) {
     // A copy: a handler on a worker thread does not touch the connection.
     collect(connection, MHD_HEADER_KIND, req.headers);
-    if (auto why = ambiguous_framing(req.headers, version ? version : "")) throw Error{400, *why};
+    if (auto why = ambiguous_framing(req.headers, version ? version : ""))
+      throw HttpError{400, *why};
     req.method = method;
     req.path = url;
     collect(connection, MHD_GET_ARGUMENT_KIND, req.params);
@@ -345,7 +358,8 @@ struct Exchange {
     req.stopping = [s] { return s->halting.load(); };
     req.store_answer = [this](uint64_t n) {
       if (!server->reserve(n))
-        throw Error{503, "the server holds as many uploads and answers as it may; try again later"};
+        throw HttpError{503,
+                        "the server holds as many uploads and answers as it may; try again later"};
       stored += n;
     };
 
@@ -362,14 +376,14 @@ struct Exchange {
       break;
     }
     if (!route) {
-      if (path_known) throw Error{405, req.method + " is not allowed on " + req.path};
-      throw Error{404, "no such endpoint: " + req.path};
+      if (path_known) throw HttpError{405, req.method + " is not allowed on " + req.path};
+      throw HttpError{404, "no such endpoint: " + req.path};
     }
     only_known_params();
     if (!route->body.accepted) {
       const auto len = req.header(MHD_HTTP_HEADER_CONTENT_LENGTH);
       if ((len && *len != "0") || req.header(MHD_HTTP_HEADER_TRANSFER_ENCODING))
-        throw Error{413, route->method + " " + route->path + " takes no request body"};
+        throw HttpError{413, route->method + " " + route->path + " takes no request body"};
       return;
     }
     if (route->body.admit) route->body.admit(req);
@@ -378,8 +392,9 @@ struct Exchange {
       errno = 0;
       unsigned long long n = std::strtoull(len->c_str(), &end, 10);
       if (!errno && end && *end == '\0' && n > route->body.limit)
-        throw Error{413, "request body of " + *len + " bytes is above this endpoint's limit of " +
-                             std::to_string(route->body.limit)};
+        throw HttpError{413, "request body of " + *len +
+                                 " bytes is above this endpoint's limit of " +
+                                 std::to_string(route->body.limit)};
     }
     // A body is a form only as multipart/form-data; any other form type
     // is refused rather than taken as the upload, with its fields (a mask
@@ -389,12 +404,12 @@ struct Exchange {
     if (media == "multipart/form-data") {
       form = MHD_create_post_processor(connection, 64 * 1024, &Exchange::on_field, this);
       if (!form)
-        throw Error{400, "multipart/form-data without a usable boundary parameter: " + *type};
+        throw HttpError{400, "multipart/form-data without a usable boundary parameter: " + *type};
     } else if (media == "application/x-www-form-urlencoded" || media.rfind("multipart/", 0) == 0) {
-      throw Error{415, "a " + media +
-                           " body is not taken: send the fields as multipart/form-data, or the "
-                           "upload as the raw body with its own Content-Type (e.g. "
-                           "application/octet-stream) and the parameters in the query"};
+      throw HttpError{415, "a " + media +
+                               " body is not taken: send the fields as multipart/form-data, or the "
+                               "upload as the raw body with its own Content-Type (e.g. "
+                               "application/octet-stream) and the parameters in the query"};
     }
   }
 
@@ -403,32 +418,33 @@ struct Exchange {
     for (size_t i = 0; i < req.params.size(); i++) {
       const std::string& key = req.params[i].first;
       if (std::find(known.begin(), known.end(), key) == known.end())
-        throw Error{400, "unknown parameter '" + key + "' for " + route->method + " " +
-                             route->path +
-                             (key == "mask" || key.find("key") != std::string::npos
-                                  ? ": this endpoint does not mask; nothing was done"
-                                  : "")};
+        throw HttpError{400, "unknown parameter '" + key + "' for " + route->method + " " +
+                                 route->path +
+                                 (key == "mask" || key.find("key") != std::string::npos
+                                      ? ": this endpoint does not mask; nothing was done"
+                                      : "")};
       for (size_t j = 0; j < i; j++)
-        if (req.params[j].first == key) throw Error{400, "parameter '" + key + "' is given twice"};
+        if (req.params[j].first == key)
+          throw HttpError{400, "parameter '" + key + "' is given twice"};
     }
   }
 
   void store(const char* data, size_t n) {
     if (!server->reserve(n)) {
       body_error =
-          Error{503, "the server holds as many uploads and answers as it may; try again later"};
+          HttpError{503, "the server holds as many uploads and answers as it may; try again later"};
       return;
     }
     stored += n;
     if (req.body.fd < 0) {
       req.body.fd = temporary_file();
       if (req.body.fd < 0) {
-        body_error = Error{507, "cannot store the request body: no temporary file"};
+        body_error = HttpError{507, "cannot store the request body: no temporary file"};
         return;
       }
     }
     if (!write_all(req.body.fd, data, n)) {
-      body_error = Error{507, "cannot store the request body: write failed"};
+      body_error = HttpError{507, "cannot store the request body: write failed"};
       return;
     }
     req.body.size += n;
@@ -441,7 +457,7 @@ struct Exchange {
     try {
       return x->field(key, filename, data, off, size);
     } catch (...) {
-      x->body_error = Error{503, "out of memory for this form"};
+      x->body_error = HttpError{503, "out of memory for this form"};
       return MHD_NO;
     }
   }
@@ -451,20 +467,20 @@ struct Exchange {
     const std::string k = key ? key : "";
     if (filename) {  // the file part
       if (off == 0 && req.body.fd >= 0) {
-        body_error = Error{400, "more than one file part in the form (field '" + k + "')"};
+        body_error = HttpError{400, "more than one file part in the form (field '" + k + "')"};
         return MHD_NO;
       }
       if (off == 0) {
         if (k.size() + std::strlen(filename) > kMaxFieldBytes) {
-          body_error = Error{400, "the file part's field and file names are longer than " +
-                                      std::to_string(kMaxFieldBytes) + " bytes"};
+          body_error = HttpError{400, "the file part's field and file names are longer than " +
+                                          std::to_string(kMaxFieldBytes) + " bytes"};
           return MHD_NO;
         }
         req.body.file_field = k;
         req.body.filename = filename;
         req.body.fd = temporary_file();
         if (req.body.fd < 0) {
-          body_error = Error{507, "cannot store the upload: no temporary file"};
+          body_error = HttpError{507, "cannot store the upload: no temporary file"};
           return MHD_NO;
         }
       }
@@ -474,12 +490,12 @@ struct Exchange {
     auto& fields = req.body.fields;
     if (off == 0) {
       if (fields.size() >= kMaxFormFields) {
-        body_error = Error{400, "more than " + std::to_string(kMaxFormFields) + " form fields"};
+        body_error = HttpError{400, "more than " + std::to_string(kMaxFormFields) + " form fields"};
         return MHD_NO;
       }
       field_bytes = k.size();
       if (field_bytes > kMaxFieldBytes) {
-        body_error = Error{
+        body_error = HttpError{
             400, "a form field's name is longer than " + std::to_string(kMaxFieldBytes) + " bytes"};
         return MHD_NO;
       }
@@ -487,8 +503,8 @@ struct Exchange {
     }
     field_bytes += size;
     if (field_bytes > kMaxFieldBytes) {
-      body_error = Error{400, "form field '" + k + "' is longer than " +
-                                  std::to_string(kMaxFieldBytes) + " bytes"};
+      body_error = HttpError{400, "form field '" + k + "' is longer than " +
+                                      std::to_string(kMaxFieldBytes) + " bytes"};
       return MHD_NO;
     }
     fields.back().second.append(data, size);
@@ -498,8 +514,8 @@ struct Exchange {
   void take(const char* data, size_t n) {
     received += n;
     if (received > route->body.limit) {
-      body_error = Error{413, "request body is above this endpoint's limit of " +
-                                  std::to_string(route->body.limit) + " bytes"};
+      body_error = HttpError{413, "request body is above this endpoint's limit of " +
+                                      std::to_string(route->body.limit) + " bytes"};
       return;
     }
     if (!form) {
@@ -507,8 +523,8 @@ struct Exchange {
       return;
     }
     if (MHD_post_process(form, data, n) != MHD_YES && !body_error)
-      body_error =
-          Error{400, "malformed multipart/form-data body near byte " + std::to_string(received)};
+      body_error = HttpError{
+          400, "malformed multipart/form-data body near byte " + std::to_string(received)};
   }
 
   // The whole body has arrived: fields become parameters after the query's.
@@ -516,18 +532,19 @@ struct Exchange {
     if (form) {
       const bool complete = MHD_destroy_post_processor(form) == MHD_YES;
       form = nullptr;
-      if (!complete && !body_error) body_error = Error{400, "truncated multipart/form-data body"};
+      if (!complete && !body_error)
+        body_error = HttpError{400, "truncated multipart/form-data body"};
       for (auto& f : req.body.fields) req.params.push_back(f);
       if (!body_error) {
         try {
           only_known_params();
-        } catch (const Error& e) {
+        } catch (const HttpError& e) {
           body_error = e;
         }
       }
     }
     if (req.body.fd >= 0 && ::lseek(req.body.fd, 0, SEEK_SET) != 0)
-      body_error = Error{507, "cannot read the stored request body back"};
+      body_error = HttpError{507, "cannot read the stored request body back"};
   }
 };
 
@@ -557,9 +574,9 @@ MHD_Result handle_call(Impl* server, MHD_Connection* c, const char* url, const c
     *con_cls = x;
     try {
       if (cut_query)
-        throw Error{414, "more than " + std::to_string(kMaxQueryParams) + " query parameters"};
+        throw HttpError{414, "more than " + std::to_string(kMaxQueryParams) + " query parameters"};
       x->begin(url, method, version);
-    } catch (const Error& e) {
+    } catch (const HttpError& e) {
       // Refused from its headers: whatever follows on the connection (a body,
       // or bytes that framing read otherwise would make a request) is not read.
       Response r = Response::error(e.status, e.message);
@@ -575,7 +592,8 @@ MHD_Result handle_call(Impl* server, MHD_Connection* c, const char* url, const c
   }
   if (x->answered) return *upload_size ? MHD_NO : MHD_YES;  // a body nobody asked for: close
   if (!x->route->body.accepted) {
-    if (*upload_size) return x->answer_error(Error{413, x->req.path + " takes no request body"});
+    if (*upload_size)
+      return x->answer_error(HttpError{413, x->req.path + " takes no request body"});
     return x->dispatch();
   }
   if (*upload_size) {

@@ -13,14 +13,17 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
+
+#include "unique_fd.hpp"
 
 namespace h4mk::cli::http {
 
 using Clock = std::chrono::steady_clock;
 
 // An error a handler throws; answered as {"error": message, "status": status}.
-struct Error {
+struct HttpError {
   int status;
   std::string message;
 };
@@ -71,22 +74,30 @@ class Producer {
   virtual Step produce(char* buf, size_t max) = 0;
 };
 
+// A body sent from a file by the kernel: `length` bytes from `offset`.
+struct FileRange {
+  UniqueFd fd;
+  uint64_t offset = 0, length = 0;
+};
+// A body made piece by piece.
+struct Produced {
+  std::unique_ptr<Producer> producer;
+  std::optional<uint64_t> length;  // known length, else chunked
+  // While the producer waits, this is sent every heartbeat_interval so that
+  // a client that has gone away is noticed (an SSE comment for event streams).
+  std::string heartbeat;
+};
+
 struct Response {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string content_type = "application/json";
-  // Exactly one body source: text, a file range (fd is owned), or a producer.
-  std::string text;
-  int fd = -1;
-  uint64_t offset = 0, length = 0;
-  std::unique_ptr<Producer> producer;
-  std::optional<uint64_t> producer_length;  // known length, else chunked
-  // While a producer waits, this is sent every heartbeat_interval so that a
-  // client that has gone away is noticed (an SSE comment for event streams).
-  std::string heartbeat;
+  std::variant<std::string, FileRange, Produced> body;
 
   static Response json(const nlohmann::ordered_json& j, int status = 200);
   static Response error(int status, const std::string& message);
+  // text/event-stream from `events`, with a heartbeat comment while it waits.
+  static Response event_stream(std::unique_ptr<Producer> events);
 };
 
 // What a route does with a request body.

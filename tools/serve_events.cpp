@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "../adapters/dsp_tokens.hpp"
+#include "dsp_tokens.hpp"
 
 namespace h4mk::cli {
 
@@ -69,35 +69,42 @@ class BlockEvents final : public http::Producer {
         text_(std::move(meta)),
         bytes_sent_(bytes_sent) {}
 
+  // Text waiting to be sent goes first; then what the phase says.
   http::Step produce(char* buf, size_t max) override {
     for (;;) {
       if (text_pos_ < text_.size()) return sent(drain(text_, text_pos_, buf, max));
-      if (payload_) {
-        if (payload_pos_ < block_.data.size()) {
-          if (max < 5) {  // too small for a group and EVP's NUL: stage one
+      switch (phase_) {
+        case Phase::kEnded:
+          return {http::Step::kEnd};
+        case Phase::kPayload:
+          if (payload_pos_ < block_.data.size()) {
+            if (max >= 5) return sent(base64_piece(block_.data, payload_pos_, buf, max));
+            // Too small for a group and EVP's NUL: stage one.
             std::string group(5, '\0');
             group.resize(base64_piece(block_.data, payload_pos_, group.data(), group.size()));
             set_text(std::move(group));
-            continue;
+          } else {
+            set_text("\"}\n\n");
+            phase_ = Phase::kReading;
           }
-          return sent(base64_piece(block_.data, payload_pos_, buf, max));
+          continue;
+        case Phase::kReading:
+          if (!next()) continue;  // queued an event, or the end
+          phase_ = Phase::kPaced;
+          [[fallthrough]];
+        case Phase::kPaced: {
+          if (auto wait = pace_wait()) return {http::Step::kWait, 0, *wait};
+          const Track& t = *reader_->track(block_.info.track_id);
+          std::string head =
+              block_json(block_, t).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+          head.pop_back();  // the closing brace: the payload follows
+          set_text("event: block\ndata: " + head + ",\"payload\":\"");
+          phase_ = Phase::kPayload;
+          payload_pos_ = 0;
+          blocks_++;
+          continue;
         }
-        payload_ = false;
-        set_text("\"}\n\n");
-        continue;
       }
-      if (ended_) return {http::Step::kEnd};
-      if (!have_block_ && !next()) continue;  // queued an event, or the end
-      if (auto wait = pace_wait()) return {http::Step::kWait, 0, *wait};
-      have_block_ = false;
-      const Track& t = *reader_->track(block_.info.track_id);
-      std::string head =
-          block_json(block_, t).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-      head.pop_back();  // the closing brace: the payload follows
-      set_text("event: block\ndata: " + head + ",\"payload\":\"");
-      payload_ = true;
-      payload_pos_ = 0;
-      blocks_++;
     }
   }
 
@@ -112,7 +119,7 @@ class BlockEvents final : public http::Producer {
   }
   void end() {
     set_text(sse("end", ordered_json{{"blocks", blocks_}}));
-    ended_ = true;
+    phase_ = Phase::kEnded;
   }
 
   // Reads until a block to send (true) or an event to send (false).
@@ -143,7 +150,6 @@ class BlockEvents final : public http::Producer {
         }
         continue;
       }
-      have_block_ = true;
       return true;
     }
   }
@@ -167,8 +173,10 @@ class BlockEvents final : public http::Producer {
   BlockSelection sel_;
   std::string text_;
   size_t text_pos_ = 0;
+  // Reading to the next block to send; waiting for its time (pace); sending
+  // its payload; or the end event queued.
+  enum class Phase { kReading, kPaced, kPayload, kEnded } phase_ = Phase::kReading;
   Block block_;
-  bool have_block_ = false, payload_ = false, ended_ = false;
   size_t payload_pos_ = 0;
   uint64_t blocks_ = 0;
   std::optional<http::Clock::time_point> start_;
@@ -202,15 +210,15 @@ class EventBatches : public http::Producer {
 
 class TransportEvents final : public EventBatches {
  public:
-  TransportEvents(int fd, uint32_t block_size, const Rational& tb, uint32_t gop, std::string meta)
-      : EventBatches(std::move(meta)), fd_(fd), tokens_(block_size, gop), tb_(tb) {}
-  ~TransportEvents() override { ::close(fd_); }
+  TransportEvents(UniqueFd fd, uint32_t block_size, const Rational& tb, uint32_t gop,
+                  std::string meta)
+      : EventBatches(std::move(meta)), fd_(std::move(fd)), tokens_(block_size, gop), tb_(tb) {}
 
  protected:
   bool refill(std::string& out) override {
     if (finished_) return false;
     std::vector<uint8_t> buf(1 << 16);
-    const ssize_t n = ::read(fd_, buf.data(), buf.size());
+    const ssize_t n = ::read(fd_.get(), buf.data(), buf.size());
     if (n > 0) {
       tokens_.push({buf.data(), static_cast<size_t>(n)});
       bytes_ += static_cast<uint64_t>(n);
@@ -238,7 +246,7 @@ class TransportEvents final : public EventBatches {
   }
 
  private:
-  int fd_;
+  UniqueFd fd_;
   TransportTokenizer tokens_;
   Rational tb_;
   uint64_t bytes_ = 0;
@@ -334,10 +342,11 @@ std::unique_ptr<http::Producer> block_events(std::unique_ptr<FileSource> src,
                                        std::move(meta_event), bytes_sent);
 }
 
-std::unique_ptr<http::Producer> transport_events(int fd, uint32_t block_size,
+std::unique_ptr<http::Producer> transport_events(UniqueFd fd, uint32_t block_size,
                                                  const Rational& time_base, uint32_t gop,
                                                  std::string meta_event) {
-  return std::make_unique<TransportEvents>(fd, block_size, time_base, gop, std::move(meta_event));
+  return std::make_unique<TransportEvents>(std::move(fd), block_size, time_base, gop,
+                                           std::move(meta_event));
 }
 
 std::unique_ptr<http::Producer> dsp_token_events(std::unique_ptr<AudioInput> audio,

@@ -37,8 +37,8 @@ std::unique_ptr<http::Producer> block_events(std::unique_ptr<FileSource> src,
                                              std::atomic<uint64_t>& bytes_sent);
 
 // An upload cut as export cuts it: a `token` event per transport block
-// (index, type, pts, size, SHA-256), then `done`. fd is the upload, owned.
-std::unique_ptr<http::Producer> transport_events(int fd, uint32_t block_size,
+// (index, type, pts, size, SHA-256), then `done`. fd is the upload.
+std::unique_ptr<http::Producer> transport_events(UniqueFd fd, uint32_t block_size,
                                                  const Rational& time_base, uint32_t gop,
                                                  std::string meta_event);
 
