@@ -15,6 +15,7 @@
 #include "../libh4mk/src/crc32.hpp"
 #include "../libh4mk/src/group_builder.hpp"
 #include "../libh4mk/src/leb128.hpp"
+#include "../libh4mk/src/rescale.hpp"
 #include "h4mk/h4mk.hpp"
 #include "test_util.hpp"
 
@@ -43,6 +44,34 @@ TEST(Leb128, RoundTripsAndRejectsMalformed) {
   EXPECT_TRUE(rejects({0x80, 0x00}));                                                  // overlong
   EXPECT_TRUE(rejects({0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02}));  // > 64 bits
   EXPECT_TRUE(rejects(std::vector<uint8_t>(11, 0x80)));
+}
+
+// Each rounding against the exact quotient, for both signs, and the
+// saturation at the ends of int64.
+TEST(Rescale, RoundsAsAskedAndSaturates) {
+  struct Case {
+    int64_t num, den, down, up, toward_zero, nearest;
+  };
+  for (const Case& c :
+       {Case{7, 2, 3, 4, 3, 4}, Case{-7, 2, -4, -3, -3, -3}, Case{5, 3, 1, 2, 1, 2},
+        Case{4, 3, 1, 2, 1, 1}, Case{-4, 3, -2, -1, -1, -1}, Case{-5, 3, -2, -1, -1, -2},
+        Case{6, 3, 2, 2, 2, 2}, Case{-6, 3, -2, -2, -2, -2}, Case{0, 9, 0, 0, 0, 0}}) {
+    SCOPED_TRACE(std::to_string(c.num) + "/" + std::to_string(c.den));
+    EXPECT_EQ(int64_t(divide(c.num, c.den, Round::kDown)), c.down);
+    EXPECT_EQ(int64_t(divide(c.num, c.den, Round::kUp)), c.up);
+    EXPECT_EQ(int64_t(divide(c.num, c.den, Round::kTowardZero)), c.toward_zero);
+    EXPECT_EQ(int64_t(divide(c.num, c.den, Round::kNearest)), c.nearest);
+  }
+  // 1/30 s in 1/48000: 1600 exactly; 1/3 s in ms: 333.33.
+  EXPECT_EQ(rescale(1, {1, 30}, {1, 48000}, Round::kDown), 1600);
+  EXPECT_EQ(rescale(1, {1, 3}, {1, 1000}, Round::kDown), 333);
+  EXPECT_EQ(rescale(1, {1, 3}, {1, 1000}, Round::kUp), 334);
+  EXPECT_EQ(rescale(-1, {1, 3}, {1, 1000}, Round::kDown), -334);
+  EXPECT_EQ(rescale(-1, {1, 3}, {1, 1000}, Round::kTowardZero), -333);
+  EXPECT_EQ(rescale(2, {1, 3}, {1, 1000}, Round::kNearest), 667);
+  EXPECT_EQ(rescale(INT64_MAX, {1, 1}, kMicroseconds, Round::kDown), INT64_MAX);
+  EXPECT_EQ(rescale(INT64_MIN, {1, 1}, kMicroseconds, Round::kUp), INT64_MIN);
+  EXPECT_EQ(rescale(Int128(INT64_MAX) * 2, {1, 2}, {1, 1}, Round::kDown), INT64_MAX);
 }
 
 TEST(Zigzag, MapsSignedToUnsigned) {

@@ -6,11 +6,13 @@
 #include "h4mk/chain_decoder.hpp"
 #include "h4mk/decode.hpp"
 #include "h4mk/error.hpp"
+#include "rescale.hpp"
 
 namespace h4mk {
-namespace {
 
-__extension__ using Int128 = __int128;
+using namespace detail;
+
+namespace {
 
 bool meets(const BlockInfo& info, int64_t t0, int64_t t1) {
   // [pts, pts + max(duration, 1)) against [t0, t1), without overflow.
@@ -132,10 +134,7 @@ constexpr int64_t kMaxSample = (int64_t(1) << 62) - 1;
 int64_t to_samples(Int128 t, const Rational& tb, uint32_t sr) {
   if (t <= kRangeStart) return -kMaxSample;
   if (t >= kRangeEnd) return kMaxSample;
-  Int128 n = t * tb.num * sr;  // |t| < 2^63, num < 2^31, sr < 2^32: fits
-  Int128 q = n / tb.den;
-  if (n % tb.den != 0 && n < 0) --q;
-  return static_cast<int64_t>(std::clamp<Int128>(q, -kMaxSample, kMaxSample));
+  return std::clamp(rescale(t, tb, Rational{1, sr}, Round::kDown), -kMaxSample, kMaxSample);
 }
 
 // Silence fills a gap between blocks (damage) so later samples keep their

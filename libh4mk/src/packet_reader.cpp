@@ -10,32 +10,19 @@
 #include <vector>
 
 #include "h4mk/error.hpp"
+#include "rescale.hpp"
 
 namespace h4mk {
-namespace {
 
-__extension__ using Int128 = __int128;
+using namespace detail;
+
+namespace {
 
 // A group spans at most 2 s by the writer's defaults (FORMAT.md §12.2); the
 // window never goes below 1 s, and grows to the longest span met.
 constexpr int64_t kMinWindowUs = 1'000'000;
 // Up to this many tracks a scan finds the slowest one; beyond, an ordered set.
 constexpr size_t kScannedTracks = 16;
-
-int64_t saturate(Int128 v) {
-  return v > INT64_MAX ? INT64_MAX : v < INT64_MIN ? INT64_MIN : int64_t(v);
-}
-
-int64_t floor_div(Int128 num, Int128 den) {
-  Int128 q = num / den;
-  if (num % den != 0 && (num < 0) != (den < 0)) --q;
-  return saturate(q);
-}
-
-// t microseconds in ticks of tb, rounded up.
-int64_t from_us_up(int64_t us, Rational tb) {
-  return saturate(-Int128(floor_div(-Int128(us) * tb.den, Int128(tb.num) * 1'000'000)));
-}
 
 bool presents_at_or_after(const BlockInfo& b, int64_t t) {
   return Int128(b.pts) + std::max<int64_t>(b.duration, 1) > t;
@@ -64,7 +51,8 @@ struct PacketReader::Impl {
     // than the rest of a block's handling).
     int64_t to_us(int64_t ts) const {
       int64_t p;
-      if (__builtin_mul_overflow(ts, us_num, &p)) return floor_div(Int128(ts) * us_num, den);
+      if (__builtin_mul_overflow(ts, us_num, &p))
+        return saturate(divide(Int128(ts) * us_num, den, Round::kDown));
       if (den == 1) return p;
       if (p >= 0) return int64_t(uint64_t(p) / uint64_t(den));
       return p / den - (p % den != 0 ? 1 : 0);
@@ -433,7 +421,8 @@ struct PacketReader::Impl {
       throw Error(ErrorCode::kNotSeekable,
                   "cannot seek back to " + std::to_string(t_us) + " us: the source is not " +
                       "seekable and reading is at " + std::to_string(reached_us) + " us");
-    for (TrackState& st : tracks) st.skip_until = from_us_up(t_us, st.time_base);
+    for (TrackState& st : tracks)
+      st.skip_until = rescale(t_us, kMicroseconds, st.time_base, Round::kUp);
     tracks[i].skip_until = t;
     return {PacketSeek::How::kByReading, {}, {}};
   }

@@ -6,11 +6,10 @@
 #include "h4mk/side_data.hpp"
 #include "h4mk/side_data_layout.hpp"
 #include "h4mk/track_params.hpp"
+#include "rescale.hpp"
 
 namespace h4mk::detail {
 namespace {
-
-__extension__ using Int128 = __int128;
 
 // Codecs whose every packet is one frame of frame_size samples: a packet that
 // lasts less holds padding. (Opus and Vorbis packets vary in length.)
@@ -18,12 +17,10 @@ constexpr std::array<std::string_view, 5> kWholeFrameCodecs = {"aac", "mp2", "mp
 
 constexpr std::string_view kSkipSamples = "skip_samples";
 
-// ticks of tb in samples at `rate`, to the nearest (halves away from zero),
-// as libavformat rescales.
+// ticks (not negative) of tb in samples at `rate`, to the nearest, as
+// libavformat rescales.
 int64_t in_samples(int64_t ticks, Rational tb, uint32_t rate) {
-  const Int128 num = Int128(ticks) * tb.num * rate;
-  const Int128 q = (num + tb.den / 2) / tb.den;
-  return q > INT64_MAX ? INT64_MAX : int64_t(q);
+  return rescale(ticks, tb, Rational{1, rate}, Round::kNearest);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "chunk.hpp"
 #include "reader_impl.hpp"
+#include "rescale.hpp"
 
 namespace h4mk {
 
@@ -18,23 +19,10 @@ constexpr int64_t kResumeWindowUs = 30'000'000;
 // landing group as well (beyond it, a second read).
 constexpr uint64_t kMaxSeekPrefetch = 512 * 1024;
 
-__extension__ using Int128 = __int128;
-
 bool presents_at_or_after(const BlockInfo& b, int64_t t) {
   int64_t end;
   if (__builtin_add_overflow(b.pts, b.duration, &end)) end = INT64_MAX;
   return b.pts >= t || end > t;
-}
-
-// t in ticks of `from`, in ticks of `to`, rounded down (saturating).
-int64_t rescale(int64_t t, Rational from, Rational to) {
-  const Int128 num = Int128(t) * from.num * to.den;
-  const Int128 den = Int128(from.den) * to.num;
-  Int128 q = num / den;
-  if (num % den != 0 && (num < 0) != (den < 0)) --q;  // floor, not truncation
-  if (q > INT64_MAX) return INT64_MAX;
-  if (q < INT64_MIN) return INT64_MIN;
-  return int64_t(q);
 }
 
 }  // namespace
@@ -165,7 +153,7 @@ const IndexEntry* Reader::Impl::entry_to_resume_in(const Track& track, int64_t t
   if (table == tables.end()) return nullptr;
   const auto found = entry_at_or_before(table->second, t);
   if (!found) return nullptr;
-  const int64_t window = rescale(kResumeWindowUs, Rational{1, 1000000}, track.time_base);
+  const int64_t window = rescale(kResumeWindowUs, kMicroseconds, track.time_base, Round::kDown);
   return Int128(t) - found->entry->pts > window ? nullptr : found->entry;
 }
 
@@ -186,7 +174,7 @@ SeekPoint Reader::Impl::seek_all(uint16_t id, int64_t t, SeekMode mode, BlockInf
       points[i] = {ResumePoint::kAtBlock, landed.chunk_offset, landed.index_in_group, landed.pts};
       continue;
     }
-    const int64_t at = rescale(landed.pts, base, other.time_base);
+    const int64_t at = rescale(landed.pts, base, other.time_base, Round::kDown);
     if (const IndexEntry* e = entry_to_resume_in(other, at)) {
       points[i] = {ResumePoint::kInEntryGroup, e->offset, 0, at};
       start = std::min(start, e->offset);
@@ -213,7 +201,8 @@ void Reader::Impl::prefetch_for_seek_all(uint16_t id, int64_t t) {
   for (const Track& other : head.tracks) {
     if (other.id == id) continue;
     for (const int64_t at : {found->entry->pts, t})
-      if (const IndexEntry* o = entry_to_resume_in(other, rescale(at, base, other.time_base))) {
+      if (const IndexEntry* o =
+              entry_to_resume_in(other, rescale(at, base, other.time_base, Round::kDown))) {
         from = std::min(from, o->offset);
         last = std::max(last, o->offset);
       }

@@ -22,6 +22,7 @@
 #include "hint.hpp"
 #include "json_text.hpp"
 #include "padded_frame.hpp"
+#include "rescale.hpp"
 #include "seek_table.hpp"
 #include "track_json.hpp"
 
@@ -42,19 +43,14 @@ constexpr uint64_t kBlockRoom = 256;
 constexpr size_t kMaxHeldBlocks = 256;
 constexpr size_t kMaxHeldBytes = size_t{16} << 20;
 
-__extension__ using Int128 = __int128;
-
 int64_t to_microseconds(int64_t ts, const Rational& tb) {
-  // |ts| < 2^62 and num <= 2^31, so the product fits in 128 bits.
-  Int128 v = static_cast<Int128>(ts) * tb.num * 1'000'000 / tb.den;
-  return static_cast<int64_t>(std::clamp<Int128>(v, -kMaxTimestamp, kMaxTimestamp));
+  return std::clamp(rescale(ts, tb, kMicroseconds, Round::kTowardZero), -kMaxTimestamp,
+                    kMaxTimestamp);
 }
 
 // The smallest tick count >= us microseconds, at least 1.
 int64_t ticks_at_least(int64_t us, const Rational& tb) {
-  Int128 num = Int128(us) * tb.den;
-  Int128 den = Int128(tb.num) * 1'000'000;
-  return static_cast<int64_t>(std::clamp<Int128>((num + den - 1) / den, 1, kMaxTimestamp));
+  return std::clamp<int64_t>(rescale(us, kMicroseconds, tb, Round::kUp), 1, kMaxTimestamp);
 }
 
 struct TrackState {
