@@ -1,9 +1,28 @@
 // h4mk.Block: a block as read, a struct sequence built in C.
+#include <iterator>
+
 #include "binding.hpp"
 
 namespace h4mk::python {
 namespace {
 
+// Each field's position, in the order of kBlockFields.
+enum Field {
+  kTrack,
+  kType,
+  kPts,
+  kDts,
+  kDuration,
+  kData,
+  kSideData,
+  kMasked,
+  kDiscardable,
+  kDamaged,
+  kOffset,
+  kChunkOffset,
+  kIndexInGroup,
+  kFieldCount
+};
 // A block as read, as a struct sequence (a named tuple built in C): a dict
 // and a Python constructor per block cost 6 us, pybind11 properties 190 ns a
 // field read; this is a tuple's cost.
@@ -22,9 +41,10 @@ PyStructSequence_Field kBlockFields[] = {
     {"chunk_offset", "file offset of the CORE chunk holding it"},
     {"index_in_group", "its position in that chunk's group"},
     {nullptr, nullptr}};
+static_assert(std::size(kBlockFields) == kFieldCount + 1);
 PyStructSequence_Desc kBlockDesc = {
     "h4mk.Block", "One block as read: its track, type, timing in the track's ticks and payload.",
-    kBlockFields, 13};
+    kBlockFields, kFieldCount};
 PyTypeObject* g_block_type = nullptr;
 PyObject* g_type_names[3] = {};
 
@@ -41,21 +61,21 @@ py::object make_block(const Block& b) {
     PyStructSequence_SetItem(o, i, v);
   };
   auto flag = [](bool v) { return Py_NewRef(v ? Py_True : Py_False); };
-  set(0, PyLong_FromUnsignedLong(b.info.track_id));
-  set(1, Py_NewRef(g_type_names[int(b.info.type)]));
-  set(2, PyLong_FromLongLong(b.info.pts));
-  set(3, PyLong_FromLongLong(b.info.dts));
-  set(4, PyLong_FromLongLong(b.info.duration));
-  set(5, PyBytes_FromStringAndSize(reinterpret_cast<const char*>(b.data.data()),
-                                   Py_ssize_t(b.data.size())));
-  set(6, PyBytes_FromStringAndSize(reinterpret_cast<const char*>(b.side_data.data()),
-                                   Py_ssize_t(b.side_data.size())));
-  set(7, flag(b.info.masked));
-  set(8, flag(b.info.discardable));
-  set(9, flag(b.damaged));
-  set(10, PyLong_FromUnsignedLongLong(b.data_offset));
-  set(11, PyLong_FromUnsignedLongLong(b.chunk_offset));
-  set(12, PyLong_FromUnsignedLong(b.index_in_group));
+  set(kTrack, PyLong_FromUnsignedLong(b.info.track_id));
+  set(kType, Py_NewRef(g_type_names[int(b.info.type)]));
+  set(kPts, PyLong_FromLongLong(b.info.pts));
+  set(kDts, PyLong_FromLongLong(b.info.dts));
+  set(kDuration, PyLong_FromLongLong(b.info.duration));
+  set(kData, PyBytes_FromStringAndSize(reinterpret_cast<const char*>(b.data.data()),
+                                       Py_ssize_t(b.data.size())));
+  set(kSideData, PyBytes_FromStringAndSize(reinterpret_cast<const char*>(b.side_data.data()),
+                                           Py_ssize_t(b.side_data.size())));
+  set(kMasked, flag(b.info.masked));
+  set(kDiscardable, flag(b.info.discardable));
+  set(kDamaged, flag(b.damaged));
+  set(kOffset, PyLong_FromUnsignedLongLong(b.data_offset));
+  set(kChunkOffset, PyLong_FromUnsignedLongLong(b.chunk_offset));
+  set(kIndexInGroup, PyLong_FromUnsignedLong(b.index_in_group));
   return py::reinterpret_steal<py::object>(o);
 }
 
