@@ -212,6 +212,22 @@ TEST(Serve, FileRangesEtagsAndHead) {
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(r->get_header_value("Content-Length"), std::to_string(n));
   EXPECT_TRUE(r->body.empty());
+
+  // Every answer gives its file back, sent or not (304, 416, HEAD, a range):
+  // the server holds no more descriptors after many than after one.
+  const size_t held = srv.open_descriptors();
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(c.Get("/v1/files/a.h4mk", httplib::Headers{{"If-None-Match", etag}}));
+    ASSERT_TRUE(c.Get("/v1/files/a.h4mk", httplib::Headers{{"Range", "bytes=5-2"}}));
+    ASSERT_TRUE(c.Get("/v1/files/a.h4mk", httplib::Headers{{"Range", "bytes=0-99"}}));
+    ASSERT_TRUE(c.Head("/v1/files/a.h4mk"));
+  }
+  size_t now = srv.open_descriptors();
+  for (int wait = 0; wait < 100 && now > held; ++wait) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    now = srv.open_descriptors();
+  }
+  EXPECT_LE(now, held) << "descriptors held after 200 answers from the file";
 }
 
 // A signed file needs nothing of the server but its bytes by range: a
