@@ -1,11 +1,18 @@
-// build --demo, pack, repair: commands that write a file.
+// build --demo, pack, encode, repair: commands that write a file.
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <iostream>
 #include <vector>
 
 #include "commands.hpp"
 #include "demo_content.hpp"
+#include "temporary_file.hpp"
 
 namespace h4mk::cli {
 
@@ -61,6 +68,123 @@ PackResult pack_stream(Source& in, Sink& out, const PackOptions& o,
   r.blocks = tokens.blocks();
   r.bytes = w.bytes_written();
   return r;
+}
+
+AudioPackResult pack_audio(AudioInput& audio, Tokenizer& tokenizer, Sink& out,
+                           const AudioPackOptions& o) {
+  Writer w(out);
+  Track t;
+  t.id = 1;
+  t.kind = TrackKind::kAudio;
+  t.codec = "h4core";
+  t.adapter = o.adapter;
+  t.sample_rate = audio.sample_rate();
+  t.channels = audio.channels();
+  t.time_base = {1, audio.sample_rate()};
+  t.notes = o.notes;
+  w.add_track(t);
+  if (o.key) w.set_mask_key(t.id, *o.key);
+  AudioPackResult r;
+  TokenBlock b;
+  auto drain = [&] {
+    for (; tokenizer.next(b); r.blocks++)
+      w.write_block({1, b.type, b.pts, b.dts, b.duration}, b.data);
+  };
+  for (size_t n; (n = audio.read(4096)) > 0; r.frames += n) {
+    tokenizer.push(audio.planes(), n);
+    drain();
+  }
+  tokenizer.finish();
+  drain();
+  w.finish();
+  r.bytes = w.bytes_written();
+  return r;
+}
+
+namespace {
+
+// The audio to encode, readable by position (libsndfile's WAV parser seeks):
+// a file, standard input when it is one, else standard input copied to a
+// temporary file.
+UniqueFd open_audio(const std::string& path) {
+  if (path != "-") {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw Failure{kExitInput, path + ": " + std::strerror(errno)};
+    return fd;
+  }
+  if (::lseek(STDIN_FILENO, 0, SEEK_SET) == 0) return UniqueFd(::dup(STDIN_FILENO));
+  UniqueFd spool = temporary_file();
+  if (!spool) throw Failure{kExitOutput, "cannot hold standard input: no temporary file"};
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    const ssize_t n = ::read(STDIN_FILENO, buf.data(), buf.size());
+    if (n == 0) break;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw Failure{kExitInput, std::string("standard input: ") + std::strerror(errno)};
+    for (ssize_t done = 0; done < n;) {
+      const ssize_t w = ::write(spool.get(), buf.data() + done, size_t(n - done));
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) throw Failure{kExitOutput, std::string("temporary file: ") + std::strerror(errno)};
+      done += w;
+    }
+  }
+  return spool;
+}
+
+}  // namespace
+
+int encode(const Options& o, const std::string& audio_path, const std::string& out,
+           const std::string& name, const std::string& tokenizer_options, const AudioFormat& format,
+           const KeySource& key) {
+  // The track names its decoder, which is loaded by name only (h4mk decode
+  // and FFmpeg): a plugin path would make a file nothing else decodes.
+  if (!is_adapter_name(name))
+    throw Failure{kExitUsage, "--tokenizer " + name +
+                                  ": a plugin name (h4mk-adapter-NAME.so on H4MK_ADAPTER_PATH); "
+                                  "the track names its decoder by that name"};
+  std::optional<MaskKey> mask;
+  struct Wipe {  // however the command ends
+    std::optional<MaskKey>& key;
+    ~Wipe() {
+      if (key) OPENSSL_cleanse(key->data(), key->size());
+    }
+  } wipe{mask};
+  if (!key.hex.empty() || !key.file.empty() || !key.env.empty()) mask = load_mask_key(key);
+  const UniqueFd fd = open_audio(audio_path);
+  std::optional<AudioInput> audio;
+  try {
+    audio.emplace(fd.get(), format);
+  } catch (const std::invalid_argument& e) {
+    throw Failure{kExitInput, audio_path + ": " + e.what()};
+  }
+  std::unique_ptr<Tokenizer> tokenizer;
+  try {
+    tokenizer = load_tokenizer(name, tokenizer_options, {audio->sample_rate(), audio->channels()});
+  } catch (const Error& e) {
+    throw Failure{kExitUsage, "--tokenizer " + name + ": " + e.what()};
+  }
+  auto sink = open_output(out);
+  const std::string notes =
+      name + " tokens" + (tokenizer_options.empty() ? "" : " (" + tokenizer_options + ")");
+  const AudioPackResult r =
+      pack_audio(*audio, *tokenizer, *sink, {name, notes, mask ? &*mask : nullptr});
+  close_output(*sink);
+  if (o.json)
+    std::cout << nlohmann::ordered_json{{"file", out},
+                                        {"tokenizer", name},
+                                        {"sample_rate", audio->sample_rate()},
+                                        {"channels", audio->channels()},
+                                        {"frames", r.frames},
+                                        {"blocks", r.blocks},
+                                        {"bytes", r.bytes},
+                                        {"masked", mask.has_value()}}
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
+  else if (!o.quiet)
+    std::fprintf(stderr, "h4mk: encoded %llu frames of %u Hz audio into %llu blocks (%s)\n",
+                 (unsigned long long)r.frames, audio->sample_rate(), (unsigned long long)r.blocks,
+                 out.c_str());
+  return kExitOk;
 }
 
 int pack(const Options& o, const std::string& raw, const std::string& out, uint32_t block_size,

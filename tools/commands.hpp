@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "audio_input.hpp"
 #include "cli_common.hpp"
 
 namespace h4mk::cli {
@@ -61,6 +62,19 @@ int pack(const Options& o, const std::string& raw, const std::string& out, uint3
          const std::string& fps, uint32_t gop, const std::string& track_name,
          const CompressOptions* compress);
 
+// Audio through a tokenizer: one h4core audio track (track 1) whose
+// adapter is the tokenizer's plugin, which decodes it; with a key, masked.
+struct AudioPackOptions {
+  std::string adapter;  // the plugin's name, as the track names its decoder
+  std::string notes;    // the track's notes
+  const MaskKey* key = nullptr;
+};
+struct AudioPackResult {
+  uint64_t blocks = 0, frames = 0, bytes = 0;
+};
+AudioPackResult pack_audio(AudioInput& audio, Tokenizer& tokenizer, Sink& out,
+                           const AudioPackOptions& options);
+
 // Compression (cmd_compress.cpp)
 std::vector<uint8_t> load_dictionary(const std::string& path);
 int compress(const Options& o, const std::string& in, const std::string& out,
@@ -96,6 +110,12 @@ int sign(const Options& o, const std::string& in, const std::string& out,
 int decode(const Options& o, const std::string& file, std::optional<uint16_t> track,
            const std::string& adapter, const std::string& adapter_options, const std::string& from,
            const std::string& to, const std::string& out, const KeySource& key);
+// Encoding (cmd_write.cpp): a WAV or raw PCM file ("-": standard input,
+// spooled to a temporary file when it is a pipe) through the tokenizer of
+// the plugin `name`, into a file pack_audio writes.
+int encode(const Options& o, const std::string& audio, const std::string& out,
+           const std::string& name, const std::string& tokenizer_options, const AudioFormat& format,
+           const KeySource& key);
 
 // Serving (cmd_serve.cpp): HTTP on host:port until SIGTERM or SIGINT.
 struct ServeOptions {

@@ -23,6 +23,7 @@
 
 #include "http_framing.hpp"
 #include "http_url.hpp"
+#include "temporary_file.hpp"
 #include "worker_pool.hpp"
 
 namespace h4mk::cli::http {
@@ -60,16 +61,6 @@ Response Response::event_stream(std::unique_ptr<Producer> events) {
 
 Response Response::error(int status, const std::string& message) {
   return json({{"error", message}, {"status", status}}, status);
-}
-
-int temporary_file() {
-  const std::string dir = std::filesystem::temp_directory_path().string();
-  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd >= 0) return fd;
-  std::string name = dir + "/h4mk-upload-XXXXXX";
-  fd = ::mkostemp(name.data(), O_CLOEXEC);
-  if (fd >= 0) ::unlink(name.c_str());
-  return fd;
 }
 
 namespace {
@@ -437,7 +428,7 @@ struct Exchange {
     }
     stored += n;
     if (req.body.fd < 0) {
-      req.body.fd = temporary_file();
+      req.body.fd = temporary_file().release();
       if (req.body.fd < 0) {
         body_error = HttpError{507, "cannot store the request body: no temporary file"};
         return;
@@ -478,7 +469,7 @@ struct Exchange {
         }
         req.body.file_field = k;
         req.body.filename = filename;
-        req.body.fd = temporary_file();
+        req.body.fd = temporary_file().release();
         if (req.body.fd < 0) {
           body_error = HttpError{507, "cannot store the upload: no temporary file"};
           return MHD_NO;

@@ -144,10 +144,6 @@ struct ServerOptions {
   size_t max_queued = 32;
 };
 
-// An unlinked file in the temporary directory, read-write: it vanishes with
-// its descriptor. -1 when none can be made.
-int temporary_file();
-
 using RequestLog =
     std::function<void(const std::string& method, const std::string& path, int status)>;
 

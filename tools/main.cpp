@@ -239,6 +239,27 @@ int main(int argc, char** argv) {
                          out, key);
   });
 
+  std::string tokenizer = "dsp", tokenizer_options;
+  cli::AudioFormat audio_format;
+  auto* encode_cmd = app.add_subcommand(
+      "encode",
+      "encode audio (WAV or raw PCM) through a tokenizer plugin: one h4core track, masked "
+      "with a key");
+  encode_cmd->add_option("AUDIO", file, "WAV or raw PCM, - for standard input")->required();
+  encode_cmd->add_option("-o,--output", out, "output file, - for standard output")->required();
+  encode_cmd->add_option("--tokenizer", tokenizer,
+                         "a plugin's name (default dsp); the track names it as its decoder");
+  encode_cmd->add_option("--tokenizer-options", tokenizer_options,
+                         "key=value:key=value (dsp: hop, k, gop)");
+  encode_cmd->add_option("--format", audio_format.container,
+                         "wav, s16le or f32le (default: wav if it says RIFF/WAVE, else s16le)");
+  encode_cmd->add_option("--sample-rate", audio_format.sample_rate, "Hz (raw PCM)");
+  encode_cmd->add_option("--channels", audio_format.channels, "raw PCM (default 1)");
+  key_options(encode_cmd);
+  encode_cmd->add_flag("--json", o.json);
+  encode_cmd->callback(
+      [&] { result = cli::encode(o, file, out, tokenizer, tokenizer_options, audio_format, key); });
+
   cli::ServeOptions serve_opts;
   auto* serve_cmd = app.add_subcommand(
       "serve", "serve a directory of .h4mk files over HTTP (read-only unless --allow-upload)");

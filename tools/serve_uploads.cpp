@@ -11,6 +11,7 @@
 #include "serve_events.hpp"
 #include "serve_handlers.hpp"
 #include "serve_params.hpp"
+#include "temporary_file.hpp"
 
 namespace h4mk::cli {
 
@@ -224,7 +225,7 @@ UploadHandlers::KeyHold UploadHandlers::mask_key(const Request& req, bool mask) 
 // A .h4mk that `write` makes in an unlinked temporary file, as the answer.
 template <typename F>
 Response UploadHandlers::h4mk_download(const Request& req, const std::string& filename, F&& write) {
-  UniqueFd fd(http::temporary_file());
+  UniqueFd fd = temporary_file();
   if (!fd) throw HttpError{507, "cannot store the answer: no temporary file"};
   StdioFile out = stdio_of(UniqueFd(::dup(fd.get())), "wb");
   if (!out.f) throw HttpError{507, "cannot store the answer"};
@@ -300,34 +301,13 @@ Response UploadHandlers::audio_export(Request& req) {
   KeyHold key = mask_key(req, flag(req, "mask"));
   auto audio = audio_input(req, p.format);
   auto tok = dsp_tokenizer(p.dsp, *audio);
-  uint64_t blocks = 0;
+  const std::string notes = "dsp tokens: hop " + std::to_string(p.dsp.hop) + ", top " +
+                            std::to_string(p.dsp.top_k) + " bins";
+  AudioPackResult packed;
   Response res = h4mk_download(req, "audio.h4mk", [&](Sink& out) {
-    Writer w(out);
-    Track t;
-    t.id = 1;
-    t.kind = TrackKind::kAudio;
-    t.codec = "h4core";
-    t.adapter = "dsp";
-    t.sample_rate = audio->sample_rate();
-    t.channels = audio->channels();
-    t.time_base = {1, audio->sample_rate()};
-    t.notes = "dsp tokens: hop " + std::to_string(p.dsp.hop) + ", top " +
-              std::to_string(p.dsp.top_k) + " bins";
-    w.add_track(t);
-    if (key.key) w.set_mask_key(t.id, *key.key);
-    TokenBlock b;
-    auto drain = [&] {
-      for (; tok->next(b); blocks++) w.write_block({1, b.type, b.pts, b.dts, b.duration}, b.data);
-    };
-    for (size_t n; (n = audio->read(4096)) > 0;) {
-      tok->push(audio->planes(), n);
-      drain();
-    }
-    tok->finish();
-    drain();
-    w.finish();
+    packed = pack_audio(*audio, *tok, out, {"dsp", notes, key.get()});
   });
-  res.headers.emplace_back("X-H4MK-Blocks", std::to_string(blocks));
+  res.headers.emplace_back("X-H4MK-Blocks", std::to_string(packed.blocks));
   key.say(res, req);
   return res;
 }

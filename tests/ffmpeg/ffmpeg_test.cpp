@@ -2085,6 +2085,11 @@ TEST(FFmpeg, H4coreDspTokensOfSweepAndSpeechDecodeBackToWav) {
     const auto by_cli = read_file((work_dir() / (n + ".cli.wav")).string());
     ASSERT_GT(by_cli.size(), 44u);
     EXPECT_EQ(std::vector<uint8_t>(by_cli.begin() + 44, by_cli.end()), by_ffmpeg) << n;
+    // h4mk encode makes the packets that ffmpeg's h4core encoder makes.
+    Result enc = run(kTool + " encode " + (work_dir() / (n + ".wav")).string() + " -o " +
+                     (work_dir() / (n + ".cli.h4mk")).string());
+    ASSERT_EQ(enc.status, 0) << enc.err;
+    EXPECT_EQ(framecrc(n + ".cli.h4mk"), framecrc(n + ".h4mk")) << n;
     // A remux keeps the adapter and every packet.
     ffmpeg("-i " + n + ".h4mk -c copy " + n + ".copy.h4mk");
     EXPECT_EQ(track_json(n + ".copy.h4mk", 0)["adapter"], "dsp");
