@@ -306,6 +306,8 @@ static void masking(void) {
   CHECK(h4mk_mask_scheme_from_name("aes-256-ctr", &scheme) == H4MK_OK &&
         scheme == H4MK_MASK_AES_256_CTR);
   CHECK(h4mk_mask_scheme_from_name("rot13", &scheme) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(strcmp(h4mk_mask_scheme_name(H4MK_MASK_AES_256_GCM), "aes-256-gcm") == 0);
+  CHECK(h4mk_mask_scheme_name((h4mk_mask_scheme)7) == NULL); /* not read as GCM */
 
   membuf m = {0};
   h4mk_io wio = {&m, NULL, mem_write, NULL, NULL};

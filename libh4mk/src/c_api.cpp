@@ -1195,8 +1195,8 @@ int h4mk_gop_flags_unpack(uint32_t flags, uint32_t* pts_ms, h4mk_block_type* typ
 // --- masking ---
 
 const char* h4mk_mask_scheme_name(h4mk_mask_scheme scheme) {
-  return mask_scheme_name(scheme == H4MK_MASK_AES_256_CTR ? MaskScheme::kAes256Ctr
-                                                          : MaskScheme::kAes256Gcm);
+  if (scheme != H4MK_MASK_AES_256_GCM && scheme != H4MK_MASK_AES_256_CTR) return nullptr;
+  return mask_scheme_name(scheme_of(scheme));
 }
 
 int h4mk_mask_scheme_from_name(const char* name, h4mk_mask_scheme* out) {

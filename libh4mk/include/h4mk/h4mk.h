@@ -572,8 +572,8 @@ enum { H4MK_MASK_KEY_SIZE = 32, H4MK_MASK_GCM_OVERHEAD = 28 };
  * AVEncryptionInitInfo.system_id, which then carries the mask parameters). */
 #define H4MK_MASK_SYSTEM_ID "h4mask-v1\0\0\0\0\0\0\0"
 
-/* "aes-256-gcm" / "aes-256-ctr"; from_name returns H4MK_ERR_INVALID_ARGUMENT
- * for any other name. */
+/* "aes-256-gcm" / "aes-256-ctr", NULL for a value that is neither scheme;
+ * from_name returns H4MK_ERR_INVALID_ARGUMENT for any other name. */
 H4MK_API const char* h4mk_mask_scheme_name(h4mk_mask_scheme scheme);
 H4MK_API int h4mk_mask_scheme_from_name(const char* name, h4mk_mask_scheme* out);
 /* 64 hex digits -> key. */
