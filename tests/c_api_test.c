@@ -441,8 +441,11 @@ static void masking(void) {
     a.type = H4MK_BLOCK_B;
     a.pts = -5;
     a.dts = 1234567890123;
-    h4mk_mask_binding(&a, bind);
+    CHECK(h4mk_mask_binding(&a, bind) == H4MK_OK);
     CHECK(bind[0] == 2 && bind[1] == 0xfb);
+    CHECK(h4mk_mask_binding(NULL, bind) == H4MK_ERR_INVALID_ARGUMENT);
+    back.type = (h4mk_block_type)3;
+    CHECK(h4mk_mask_binding(&back, bind) == H4MK_ERR_INVALID_ARGUMENT && bind[0] == 2);
     CHECK(h4mk_mask_binding_parse(bind, sizeof bind, &back) == H4MK_OK);
     CHECK(back.type == a.type && back.pts == a.pts && back.dts == a.dts);
     CHECK(h4mk_mask_binding_parse(bind, 16, &back) == H4MK_ERR_INVALID_ARGUMENT);

@@ -1335,13 +1335,15 @@ int h4mk_masker_unmask(h4mk_masker* m, const h4mk_block* b, uint8_t* out, size_t
   });
 }
 
-void h4mk_mask_binding(const h4mk_block* b, uint8_t out[H4MK_MASK_BINDING_SIZE]) {
+int h4mk_mask_binding(const h4mk_block* b, uint8_t out[H4MK_MASK_BINDING_SIZE]) {
+  if (!b || !out || enum_value(b->type) > 2) return H4MK_ERR_INVALID_ARGUMENT;
   BlockInfo info;
   info.type = static_cast<BlockType>(b->type);
   info.pts = b->pts;
   info.dts = b->dts;
   const auto bytes = mask_binding(info);
   std::memcpy(out, bytes.data(), bytes.size());
+  return H4MK_OK;
 }
 
 int h4mk_mask_binding_parse(const uint8_t* in, size_t size, h4mk_block* b) {

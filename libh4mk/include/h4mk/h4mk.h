@@ -637,10 +637,12 @@ H4MK_API int h4mk_masker_unmask(h4mk_masker* m, const h4mk_block* block, uint8_t
 
 /* What a block's envelope is bound to (type, pts, dts; docs/FORMAT.md
  * §13.3), as bytes that travel with a masked packet outside its file
- * (FFmpeg's AVEncryptionInfo.iv). parse fills type, pts and dts of *block and
- * returns H4MK_ERR_INVALID_ARGUMENT for bytes that are not a binding. */
+ * (FFmpeg's AVEncryptionInfo.iv). H4MK_ERR_INVALID_ARGUMENT for a NULL
+ * pointer or a type that is no block type. parse fills type, pts and dts of
+ * *block and returns H4MK_ERR_INVALID_ARGUMENT for bytes that are not a
+ * binding. */
 enum { H4MK_MASK_BINDING_SIZE = 17 };
-H4MK_API void h4mk_mask_binding(const h4mk_block* block, uint8_t out[H4MK_MASK_BINDING_SIZE]);
+H4MK_API int h4mk_mask_binding(const h4mk_block* block, uint8_t out[H4MK_MASK_BINDING_SIZE]);
 H4MK_API int h4mk_mask_binding_parse(const uint8_t* in, size_t size, h4mk_block* block);
 
 /* ---------------------------------------------------------- signed files */
