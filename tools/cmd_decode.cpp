@@ -58,8 +58,7 @@ int decode(const Options& o, const std::string& file, std::optional<uint16_t> tr
   auto src = open_input(file);
   Reader reader(*src);
   const Track& track = pick_track(reader, track_id, file);
-  if (!key.hex.empty() || !key.file.empty() || !key.env.empty())
-    reader.set_mask_key(load_mask_key(key), track.id);
+  if (key.given()) reader.set_mask_key(KeyScrub{load_mask_key(key)}.key, track.id);
   if (adapter_name.empty() && track.adapter.empty())
     throw Failure{kExitUsage, file + ": track " + std::to_string(track.id) +
                                   " names no adapter; give --adapter NAME or a plugin path"};

@@ -23,13 +23,9 @@ std::string trimmed(std::string s) {
   return s.substr(i);
 }
 
-// A key wiped from memory however the command ends.
-struct KeyScrub {
-  MaskKey key;
-  ~KeyScrub() { OPENSSL_cleanse(key.data(), key.size()); }
-};
-
 }  // namespace
+
+KeyScrub::~KeyScrub() { OPENSSL_cleanse(key.data(), key.size()); }
 
 MaskKey load_mask_key(const KeySource& k) {
   const int given = !k.hex.empty() + !k.file.empty() + !k.env.empty();

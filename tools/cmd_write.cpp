@@ -1,6 +1,5 @@
 // build --demo, pack, encode, repair: commands that write a file.
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -121,12 +120,8 @@ UniqueFd open_audio(const std::string& path) {
     if (n == 0) break;
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) throw Failure{kExitInput, std::string("standard input: ") + std::strerror(errno)};
-    for (ssize_t done = 0; done < n;) {
-      const ssize_t w = ::write(spool.get(), buf.data() + done, size_t(n - done));
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0) throw Failure{kExitOutput, std::string("temporary file: ") + std::strerror(errno)};
-      done += w;
-    }
+    if (!write_all(spool.get(), buf.data(), size_t(n)))
+      throw Failure{kExitOutput, std::string("temporary file: ") + std::strerror(errno)};
   }
   return spool;
 }
@@ -142,14 +137,8 @@ int encode(const Options& o, const std::string& audio_path, const std::string& o
     throw Failure{kExitUsage, "--tokenizer " + name +
                                   ": a plugin name (h4mk-adapter-NAME.so on H4MK_ADAPTER_PATH); "
                                   "the track names its decoder by that name"};
-  std::optional<MaskKey> mask;
-  struct Wipe {  // however the command ends
-    std::optional<MaskKey>& key;
-    ~Wipe() {
-      if (key) OPENSSL_cleanse(key->data(), key->size());
-    }
-  } wipe{mask};
-  if (!key.hex.empty() || !key.file.empty() || !key.env.empty()) mask = load_mask_key(key);
+  std::optional<KeyScrub> mask;
+  if (key.given()) mask.emplace(load_mask_key(key));
   const UniqueFd fd = open_audio(audio_path);
   std::optional<AudioInput> audio;
   try {
@@ -167,7 +156,7 @@ int encode(const Options& o, const std::string& audio_path, const std::string& o
   const std::string notes =
       name + " tokens" + (tokenizer_options.empty() ? "" : " (" + tokenizer_options + ")");
   const AudioPackResult r =
-      pack_audio(*audio, *tokenizer, *sink, {name, notes, mask ? &*mask : nullptr});
+      pack_audio(*audio, *tokenizer, *sink, {name, notes, mask ? &mask->key : nullptr});
   close_output(*sink);
   if (o.json)
     std::cout << nlohmann::ordered_json{{"file", out},

@@ -93,10 +93,16 @@ int verify(const Options& o, const std::string& file, const std::string& public_
            std::optional<uint16_t> track, const std::string& from, const std::string& to);
 
 // Protection (cmd_mask.cpp)
-struct KeySource {  // exactly one is set
+struct KeySource {  // load_mask_key: exactly one is set
   std::string hex, file, env;
+  bool given() const { return !hex.empty() || !file.empty() || !env.empty(); }
 };
 MaskKey load_mask_key(const KeySource& k);
+// A key wiped from memory however the command or request ends.
+struct KeyScrub {
+  MaskKey key;
+  ~KeyScrub();
+};
 std::string read_public_key(const std::string& path);
 // only: the tracks to mask; empty = every track not masked yet.
 int mask(const Options& o, const std::string& in, const std::string& out, const KeySource& key,

@@ -65,17 +65,6 @@ Response Response::error(int status, const std::string& message) {
 
 namespace {
 
-bool write_all(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
 bool is_loopback(const sockaddr* a) {
   if (!a) return false;
   if (a->sa_family == AF_INET)

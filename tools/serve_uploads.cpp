@@ -1,6 +1,5 @@
 // h4mk serve's POST handlers: the seeds' video and audio uploads, as .h4mk
 // answers or as event streams.
-#include <openssl/crypto.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -181,16 +180,13 @@ ordered_json audio_meta(const AudioInput& a, const DspSettings& s) {
 
 // Key material held for one request, wiped when it ends.
 struct UploadHandlers::KeyHold {
-  std::optional<MaskKey> key;
-  const MaskKey* get() const { return key ? &*key : nullptr; }
-  ~KeyHold() {
-    if (key) OPENSSL_cleanse(key->data(), key->size());
-  }
+  std::optional<KeyScrub> key;
+  const MaskKey* get() const { return key ? &key->key : nullptr; }
   // Says in the answer's headers whether it was masked, and with whose key.
   void say(Response& res, const Request& req) const {
     res.headers.emplace_back("X-H4MK-Masked-Tracks", key ? "1" : "");
     if (!key) return;
-    res.headers.emplace_back("X-H4MK-KID", default_key_id(*key));
+    res.headers.emplace_back("X-H4MK-KID", default_key_id(key->key));
     res.headers.emplace_back("X-H4MK-Key-Source",
                              req.param("master_key_hex") ? "request" : "server");
   }
@@ -208,7 +204,7 @@ UploadHandlers::KeyHold UploadHandlers::mask_key(const Request& req, bool mask) 
   if (const std::string* hex = req.param("master_key_hex")) {
     if (!mask) throw HttpError{400, "master_key_hex is given without mask=true"};
     try {
-      k.key = parse_mask_key_hex(*hex);
+      k.key.emplace(parse_mask_key_hex(*hex));
     } catch (const Error& e) {
       throw HttpError{400, std::string("master_key_hex: ") + e.what()};
     }
@@ -217,7 +213,7 @@ UploadHandlers::KeyHold UploadHandlers::mask_key(const Request& req, bool mask) 
       throw HttpError{400,
                       "masking needs master_key_hex or a server started with a key "
                       "(--key-file); nothing was exported"};
-    k.key = options_.key;
+    k.key.emplace(*options_.key);
   }
   return k;
 }

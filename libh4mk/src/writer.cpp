@@ -437,21 +437,26 @@ struct Writer::Impl {
 
   enum class Closes { kNothing, kOwnGroup, kAllGroups };
 
+  // A dts in microseconds, which only the closing across tracks compares
+  // (0 with one track: no division per block).
+  int64_t span_time_us(const TrackState& ts, int64_t dts) const {
+    return tracks.size() > 1 ? to_microseconds(dts, ts.track.time_base) : 0;
+  }
+
   // The rule that ends groups: what a block of `bytes` (payload and side
-  // data) at `dts` closes before it joins ts's open group, were that group to
-  // hold `blocks` blocks of `group_bytes` bytes (write_run asks ahead of the
-  // blocks it adds). A block that brings its group to max_group_bytes closes
-  // the group after itself. Each condition only becomes true as dts, blocks
-  // and group_bytes grow.
-  Closes closes_before(const TrackState& ts, int64_t dts, uint64_t bytes, uint64_t blocks,
-                       uint64_t group_bytes) const {
+  // data) at `dts` (dts_us: span_time_us) closes before it joins ts's open
+  // group, were that group to hold `blocks` blocks of `group_bytes` bytes
+  // (write_run asks ahead of the blocks it adds). A block that brings its
+  // group to max_group_bytes closes the group after itself. Each condition
+  // only becomes true as dts, blocks and group_bytes grow.
+  Closes closes_before(const TrackState& ts, int64_t dts, int64_t dts_us, uint64_t bytes,
+                       uint64_t blocks, uint64_t group_bytes) const {
     const bool own_expired = blocks > 0 && dts - ts.group->first().dts >= ts.max_group_ticks;
     // With several tracks, a group whose span is used up closes them all, so
     // every track's groups cover the same spans: blocks of equal time stay
     // within one span of each other in the file.
     if (tracks.size() > 1) {
       if (own_expired) return Closes::kAllGroups;
-      const int64_t dts_us = to_microseconds(dts, ts.track.time_base);
       for (const TrackState& other : tracks)
         if (&other != &ts && !other.group->empty() &&
             dts_us - other.group_first_dts_us >= group_duration_us)
@@ -471,7 +476,8 @@ struct Writer::Impl {
   void add_to_group(TrackState& ts, const BlockInfo& b, std::span<const uint8_t> payload,
                     std::span<const uint8_t> side) {
     GroupBuilder& group = *ts.group;
-    switch (closes_before(ts, b.dts, payload.size() + side.size(), group.block_count(),
+    const int64_t dts_us = span_time_us(ts, b.dts);
+    switch (closes_before(ts, b.dts, dts_us, payload.size() + side.size(), group.block_count(),
                           group.data_bytes())) {
       case Closes::kAllGroups:
         close_all_groups();
@@ -482,7 +488,6 @@ struct Writer::Impl {
       case Closes::kNothing:
         break;
     }
-    const int64_t dts_us = tracks.size() > 1 ? to_microseconds(b.dts, ts.track.time_base) : 0;
     if (group.empty()) ts.group_first_dts_us = dts_us;
     group.add(b, side, payload);
     ts.has_blocks = true;
@@ -565,7 +570,8 @@ struct Writer::Impl {
     const uint64_t blocks = group.block_count(), bytes = group.data_bytes();
     auto closes = [&](uint64_t k) {  // block k of the run from b, as the group then is
       const uint64_t group_bytes = bytes + k * size;
-      return closes_before(ts, b.dts + int64_t(k) * b.duration, size, blocks + k, group_bytes) !=
+      const int64_t dts = b.dts + int64_t(k) * b.duration;
+      return closes_before(ts, dts, span_time_us(ts, dts), size, blocks + k, group_bytes) !=
                  Closes::kNothing ||
              group_bytes + size >= opt.max_group_bytes;
     };

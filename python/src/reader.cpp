@@ -138,11 +138,10 @@ uint64_t PyReader::damage_count() {
 }
 
 py::dict PyReader::seek(uint16_t track, int64_t t, const std::string& mode, bool all) {
-  BlockInfo landed;
   const SeekMode how = seek_mode(mode);
   const SeekPoint p = turns_.without_gil([&] {
     Reader& reader = in_file_order();
-    return all ? reader.seek_all(track, t, how, &landed) : reader.seek(track, t, how);
+    return all ? reader.seek_all(track, t, how) : reader.seek(track, t, how);
   });
   py::dict d;
   d["track"] = p.track_id;
