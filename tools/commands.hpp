@@ -100,6 +100,7 @@ struct KeySource {  // load_mask_key: exactly one is set
 MaskKey load_mask_key(const KeySource& k);
 // A key wiped from memory however the command or request ends.
 struct KeyScrub {
+  explicit KeyScrub(const MaskKey& k) : key(k) {}
   MaskKey key;
   ~KeyScrub();
 };
