@@ -604,6 +604,7 @@ int h4mk_reader_track_property_int(h4mk_reader* r, size_t track_index, const cha
   return H4MK_OK;
 }
 
+extern "C++" {
 namespace {
 
 // The C form of codec parameters: 0 or -1 for absent, as h4mk.h says.
@@ -689,6 +690,7 @@ const TrackParams* params_of(h4mk_reader* r, size_t track_index, h4mk_ignored_fn
 }
 
 }  // namespace
+}  // extern "C++"
 
 int h4mk_reader_track_params(h4mk_reader* r, size_t track_index, h4mk_codec_params* params,
                              unsigned* disposition, h4mk_ignored_fn ignored, void* opaque) {
