@@ -8,7 +8,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -260,6 +262,71 @@ TEST(BigGroups, PeekAndNextAgreeOnAStreamedGroup) {
     ++compared;
   }
   EXPECT_GT(compared, 0u);
+}
+
+// A streamed group's blocks are read again after its CRC was checked: a
+// block whose bytes changed on disk in between (another process rewriting
+// the file) is refused, naming it, not handed out as it now is.
+TEST(BigGroups, ABlockThatChangesAfterItsGroupWasCheckedIsRefused) {
+  namespace fs = std::filesystem;
+  const std::vector<uint8_t> file = mixed_file(2, false);
+  const std::string path =
+      (test::process_work_dir(fs::temp_directory_path(), "h4mk-big-group") / "changing.h4mk")
+          .string();
+  struct Target {
+    size_t before;                   // blocks handed out before it
+    uint64_t chunk_offset, changed;  // the byte changed: the block's first or last
+    uint32_t index;
+  };
+  // The second block of each group: the first byte of its side data (or of
+  // its payload, without) or its payload's last byte, by turns.
+  std::vector<Target> targets;
+  size_t with_side_data = 0;
+  {
+    MemorySource src(file);
+    Reader r(src);
+    Block b;
+    std::set<uint64_t> groups;
+    for (size_t n = 0; r.next(b) == ReadEvent::kBlock; ++n) {
+      if (b.index_in_group == 0 || b.data.empty() || !groups.insert(b.chunk_offset).second)
+        continue;
+      const bool first = targets.size() % 2;
+      with_side_data += first && !b.side_data.empty();
+      targets.push_back(
+          {n, b.chunk_offset,
+           first ? b.data_offset - b.side_data.size() : b.data_offset + b.data.size() - 1,
+           b.index_in_group});
+    }
+  }
+  ASSERT_GE(targets.size(), 3u);
+  EXPECT_GT(with_side_data, 0u);
+  for (const Target& t : targets) {
+    test::write_file(path, file);
+    FileSource src(path);
+    ReaderOptions opt;
+    opt.hold_groups_up_to = kStreamEverything;
+    Reader r(src, opt);
+    Block b;
+    for (size_t n = 0; n < t.before; ++n) ASSERT_EQ(r.next(b), ReadEvent::kBlock);
+    {
+      std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+      const char changed = char(file[t.changed] ^ 0x5a);
+      f.seekp(std::streamoff(t.changed));
+      f.write(&changed, 1);
+    }
+    try {
+      const ReadEvent ev = r.next(b);
+      ADD_FAILURE() << "group at " << t.chunk_offset << ", block " << t.index
+                    << ": handed out as it now is (event " << int(ev) << ")";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kCrcMismatch) << e.what();
+      EXPECT_NE(
+          std::string(e.what()).find("CORE chunk at offset " + std::to_string(t.chunk_offset) +
+                                     ": block " + std::to_string(t.index) + " changed"),
+          std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 }  // namespace

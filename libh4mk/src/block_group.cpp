@@ -101,6 +101,10 @@ class RecordCursor {
   // The next n bytes (n <= left()), without moving past them.
   std::span<const uint8_t> view(size_t n) const { return {p_, n}; }
   void skip(size_t n) { p_ += n; }
+  // A group in memory is read once: no block's bytes are checked apart.
+  void begin_block_bytes() {}
+  void end_block_bytes() {}
+  void skip_fixed_blocks(uint32_t count, uint32_t size) { p_ += size_t(count) * size; }
 
   [[gnu::always_inline]] uint8_t flags(uint32_t i) {
     if (p_ == end_) bad_block(chunk_offset_, i, "flags byte runs past the chunk");
@@ -251,11 +255,15 @@ void walk_records(const GroupHeader& g, int64_t default_duration, uint64_t chunk
       side_size = uint32_t(n);
       if (!valid_side_data(c.view(side_size)))
         bad_block(chunk_offset, i, "side data entries are malformed");
+      c.begin_block_bytes();
       c.skip(side_size);
+    } else {
+      c.begin_block_bytes();
     }
     if (size > c.left()) bad_block(chunk_offset, i, "payload runs past the chunk");
     on_block(RecordFields{f, pts, dts, duration, c.offset(), size, side_offset, side_size});
     c.skip(size);
+    c.end_block_bytes();
     prev_pts = pts;
     prev_duration = duration;
   }
@@ -302,7 +310,7 @@ void decode_records(const GroupHeader& g, int64_t default_duration, uint64_t chu
       out.layout_ = DecodedGroup::Layout::kFixedSize;
       out.first_offset_ = c.offset();
       out.fixed_size_ = u.fixed_size;
-      c.skip(c.left());
+      c.skip_fixed_blocks(g.block_count, u.fixed_size);
     } else {
       out.layout_ = DecodedGroup::Layout::kUniform;
       if (out.extents_.size() < g.block_count) out.extents_.resize(g.block_count);
@@ -311,7 +319,9 @@ void decode_records(const GroupHeader& g, int64_t default_duration, uint64_t chu
         if (i == u.pts_overflow_at) bad_block(chunk_offset, i, "pts overflows 64 bits");
         const uint32_t size = c.size(i);
         e[i] = {c.offset(), size};
+        c.begin_block_bytes();
         c.skip(size);
+        c.end_block_bytes();
       }
     }
   } else {
@@ -326,6 +336,7 @@ void decode_records(const GroupHeader& g, int64_t default_duration, uint64_t chu
 GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_duration,
                          uint32_t max_blocks, uint64_t chunk_offset, DecodedGroup& out) {
   out.count_ = 0;
+  out.block_crcs_.clear();
   const GroupHeader g = checked_header(payload, max_blocks, chunk_offset);
   RecordCursor c(payload, chunk_offset);
   decode_records(g, default_duration, chunk_offset, c, out);
@@ -335,14 +346,17 @@ GroupHeader decode_group(std::span<const uint8_t> payload, int64_t default_durat
 GroupHeader decode_group(PayloadWindow& in, const GroupHeader& header, int64_t default_duration,
                          uint32_t max_blocks, uint64_t chunk_offset, DecodedGroup& out) {
   out.count_ = 0;
+  out.block_crcs_.clear();
   const GroupHeader g = check_group_limits(in.payload_size(), header, max_blocks, chunk_offset);
   decode_records(g, default_duration, chunk_offset, in, out);
+  out.block_crcs_ = in.take_block_crcs();
   return g;
 }
 
 GroupHeader decode_cut_group(std::span<const uint8_t> prefix, int64_t default_duration,
                              uint32_t max_blocks, uint64_t chunk_offset, DecodedGroup& out) {
   out.count_ = 0;
+  out.block_crcs_.clear();
   const GroupHeader g = decode_group_header(prefix, chunk_offset);
   check_block_limit(g, max_blocks, chunk_offset);
   RecordCursor c(prefix, chunk_offset);

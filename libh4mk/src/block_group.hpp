@@ -145,6 +145,10 @@ class DecodedGroup {
   }
   // The index of the last I block with pts <= t, or -1.
   long last_key_at_or_before(int64_t t) const;
+  // Decoded from a PayloadWindow (a group too big to hold): the CRC of each
+  // block's side data and payload as the chunk's CRC checked them; empty
+  // for a group decoded in memory.
+  const std::vector<uint32_t>& block_crcs() const { return block_crcs_; }
 
  private:
   friend GroupHeader decode_group(std::span<const uint8_t>, int64_t, uint32_t, uint64_t,
@@ -180,6 +184,7 @@ class DecodedGroup {
   // Grown, never shrunk: each group overwrites the front it uses.
   std::vector<Extent> extents_;
   std::vector<DecodedBlock> records_;  // a group without UNIFORM
+  std::vector<uint32_t> block_crcs_;
 };
 
 // Decodes a whole group into `out`, which is empty if it throws. Throws

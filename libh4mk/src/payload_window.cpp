@@ -27,6 +27,7 @@ void PayloadWindow::need(size_t n) {
 
 void PayloadWindow::advance(size_t n) {
   crc_ = crc32(crc_, stream_.data(), n);
+  block_crc_ = crc32(block_crc_, stream_.data(), n);
   stream_.consume(n);
   pos_ += uint32_t(n);
 }
@@ -86,6 +87,14 @@ void PayloadWindow::skip(size_t n) {
     need(k);
     advance(k);
     n -= k;
+  }
+}
+
+void PayloadWindow::skip_fixed_blocks(uint32_t count, uint32_t size) {
+  for (uint32_t i = 0; i < count; ++i) {
+    begin_block_bytes();
+    skip(size);
+    end_block_bytes();
   }
 }
 

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "chunk_stream.hpp"
 
@@ -40,6 +41,16 @@ class PayloadWindow {
   // Reads what is left; the chunk's CRC.
   uint32_t finish();
 
+  // The CRC of each block's bytes (its side data and payload, which follow
+  // each other), read between begin_block_bytes and end_block_bytes, in
+  // block order: the reader reads such a group's blocks a second time and
+  // checks each against what the chunk's CRC covered.
+  void begin_block_bytes() { block_crc_ = 0; }
+  void end_block_bytes() { block_crcs_.push_back(block_crc_); }
+  // count blocks of size bytes each, back to back (FIXED_SIZE).
+  void skip_fixed_blocks(uint32_t count, uint32_t size);
+  std::vector<uint32_t> take_block_crcs() { return std::move(block_crcs_); }
+
  private:
   void need(size_t n);
   void advance(size_t n);
@@ -49,6 +60,8 @@ class PayloadWindow {
   uint32_t pos_ = 0;
   uint32_t crc_;
   const uint64_t chunk_offset_;
+  uint32_t block_crc_ = 0;
+  std::vector<uint32_t> block_crcs_;
 };
 
 }  // namespace h4mk::detail

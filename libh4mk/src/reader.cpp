@@ -330,6 +330,16 @@ void Reader::Impl::read_block(size_t pos, const DecodedGroup::Extent& payload,
                     " runs past the end of the file, which is shorter than when the group "
                     "was checked",
                 at);
+  // Bytes that changed since the first pass (the file written over while
+  // it is read) are not the bytes the chunk's CRC vouched for.
+  const std::vector<uint32_t>& crcs = group.block_crcs();
+  if (pos >= crcs.size() || crc32(0, block_buf.data(), block_buf.size()) != crcs[pos])
+    throw Error(ErrorCode::kCrcMismatch,
+                "CORE chunk at offset " + std::to_string(group_chunk_offset) + ": block " +
+                    std::to_string(pos) +
+                    " changed since the group's CRC was checked (the file is being written "
+                    "over)",
+                at);
   block_buf_pos = pos;
 }
 

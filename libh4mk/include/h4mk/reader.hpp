@@ -29,8 +29,10 @@ struct ReaderOptions {
   ReaderLimits limits;
   // A block group larger than this (a CORE payload, in bytes) on a seekable
   // source is not held: one pass over it checks its CRC and decodes its
-  // records, and each block is read from the source when it is handed out.
-  // Memory then follows the largest block, not the group. Compressed groups
+  // records, and each block is read from the source when it is handed out
+  // and checked against the CRC its bytes had in that pass (Error
+  // kCrcMismatch when the file changed in between). Memory then follows the
+  // largest block, not the group. Compressed groups
   // are expanded whole (FORMAT.md §5.7). 0: every group is held.
   uint32_t hold_groups_up_to = 4u << 20;
   // A trusted Ed25519 public key (PEM). The file must then be signed with a
