@@ -14,8 +14,11 @@ namespace {
 
 using namespace h4mk_plugin;
 
+// A block's payload, shared with the instance while it is the last output:
+// output buffers belong to the instance (h4mk/adapter.h), and a caller may
+// free the state before it reads them (the chain decoder does, for a B block).
 struct State {
-  std::vector<uint8_t> bytes;
+  std::shared_ptr<const std::vector<uint8_t>> bytes;
 };
 
 struct Instance {
@@ -24,6 +27,7 @@ struct Instance {
   uint32_t sample_rate = 0, channels = 0;
   int pixel_format = H4MK_PIXEL_GRAY8;
   uint32_t width = 0, height = 0;
+  std::shared_ptr<const std::vector<uint8_t>> output;  // what finalize last handed out
   std::string error;
 };
 
@@ -86,7 +90,7 @@ const char* last_error(void* instance) { return static_cast<Instance*>(instance)
 int keep(void* instance, const h4mk_adapter_block* block, void** state) {
   return guarded(*static_cast<Instance*>(instance), kErrNoMemory, [&](Instance&) {
     auto s = std::make_unique<State>();
-    s->bytes.assign(block->data, block->data + block->size);
+    s->bytes = std::make_shared<const std::vector<uint8_t>>(block->data, block->data + block->size);
     *state = s.release();
     return 0;
   });
@@ -105,7 +109,8 @@ int apply_b(void* instance, const void*, const void*, const h4mk_adapter_block* 
 
 int finalize(void* instance, const void* state, h4mk_adapter_output* out) {
   auto* in = static_cast<Instance*>(instance);
-  const auto& bytes = static_cast<const State*>(state)->bytes;
+  in->output = static_cast<const State*>(state)->bytes;
+  const std::vector<uint8_t>& bytes = *in->output;
   *out = h4mk_adapter_output{};
   out->kind = in->kind;
   out->data = bytes.data();

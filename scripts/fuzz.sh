@@ -7,10 +7,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
 scripts/deps.sh
+# The dsp adapter takes FFmpeg's libavutil from the pinned build, when there
+# is one (scripts/setup.sh makes it): fuzz_chain_decoder then runs it too.
+ffmpeg_build=
+[ -f build/ffmpeg-9.0.2/install/lib/libavutil.a ] && ffmpeg_build=$PWD/build/ffmpeg-9.0.2
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DH4MK_FUZZ=ON -DH4MK_BUILD_TESTS=OFF -DH4MK_BUILD_BENCH=OFF >/dev/null
+  -DH4MK_FUZZ=ON -DH4MK_BUILD_TESTS=OFF -DH4MK_BUILD_BENCH=OFF \
+  -DH4MK_FFMPEG_BUILD="$ffmpeg_build" >/dev/null
 targets=(reader packet_reader signed_reader trak chapters group compressed_group side_data unmask
-  dsp_tokens seek_table http_request_parts audio_upload)
+  dsp_tokens chain_decoder seek_table http_request_parts audio_upload)
 cmake --build build-fuzz --parallel "$(nproc)" --target "${targets[@]/#/fuzz_}"
 mkdir -p build-fuzz/artifacts
 total=0

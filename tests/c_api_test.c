@@ -475,6 +475,9 @@ static void adapters(void) {
   CHECK(h4mk_adapter_finalize(a, p_state, &out) == H4MK_OK);
   CHECK(out.kind == H4MK_OUTPUT_AUDIO && out.sample_format == H4MK_SAMPLE_F32);
   CHECK(out.nb_samples == 2 && out.channels == 1 && out.sample_rate == 8000);
+  /* The output is the adapter's until its next call: the state may go first. */
+  h4mk_adapter_state_free(p_state);
+  p_state = NULL;
   CHECK(out.size == 8 && !memcmp(out.data, samples, 8));
   blk.size = 5; /* not whole samples */
   h4mk_adapter_state* bad = NULL;
@@ -553,15 +556,27 @@ static void adapters(void) {
   int64_t out_pts[8];
   int n_out = 0;
   h4mk_adapter_block info;
+  /* Each frame is its own block's sample, pts + 0.5; a B block's state goes
+   * as it is handed out, its output stays readable. */
+  float payload[sizeof order / sizeof order[0]];
   for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
-    h4mk_adapter_block in = {order[i].type, order[i].pts, 0, 1, (const uint8_t*)samples, 4};
+    payload[i] = (float)order[i].pts + 0.5f;
+    h4mk_adapter_block in = {order[i].type, order[i].pts, 0, 1, (const uint8_t*)&payload[i], 4};
     int rc = h4mk_chain_decoder_push(d, &in, &info, &out);
     CHECK(rc >= 0);
-    if (rc == 1) out_pts[n_out++] = info.pts;
+    if (rc == 1) {
+      float got;
+      CHECK(out.size == 4 && (memcpy(&got, out.data, 4), got == (float)info.pts + 0.5f));
+      out_pts[n_out++] = info.pts;
+    }
   }
   while (h4mk_chain_decoder_drain(d, &info, &out) == 1) out_pts[n_out++] = info.pts;
   CHECK(n_out == 4 && out_pts[0] == 0 && out_pts[1] == 1 && out_pts[2] == 2 && out_pts[3] == 3);
   CHECK(h4mk_chain_decoder_skipped(d) == 1);
+  /* A block no chain takes is refused, saying why. */
+  h4mk_adapter_block odd = {3, 9, 9, 1, (const uint8_t*)samples, 4};
+  CHECK(h4mk_chain_decoder_push(d, &odd, &info, &out) == H4MK_ERR_INVALID_ARGUMENT);
+  CHECK(strstr(h4mk_chain_decoder_last_error(d), "block type 3") != NULL);
   h4mk_chain_decoder_free(d);
 
   /* A track's bound of 3: I P P decode, the next P is a loud error, and what

@@ -212,9 +212,15 @@ int hand_out(h4mk_chain_decoder* d, const std::optional<ChainDecoder::Frame>& f,
 
 int h4mk_chain_decoder_push(h4mk_chain_decoder* d, const h4mk_adapter_block* block,
                             h4mk_adapter_block* info, h4mk_adapter_output* frame) {
-  if (!d || !block || !info || !frame || (block->size && !block->data) || block->type < 0 ||
-      block->type > 2)
+  if (!d) return H4MK_ERR_INVALID_ARGUMENT;
+  if (!block || !info || !frame || (block->size && !block->data) || block->type < 0 ||
+      block->type > 2) {
+    d->error = !block || !info || !frame ? "a NULL argument"
+               : block->size && !block->data
+                   ? "a block of " + std::to_string(block->size) + " bytes without data"
+                   : "block type " + std::to_string(block->type) + " (0 I, 1 P, 2 B)";
     return H4MK_ERR_INVALID_ARGUMENT;
+  }
   std::optional<ChainDecoder::Frame> ready;
   int rc = detail::guarded(d->error, [&] {
     AdapterBlock b{static_cast<BlockType>(block->type),
