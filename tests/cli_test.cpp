@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -450,6 +452,36 @@ TEST(Cli, EncodeTokenizesAudioThatDecodeGivesBack) {
   r = h4mk("decode masked.h4mk -o unmasked.wav --key-file enc.key");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(bytes("unmasked.wav"), bytes("back.wav"));
+}
+
+// A sample that is not a number has no tokens: encode stops, naming it,
+// and leaves no file.
+TEST(Cli, EncodeRefusesSamplesThatAreNotNumbers) {
+  const char* adapters = std::getenv("H4MK_ADAPTER_PATH");
+  if (!adapters || !fs::exists(fs::path(adapters) / "h4mk-adapter-dsp.so"))
+    GTEST_SKIP() << "no dsp adapter in H4MK_ADAPTER_PATH (built with FFmpeg)";
+  std::vector<float> samples(2 * 8000, 0.25f);  // two channels, interleaved
+  for (float bad : {std::nanf(""), -std::numeric_limits<float>::infinity()}) {
+    samples[2 * 3000 + 1] = bad;  // sample 3000 of channel 1
+    std::vector<uint8_t> raw(samples.size() * 4);
+    std::memcpy(raw.data(), samples.data(), raw.size());
+    write_file(path("bad.f32"), raw);
+    const Result r =
+        h4mk("encode bad.f32 --format f32le --sample-rate 8000 --channels 2 -o bad.h4mk");
+    EXPECT_EQ(r.status, 3) << r.err;
+    EXPECT_NE(r.err.find(std::string("sample 3000 of channel 1 is ") +
+                         (std::isnan(bad) ? "not a number" : "infinite")),
+              std::string::npos)
+        << r.err;
+    EXPECT_FALSE(fs::exists(path("bad.h4mk")));
+  }
+  samples[2 * 3000 + 1] = 0.25f;
+  std::vector<uint8_t> raw(samples.size() * 4);
+  std::memcpy(raw.data(), samples.data(), raw.size());
+  write_file(path("good.f32"), raw);
+  EXPECT_EQ(
+      h4mk("encode good.f32 --format f32le --sample-rate 8000 --channels 2 -o good.h4mk").status,
+      0);
 }
 
 TEST(Cli, DecodeAudioWritesWav) {

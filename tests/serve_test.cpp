@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -18,6 +19,7 @@
 #include <random>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "serve_process.hpp"
 #include "test_keys.hpp"
@@ -646,6 +648,20 @@ TEST(Serve, TokenizingUploadsRefuseWhatTheyCannotDo) {
     ASSERT_TRUE(r) << k.target;
     EXPECT_EQ(r->status / 100, 4) << k.target << ": " << r->body;
     EXPECT_NE(r->body.find(k.says), std::string::npos) << k.target << ": " << r->body;
+  }
+  // Samples that are not numbers have no tokens (with the dsp tokenizer).
+  const char* adapters = std::getenv("H4MK_ADAPTER_PATH");
+  if (adapters &&
+      std::filesystem::exists(std::filesystem::path(adapters) / "h4mk-adapter-dsp.so")) {
+    std::vector<float> samples(4000, 0.25f);
+    samples[1234] = std::nanf("");
+    const std::string nan_pcm(reinterpret_cast<const char*>(samples.data()), samples.size() * 4);
+    auto r = c.Post("/v1/audio/export?format=f32le&sample_rate=8000", nan_pcm,
+                    "application/octet-stream");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status / 100, 4) << r->body;
+    EXPECT_NE(r->body.find("sample 1234 of channel 0 is not a number"), std::string::npos)
+        << r->body;
   }
   auto r = c.Get("/health");
   ASSERT_TRUE(r);

@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <sys/stat.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -230,7 +231,7 @@ class PluginTokenizer final : public Tokenizer {
  public:
   PluginTokenizer(std::shared_ptr<Library> lib, const std::string& options,
                   const h4mk_tokenizer_params& params)
-      : lib_(std::move(lib)) {
+      : lib_(std::move(lib)), channels_(params.channels) {
     const auto* api = lib_->api;
     if (!api->tokenizer_create || !api->tokenizer_destroy || !api->tokenizer_push ||
         !api->tokenizer_finish || !api->tokenizer_next || !api->tokenizer_last_error)
@@ -246,8 +247,18 @@ class PluginTokenizer final : public Tokenizer {
   }
   ~PluginTokenizer() override { lib_->api->tokenizer_destroy(tok_); }
 
+  // A sample that is not a number has no spectrum and no token: what a
+  // plugin made of it would be arbitrary, so it is refused, saying where.
   void push(const float* const* planes, size_t nb_samples) override {
+    for (uint32_t ch = 0; nb_samples && ch < channels_; ++ch)
+      for (size_t i = 0; i < nb_samples; ++i)
+        if (!std::isfinite(planes[ch][i]))
+          throw Error(ErrorCode::kInvalidArgument,
+                      "sample " + std::to_string(pushed_ + i) + " of channel " +
+                          std::to_string(ch) + " is " +
+                          (std::isnan(planes[ch][i]) ? "not a number" : "infinite"));
     check(lib_->api->tokenizer_push(tok_, planes, nb_samples));
+    pushed_ += nb_samples;
   }
   void finish() override { check(lib_->api->tokenizer_finish(tok_)); }
   bool next(TokenBlock& out) override {
@@ -272,6 +283,8 @@ class PluginTokenizer final : public Tokenizer {
     }
   }
   std::shared_ptr<Library> lib_;
+  uint32_t channels_;
+  uint64_t pushed_ = 0;  // samples per channel so far
   void* tok_ = nullptr;
 };
 

@@ -31,6 +31,18 @@ def test_audio_tokens_are_ffmpegs_h4core_tokens(tmp_path, ffmpeg):
     assert [(t.type, t.pts, t.duration, t.data) for t in tokens] == want
 
 
+def test_audio_that_is_not_numbers_is_refused_where_it_is():
+    tok = AudioFFTTokenizer(16000, 2)
+    samples = np.full((3000, 2), 0.25, np.float32)
+    samples[2500, 1] = np.nan
+    try:
+        tok.push(samples)
+    except h4mk.InvalidArgument as e:
+        assert "sample 2500 of channel 1 is not a number" in str(e)
+    else:
+        raise AssertionError("a NaN sample was tokenized")
+
+
 def test_transport_blocks_are_h4mk_packs(tmp_path, h4mk_cli):
     data = bytes(range(256)) * 400 + b"tail"
     raw = tmp_path / "raw.bin"

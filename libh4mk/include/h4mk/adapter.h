@@ -112,7 +112,8 @@ typedef struct h4mk_adapter_api {
                           void** tokenizer, char* error, size_t error_size);
   void (*tokenizer_destroy)(void* tokenizer);
   const char* (*tokenizer_last_error)(void* tokenizer);
-  /* planes: `channels` arrays of nb_samples floats in [-1, 1]. */
+  /* planes: `channels` arrays of nb_samples floats in [-1, 1], all finite
+   * (the runtime refuses NaN and infinity before a plugin sees them). */
   int (*tokenizer_push)(void* tokenizer, const float* const* planes, size_t nb_samples);
   /* No more input: pads and makes the last blocks available. */
   int (*tokenizer_finish)(void* tokenizer);
