@@ -15,7 +15,7 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWit
   -DH4MK_FUZZ=ON -DH4MK_BUILD_TESTS=OFF -DH4MK_BUILD_BENCH=OFF \
   -DH4MK_FFMPEG_BUILD="$ffmpeg_build" >/dev/null
 targets=(reader packet_reader signed_reader trak chapters group compressed_group side_data unmask
-  dsp_tokens chain_decoder seek_table http_request_parts audio_upload)
+  dsp_tokens chain_decoder rewrite seek_table http_request_parts audio_upload)
 cmake --build build-fuzz --parallel "$(nproc)" --target "${targets[@]/#/fuzz_}"
 mkdir -p build-fuzz/artifacts
 total=0
@@ -33,7 +33,7 @@ for t in "${targets[@]}"; do
   # Fuzzing.
   # Whole files stay small so the byte-by-byte resync scans stay fast.
   max_len=65536
-  case $t in reader | packet_reader) max_len=16384 ;; esac
+  case $t in reader | packet_reader | rewrite) max_len=16384 ;; esac
   "$bin" -max_total_time="$seconds" -max_len="$max_len" "${limits[@]}" \
     -artifact_prefix="build-fuzz/artifacts/$t-" "$corpus" >"build-fuzz/$t.log" 2>&1 ||
     { tail -n 40 "build-fuzz/$t.log"; echo "fuzz: $t: crash (see build-fuzz/artifacts)" >&2; exit 1; }

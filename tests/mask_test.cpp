@@ -475,6 +475,40 @@ std::vector<uint8_t> unhex(const std::string& s) {
   return v;
 }
 
+// A block marked masked on a track without mask parameters (the multitrack
+// vector's P block at pts 5) is an opaque payload: masking its track would
+// pass its bytes off as an envelope of the new key, so that is refused,
+// naming it; the file's other tracks mask and unmask back to its blocks.
+TEST(Mask, ATrackHoldingAnOpaqueMaskedBlockIsNotMasked) {
+  const std::vector<uint8_t> file = read_file(std::string(H4MK_VECTORS_DIR) + "/multitrack.h4mk");
+  const MaskKey key = key_of(4);
+  MemorySource src(file);
+  Reader r(src);
+  MemorySink out;
+  try {
+    mask_file(r, out, key, MaskScheme::kAes256Ctr);
+    ADD_FAILURE() << "track 1 was masked around a block no key opens";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("track 1: the block at pts 5 (group at offset 587) is "
+                                         "marked masked"),
+              std::string::npos)
+        << e.what();
+  }
+  const uint16_t control[] = {7};
+  Reader again(src);
+  MemorySink masked;
+  EXPECT_EQ(mask_file(again, masked, key, MaskScheme::kAes256Gcm, {}, control).tracks,
+            std::vector<uint16_t>{7});
+  MemorySource masked_src(masked.bytes());
+  Reader m(masked_src);
+  MemorySink opened;
+  unmask_file(m, opened, key);
+  const auto got = read_all(opened.bytes()).blocks, want = read_all(file).blocks;
+  for (uint16_t id : {1, 7}) EXPECT_EQ(of_track(got, id), of_track(want, id)) << "track " << id;
+  EXPECT_EQ(got.size(), 9u);
+}
+
 TEST(MaskVector, EnvelopesAreWhatTheSpecSaysInRawOpenSSL) {
   auto file = read_file(std::string(H4MK_VECTORS_DIR) + "/masked.h4mk");
   std::vector<uint8_t> key(32);

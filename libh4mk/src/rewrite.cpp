@@ -13,9 +13,13 @@ namespace h4mk {
 
 namespace {
 
+// Throws for a block a rewrite cannot copy as asked.
+using BlockCheck = std::function<void(const Block&)>;
+
 // Every block of `r` to `w`, group for group, with the chunks of unknown
 // tags safe to copy in their place; damage is skipped and reported.
-void copy_blocks(Reader& r, Writer& w, RewriteReport& report, const RewriteProgress& progress) {
+void copy_blocks(Reader& r, Writer& w, RewriteReport& report, const RewriteProgress& progress,
+                 const BlockCheck& check) {
   GroupCopier copier(w);
   detail::UnknownChunkCopy unknown(r, copier, report.unknown_chunks);
   Block b;
@@ -24,6 +28,7 @@ void copy_blocks(Reader& r, Writer& w, RewriteReport& report, const RewriteProgr
       report.damage.push_back(r.last_damage());
       continue;
     }
+    if (check) check(b);
     copier.copy(b);
     if (++report.blocks % 1024 == 0 && progress) progress(b.chunk_offset);
   }
@@ -42,12 +47,13 @@ void require_tracks(const Reader& r, std::span<const uint16_t> only) {
 // blocks, group for group. `setup` may set the writer up further before
 // anything is written.
 void copy_file(Reader& r, Sink& out, const std::vector<Track>& tracks, RewriteReport& report,
-               const RewriteProgress& progress, const std::function<void(Writer&)>& setup = {}) {
+               const RewriteProgress& progress, const std::function<void(Writer&)>& setup = {},
+               const BlockCheck& check = {}) {
   Writer w(out, rewrite_options());
   for (const Track& t : tracks) w.add_track(t);
   if (setup) setup(w);
   copy_header(r, w);
-  copy_blocks(r, w, report, progress);
+  copy_blocks(r, w, report, progress, check);
   w.finish();
 }
 
@@ -69,9 +75,30 @@ RewriteReport mask_file(Reader& r, Sink& out, const MaskKey& key, MaskScheme sch
     t.compression.reset();
     report.tracks.push_back(t.id);
   }
-  copy_file(r, out, tracks, report, progress, [&](Writer& w) {
-    for (uint16_t id : report.tracks) w.set_mask_key(id, key, scheme, kid);
-  });
+  // A block marked masked on a track without mask parameters is an opaque
+  // payload no key opens (docs/FORMAT.md §13.1): copied into a track this
+  // key masks, it would pass for an envelope of the key while its bytes
+  // stay as they are. The track is not masked, loudly.
+  const auto masking = [&](uint16_t id) {
+    return std::find(report.tracks.begin(), report.tracks.end(), id) != report.tracks.end();
+  };
+  const BlockCheck opaque = [&](const Block& b) {
+    if (b.info.masked && masking(b.info.track_id))
+      throw Error(ErrorCode::kInvalidArgument,
+                  "track " + std::to_string(b.info.track_id) + ": the block at pts " +
+                      std::to_string(b.info.pts) + " (group at offset " +
+                      std::to_string(b.chunk_offset) +
+                      ") is marked masked, but the track has no mask parameters: no key opens "
+                      "it, and masking the track would leave its bytes as they are (mask only "
+                      "the other tracks)",
+                  b.chunk_offset);
+  };
+  copy_file(
+      r, out, tracks, report, progress,
+      [&](Writer& w) {
+        for (uint16_t id : report.tracks) w.set_mask_key(id, key, scheme, kid);
+      },
+      opaque);
   return report;
 }
 
