@@ -775,6 +775,13 @@ TEST(Cli, VerifyOverHttpRefusesOtherBytesThanAsked) {
     if (m == Mode::kChangesInPlace)
       EXPECT_NE(r.err.find("(ETag \"v1\" then, \"v2\" now)"), std::string::npos) << r.err;
   }
+  // An ETag with a bare CR and a header after it is never sent back: the
+  // file reads without a validator, and no request carries that header.
+  MisbehavingHttpServer injecting(bytes("demo.h4mk"), Mode::kHeaderInEtag);
+  r = h4mk("verify " + injecting.url());
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_GT(injecting.requests(), 1);
+  EXPECT_FALSE(injecting.was_sent(MisbehavingHttpServer::kInjected));
 }
 
 TEST(Cli, ReadCommandsTakeAnHttpUrl) {

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cinttypes>
 #include <cstdio>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,7 +28,10 @@ class MisbehavingHttpServer {
     kChangesAfterOpen,     // after the first answer the file has a byte more and a new ETag
     kChangesIgnoringEtag,  // the same, but If-Range is ignored: 206 of the new file
     kChangesInPlace,       // after the first answer a byte differs, new ETag, If-Range ignored
+    kHeaderInEtag,         // honest, but its ETag holds a bare CR and a header after it
   };
+  // What kHeaderInEtag's ETag carries after the CR.
+  static constexpr const char* kInjected = "X-Injected: yes";
 
   MisbehavingHttpServer(std::vector<uint8_t> file, Mode mode)
       : file_(std::move(file)), mode_(mode), fd_(socket(AF_INET, SOCK_STREAM, 0)) {
@@ -52,6 +56,13 @@ class MisbehavingHttpServer {
   bool started() const { return port_ != 0; }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/f.h4mk"; }
   int requests() const { return requests_; }
+  // Whether some request's head held `text`.
+  bool was_sent(const std::string& text) const {
+    std::lock_guard<std::mutex> lock(heads_lock_);
+    for (const std::string& h : heads_)
+      if (h.find(text) != std::string::npos) return true;
+    return false;
+  }
 
  private:
   void serve() {
@@ -94,6 +105,10 @@ class MisbehavingHttpServer {
   }
 
   void answer(int c, const std::string& head) {
+    {
+      std::lock_guard<std::mutex> lock(heads_lock_);
+      heads_.push_back(head);
+    }
     const bool first = requests_++ == 0;
     const bool changed =
         !first && (mode_ == Mode::kChangesAfterOpen || mode_ == Mode::kChangesIgnoringEtag ||
@@ -105,7 +120,9 @@ class MisbehavingHttpServer {
       file.back() ^= 1;
     else if (changed)
       file.push_back(0);
-    const std::string etag = changed ? "\"v2\"" : "\"v1\"";
+    const std::string etag = mode_ == Mode::kHeaderInEtag ? std::string("\"v1\"\r") + kInjected
+                             : changed                    ? "\"v2\""
+                                                          : "\"v1\"";
     uint64_t a = 0, b = 0;
     const std::string range = header(head, "Range");
     const bool ranged = std::sscanf(range.c_str(), "bytes=%" SCNu64 "-%" SCNu64, &a, &b) == 2;
@@ -138,6 +155,8 @@ class MisbehavingHttpServer {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<int> requests_{0};
+  mutable std::mutex heads_lock_;
+  std::vector<std::string> heads_;  // of every request
   std::thread thread_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -56,6 +57,15 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   if (auto v = header_value(line, "etag")) t->etag = *v;
   if (auto v = header_value(line, "last-modified")) t->last_modified = *v;
   return size * n;
+}
+
+// A field value this client may send back in a header of its own (RFC 9110
+// §5.5): no control character, so a server cannot make it add headers.
+bool sendable(const std::string& v) {
+  return std::all_of(v.begin(), v.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c == '\t' || (c >= 0x20 && c != 0x7f);
+  });
 }
 
 // "bytes FIRST-LAST/TOTAL", each a decimal number.
@@ -153,8 +163,11 @@ size_t HttpSource::get(uint64_t from, std::span<uint8_t> buf, bool probe) {
     size_ = r->total;
     // Later requests ask for the same version of the file: a strong ETag,
     // else the date (RFC 9110 If-Range); a changed file then answers 200.
-    const bool strong = !t.etag.empty() && t.etag.rfind("W/", 0) != 0;
-    const std::string validator = strong ? t.etag : t.last_modified;
+    // A validator with a control character in it is none.
+    const bool strong = !t.etag.empty() && t.etag.rfind("W/", 0) != 0 && sendable(t.etag);
+    const std::string validator = strong                      ? t.etag
+                                  : sendable(t.last_modified) ? t.last_modified
+                                                              : std::string();
     if (!validator.empty()) {
       if_range_ = curl_slist_append(nullptr, ("If-Range: " + validator).c_str());
       if (!if_range_) throw Error(ErrorCode::kOutOfMemory, "cannot set If-Range");
