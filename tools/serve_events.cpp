@@ -194,7 +194,13 @@ class EventBatches : public http::Producer {
       if (ended_) return {http::Step::kEnd};
       text_.clear();
       text_pos_ = 0;
-      ended_ = !refill(text_);
+      try {
+        ended_ = !refill(text_);
+      } catch (const std::exception& e) {
+        // The answer is under way (200): the stream ends saying what stopped it.
+        text_ += sse("error", ordered_json{{"error", e.what()}});
+        ended_ = true;
+      }
     }
     return {http::Step::kData, drain(text_, text_pos_, buf, max)};
   }
