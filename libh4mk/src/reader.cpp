@@ -323,23 +323,22 @@ void Reader::Impl::read_block(size_t pos, const DecodedGroup::Extent& payload,
   block_buf_pos = SIZE_MAX;
   const uint32_t from = side.size ? side.offset : payload.offset;
   const uint64_t at = group_chunk_offset + kChunkHeaderSize + from;
-  if (!stream.read_at(at, payload.offset + payload.size - from, block_buf))
-    throw Error(ErrorCode::kTruncated,
+  // What the second pass found that the first did not.
+  const auto refuse = [&](ErrorCode code, const char* what) {
+    throw Error(code,
                 "CORE chunk at offset " + std::to_string(group_chunk_offset) + ": block " +
-                    std::to_string(pos) +
-                    " runs past the end of the file, which is shorter than when the group "
-                    "was checked",
+                    std::to_string(pos) + what,
                 at);
+  };
+  if (!stream.read_at(at, payload.offset + payload.size - from, block_buf))
+    refuse(ErrorCode::kTruncated,
+           " runs past the end of the file, which is shorter than when the group was checked");
   // Bytes that changed since the first pass (the file written over while
   // it is read) are not the bytes the chunk's CRC vouched for.
   const std::vector<uint32_t>& crcs = group.block_crcs();
   if (pos >= crcs.size() || crc32(0, block_buf.data(), block_buf.size()) != crcs[pos])
-    throw Error(ErrorCode::kCrcMismatch,
-                "CORE chunk at offset " + std::to_string(group_chunk_offset) + ": block " +
-                    std::to_string(pos) +
-                    " changed since the group's CRC was checked (the file is being written "
-                    "over)",
-                at);
+    refuse(ErrorCode::kCrcMismatch,
+           " changed since the group's CRC was checked (the file is being written over)");
   block_buf_pos = pos;
 }
 
