@@ -111,6 +111,23 @@ def test_a_damaged_group_comes_out_marked_alike_in_ffprobe_the_cli_and_python(
     assert b"CRC mismatch" in strict_stderr
 
 
+def test_a_masked_block_no_key_opens_comes_out_marked_alike(ffmpeg, h4mk_cli):
+    """A block flagged masked on a track without mask parameters (FORMAT.md
+    §13.1): the CLI and Python hand it out as masked, ffprobe as corrupt,
+    never as the codec's bytes."""
+    vector = pathlib.Path(__file__).parents[2] / "tests" / "vectors" / "multitrack.h4mk"
+    from_ffprobe = [(*p[:4], p[4][2] == "C") for p in probed_packets(ffmpeg, vector)]
+    listed = json.loads(subprocess.run([h4mk_cli, "list", "--packets", "--json", vector],
+                                       check=True, capture_output=True).stdout)["blocks"]
+    from_cli = [(b["track"], b["pts"], b["dts"], b["size"], b["masked"]) for b in listed]
+    with h4mk.Reader(vector) as r:
+        assert not any(t.masked for t in r.tracks)
+        from_python = [(p.track, p.pts, p.dts, len(p.data), p.masked) for p in r.packets()]
+    assert [p for p in from_ffprobe if p[4]] == [(1, 5, 3, 6, True)]
+    assert from_cli == from_ffprobe
+    assert from_python == from_ffprobe
+
+
 def test_registered_side_data_reads_by_field_in_the_cli_and_python(media, h4mk_cli):
     listed = json.loads(subprocess.run([h4mk_cli, "list", "--packets", "--json", media],
                                        check=True, capture_output=True).stdout)["blocks"]

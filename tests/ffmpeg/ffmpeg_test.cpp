@@ -874,34 +874,73 @@ TEST(FFmpeg, PacketsAnEditListHidesStayHidden) {
   }
 }
 
+// A one-track file of 8 kHz PCM silence, one 80-sample I block per entry of
+// `blocks`: whether the block is flagged masked, and its side data.
+struct PcmBlock {
+  bool masked = false;
+  std::vector<uint8_t> side_data;
+};
+void write_pcm_file(const std::string& name, const std::vector<PcmBlock>& blocks) {
+  FileSink sink((work_dir() / name).string());
+  Writer w(sink);
+  w.add_track({.id = 1,
+               .kind = TrackKind::kAudio,
+               .codec = "pcm_s16le",
+               .time_base = {1, 8000},
+               .sample_rate = 8000,
+               .channels = 1});
+  const std::vector<uint8_t> pcm(160, 0);
+  int64_t t = 0;
+  for (const PcmBlock& b : blocks) {
+    BlockInfo info{1, BlockType::kI, t, t, 80};
+    info.masked = b.masked;
+    w.write_block(info, pcm, b.side_data);
+    t += 80;
+  }
+  w.finish();
+}
+
+// Each packet's flags as ffprobe's JSON shows them.
+std::vector<std::string> packet_flags(const json& probed) {
+  std::vector<std::string> flags;
+  for (const auto& p : probed["packets"]) flags.push_back(p["flags"].get<std::string>());
+  return flags;
+}
+
 // "packet_flags" (FORMAT.md §5.4) gives back DISCARD and CORRUPT; a
 // file cannot make a packet TRUSTED, and names it does not know are ignored.
 TEST(FFmpeg, PacketFlagsComeBackButNeverTrusted) {
-  {
-    FileSink sink((work_dir() / "flags.h4mk").string());
-    Writer w(sink);
-    w.add_track({.id = 1,
-                 .kind = TrackKind::kAudio,
-                 .codec = "pcm_s16le",
-                 .time_base = {1, 8000},
-                 .sample_rate = 8000,
-                 .channels = 1});
-    const std::vector<uint8_t> pcm(160, 0);
-    int64_t t = 0;
-    for (const char* names : {"", "corrupt", "discard+corrupt", "trusted+bogus+", "discard"}) {
-      std::vector<uint8_t> side;
-      if (*names)
-        append_side_data(side, "packet_flags",
-                         {reinterpret_cast<const uint8_t*>(names), std::strlen(names)});
-      w.write_block({1, BlockType::kI, t, t, 80}, pcm, side);
-      t += 80;
-    }
-    w.finish();
+  std::vector<PcmBlock> blocks;
+  for (const char* names : {"", "corrupt", "discard+corrupt", "trusted+bogus+", "discard"}) {
+    PcmBlock& b = blocks.emplace_back();
+    if (*names)
+      append_side_data(b.side_data, "packet_flags",
+                       {reinterpret_cast<const uint8_t*>(names), std::strlen(names)});
   }
-  const json j = probe("flags.h4mk");
-  std::vector<std::string> flags;
-  for (const auto& p : j["packets"]) flags.push_back(p["flags"].get<std::string>());
-  EXPECT_EQ(flags, (std::vector<std::string>{"K__", "K_C", "KDC", "K__", "KD_"}));
+  write_pcm_file("flags.h4mk", blocks);
+  EXPECT_EQ(packet_flags(probe("flags.h4mk")),
+            (std::vector<std::string>{"K__", "K_C", "KDC", "K__", "KD_"}));
+}
+
+// A block flagged masked on a track without mask parameters (FORMAT.md
+// §13.1) holds bytes no key opens: it is passed on marked corrupt with a
+// warning, so -fflags discardcorrupt drops it and a remux keeps the mark,
+// never as plain PCM.
+TEST(FFmpeg, AMaskedBlockNoKeyOpensIsPassedOnMarkedCorrupt) {
+  write_pcm_file("opaque.h4mk", {{}, {}, {.masked = true}, {}});
+  const std::vector<std::string> want{"K__", "K__", "K_C", "K__"};
+  const Result r = run(kFfprobe + " -v warning -of json -show_packets opaque.h4mk");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(packet_flags(json::parse(r.out)), want);
+  EXPECT_NE(r.err.find("stream 0: the block at pts 160 (chunk at offset "), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("is masked, but its track has no mask parameters"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(
+      packet_lines(ffmpeg("-fflags +discardcorrupt -i opaque.h4mk -c copy -f framecrc -")).size(),
+      3u);
+  ffmpeg("-i opaque.h4mk -c copy opaque-remuxed.h4mk");
+  EXPECT_EQ(packet_flags(probe("opaque-remuxed.h4mk")), want);
 }
 
 // An H4MK file written into an AVIOContext that already holds other bytes
