@@ -15,7 +15,7 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWit
   -DH4MK_FUZZ=ON -DH4MK_BUILD_TESTS=OFF -DH4MK_BUILD_BENCH=OFF \
   -DH4MK_FFMPEG_BUILD="$ffmpeg_build" >/dev/null
 targets=(reader packet_reader signed_reader trak chapters group compressed_group side_data unmask
-  dsp_tokens chain_decoder rewrite seek_table http_request_parts audio_upload)
+  dsp_tokens chain_decoder rewrite seek_table http_request_parts http_answer audio_upload)
 cmake --build build-fuzz --parallel "$(nproc)" --target "${targets[@]/#/fuzz_}"
 mkdir -p build-fuzz/artifacts
 total=0

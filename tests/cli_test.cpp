@@ -775,6 +775,15 @@ TEST(Cli, VerifyOverHttpRefusesOtherBytesThanAsked) {
     if (m == Mode::kChangesInPlace)
       EXPECT_NE(r.err.find("(ETag \"v1\" then, \"v2\" now)"), std::string::npos) << r.err;
   }
+  // A size that does not fit 64 bits is no size (sscanf's conversion of
+  // it was undefined), and what the server sent is shown escaped.
+  r = verify(Mode::kHostileContentRange);
+  EXPECT_EQ(r.status, 3) << r.out << r.err;
+  EXPECT_NE(r.err.find("bytes 0-0: the answer's Content-Range 'bytes 0-0/18446744073709551616"
+                       "\\x1b[2J' is not bytes FIRST-LAST/SIZE"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
   // An ETag with a bare CR and a header after it is never sent back: the
   // file reads without a validator, and no request carries that header.
   MisbehavingHttpServer injecting(bytes("demo.h4mk"), Mode::kHeaderInEtag);

@@ -29,6 +29,7 @@ class MisbehavingHttpServer {
     kChangesIgnoringEtag,  // the same, but If-Range is ignored: 206 of the new file
     kChangesInPlace,       // after the first answer a byte differs, new ETag, If-Range ignored
     kHeaderInEtag,         // honest, but its ETag holds a bare CR and a header after it
+    kHostileContentRange,  // a size above 2^64 - 1, then a terminal escape, in Content-Range
   };
   // What kHeaderInEtag's ETag carries after the CR.
   static constexpr const char* kInjected = "X-Injected: yes";
@@ -143,7 +144,9 @@ class MisbehavingHttpServer {
     }
     send_all(c,
              "HTTP/1.1 206 Partial Content\r\nETag: " + etag + "\r\nContent-Range: bytes " +
-                 std::to_string(a) + "-" + std::to_string(b) + "/" + std::to_string(file.size()) +
+                 std::to_string(a) + "-" + std::to_string(b) + "/" +
+                 (mode_ == Mode::kHostileContentRange ? "18446744073709551616\x1b[2J"
+                                                      : std::to_string(file.size())) +
                  "\r\nContent-Length: " + std::to_string(b - a + 1) +
                  "\r\nConnection: close\r\n\r\n",
              file.data() + a, size_t(b - a + 1));

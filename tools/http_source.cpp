@@ -2,13 +2,11 @@
 
 #include <curl/curl.h>
 
-#include <algorithm>
-#include <cinttypes>
-#include <cstdio>
 #include <cstring>
-#include <optional>
+#include <string_view>
 
 #include "h4mk/error.hpp"
+#include "http_answer.hpp"
 
 namespace h4mk::cli {
 
@@ -20,7 +18,7 @@ struct Transfer {
   std::span<uint8_t> buf;
   size_t got = 0;
   bool overflow = false;
-  std::string content_range, etag, last_modified;
+  http::RangeAnswer answer;
 };
 
 size_t on_body(char* data, size_t size, size_t n, void* user) {
@@ -35,51 +33,16 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
   return len;
 }
 
-// A header's value without surrounding blanks, if the line is that header.
-std::optional<std::string> header_value(const std::string& line, const char* name) {
-  const size_t n = std::strlen(name);
-  if (line.size() <= n || strncasecmp(line.c_str(), name, n) != 0 || line[n] != ':')
-    return std::nullopt;
-  const size_t b = line.find_first_not_of(" \t", n + 1);
-  const size_t e = line.find_last_not_of(" \t\r\n");
-  return b == std::string::npos || e < b ? std::string() : line.substr(b, e - b + 1);
+// A value the server sent, as an error message shows it: cut short, so a
+// server cannot fill a screen (the commands print messages escaped).
+std::string shown(std::string_view value) {
+  constexpr size_t kShown = 80;
+  return std::string(value.substr(0, kShown)) + (value.size() > kShown ? "..." : "");
 }
 
 size_t on_header(char* data, size_t size, size_t n, void* user) {
-  auto* t = static_cast<Transfer*>(user);
-  const std::string line(data, size * n);
-  if (line.rfind("HTTP/", 0) == 0) {  // an answer begins (the next one after a redirect)
-    t->content_range.clear();
-    t->etag.clear();
-    t->last_modified.clear();
-  }
-  if (auto v = header_value(line, "content-range")) t->content_range = *v;
-  if (auto v = header_value(line, "etag")) t->etag = *v;
-  if (auto v = header_value(line, "last-modified")) t->last_modified = *v;
+  static_cast<Transfer*>(user)->answer.take_line({data, size * n});
   return size * n;
-}
-
-// A field value this client may send back in a header of its own (RFC 9110
-// §5.5): no control character, so a server cannot make it add headers.
-bool sendable(const std::string& v) {
-  return std::all_of(v.begin(), v.end(), [](char ch) {
-    const auto c = static_cast<unsigned char>(ch);
-    return c == '\t' || (c >= 0x20 && c != 0x7f);
-  });
-}
-
-// "bytes FIRST-LAST/TOTAL", each a decimal number.
-struct ContentRange {
-  uint64_t first, last, total;
-};
-std::optional<ContentRange> parse_content_range(const std::string& v) {
-  ContentRange r{};
-  char tail = 0;
-  if (std::sscanf(v.c_str(), "bytes %" SCNu64 "-%" SCNu64 "/%" SCNu64 "%c", &r.first, &r.last,
-                  &r.total, &tail) != 3 ||
-      r.first > r.last || r.last >= r.total)
-    return std::nullopt;
-  return r;
 }
 
 }  // namespace
@@ -131,7 +94,7 @@ size_t HttpSource::read(std::span<uint8_t> buf) {
 
 size_t HttpSource::get(uint64_t from, std::span<uint8_t> buf, bool probe) {
   CURL* c = as_curl(curl_);
-  Transfer t{buf, 0, false, {}, {}, {}};
+  Transfer t{buf, 0, false, {}};
   const uint64_t last = from + buf.size() - 1;
   const std::string range = std::to_string(from) + "-" + std::to_string(last);
   curl_easy_setopt(c, CURLOPT_RANGE, range.c_str());
@@ -152,35 +115,36 @@ size_t HttpSource::get(uint64_t from, std::span<uint8_t> buf, bool probe) {
                                     std::to_string(status) + ")");
   if (rc != CURLE_OK) throw Error(ErrorCode::kIo, who + curl_easy_strerror(rc));
   // The bytes must be those asked for, of the file that was opened.
-  const auto r = parse_content_range(t.content_range);
+  const http::RangeAnswer& a = t.answer;
+  const auto r = http::parse_content_range(a.content_range);
   if (!r)
-    throw Error(ErrorCode::kIo, at + "the answer's Content-Range '" + t.content_range +
+    throw Error(ErrorCode::kIo, at + "the answer's Content-Range '" + shown(a.content_range) +
                                     "' is not bytes FIRST-LAST/SIZE");
   if (r->first != from || r->last > last || r->last - r->first + 1 != t.got)
     throw Error(ErrorCode::kIo, at + "the server sent " + std::to_string(t.got) + " bytes as '" +
-                                    t.content_range + "'");
+                                    shown(a.content_range) + "'");
   if (probe) {
-    size_ = r->total;
+    size_ = r->size;
     // Later requests ask for the same version of the file: a strong ETag,
     // else the date (RFC 9110 If-Range); a changed file then answers 200.
     // A validator with a control character in it is none.
-    const bool strong = !t.etag.empty() && t.etag.rfind("W/", 0) != 0 && sendable(t.etag);
-    const std::string validator = strong                      ? t.etag
-                                  : sendable(t.last_modified) ? t.last_modified
-                                                              : std::string();
+    const bool strong = !a.etag.empty() && a.etag.rfind("W/", 0) != 0 && http::sendable(a.etag);
+    const std::string validator = strong                            ? a.etag
+                                  : http::sendable(a.last_modified) ? a.last_modified
+                                                                    : std::string();
     if (!validator.empty()) {
       if_range_ = curl_slist_append(nullptr, ("If-Range: " + validator).c_str());
       if (!if_range_) throw Error(ErrorCode::kOutOfMemory, "cannot set If-Range");
       curl_easy_setopt(c, CURLOPT_HTTPHEADER, if_range_);
     }
-    etag_ = t.etag;
-  } else if (r->total != size_) {
+    etag_ = a.etag;
+  } else if (r->size != size_) {
     throw Error(ErrorCode::kIo, at + "the file changed on the server since it was opened (" +
                                     std::to_string(size_) + " bytes then, " +
-                                    std::to_string(r->total) + " now)");
-  } else if (!t.etag.empty() && !etag_.empty() && t.etag != etag_) {  // If-Range ignored
+                                    std::to_string(r->size) + " now)");
+  } else if (!a.etag.empty() && !etag_.empty() && a.etag != etag_) {  // If-Range ignored
     throw Error(ErrorCode::kIo, at + "the file changed on the server since it was opened (ETag " +
-                                    etag_ + " then, " + t.etag + " now)");
+                                    shown(etag_) + " then, " + shown(a.etag) + " now)");
   }
   return t.got;
 }
