@@ -13,6 +13,7 @@
 #include "../libh4mk/src/byte_order.hpp"
 #include "../libh4mk/src/chunk.hpp"
 #include "../libh4mk/src/crc32.hpp"
+#include "../libh4mk/src/hash_chain.hpp"
 
 namespace h4mk::test {
 
@@ -358,15 +359,7 @@ void write_file(const std::string& path, std::span<const uint8_t> bytes) {
   if (!f) throw std::runtime_error("cannot write " + path);
 }
 
-std::string to_hex_string(std::span<const uint8_t> bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string s;
-  for (uint8_t b : bytes) {
-    s.push_back(kDigits[b >> 4]);
-    s.push_back(kDigits[b & 15]);
-  }
-  return s;
-}
+std::string to_hex_string(std::span<const uint8_t> bytes) { return detail::to_hex(bytes); }
 
 std::filesystem::path process_work_dir(const std::filesystem::path& parent,
                                        const std::string& prefix) {
