@@ -9,6 +9,10 @@
 #   scripts/ffmpeg-series.sh export DIR
 #       Writes each commit from base on back to the series entry it came
 #       from (one commit per entry; add a new patch to the series first).
+#   scripts/ffmpeg-series.sh port VERSION [--check]
+#       Writes VERSION's copies of the @PORTED@ patches from the primary
+#       release's (below); --check only compares them with the ones in
+#       ffmpeg_patches/VERSION and fails when they differ.
 #   scripts/ffmpeg-series.sh prefixes [VERSION [--quick] [--full]]
 #       Builds every prefix of the series (patch 1 alone, 1-2, ...) in the
 #       tree and build directory of ./build_ffmpeg.sh --ffmpeg-version
@@ -18,12 +22,18 @@
 #
 # ffmpeg_patches/series names one patch per line, in order; "@VERSION@/"
 # stands for the release's directory (the patches whose context differs
-# between releases). Edit the files in DIR, commit each fix as
+# between releases), and so does "@PORTED@/" for the patches whose only
+# release-specific lines are their version bump and Changelog entries: each
+# component's patch carries its own, as upstream's do. Those are written for
+# the primary release and ported to the others (`port`: the patch applied
+# with one line of context, its bump and entries made on that release's
+# lines by scripts/ffmpeg_port.py). Edit the files in DIR, commit each fix as
 # `git commit --fixup=<commit of the patch it belongs to>`, fold them in with
 #   GIT_SEQUENCE_EDITOR=: git -C DIR rebase -i --autosquash base
-# then export. Common patches are written against 9.0.2 and exported from
-# a 9.0.2 tree; they apply to 8.1.2 with one line of context required
-# (git am -C1), which every build of 8.1.2 checks.
+# then export, and port to the other release. Common patches are written
+# against 9.0.2 and exported from a 9.0.2 tree; they apply to 8.1.2 with
+# one line of context required (git am -C1), which every build of 8.1.2
+# checks.
 # VERSION defaults to 9.0.2; the tarball comes from build/ffmpeg-cache
 # (build_ffmpeg.sh fetches and verifies it).
 set -euo pipefail
@@ -32,12 +42,17 @@ die() { echo "ffmpeg-series: $*" >&2; exit 1; }
 primary=9.0.2  # the release the common patches are written against
 git_q() { git -C "$dir" -c user.name=h4mk-developers -c user.email=dev@h4mk.invalid "$@"; }
 
+# The series entries, with their placeholders.
+raw_entries() {
+  sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' "$root/ffmpeg_patches/series"
+}
 # The series entries for a release, as paths relative to ffmpeg_patches/.
 entries() {
-  sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' -e "s|@VERSION@|$1|" "$root/ffmpeg_patches/series"
+  raw_entries | sed -e "s|@VERSION@|$1|" -e "s|@PORTED@|$1|"
 }
 
-unpack() {
+# DIR as a git repository of release $1, tagged base.
+unpack_base() {
   local version=$1 tarball=$root/build/ffmpeg-cache/ffmpeg-$1.tar.xz
   [ -f "$tarball" ] || die "no $tarball: run ./build_ffmpeg.sh --ffmpeg-version $version first"
   [ ! -e "$dir" ] || die "$dir exists"
@@ -47,6 +62,11 @@ unpack() {
   git_q add -A
   git_q commit -q -m "FFmpeg $version"
   git_q tag base
+}
+
+unpack() {
+  local version=$1
+  unpack_base "$version"
   entries "$version" >"$dir/.git/h4mk-series"
   echo "$version" >"$dir/.git/h4mk-version"
   while read -r p; do
@@ -56,7 +76,7 @@ unpack() {
   echo "ffmpeg-series: $dir holds FFmpeg $version with the series applied"
 }
 
-[ $# -ge 1 ] || die "usage: $0 list [VERSION] | unpack DIR [VERSION] | export DIR | prefixes [VERSION]"
+[ $# -ge 1 ] || die "usage: $0 list [VERSION] | unpack DIR [VERSION] | export DIR | port VERSION [--check] | prefixes [VERSION]"
 cmd=$1
 case $cmd in
   list)
@@ -89,8 +109,53 @@ case $cmd in
       written=$((written + 1))
     done
     echo "ffmpeg-series: wrote $written patches"
+    if [ "$version" = "$primary" ] && raw_entries | grep -q '^@PORTED@/'; then
+      for d in "$root"/ffmpeg_patches/*/; do
+        d=$(basename "$d")
+        [ "$d" = "$primary" ] || echo "ffmpeg-series: now port the @PORTED@ ones: $0 port $d"
+      done
+    fi
     [ "$version" = "$primary" ] ||
       echo "ffmpeg-series: common patches are exported from a $primary tree; this one's were left as they are"
+    ;;
+  port)
+    [ $# -ge 2 ] || die "usage: $0 port VERSION [--check]"
+    version=$2 check=${3:-}
+    [ "$version" != "$primary" ] || die "the $primary copies are written by hand; port them to the others"
+    [ -z "$check" ] || [ "$check" = --check ] || die "unknown option: $check"
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
+    dir=$work/src
+    unpack_base "$version"
+    out=$root/ffmpeg_patches/$version
+    [ -z "$check" ] || { out=$work/out; mkdir "$out"; }
+    ported=()
+    while read -r raw; do
+      entry=$(sed -e "s|@VERSION@|$version|" -e "s|@PORTED@|$version|" <<<"$raw")
+      if [ "${raw#@PORTED@/}" = "$raw" ]; then
+        git_q am -q -C1 --committer-date-is-author-date "$root/ffmpeg_patches/$entry" 2>"$work/am.log" ||
+          { cat "$work/am.log"; die "$entry does not apply to FFmpeg $version"; }
+        continue
+      fi
+      from=$root/ffmpeg_patches/$primary/${raw#@PORTED@/}
+      git_q am -q -C1 --committer-date-is-author-date --exclude=Changelog \
+        --exclude='libav*/version.h' "$from" 2>"$work/am.log" ||
+        { cat "$work/am.log"; die "${from#"$root"/} does not apply to FFmpeg $version: make its copy by hand (@VERSION@)"; }
+      python3 "$root/scripts/ffmpeg_port.py" "$from" "$dir"
+      GIT_COMMITTER_DATE=$(git -C "$dir" log -1 --format=%aD) git_q commit -q -a --amend --no-edit
+      git -C "$dir" format-patch -q --no-signature --zero-commit -1 --stdout HEAD \
+        >"$out/${raw#@PORTED@/}"
+      ported+=("${raw#@PORTED@/}")
+    done < <(raw_entries)
+    if [ -n "$check" ]; then
+      for p in "${ported[@]}"; do
+        cmp -s "$out/$p" "$root/ffmpeg_patches/$version/$p" ||
+          die "ffmpeg_patches/$version/$p is not the port of the $primary copy: run $0 port $version"
+      done
+      echo "ffmpeg-series: FFmpeg $version's ${#ported[@]} ported patches are those of $primary"
+    else
+      echo "ffmpeg-series: ported ${#ported[@]} patches to FFmpeg $version"
+    fi
     ;;
   prefixes)
     # In build_ffmpeg.sh's tree and build directory: each prefix is checked
