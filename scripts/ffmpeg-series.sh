@@ -92,6 +92,8 @@ case $cmd in
     dir=$2
     [ -f "$dir/.git/h4mk-series" ] || die "$dir was not made by '$0 unpack'"
     mapfile -t names <"$dir/.git/h4mk-series"
+    mapfile -t raw < <(raw_entries)
+    [ ${#raw[@]} -eq ${#names[@]} ] || die "ffmpeg_patches/series changed since $dir was unpacked"
     mapfile -t commits < <(git -C "$dir" rev-list --reverse base..HEAD)
     [ ${#commits[@]} -eq ${#names[@]} ] ||
       die "$dir has ${#commits[@]} commits on base, the series ${#names[@]} entries: fold fixes in, or add the new patch to ffmpeg_patches/series"
@@ -100,8 +102,9 @@ case $cmd in
     for i in "${!commits[@]}"; do
       # Common patches are written from a tree of the primary release only:
       # on another, their line numbers and blob ids would be that release's.
+      # Ported ones, only from there: the others' copies are made by `port`.
       case ${names[$i]} in
-        "$version"/*) ;;
+        "$version"/*) [ "$version" = "$primary" ] || [ "${raw[$i]#@PORTED@/}" = "${raw[$i]}" ] || continue ;;
         *) [ "$version" = "$primary" ] || continue ;;
       esac
       git -C "$dir" format-patch -q --no-signature --zero-commit -1 --stdout "${commits[$i]}" \
@@ -116,7 +119,7 @@ case $cmd in
       done
     fi
     [ "$version" = "$primary" ] ||
-      echo "ffmpeg-series: common patches are exported from a $primary tree; this one's were left as they are"
+      echo "ffmpeg-series: common and @PORTED@ patches are exported from a $primary tree (then ported); this one's were left as they are"
     ;;
   port)
     [ $# -ge 2 ] || die "usage: $0 port VERSION [--check]"
