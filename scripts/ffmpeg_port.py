@@ -13,6 +13,7 @@ usage: ffmpeg_port.py PRIMARY_PATCH TREE
 """
 import re
 import sys
+from typing import Optional
 
 VERSION_LINE = re.compile(r"#define (LIBAV[A-Z]+)_VERSION_(MINOR|MICRO)(\s+)(\d+)$")
 
@@ -46,15 +47,17 @@ def read_patch(path: str):
         elif where == "doc/APIchanges":
             die(f"{path}: APIchanges names version numbers: make this release's copy by hand")
     bumps = {}
-    for (lib, part), value in new.items():
-        if part == "MINOR":
+    for lib in {lib for lib, _ in new}:
+        rise = 0
+        if (lib, "MINOR") in new:
             if (lib, "MINOR") not in old:
                 die(f"{path}: {lib}: a minor version without the one it replaces")
-            bumps[lib] = (value - old[(lib, "MINOR")], new.get((lib, "MICRO")))
+            rise = new[(lib, "MINOR")] - old[(lib, "MINOR")]
+        bumps[lib] = (rise, new.get((lib, "MICRO")))
     return entries, bumps
 
 
-def bump(tree: str, lib: str, rise: int, micro: int) -> None:
+def bump(tree: str, lib: str, rise: int, micro: Optional[int]) -> None:
     path = f"{tree}/{lib.lower()}/version.h"
     text = open(path, encoding="utf-8").read()
 
