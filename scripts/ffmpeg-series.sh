@@ -133,23 +133,24 @@ case $cmd in
     out=$root/ffmpeg_patches/$version
     [ -z "$check" ] || { out=$work/out; mkdir "$out"; }
     ported=()
-    while read -r raw; do
-      entry=$(sed -e "s|@VERSION@|$version|" -e "s|@PORTED@|$version|" <<<"$raw")
-      if [ "${raw#@PORTED@/}" = "$raw" ]; then
-        git_q am -q -C1 --committer-date-is-author-date "$root/ffmpeg_patches/$entry" 2>"$work/am.log" ||
-          { cat "$work/am.log"; die "$entry does not apply to FFmpeg $version"; }
+    mapfile -t raw < <(raw_entries)
+    mapfile -t names < <(entries "$version")
+    for i in "${!raw[@]}"; do
+      if [ "${raw[$i]#@PORTED@/}" = "${raw[$i]}" ]; then
+        git_q am -q -C1 --committer-date-is-author-date "$root/ffmpeg_patches/${names[$i]}" 2>"$work/am.log" ||
+          { cat "$work/am.log"; die "${names[$i]} does not apply to FFmpeg $version"; }
         continue
       fi
-      from=$root/ffmpeg_patches/$primary/${raw#@PORTED@/}
+      from=$root/ffmpeg_patches/$primary/${raw[$i]#@PORTED@/}
       git_q am -q -C1 --committer-date-is-author-date --exclude=Changelog \
         --exclude='libav*/version.h' "$from" 2>"$work/am.log" ||
         { cat "$work/am.log"; die "${from#"$root"/} does not apply to FFmpeg $version: make its copy by hand (@VERSION@)"; }
       python3 "$root/scripts/ffmpeg_port.py" "$from" "$dir"
       GIT_COMMITTER_DATE=$(git -C "$dir" log -1 --format=%aD) git_q commit -q -a --amend --no-edit
       git -C "$dir" format-patch -q --no-signature --zero-commit -1 --stdout HEAD \
-        >"$out/${raw#@PORTED@/}"
-      ported+=("${raw#@PORTED@/}")
-    done < <(raw_entries)
+        >"$out/${raw[$i]#@PORTED@/}"
+      ported+=("${raw[$i]#@PORTED@/}")
+    done
     if [ -n "$check" ]; then
       for p in "${ported[@]}"; do
         cmp -s "$out/$p" "$root/ffmpeg_patches/$version/$p" ||
