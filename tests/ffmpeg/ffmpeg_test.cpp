@@ -502,6 +502,37 @@ TEST(FFmpeg, DispositionSideDataAndStartTimeSurviveARemux) {
   }
 }
 
+// A cut keeps what each track says of itself true: a subtitle track's
+// first cue is seldom among the packets probing reads, so its start and end
+// come from the file's index (else the stream takes the file's times, and
+// the last cue's end is left out of the file's duration); and the DURATION
+// tag matroskadec gives each stream, the source's length, is not stored.
+TEST(FFmpeg, ACutKeepsSubtitleTimesAndNoStaleDurationTag) {
+  make_sources();
+  std::ofstream(work_dir() / "late.srt")
+      << "1\n00:00:01,000 --> 00:00:02,500\nlate\n\n2\n00:00:03,000 --> 00:00:03,500\ncut\n\n";
+  ffmpeg(
+      "-f lavfi -i testsrc=duration=4:size=96x64:rate=25 -i late.srt -map 0 -map 1 -c:v mpeg4 "
+      "-c:s subrip -metadata:s:v:0 kept=yes late.mkv");
+  ffmpeg("-i late.mkv -t 2 -map 0 -c copy late.h4mk");
+  for (const char* input : {"late.h4mk", "-f h4mk -i pipe:0 < late.h4mk"}) {
+    const json j = probe(input);
+    ASSERT_EQ(j["streams"].size(), 2u) << input;
+    for (const auto& st : j["streams"]) {
+      const json tags = st.value("tags", json::object());
+      for (const auto& [key, value] : tags.items())
+        EXPECT_NE(strcasecmp(key.c_str(), "duration"), 0)
+            << input << ": stream " << st["index"] << " keeps " << key << "=" << value;
+    }
+    EXPECT_EQ(j["streams"][0].value("tags", json::object()).value("KEPT", ""), "yes") << input;
+    const json& sub = j["streams"][1];
+    EXPECT_EQ(sub["codec_type"], "subtitle");
+    EXPECT_EQ(sub.value("start_time", ""), "1.000000") << input;
+    EXPECT_EQ(sub.value("duration", ""), "1.500000") << input;
+    EXPECT_EQ(j["format"].value("duration", ""), "2.500000") << input;
+  }
+}
+
 // The extent of the first chunk with this tag ({size, size} if none).
 ChunkExtent first_chunk(const std::string& f, const std::string& tag) {
   for (const auto& c : chunk_layout({reinterpret_cast<const uint8_t*>(f.data()), f.size()}))
