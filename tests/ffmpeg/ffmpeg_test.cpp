@@ -2499,6 +2499,15 @@ TEST(FFmpeg, H4maskFilterRoundTripAndDemuxerKey) {
                              "filter take"),
               std::string::npos)
         << stream << other.err;
+  // So would the filter's packets, whose muxer it cannot see: masking warns.
+  const Result filtered = run(kFfmpeg +
+                              " -nostdin -v warning -y -i pcm.wav -c copy "
+                              "-bsf:a h4mask=key=" +
+                              kKey + " filtered.mka");
+  EXPECT_NE(filtered.err.find("packets leave as h4mask envelopes: only the h4mk muxer keeps "
+                              "the mask parameters unmasking needs"),
+            std::string::npos)
+      << filtered.err;
   // After a seek ffmpeg shifts timestamps before the filter; the envelopes'
   // binding travels with the packets, so they still unmask.
   const std::string seek_want = ffmpeg("-ss 1.5 -i three.h4mk -map 0 -c copy -f framecrc -");
